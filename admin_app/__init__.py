@@ -1,0 +1,144 @@
+"""GridDesk application factory: a list of small configure steps."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, redirect, request, session, url_for
+
+from config import INSTANCE_DIR, Config
+
+from .extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: Config | dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    configure_settings(app, config)
+    configure_extensions(app)
+    configure_i18n(app)
+    configure_login(app)
+    configure_blueprints(app)
+    configure_admin(app)
+    configure_cli(app)
+    configure_template_helpers(app)
+    return app
+
+
+def configure_settings(app: Flask, config: Config | dict | None) -> None:
+    settings = Config() if config is None else config
+    app.config.from_mapping(settings.as_dict() if isinstance(settings, Config) else settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def configure_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _sqlite_pragmas(app)
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def select_locale() -> str:
+    languages = app_languages()
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return "zh_Hans_CN"
+
+
+def app_languages() -> dict[str, str]:
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def configure_i18n(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+
+    @app.route("/lang/<code>")
+    def set_language(code: str):
+        if code in app.config["LANGUAGES"]:
+            session["lang"] = code
+        target = request.referrer or ""
+        from views.auth import is_local_url
+
+        return redirect(target if is_local_url(target) else url_for("admin.index"))
+
+
+def configure_login(app: Flask) -> None:
+    from models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to continue.")
+
+
+def configure_blueprints(app: Flask) -> None:
+    from views.auth import bp as auth_bp
+    from views.health import bp as health_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(health_bp)
+
+    @app.route("/")
+    def root():
+        return redirect(url_for("admin.index"))
+
+    from flask import render_template
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("errors/404.html"), 404
+
+
+def configure_admin(app: Flask) -> None:
+    from .admin import build_admin
+
+    build_admin(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)
+
+
+def configure_template_helpers(app: Flask) -> None:
+    from models.clock import format_local
+    from models.timeline import action_label
+
+    app.jinja_env.filters["localtime"] = format_local
+    app.jinja_env.globals["event_label"] = action_label
+
+    @app.context_processor
+    def inject_languages():
+        return {"griddesk_languages": app.config["LANGUAGES"], "current_lang": select_locale()}

@@ -1,0 +1,41 @@
+"""Flask-Admin registration. The Admin object is built per app (see FLASK_NOTES)."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.menu import MenuLink
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from models import (Area, Category, Department, DispatchRule, Notification, Ticket, User,
+                    WorkCalendarDay, db)
+from views.admin.config_views import (AreaView, CategoryView, DepartmentView, DispatchRuleView,
+                                      NotificationView, UserView, WorkCalendarView)
+from views.admin.home import HomeView
+from views.admin.ticket_views import TicketView
+
+
+def build_admin(app: Flask) -> Admin:
+    admin = Admin(
+        app,
+        name=_l("GridDesk"),
+        theme=Bootstrap4Theme(base_template="admin/griddesk_base.html", fluid=True),
+        index_view=HomeView(name=_l("Home"), url="/admin"),
+    )
+    tickets = _l("Tickets")
+    config = _l("Configuration")
+    admin.add_view(TicketView(Ticket, db, name=_l("Ticket list"), category=tickets,
+                              endpoint="ticket"))
+    admin.add_view(AreaView(Area, db, name=_l("Areas"), category=config, endpoint="area"))
+    admin.add_view(DepartmentView(Department, db, name=_l("Departments"), category=config,
+                                  endpoint="department"))
+    admin.add_view(UserView(User, db, name=_l("Users"), category=config, endpoint="user"))
+    admin.add_view(CategoryView(Category, db, name=_l("Categories"), category=config,
+                                endpoint="category"))
+    admin.add_view(DispatchRuleView(DispatchRule, db, name=_l("Dispatch rules"), category=config,
+                                    endpoint="dispatchrule"))
+    admin.add_view(WorkCalendarView(WorkCalendarDay, db, name=_l("Work calendar"),
+                                    category=config, endpoint="calendar"))
+    admin.add_view(NotificationView(Notification, db, name=_l("Notification outbox"),
+                                    category=config, endpoint="notification"))
+    return admin

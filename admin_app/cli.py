@@ -1,0 +1,136 @@
+"""Command-line operations: database setup, demo data, administrators, area import, serving."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from models import Role, Ticket, User, db
+
+DEMO_PASSWORD = "demo12345"
+DEMO_ACCOUNTS = [
+    ("admin", "Administrator"), ("district", "District command centre"),
+    ("street", "Street command centre of the first street"),
+    ("community", "Staff of the first community"), ("gridworker", "Grid worker of the first grid"),
+    ("handler", "Handler in a functional department"), ("leader", "Leader, read-only"),
+]
+
+
+def init_db() -> None:
+    """Migrate to the newest schema and pre-fill the work calendar."""
+    from flask_migrate import upgrade
+
+    from models.calendar import fill_known_years
+
+    upgrade()
+    added = fill_known_years()
+    db.session.commit()
+    if added:
+        click.echo(f"Work calendar: {added} days added from chinese-calendar.")
+
+
+def database_is_empty() -> bool:
+    return db.session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 0
+
+
+def serve(app: Flask, *, host: str = "0.0.0.0", port: int | None = None) -> None:
+    port = port or app.config["PORT"]
+    click.echo(f"\nGridDesk is running: http://127.0.0.1:{port}/login")
+    if app.config["GRIDDESK_ENV"] != "production":
+        click.echo(f"Demo accounts (password {DEMO_PASSWORD}):")
+        for username, who in DEMO_ACCOUNTS:
+            click.echo(f"  {username:<11} {who}")
+    click.echo("Press Ctrl+C to stop.\n")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db_command():
+        """Migrate the database to the newest schema."""
+        init_db()
+        click.echo("Database is at the newest schema.")
+
+    @app.cli.command("seed-demo")
+    @click.option("--tickets", default=600, show_default=True, help="How many demo tickets.")
+    @click.option("--force", is_flag=True, help="Seed even when users already exist.")
+    def seed_demo_command(tickets: int, force: bool):
+        """Create the demo district, users and tickets."""
+        from models.demo import seed_demo
+
+        if not database_is_empty() and not force:
+            click.echo("The database already has users; nothing seeded (use --force to add anyway).")
+            return
+        summary = seed_demo(ticket_count=tickets)
+        db.session.commit()
+        click.echo("Demo data: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.option("--password", help="Asked for when not given.")
+    @click.option("--display-name", default=None)
+    def create_admin_command(username: str, password: str | None, display_name: str | None):
+        """Create an administrator account."""
+        if db.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none():
+            raise click.ClickException(f"user {username!r} already exists")
+        if password is None:
+            password = getpass.getpass("Password: ")
+            if password != getpass.getpass("Again: "):
+                raise click.ClickException("the passwords differ")
+        user = User(username=username, display_name=display_name or username, role=Role.ADMIN)
+        try:
+            user.set_password(password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc))
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"Administrator {username} created.")
+
+    @app.cli.command("import-areas")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def import_areas_command(path: str):
+        """Import areas from a GeoJSON FeatureCollection (all or nothing)."""
+        from models.areas import AreaImportError, import_areas
+
+        try:
+            with open(path, encoding="utf-8-sig") as handle:
+                data = json.load(handle)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{path} is not GeoJSON: {exc}")
+        try:
+            counts = import_areas(data)
+            db.session.commit()
+        except AreaImportError as exc:
+            db.session.rollback()
+            click.echo("Nothing was imported. Problems:", err=True)
+            for line in exc.errors:
+                click.echo(f"  - {line}", err=True)
+            sys.exit(1)
+        click.echo(f"Areas imported: {counts['created']} created, {counts['updated']} updated.")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="0.0.0.0", show_default=True)
+    @click.option("--port", type=int, default=None, help="Defaults to PORT (5000).")
+    def serve_command(host: str, port: int | None):
+        """Serve GridDesk with the built-in server (use Gunicorn in production)."""
+        serve(current_app._get_current_object(), host=host, port=port)
+
+    @app.cli.command("demo")
+    def demo_command():
+        """Migrate, seed the demo when the database is empty, and serve."""
+        from models.demo import seed_demo
+
+        init_db()
+        if database_is_empty():
+            click.echo("Seeding the demo district (takes a few seconds)…")
+            summary = seed_demo()
+            db.session.commit()
+            click.echo("Demo data: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+        else:
+            tickets = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()
+            click.echo(f"Using the existing database ({tickets} tickets).")
+        serve(current_app._get_current_object())

@@ -1,0 +1,75 @@
+"""GridDesk settings, read from the environment with safe defaults for the demo."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("GRIDDESK_INSTANCE", BASE_DIR / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable GridDesk."""
+
+
+def _demo_secret_key() -> str:
+    """The demo keeps one generated key in instance/ so sessions survive restarts."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """One configuration object, built from the environment at app creation."""
+
+    def __init__(self, environ: dict[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.GRIDDESK_ENV = env.get("GRIDDESK_ENV", "demo")  # demo | production | test
+        self.SQLALCHEMY_DATABASE_URI = env.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'griddesk.db'}"
+        )
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgres://"):
+            self.SQLALCHEMY_DATABASE_URI = "postgresql://" + self.SQLALCHEMY_DATABASE_URI[11:]
+        secret = env.get("SECRET_KEY")
+        if not secret:
+            if self.GRIDDESK_ENV == "production":
+                raise ConfigError("SECRET_KEY must be set when GRIDDESK_ENV=production")
+            secret = _demo_secret_key()
+        self.SECRET_KEY = secret
+        self.PORT = int(env.get("PORT", "5000"))
+        self.GRIDDESK_TIMEZONE = env.get("GRIDDESK_TIMEZONE", "Asia/Shanghai")
+        self.UPLOAD_DIR = env.get("GRIDDESK_UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+        # Width of the daily sequence in ticket numbers (GD + yyyymmdd + sequence).
+        self.TICKET_NUMBER_DIGITS = int(env.get("GRIDDESK_TICKET_NUMBER_DIGITS", "4"))
+        # Lists stop counting past this many rows and say so on the page.
+        self.LIST_COUNT_CAP = int(env.get("GRIDDESK_LIST_COUNT_CAP", "10000"))
+        self.LOGIN_MAX_FAILURES = int(env.get("GRIDDESK_LOGIN_MAX_FAILURES", "5"))
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_TRACK_MODIFICATIONS = False
+        self.BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+        self.BABEL_DEFAULT_TIMEZONE = self.GRIDDESK_TIMEZONE
+        self.LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+        self.FLASK_ADMIN_SWATCH = "default"
+        self.FLASK_ADMIN_FLUID_LAYOUT = True
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.GRIDDESK_ENV == "production")
+        self.MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+        if self.GRIDDESK_ENV == "test":
+            self.TESTING = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

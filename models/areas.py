@@ -1,0 +1,183 @@
+"""Operations on the area hierarchy: placing an area under its parent, GeoJSON import."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from .area import Area
+from .base import db
+from .enums import AREA_LEVELS, AreaLevel
+from .geo import GeometryError, geometry_to_geojson, parse_boundary
+
+
+class AreaError(ValueError):
+    """An area that does not fit the hierarchy."""
+
+
+def check_parent(level: AreaLevel, parent: Area | None) -> None:
+    expected = level.parent_level
+    if expected is None:
+        if parent is not None:
+            raise AreaError(_("A district has no parent area."))
+        return
+    if parent is None or parent.level != expected:
+        raise AreaError(_("A %(level)s must sit under a %(parent)s.",
+                          level=level.label, parent=expected.label))
+
+
+def set_boundary(area: Area, geojson: dict | None) -> None:
+    """Validate and store a boundary; the centroid follows it."""
+    if geojson is None:
+        area.boundary = area.centroid_lat = area.centroid_lon = None
+        return
+    geometry = parse_boundary(geojson)
+    area.boundary = geometry_to_geojson(geometry)
+    centre = geometry.representative_point() if not geometry.centroid.within(geometry) \
+        else geometry.centroid
+    area.centroid_lon, area.centroid_lat = round(centre.x, 7), round(centre.y, 7)
+
+
+def place_area(area: Area, parent: Area | None) -> None:
+    """Put an area under its parent (checked) and keep the materialized paths of it and below."""
+    check_parent(area.level, parent)
+    if parent is not None and area.id is not None and parent.is_within(area):
+        raise AreaError(_("An area cannot sit under its own sub-area."))
+    old_path = area.path
+    area.parent = parent
+    if area.id is None:
+        db.session.add(area)
+        db.session.flush()
+    area.path = (parent.path if parent is not None else "/") + f"{area.id}/"
+    if old_path and old_path != area.path:
+        db.session.execute(
+            sa.update(Area)
+            .where(Area.path.startswith(old_path), Area.id != area.id)
+            .values(path=sa.func.replace(Area.path, old_path, area.path))
+            .execution_options(synchronize_session="fetch"))
+
+
+def area_in_use(area: Area) -> str | None:
+    """Why an area may not be deleted, or None when nothing refers to it."""
+    from .department import Department
+    from .dispatch_rule import DispatchRule
+    from .ticket import Ticket
+    from .user import User
+
+    if db.session.execute(sa.select(Area.id).where(Area.parent_id == area.id).limit(1)).first():
+        return _("This area still has sub-areas.")
+    column = getattr(Ticket, LEVEL_COLUMN[area.level])
+    if db.session.execute(sa.select(Ticket.id).where(column == area.id).limit(1)).first():
+        return _("Tickets refer to this area; it cannot be deleted.")
+    for model, attr in ((User, "scope_area_id"), (Department, "area_id"), (DispatchRule, "area_id")):
+        if db.session.execute(sa.select(model.id).where(getattr(model, attr) == area.id).limit(1)).first():
+            return _("Users, departments or dispatch rules refer to this area; it cannot be deleted.")
+    return None
+
+
+LEVEL_COLUMN = {AreaLevel.DISTRICT: "district_id", AreaLevel.STREET: "street_id",
+                AreaLevel.COMMUNITY: "community_id", AreaLevel.GRID: "grid_id"}
+
+
+def lineage(area: Area) -> dict[AreaLevel, Area]:
+    """The area and its ancestors by level (district … itself)."""
+    ids = area.ancestor_ids
+    rows = db.session.execute(sa.select(Area).where(Area.id.in_(ids))).scalars()
+    return {a.level: a for a in rows}
+
+
+def import_areas(collection: dict) -> dict[str, int]:
+    """Create or update areas from a GeoJSON FeatureCollection, all or nothing.
+
+    Every feature has properties ``code``, ``name``, ``level`` and ``parent_code`` (empty for a
+    district); the parent may be in the same file or already in the database. Returns counts of
+    created and updated areas; raises ``AreaImportError`` listing every bad feature, and then
+    nothing has been written.
+    """
+    features = _features(collection)
+    errors: list[str] = []
+    parsed: list[tuple[int, dict, AreaLevel, dict | None]] = []
+    codes_in_file: dict[str, AreaLevel] = {}
+    for number, feature in enumerate(features, start=1):
+        props = feature.get("properties") or {}
+        code = str(props.get("code") or "").strip()
+        name = str(props.get("name") or "").strip()
+        try:
+            level = AreaLevel(str(props.get("level") or "").strip().lower())
+        except ValueError:
+            errors.append(f"feature {number} ({code or 'no code'}): level must be one of "
+                          + ", ".join(lvl.value for lvl in AREA_LEVELS))
+            continue
+        if not code or not name:
+            errors.append(f"feature {number}: code and name are required")
+            continue
+        if code in codes_in_file:
+            errors.append(f"feature {number} ({code}): code appears twice in the file")
+            continue
+        geometry = None
+        if feature.get("geometry") is not None:
+            try:
+                geometry = geometry_to_geojson(parse_boundary(feature["geometry"]))
+            except GeometryError as exc:
+                errors.append(f"feature {number} ({code}): {exc}")
+                continue
+        elif level == AreaLevel.GRID:
+            errors.append(f"feature {number} ({code}): a grid needs a boundary polygon")
+            continue
+        codes_in_file[code] = level
+        props = dict(props, code=code, name=name,
+                     parent_code=str(props.get("parent_code") or "").strip())
+        parsed.append((number, props, level, geometry))
+
+    existing = {a.code: a for a in db.session.execute(sa.select(Area)).scalars()}
+    for number, props, level, _ in parsed:
+        parent_code = props["parent_code"]
+        if level == AreaLevel.DISTRICT:
+            if parent_code:
+                errors.append(f"feature {number} ({props['code']}): a district has no parent")
+            continue
+        parent_level = codes_in_file.get(parent_code) or (
+            existing[parent_code].level if parent_code in existing else None)
+        if parent_level is None:
+            errors.append(f"feature {number} ({props['code']}): parent {parent_code or '(none)'} "
+                          "is neither in the file nor in the database")
+        elif parent_level != level.parent_level:
+            errors.append(f"feature {number} ({props['code']}): a {level.value} must sit under a "
+                          f"{level.parent_level.value}, but {parent_code} is a {parent_level.value}")
+        if props["code"] in existing and existing[props["code"]].level != level:
+            errors.append(f"feature {number} ({props['code']}): already exists as a "
+                          f"{existing[props['code']].level.value}")
+    if errors:
+        raise AreaImportError(errors)
+
+    counts = {"created": 0, "updated": 0}
+    with db.session.begin_nested():
+        by_code = dict(existing)
+        for _, props, level, geometry in sorted(parsed, key=lambda p: p[2].depth):
+            area = by_code.get(props["code"])
+            counts["updated" if area else "created"] += 1
+            if area is None:
+                area = Area(code=props["code"], level=level)
+                by_code[area.code] = area
+            area.name = props["name"]
+            if geometry is not None:
+                set_boundary(area, geometry)
+            place_area(area, by_code.get(props["parent_code"]))
+    return counts
+
+
+class AreaImportError(ValueError):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _features(collection: object) -> list[dict]:
+    if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
+        raise AreaImportError(["the file must be a GeoJSON FeatureCollection"])
+    features = collection.get("features")
+    if not isinstance(features, list) or not features:
+        raise AreaImportError(["the FeatureCollection has no features"])
+    bad = [i for i, f in enumerate(features, 1) if not isinstance(f, dict) or f.get("type") != "Feature"]
+    if bad:
+        raise AreaImportError([f"feature {i}: not a GeoJSON Feature" for i in bad])
+    return features

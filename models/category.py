@@ -1,0 +1,46 @@
+"""Categories: a two-level coded tree (大类 / 小类) carrying the default SLA."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import db, str_enum
+from .enums import DeadlineUnit, HandlingLevel
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id"), index=True)
+    handling_level: Mapped[HandlingLevel] = mapped_column(
+        str_enum(HandlingLevel), default=HandlingLevel.COMMUNITY)
+    accept_deadline: Mapped[int] = mapped_column(default=2)
+    accept_deadline_unit: Mapped[DeadlineUnit] = mapped_column(
+        str_enum(DeadlineUnit), default=DeadlineUnit.WORKING_HOURS)
+    handle_deadline: Mapped[int] = mapped_column(default=3)
+    handle_deadline_unit: Mapped[DeadlineUnit] = mapped_column(
+        str_enum(DeadlineUnit), default=DeadlineUnit.WORKING_DAYS)
+    requires_after_photo: Mapped[bool] = mapped_column(default=False)
+    duplicate_radius_m: Mapped[int] = mapped_column(default=50)
+    sort_order: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped["Category | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Category"]] = relationship(back_populates="parent",
+                                                      order_by="Category.code")
+
+    __table_args__ = (
+        sa.CheckConstraint("accept_deadline > 0 AND handle_deadline > 0", name="deadlines_positive"),
+    )
+
+    def __str__(self) -> str:
+        if self.parent is not None:
+            return f"{self.parent.name} / {self.name}"
+        return self.name
+
+    @property
+    def is_top_level(self) -> bool:
+        return self.parent_id is None

@@ -1,0 +1,212 @@
+"""The fixed vocabularies of GridDesk. Values are stored; labels are translated for the UI."""
+from __future__ import annotations
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class LabelledEnum(str, enum.Enum):
+    @property
+    def label(self) -> str:
+        return str(self._labels()[self])
+
+    @classmethod
+    def _labels(cls) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(m.value, m._labels()[m]) for m in cls]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AreaLevel(LabelledEnum):
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+    GRID = "grid"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.DISTRICT: _l("District"), cls.STREET: _l("Street"),
+                cls.COMMUNITY: _l("Community"), cls.GRID: _l("Grid")}
+
+    @property
+    def depth(self) -> int:
+        return AREA_LEVELS.index(self)
+
+    @property
+    def parent_level(self) -> "AreaLevel | None":
+        return AREA_LEVELS[self.depth - 1] if self.depth > 0 else None
+
+
+AREA_LEVELS = [AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID]
+
+
+class DepartmentKind(LabelledEnum):
+    COMMAND_CENTRE = "command_centre"
+    FUNCTIONAL = "functional"
+    COMMUNITY_OFFICE = "community_office"
+    PROPERTY_COMPANY = "property_company"
+    OTHER = "other"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.COMMAND_CENTRE: _l("Command centre"), cls.FUNCTIONAL: _l("Functional department"),
+                cls.COMMUNITY_OFFICE: _l("Community office"),
+                cls.PROPERTY_COMPANY: _l("Property company"), cls.OTHER: _l("Other")}
+
+
+class Role(LabelledEnum):
+    ADMIN = "admin"
+    DISTRICT_CENTRE = "district_centre"
+    STREET_CENTRE = "street_centre"
+    COMMUNITY_STAFF = "community_staff"
+    GRID_WORKER = "grid_worker"
+    HANDLER = "handler"
+    LEADER = "leader"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.ADMIN: _l("Administrator"), cls.DISTRICT_CENTRE: _l("District command centre"),
+                cls.STREET_CENTRE: _l("Street command centre"),
+                cls.COMMUNITY_STAFF: _l("Community staff"), cls.GRID_WORKER: _l("Grid worker"),
+                cls.HANDLER: _l("Department handler"), cls.LEADER: _l("Leader (read-only)")}
+
+
+# Roles that see every ticket inside their scope area (the others see their own tickets).
+AREA_SCOPED_ROLES = {Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF, Role.LEADER}
+# The level a role's scope area must have.
+ROLE_SCOPE_LEVEL = {
+    Role.DISTRICT_CENTRE: AreaLevel.DISTRICT,
+    Role.STREET_CENTRE: AreaLevel.STREET,
+    Role.COMMUNITY_STAFF: AreaLevel.COMMUNITY,
+    Role.GRID_WORKER: AreaLevel.GRID,
+}
+
+
+class DeadlineUnit(LabelledEnum):
+    NATURAL_HOURS = "natural_hours"
+    WORKING_HOURS = "working_hours"
+    WORKING_DAYS = "working_days"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.NATURAL_HOURS: _l("Natural hours"), cls.WORKING_HOURS: _l("Working hours"),
+                cls.WORKING_DAYS: _l("Working days")}
+
+
+class HandlingLevel(LabelledEnum):
+    COMMUNITY = "community"
+    STREET = "street"
+    DISTRICT = "district"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.COMMUNITY: _l("Community"), cls.STREET: _l("Street"), cls.DISTRICT: _l("District")}
+
+
+class ResponsibleKind(LabelledEnum):
+    DEPARTMENT = "department"
+    GRID_WORKER = "grid_worker"
+    COMMUNITY_OFFICE = "community_office"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.DEPARTMENT: _l("Department"), cls.GRID_WORKER: _l("The grid's own worker"),
+                cls.COMMUNITY_OFFICE: _l("The community office")}
+
+
+class Priority(LabelledEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.NORMAL: _l("Normal"), cls.URGENT: _l("Urgent"), cls.EMERGENCY: _l("Emergency")}
+
+
+class Source(LabelledEnum):
+    PATROL = "patrol"
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+    WEB = "web"
+    WECHAT = "wechat"
+    API = "api"
+    OPEN311 = "open311"
+    IMPORT = "import"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.PATROL: _l("Patrol"), cls.PHONE: _l("Phone hotline"), cls.WALK_IN: _l("Walk-in"),
+                cls.WEB: _l("Web"), cls.WECHAT: _l("WeChat"), cls.API: _l("API"),
+                cls.OPEN311: _l("Open311"), cls.IMPORT: _l("Import")}
+
+
+class TicketStatus(LabelledEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    PENDING_REVIEW = "pending_review"
+    CLOSED = "closed"
+    SUSPENDED = "suspended"
+    INVALID = "invalid"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.PENDING: _l("Pending"), cls.IN_PROGRESS: _l("In progress"),
+                cls.PENDING_REVIEW: _l("Pending review"), cls.CLOSED: _l("Closed"),
+                cls.SUSPENDED: _l("Suspended"), cls.INVALID: _l("Invalid")}
+
+
+OPEN_STATUSES = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
+                 TicketStatus.PENDING_REVIEW, TicketStatus.SUSPENDED)
+
+
+class ActorKind(LabelledEnum):
+    USER = "user"
+    SYSTEM = "system"
+    REPORTER = "reporter"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.USER: _l("Staff"), cls.SYSTEM: _l("System"), cls.REPORTER: _l("Reporter")}
+
+
+class AttachmentKind(LabelledEnum):
+    BEFORE = "before"
+    AFTER = "after"
+    OTHER = "other"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.BEFORE: _l("Before"), cls.AFTER: _l("After"), cls.OTHER: _l("Other")}
+
+
+class Channel(LabelledEnum):
+    IN_APP = "in_app"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    WECOM = "wecom"
+    DINGTALK = "dingtalk"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.IN_APP: _l("In-app"), cls.EMAIL: _l("E-mail"), cls.WEBHOOK: _l("Webhook"),
+                cls.WECOM: _l("WeCom robot"), cls.DINGTALK: _l("DingTalk robot")}
+
+
+class NotificationState(LabelledEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    READ = "read"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.PENDING: _l("Pending"), cls.SENDING: _l("Sending"), cls.SENT: _l("Sent"),
+                cls.FAILED: _l("Failed"), cls.READ: _l("Read")}

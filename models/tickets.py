@@ -1,0 +1,109 @@
+"""Ticket operations of the foundation: opening a ticket with its first event, editing fields."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask_babel import gettext as _
+
+from .area import Area
+from .areas import lineage
+from .base import db, utcnow
+from .category import Category
+from .clock import local_zone
+from .enums import ActorKind, AreaLevel, Priority, Source, TicketStatus
+from .numbering import new_tracking_code, next_ticket_number
+from .ticket import Ticket
+from .timeline import append_event
+from .user import User
+
+PHONE_PATTERN = re.compile(r"^\+?\d{3,20}$")
+
+
+class TicketChangedError(ValueError):
+    """The ticket changed after the user loaded it; their change was not applied."""
+
+
+class TicketInputError(ValueError):
+    """Input that cannot become a ticket field."""
+
+
+def check_version(ticket: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != ticket.version:
+        raise TicketChangedError(_("This ticket was changed meanwhile by someone else. "
+                                   "Reload it and try again."))
+
+
+def clean_phone(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    phone = re.sub(r"[\s\-()]", "", value.strip())
+    if not PHONE_PATTERN.match(phone):
+        raise TicketInputError(_("The phone number may contain digits only."))
+    return phone
+
+
+def open_ticket(*, category: Category, title: str, description: str, source: Source,
+                area: Area | None, lat: float | None = None, lon: float | None = None,
+                address: str | None = None, priority: Priority = Priority.NORMAL,
+                reporter_name: str | None = None, reporter_phone: str | None = None,
+                reporter_email: str | None = None, actor: User | None = None,
+                at: datetime | None = None) -> Ticket:
+    """Create a pending ticket placed in ``area`` (usually its grid) with its first event."""
+    at = at or utcnow()
+    if not (title or "").strip():
+        raise TicketInputError(_("The title is required."))
+    ticket = Ticket(
+        number=next_ticket_number(at.astimezone(local_zone()).date()),
+        tracking_code=new_tracking_code(),
+        title=title.strip()[:200], description=(description or "").strip(), category=category,
+        priority=priority, source=source, status=TicketStatus.PENDING, lat=lat, lon=lon,
+        address=address, reporter_name=reporter_name, reporter_phone=clean_phone(reporter_phone),
+        reporter_email=reporter_email, created_by_id=actor.id if actor else None,
+        created_at=at, updated_at=at, last_activity_at=at,
+    )
+    if area is not None:
+        place_ticket(ticket, area)
+    db.session.add(ticket)
+    append_event(ticket, "create", actor=actor,
+                 actor_kind=ActorKind.USER if actor else ActorKind.REPORTER,
+                 to_status=TicketStatus.PENDING, note=description, at=at,
+                 details={"source": source.value})
+    return ticket
+
+
+def place_ticket(ticket: Ticket, area: Area) -> None:
+    """Store the four area levels of ``area`` on the ticket."""
+    levels = lineage(area)
+    ticket.district_id = levels[AreaLevel.DISTRICT].id if AreaLevel.DISTRICT in levels else None
+    ticket.street_id = levels[AreaLevel.STREET].id if AreaLevel.STREET in levels else None
+    ticket.community_id = levels[AreaLevel.COMMUNITY].id if AreaLevel.COMMUNITY in levels else None
+    ticket.grid_id = levels[AreaLevel.GRID].id if AreaLevel.GRID in levels else None
+    ticket.current_level = area.level
+
+
+def edit_ticket_fields(ticket: Ticket, actor: User, changes: dict, *,
+                       expected_version: int | None) -> dict:
+    """Correct descriptive fields of a ticket; records one "edit" event with old and new values."""
+    check_version(ticket, expected_version)
+    if "title" in changes and not (changes["title"] or "").strip():
+        raise TicketInputError(_("The title is required."))
+    if "reporter_phone" in changes:
+        changes["reporter_phone"] = clean_phone(changes["reporter_phone"])
+    if "priority" in changes and changes["priority"] is not None:
+        changes["priority"] = Priority(changes["priority"])
+    diff = {}
+    for name, new in changes.items():
+        if isinstance(new, str):
+            new = new.strip() or None if name != "description" else new.strip()
+        old = getattr(ticket, name)
+        if old != new:
+            diff[name] = [_plain(old), _plain(new)]
+            setattr(ticket, name, new)
+    if diff:
+        append_event(ticket, "edit", actor=actor, details={"changes": diff})
+    return diff
+
+
+def _plain(value):
+    return value.value if hasattr(value, "value") else value

@@ -1,0 +1,29 @@
+"""GridDesk entry point.
+
+    python run.py                 the demo: migrate, seed when empty, serve
+    python run.py init-db         migrate the database to the newest schema
+    python run.py seed-demo       create the demo district, users and tickets
+    python run.py create-admin U  create an administrator
+    python run.py import-areas F  import areas from a GeoJSON FeatureCollection
+    python run.py serve           serve (use Gunicorn in production)
+    python run.py db ...          Flask-Migrate (Alembic) commands
+"""
+from __future__ import annotations
+
+import sys
+
+from flask.cli import FlaskGroup
+
+from admin_app import create_app
+
+
+def main(argv: list[str]) -> None:
+    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+                     add_version_option=False, load_dotenv=False,
+                     help="GridDesk: community grid event tickets.")
+    args = argv or ["demo"]
+    cli.main(args=args, prog_name="python run.py")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

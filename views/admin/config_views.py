@@ -1,0 +1,299 @@
+"""Administrator-only configuration: areas, departments, users, categories, dispatch rules, calendar."""
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.form import rules
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import FileField, IntegerField, PasswordField, SelectField, TextAreaField
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from models import (Area, AreaLevel, Category, DeadlineUnit, Department, DepartmentKind,
+                    DispatchRule, HandlingLevel, Notification, ResponsibleKind, Role, User,
+                    WorkCalendarDay, db)
+from models.accounts import UserSetupError, check_user_setup
+from models.areas import AreaError, area_in_use, place_area, set_boundary
+from models.calendar import chinese_calendar_years, fill_year, known_years
+from models.categories import CategoryError, check_category
+from models.dispatch import DispatchRuleError, check_dispatch_rule
+from models.geo import GeometryError
+
+from .base import AdminForm, GridDeskModelView, request_options
+from .formatting import TYPE_FORMATTERS
+
+
+def enum_field(enum_cls, label, *, blank: bool = False):
+    """A translated select for an enum column."""
+    choices = ([("", "—")] if blank else []) + enum_cls.choices()
+    return {"label": label, "choices": choices,
+            "coerce": (lambda v: enum_cls(v) if v else None) if blank else enum_cls}
+
+
+def area_options(*levels: AreaLevel):
+    @request_options
+    def options():
+        query = sa.select(Area.id, Area.name, Area.code).order_by(Area.code)
+        if levels:
+            query = query.where(Area.level.in_(levels))
+        return [(str(i), f"{name}（{code}）") for i, name, code in db.session.execute(query)]
+    return options
+
+
+class ConfigView(GridDeskModelView):
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
+
+
+class AreaView(ConfigView):
+    column_list = ("code", "name", "level", "parent", "centroid_lon", "centroid_lat")
+    column_labels = {"code": _l("Code"), "name": _l("Name"), "level": _l("Level"),
+                     "parent": _l("Parent area"), "centroid_lon": _l("Centroid longitude"),
+                     "centroid_lat": _l("Centroid latitude"), "boundary": _l("Boundary"),
+                     "boundary_file": _l("Boundary file (GeoJSON)"),
+                     "boundary_text": _l("Boundary (GeoJSON text)")}
+    column_details_list = ("code", "name", "level", "parent", "centroid_lon", "centroid_lat",
+                           "boundary")
+    column_searchable_list = ("code", "name")
+    column_default_sort = "code"
+    column_filters = (
+        FilterEqual(Area.level, _l("Level"), options=AreaLevel.choices),
+        FilterEqual(Area.parent_id, _l("Parent area"),
+                    options=area_options(AreaLevel.DISTRICT, AreaLevel.STREET,
+                                         AreaLevel.COMMUNITY)),
+    )
+    column_formatters_detail = {
+        "boundary": lambda v, c, m, n: json.dumps(m.boundary, ensure_ascii=False)[:2000]
+        if m.boundary else "",
+    }
+    form_columns = ("code", "name", "level", "parent", "boundary_file", "boundary_text")
+    form_overrides = {"level": SelectField}
+    form_args = {"level": enum_field(AreaLevel, _l("Level"))}
+    form_extra_fields = {
+        "boundary_file": FileField(_l("Boundary file (GeoJSON)")),
+        "boundary_text": TextAreaField(_l("Boundary (GeoJSON text)"),
+                                       render_kw={"rows": 4, "placeholder": '{"type": "Polygon", ...}'}),
+    }
+
+    def on_form_prefill(self, form, id):
+        model = self.get_one(id)
+        if model is not None and model.boundary and not form.boundary_text.data:
+            form.boundary_text.data = json.dumps(model.boundary, ensure_ascii=False)
+
+    def on_model_change(self, form, model, is_created):
+        raw = None
+        upload = request.files.get("boundary_file")
+        if upload is not None and upload.filename:
+            raw = upload.read().decode("utf-8-sig", errors="replace")
+        elif form.boundary_text.data and form.boundary_text.data.strip():
+            raw = form.boundary_text.data
+        try:
+            if raw is not None:
+                try:
+                    data = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    raise GeometryError(_("The boundary is not valid JSON: %(error)s", error=exc))
+                set_boundary(model, data)
+            elif model.level == AreaLevel.GRID and not model.boundary:
+                raise GeometryError(_("A grid needs a boundary polygon."))
+            place_area(model, model.parent)
+        except (AreaError, GeometryError) as exc:
+            raise ValidationError(str(exc)) from None
+
+    def on_model_delete(self, model):
+        reason = area_in_use(model)
+        if reason:
+            raise ValidationError(reason)
+
+
+class DepartmentView(ConfigView):
+    can_delete = False
+    column_list = ("name", "kind", "area", "phone", "active")
+    column_labels = {"name": _l("Name"), "kind": _l("Kind"), "area": _l("Area served"),
+                     "phone": _l("Contact phone"), "active": _l("Active")}
+    column_searchable_list = ("name", "phone")
+    column_default_sort = "name"
+    column_filters = (FilterEqual(Department.kind, _l("Kind"), options=DepartmentKind.choices),
+                      FilterEqual(Department.area_id, _l("Area served"), options=area_options()),
+                      "active")
+    form_columns = ("name", "kind", "area", "phone", "active")
+    form_overrides = {"kind": SelectField}
+    form_args = {"kind": enum_field(DepartmentKind, _l("Kind"))}
+
+
+class UserView(ConfigView):
+    can_delete = False
+    column_list = ("username", "display_name", "role", "scope_area", "department", "phone",
+                   "active", "last_login_at")
+    column_details_list = column_list + ("created_at", "failed_logins")
+    column_labels = {"username": _l("Username"), "display_name": _l("Display name"),
+                     "role": _l("Role"), "scope_area": _l("Scope area"),
+                     "department": _l("Department"), "phone": _l("Phone"), "active": _l("Active"),
+                     "last_login_at": _l("Last login"), "created_at": _l("Created"),
+                     "failed_logins": _l("Failed logins"), "new_password": _l("New password")}
+    column_searchable_list = ("username", "display_name", "phone")
+    column_default_sort = "username"
+    column_filters = (FilterEqual(User.role, _l("Role"), options=Role.choices),
+                      FilterEqual(User.scope_area_id, _l("Scope area"), options=area_options()),
+                      "active")
+    form_columns = ("username", "display_name", "phone", "role", "scope_area", "department",
+                    "active", "new_password")
+    form_overrides = {"role": SelectField}
+    form_args = {"role": enum_field(Role, _l("Role"))}
+    form_extra_fields = {
+        "new_password": PasswordField(
+            _l("New password"),
+            description=_l("At least 8 characters. Leave empty to keep the current password."),
+            render_kw={"autocomplete": "new-password"}),
+    }
+    form_widget_args = {"new_password": {"autocomplete": "new-password"}}
+
+    def on_model_change(self, form, model, is_created):
+        password = form.new_password.data
+        try:
+            if password:
+                model.set_password(password)
+            elif is_created:
+                raise UserSetupError(_("Set a password for the new user."))
+            check_user_setup(model)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class CategoryView(ConfigView):
+    can_delete = False
+    column_list = ("code", "name", "parent", "handling_level", "accept_deadline",
+                   "accept_deadline_unit", "handle_deadline", "handle_deadline_unit",
+                   "requires_after_photo", "active")
+    column_labels = {"code": _l("Code"), "name": _l("Name"), "parent": _l("Parent category"),
+                     "handling_level": _l("Normally handled by"),
+                     "accept_deadline": _l("Acceptance deadline"),
+                     "accept_deadline_unit": _l("Acceptance unit"),
+                     "handle_deadline": _l("Handling deadline"),
+                     "handle_deadline_unit": _l("Handling unit"),
+                     "requires_after_photo": _l("After-photo required"),
+                     "duplicate_radius_m": _l("Duplicate radius (m)"),
+                     "sort_order": _l("Order"), "active": _l("Active")}
+    column_searchable_list = ("code", "name")
+    column_default_sort = "code"
+    column_filters = (FilterEqual(Category.parent_id, _l("Parent category"),
+                                  options=request_options(lambda: [
+                                      (str(c.id), c.name) for c in db.session.execute(
+                                          sa.select(Category).where(Category.parent_id.is_(None))
+                                          .order_by(Category.code)).scalars()])),
+                      "active", "requires_after_photo")
+    form_columns = ("code", "name", "parent", "handling_level", "accept_deadline",
+                    "accept_deadline_unit", "handle_deadline", "handle_deadline_unit",
+                    "requires_after_photo", "duplicate_radius_m", "sort_order", "active")
+    form_overrides = {"handling_level": SelectField, "accept_deadline_unit": SelectField,
+                      "handle_deadline_unit": SelectField}
+    form_args = {
+        "handling_level": enum_field(HandlingLevel, _l("Normally handled by")),
+        "accept_deadline_unit": enum_field(DeadlineUnit, _l("Acceptance unit")),
+        "handle_deadline_unit": enum_field(DeadlineUnit, _l("Handling unit")),
+        "accept_deadline": {"validators": [NumberRange(min=1)]},
+        "handle_deadline": {"validators": [NumberRange(min=1)]},
+        "duplicate_radius_m": {"validators": [NumberRange(min=0, max=5000)]},
+        "parent": {"query_factory": lambda: db.session.execute(
+            sa.select(Category).where(Category.parent_id.is_(None)).order_by(Category.code)
+        ).scalars().all()},
+    }
+
+    def on_model_change(self, form, model, is_created):
+        try:
+            check_category(model)
+        except CategoryError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class DispatchRuleView(ConfigView):
+    column_list = ("category", "area", "responsible_kind", "department", "handle_deadline",
+                   "handle_deadline_unit", "sort_order", "active")
+    column_labels = {"category": _l("Category"), "area": _l("Area"),
+                     "responsible_kind": _l("Responsible"), "department": _l("Department"),
+                     "accept_deadline": _l("Acceptance deadline override"),
+                     "accept_deadline_unit": _l("Acceptance unit"),
+                     "handle_deadline": _l("Handling deadline override"),
+                     "handle_deadline_unit": _l("Handling unit"), "sort_order": _l("Order"),
+                     "active": _l("Active"), "note": _l("Note")}
+    column_default_sort = [("category.code", False), ("sort_order", False)]
+    column_filters = (FilterEqual(DispatchRule.area_id, _l("Area"), options=area_options()),
+                      FilterEqual(DispatchRule.responsible_kind, _l("Responsible"),
+                                  options=ResponsibleKind.choices),
+                      "active")
+    form_columns = ("category", "area", "responsible_kind", "department", "accept_deadline",
+                    "accept_deadline_unit", "handle_deadline", "handle_deadline_unit",
+                    "sort_order", "active", "note")
+    form_overrides = {"responsible_kind": SelectField, "accept_deadline_unit": SelectField,
+                      "handle_deadline_unit": SelectField}
+    form_args = {
+        "responsible_kind": enum_field(ResponsibleKind, _l("Responsible")),
+        "accept_deadline_unit": enum_field(DeadlineUnit, _l("Acceptance unit"), blank=True),
+        "handle_deadline_unit": enum_field(DeadlineUnit, _l("Handling unit"), blank=True),
+        "accept_deadline": {"validators": [Optional(), NumberRange(min=1)]},
+        "handle_deadline": {"validators": [Optional(), NumberRange(min=1)]},
+    }
+
+    def on_model_change(self, form, model, is_created):
+        try:
+            check_dispatch_rule(model)
+        except DispatchRuleError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class FillYearForm(AdminForm):
+    year = IntegerField(_l("Year"), validators=[NumberRange(min=2000, max=2100)])
+    source = SelectField(_l("Source"), choices=[
+        ("chinese_calendar", _l("Official holidays (chinese-calendar)")),
+        ("weekdays", _l("Monday to Friday only (year not yet published)"))])
+
+
+class WorkCalendarView(ConfigView):
+    list_template = "admin/calendar_list.html"
+    can_view_details = False
+    column_list = ("day", "is_workday", "note")
+    column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note")}
+    column_default_sort = ("day", True)
+    column_filters = ("day", "is_workday")
+    column_searchable_list = ("note",)
+    form_columns = ("day", "is_workday", "note")
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs["known_years"] = known_years()
+            kwargs["fill_form"] = FillYearForm()
+            kwargs["package_years"] = chinese_calendar_years()
+        return super().render(template, **kwargs)
+
+    @expose("/fill", methods=["POST"])
+    def fill(self):
+        form = FillYearForm()
+        if not form.validate_on_submit():
+            flash(_("Give a year between 2000 and 2100."), "danger")
+        else:
+            try:
+                added = fill_year(form.year.data, source=form.source.data)
+                db.session.commit()
+                flash(_("%(count)s days of %(year)s were added to the calendar.",
+                        count=added, year=form.year.data), "success")
+            except ValueError:
+                db.session.rollback()
+                flash(_("chinese-calendar has no official data for %(year)s; fill it as Monday to "
+                        "Friday and correct the holidays by hand.", year=form.year.data), "danger")
+        return redirect(url_for(".index_view"))
+
+
+class NotificationView(ConfigView):
+    can_create = can_edit = can_delete = False
+    column_list = ("created_at", "channel", "template", "recipient", "recipient_address", "state",
+                   "attempts", "sent_at")
+    column_labels = {"created_at": _l("Created"), "channel": _l("Channel"),
+                     "template": _l("Template"), "recipient": _l("Recipient"),
+                     "recipient_address": _l("Address"), "state": _l("State"),
+                     "attempts": _l("Attempts"), "sent_at": _l("Sent at")}
+    column_default_sort = ("created_at", True)
+    simple_list_pager = True

@@ -1,0 +1,45 @@
+"""The admin home page: the user's open work at a glance, and warnings for administrators."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_admin import expose
+from flask_login import current_user
+
+from models import Role, Ticket, db, utcnow
+from models.access import ticket_scope
+from models.calendar import known_years
+from models.clock import local_today
+from models.enums import OPEN_STATUSES
+
+from .base import GridDeskIndexView
+
+
+def open_ticket_counts(user) -> dict:
+    """Open tickets by status in the user's scope (reads the open-state indexes only)."""
+    rows = db.session.execute(
+        sa.select(Ticket.status, sa.func.count())
+        .where(ticket_scope(user), Ticket.status.in_(OPEN_STATUSES))
+        .group_by(Ticket.status)).all()
+    counts = {status: 0 for status in OPEN_STATUSES}
+    counts.update(dict(rows))
+    overdue = db.session.execute(
+        sa.select(sa.func.count()).select_from(Ticket)
+        .where(ticket_scope(user), Ticket.status.in_(OPEN_STATUSES),
+               Ticket.handle_deadline < utcnow())).scalar_one()
+    return {"by_status": counts, "overdue": overdue}
+
+
+def missing_calendar_years() -> list[int]:
+    """This year and next, when the work calendar does not know them."""
+    this_year = local_today().year
+    have = set(known_years())
+    return [y for y in (this_year, this_year + 1) if y not in have]
+
+
+class HomeView(GridDeskIndexView):
+    @expose("/")
+    def index(self):
+        context = {"counts": open_ticket_counts(current_user), "missing_years": []}
+        if current_user.role == Role.ADMIN:
+            context["missing_years"] = missing_calendar_years()
+        return self.render("admin/home.html", **context)

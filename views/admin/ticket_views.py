@@ -1,0 +1,296 @@
+"""The ticket list and ticket page, scoped to what the current user may see."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timezone
+
+import sqlalchemy as sa
+from flask import abort, current_app, g, send_file
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Query, joinedload
+from wtforms import HiddenField, SelectField
+from wtforms.validators import ValidationError
+
+from models import (Area, AreaLevel, Attachment, Category, Department, Priority, Role, Source,
+                    Ticket, TicketEvent, TicketStatus, User, db, utcnow)
+from models.access import can_edit_tickets, can_see_ticket, reporter_phone_for, ticket_scope
+from models.clock import local_zone
+from models.enums import OPEN_STATUSES
+from models.tickets import TicketChangedError, edit_ticket_fields
+
+from .maps import ticket_map_svg
+
+from .base import GridDeskModelView, request_options
+from .config_views import enum_field
+from .formatting import TYPE_FORMATTERS
+
+ALL_ROLES = set(Role)
+EDITABLE_FIELDS = ("title", "description", "address", "priority", "reporter_name",
+                   "reporter_phone", "reporter_email")
+
+
+class CappedCountQuery(Query):
+    """Counts at most ``cap + 1`` rows: exact below the cap, "more than cap" above it."""
+
+    cap = 10000
+
+    def scalar(self):
+        inner = self.with_entities(Ticket.id).order_by(None).limit(self.cap + 1).subquery()
+        count = self.session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
+        g.ticket_count_capped = count > self.cap
+        return min(count, self.cap)
+
+
+def scoped_area_options(level: AreaLevel):
+    @request_options
+    def options():
+        query = sa.select(Area.id, Area.name).where(Area.level == level).order_by(Area.code)
+        scope = current_user.scope_area if current_user.is_authenticated else None
+        if current_user.is_authenticated and current_user.role != Role.ADMIN and scope is not None:
+            query = query.where(Area.path.startswith(scope.path))
+        return [(str(i), name) for i, name in db.session.execute(query)]
+    return options
+
+
+@request_options
+def category_options():
+    rows = db.session.execute(sa.select(Category).order_by(Category.code)).scalars()
+    return [(str(c.id), str(c)) for c in rows]
+
+
+@request_options
+def department_options():
+    rows = db.session.execute(sa.select(Department.id, Department.name).order_by(Department.name))
+    return [(str(i), name) for i, name in rows]
+
+
+@request_options
+def user_options():
+    query = sa.select(User.id, User.display_name, User.username).where(
+        User.role.in_([Role.GRID_WORKER, Role.HANDLER, Role.COMMUNITY_STAFF])).order_by(User.username)
+    return [(str(i), f"{name}（{username}）") for i, name, username in db.session.execute(query)]
+
+
+class CategoryFilter(FilterEqual):
+    """A top-level category also matches its sub-categories."""
+
+    def apply(self, query, value, alias=None):
+        children = sa.select(Category.id).where(
+            sa.or_(Category.id == int(value), Category.parent_id == int(value)))
+        return query.filter(Ticket.category_id.in_(children))
+
+    def clean(self, value):
+        return int(value)
+
+
+class OverdueFilter(BaseSQLAFilter):
+    def __init__(self, name):
+        super().__init__(Ticket.handle_deadline, name,
+                         options=(("1", _l("Yes")), ("0", _l("No"))))
+
+    def apply(self, query, value, alias=None):
+        overdue = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline < utcnow())
+        return query.filter(overdue if value == "1" else sa.not_(overdue))
+
+    def operation(self):
+        return _l("is")
+
+
+class CreatedBetweenFilter(DateBetweenFilter):
+    """Local calendar days (GRIDDESK_TIMEZONE), inclusive at both ends."""
+
+    def apply(self, query, value, alias=None):
+        start, end = value
+        zone = local_zone()
+        start_at = datetime.combine(start, time.min, zone).astimezone(timezone.utc)
+        end_at = datetime.combine(end, time.max, zone).astimezone(timezone.utc)
+        return query.filter(Ticket.created_at.between(start_at, end_at))
+
+
+def _status_badge(view, context, model, name):
+    colours = {TicketStatus.PENDING: "warning", TicketStatus.IN_PROGRESS: "primary",
+               TicketStatus.PENDING_REVIEW: "info", TicketStatus.CLOSED: "success",
+               TicketStatus.SUSPENDED: "secondary", TicketStatus.INVALID: "dark"}
+    return Markup(f'<span class="badge badge-{colours[model.status]}">'
+                  f'{escape(model.status.label)}</span>')
+
+
+def _deadline(view, context, model, name):
+    value = getattr(model, name)
+    if value is None:
+        return ""
+    text = escape(TYPE_FORMATTERS[datetime](view, value))
+    if name == "handle_deadline" and model.is_overdue():
+        return Markup(f'<span class="text-danger font-weight-bold">{text}</span>')
+    return text
+
+
+def _number_link(view, context, model, name):
+    from flask import url_for
+
+    return Markup(f'<a href="{url_for(".details_view", id=model.id)}">{escape(model.number)}</a>')
+
+
+class TicketView(GridDeskModelView):
+    allowed_roles = ALL_ROLES
+    can_create = False
+    can_delete = False
+    list_template = "admin/ticket_list.html"
+    details_template = "admin/ticket_details.html"
+    edit_template = "admin/ticket_edit.html"
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
+    column_list = ("number", "title", "category", "priority", "status", "source", "community",
+                   "grid", "assigned_department", "assigned_user", "handle_deadline", "created_at")
+    column_labels = {
+        "number": _l("Number"), "title": _l("Title"), "description": _l("Description"),
+        "category": _l("Category"), "priority": _l("Priority"), "status": _l("Status"),
+        "source": _l("Source"), "district": _l("District"), "street": _l("Street"),
+        "community": _l("Community"), "grid": _l("Grid"), "lat": _l("Latitude"),
+        "lon": _l("Longitude"), "address": _l("Address"), "reporter_name": _l("Reporter"),
+        "reporter_phone": _l("Reporter phone"), "reporter_email": _l("Reporter e-mail"),
+        "tracking_code": _l("Tracking code"), "assigned_department": _l("Assigned department"),
+        "assigned_user": _l("Assigned to"), "current_level": _l("Current level"),
+        "accept_deadline": _l("Acceptance deadline"), "handle_deadline": _l("Handling deadline"),
+        "accepted_at": _l("Accepted"), "submitted_at": _l("Submitted"), "closed_at": _l("Closed"),
+        "rating": _l("Rating"), "rating_comment": _l("Rating comment"),
+        "rework_count": _l("Rework"), "duplicate_of": _l("Duplicate of"),
+        "created_at": _l("Created"), "updated_at": _l("Updated"), "version": _l("Version"),
+        "created_by": _l("Created by"), "location_flagged": _l("Outside all grids"),
+    }
+    column_details_list = (
+        "number", "title", "description", "category", "priority", "status", "source",
+        "district", "street", "community", "grid", "address", "lat", "lon", "location_flagged",
+        "reporter_name", "reporter_phone", "reporter_email", "tracking_code", "created_by",
+        "assigned_department", "assigned_user", "current_level", "accept_deadline",
+        "handle_deadline", "accepted_at", "submitted_at", "closed_at", "rating", "rating_comment",
+        "rework_count", "duplicate_of", "created_at", "updated_at", "version")
+    column_sortable_list = ("number", "priority", "status", "handle_deadline", "created_at")
+    column_default_sort = [("created_at", True), ("id", True)]
+    column_searchable_list = ("number", "title", "address", "reporter_phone")
+    column_filters = (
+        FilterEqual(Ticket.status, _l("Status"), options=TicketStatus.choices),
+        CategoryFilter(Ticket.category_id, _l("Category"), options=category_options),
+        FilterEqual(Ticket.priority, _l("Priority"), options=Priority.choices),
+        FilterEqual(Ticket.source, _l("Source"), options=Source.choices),
+        FilterEqual(Ticket.district_id, _l("District"), options=scoped_area_options(AreaLevel.DISTRICT)),
+        FilterEqual(Ticket.street_id, _l("Street"), options=scoped_area_options(AreaLevel.STREET)),
+        FilterEqual(Ticket.community_id, _l("Community"),
+                    options=scoped_area_options(AreaLevel.COMMUNITY)),
+        FilterEqual(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
+        FilterEqual(Ticket.assigned_department_id, _l("Assigned department"),
+                    options=department_options),
+        FilterEqual(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
+        OverdueFilter(_l("Overdue")),
+        CreatedBetweenFilter(Ticket.created_at, _l("Created")),
+    )
+    column_formatters = {"status": _status_badge, "handle_deadline": _deadline,
+                         "accept_deadline": _deadline, "number": _number_link}
+    column_formatters_detail = {
+        "status": _status_badge, "handle_deadline": _deadline,
+        "reporter_phone": lambda v, c, m, n: reporter_phone_for(current_user, m),
+    }
+    form_columns = EDITABLE_FIELDS + ("expected_version",)
+    form_overrides = {"priority": SelectField}
+    form_args = {"priority": enum_field(Priority, _l("Priority"))}
+    form_extra_fields = {"expected_version": HiddenField()}
+
+    @property
+    def can_edit(self) -> bool:
+        return current_user.is_authenticated and can_edit_tickets(current_user)
+
+    # --- scoping: list, count, and every single-row access -------------------------------
+    def get_query(self):
+        return (self.session.query(Ticket)
+                .filter(ticket_scope(current_user))
+                .options(joinedload(Ticket.category).joinedload(Category.parent),
+                         joinedload(Ticket.community), joinedload(Ticket.grid),
+                         joinedload(Ticket.assigned_department), joinedload(Ticket.assigned_user)))
+
+    def get_count_query(self):
+        CappedCountQuery.cap = current_app.config["LIST_COUNT_CAP"]
+        g.ticket_count_capped = False
+        return CappedCountQuery([sa.func.count(Ticket.id)], session=self.session()) \
+            .select_from(Ticket).filter(ticket_scope(current_user))
+
+    def get_one(self, id):
+        try:
+            ticket_id = int(id)
+        except (TypeError, ValueError):
+            return None
+        return self.session.query(Ticket).filter(
+            Ticket.id == ticket_id, ticket_scope(current_user)).one_or_none()
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Index-friendly search: exact number / phone, otherwise words in title and address."""
+        term = search.strip()
+        if re.fullmatch(r"(?i)GD\d{8,}", term):
+            condition = Ticket.number == term.upper()
+        elif re.fullmatch(r"\+?\d[\d\- ]{5,}", term):
+            condition = Ticket.reporter_phone == re.sub(r"[\s\-]", "", term)
+        else:
+            like = f"%{term}%"
+            condition = sa.or_(Ticket.title.ilike(like), Ticket.address.ilike(like),
+                               Ticket.number.ilike(like))
+        query = query.filter(condition)
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+        return query, count_query, joins, count_joins
+
+    # --- edit: a version check and one timeline event --------------------------------------
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None and not form.expected_version.data:
+            form.expected_version.data = str(obj.version)
+        return form
+
+    def update_model(self, form, model):
+        try:
+            changes = {name: getattr(form, name).data for name in EDITABLE_FIELDS}
+            edit_ticket_fields(model, current_user, changes,
+                               expected_version=int(form.expected_version.data or 0))
+            self.session.commit()
+        except (TicketChangedError, ValueError) as exc:
+            self.session.rollback()
+            from flask import flash
+
+            flash(str(exc), "danger")
+            return False
+        return True
+
+    # --- the ticket page ------------------------------------------------------------------
+    def render(self, template, **kwargs):
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs.update(self.details_context(kwargs["model"]))
+        if template == self.list_template:
+            kwargs["count_capped"] = g.get("ticket_count_capped", False)
+        return super().render(template, **kwargs)
+
+    def details_context(self, ticket: Ticket) -> dict:
+        events = db.session.execute(
+            sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.seq)
+            .options(joinedload(TicketEvent.actor), joinedload(TicketEvent.to_user),
+                     joinedload(TicketEvent.to_department))).scalars().all()
+        attachments = db.session.execute(
+            sa.select(Attachment).where(Attachment.ticket_id == ticket.id)
+            .order_by(Attachment.id)).scalars().all()
+        return {"events": events, "attachments": attachments,
+                "map_svg": ticket_map_svg(ticket)}
+
+    @expose("/attachment/<int:attachment_id>")
+    def attachment(self, attachment_id: int):
+        item = db.session.get(Attachment, attachment_id)
+        if item is None or not can_see_ticket(current_user, db.session.get(Ticket, item.ticket_id)):
+            abort(404)
+        from pathlib import Path
+
+        path = Path(current_app.config["UPLOAD_DIR"]) / item.stored_path
+        if not path.is_file():
+            abort(404)
+        return send_file(path, mimetype=item.mime, download_name=item.original_name)
