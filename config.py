@@ -68,6 +68,8 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.GRIDDESK_ENV == "production")
         self.MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+        # Werkzeug's default (scrypt) in production; tests may choose a cheaper one.
+        self.PASSWORD_HASH_METHOD = env.get("GRIDDESK_PASSWORD_HASH_METHOD", "scrypt")
         if self.GRIDDESK_ENV == "test":
             self.TESTING = True
 

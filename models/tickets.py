@@ -61,6 +61,7 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
         address=address, reporter_name=reporter_name, reporter_phone=clean_phone(reporter_phone),
         reporter_email=reporter_email, created_by_id=actor.id if actor else None,
         created_at=at, updated_at=at, last_activity_at=at,
+        event_seq=0, rework_count=0, location_flagged=False,
     )
     if area is not None:
         place_ticket(ticket, area)

@@ -206,7 +206,7 @@ class TicketView(GridDeskModelView):
 
     # --- scoping: list, count, and every single-row access -------------------------------
     def get_query(self):
-        return (self.session.query(Ticket)
+        return (db.session.query(Ticket)
                 .filter(ticket_scope(current_user))
                 .options(joinedload(Ticket.category).joinedload(Category.parent),
                          joinedload(Ticket.community), joinedload(Ticket.grid),
@@ -215,16 +215,20 @@ class TicketView(GridDeskModelView):
     def get_count_query(self):
         CappedCountQuery.cap = current_app.config["LIST_COUNT_CAP"]
         g.ticket_count_capped = False
-        return CappedCountQuery([sa.func.count(Ticket.id)], session=self.session()) \
+        return CappedCountQuery([sa.func.count(Ticket.id)], session=db.session()) \
             .select_from(Ticket).filter(ticket_scope(current_user))
 
     def get_one(self, id):
+        """A ticket outside the user's scope does not exist for them: 404, also for edited URLs."""
         try:
             ticket_id = int(id)
         except (TypeError, ValueError):
-            return None
-        return self.session.query(Ticket).filter(
+            abort(404)
+        ticket = db.session.query(Ticket).filter(
             Ticket.id == ticket_id, ticket_scope(current_user)).one_or_none()
+        if ticket is None:
+            abort(404)
+        return ticket
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Index-friendly search: exact number / phone, otherwise words in title and address."""
@@ -254,9 +258,9 @@ class TicketView(GridDeskModelView):
             changes = {name: getattr(form, name).data for name in EDITABLE_FIELDS}
             edit_ticket_fields(model, current_user, changes,
                                expected_version=int(form.expected_version.data or 0))
-            self.session.commit()
+            db.session.commit()
         except (TicketChangedError, ValueError) as exc:
-            self.session.rollback()
+            db.session.rollback()
             from flask import flash
 
             flash(str(exc), "danger")

@@ -1,0 +1,37 @@
+# GridDesk — the two commands of the quick start: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: demo test install translations screenshots bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## The demo: install, migrate, seed an empty database, serve on PORT (default 5000).
+demo: $(STAMP)
+	$(PY) run.py demo
+
+## The whole suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL or 127.0.0.1:5432).
+test: $(STAMP)
+	$(PY) tests/run_suite.py $(PYTEST_ARGS)
+
+## Re-extract the UI strings and compile the catalogs after editing messages.po.
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o admin_app/translations/messages.pot --no-location --omit-header .
+	$(VENV)/bin/pybabel update -i admin_app/translations/messages.pot -d admin_app/translations -l zh_Hans_CN --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -d admin_app/translations
+
+## Screenshots of the main pages in headless Chromium (needs Debian's chromium + chromium-driver).
+screenshots: $(STAMP)
+	$(PY) docs/take_screenshots.py
+
+clean:
+	rm -rf $(VENV) instance

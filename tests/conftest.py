@@ -1,0 +1,128 @@
+"""Fixtures: one migrated database per run (SQLite file, or TEST_DATABASE_URL), wiped between tests."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+_INSTANCE = tempfile.mkdtemp(prefix="griddesk-test-")
+os.environ["GRIDDESK_INSTANCE"] = _INSTANCE  # before config is imported
+
+from admin_app import create_app  # noqa: E402
+from config import Config  # noqa: E402
+from models import db  # noqa: E402
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+KEEP_TABLES = {"work_calendar_days", "alembic_version"}
+PASSWORD = "demo12345"
+
+
+def database_url() -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{Path(_INSTANCE) / 'test.db'}"
+
+
+def test_config(**overrides) -> Config:
+    env = {"DATABASE_URL": database_url(), "SECRET_KEY": "test-secret", "GRIDDESK_ENV": "test",
+           "GRIDDESK_UPLOAD_DIR": str(Path(_INSTANCE) / "uploads"),
+           # Fast hashing keeps the suite quick; production keeps scrypt.
+           "GRIDDESK_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    env.update(overrides)
+    return Config(env)
+
+
+def reset_schema(url: str) -> None:
+    """Start from an empty database so the migrations are tested from scratch."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from flask_migrate import upgrade
+
+    from models.calendar import fill_known_years
+
+    reset_schema(database_url())
+    application = create_app(test_config())
+    with application.app_context():
+        upgrade()
+        fill_known_years()
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def wipe() -> None:
+    """Delete every row except the calendar (the same on both databases)."""
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text(
+            "TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture()
+def ctx(app):
+    """An app context on a wiped database."""
+    with app.app_context():
+        wipe()
+        yield app
+        db.session.rollback()
+
+
+@pytest.fixture(scope="module")
+def demo(app):
+    """The demo district, seeded once per module (tests using it must not change it)."""
+    from models.demo import seed_demo
+
+    with app.app_context():
+        wipe()
+        summary = seed_demo(ticket_count=500)
+        db.session.commit()
+    return summary
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    """The CSRF token from a form page, as a browser would read it."""
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_PATTERN.search(html) or re.search(r'id="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, f"no csrf_token on {url}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token})
+
+
+@pytest.fixture()
+def login_as(app):
+    """login_as("community") → a test client logged in as that user."""
+    def _login(username: str, password: str = PASSWORD):
+        client = app.test_client()
+        response = login(client, username, password)
+        assert response.status_code == 302, f"{username} could not log in"
+        return client
+    return _login
