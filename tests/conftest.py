@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 
 _INSTANCE = tempfile.mkdtemp(prefix="griddesk-test-")
 os.environ["GRIDDESK_INSTANCE"] = _INSTANCE  # before config is imported
@@ -44,6 +46,15 @@ def reset_schema(url: str) -> None:
     engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, as in a real server: a fresh ``g`` (Flask-Login's
+    user) and its own database session, even while the test holds an app context open."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     from flask_migrate import upgrade
@@ -52,6 +63,7 @@ def app():
 
     reset_schema(database_url())
     application = create_app(test_config())
+    application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()
         fill_known_years()
@@ -109,6 +121,16 @@ def csrf_token(client, url: str) -> str:
     match = CSRF_PATTERN.search(html) or re.search(r'id="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, f"no csrf_token on {url}"
     return match.group(1)
+
+
+def session_csrf_token(client) -> str:
+    """The token any form of this session would carry (Flask-WTF's own signing)."""
+    import secrets
+
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", secrets.token_hex(20))
+    serializer = URLSafeTimedSerializer(client.application.secret_key, salt="wtf-csrf-token")
+    return serializer.dumps(raw)
 
 
 def login(client, username: str, password: str = PASSWORD):
