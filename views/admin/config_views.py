@@ -44,6 +44,10 @@ def area_options(*levels: AreaLevel):
     return options
 
 
+# Areas run to tens of thousands of grids at city scale: pick them by typing, not from one select.
+AREA_LOOKUP = {"fields": ("code", "name"), "page_size": 20, "placeholder": _l("Type a code or name")}
+
+
 class ConfigView(GridDeskModelView):
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
@@ -71,6 +75,7 @@ class AreaView(ConfigView):
         if m.boundary else "",
     }
     form_columns = ("code", "name", "level", "parent", "boundary_file", "boundary_text")
+    form_ajax_refs = {"parent": AREA_LOOKUP}
     form_overrides = {"level": SelectField}
     form_args = {"level": enum_field(AreaLevel, _l("Level"))}
     form_extra_fields = {
@@ -121,6 +126,7 @@ class DepartmentView(ConfigView):
                       FilterEqual(Department.area_id, _l("Area served"), options=area_options()),
                       "active")
     form_columns = ("name", "kind", "area", "phone", "active")
+    form_ajax_refs = {"area": AREA_LOOKUP}
     form_overrides = {"kind": SelectField}
     form_args = {"kind": enum_field(DepartmentKind, _l("Kind"))}
 
@@ -142,6 +148,7 @@ class UserView(ConfigView):
                       "active")
     form_columns = ("username", "display_name", "phone", "role", "scope_area", "department",
                     "active", "new_password")
+    form_ajax_refs = {"scope_area": AREA_LOOKUP}
     form_overrides = {"role": SelectField}
     form_args = {"role": enum_field(Role, _l("Role"))}
     form_extra_fields = {
@@ -225,6 +232,7 @@ class DispatchRuleView(ConfigView):
                       FilterEqual(DispatchRule.responsible_kind, _l("Responsible"),
                                   options=ResponsibleKind.choices),
                       "active")
+    form_ajax_refs = {"area": AREA_LOOKUP}
     form_columns = ("category", "area", "responsible_kind", "department", "accept_deadline",
                     "accept_deadline_unit", "handle_deadline", "handle_deadline_unit",
                     "sort_order", "active", "note")
