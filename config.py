@@ -55,6 +55,12 @@ class Config:
         # Lists stop counting past this many rows and say so on the page.
         self.LIST_COUNT_CAP = int(env.get("GRIDDESK_LIST_COUNT_CAP", "10000"))
         self.LOGIN_MAX_FAILURES = int(env.get("GRIDDESK_LOGIN_MAX_FAILURES", "5"))
+        # Workflow and deadline policy.
+        self.DEADLINE_WARNING_SHARE = float(env.get("GRIDDESK_DEADLINE_WARNING_SHARE", "0.8"))
+        self.STALLED_AFTER_HOURS = int(env.get("GRIDDESK_STALLED_AFTER_HOURS", "48"))
+        self.REOPEN_WINDOW_DAYS = int(env.get("GRIDDESK_REOPEN_WINDOW_DAYS", "7"))
+        self.DUPLICATE_WINDOW_DAYS = int(env.get("GRIDDESK_DUPLICATE_WINDOW_DAYS", "7"))
+        self.PRIORITY_DEADLINE_FACTORS = {"normal": 1.0, "urgent": 0.5, "emergency": 0.25}
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         self.BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, has_request_context, redirect, request, session, url_for
 
 from config import INSTANCE_DIR, Config
 
@@ -55,6 +55,8 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI and scheduler messages are Chinese, the default
+        return "zh_Hans_CN"
     languages = app_languages()
     chosen = session.get("lang")
     if chosen in languages:

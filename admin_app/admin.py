@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_admin import Admin
-from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 

@@ -45,7 +45,10 @@ def serve(app: Flask, *, host: str = "0.0.0.0", port: int | None = None) -> None
         for username, who in DEMO_ACCOUNTS:
             click.echo(f"  {username:<11} {who}")
     click.echo("Press Ctrl+C to stop.\n")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # app.run() is ignored inside a Flask CLI command; run the server directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def register_commands(app: Flask) -> None:

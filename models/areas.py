@@ -129,7 +129,7 @@ def import_areas(collection: dict) -> dict[str, int]:
         parsed.append((number, props, level, geometry))
 
     existing = {a.code: a for a in db.session.execute(sa.select(Area)).scalars()}
-    for number, props, level, _ in parsed:
+    for number, props, level, _geometry in parsed:
         parent_code = props["parent_code"]
         if level == AreaLevel.DISTRICT:
             if parent_code:
@@ -152,7 +152,7 @@ def import_areas(collection: dict) -> dict[str, int]:
     counts = {"created": 0, "updated": 0}
     with db.session.begin_nested():
         by_code = dict(existing)
-        for _, props, level, geometry in sorted(parsed, key=lambda p: p[2].depth):
+        for _number, props, level, geometry in sorted(parsed, key=lambda p: p[2].depth):
             area = by_code.get(props["code"])
             counts["updated" if area else "created"] += 1
             if area is None:

@@ -54,6 +54,14 @@ class Ticket(db.Model):
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rework_count: Mapped[int] = mapped_column(default=0)
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # While suspended: when the clock stopped and the state to go back to.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resume_status: Mapped[TicketStatus | None] = mapped_column(str_enum(TicketStatus))
+    # A pending extension request (延期申请) until a command centre decides.
+    extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tickets.id"), index=True)
     event_seq: Mapped[int] = mapped_column(default=0)  # sequence of the last timeline event
     version: Mapped[int] = mapped_column(default=1)
@@ -69,6 +77,7 @@ class Ticket(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     assigned_department: Mapped[Department | None] = relationship()
     assigned_user: Mapped[User | None] = relationship(foreign_keys=[assigned_user_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     duplicate_of: Mapped["Ticket | None"] = relationship(remote_side=[id])
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="ticket", order_by="TicketEvent.seq", lazy="raise_on_sql")

@@ -7,15 +7,13 @@ import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
-from flask_admin.form import rules
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import FileField, IntegerField, PasswordField, SelectField, TextAreaField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from models import (Area, AreaLevel, Category, DeadlineUnit, Department, DepartmentKind,
-                    DispatchRule, HandlingLevel, Notification, ResponsibleKind, Role, User,
-                    WorkCalendarDay, db)
+                    DispatchRule, HandlingLevel, ResponsibleKind, Role, User, db)
 from models.accounts import UserSetupError, check_user_setup
 from models.areas import AreaError, area_in_use, place_area, set_boundary
 from models.calendar import chinese_calendar_years, fill_year, known_years

@@ -8,13 +8,11 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, send_file
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Query, joinedload
 from wtforms import HiddenField, SelectField
-from wtforms.validators import ValidationError
 
 from models import (Area, AreaLevel, Attachment, Category, Department, Priority, Role, Source,
                     Ticket, TicketEvent, TicketStatus, User, db, utcnow)
