@@ -23,8 +23,8 @@ def _demo_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+def _env_bool(env, name: str, default: bool) -> bool:
+    value = env.get(name)
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -69,10 +69,11 @@ class Config:
         self.FLASK_ADMIN_SWATCH = "default"
         self.FLASK_ADMIN_FLUID_LAYOUT = True
         self.WTF_CSRF_TIME_LIMIT = None
-        self.WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
+        self.WTF_CSRF_ENABLED = _env_bool(env, "WTF_CSRF_ENABLED", True)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", self.GRIDDESK_ENV == "production")
+        self.SESSION_COOKIE_SECURE = _env_bool(env, "SESSION_COOKIE_SECURE",
+                                             self.GRIDDESK_ENV == "production")
         self.MAX_CONTENT_LENGTH = 32 * 1024 * 1024
         # Werkzeug's default (scrypt) in production; tests may choose a cheaper one.
         self.PASSWORD_HASH_METHOD = env.get("GRIDDESK_PASSWORD_HASH_METHOD", "scrypt")

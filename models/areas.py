@@ -40,8 +40,10 @@ def set_boundary(area: Area, geojson: dict | None) -> None:
 def place_area(area: Area, parent: Area | None) -> None:
     """Put an area under its parent (checked) and keep the materialized paths of it and below."""
     check_parent(area.level, parent)
-    if parent is not None and area.id is not None and parent.is_within(area):
-        raise AreaError(_("An area cannot sit under its own sub-area."))
+    if area.id is not None:
+        if parent is not None and parent.is_within(area):
+            raise AreaError(_("An area cannot sit under its own sub-area."))
+        _check_level_change(area)
     old_path = area.path
     area.parent = parent
     if area.id is None:
@@ -54,6 +56,37 @@ def place_area(area: Area, parent: Area | None) -> None:
             .where(Area.path.startswith(old_path), Area.id != area.id)
             .values(path=sa.func.replace(Area.path, old_path, area.path))
             .execution_options(synchronize_session="fetch"))
+        _move_tickets(area)
+
+
+def _check_level_change(area: Area) -> None:
+    """The level of an area that already has sub-areas or tickets is fixed."""
+    history = sa.inspect(area).attrs.level.history
+    if not history.deleted or history.deleted[0] == area.level:
+        return
+    from .ticket import Ticket
+
+    old_level = history.deleted[0]
+    has_children = db.session.execute(
+        sa.select(Area.id).where(Area.parent_id == area.id).limit(1)).first()
+    column = getattr(Ticket, LEVEL_COLUMN[AreaLevel(old_level)])
+    has_tickets = db.session.execute(
+        sa.select(Ticket.id).where(column == area.id).limit(1)).first()
+    if has_children or has_tickets:
+        raise AreaError(_("An area with sub-areas or tickets cannot change its level."))
+
+
+def _move_tickets(area: Area) -> None:
+    """Tickets inside a moved area follow it: their upper area levels are rewritten."""
+    from .ticket import Ticket
+
+    levels = lineage(area)
+    upper = {LEVEL_COLUMN[level]: levels[level].id for level in AREA_LEVELS[:area.level.depth]
+             if level in levels}
+    if upper:
+        db.session.execute(
+            sa.update(Ticket).where(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)
+            .values(**upper).execution_options(synchronize_session=False))
 
 
 def area_in_use(area: Area) -> str | None:

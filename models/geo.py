@@ -34,7 +34,7 @@ def parse_boundary(data: object) -> BaseGeometry:
         geometry = shape(data)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise GeometryError(_("Malformed coordinates: %(error)s", error=exc)) from None
-    if geometry.is_empty or geometry.area == 0:
+    if geometry.is_empty:
         raise GeometryError(_("The boundary is empty or has no area."))
     min_lon, min_lat, max_lon, max_lat = geometry.bounds
     if not (in_china(min_lon, min_lat) and in_china(max_lon, max_lat)):
@@ -42,6 +42,8 @@ def parse_boundary(data: object) -> BaseGeometry:
                                 "latitude, in WGS-84."))
     if not geometry.is_valid:
         raise GeometryError(_("Invalid geometry: %(reason)s", reason=is_valid_reason(geometry)))
+    if geometry.area == 0:
+        raise GeometryError(_("The boundary is empty or has no area."))
     return geometry
 
 

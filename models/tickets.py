@@ -23,6 +23,10 @@ PHONE_PATTERN = re.compile(r"^\+?\d{3,20}$")
 class TicketChangedError(ValueError):
     """The ticket changed after the user loaded it; their change was not applied."""
 
+    @staticmethod
+    def default_message() -> str:
+        return _("This ticket was changed meanwhile by someone else. Reload it and try again.")
+
 
 class TicketInputError(ValueError):
     """Input that cannot become a ticket field."""
@@ -30,8 +34,7 @@ class TicketInputError(ValueError):
 
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
-        raise TicketChangedError(_("This ticket was changed meanwhile by someone else. "
-                                   "Reload it and try again."))
+        raise TicketChangedError(TicketChangedError.default_message())
 
 
 def clean_phone(value: str | None) -> str | None:

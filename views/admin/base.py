@@ -6,6 +6,7 @@ from functools import wraps
 from flask import abort, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -14,6 +15,23 @@ from models import Role
 
 class AdminForm(FlaskForm):
     """Every admin form and action form carries the same CSRF token as the rest of the site."""
+
+    def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
+        self._obj = obj  # Flask-Admin's Unique validator skips the record being edited
+        if formdata is None:
+            super().__init__(obj=obj, prefix=prefix, **kwargs)
+        else:
+            super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
+
+
+class IdFilter(FilterEqual):
+    """Equality on an integer id column (PostgreSQL will not compare an integer with text)."""
+
+    def clean(self, value):
+        return int(value)
+
+    def validate(self, value):
+        return str(value).strip().isdigit()
 
 
 def user_has_role(roles: set[Role]) -> bool:

@@ -21,7 +21,7 @@ from models.categories import CategoryError, check_category
 from models.dispatch import DispatchRuleError, check_dispatch_rule
 from models.geo import GeometryError
 
-from .base import AdminForm, GridDeskModelView, request_options
+from .base import AdminForm, GridDeskModelView, IdFilter, request_options
 from .formatting import TYPE_FORMATTERS
 
 
@@ -64,7 +64,7 @@ class AreaView(ConfigView):
     column_default_sort = "code"
     column_filters = (
         FilterEqual(Area.level, _l("Level"), options=AreaLevel.choices),
-        FilterEqual(Area.parent_id, _l("Parent area"),
+        IdFilter(Area.parent_id, _l("Parent area"),
                     options=area_options(AreaLevel.DISTRICT, AreaLevel.STREET,
                                          AreaLevel.COMMUNITY)),
     )
@@ -121,7 +121,7 @@ class DepartmentView(ConfigView):
     column_searchable_list = ("name", "phone")
     column_default_sort = "name"
     column_filters = (FilterEqual(Department.kind, _l("Kind"), options=DepartmentKind.choices),
-                      FilterEqual(Department.area_id, _l("Area served"), options=area_options()),
+                      IdFilter(Department.area_id, _l("Area served"), options=area_options()),
                       "active")
     form_columns = ("name", "kind", "area", "phone", "active")
     form_ajax_refs = {"area": AREA_LOOKUP}
@@ -142,7 +142,7 @@ class UserView(ConfigView):
     column_searchable_list = ("username", "display_name", "phone")
     column_default_sort = "username"
     column_filters = (FilterEqual(User.role, _l("Role"), options=Role.choices),
-                      FilterEqual(User.scope_area_id, _l("Scope area"), options=area_options()),
+                      IdFilter(User.scope_area_id, _l("Scope area"), options=area_options()),
                       "active")
     form_columns = ("username", "display_name", "phone", "role", "scope_area", "department",
                     "active", "new_password")
@@ -185,7 +185,7 @@ class CategoryView(ConfigView):
                      "sort_order": _l("Order"), "active": _l("Active")}
     column_searchable_list = ("code", "name")
     column_default_sort = "code"
-    column_filters = (FilterEqual(Category.parent_id, _l("Parent category"),
+    column_filters = (IdFilter(Category.parent_id, _l("Parent category"),
                                   options=request_options(lambda: [
                                       (str(c.id), c.name) for c in db.session.execute(
                                           sa.select(Category).where(Category.parent_id.is_(None))
@@ -226,7 +226,7 @@ class DispatchRuleView(ConfigView):
                      "handle_deadline_unit": _l("Handling unit"), "sort_order": _l("Order"),
                      "active": _l("Active"), "note": _l("Note")}
     column_default_sort = [("category.code", False), ("sort_order", False)]
-    column_filters = (FilterEqual(DispatchRule.area_id, _l("Area"), options=area_options()),
+    column_filters = (IdFilter(DispatchRule.area_id, _l("Area"), options=area_options()),
                       FilterEqual(DispatchRule.responsible_kind, _l("Responsible"),
                                   options=ResponsibleKind.choices),
                       "active")

@@ -5,13 +5,14 @@ import re
 from datetime import datetime, time, timezone
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, send_file
+from flask import abort, current_app, g, request, send_file
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Query, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField
 
 from models import (Area, AreaLevel, Attachment, Category, Department, Priority, Role, Source,
@@ -23,7 +24,7 @@ from models.tickets import TicketChangedError, edit_ticket_fields
 
 from .maps import ticket_map_svg
 
-from .base import GridDeskModelView, request_options
+from .base import GridDeskModelView, IdFilter, request_options
 from .config_views import enum_field
 from .formatting import TYPE_FORMATTERS
 
@@ -74,16 +75,13 @@ def user_options():
     return [(str(i), f"{name}（{username}）") for i, name, username in db.session.execute(query)]
 
 
-class CategoryFilter(FilterEqual):
+class CategoryFilter(IdFilter):
     """A top-level category also matches its sub-categories."""
 
     def apply(self, query, value, alias=None):
         children = sa.select(Category.id).where(
-            sa.or_(Category.id == int(value), Category.parent_id == int(value)))
+            sa.or_(Category.id == value, Category.parent_id == value))
         return query.filter(Ticket.category_id.in_(children))
-
-    def clean(self, value):
-        return int(value)
 
 
 class OverdueFilter(BaseSQLAFilter):
@@ -92,8 +90,11 @@ class OverdueFilter(BaseSQLAFilter):
                          options=(("1", _l("Yes")), ("0", _l("No"))))
 
     def apply(self, query, value, alias=None):
-        overdue = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline < utcnow())
-        return query.filter(overdue if value == "1" else sa.not_(overdue))
+        overdue = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline.is_not(None),
+                          Ticket.handle_deadline < utcnow())
+        not_overdue = sa.or_(Ticket.status.not_in(OPEN_STATUSES), Ticket.handle_deadline.is_(None),
+                             Ticket.handle_deadline >= utcnow())
+        return query.filter(overdue if value == "1" else not_overdue)
 
     def operation(self):
         return _l("is")
@@ -132,6 +133,14 @@ def _number_link(view, context, model, name):
     from flask import url_for
 
     return Markup(f'<a href="{url_for(".details_view", id=model.id)}">{escape(model.number)}</a>')
+
+
+def _version(value) -> int:
+    """The version the form was loaded with; a form without one is treated as stale."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
 
 
 class TicketView(GridDeskModelView):
@@ -176,14 +185,14 @@ class TicketView(GridDeskModelView):
         CategoryFilter(Ticket.category_id, _l("Category"), options=category_options),
         FilterEqual(Ticket.priority, _l("Priority"), options=Priority.choices),
         FilterEqual(Ticket.source, _l("Source"), options=Source.choices),
-        FilterEqual(Ticket.district_id, _l("District"), options=scoped_area_options(AreaLevel.DISTRICT)),
-        FilterEqual(Ticket.street_id, _l("Street"), options=scoped_area_options(AreaLevel.STREET)),
-        FilterEqual(Ticket.community_id, _l("Community"),
+        IdFilter(Ticket.district_id, _l("District"), options=scoped_area_options(AreaLevel.DISTRICT)),
+        IdFilter(Ticket.street_id, _l("Street"), options=scoped_area_options(AreaLevel.STREET)),
+        IdFilter(Ticket.community_id, _l("Community"),
                     options=scoped_area_options(AreaLevel.COMMUNITY)),
-        FilterEqual(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
-        FilterEqual(Ticket.assigned_department_id, _l("Assigned department"),
+        IdFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
+        IdFilter(Ticket.assigned_department_id, _l("Assigned department"),
                     options=department_options),
-        FilterEqual(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
+        IdFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
         OverdueFilter(_l("Overdue")),
         CreatedBetweenFilter(Ticket.created_at, _l("Created")),
     )
@@ -247,7 +256,7 @@ class TicketView(GridDeskModelView):
     # --- edit: a version check and one timeline event --------------------------------------
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        if obj is not None and not form.expected_version.data:
+        if obj is not None and request.method == "GET":
             form.expected_version.data = str(obj.version)
         return form
 
@@ -255,8 +264,14 @@ class TicketView(GridDeskModelView):
         try:
             changes = {name: getattr(form, name).data for name in EDITABLE_FIELDS}
             edit_ticket_fields(model, current_user, changes,
-                               expected_version=int(form.expected_version.data or 0))
+                               expected_version=_version(form.expected_version.data))
             db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            from flask import flash
+
+            flash(str(TicketChangedError.default_message()), "danger")
+            return False
         except (TicketChangedError, ValueError) as exc:
             db.session.rollback()
             from flask import flash

@@ -1,0 +1,169 @@
+"""The basics around the admin: health check, language, configuration, the create-admin command."""
+from __future__ import annotations
+
+import stat
+
+import pytest
+import sqlalchemy as sa
+
+import config
+from config import Config, ConfigError
+from models import Role, User, db
+
+from .conftest import login
+from .factories import build_world
+
+
+@pytest.fixture()
+def clean_env(monkeypatch):
+    """Config reads only the mapping it is given; keep the process environment out of the way."""
+    for name in ("WTF_CSRF_ENABLED", "SESSION_COOKIE_SECURE", "SECRET_KEY", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- health and language -------------------------------------------------------------------
+
+def test_healthz_answers_ok_without_login(ctx, client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.is_json
+    assert response.get_json()["status"] == "ok"
+    assert response.get_json()["database"] == "ok"
+
+
+def test_the_root_leads_to_the_admin(ctx, client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+
+
+def test_the_admin_is_chinese_by_default_and_switches_to_english_and_back(ctx, login_as):
+    build_world()
+    db.session.commit()
+    client = login_as("admin")
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "工单列表" in home and "Ticket list" not in home
+    assert "<html" in home
+
+    response = client.get("/lang/en")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "Ticket list" in home and "工单列表" not in home
+    tickets = client.get("/admin/ticket/").get_data(as_text=True)
+    assert "No tickets match" in tickets
+
+    # An unknown language changes nothing; the switch goes back to the page it came from.
+    client.get("/lang/xx")
+    assert "Ticket list" in client.get("/admin/").get_data(as_text=True)
+    response = client.get("/lang/zh_Hans_CN", headers={"Referer": "/admin/ticket/"})
+    assert response.headers["Location"].endswith("/admin/ticket/")
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "工单列表" in home and "Ticket list" not in home
+
+
+def test_the_language_switch_does_not_redirect_off_site(ctx, client):
+    response = client.get("/lang/en", headers={"Referer": "https://evil.example/phish"})
+    assert response.status_code == 302
+    assert "evil.example" not in response.headers["Location"]
+
+
+def test_the_login_page_follows_the_language(ctx, client):
+    assert "登录" in client.get("/login").get_data(as_text=True)
+    client.get("/lang/en")
+    assert "Log in" in client.get("/login").get_data(as_text=True)
+
+
+# --- configuration -------------------------------------------------------------------------
+
+def test_production_without_a_secret_key_refuses_to_start(clean_env):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Config({"GRIDDESK_ENV": "production"})
+    with pytest.raises(ConfigError):
+        Config({"GRIDDESK_ENV": "production", "SECRET_KEY": ""})
+
+
+def test_production_with_a_secret_key_works(clean_env):
+    settings = Config({"GRIDDESK_ENV": "production", "SECRET_KEY": "s3cret-from-the-vault",
+                       "DATABASE_URL": "postgresql://gd@db/griddesk"})
+    assert settings.SECRET_KEY == "s3cret-from-the-vault"
+    assert settings.SESSION_COOKIE_SECURE is True
+    assert settings.PASSWORD_HASH_METHOD == "scrypt"
+    assert not getattr(settings, "TESTING", False)
+    assert settings.as_dict()["SQLALCHEMY_DATABASE_URI"] == "postgresql://gd@db/griddesk"
+
+
+def test_the_demo_generates_a_key_in_the_instance_dir_and_reuses_it(clean_env, monkeypatch, tmp_path):
+    instance = tmp_path / "instance"
+    monkeypatch.setattr(config, "INSTANCE_DIR", instance)
+    first = Config({})
+    key_file = instance / "secret_key"
+    assert key_file.is_file()
+    assert first.SECRET_KEY == key_file.read_text().strip()
+    assert len(first.SECRET_KEY) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert Config({}).SECRET_KEY == first.SECRET_KEY  # a restart keeps the sessions valid
+    assert first.SQLALCHEMY_DATABASE_URI == f"sqlite:///{instance / 'griddesk.db'}"
+    # A different instance gets a different key.
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path / "other")
+    assert Config({}).SECRET_KEY != first.SECRET_KEY
+
+
+def test_a_heroku_style_postgres_url_is_normalised(clean_env):
+    settings = Config({"DATABASE_URL": "postgres://gd:pw@db.example:5432/griddesk",
+                       "SECRET_KEY": "x", "GRIDDESK_ENV": "test"})
+    assert settings.SQLALCHEMY_DATABASE_URI == "postgresql://gd:pw@db.example:5432/griddesk"
+    other = Config({"DATABASE_URL": "postgresql+psycopg://gd@db/griddesk", "SECRET_KEY": "x"})
+    assert other.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://gd@db/griddesk"
+
+
+def test_boolean_settings_come_from_the_given_mapping(clean_env):
+    settings = Config({"GRIDDESK_ENV": "production", "SECRET_KEY": "x",
+                       "WTF_CSRF_ENABLED": "0", "SESSION_COOKIE_SECURE": "0"})
+    assert settings.WTF_CSRF_ENABLED is False
+    assert settings.SESSION_COOKIE_SECURE is False
+
+
+# --- create-admin ----------------------------------------------------------------------------
+
+def run_cli(app, *args):
+    db.session.commit()  # the command shares the app context: leave no open transaction
+    result = app.test_cli_runner().invoke(args=list(args))
+    db.session.expire_all()
+    return result
+
+
+def users_named(username: str) -> list[User]:
+    return db.session.execute(sa.select(User).where(User.username == username)).scalars().all()
+
+
+def test_create_admin_makes_a_working_administrator(ctx, app):
+    result = run_cli(app, "create-admin", "chief", "--password", "correct-horse-1",
+                     "--display-name", "总管理员")
+    assert result.exit_code == 0, result.output
+    assert "Administrator chief created." in result.output
+    [user] = users_named("chief")
+    assert user.role == Role.ADMIN and user.active and user.display_name == "总管理员"
+    assert user.password_hash != "correct-horse-1"
+
+    client = app.test_client()
+    response = login(client, "chief", "correct-horse-1")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+    assert client.get("/admin/user/").status_code == 200  # configuration is for administrators
+    assert "总管理员" in client.get("/admin/").get_data(as_text=True)
+    assert login(app.test_client(), "chief", "wrong-horse-1").status_code == 401
+
+
+def test_create_admin_refuses_a_duplicate_username(ctx, app):
+    assert run_cli(app, "create-admin", "chief", "--password", "correct-horse-1").exit_code == 0
+    result = run_cli(app, "create-admin", "chief", "--password", "another-horse-2")
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+    assert len(users_named("chief")) == 1
+    assert login(app.test_client(), "chief", "correct-horse-1").status_code == 302
+    assert login(app.test_client(), "chief", "another-horse-2").status_code == 401
+
+
+def test_create_admin_refuses_a_short_password(ctx, app):
+    result = run_cli(app, "create-admin", "chief", "--password", "short7!")
+    assert result.exit_code == 1
+    assert "password shorter than 8 characters" in result.output
+    assert users_named("chief") == []
