@@ -10,22 +10,17 @@ from models.clock import format_local
 from models.enums import LabelledEnum
 
 
-def _enum_classes(cls=LabelledEnum):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _enum_classes(sub)
-
-
 def _bool(view, value, name=None):
     return Markup('<span class="badge badge-success">✓</span>') if value else \
         Markup('<span class="badge badge-light">—</span>')
 
 
-TYPE_FORMATTERS = dict(typefmt.BASE_FORMATTERS)
-TYPE_FORMATTERS.update({
+# Flask-Admin takes the first formatter whose type matches (isinstance), so ours come first:
+# its own Enum formatter would show the member's English name.
+TYPE_FORMATTERS = {
+    LabelledEnum: lambda view, value, name=None: value.label,
+    bool: _bool,
     datetime: lambda view, value, name=None: format_local(value),
     date: lambda view, value, name=None: value.isoformat(),
-    bool: _bool,
-})
-for _cls in _enum_classes():
-    TYPE_FORMATTERS[_cls] = lambda view, value, name=None: value.label
+}
+TYPE_FORMATTERS.update({k: v for k, v in typefmt.BASE_FORMATTERS.items() if k not in TYPE_FORMATTERS})

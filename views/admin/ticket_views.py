@@ -129,6 +129,31 @@ def _deadline(view, context, model, name):
     return text
 
 
+def _priority_badge(view, context, model, name):
+    if model.priority == Priority.NORMAL:
+        return model.priority.label
+    colour = "danger" if model.priority == Priority.EMERGENCY else "warning"
+    return Markup(f'<span class="badge badge-{colour}">{escape(model.priority.label)}</span>')
+
+
+def _place(view, context, model, name):
+    """Community and grid by name, the way staff say it."""
+    parts = [a.name for a in (model.community, model.grid) if a is not None]
+    return " · ".join(parts)
+
+
+def _category(view, context, model, name):
+    return model.category.name if model.category else ""
+
+
+def _assignee(view, context, model, name):
+    dept = model.assigned_department.name if model.assigned_department else ""
+    user = model.assigned_user.display_name if model.assigned_user else ""
+    if dept and user:
+        return Markup(f"{escape(dept)}<br><small class=\"text-muted\">{escape(user)}</small>")
+    return dept or user
+
+
 def _number_link(view, context, model, name):
     from flask import url_for
 
@@ -152,8 +177,8 @@ class TicketView(GridDeskModelView):
     edit_template = "admin/ticket_edit.html"
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
-    column_list = ("number", "title", "category", "priority", "status", "source", "community",
-                   "grid", "assigned_department", "assigned_user", "handle_deadline", "created_at")
+    column_list = ("number", "title", "category", "status", "priority", "grid", "assigned_department",
+                   "handle_deadline", "created_at")
     column_labels = {
         "number": _l("Number"), "title": _l("Title"), "description": _l("Description"),
         "category": _l("Category"), "priority": _l("Priority"), "status": _l("Status"),
@@ -169,6 +194,7 @@ class TicketView(GridDeskModelView):
         "rework_count": _l("Rework"), "duplicate_of": _l("Duplicate of"),
         "created_at": _l("Created"), "updated_at": _l("Updated"), "version": _l("Version"),
         "created_by": _l("Created by"), "location_flagged": _l("Outside all grids"),
+        "reopen_count": _l("Reopened"), "submitted_by": _l("Submitted by"),
     }
     column_details_list = (
         "number", "title", "description", "category", "priority", "status", "source",
@@ -197,7 +223,9 @@ class TicketView(GridDeskModelView):
         CreatedBetweenFilter(Ticket.created_at, _l("Created")),
     )
     column_formatters = {"status": _status_badge, "handle_deadline": _deadline,
-                         "accept_deadline": _deadline, "number": _number_link}
+                         "accept_deadline": _deadline, "number": _number_link,
+                         "priority": _priority_badge, "grid": _place, "category": _category,
+                         "assigned_department": _assignee}
     column_formatters_detail = {
         "status": _status_badge, "handle_deadline": _deadline,
         "reporter_phone": lambda v, c, m, n: reporter_phone_for(current_user, m),
