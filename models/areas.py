@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .area import Area
-from .base import db
+from .base import db, utcnow
 from .enums import AREA_LEVELS, AreaLevel
 from .geo import GeometryError, geometry_to_geojson, parse_boundary
 
@@ -32,6 +32,10 @@ def set_boundary(area: Area, geojson: dict | None) -> None:
         return
     geometry = parse_boundary(geojson)
     area.boundary = geometry_to_geojson(geometry)
+    area.updated_at = utcnow()
+    from .locate import invalidate_area_index
+
+    invalidate_area_index()
     centre = geometry.representative_point() if not geometry.centroid.within(geometry) \
         else geometry.centroid
     area.centroid_lon, area.centroid_lat = round(centre.x, 7), round(centre.y, 7)

@@ -1,7 +1,10 @@
 """Deadlines on China's working-day calendar: natural hours, working hours, working days."""
 from __future__ import annotations
 
+import math
+import threading
 from datetime import date, datetime, time, timedelta
+from time import monotonic as _monotonic
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -9,7 +12,7 @@ from flask import current_app, has_app_context
 from .base import db
 from .calendar import WorkCalendarDay
 from .clock import local_zone
-from .enums import DeadlineUnit
+from .enums import OPEN_STATUSES, DeadlineUnit, Priority, TicketStatus
 
 DEFAULT_WORK_PERIODS = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
 MAX_SPAN_DAYS = 3 * 366  # a deadline further out than this is a configuration error
@@ -18,11 +21,8 @@ MAX_SPAN_DAYS = 3 * 366  # a deadline further out than this is a configuration e
 class WorkCalendar:
     """Which local dates are working days: the table where it knows the year, else Monday–Friday."""
 
-    def __init__(self, start: date, end: date) -> None:
-        rows = db.session.execute(
-            sa.select(WorkCalendarDay.day, WorkCalendarDay.is_workday)
-            .where(WorkCalendarDay.day.between(start, end))).all()
-        self._days = dict(rows)
+    def __init__(self, days: dict[date, bool]) -> None:
+        self._days = days
         self._known_years = {d.year for d in self._days}
         self.guessed_years: set[int] = set()
 
@@ -32,6 +32,26 @@ class WorkCalendar:
         if day.year not in self._known_years:
             self.guessed_years.add(day.year)
         return day.weekday() < 5
+
+
+CALENDAR_TTL_SECONDS = 60.0
+_calendar_lock = threading.Lock()
+_calendar_cache: dict = {"days": None, "loaded": 0.0}
+
+
+def work_calendar() -> WorkCalendar:
+    """The whole calendar table, cached per process (a few thousand rows, re-read every minute)."""
+    with _calendar_lock:
+        now = _monotonic()
+        if _calendar_cache["days"] is None or now - _calendar_cache["loaded"] > CALENDAR_TTL_SECONDS:
+            rows = db.session.execute(sa.select(WorkCalendarDay.day, WorkCalendarDay.is_workday))
+            _calendar_cache.update(days=dict(rows.all()), loaded=now)
+        return WorkCalendar(_calendar_cache["days"])
+
+
+def invalidate_calendar() -> None:
+    with _calendar_lock:
+        _calendar_cache.update(days=None, loaded=0.0)
 
 
 def work_periods() -> tuple[tuple[time, time], ...]:
@@ -46,9 +66,8 @@ def deadline_after(start: datetime, amount: int, unit: DeadlineUnit) -> datetime
         raise ValueError("a deadline needs a positive amount")
     if unit == DeadlineUnit.NATURAL_HOURS:
         return start + timedelta(hours=amount)
-    zone = local_zone()
-    local = start.astimezone(zone)
-    calendar = WorkCalendar(local.date(), local.date() + timedelta(days=MAX_SPAN_DAYS))
+    local = start.astimezone(local_zone())
+    calendar = work_calendar()
     if unit == DeadlineUnit.WORKING_DAYS:
         return _add_working_days(local, amount, calendar).astimezone(start.tzinfo)
     return _add_working_minutes(local, amount * 60, calendar).astimezone(start.tzinfo)
@@ -92,3 +111,49 @@ def _add_working_minutes(local: datetime, minutes: int, calendar: WorkCalendar) 
 
 def _minutes_between(begin: time, end: time) -> int:
     return (end.hour * 60 + end.minute) - (begin.hour * 60 + begin.minute)
+
+
+def scaled_amount(amount: int, priority: Priority) -> int:
+    """Urgent and emergency tickets get a shorter deadline (factors from the configuration)."""
+    factors = current_app.config.get("PRIORITY_DEADLINE_FACTORS", {}) if has_app_context() else {}
+    factor = float(factors.get(priority.value, 1.0))
+    return max(1, math.ceil(amount * factor))
+
+
+def ticket_deadlines(category, rule, priority: Priority, start: datetime) -> tuple[datetime, datetime]:
+    """Acceptance and handling deadlines: the category's, overridden by the rule, scaled by priority."""
+    accept = (category.accept_deadline, category.accept_deadline_unit)
+    handle = (category.handle_deadline, category.handle_deadline_unit)
+    if rule is not None and rule.accept_deadline and rule.accept_deadline_unit:
+        accept = (rule.accept_deadline, rule.accept_deadline_unit)
+    if rule is not None and rule.handle_deadline and rule.handle_deadline_unit:
+        handle = (rule.handle_deadline, rule.handle_deadline_unit)
+    return (deadline_after(start, scaled_amount(accept[0], priority), accept[1]),
+            deadline_after(start, scaled_amount(handle[0], priority), handle[1]))
+
+
+GREEN, YELLOW, RED = "green", "yellow", "red"
+
+
+def deadline_state(ticket, now: datetime) -> str | None:
+    """green, yellow (most of the time used) or red (overdue); None when the ticket is finished.
+
+    A pending ticket is measured against its acceptance deadline, a ticket being handled against
+    its handling deadline; a suspended ticket's clock stands still at the moment it was suspended.
+    """
+    if ticket.status not in OPEN_STATUSES:
+        return None
+    if ticket.status == TicketStatus.SUSPENDED and ticket.suspended_at is not None:
+        now = ticket.suspended_at
+    pending = ticket.status == TicketStatus.PENDING or (
+        ticket.status == TicketStatus.SUSPENDED and ticket.resume_status == TicketStatus.PENDING)
+    deadline = ticket.accept_deadline if pending else ticket.handle_deadline
+    if deadline is None:
+        return GREEN
+    if now >= deadline:
+        return RED
+    share = current_app.config.get("DEADLINE_WARNING_SHARE", 0.8) if has_app_context() else 0.8
+    start = ticket.created_at
+    total = (deadline - start).total_seconds()
+    used = (now - start).total_seconds()
+    return YELLOW if total > 0 and used / total >= share else GREEN

@@ -54,7 +54,7 @@ class Ticket(db.Model):
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rework_count: Mapped[int] = mapped_column(default=0)
-    reopen_count: Mapped[int] = mapped_column(default=0)
+    reopen_count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     # While suspended: when the clock stopped and the state to go back to.
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,6 +11,7 @@ from .areas import lineage
 from .base import db, utcnow
 from .category import Category
 from .clock import local_zone
+from .errors import ActionInvalid, Conflict
 from .enums import ActorKind, AreaLevel, Priority, Source, TicketStatus
 from .numbering import new_tracking_code, next_ticket_number
 from .ticket import Ticket
@@ -20,7 +21,7 @@ from .user import User
 PHONE_PATTERN = re.compile(r"^\+?\d{3,20}$")
 
 
-class TicketChangedError(ValueError):
+class TicketChangedError(Conflict):
     """The ticket changed after the user loaded it; their change was not applied."""
 
     @staticmethod
@@ -28,13 +29,14 @@ class TicketChangedError(ValueError):
         return _("This ticket was changed meanwhile by someone else. Reload it and try again.")
 
 
-class TicketInputError(ValueError):
+class TicketInputError(ActionInvalid):
     """Input that cannot become a ticket field."""
 
 
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
         raise TicketChangedError(TicketChangedError.default_message())
+
 
 
 def clean_phone(value: str | None) -> str | None:
