@@ -10,6 +10,7 @@ from models import (Area, Category, Department, DispatchRule, Notification, Tick
                     WorkCalendarDay, db)
 from views.admin.config_views import (AreaView, CategoryView, DepartmentView, DispatchRuleView,
                                       NotificationView, UserView, WorkCalendarView)
+from views.admin.board import BoardView, MatrixView
 from views.admin.home import HomeView
 from views.admin.ticket_views import TicketView
 
@@ -25,6 +26,9 @@ def build_admin(app: Flask) -> Admin:
     config = _l("Configuration")
     admin.add_view(TicketView(Ticket, db, name=_l("Ticket list"), category=tickets,
                               endpoint="ticket"))
+    admin.add_view(BoardView(name=_l("Board"), category=tickets, endpoint="board"))
+    admin.add_view(MatrixView(name=_l("Responsibility matrix"), category=tickets,
+                              endpoint="matrix"))
     admin.add_view(AreaView(Area, db, name=_l("Areas"), category=config, endpoint="area"))
     admin.add_view(DepartmentView(Department, db, name=_l("Departments"), category=config,
                                   endpoint="department"))

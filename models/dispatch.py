@@ -43,18 +43,47 @@ class Owner:
     rule: DispatchRule | None  # None: no rule covers it, the command centre queue takes it
 
 
+def most_specific_first(rules: list[DispatchRule], category: Category,
+                        area: Area) -> list[DispatchRule]:
+    """The rules that cover the category in the area, most specific first: deepest category,
+    then deepest area, then explicit order. The one place this ordering is defined."""
+    covering = [r for r in rules
+                if r.active and r.category_id in (category.id, category.parent_id)
+                and area.path.startswith(r.area.path)]
+    return sorted(covering, key=lambda r: (r.category_id != category.id,
+                                           -r.area.level.depth, r.sort_order, r.id))
+
+
 def matching_rules(category: Category, area: Area) -> list[DispatchRule]:
-    """Active rules for the category (or its parent) in the area (or an area above it),
-    most specific first: deepest category, then deepest area, then explicit order."""
+    """Active rules for the category (or its parent) in the area (or an area above it)."""
     category_ids = [category.id] + ([category.parent_id] if category.parent_id else [])
     rules = db.session.execute(
-        sa.select(DispatchRule).join(Area, DispatchRule.area_id == Area.id)
+        sa.select(DispatchRule)
         .where(DispatchRule.active.is_(True), DispatchRule.category_id.in_(category_ids),
                DispatchRule.area_id.in_(area.ancestor_ids))
         .options(joinedload(DispatchRule.area), joinedload(DispatchRule.department))
     ).scalars().all()
-    return sorted(rules, key=lambda r: (r.category_id != category.id,
-                                        -r.area.level.depth, r.sort_order, r.id))
+    return most_specific_first(list(rules), category, area)
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """One cell of the responsibility matrix: the winning rule, and whether it is set right here."""
+
+    rule: DispatchRule | None
+    explicit: bool
+
+    @property
+    def gap(self) -> bool:
+        return self.rule is None
+
+
+def matrix_cell(rules: list[DispatchRule], category: Category, area: Area) -> MatrixCell:
+    ordered = most_specific_first(rules, category, area)
+    if not ordered:
+        return MatrixCell(None, False)
+    winner = ordered[0]
+    return MatrixCell(winner, winner.category_id == category.id and winner.area_id == area.id)
 
 
 def resolve_owner(category: Category, area: Area) -> Owner:

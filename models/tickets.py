@@ -111,5 +111,35 @@ def edit_ticket_fields(ticket: Ticket, actor: User, changes: dict, *,
     return diff
 
 
+def correct_tickets(ticket: Ticket, actor: User, changes: dict, reason: str | None) -> dict:
+    """A staff correction of category, priority or deadline (e.g. after a hotline shift),
+    with the reason on the timeline. Only staff who may edit tickets in this scope may do it."""
+    from .access import can_edit_tickets, can_see_ticket
+    from .errors import ActionForbidden
+
+    if not (can_edit_tickets(actor) and can_see_ticket(actor, ticket)):
+        raise ActionForbidden(_("You may not correct this ticket."))
+    if not (reason or "").strip():
+        raise TicketInputError(_("Give the reason for the correction."))
+    if not changes:
+        raise TicketInputError(_("Choose what to correct."))
+    category = changes.get("category")
+    if category is not None and (not category.active or category.parent_id is None):
+        raise TicketInputError(_("Choose an active sub-category."))
+    diff = {}
+    for name, new in changes.items():
+        old = getattr(ticket, name)
+        if old != new:
+            diff[name] = [_plain(old), _plain(new)]
+            setattr(ticket, name, new)
+    if diff:
+        append_event(ticket, "edit", actor=actor, note=reason.strip(), details={"changes": diff})
+    return diff
+
+
 def _plain(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "code") and hasattr(value, "name"):
+        return str(value)
     return value.value if hasattr(value, "value") else value

@@ -20,6 +20,7 @@ from models.calendar import chinese_calendar_years, fill_year, known_years
 from models.categories import CategoryError, check_category
 from models.dispatch import DispatchRuleError, check_dispatch_rule
 from models.geo import GeometryError
+from models.sla import invalidate_calendar
 
 from .base import AdminForm, GridDeskModelView, IdFilter, request_options
 from .formatting import TYPE_FORMATTERS
@@ -244,6 +245,16 @@ class DispatchRuleView(ConfigView):
         "handle_deadline": {"validators": [Optional(), NumberRange(min=1)]},
     }
 
+    def create_form(self, obj=None):
+        """The matrix links here with ?category=&area= for the cell to fill."""
+        form = super().create_form(obj)
+        if request.method == "GET":
+            if (request.args.get("category") or "").isdigit():
+                form.category.data = db.session.get(Category, int(request.args["category"]))
+            if (request.args.get("area") or "").isdigit():
+                form.area.data = db.session.get(Area, int(request.args["area"]))
+        return form
+
     def on_model_change(self, form, model, is_created):
         try:
             check_dispatch_rule(model)
@@ -275,6 +286,12 @@ class WorkCalendarView(ConfigView):
             kwargs["package_years"] = chinese_calendar_years()
         return super().render(template, **kwargs)
 
+    def after_model_change(self, form, model, is_created):
+        invalidate_calendar()
+
+    def after_model_delete(self, model):
+        invalidate_calendar()
+
     @expose("/fill", methods=["POST"])
     def fill(self):
         form = FillYearForm()
@@ -284,6 +301,7 @@ class WorkCalendarView(ConfigView):
             try:
                 added = fill_year(form.year.data, source=form.source.data)
                 db.session.commit()
+                invalidate_calendar()
                 flash(_("%(count)s days of %(year)s were added to the calendar.",
                         count=added, year=form.year.data), "success")
             except ValueError:

@@ -25,6 +25,7 @@ from models.tickets import TicketChangedError, edit_ticket_fields
 from .maps import ticket_map_svg
 
 from .base import GridDeskModelView, IdFilter, request_options
+from .ticket_actions import TicketActionsMixin
 from .config_views import enum_field
 from .formatting import TYPE_FORMATTERS
 
@@ -168,10 +169,10 @@ def _version(value) -> int:
         return -1
 
 
-class TicketView(GridDeskModelView):
+class TicketView(TicketActionsMixin, GridDeskModelView):
     allowed_roles = ALL_ROLES
-    can_create = False
     can_delete = False
+    create_template = "admin/ticket_create.html"
     list_template = "admin/ticket_list.html"
     details_template = "admin/ticket_details.html"
     edit_template = "admin/ticket_edit.html"
@@ -238,6 +239,12 @@ class TicketView(GridDeskModelView):
     @property
     def can_edit(self) -> bool:
         return current_user.is_authenticated and can_edit_tickets(current_user)
+
+    @property
+    def can_create(self) -> bool:
+        """Staff enter hotline and walk-in reports; grid workers their patrol findings."""
+        return current_user.is_authenticated and (
+            can_edit_tickets(current_user) or current_user.role == Role.GRID_WORKER)
 
     # --- scoping: list, count, and every single-row access -------------------------------
     def get_query(self):
@@ -325,8 +332,10 @@ class TicketView(GridDeskModelView):
         attachments = db.session.execute(
             sa.select(Attachment).where(Attachment.ticket_id == ticket.id)
             .order_by(Attachment.id)).scalars().all()
-        return {"events": events, "attachments": attachments,
-                "map_svg": ticket_map_svg(ticket)}
+        context = {"events": events, "attachments": attachments,
+                   "map_svg": ticket_map_svg(ticket)}
+        context.update(self.action_context(ticket))
+        return context
 
     @expose("/attachment/<int:attachment_id>")
     def attachment(self, attachment_id: int):

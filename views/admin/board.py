@@ -1,0 +1,73 @@
+"""The board page (看板) and the responsibility matrix page (责任矩阵)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import request
+from flask_admin import expose
+from flask_login import current_user
+
+from models import Area, AreaLevel, Category, Department, DispatchRule, Role, db
+from models.board import BoardFilters, build_board
+from models.dispatch import matrix_cell
+from models.enums import AREA_LEVELS
+
+from .base import GridDeskView
+
+STAFF = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF, Role.LEADER,
+         Role.GRID_WORKER, Role.HANDLER}
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def scoped_areas(levels) -> list[Area]:
+    query = sa.select(Area).where(Area.level.in_(levels)).order_by(Area.path)
+    scope = current_user.scope_area
+    if current_user.role != Role.ADMIN and scope is not None:
+        query = query.where(Area.path.startswith(scope.path))
+    return db.session.execute(query).scalars().all()
+
+
+class BoardView(GridDeskView):
+    allowed_roles = STAFF
+
+    @expose("/")
+    def index(self):
+        area = db.session.get(Area, _int_arg("area")) if _int_arg("area") else None
+        category = db.session.get(Category, _int_arg("category")) if _int_arg("category") else None
+        filters = BoardFilters(area=area, category=category, department_id=_int_arg("department"))
+        columns = build_board(current_user._get_current_object(), filters)
+        categories = db.session.execute(sa.select(Category).order_by(Category.code)).scalars().all()
+        departments = db.session.execute(
+            sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
+        ).scalars().all()
+        return self.render("admin/board.html", columns=columns, filters=filters,
+                           areas=scoped_areas([AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID]),
+                           categories=categories, departments=departments)
+
+
+class MatrixView(GridDeskView):
+    allowed_roles = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.LEADER}
+
+    @expose("/")
+    def index(self):
+        try:
+            level = AreaLevel(request.args.get("level", "community"))
+        except ValueError:
+            level = AreaLevel.COMMUNITY
+        areas = scoped_areas([level])
+        categories = db.session.execute(
+            sa.select(Category).where(Category.parent_id.is_not(None), Category.active.is_(True))
+            .order_by(Category.code)).scalars().all()
+        rules = db.session.execute(
+            sa.select(DispatchRule).where(DispatchRule.active.is_(True))
+            .options(sa.orm.joinedload(DispatchRule.area),
+                     sa.orm.joinedload(DispatchRule.department))).scalars().all()
+        rows = [(category, [(area, matrix_cell(rules, category, area)) for area in areas])
+                for category in categories]
+        gaps = sum(1 for _c, cells in rows for _a, cell in cells if cell.gap)
+        return self.render("admin/matrix.html", rows=rows, areas=areas, level=level,
+                           levels=[lv for lv in AREA_LEVELS], gaps=gaps,
+                           can_configure=current_user.role == Role.ADMIN)

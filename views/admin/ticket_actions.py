@@ -1,0 +1,327 @@
+"""Workflow actions from the admin panel: the ticket page's action forms, list bulk actions,
+the staff intake form and the Excel export. All changes go through models.workflow / models.intake.
+"""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import (Area, AreaLevel, AttachmentKind, Category, Department, Priority, Role, Source,
+                    Ticket, User, db, utcnow)
+from models.access import can_edit_tickets, ticket_scope
+from models.attachments import Upload
+from models.clock import format_local, local_zone
+from models.errors import WorkflowError
+from models.intake import Report, check_report, report_ticket
+from models.duplicates import possible_duplicates
+from models.sla import deadline_state
+from models.tickets import TicketChangedError, correct_tickets
+from models.workflow import RULES, Actor, allowed_actions, perform
+
+# The inputs each action asks for on the ticket page ("note!" = required note).
+ACTION_FIELDS = {
+    "assign": ["department_id", "user_id", "note"], "accept": ["note"], "return": ["note!"],
+    "escalate": ["note!"], "transfer": ["department_id", "note!"], "note": ["note!", "photos"],
+    "request_extension": ["until", "note!"], "approve_extension": ["note"],
+    "refuse_extension": ["note!"], "suspend": ["note!"], "resume": ["note"],
+    "submit": ["note!", "after_photos"], "approve": ["note"], "reject": ["note!"],
+    "invalidate": ["note!"], "merge": ["master", "note"], "reopen": ["note!"],
+    "rate": ["rating", "note"],
+}
+BUTTON_STYLE = {"accept": "success", "approve": "success", "submit": "primary",
+                "reject": "warning", "return": "warning", "escalate": "warning",
+                "invalidate": "danger", "merge": "danger", "suspend": "secondary"}
+
+
+def staff_actor() -> Actor:
+    return Actor.staff(current_user._get_current_object())
+
+
+def department_choices() -> list[tuple[int, str]]:
+    rows = db.session.execute(sa.select(Department.id, Department.name)
+                              .where(Department.active.is_(True)).order_by(Department.name))
+    return [(i, name) for i, name in rows]
+
+
+def assignable_user_choices() -> list[tuple[int, str]]:
+    query = (sa.select(User.id, User.display_name, Department.name)
+             .outerjoin(Department, User.department_id == Department.id)
+             .where(User.active.is_(True), User.role.in_([Role.GRID_WORKER, Role.HANDLER,
+                                                           Role.COMMUNITY_STAFF]))
+             .order_by(Department.name, User.display_name))
+    scope = current_user.scope_area
+    if current_user.role != Role.ADMIN and scope is not None:
+        query = query.outerjoin(Area, User.scope_area_id == Area.id).where(
+            sa.or_(User.role == Role.HANDLER, Area.path.startswith(scope.path)))
+    return [(i, f"{name}（{dept or '—'}）") for i, name, dept in db.session.execute(query)]
+
+
+def action_params(action_name: str) -> dict:
+    """Read an action's inputs from the submitted form."""
+    form, params = request.form, {"note": request.form.get("note")}
+    if "department_id" in ACTION_FIELDS[action_name]:
+        params["department_id"] = form.get("department_id") or None
+    if "user_id" in ACTION_FIELDS[action_name]:
+        params["user_id"] = form.get("user_id") or None
+    if action_name == "request_extension":
+        params["until"] = form.get("until")
+    if action_name == "rate":
+        params["rating"] = form.get("rating")
+    if action_name == "merge":
+        number = (form.get("master") or "").strip().upper()
+        master = db.session.execute(sa.select(Ticket.id).where(Ticket.number == number)).scalar()
+        params["master_id"] = master
+    kind = AttachmentKind.AFTER if action_name == "submit" else AttachmentKind.OTHER
+    files = [f for f in request.files.getlist("photos") if f and f.filename]
+    if files:
+        params["attachments"] = [Upload(kind, f.filename, f.read()) for f in files]
+    return params
+
+
+def run_action(ticket: Ticket, action_name: str, params: dict, expected_version: int | None):
+    """Perform and commit, or roll back and return the user's error message."""
+    try:
+        perform(ticket, action_name, staff_actor(), expected_version=expected_version, **params)
+        db.session.commit()
+        return None
+    except WorkflowError as exc:
+        db.session.rollback()
+        return exc.message
+    except StaleDataError:
+        db.session.rollback()
+        return TicketChangedError.default_message()
+
+
+class TicketActionsMixin:
+    """Mixed into TicketView (which provides get_one with the scope check)."""
+
+    def action_context(self, ticket: Ticket) -> dict:
+        names = allowed_actions(staff_actor(), ticket)
+        needs_people = any(f in ("department_id", "user_id")
+                           for n in names for f in ACTION_FIELDS[n])
+        return {
+            "actions": [(n, RULES[n].label, ACTION_FIELDS[n], BUTTON_STYLE.get(n, "outline-primary"))
+                        for n in names],
+            "department_choices": department_choices() if needs_people else [],
+            "user_choices": assignable_user_choices() if needs_people else [],
+            "deadline_state": deadline_state(ticket, utcnow()),
+            "duplicates": possible_duplicates(ticket.category, ticket.lon, ticket.lat,
+                                              exclude_id=ticket.id)
+            if ticket.is_open else [],
+        }
+
+    @expose("/act/<int:ticket_id>/<action_name>", methods=["POST"])
+    def act(self, ticket_id: int, action_name: str):
+        ticket = self.get_one(ticket_id)  # 404 outside the scope
+        if action_name not in RULES:
+            flash(_("Unknown action %(action)s.", action=action_name), "danger")
+        else:
+            try:
+                version = int(request.form.get("version", ""))
+            except ValueError:
+                version = -1
+            error = run_action(ticket, action_name, action_params(action_name), version)
+            if error:
+                flash(error, "danger")
+            else:
+                flash(_("%(action)s: done.", action=RULES[action_name].label), "success")
+        return redirect(url_for(".details_view", id=ticket_id))
+
+    # --- list actions ------------------------------------------------------------------------
+    def is_action_allowed(self, name):
+        if not current_user.is_authenticated:
+            return False
+        if name == "export":
+            return True
+        return can_edit_tickets(current_user)
+
+    def selected(self, ids) -> list[Ticket]:
+        wanted = [int(i) for i in ids if str(i).isdigit()]
+        return db.session.execute(
+            sa.select(Ticket).where(Ticket.id.in_(wanted), ticket_scope(current_user))
+            .order_by(Ticket.created_at.desc())).scalars().all()
+
+    @action("bulk_assign", _l("Assign"))
+    def action_bulk_assign(self, ids):
+        return redirect(url_for(".bulk", kind="assign", ids=",".join(ids)))
+
+    @action("bulk_approve", _l("Approve"), _l("Approve every selected result?"))
+    def action_bulk_approve(self, ids):
+        return self.bulk_report(_("Approve"), [
+            (t, run_action(t, "approve", {"note": None}, t.version)) for t in self.selected(ids)])
+
+    @action("bulk_return", _l("Return"))
+    def action_bulk_return(self, ids):
+        return redirect(url_for(".bulk", kind="return", ids=",".join(ids)))
+
+    @action("bulk_edit", _l("Correct category, priority or deadline"))
+    def action_bulk_edit(self, ids):
+        return redirect(url_for(".bulk", kind="edit", ids=",".join(ids)))
+
+    @action("export", _l("Export to Excel"))
+    def action_export(self, ids):
+        return export_workbook(self.selected(ids))
+
+    @expose("/bulk/<kind>", methods=["GET", "POST"])
+    def bulk(self, kind: str):
+        if kind not in ("assign", "return", "edit") or not can_edit_tickets(current_user):
+            return redirect(url_for(".index_view"))
+        ids = (request.values.get("ids") or "").split(",")
+        tickets = self.selected(ids)
+        if request.method == "POST":
+            note = request.form.get("note")
+            if kind == "edit":
+                results = self.bulk_edit(tickets, note)
+            else:
+                params = {"note": note}
+                if kind == "assign":
+                    params.update(department_id=request.form.get("department_id") or None,
+                                  user_id=request.form.get("user_id") or None)
+                results = [(t, run_action(t, kind, dict(params), t.version)) for t in tickets]
+            return self.bulk_report(RULES[kind].label if kind in RULES else _("Correct"), results)
+        categories = db.session.execute(sa.select(Category).where(
+            Category.parent_id.is_not(None), Category.active.is_(True))
+            .order_by(Category.code)).scalars().all()
+        return self.render("admin/ticket_bulk.html", kind=kind, tickets=tickets,
+                           ids=",".join(str(t.id) for t in tickets),
+                           department_choices=department_choices(),
+                           user_choices=assignable_user_choices(), categories=categories,
+                           priorities=Priority.choices())
+
+    def bulk_edit(self, tickets: list[Ticket], reason: str | None):
+        changes = {}
+        if request.form.get("category_id"):
+            changes["category"] = db.session.get(Category, int(request.form["category_id"]))
+        if request.form.get("priority"):
+            changes["priority"] = Priority(request.form["priority"])
+        if request.form.get("handle_deadline"):
+            try:
+                value = datetime.fromisoformat(request.form["handle_deadline"])
+                changes["handle_deadline"] = value.replace(tzinfo=local_zone()) \
+                    if value.tzinfo is None else value
+            except ValueError:
+                return [(t, _("Give the deadline as a date and time.")) for t in tickets]
+        results = []
+        for ticket in tickets:
+            try:
+                correct_tickets(ticket, current_user._get_current_object(), dict(changes), reason)
+                db.session.commit()
+                results.append((ticket, None))
+            except WorkflowError as exc:
+                db.session.rollback()
+                results.append((ticket, exc.message))
+        return results
+
+    def bulk_report(self, title, results):
+        done = sum(1 for _t, error in results if error is None)
+        flash(_("%(done)s of %(total)s tickets done.", done=done, total=len(results)),
+              "success" if done == len(results) else "warning")
+        return self.render("admin/ticket_bulk_report.html", title=title, results=results)
+
+    # --- staff intake (hotline / walk-in) --------------------------------------------------------
+    @expose("/new/", methods=["GET", "POST"])
+    def create_view(self):
+        if not self.can_create:
+            return redirect(url_for(".index_view"))
+        values = request.form.to_dict() if request.method == "POST" else {"source": "phone"}
+        duplicates, error = [], None
+        if request.method == "POST":
+            report = report_from_form(values)
+            try:
+                category, area, lon, lat, _flagged = check_report(report)
+                duplicates = possible_duplicates(category, lon, lat)
+                if values.get("confirm") == "1" or not duplicates:
+                    result = report_ticket(report, actor=current_user._get_current_object())
+                    db.session.commit()
+                    flash(_("Ticket %(number)s created and dispatched.",
+                            number=result.ticket.number), "success")
+                    return redirect(url_for(".details_view", id=result.ticket.id))
+            except WorkflowError as exc:
+                db.session.rollback()
+                error = exc.message
+        categories = db.session.execute(sa.select(Category).where(
+            Category.parent_id.is_not(None), Category.active.is_(True))
+            .order_by(Category.code)).scalars().all()
+        return self.render("admin/ticket_create.html", values=values, error=error,
+                           duplicates=duplicates, categories=categories,
+                           areas=intake_area_choices(), priorities=Priority.choices(),
+                           sources=[(s.value, s.label) for s in
+                                    (Source.PHONE, Source.WALK_IN, Source.PATROL, Source.WECHAT,
+                                     Source.WEB)])
+
+
+def report_from_form(values: dict) -> Report:
+    def number(name):
+        text = (values.get(name) or "").strip()
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return text  # locate() refuses it with a clear message
+    try:
+        source = Source(values.get("source") or "phone")
+        priority = Priority(values.get("priority") or "normal")
+    except ValueError:
+        source, priority = Source.PHONE, Priority.NORMAL
+    return Report(
+        category_id=int(values["category_id"]) if (values.get("category_id") or "").isdigit() else None,
+        description=values.get("description") or "", title=values.get("title"),
+        lat=number("lat"), lon=number("lon"), coord_system=values.get("coord_system") or "wgs84",
+        address=values.get("address"),
+        area_id=int(values["area_id"]) if (values.get("area_id") or "").isdigit() else None,
+        priority=priority, source=source, reporter_name=values.get("reporter_name"),
+        reporter_phone=values.get("reporter_phone"), reporter_email=values.get("reporter_email"))
+
+
+def intake_area_choices() -> list[tuple[int, str]]:
+    query = sa.select(Area.id, Area.name, Area.level).where(
+        Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY])).order_by(Area.path)
+    scope = current_user.scope_area
+    if current_user.role != Role.ADMIN and scope is not None:
+        query = query.where(Area.path.startswith(scope.path))
+    return [(i, ("　" if level == AreaLevel.GRID else "") + name)
+            for i, name, level in db.session.execute(query)]
+
+
+EXPORT_COLUMNS = [
+    (_l("Number"), lambda t: t.number), (_l("Title"), lambda t: t.title),
+    (_l("Category"), lambda t: str(t.category)), (_l("Status"), lambda t: t.status.label),
+    (_l("Priority"), lambda t: t.priority.label), (_l("Source"), lambda t: t.source.label),
+    (_l("Community"), lambda t: t.community.name if t.community else ""),
+    (_l("Grid"), lambda t: t.grid.name if t.grid else ""), (_l("Address"), lambda t: t.address),
+    (_l("Assigned department"), lambda t: t.assigned_department.name if t.assigned_department else ""),
+    (_l("Assigned to"), lambda t: t.assigned_user.display_name if t.assigned_user else ""),
+    (_l("Handling deadline"), lambda t: format_local(t.handle_deadline)),
+    (_l("Created"), lambda t: format_local(t.created_at)),
+    (_l("Closed"), lambda t: format_local(t.closed_at)), (_l("Rating"), lambda t: t.rating),
+]
+
+
+def export_workbook(tickets: list[Ticket]):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = str(_("Tickets"))
+    sheet.append([str(label) for label, _get in EXPORT_COLUMNS])
+    for ticket in tickets:
+        sheet.append([getter(ticket) for _label, getter in EXPORT_COLUMNS])
+    for column in sheet.columns:
+        sheet.column_dimensions[column[0].column_letter].width = 18
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    stamp = datetime.now(local_zone()).strftime("%Y%m%d-%H%M")
+    return send_file(buffer, as_attachment=True, download_name=f"tickets-{stamp}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+__all__ = ["TicketActionsMixin"]
