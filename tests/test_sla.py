@@ -1,0 +1,116 @@
+"""Deadlines on China's working-day calendar, as a hotline operator would count them by hand."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from models import DeadlineUnit, Priority, TicketStatus, WorkCalendarDay, db
+from models.sla import GREEN, RED, YELLOW, deadline_after, deadline_state, invalidate_calendar, \
+    scaled_amount, work_calendar
+
+from .factories import build_world, make_ticket
+
+SH = ZoneInfo("Asia/Shanghai")
+WD, WH, NH = DeadlineUnit.WORKING_DAYS, DeadlineUnit.WORKING_HOURS, DeadlineUnit.NATURAL_HOURS
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=SH)
+
+
+def due(start: datetime, amount: int, unit: DeadlineUnit) -> datetime:
+    return deadline_after(start, amount, unit).astimezone(SH)
+
+
+@pytest.fixture()
+def calendar(ctx):
+    invalidate_calendar()
+    yield
+    invalidate_calendar()
+
+
+@pytest.mark.parametrize("start, amount, expected", [
+    # National Day 2025: 1–8 October off; Sunday 28 Sept and Saturday 11 Oct are make-up workdays.
+    (local(2025, 9, 26, 15, 0), 1, local(2025, 9, 28, 15, 0)),    # Fri → the make-up Sunday
+    (local(2025, 9, 30, 15, 0), 1, local(2025, 10, 9, 15, 0)),    # over the whole holiday
+    (local(2025, 9, 30, 15, 0), 3, local(2025, 10, 11, 15, 0)),   # the make-up Saturday counts
+    (local(2025, 10, 3, 10, 0), 1, local(2025, 10, 9, 17, 30)),   # reported on a holiday
+    # Spring Festival 2026: 15–23 Feb off; Saturday 14 Feb and Saturday 28 Feb are workdays.
+    (local(2026, 2, 13, 11, 0), 1, local(2026, 2, 14, 11, 0)),
+    (local(2026, 2, 14, 11, 0), 1, local(2026, 2, 24, 11, 0)),
+    (local(2026, 2, 27, 9, 30), 1, local(2026, 2, 28, 9, 30)),
+    (local(2026, 2, 27, 9, 30), 2, local(2026, 3, 2, 9, 30)),
+])
+def test_working_days_follow_holidays_and_make_up_days(calendar, start, amount, expected):
+    assert due(start, amount, WD) == expected
+
+
+@pytest.mark.parametrize("start, hours, expected", [
+    (local(2026, 3, 3, 11, 0), 2, local(2026, 3, 3, 14, 30)),     # over the lunch break
+    (local(2026, 3, 3, 12, 15), 1, local(2026, 3, 3, 14, 30)),    # reported during lunch
+    (local(2026, 3, 3, 16, 30), 2, local(2026, 3, 4, 10, 0)),     # overnight
+    (local(2026, 3, 3, 20, 0), 1, local(2026, 3, 4, 10, 0)),      # reported in the evening
+    (local(2026, 2, 13, 17, 0), 1, local(2026, 2, 14, 9, 30)),    # into the make-up Saturday
+    (local(2026, 2, 14, 17, 0), 2, local(2026, 2, 24, 10, 30)),   # over Spring Festival
+    (local(2025, 9, 30, 17, 0), 8, local(2025, 10, 10, 9, 30)),   # 0.5 h + 7 h on 9 Oct + 0.5 h
+])
+def test_working_hours_skip_lunch_nights_and_holidays(calendar, start, hours, expected):
+    assert due(start, hours, WH) == expected
+
+
+def test_natural_hours_ignore_the_calendar(calendar):
+    assert due(local(2025, 10, 1, 10, 0), 24, NH) == local(2025, 10, 2, 10, 0)
+
+
+def test_a_missing_year_is_counted_monday_to_friday_and_noticed(calendar):
+    assert db.session.execute(sa.select(sa.func.count()).select_from(WorkCalendarDay).where(
+        WorkCalendarDay.day >= date(2027, 1, 1))).scalar_one() == 0
+    start = local(2026, 12, 31, 10, 0)
+    assert due(start, 2, WD) == local(2027, 1, 4, 10, 0)  # Fri 1 Jan 2027 counted, no holiday known
+    cal = work_calendar()
+    cal.is_workday(date(2027, 1, 1))
+    assert 2027 in cal.guessed_years
+
+
+def test_the_admin_home_warns_when_next_year_is_missing(ctx, login_as):
+    build_world()
+    db.session.commit()
+    html = login_as("admin").get("/admin/").get_data(as_text=True)
+    assert "gd-calendar-warning" in html and "2027" in html
+
+
+def test_an_administrator_correction_to_the_calendar_counts(calendar):
+    day = db.session.get(WorkCalendarDay, date(2026, 3, 4))
+    day.is_workday = False  # e.g. a local closure
+    db.session.commit()
+    try:
+        invalidate_calendar()
+        assert due(local(2026, 3, 3, 10, 0), 1, WD) == local(2026, 3, 5, 10, 0)
+    finally:
+        day.is_workday = True
+        db.session.commit()
+        invalidate_calendar()
+
+
+def test_priority_shortens_the_deadline(ctx):
+    assert scaled_amount(4, Priority.NORMAL) == 4
+    assert scaled_amount(4, Priority.URGENT) == 2
+    assert scaled_amount(4, Priority.EMERGENCY) == 1
+    assert scaled_amount(1, Priority.EMERGENCY) == 1
+
+
+def test_deadline_colours(ctx):
+    world = build_world()
+    start = local(2026, 3, 2, 9, 0)
+    ticket = make_ticket(world, "grid1", created_at=start.astimezone(ZoneInfo("UTC")),
+                         status=TicketStatus.IN_PROGRESS, assignee=world.users["gridworker"])
+    ticket.handle_deadline = start + timedelta(hours=10)
+    assert deadline_state(ticket, start + timedelta(hours=5)) == GREEN
+    assert deadline_state(ticket, start + timedelta(hours=8)) == YELLOW  # 80 % used
+    assert deadline_state(ticket, start + timedelta(hours=10, minutes=1)) == RED
+    ticket.status, ticket.suspended_at = TicketStatus.SUSPENDED, start + timedelta(hours=2)
+    ticket.resume_status = TicketStatus.IN_PROGRESS
+    assert deadline_state(ticket, start + timedelta(days=30)) == GREEN  # the clock stood still
