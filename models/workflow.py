@@ -14,6 +14,7 @@ from typing import Callable
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 
 from .area import Area
 from .areas import lineage
@@ -25,7 +26,7 @@ from .enums import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Priorit
 from .errors import ActionForbidden, ActionInvalid, WorkflowError
 from .sla import deadline_after, scaled_amount, ticket_deadlines
 from .ticket import Ticket, TicketEvent
-from .tickets import check_version
+from .tickets import TicketChangedError, check_version
 from .timeline import append_event
 from .user import User
 
@@ -148,7 +149,11 @@ def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int 
     problem = _precondition_error(action, ticket, actor)
     if problem:
         raise ActionForbidden(problem)
-    return HANDLERS[action](ticket, actor, now, **params)
+    try:
+        return HANDLERS[action](ticket, actor, now, **params)
+    except StaleDataError:
+        # Someone else's change to this ticket committed first (the version no longer matches).
+        raise TicketChangedError(TicketChangedError.default_message()) from None
 
 
 # --- preconditions that depend on more than state and role ---------------------------------

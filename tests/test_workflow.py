@@ -1,0 +1,270 @@
+"""The closed loop through the admin panel, and every action's allowed and refused paths."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from models import (AttachmentKind, DispatchRule, ResponsibleKind, Ticket, TicketEvent,
+                    TicketStatus, db, utcnow)
+from models.attachments import Upload
+from models.errors import ActionForbidden, ActionInvalid, Conflict
+from models.intake import Report, report_ticket
+from models.locate import invalidate_area_index
+from models.timeline import replays_to_ticket
+from models.workflow import Actor, allowed_actions, perform
+
+from .conftest import csrf_token, session_csrf_token
+from .factories import build_world
+
+
+@pytest.fixture()
+def world(ctx):
+    invalidate_area_index()
+    w = build_world()
+    # Garbage goes to the grid's own worker; the community office reviews.
+    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
+                                responsible_kind=ResponsibleKind.GRID_WORKER))
+    db.session.commit()
+    return w
+
+
+def photo_bytes(colour="green") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def events_of(ticket_id):
+    return db.session.execute(sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+                              .order_by(TicketEvent.seq)).scalars().all()
+
+
+def fresh(ticket_id) -> Ticket:
+    db.session.expire_all()
+    return db.session.get(Ticket, ticket_id)
+
+
+def act(client, ticket_id, action, **data):
+    ticket = fresh(ticket_id)
+    files = data.pop("files", None)
+    form = {"csrf_token": session_csrf_token(client), "version": str(ticket.version), **data}
+    if files:
+        form["photos"] = files
+    return client.post(f"/admin/ticket/act/{ticket_id}/{action}", data=form,
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def test_the_whole_loop_through_the_admin_panel(world, login_as):
+    staff = login_as("community")
+    # 1. Hotline entry at a point: placed in grid 1, dispatched to its grid worker with deadlines.
+    page = staff.get("/admin/ticket/new/").get_data(as_text=True)
+    assert "csrf_token" in page
+    response = staff.post("/admin/ticket/new/", data={
+        "csrf_token": csrf_token(staff, "/admin/ticket/new/"),
+        "category_id": world.categories["garbage"].id, "description": "甲一网格垃圾桶满溢",
+        "lon": "120.004", "lat": "30.006", "coord_system": "wgs84", "source": "phone",
+        "priority": "normal", "reporter_phone": "13900001111"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    number = re.search(r"GD\d{12}", html).group(0)
+    ticket = db.session.execute(sa.select(Ticket).where(Ticket.number == number)).scalar_one()
+    assert ticket.grid_id == world.areas["grid1"].id
+    assert ticket.assigned_user_id == world.users["gridworker"].id
+    assert ticket.accept_deadline and ticket.handle_deadline
+    assert "已派单" in html
+    tid = ticket.id
+
+    worker = login_as("gridworker")
+    # 2. Accept, 3. submit without the required after-photo → refused, nothing changed.
+    assert "处理中" in act(worker, tid, "accept").get_data(as_text=True)
+    before = fresh(tid).version, len(events_of(tid))
+    refused = act(worker, tid, "submit", note="已清运").get_data(as_text=True)
+    assert "处置后照片" in refused
+    assert (fresh(tid).version, len(events_of(tid))) == before
+    # 4. Submit with the photo.
+    act(worker, tid, "submit", note="已清运", files=[(io.BytesIO(photo_bytes()), "after.jpg")])
+    assert fresh(tid).status == TicketStatus.PENDING_REVIEW
+    # 5. The submitter may not approve; the community refuses once (rework), then approves.
+    assert "approve" not in allowed_actions(Actor.staff(world.users["gridworker"]), fresh(tid))
+    act(staff, tid, "reject", note="还有残留垃圾")
+    assert fresh(tid).status == TicketStatus.IN_PROGRESS and fresh(tid).rework_count == 1
+    act(worker, tid, "submit", note="已彻底清运",
+        files=[(io.BytesIO(photo_bytes("blue")), "after2.jpg")])
+    act(staff, tid, "approve", note="核查通过")
+    assert fresh(tid).status == TicketStatus.CLOSED
+    # 6. Rating by phone feedback, once.
+    act(staff, tid, "rate", rating="5", note="满意")
+    again = act(staff, tid, "rate", rating="1").get_data(as_text=True)
+    assert fresh(tid).rating == 5
+    assert "评价" in again
+    # The timeline tells the whole story and replays to the ticket.
+    actions = [e.action for e in events_of(tid)]
+    assert actions == ["create", "dispatch", "accept", "submit", "reject", "submit", "approve",
+                       "rate"]
+    assert replays_to_ticket(fresh(tid), events_of(tid))
+    details = staff.get(f"/admin/ticket/details/?id={tid}").get_data(as_text=True)
+    for label in ("已受理", "审核不通过", "审核通过", "已评价"):
+        assert label in details
+    assert details.count("/admin/ticket/attachment/") >= 2
+    board = staff.get("/admin/board/").get_data(as_text=True)
+    assert number in board
+
+
+def test_each_forbidden_step_is_refused_with_a_message_and_changes_nothing(world, login_as):
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
+                                  lon=120.004, lat=30.006)).ticket
+    db.session.commit()
+    tid = ticket.id
+    for username, action in [("leader", "accept"), ("handler", "accept"), ("gridworker2", "accept"),
+                             ("community2", "assign"), ("gridworker", "approve"),
+                             ("street2", "invalidate")]:
+        client = login_as(username)
+        before = (fresh(tid).version, len(events_of(tid)), fresh(tid).status)
+        response = act(client, tid, action, note="试试")
+        assert response.status_code in (200, 404)
+        if response.status_code == 200:
+            assert "alert-danger" in response.get_data(as_text=True)
+        assert (fresh(tid).version, len(events_of(tid)), fresh(tid).status) == before
+
+
+def test_a_stale_form_is_refused(world, login_as):
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
+                                  lon=120.004, lat=30.006)).ticket
+    db.session.commit()
+    worker = login_as("gridworker")
+    stale_version = ticket.version
+    perform(ticket, "note", Actor.staff(world.users["community"]), expected_version=ticket.version,
+            note="已电话联系")
+    db.session.commit()
+    response = worker.post(f"/admin/ticket/act/{ticket.id}/accept",
+                           data={"csrf_token": session_csrf_token(worker),
+                                 "version": str(stale_version)}, follow_redirects=True)
+    assert "已被他人修改" in response.get_data(as_text=True)
+    assert fresh(ticket.id).status == TicketStatus.PENDING
+
+
+# --- the domain rules one by one -------------------------------------------------------------
+@pytest.fixture()
+def pending(world):
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
+                                  lon=120.004, lat=30.006)).ticket
+    db.session.commit()
+    return ticket
+
+
+def do(ticket, action, username, world, **params):
+    actor = Actor.staff(world.users[username]) if username else Actor.reporter()
+    event = perform(ticket, action, actor, expected_version=ticket.version, **params)
+    db.session.commit()
+    return event
+
+
+def test_return_needs_a_reason_and_goes_back_to_the_street_centre(world, pending):
+    with pytest.raises(ActionInvalid):
+        do(pending, "return", "gridworker", world, note="  ")
+    db.session.rollback()
+    do(pending, "return", "gridworker", world, note="不属于网格处置范围")
+    assert pending.assigned_department_id == world.departments["street1_centre"].id
+    assert pending.assigned_user_id is None and pending.status == TicketStatus.PENDING
+
+
+def test_escalation_climbs_to_the_district_and_stops_there(world, pending):
+    levels = []
+    for who in ("gridworker", "community", "street"):
+        do(pending, "escalate", who, world, note="需上级协调")
+        levels.append((pending.current_level.value, pending.assigned_department_id))
+    assert levels == [("community", world.departments["office1"].id),
+                      ("street", world.departments["street1_centre"].id),
+                      ("district", world.departments["district_centre"].id)]
+    with pytest.raises(ActionForbidden):
+        do(pending, "escalate", "district", world, note="再上报")
+
+
+def test_extension_request_and_decision(world, pending):
+    do(pending, "accept", "gridworker", world)
+    old = pending.handle_deadline
+    wanted = (old + timedelta(days=2)).isoformat()
+    do(pending, "request_extension", "gridworker", world, until=wanted, note="需采购配件")
+    with pytest.raises(ActionForbidden):
+        do(pending, "request_extension", "gridworker", world, until=wanted, note="再申请")
+    db.session.rollback()
+    do(pending, "approve_extension", "community", world)
+    assert pending.handle_deadline == old + timedelta(days=2)
+    do(pending, "request_extension", "gridworker", world,
+       until=(old + timedelta(days=5)).isoformat(), note="还需要时间")
+    do(pending, "refuse_extension", "street", world, note="不予延期")
+    assert pending.handle_deadline == old + timedelta(days=2)
+
+
+def test_suspension_stops_the_clock(world, pending):
+    do(pending, "accept", "gridworker", world)
+    deadline = pending.handle_deadline
+    start = utcnow()
+    perform(pending, "suspend", Actor.staff(world.users["community"]),
+            expected_version=pending.version, note="等待业主回复", now=start)
+    perform(pending, "resume", Actor.staff(world.users["community"]),
+            expected_version=pending.version, now=start + timedelta(hours=30))
+    db.session.commit()
+    assert pending.status == TicketStatus.IN_PROGRESS
+    assert pending.handle_deadline == deadline + timedelta(hours=30)
+
+
+def test_merge_keeps_the_reporter_and_points_at_the_master(world, pending):
+    dup = report_ticket(Report(category_id=world.categories["garbage"].id, description="同一处",
+                               lon=120.0041, lat=30.0061, reporter_phone="13700002222")).ticket
+    db.session.commit()
+    with pytest.raises(ActionInvalid):
+        do(dup, "merge", "community", world, master_id=dup.id)
+    db.session.rollback()
+    do(dup, "merge", "community", world, master_id=pending.id)
+    assert dup.status == TicketStatus.INVALID and dup.duplicate_of_id == pending.id
+    assert dup.reporter_phone == "13700002222"
+
+
+def test_reopen_within_the_window_only(world, pending, app):
+    do(pending, "accept", "gridworker", world)
+    do(pending, "submit", "gridworker", world, note="已清运",
+       attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    do(pending, "approve", "community", world)
+    do(pending, "reopen", None, world, note="又满了，不满意")
+    assert pending.status == TicketStatus.IN_PROGRESS and pending.reopen_count == 1
+    do(pending, "submit", "gridworker", world, note="再次清运",
+       attachments=[Upload(AttachmentKind.AFTER, "b.jpg", photo_bytes("red"))])
+    do(pending, "approve", "community", world)
+    pending.closed_at = utcnow() - timedelta(days=app.config["REOPEN_WINDOW_DAYS"] + 1)
+    db.session.commit()
+    with pytest.raises(ActionForbidden):
+        do(pending, "reopen", None, world, note="太晚了")
+
+
+def test_rating_is_between_one_and_five(world, pending):
+    do(pending, "accept", "gridworker", world)
+    do(pending, "submit", "gridworker", world, note="已清运",
+       attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    do(pending, "approve", "community", world)
+    for bad in (0, 6, "x"):
+        with pytest.raises(ActionInvalid):
+            do(pending, "rate", None, world, rating=bad)
+        db.session.rollback()
+    do(pending, "rate", None, world, rating=4, note="还行")
+    assert pending.rating == 4
+
+
+def test_a_non_image_upload_is_refused_before_anything_changes(world, pending):
+    do(pending, "accept", "gridworker", world)
+    version = pending.version
+    with pytest.raises(ActionInvalid):
+        do(pending, "submit", "gridworker", world, note="已清运",
+           attachments=[Upload(AttachmentKind.AFTER, "virus.jpg", b"MZ\x90\x00 not an image")])
+    db.session.rollback()
+    assert fresh(pending.id).version == version and fresh(pending.id).status == TicketStatus.IN_PROGRESS
+
+
+def test_stale_version_is_a_conflict(world, pending):
+    with pytest.raises(Conflict):
+        perform(pending, "accept", Actor.staff(world.users["gridworker"]),
+                expected_version=pending.version - 1)
