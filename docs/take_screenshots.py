@@ -17,6 +17,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
@@ -40,21 +41,26 @@ PAGES = [
     ("community-ticket-details", "community", "/admin/ticket/", "first-ticket"),
     ("leader-config-refused", "leader", "/admin/user/", None),
     ("admin-tickets-en", "admin", "/admin/ticket/", "english"),
+    ("community-board", "community", "/admin/board/", None),
+    ("district-matrix", "district", "/admin/matrix/?level=street", None),
+    ("admin-create-ticket", "admin", "/admin/ticket/new/", None),
 ]
 
 
 def start_server(workdir: Path) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
                GRIDDESK_INSTANCE=str(workdir), PORT=str(PORT), GRIDDESK_ENV="demo")
+    # The server's log goes to a file: an unread pipe fills up and stalls the server.
+    log = open(workdir / "server.log", "w")
     server = subprocess.Popen([sys.executable, "run.py", "demo"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=log, stderr=subprocess.STDOUT, text=True)
     for _ in range(240):
         try:
             urllib.request.urlopen(f"{BASE}/healthz", timeout=1)
             return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit("demo server stopped:\n" + server.stdout.read())
+                raise SystemExit("demo server stopped:\n" + (workdir / "server.log").read_text())
             time.sleep(0.5)
     server.kill()
     raise SystemExit("demo server did not start")
@@ -77,6 +83,7 @@ def log_in(driver, username: str) -> None:
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys("demo12345")
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
 
 
 def main() -> None:

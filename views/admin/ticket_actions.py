@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import (Area, AreaLevel, AttachmentKind, Category, Department, Priority, Role, Source,
                     Ticket, User, db, utcnow)
-from models.access import can_edit_tickets, ticket_scope
+from models.access import can_edit_tickets, can_see_ticket, ticket_scope
 from models.attachments import Upload
 from models.clock import format_local, local_zone
 from models.errors import WorkflowError
@@ -242,9 +242,16 @@ class TicketActionsMixin:
                 if values.get("confirm") == "1" or not duplicates:
                     result = report_ticket(report, actor=current_user._get_current_object())
                     db.session.commit()
-                    flash(_("Ticket %(number)s created and dispatched.",
-                            number=result.ticket.number), "success")
-                    return redirect(url_for(".details_view", id=result.ticket.id))
+                    ticket = result.ticket
+                    flash(_("Ticket %(number)s created and dispatched.", number=ticket.number),
+                          "success")
+                    if not can_see_ticket(current_user, ticket):
+                        # Reported outside the user's own area: it went to that area's owner.
+                        flash(_("It lies outside your area and went to %(owner)s.",
+                                owner=ticket.assigned_department.name
+                                if ticket.assigned_department else "—"), "info")
+                        return redirect(url_for(".index_view"))
+                    return redirect(url_for(".details_view", id=ticket.id))
             except WorkflowError as exc:
                 db.session.rollback()
                 error = exc.message
