@@ -407,10 +407,14 @@ def _submit(ticket, actor, now, note=None, attachments=None, **_ignored):
 
 
 def _approve(ticket, actor, now, note=None, **_ignored):
+    from .notify import tell_merged_reporters
+
     ticket.closed_at = now
-    return _event(ticket, "approve", actor, now, to_status=C, note=(note or "").strip() or None,
-                  details={"in_time": bool(ticket.handle_deadline is None
-                                           or (ticket.submitted_at or now) <= ticket.handle_deadline)})
+    event = _event(ticket, "approve", actor, now, to_status=C, note=(note or "").strip() or None,
+                   details={"in_time": bool(ticket.handle_deadline is None
+                                            or (ticket.submitted_at or now) <= ticket.handle_deadline)})
+    tell_merged_reporters(ticket, event)
+    return event
 
 
 def _reject(ticket, actor, now, note=None, **_ignored):

@@ -268,3 +268,24 @@ def test_stale_version_is_a_conflict(world, pending):
     with pytest.raises(Conflict):
         perform(pending, "accept", Actor.staff(world.users["gridworker"]),
                 expected_version=pending.version - 1)
+
+
+def test_merged_reporters_are_told_when_the_master_closes(world, pending):
+    from models import Notification
+
+    dup = report_ticket(Report(category_id=world.categories["garbage"].id, description="同一处",
+                               lon=120.0041, lat=30.0061, reporter_phone="13700002222",
+                               reporter_email="li@example.cn")).ticket
+    db.session.commit()
+    do(dup, "merge", "community", world, master_id=pending.id)
+    do(pending, "accept", "gridworker", world)
+    do(pending, "submit", "gridworker", world, note="已清运",
+       attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Notification)).scalar_one() == 0
+    do(pending, "approve", "community", world)
+    notices = db.session.execute(sa.select(Notification).where(
+        Notification.ticket_id == dup.id)).scalars().all()
+    assert sorted((n.channel.value, n.recipient_address) for n in notices) == [
+        ("email", "li@example.cn"), ("webhook", "13700002222")]
+    assert all(n.payload["master_number"] == pending.number and n.template == "master_closed"
+               for n in notices)
