@@ -1,4 +1,5 @@
 """GridDesk's models and the domain rules that belong to them."""
+from .api_client import ApiClient, IdempotencyRecord, UserToken
 from .area import Area
 from .base import Base, db, utcnow
 from .calendar import WorkCalendarDay
@@ -13,7 +14,7 @@ from .ticket import Attachment, Ticket, TicketEvent, TicketNumberCounter
 from .user import User
 
 __all__ = [
-    "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
+    "ApiClient", "IdempotencyRecord", "UserToken", "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "DepartmentKind", "DispatchRule", "HandlingLevel",
     "Notification", "NotificationState", "Priority", "ResponsibleKind", "Role", "Source", "Ticket",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",

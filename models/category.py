@@ -26,6 +26,9 @@ class Category(db.Model):
     requires_after_photo: Mapped[bool] = mapped_column(default=False)
     duplicate_radius_m: Mapped[int] = mapped_column(default=50)
     sort_order: Mapped[int] = mapped_column(default=100)
+    # Extra questions for reporters, e.g. [{"code": "bins", "label": "桶数", "type": "number",
+    # "required": false}] (published as Open311 attributes).
+    custom_fields: Mapped[list | None] = mapped_column(sa.JSON)
     active: Mapped[bool] = mapped_column(default=True)
 
     parent: Mapped["Category | None"] = relationship(remote_side=[id], back_populates="children")

@@ -63,6 +63,10 @@ class Ticket(db.Model):
     extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     duplicate_of_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tickets.id"), index=True)
+    # Answers to the category's custom fields (Open311 attributes), by field code.
+    attributes: Mapped[dict | None] = mapped_column(sa.JSON)
+    # Identity of an imported ledger row or an external system's case: imports never repeat.
+    external_ref: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
     event_seq: Mapped[int] = mapped_column(default=0)  # sequence of the last timeline event
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
