@@ -101,11 +101,18 @@ def configure_login(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
+    from views.api import bp as api_bp
     from views.auth import bp as auth_bp
     from views.health import bp as health_bp
+    from views.open311 import bp as open311_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
+    # Machine interfaces authenticate with tokens, not session cookies: no CSRF token applies.
+    csrf.exempt(api_bp)
+    csrf.exempt(open311_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(open311_bp)
 
     @app.route("/")
     def root():

@@ -12,6 +12,7 @@ from views.admin.config_views import (AreaView, CategoryView, DepartmentView, Di
                                       NotificationView, UserView, WorkCalendarView)
 from views.admin.board import BoardView, MatrixView
 from views.admin.home import HomeView
+from views.admin.ledger_views import LedgerImportView
 from views.admin.ticket_views import TicketView
 
 
@@ -29,6 +30,8 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(BoardView(name=_l("Board"), category=tickets, endpoint="board"))
     admin.add_view(MatrixView(name=_l("Responsibility matrix"), category=tickets,
                               endpoint="matrix"))
+    admin.add_view(LedgerImportView(name=_l("Import Excel ledger"), category=tickets,
+                                    endpoint="ledger"))
     admin.add_view(AreaView(Area, db, name=_l("Areas"), category=config, endpoint="area"))
     admin.add_view(DepartmentView(Department, db, name=_l("Departments"), category=config,
                                   endpoint="department"))

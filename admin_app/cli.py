@@ -115,6 +115,28 @@ def register_commands(app: Flask) -> None:
             sys.exit(1)
         click.echo(f"Areas imported: {counts['created']} created, {counts['updated']} updated.")
 
+    @app.cli.command("create-api-client")
+    @click.argument("name")
+    @click.option("--scope", "scope_code", default=None,
+                  help="Area code the client may report in and read (default: everywhere).")
+    def create_api_client_command(name: str, scope_code: str | None):
+        """Create an integration client and print its token (shown only once)."""
+        from models import Area
+        from models.api_access import create_api_client
+
+        scope = None
+        if scope_code:
+            scope = db.session.execute(sa.select(Area).where(Area.code == scope_code)).scalar_one_or_none()
+            if scope is None:
+                raise click.ClickException(f"no area with code {scope_code}")
+        try:
+            client, token = create_api_client(name, scope)
+        except ValueError as exc:
+            raise click.ClickException(str(exc))
+        db.session.commit()
+        click.echo(f"API client {client.name} created (id {client.id}). Its token, shown only now:")
+        click.echo(token)
+
     @app.cli.command("serve")
     @click.option("--host", default="0.0.0.0", show_default=True)
     @click.option("--port", type=int, default=None, help="Defaults to PORT (5000).")
