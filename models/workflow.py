@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -395,7 +396,8 @@ def _submit(ticket, actor, now, note=None, attachments=None, **_ignored):
     result = _required_text(note, _("the handling result"))
     attachments = _checked_uploads(attachments)
     if ticket.category.requires_after_photo and not any(
-            a.kind == AttachmentKind.AFTER for a in attachments):
+            a.kind == AttachmentKind.AFTER for a in attachments) \
+            and not _after_photo_since_handling_began(ticket):
         raise ActionInvalid(_("This category needs a photo after handling (after-photo)."))
     ticket.submitted_at = now
     ticket.submitted_by_id = actor.user.id if actor.user else None
@@ -404,6 +406,20 @@ def _submit(ticket, actor, now, note=None, attachments=None, **_ignored):
                                             or now <= ticket.handle_deadline)})
     _attach(ticket, event, actor, attachments)
     return event
+
+
+def _after_photo_since_handling_began(ticket: Ticket) -> bool:
+    """An after-photo uploaded (e.g. through the API) since this round of handling began."""
+    from .ticket import Attachment
+
+    began = db.session.execute(
+        sa.select(sa.func.max(TicketEvent.seq)).where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.action.in_(("accept", "reject", "reopen")))).scalar() or 0
+    return db.session.execute(
+        sa.select(Attachment.id).join(TicketEvent, Attachment.event_id == TicketEvent.id)
+        .where(Attachment.ticket_id == ticket.id, Attachment.kind == AttachmentKind.AFTER,
+               TicketEvent.seq > began).limit(1)).first() is not None
 
 
 def _approve(ticket, actor, now, note=None, **_ignored):

@@ -1,4 +1,502 @@
-"""JSON API /api/v1 (being written)."""
-from flask import Blueprint
+"""JSON API /api/v1 for integrations (hotline system, WeChat mini-program, OA) and the mobile pages.
+
+Thin by design: authentication, JSON in and out, idempotency. Every rule is a call into models/.
+Errors are always {"error": {"code", "message"}} with the HTTP status of the refusal.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from models import (ApiClient, Area, AttachmentKind, Category, IdempotencyRecord, Priority, Source,
+                    Ticket, TicketEvent, TicketStatus, User, db, utcnow)
+from models.access import reporter_phone_for, ticket_scope
+from models.api_access import client_for_token, issue_user_token, user_for_token
+from models.areas import LEVEL_COLUMN, lineage
+from models.attachments import Upload
+from models.clock import local_zone
+from models.enums import OPEN_STATUSES
+from models.errors import WorkflowError
+from models.intake import Report, report_ticket
+from models.locate import locate
+from models.sla import deadline_state
+from models.ticket import Attachment
+from models.timeline import action_label
+from models.workflow import ACTIONS, Actor, allowed_actions, perform
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+CLIENT_ACTIONS = {"rate", "reopen"}  # integrations act for the resident on these only
+API_SOURCES = {Source.API, Source.WECHAT, Source.WEB, Source.PHONE, Source.PATROL, Source.WALK_IN}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    db.session.rollback()
+    return jsonify(error_body(exc.code, exc.message)), exc.status
+
+
+@bp.errorhandler(WorkflowError)
+def _workflow_error(exc: WorkflowError):
+    db.session.rollback()
+    return jsonify(error_body(exc.code, exc.message)), exc.http_status
+
+
+@bp.errorhandler(404)
+def _not_found(_exc):
+    return jsonify(error_body("not_found", _("Not found."))), 404
+
+
+@bp.errorhandler(405)
+def _not_allowed(_exc):
+    return jsonify(error_body("method_not_allowed", _("Method not allowed."))), 405
+
+
+# --- who is calling ------------------------------------------------------------------------------
+@dataclass
+class Principal:
+    user: User | None = None
+    client: ApiClient | None = None
+
+    @property
+    def owner(self) -> str:
+        return f"user:{self.user.id}" if self.user else f"client:{self.client.id}"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.staff(self.user) if self.user else Actor.reporter()
+
+    def scope(self) -> sa.ColumnElement[bool]:
+        if self.user is not None:
+            return ticket_scope(self.user)
+        area = self.client.scope_area
+        if area is None:
+            return sa.true()
+        return getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def authenticated(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        token = bearer_token()
+        user = user_for_token(token)
+        client = None if user else client_for_token(token)
+        if user is None and client is None:
+            raise ApiError(401, "unauthorized", _("A valid bearer token is required."))
+        g.principal = Principal(user=user, client=client)
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def idempotent(fn):
+    """Honour Idempotency-Key on POST: a repeat gets the first answer and changes nothing."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        key = (request.headers.get("Idempotency-Key") or "").strip()
+        if not key:
+            response = _run(fn, args, kwargs)
+            db.session.commit()
+            return response
+        if len(key) > 200:
+            raise ApiError(422, "invalid", _("The Idempotency-Key is longer than 200 characters."))
+        owner = g.principal.owner
+        digest = hashlib.sha256(request.method.encode() + request.path.encode()
+                                + request.get_data()).hexdigest()
+        stored = _stored(owner, key)
+        if stored is not None:
+            return _replay(stored, digest)
+        body, status = _run(fn, args, kwargs)
+        db.session.add(IdempotencyRecord(owner=owner, key=key, request_hash=digest,
+                                         status_code=status, body=body.get_json()))
+        try:
+            db.session.commit()
+        except IntegrityError:  # the same key won a race: answer like the winner
+            db.session.rollback()
+            return _replay(_stored(owner, key), digest)
+        return body, status
+    return wrapper
+
+
+def _run(fn, args, kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except WorkflowError as exc:
+        db.session.rollback()
+        return jsonify(error_body(exc.code, exc.message)), exc.http_status
+    except ApiError as exc:
+        db.session.rollback()
+        return jsonify(error_body(exc.code, exc.message)), exc.status
+
+
+def _stored(owner: str, key: str) -> IdempotencyRecord | None:
+    return db.session.execute(sa.select(IdempotencyRecord).where(
+        IdempotencyRecord.owner == owner, IdempotencyRecord.key == key)).scalar_one_or_none()
+
+
+def _replay(stored: IdempotencyRecord, digest: str):
+    if stored.request_hash != digest:
+        raise ApiError(422, "idempotency_key_reused",
+                       _("This Idempotency-Key was used for a different request."))
+    response = jsonify(stored.body)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response, stored.status_code
+
+
+def json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid", _("Send a JSON object."))
+    return data
+
+
+# --- representation ----------------------------------------------------------------------------
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(local_zone()).isoformat() if value is not None else None
+
+
+def area_ref(area: Area | None) -> dict | None:
+    return {"id": area.id, "code": area.code, "name": area.name, "level": area.level.value} \
+        if area is not None else None
+
+
+def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = False) -> dict:
+    phone = reporter_phone_for(principal.user, ticket) if principal.user else \
+        reporter_phone_for_client(ticket)
+    data = {
+        "id": ticket.id, "number": ticket.number, "title": ticket.title,
+        "description": ticket.description, "status": ticket.status.value,
+        "status_label": ticket.status.label,
+        "category": {"code": ticket.category.code, "name": ticket.category.name},
+        "priority": ticket.priority.value, "source": ticket.source.value,
+        "areas": {level: area_ref(getattr(ticket, level)) for level in
+                  ("district", "street", "community", "grid")},
+        "lat": ticket.lat, "lon": ticket.lon, "address": ticket.address,
+        "location_flagged": ticket.location_flagged,
+        "assigned_department": {"id": ticket.assigned_department.id,
+                                "name": ticket.assigned_department.name}
+        if ticket.assigned_department else None,
+        "assigned_user": {"id": ticket.assigned_user.id,
+                          "display_name": ticket.assigned_user.display_name}
+        if ticket.assigned_user else None,
+        "current_level": ticket.current_level.value,
+        "accept_deadline": iso(ticket.accept_deadline),
+        "handle_deadline": iso(ticket.handle_deadline),
+        "deadline_state": deadline_state(ticket, utcnow()),
+        "accepted_at": iso(ticket.accepted_at), "submitted_at": iso(ticket.submitted_at),
+        "closed_at": iso(ticket.closed_at), "rating": ticket.rating,
+        "rating_comment": ticket.rating_comment, "rework_count": ticket.rework_count,
+        "duplicate_of": ticket.duplicate_of_id, "reporter_name": ticket.reporter_name,
+        "reporter_phone": phone, "tracking_code": ticket.tracking_code,
+        "attributes": ticket.attributes or {}, "version": ticket.version,
+        "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at),
+    }
+    if principal.user is not None:
+        data["allowed_actions"] = allowed_actions(principal.actor, ticket)
+    if with_timeline:
+        data["timeline"] = timeline_json(ticket)
+        data["attachments"] = [attachment_json(a) for a in db.session.execute(
+            sa.select(Attachment).where(Attachment.ticket_id == ticket.id)
+            .order_by(Attachment.id)).scalars()]
+    return data
+
+
+def reporter_phone_for_client(ticket: Ticket) -> str:
+    from models.access import mask_phone
+
+    return mask_phone(ticket.reporter_phone)
+
+
+def timeline_json(ticket: Ticket) -> list[dict]:
+    events = db.session.execute(
+        sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.seq)
+        .options(joinedload(TicketEvent.actor))).scalars().all()
+    return [{"seq": e.seq, "action": e.action, "label": action_label(e.action),
+             "actor": {"kind": e.actor_kind.value,
+                       "name": e.actor.display_name if e.actor else None},
+             "from_status": e.from_status.value if e.from_status else None,
+             "to_status": e.to_status.value if e.to_status else None,
+             "from_user_id": e.from_user_id, "to_user_id": e.to_user_id,
+             "from_department_id": e.from_department_id, "to_department_id": e.to_department_id,
+             "note": e.note, "details": e.details or {}, "at": iso(e.created_at)}
+            for e in events]
+
+
+def attachment_json(item: Attachment) -> dict:
+    return {"id": item.id, "event_seq": None, "kind": item.kind.value, "mime": item.mime,
+            "size": item.size, "width": item.width, "height": item.height,
+            "sha256": item.sha256, "name": item.original_name, "created_at": iso(item.created_at)}
+
+
+def visible_ticket(ticket_id: int) -> Ticket:
+    ticket = db.session.execute(sa.select(Ticket).where(
+        Ticket.id == ticket_id, g.principal.scope())).scalar_one_or_none()
+    if ticket is None:
+        raise ApiError(404, "not_found", _("No such ticket in your scope."))
+    return ticket
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+@bp.post("/auth/token")
+def auth_token():
+    data = json_body()
+    token, result = issue_user_token(str(data.get("username") or ""), str(data.get("password") or ""),
+                                     max_failures=current_app.config["LOGIN_MAX_FAILURES"])
+    db.session.commit()
+    if token is None:
+        if result.error == "blocked":
+            return jsonify(error_body("too_many_attempts", _(
+                "Too many failed attempts. Try again in %(seconds)s seconds.",
+                seconds=result.retry_after))), 429
+        return jsonify(error_body("unauthorized", _("Wrong username or password."))), 401
+    user = result.user
+    return jsonify({"token": token, "token_type": "Bearer",
+                    "user": {"id": user.id, "username": user.username,
+                             "display_name": user.display_name, "role": user.role.value}}), 200
+
+
+@bp.get("/categories")
+@authenticated
+def categories():
+    rows = db.session.execute(sa.select(Category).where(Category.active.is_(True))
+                              .order_by(Category.code)).scalars().all()
+    return jsonify({"items": [{
+        "code": c.code, "name": c.name, "parent": c.parent.code if c.parent else None,
+        "handling_level": c.handling_level.value,
+        "accept_deadline": {"amount": c.accept_deadline, "unit": c.accept_deadline_unit.value},
+        "handle_deadline": {"amount": c.handle_deadline, "unit": c.handle_deadline_unit.value},
+        "requires_after_photo": c.requires_after_photo, "custom_fields": c.custom_fields or [],
+        "leaf": not any(child.active for child in c.children)} for c in rows]})
+
+
+@bp.get("/areas/lookup")
+@authenticated
+def area_lookup():
+    placement = locate(request.args.get("lon"), request.args.get("lat"),
+                       request.args.get("coord_system"))
+    area = db.session.get(Area, placement.area_id)
+    levels = lineage(area)
+    return jsonify({"area": area_ref(area), "flagged": placement.flagged,
+                    "wgs84": {"lat": placement.lat, "lon": placement.lon},
+                    **{level.value: area_ref(a) for level, a in levels.items()}})
+
+
+@bp.post("/tickets")
+@authenticated
+@idempotent
+def create_ticket():
+    data = json_body()
+    principal = g.principal
+    category = db.session.execute(sa.select(Category).where(
+        Category.code == str(data.get("category") or ""))).scalar_one_or_none()
+    if category is None:
+        raise ApiError(422, "invalid", _("Unknown category code."))
+    try:
+        priority = Priority(data.get("priority") or "normal")
+        source = Source(data.get("source") or "api")
+    except ValueError:
+        raise ApiError(422, "invalid", _("Unknown priority or source.")) from None
+    if source not in API_SOURCES:
+        raise ApiError(422, "invalid", _("Unknown priority or source."))
+    area_id = None
+    if data.get("area_code"):
+        area = db.session.execute(sa.select(Area).where(Area.code == str(data["area_code"]))
+                                  ).scalar_one_or_none()
+        area_id = area.id if area else -1
+    report = Report(category_id=category.id, description=str(data.get("description") or ""),
+                    title=data.get("title"), lat=data.get("lat"), lon=data.get("lon"),
+                    coord_system=data.get("coord_system"), address=data.get("address"),
+                    area_id=area_id, priority=priority, source=source,
+                    reporter_name=data.get("reporter_name"),
+                    reporter_phone=data.get("reporter_phone"),
+                    reporter_email=data.get("reporter_email"))
+    result = report_ticket(report, actor=principal.user)
+    ticket = result.ticket
+    _check_client_scope(principal, ticket)
+    body = ticket_json(ticket, principal)
+    body["possible_duplicates"] = [
+        {"id": t.id, "number": t.number, "status": t.status.value, "distance_m": round(m, 1)}
+        for t, m in result.duplicates]
+    return jsonify(body), 201
+
+
+def _check_client_scope(principal: Principal, ticket: Ticket) -> None:
+    area = principal.client.scope_area if principal.client else None
+    if area is not None and getattr(ticket, LEVEL_COLUMN[area.level]) != area.id:
+        raise ApiError(403, "forbidden", _("The place lies outside this client's area."))
+
+
+@bp.get("/tickets")
+@authenticated
+def list_tickets():
+    principal = g.principal
+    args = request.args
+    query = sa.select(Ticket).where(principal.scope())
+    if args.get("status"):
+        try:
+            statuses = [TicketStatus(s) for s in args["status"].split(",")]
+        except ValueError:
+            raise ApiError(422, "invalid", _("Unknown status.")) from None
+        query = query.where(Ticket.status.in_(statuses))
+    if args.get("category"):
+        category = db.session.execute(sa.select(Category).where(
+            Category.code == args["category"])).scalar_one_or_none()
+        if category is None:
+            raise ApiError(422, "invalid", _("Unknown category code."))
+        query = query.where(Ticket.category_id.in_(sa.select(Category.id).where(
+            sa.or_(Category.id == category.id, Category.parent_id == category.id))))
+    if args.get("area"):
+        area = db.session.execute(sa.select(Area).where(Area.code == args["area"])).scalar_one_or_none()
+        if area is None:
+            raise ApiError(422, "invalid", _("Unknown area code."))
+        query = query.where(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)
+    if args.get("assignee"):
+        assignee = principal.user.id if args["assignee"] == "me" and principal.user else \
+            _int(args["assignee"], "assignee")
+        query = query.where(Ticket.assigned_user_id == assignee)
+    if args.get("overdue") in ("true", "false"):
+        overdue = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline.is_not(None),
+                          Ticket.handle_deadline < utcnow())
+        query = query.where(overdue if args["overdue"] == "true" else sa.not_(overdue))
+    for name, op in (("created_from", "ge"), ("created_to", "le")):
+        if args.get(name):
+            moment = _moment(args[name], end=(op == "le"))
+            query = query.where(Ticket.created_at >= moment if op == "ge" else Ticket.created_at <= moment)
+    limit = min(max(_int(args.get("limit") or PAGE_SIZE, "limit"), 1), MAX_PAGE_SIZE)
+    if args.get("cursor"):
+        created, last_id = _decode_cursor(args["cursor"])
+        query = query.where(sa.or_(Ticket.created_at < created,
+                                   sa.and_(Ticket.created_at == created, Ticket.id < last_id)))
+    rows = db.session.execute(
+        query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
+        .options(joinedload(Ticket.category), joinedload(Ticket.assigned_department),
+                 joinedload(Ticket.assigned_user), joinedload(Ticket.district),
+                 joinedload(Ticket.street), joinedload(Ticket.community),
+                 joinedload(Ticket.grid))).scalars().all()
+    items, more = rows[:limit], len(rows) > limit
+    cursor = _encode_cursor(items[-1]) if more else None
+    return jsonify({"items": [ticket_json(t, principal) for t in items], "next": cursor})
+
+
+def _int(value, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError(422, "invalid", _("%(name)s must be a whole number.", name=name)) from None
+
+
+def _moment(value: str, *, end: bool) -> datetime:
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time.max if end else time.min, local_zone())
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=local_zone())
+    except ValueError:
+        raise ApiError(422, "invalid", _("Give dates as YYYY-MM-DD or ISO 8601.")) from None
+
+
+def _encode_cursor(ticket: Ticket) -> str:
+    raw = f"{ticket.created_at.astimezone(timezone.utc).isoformat()}|{ticket.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, ident = raw.split("|")
+        return datetime.fromisoformat(created), int(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(422, "invalid", _("The cursor is not valid.")) from None
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@authenticated
+def get_ticket(ticket_id: int):
+    return jsonify(ticket_json(visible_ticket(ticket_id), g.principal, with_timeline=True))
+
+
+@bp.post("/tickets/<int:ticket_id>/actions/<action>")
+@authenticated
+@idempotent
+def ticket_action(ticket_id: int, action: str):
+    principal = g.principal
+    ticket = visible_ticket(ticket_id)
+    if action not in ACTIONS:
+        raise ApiError(404, "not_found", _("Unknown action %(action)s.", action=action))
+    if principal.client is not None and action not in CLIENT_ACTIONS:
+        raise ApiError(403, "forbidden", _("Integrations may only rate or reopen for the reporter."))
+    data = json_body()
+    if "version" not in data:
+        raise ApiError(422, "invalid", _("Give the version of the ticket you are acting on."))
+    params = {k: v for k, v in data.items()
+              if k in ("note", "department_id", "user_id", "until", "rating", "master_id")}
+    if data.get("master_number") and "master_id" not in params:
+        params["master_id"] = db.session.execute(sa.select(Ticket.id).where(
+            Ticket.number == str(data["master_number"]))).scalar()
+    perform(ticket, action, principal.actor, expected_version=_int(data["version"], "version"),
+            **params)
+    return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+
+
+@bp.post("/tickets/<int:ticket_id>/attachments")
+@authenticated
+@idempotent
+def add_attachment(ticket_id: int):
+    """Photos ride on a progress note (or on the submit action, with "kind": "after")."""
+    principal = g.principal
+    if principal.user is None:
+        raise ApiError(403, "forbidden", _("Only staff may add photos to a ticket."))
+    ticket = visible_ticket(ticket_id)
+    files = [f for f in request.files.getlist("file") if f and f.filename]
+    if not files:
+        raise ApiError(422, "invalid", _("Send the photo in the multipart field file."))
+    try:
+        kind = AttachmentKind(request.form.get("kind") or "other")
+    except ValueError:
+        raise ApiError(422, "invalid", _("kind must be before, after or other.")) from None
+    version = request.form.get("version")
+    perform(ticket, "note", principal.actor,
+            expected_version=_int(version, "version") if version else ticket.version,
+            note=request.form.get("note") or _("Photo added"),
+            attachments=[Upload(kind, f.filename, f.read()) for f in files])
+    db.session.flush()
+    items = db.session.execute(sa.select(Attachment).where(
+        Attachment.ticket_id == ticket.id).order_by(Attachment.id.desc()).limit(len(files))
+    ).scalars().all()
+    return jsonify({"attachments": [attachment_json(a) for a in reversed(items)],
+                    "ticket": ticket_json(ticket, principal)}), 201
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from .api_spec import openapi_document
+
+    return jsonify(openapi_document(request.host_url.rstrip("/") + bp.url_prefix))
+
+

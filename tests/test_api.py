@@ -1,0 +1,285 @@
+"""The JSON API through the real app: tokens, intake, lists, the loop, idempotency, OpenAPI."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from models import (ApiClient, DispatchRule, ResponsibleKind, Ticket, TicketEvent, TicketStatus,
+                    db)
+from models.api_access import create_api_client
+from models.locate import invalidate_area_index
+
+from .factories import build_world
+from .test_workflow import photo_bytes
+
+
+@pytest.fixture()
+def world(ctx):
+    invalidate_area_index()
+    w = build_world()
+    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
+                                responsible_kind=ResponsibleKind.GRID_WORKER))
+    db.session.commit()
+    return w
+
+
+def token_for(client, username, password="demo12345"):
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["token"]
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_ticket(client, token, **extra):
+    body = {"category": "0101", "description": "垃圾桶满溢", "lat": 30.006, "lon": 120.004,
+            "reporter_phone": "13900001111", **extra}
+    return client.post("/api/v1/tickets", json=body, headers=auth(token))
+
+
+def count(model):
+    db.session.expire_all()
+    return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+
+
+# --- authentication ----------------------------------------------------------------------------
+def test_tokens_for_users_and_clients(world, client):
+    assert client.get("/api/v1/categories").status_code == 401
+    assert client.get("/api/v1/categories", headers=auth("nonsense")).status_code == 401
+    bad = client.post("/api/v1/auth/token", json={"username": "community", "password": "wrong-pass"})
+    assert bad.status_code == 401 and bad.get_json()["error"]["code"] == "unauthorized"
+    user_token = token_for(client, "community")
+    assert client.get("/api/v1/categories", headers=auth(user_token)).status_code == 200
+    api_client, client_token = create_api_client("12345热线")
+    db.session.commit()
+    assert client.get("/api/v1/categories", headers=auth(client_token)).status_code == 200
+    api_client.active = False  # revoked in the admin panel
+    db.session.commit()
+    assert client.get("/api/v1/categories", headers=auth(client_token)).status_code == 401
+    stored = db.session.execute(sa.select(ApiClient.token_hash)).scalar_one()
+    assert client_token not in stored  # only the hash is kept
+
+
+def test_create_api_client_command_prints_a_working_token(world, app, client):
+    result = app.test_cli_runner().invoke(args=["create-api-client", "微信小程序", "--scope", "T0101"])
+    assert result.exit_code == 0, result.output
+    token = re.search(r"gdc_\S+", result.output).group(0)
+    assert client.get("/api/v1/categories", headers=auth(token)).status_code == 200
+    assert app.test_cli_runner().invoke(args=["create-api-client", "x", "--scope", "NOPE"]).exit_code != 0
+
+
+def test_a_user_token_has_exactly_that_users_scope(world, client):
+    mine = new_ticket(client, token_for(client, "community")).get_json()
+    other = new_ticket(client, token_for(client, "community2"), lat=30.006, lon=120.025).get_json()
+    street2 = token_for(client, "street2")
+    listed = client.get("/api/v1/tickets", headers=auth(street2)).get_json()["items"]
+    assert [t["number"] for t in listed] == [other["number"]]
+    assert client.get(f"/api/v1/tickets/{mine['id']}", headers=auth(street2)).status_code == 404
+
+
+def test_a_client_outside_its_area_is_refused_and_nothing_is_created(world, client):
+    _c, token = create_api_client("二号街道热线", world.areas["street2"])
+    db.session.commit()
+    before = count(Ticket)
+    response = new_ticket(client, token)  # a point in street 1
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
+    assert count(Ticket) == before
+    assert new_ticket(client, token, lat=30.006, lon=120.025).status_code == 201
+
+
+# --- intake and reading ------------------------------------------------------------------------
+def test_create_returns_the_placed_dispatched_ticket_and_duplicates(world, client):
+    token = token_for(client, "community")
+    first = new_ticket(client, token)
+    assert first.status_code == 201
+    body = first.get_json()
+    assert re.fullmatch(r"GD\d{12}", body["number"]) and body["status"] == "pending"
+    assert body["areas"]["grid"]["code"] == "T01010101"
+    assert body["assigned_user"]["id"] == world.users["gridworker"].id
+    assert body["accept_deadline"] and body["handle_deadline"] and body["deadline_state"] == "green"
+    assert body["possible_duplicates"] == [] and body["version"] >= 1 and body["tracking_code"]
+    second = new_ticket(client, token, lat=30.00601, lon=120.00401).get_json()
+    assert [d["number"] for d in second["possible_duplicates"]] == [body["number"]]
+
+
+@pytest.mark.parametrize("payload", [
+    {"category": "9999"}, {"description": ""}, {"lat": 40.7, "lon": -74.0},
+    {"lat": None, "lon": None}, {"priority": "whenever"}, {"category": "01"},
+], ids=["unknown-category", "no-description", "outside-china", "no-place", "bad-priority",
+        "top-level-category"])
+def test_bad_input_is_422_and_creates_nothing(world, client, payload):
+    token = token_for(client, "community")
+    before = count(Ticket)
+    response = new_ticket(client, token, **payload)
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]) == {"code", "message"}
+    assert count(Ticket) == before
+
+
+def test_lookup_gives_the_grid_and_its_levels(world, client):
+    token = token_for(client, "community")
+    body = client.get("/api/v1/areas/lookup?lat=30.005&lon=120.015",
+                      headers=auth(token)).get_json()
+    assert body["grid"]["code"] == "T01010102" and body["community"]["code"] == "T010101"
+    assert body["street"]["code"] == "T0101" and body["district"]["code"] == "T01"
+    assert client.get("/api/v1/areas/lookup?lat=0&lon=0", headers=auth(token)).status_code == 422
+
+
+def test_keyset_pages_cover_everything_once(world, client):
+    token = token_for(client, "community")
+    numbers = {new_ticket(client, token, lon=120.001 + i * 0.0004).get_json()["number"]
+               for i in range(7)}
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/tickets?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=auth(token)).get_json()
+        seen += [t["number"] for t in page["items"]]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(numbers) and len(seen) == len(set(seen))
+    assert seen == sorted(seen, reverse=True)  # newest first
+    filtered = client.get("/api/v1/tickets?status=pending&area=T01010101&category=01",
+                          headers=auth(token)).get_json()["items"]
+    assert filtered and all(t["areas"]["grid"]["code"] == "T01010101" for t in filtered)
+    assert client.get("/api/v1/tickets?status=nope", headers=auth(token)).status_code == 422
+
+
+# --- actions -----------------------------------------------------------------------------------
+def act(client, token, ticket, action, **data):
+    data.setdefault("version", ticket["version"])
+    return client.post(f"/api/v1/tickets/{ticket['id']}/actions/{action}", json=data,
+                       headers=auth(token))
+
+
+def state(ticket_id):
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket_id)
+    events = db.session.execute(sa.select(sa.func.count()).select_from(TicketEvent).where(
+        TicketEvent.ticket_id == ticket_id)).scalar_one()
+    return ticket.status, ticket.version, events
+
+
+def test_refused_actions_answer_403_409_422_and_change_nothing(world, client):
+    ticket = new_ticket(client, token_for(client, "community")).get_json()
+    before = state(ticket["id"])
+    leader = token_for(client, "leader")
+    assert act(client, leader, ticket, "accept").status_code == 403
+    worker = token_for(client, "gridworker")
+    stale = act(client, worker, ticket, "accept", version=ticket["version"] - 1)
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "conflict"
+    assert act(client, worker, ticket, "return", note="").status_code == 422
+    assert act(client, worker, ticket, "fly").status_code == 404
+    assert act(client, worker, ticket, "accept", version="x").status_code == 422
+    assert state(ticket["id"]) == before
+    _c, client_token = create_api_client("小程序")
+    db.session.commit()
+    assert act(client, client_token, ticket, "accept").status_code == 403
+    assert state(ticket["id"]) == before
+
+
+def test_idempotency_key_replays_the_first_answer(world, client):
+    token = token_for(client, "community")
+    headers = {**auth(token), "Idempotency-Key": "call-2026-0001"}
+    body = {"category": "0101", "description": "重复提交", "lat": 30.006, "lon": 120.004}
+    first = client.post("/api/v1/tickets", json=body, headers=headers)
+    tickets = count(Ticket)
+    again = client.post("/api/v1/tickets", json=body, headers=headers)
+    assert again.status_code == 201 and again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert count(Ticket) == tickets
+    changed = client.post("/api/v1/tickets", json={**body, "description": "别的"}, headers=headers)
+    assert changed.status_code == 422 and count(Ticket) == tickets
+    ticket = first.get_json()
+    worker_headers = {**auth(token_for(client, "gridworker")), "Idempotency-Key": "accept-1"}
+    accept = {"version": ticket["version"]}
+    url = f"/api/v1/tickets/{ticket['id']}/actions/accept"
+    assert client.post(url, json=accept, headers=worker_headers).status_code == 200
+    events = state(ticket["id"])[2]
+    assert client.post(url, json=accept, headers=worker_headers).status_code == 200
+    assert state(ticket["id"])[2] == events
+
+
+def test_photos_are_uploaded_as_multipart(world, client):
+    ticket = new_ticket(client, token_for(client, "community")).get_json()
+    worker = token_for(client, "gridworker")
+    ok = client.post(f"/api/v1/tickets/{ticket['id']}/attachments", headers=auth(worker),
+                     data={"kind": "before", "file": (io.BytesIO(photo_bytes()), "scene.jpg")},
+                     content_type="multipart/form-data")
+    assert ok.status_code == 201
+    item = ok.get_json()["attachments"][0]
+    assert item["kind"] == "before" and item["mime"] == "image/jpeg" and item["width"] == 64
+    bad = client.post(f"/api/v1/tickets/{ticket['id']}/attachments", headers=auth(worker),
+                      data={"file": (io.BytesIO(b"not a photo"), "x.jpg")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422
+
+
+# --- the OpenAPI document ----------------------------------------------------------------------
+def test_openapi_document_validates_and_lists_every_route(world, client, app):
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    validate(document)
+    documented = {(path, method.upper()) for path, ops in document["paths"].items()
+                  for method in ops}
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+            routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routes == documented
+
+
+def test_a_client_using_only_the_openapi_document_walks_the_whole_loop(world, client):
+    """Every URL below is taken from the document by operationId, none is written by hand."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    base = document["servers"][0]["url"].split("//", 1)[1].split("/", 1)[1]
+    operations = {op["operationId"]: (path, method) for path, ops in document["paths"].items()
+                  for method, op in ops.items()}
+
+    def call(operation_id, token=None, json=None, data=None, **path_params):
+        path, method = operations[operation_id]
+        url = "/" + base + path.format(**path_params)
+        headers = auth(token) if token else {}
+        if data is not None:
+            return client.open(url, method=method.upper(), data=data, headers=headers,
+                               content_type="multipart/form-data")
+        return client.open(url, method=method.upper(), json=json, headers=headers)
+
+    def token(username):
+        return call("issueToken", json={"username": username, "password": "demo12345"}).get_json()["token"]
+
+    staff, worker, reviewer = token("community"), token("gridworker"), token("street")
+    ticket = call("createTicket", staff, json={"category": "0101", "description": "垃圾满溢",
+                                               "lat": 30.006, "lon": 120.004}).get_json()
+    tid = ticket["id"]
+
+    def step(who, action, **extra):
+        current = call("getTicket", who, ticket_id=tid).get_json()
+        response = call("actOnTicket", who, json={"version": current["version"], **extra},
+                        ticket_id=tid, action=action)
+        assert response.status_code == 200, (action, response.get_json())
+        return response.get_json()
+
+    step(worker, "accept")
+    upload = call("addAttachment", worker, ticket_id=tid,
+                  data={"kind": "after", "file": (io.BytesIO(photo_bytes()), "after.jpg")})
+    assert upload.status_code == 201
+    step(worker, "submit", note="已清运")
+    step(reviewer, "reject", note="仍有残留")
+    call("addAttachment", worker, ticket_id=tid,
+         data={"kind": "after", "file": (io.BytesIO(photo_bytes("red")), "after2.jpg")})
+    step(worker, "submit", note="已返工")
+    step(reviewer, "approve")
+    final = step(staff, "rate", rating=5, note="满意")
+    assert final["status"] == "closed" and final["rating"] == 5 and final["rework_count"] == 1
+    assert [e["action"] for e in final["timeline"]] == [
+        "create", "dispatch", "accept", "note", "submit", "reject", "note", "submit", "approve",
+        "rate"]
+    assert db.session.get(Ticket, tid).status == TicketStatus.CLOSED

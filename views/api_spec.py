@@ -1,0 +1,183 @@
+"""The OpenAPI 3 description of /api/v1. tests/test_api.py checks it against the routes."""
+from __future__ import annotations
+
+from models.workflow import ACTIONS
+
+ERROR_RESPONSES = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+    "409": {"$ref": "#/components/responses/Conflict"},
+    "422": {"$ref": "#/components/responses/Invalid"},
+}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+               "description": "Repeat a POST safely: the first answer is replayed, nothing is created twice.",
+               "schema": {"type": "string", "maxLength": 200}}
+TICKET_ID = {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+SECURED = [{"bearer": []}]
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema_ref: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
+
+
+def openapi_document(server_url: str) -> dict:
+    nullable_str = {"type": "string", "nullable": True}
+    area_ref = {"type": "object", "nullable": True, "properties": {
+        "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+        "level": {"type": "string", "enum": ["district", "street", "community", "grid"]}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "GridDesk API", "version": "1.0.0",
+                 "description": "Community grid event tickets: intake, reading and the workflow."},
+        "servers": [{"url": server_url}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"}}}}},
+                "AreaRef": area_ref,
+                "Ticket": {"type": "object", "required": ["id", "number", "status", "version"],
+                           "properties": {
+                    "id": {"type": "integer"}, "number": {"type": "string"},
+                    "title": {"type": "string"}, "description": {"type": "string"},
+                    "status": {"type": "string", "enum": ["pending", "in_progress",
+                                                          "pending_review", "closed",
+                                                          "suspended", "invalid"]},
+                    "status_label": {"type": "string"},
+                    "category": {"type": "object", "properties": {"code": {"type": "string"},
+                                                                  "name": {"type": "string"}}},
+                    "priority": {"type": "string", "enum": ["normal", "urgent", "emergency"]},
+                    "source": {"type": "string"},
+                    "areas": {"type": "object", "properties": {
+                        k: {"$ref": "#/components/schemas/AreaRef"}
+                        for k in ("district", "street", "community", "grid")}},
+                    "lat": {"type": "number", "nullable": True},
+                    "lon": {"type": "number", "nullable": True},
+                    "address": nullable_str, "location_flagged": {"type": "boolean"},
+                    "assigned_department": {"type": "object", "nullable": True},
+                    "assigned_user": {"type": "object", "nullable": True},
+                    "current_level": {"type": "string"},
+                    "accept_deadline": {"type": "string", "format": "date-time", "nullable": True},
+                    "handle_deadline": {"type": "string", "format": "date-time", "nullable": True},
+                    "deadline_state": {"type": "string", "nullable": True,
+                                       "enum": ["green", "yellow", "red", None]},
+                    "accepted_at": nullable_str, "submitted_at": nullable_str,
+                    "closed_at": nullable_str,
+                    "rating": {"type": "integer", "nullable": True},
+                    "rating_comment": nullable_str, "rework_count": {"type": "integer"},
+                    "duplicate_of": {"type": "integer", "nullable": True},
+                    "reporter_name": nullable_str, "reporter_phone": {"type": "string"},
+                    "tracking_code": {"type": "string"}, "attributes": {"type": "object"},
+                    "version": {"type": "integer"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                    "allowed_actions": {"type": "array", "items": {"type": "string"}},
+                    "timeline": {"type": "array", "items": {"type": "object"}},
+                    "attachments": {"type": "array", "items": {"type": "object"}},
+                    "possible_duplicates": {"type": "array", "items": {"type": "object"}}}},
+                "TicketPage": {"type": "object", "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
+                    "next": {"type": "string", "nullable": True,
+                             "description": "Cursor of the next page; absent at the end."}}},
+                "NewTicket": {"type": "object", "required": ["category", "description"],
+                              "properties": {
+                    "category": {"type": "string", "description": "Sub-category code"},
+                    "description": {"type": "string"}, "title": {"type": "string"},
+                    "lat": {"type": "number"}, "lon": {"type": "number"},
+                    "coord_system": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]},
+                    "address": {"type": "string"},
+                    "area_code": {"type": "string", "description": "Grid or community, when no coordinates"},
+                    "priority": {"type": "string", "enum": ["normal", "urgent", "emergency"]},
+                    "source": {"type": "string", "enum": ["api", "wechat", "web", "phone",
+                                                          "patrol", "walk_in"]},
+                    "reporter_name": {"type": "string"}, "reporter_phone": {"type": "string"},
+                    "reporter_email": {"type": "string"}}},
+                "Action": {"type": "object", "required": ["version"], "properties": {
+                    "version": {"type": "integer"}, "note": {"type": "string"},
+                    "department_id": {"type": "integer"}, "user_id": {"type": "integer"},
+                    "until": {"type": "string", "format": "date-time"},
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "master_id": {"type": "integer"}, "master_number": {"type": "string"}}},
+            },
+            "responses": {"Unauthorized": _error("No or a bad token"),
+                          "Forbidden": _error("Not allowed for this user or client"),
+                          "NotFound": _error("Not found, or outside your scope"),
+                          "Conflict": _error("The ticket changed meanwhile (stale version)"),
+                          "Invalid": _error("Invalid input; nothing was changed")},
+        },
+        "security": SECURED,
+        "paths": {
+            "/auth/token": {"post": {
+                "operationId": "issueToken", "security": [], "summary": "A personal token",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"},
+                                   "password": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "The token", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "token": {"type": "string"}, "token_type": {"type": "string"},
+                        "user": {"type": "object"}}}}}},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "422": {"$ref": "#/components/responses/Invalid"},
+                    "429": _error("Too many failed attempts")}}},
+            "/categories": {"get": {"operationId": "listCategories", "responses": {
+                "200": {"description": "Active categories", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {"items": {
+                        "type": "array", "items": {"type": "object"}}}}}}},
+                "401": ERROR_RESPONSES["401"]}}},
+            "/areas/lookup": {"get": {"operationId": "lookupArea", "parameters": [
+                {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
+                {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
+                {"name": "coord_system", "in": "query", "schema": {
+                    "type": "string", "enum": ["wgs84", "gcj02", "bd09"]}}],
+                "responses": {"200": {"description": "The grid with its community, street, district",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "401": ERROR_RESPONSES["401"], "422": ERROR_RESPONSES["422"]}}},
+            "/tickets": {
+                "get": {"operationId": "listTickets", "parameters": [
+                    {"name": n, "in": "query", "schema": {"type": "string"}} for n in
+                    ("status", "category", "area", "assignee", "overdue", "created_from",
+                     "created_to", "cursor")] + [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}}],
+                    "responses": {"200": _json("#/components/schemas/TicketPage", "A page"),
+                                  "401": ERROR_RESPONSES["401"], "422": ERROR_RESPONSES["422"]}},
+                "post": {"operationId": "createTicket", "parameters": [IDEMPOTENCY],
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/NewTicket"}}}},
+                         "responses": {"201": _json("#/components/schemas/Ticket", "Created"),
+                                       **{k: ERROR_RESPONSES[k] for k in ("401", "403", "422")}}}},
+            "/tickets/{ticket_id}": {"get": {
+                "operationId": "getTicket", "parameters": [TICKET_ID],
+                "responses": {"200": _json("#/components/schemas/Ticket", "With its timeline"),
+                              "401": ERROR_RESPONSES["401"], "404": ERROR_RESPONSES["404"]}}},
+            "/tickets/{ticket_id}/actions/{action}": {"post": {
+                "operationId": "actOnTicket",
+                "parameters": [TICKET_ID, IDEMPOTENCY,
+                               {"name": "action", "in": "path", "required": True,
+                                "schema": {"type": "string", "enum": list(ACTIONS)}}],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Action"}}}},
+                "responses": {"200": _json("#/components/schemas/Ticket", "Done"),
+                              **ERROR_RESPONSES}}},
+            "/tickets/{ticket_id}/attachments": {"post": {
+                "operationId": "addAttachment", "parameters": [TICKET_ID, IDEMPOTENCY],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"], "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "kind": {"type": "string", "enum": ["before", "after", "other"]},
+                        "note": {"type": "string"}, "version": {"type": "integer"}}}}}},
+                "responses": {"201": {"description": "Stored", "content": {"application/json": {
+                    "schema": {"type": "object"}}}}, **ERROR_RESPONSES}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "security": [], "responses": {
+                "200": {"description": "This document", "content": {"application/json": {
+                    "schema": {"type": "object"}}}}}}},
+        },
+    }
