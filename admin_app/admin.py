@@ -6,9 +6,9 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import (Area, Category, Department, DispatchRule, Notification, Ticket, User,
+from models import (ApiClient, Area, Category, Department, DispatchRule, Notification, Ticket, User,
                     WorkCalendarDay, db)
-from views.admin.config_views import (AreaView, CategoryView, DepartmentView, DispatchRuleView,
+from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView, DispatchRuleView,
                                       NotificationView, UserView, WorkCalendarView)
 from views.admin.board import BoardView, MatrixView
 from views.admin.home import HomeView
@@ -42,6 +42,8 @@ def build_admin(app: Flask) -> Admin:
                                     endpoint="dispatchrule"))
     admin.add_view(WorkCalendarView(WorkCalendarDay, db, name=_l("Work calendar"),
                                     category=config, endpoint="calendar"))
+    admin.add_view(ApiClientView(ApiClient, db, name=_l("API clients"), category=config,
+                                 endpoint="apiclient"))
     admin.add_view(NotificationView(Notification, db, name=_l("Notification outbox"),
                                     category=config, endpoint="notification"))
     return admin

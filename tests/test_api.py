@@ -283,3 +283,37 @@ def test_a_client_using_only_the_openapi_document_walks_the_whole_loop(world, cl
         "create", "dispatch", "accept", "note", "submit", "reject", "note", "submit", "approve",
         "rate"]
     assert db.session.get(Ticket, tid).status == TicketStatus.CLOSED
+
+
+def test_api_clients_are_created_listed_and_revoked_in_the_admin_panel(world, client, login_as):
+    from .conftest import csrf_token
+
+    admin = login_as("admin")
+    created = admin.post("/admin/apiclient/new/", data={
+        "csrf_token": csrf_token(admin, "/admin/apiclient/new/"), "name": "OA系统", "active": "y"},
+        follow_redirects=True).get_data(as_text=True)
+    token = re.search(r"gdc_[\w-]+", created).group(0)
+    assert client.get("/api/v1/categories", headers=auth(token)).status_code == 200
+    listing = admin.get("/admin/apiclient/").get_data(as_text=True)
+    assert "OA系统" in listing and token not in listing and token[:10] in listing
+    row = db.session.execute(sa.select(ApiClient).where(ApiClient.name == "OA系统")).scalar_one()
+    admin.post(f"/admin/apiclient/edit/?id={row.id}", data={
+        "csrf_token": csrf_token(admin, f"/admin/apiclient/edit/?id={row.id}"), "name": "OA系统"})
+    assert client.get("/api/v1/categories", headers=auth(token)).status_code == 401
+    assert login_as("district").get("/admin/apiclient/").status_code == 403
+
+
+def test_deactivating_a_user_ends_their_api_tokens(world, client, login_as):
+    from .conftest import csrf_token
+
+    token = token_for(client, "handler")
+    assert client.get("/api/v1/tickets", headers=auth(token)).status_code == 200
+    admin = login_as("admin")
+    user = world.users["handler"]
+    form = admin.get(f"/admin/user/edit/?id={user.id}").get_data(as_text=True)
+    assert "password_hash" not in form
+    admin.post(f"/admin/user/edit/?id={user.id}", data={
+        "csrf_token": csrf_token(admin, f"/admin/user/edit/?id={user.id}"),
+        "username": "handler", "display_name": user.display_name, "role": "handler",
+        "scope_area": str(user.scope_area_id), "department": str(user.department_id)})
+    assert client.get("/api/v1/tickets", headers=auth(token)).status_code == 401

@@ -159,10 +159,16 @@ class UserView(ConfigView):
     form_widget_args = {"new_password": {"autocomplete": "new-password"}}
 
     def on_model_change(self, form, model, is_created):
+        from models.api_access import revoke_user_tokens
+
         password = form.new_password.data
         try:
             if password:
                 model.set_password(password)
+                if not is_created:
+                    revoke_user_tokens(model)  # a reset password also ends API sessions
+            if not model.active and not is_created:
+                revoke_user_tokens(model)
             elif is_created:
                 raise UserSetupError(_("Set a password for the new user."))
             check_user_setup(model)
@@ -321,3 +327,31 @@ class NotificationView(ConfigView):
                      "attempts": _l("Attempts"), "sent_at": _l("Sent at")}
     column_default_sort = ("created_at", True)
     simple_list_pager = True
+
+
+class ApiClientView(ConfigView):
+    """Integration clients: created here or with `run.py create-api-client`; the token is shown
+    once at creation and only its first characters afterwards. Deactivating revokes it."""
+
+    can_delete = False
+    column_list = ("name", "token_hint", "scope_area", "active", "created_at", "last_used_at")
+    column_labels = {"name": _l("Name"), "token_hint": _l("Token starts with"),
+                     "scope_area": _l("Area"), "active": _l("Active"),
+                     "created_at": _l("Created"), "last_used_at": _l("Last used")}
+    column_default_sort = ("name", False)
+    form_columns = ("name", "scope_area", "active")
+    form_ajax_refs = {"scope_area": AREA_LOOKUP}
+
+    def create_model(self, form):
+        from models.api_access import create_api_client
+
+        try:
+            client, token = create_api_client(form.name.data, form.scope_area.data)
+            db.session.commit()
+        except ValueError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return False
+        flash(_("Token of %(name)s (shown only now, copy it): %(token)s",
+                name=client.name, token=token), "warning")
+        return client
