@@ -9,12 +9,13 @@ from .dispatch_rule import DispatchRule
 from .enums import (ActorKind, AreaLevel, AttachmentKind, Channel, DeadlineUnit, DepartmentKind,
                     HandlingLevel, NotificationState, Priority, ResponsibleKind, Role, Source,
                     TicketStatus)
-from .notification import Notification
+from .notification import ChannelSetting, Notification, NotificationTemplate
 from .ticket import Attachment, Ticket, TicketEvent, TicketNumberCounter
 from .user import User
 
 __all__ = [
-    "ApiClient", "IdempotencyRecord", "UserToken", "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
+    "ApiClient", "ChannelSetting", "IdempotencyRecord", "NotificationTemplate", "UserToken",
+    "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "DepartmentKind", "DispatchRule", "HandlingLevel",
     "Notification", "NotificationState", "Priority", "ResponsibleKind", "Role", "Source", "Ticket",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",

@@ -39,3 +39,30 @@ class Notification(db.Model):
         sa.Index("ix_notifications_state_next_attempt", "state", "next_attempt_at"),
         sa.Index("ix_notifications_recipient_state", "recipient_user_id", "state"),
     )
+
+
+class NotificationTemplate(db.Model):
+    """The text of one kind of message on one channel (sandboxed Jinja), editable by admins."""
+
+    __tablename__ = "notification_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_kind: Mapped[str] = mapped_column(sa.String(40))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    subject: Mapped[str] = mapped_column(sa.String(200), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (sa.UniqueConstraint("event_kind", "channel",
+                                          name="uq_notification_templates_kind_channel"),)
+
+
+class ChannelSetting(db.Model):
+    """Where a channel delivers (webhook URL and secret, robot URLs, SMTP server) and whether it is on."""
+
+    __tablename__ = "channel_settings"
+
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -62,6 +62,9 @@ class Ticket(db.Model):
     # A pending extension request (延期申请) until a command centre decides.
     extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Set by the scheduler's deadline sweep, so each warning and overdue step happens once.
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duplicate_of_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tickets.id"), index=True)
     # Answers to the category's custom fields (Open311 attributes), by field code.
     attributes: Mapped[dict | None] = mapped_column(sa.JSON)
