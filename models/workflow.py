@@ -202,8 +202,11 @@ def _actor_user(actor: Actor) -> User | None:
 
 
 def _event(ticket: Ticket, action: str, actor: Actor, now: datetime, **kwargs) -> TicketEvent:
+    from .notify import notify_event
+
     event = append_event(ticket, action, actor=actor.user, actor_kind=actor.kind, at=now, **kwargs)
     db.session.flush()
+    notify_event(ticket, event)  # the outbox rows commit (or roll back) with the event
     return event
 
 

@@ -281,11 +281,33 @@ def test_merged_reporters_are_told_when_the_master_closes(world, pending):
     do(pending, "accept", "gridworker", world)
     do(pending, "submit", "gridworker", world, note="已清运",
        attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Notification)).scalar_one() == 0
+    told = sa.select(Notification).where(Notification.template == "master_closed")
+    assert db.session.execute(told).scalars().all() == []
     do(pending, "approve", "community", world)
-    notices = db.session.execute(sa.select(Notification).where(
-        Notification.ticket_id == dup.id)).scalars().all()
+    notices = db.session.execute(told.where(Notification.ticket_id == dup.id)).scalars().all()
     assert sorted((n.channel.value, n.recipient_address) for n in notices) == [
         ("email", "li@example.cn"), ("webhook", "13700002222")]
     assert all(n.payload["master_number"] == pending.number and n.template == "master_closed"
                for n in notices)
+
+
+def test_events_write_their_outbox_rows_in_the_same_transaction(world):
+    from models import Channel, Notification
+
+    pending = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
+                                   lon=120.004, lat=30.006, reporter_phone="13900001111")).ticket
+    db.session.commit()
+    inbox = sa.select(Notification).where(Notification.ticket_id == pending.id,
+                                          Notification.channel == Channel.IN_APP)
+    dispatched = db.session.execute(inbox).scalars().all()
+    assert [(n.recipient_user_id, n.template) for n in dispatched] == [
+        (world.users["gridworker"].id, "dispatch")]
+    with pytest.raises(ActionInvalid):  # refused: no row is left behind
+        do(pending, "return", "gridworker", world, note="")
+    db.session.rollback()
+    assert len(db.session.execute(inbox).scalars().all()) == 1
+    do(pending, "accept", "gridworker", world)
+    reporter = db.session.execute(sa.select(Notification).where(
+        Notification.ticket_id == pending.id, Notification.template == "reporter_accepted")
+    ).scalars().all()
+    assert [n.recipient_address for n in reporter] == ["13900001111"]

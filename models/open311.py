@@ -1,0 +1,486 @@
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) in GridDesk's terms.
+
+The rules live here; views/open311.py only parses HTTP and writes JSON or XML.
+
+- A *service* is an active sub-category (小类) under an active top category; its code is the
+  service_code and its custom fields are the service definition's attributes.
+- A *service request* is a ticket; its service_request_id is the ticket number. Every open state
+  reads as ``open``; closed and invalid (merged duplicate, not a real case) read as ``closed``.
+- Posting a request is intake like any other channel: ``report_ticket`` with source OPEN311, on
+  behalf of an integration client (the api_key is an ApiClient token).
+- The resident's tracking code is the token of ``tokens/{token}``.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import aliased, joinedload
+
+from .api_access import client_for_token
+from .api_client import ApiClient
+from .base import db, utcnow
+from .category import Category
+from .clock import local_zone
+from .enums import OPEN_STATUSES, AreaLevel, Source, TicketStatus
+from .intake import Report, check_report, report_ticket
+from .ticket import Ticket, TicketEvent
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# Sortable stamp of the service list's shape. Categories carry no modification time yet, so this
+# is the date of this implementation; deployments may set OPEN311_CHANGESET in the app config.
+CHANGESET = "2026-11-23 00:00"
+SERVICE_TYPE = "realtime"  # the service_request_id is returned at once
+DEFAULT_SPAN = timedelta(days=90)  # GET requests: default and largest date range
+MAX_REQUESTS = 1000  # GET requests: at most this many, newest first
+MAX_DESCRIPTION = 4000  # characters, as the spec limits it
+MAX_MEDIA_URL = 1000
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
+# Names an administrator may have used for a custom field's type, read as Open311 datatypes.
+TYPE_ALIASES = {
+    "str": "string", "char": "string", "int": "number", "integer": "number", "float": "number",
+    "decimal": "number", "date": "datetime", "time": "datetime", "textarea": "text",
+    "select": "singlevaluelist", "choice": "singlevaluelist", "radio": "singlevaluelist",
+    "enum": "singlevaluelist", "bool": "singlevaluelist", "boolean": "singlevaluelist",
+    "multiselect": "multivaluelist", "multichoice": "multivaluelist",
+    "checkboxes": "multivaluelist",
+}
+FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.INVALID)
+# Timeline steps whose note explains a closed or invalid ticket (the latest one wins).
+STATUS_NOTE_ACTIONS = ("submit", "approve", "invalidate", "merge")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+class Open311Error(Exception):
+    """A request refused with the spec's status: 400 invalid, 403 api_key or place, 404 unknown."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+# --- services ------------------------------------------------------------------------------------
+def services() -> list[Category]:
+    """The categories a client may report: active sub-categories of active top categories."""
+    parent = aliased(Category)
+    return list(db.session.execute(
+        sa.select(Category).join(parent, Category.parent_id == parent.id)
+        .where(Category.active.is_(True), parent.active.is_(True))
+        .order_by(parent.sort_order, parent.code, Category.sort_order, Category.code)
+        .options(joinedload(Category.parent))).scalars())
+
+
+def find_service(code: str | None) -> Category:
+    code = (code or "").strip()
+    if not code:
+        raise Open311Error(400, _("service_code was not provided."))
+    category = db.session.execute(
+        sa.select(Category).where(Category.code == code)).scalar_one_or_none()
+    if (category is None or not category.active or category.parent is None
+            or not category.parent.active):
+        raise Open311Error(404, _("service_code %(code)s was not found.", code=code))
+    return category
+
+
+def service_description(category: Category) -> str:
+    return _("%(group)s / %(name)s: handled within %(amount)s %(unit)s.",
+             group=category.parent.name if category.parent else "", name=category.name,
+             amount=category.handle_deadline, unit=category.handle_deadline_unit.label)
+
+
+def service_keywords(category: Category) -> str:
+    words = [category.name, category.parent.name if category.parent else None, category.code]
+    return ", ".join(w for w in words if w)
+
+
+def attribute_definitions(category: Category) -> list[dict]:
+    """The category's custom fields as GeoReport v2 attributes (order = position, from 1)."""
+    definitions = []
+    for item in category.custom_fields or []:
+        if not isinstance(item, dict) or not str(item.get("code") or "").strip():
+            continue  # a malformed field is not offered rather than breaking the service
+        code = str(item["code"]).strip()
+        datatype = _datatype(item.get("type"))
+        definition = {
+            "variable": True,
+            "code": code,
+            "datatype": datatype,
+            "required": bool(item.get("required")),
+            "datatype_description": item.get("datatype_description") or item.get("hint") or None,
+            "order": len(definitions) + 1,
+            "description": str(item.get("label") or item.get("description") or code),
+        }
+        if datatype in LIST_DATATYPES:
+            definition["values"] = _values(item)
+        definitions.append(definition)
+    return definitions
+
+
+def _datatype(kind) -> str:
+    kind = str(kind or "string").strip().lower()
+    return kind if kind in DATATYPES else TYPE_ALIASES.get(kind, "string")
+
+
+def _values(item: dict) -> list[dict]:
+    raw = item.get("values") if item.get("values") is not None else item.get("options")
+    if not raw and str(item.get("type") or "").lower() in ("bool", "boolean"):
+        raw = [{"key": "true", "name": _("Yes")}, {"key": "false", "name": _("No")}]
+    pairs = raw.items() if isinstance(raw, dict) else []
+    if isinstance(raw, list):
+        pairs = []
+        for value in raw:
+            if isinstance(value, dict):
+                key = value.get("key", value.get("value"))
+                pairs.append((key, value.get("name", value.get("label", key))))
+            elif isinstance(value, (list, tuple)) and len(value) == 2:
+                pairs.append((value[0], value[1]))
+            else:
+                pairs.append((value, value))
+    return [{"key": key, "name": str(name)} for key, name in pairs if key is not None]
+
+
+def check_attributes(category: Category, given: dict[str, list[str]]) -> dict:
+    """Posted attribute[CODE] values checked against the custom fields → Ticket.attributes."""
+    definitions = {d["code"]: d for d in attribute_definitions(category)}
+    unknown = sorted(set(given) - set(definitions))
+    if unknown:
+        raise Open311Error(400, _("Unknown attribute %(codes)s for service %(service)s.",
+                                  codes=", ".join(unknown), service=category.code))
+    answers: dict = {}
+    for code, definition in definitions.items():
+        values = [str(v).strip() for v in given.get(code, []) if v is not None and str(v).strip()]
+        if not values:
+            if definition["required"]:
+                raise Open311Error(400, _("The attribute %(code)s (%(label)s) is required.",
+                                          code=code, label=definition["description"]))
+            continue
+        answers[code] = _attribute_value(definition, values)
+    return answers
+
+
+def _attribute_value(definition: dict, values: list[str]):
+    code, datatype = definition["code"], definition["datatype"]
+    if datatype in LIST_DATATYPES:
+        keys = {str(v["key"]): v["key"] for v in definition.get("values", [])}
+        wrong = [v for v in values if v not in keys]
+        if wrong:
+            raise Open311Error(400, _("%(values)s is not an option of attribute %(code)s.",
+                                      values=", ".join(wrong), code=code))
+        if datatype == "multivaluelist":
+            return [keys[v] for v in dict.fromkeys(values)]
+    if len(values) > 1:
+        raise Open311Error(400, _("Give one value for attribute %(code)s.", code=code))
+    value = values[0]
+    if datatype == "singlevaluelist":
+        return {str(v["key"]): v["key"] for v in definition.get("values", [])}[value]
+    if datatype == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise Open311Error(400, _("The attribute %(code)s must be a number.", code=code))
+        return int(number) if number.is_integer() and "." not in value else number
+    if datatype == "datetime":
+        try:
+            return parse_w3_datetime(value).isoformat()
+        except ValueError:
+            raise Open311Error(400, _("The attribute %(code)s must be a date and time in ISO 8601, "
+                                      "e.g. 2026-01-01T09:30:00+08:00.", code=code)) from None
+    return value
+
+
+# --- time -----------------------------------------------------------------------------------------
+def w3_datetime(value: datetime | None) -> str | None:
+    """A stored (UTC) moment in the spec's w3 ISO 8601 form, in local time with its offset."""
+    if value is None:
+        return None
+    return value.astimezone(local_zone()).replace(microsecond=0).isoformat()
+
+
+def parse_w3_datetime(value: str, *, end_of_day: bool = False) -> datetime:
+    """ISO 8601 (the w3 subset: a date, or date and time with Z or an offset) → aware datetime.
+    A date alone is the local day (its start, or its end for an upper bound); a time without an
+    offset is local time."""
+    text = (value or "").strip()
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        return datetime.combine(day, time.max if end_of_day else time.min, local_zone())
+    parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=local_zone())
+
+
+# --- reading requests -----------------------------------------------------------------------------
+def request_status(ticket: Ticket) -> str:
+    return "open" if ticket.status in OPEN_STATUSES else "closed"
+
+
+def updated_datetime(ticket: Ticket) -> datetime | None:
+    """Last change; for a closed request the moment it was closed, as the spec says."""
+    if ticket.status == TicketStatus.CLOSED and ticket.closed_at is not None:
+        return ticket.closed_at
+    return ticket.last_activity_at or ticket.updated_at
+
+
+def public_address(ticket: Ticket) -> str | None:
+    """The reported address, else the areas from the most specific to the most general."""
+    if ticket.address:
+        return ticket.address
+    names = [a.name for a in (ticket.grid, ticket.community, ticket.street) if a is not None]
+    return ", ".join(names) or None
+
+
+def agency_responsible(ticket: Ticket) -> str | None:
+    return ticket.assigned_department.name if ticket.assigned_department is not None else None
+
+
+def service_notice(ticket: Ticket) -> str | None:
+    """What happens next, for an open request."""
+    if ticket.status not in OPEN_STATUSES:
+        return None
+    agency = agency_responsible(ticket)
+    if agency is None:
+        return _("Received; the command centre will dispatch it.")
+    if ticket.handle_deadline is None:
+        return _("Dispatched to %(agency)s.", agency=agency)
+    return _("Dispatched to %(agency)s, to be handled by %(deadline)s.", agency=agency,
+             deadline=ticket.handle_deadline.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M"))
+
+
+def status_notes(tickets: list[Ticket]) -> dict[int, str]:
+    """Why each closed or invalid ticket is so: the note of its latest result, approval,
+    invalidation or merge (read in one query for the whole list)."""
+    finished = [t.id for t in tickets if t.status in FINISHED_STATUSES]
+    notes: dict[int, str] = {}
+    if not finished:
+        return notes
+    rows = db.session.execute(
+        sa.select(TicketEvent.ticket_id, TicketEvent.action, TicketEvent.note, TicketEvent.details)
+        .where(TicketEvent.ticket_id.in_(finished), TicketEvent.action.in_(STATUS_NOTE_ACTIONS))
+        .order_by(TicketEvent.ticket_id, TicketEvent.seq))
+    for ticket_id, action, note, details in rows:
+        text = (note or "").strip()
+        if not text and action == "merge" and (details or {}).get("master_number"):
+            text = _("Duplicate of %(number)s.", number=details["master_number"])
+        if text:
+            notes[ticket_id] = text
+    return notes
+
+
+def _with_relations(query):
+    return query.options(joinedload(Ticket.category), joinedload(Ticket.assigned_department),
+                         joinedload(Ticket.grid), joinedload(Ticket.community),
+                         joinedload(Ticket.street))
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+@dataclass
+class RequestQuery:
+    """GET requests' optional arguments, as sent (comma lists and w3 datetimes as text)."""
+
+    service_request_id: str | None = None
+    service_code: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    status: str | None = None
+
+
+def find_requests(query: RequestQuery, *, now: datetime | None = None) -> list[Ticket]:
+    """The requests matching the spec's filters: newest first, at most 1000, within 90 days."""
+    numbers = _split(query.service_request_id)
+    if numbers:  # overrides all other arguments
+        statement = sa.select(Ticket).where(Ticket.number.in_(
+            [n.upper() for n in numbers[:MAX_REQUESTS]]))
+    else:
+        start, end = _date_range(query.start_date, query.end_date, now or utcnow())
+        statement = sa.select(Ticket).where(Ticket.created_at >= start, Ticket.created_at <= end)
+        codes = _split(query.service_code)
+        if codes:
+            statement = statement.where(Ticket.category_id.in_(
+                sa.select(Category.id).where(Category.code.in_(codes))))
+        wanted = {s.lower() for s in _split(query.status)}
+        if wanted - {"open", "closed"}:
+            raise Open311Error(400, _("status may be open, closed or both (comma separated)."))
+        if wanted == {"open"}:
+            statement = statement.where(Ticket.status.in_(OPEN_STATUSES))
+        elif wanted == {"closed"}:
+            statement = statement.where(Ticket.status.in_(FINISHED_STATUSES))
+    statement = statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(MAX_REQUESTS)
+    return list(db.session.execute(_with_relations(statement)).unique().scalars())
+
+
+def _date_range(start_text: str | None, end_text: str | None, now: datetime):
+    try:
+        start = parse_w3_datetime(start_text) if (start_text or "").strip() else None
+        end = parse_w3_datetime(end_text, end_of_day=True) if (end_text or "").strip() else None
+    except ValueError:
+        raise Open311Error(400, _("start_date and end_date must be ISO 8601 date-times, e.g. "
+                                  "2026-01-01T00:00:00+08:00.")) from None
+    if start is None and end is None:
+        return now - DEFAULT_SPAN, now
+    if start is None:
+        return end - DEFAULT_SPAN, end
+    if end is None:
+        return start, start + DEFAULT_SPAN
+    if end < start:
+        raise Open311Error(400, _("end_date is before start_date."))
+    if end - start > DEFAULT_SPAN:
+        raise Open311Error(400, _("The date range may not span more than 90 days."))
+    return start, end
+
+
+def find_request(service_request_id: str) -> Ticket:
+    number = (service_request_id or "").strip().upper()
+    ticket = db.session.execute(_with_relations(
+        sa.select(Ticket).where(Ticket.number == number))).unique().scalar_one_or_none()
+    if ticket is None:
+        raise Open311Error(404, _("service_request_id %(id)s was not found.",
+                                  id=service_request_id))
+    return ticket
+
+
+def request_for_token(token: str) -> Ticket:
+    code = (token or "").strip().upper()
+    ticket = db.session.execute(
+        sa.select(Ticket).where(Ticket.tracking_code == code)).scalar_one_or_none() if code else None
+    if ticket is None:
+        raise Open311Error(404, _("token %(token)s was not found.", token=token))
+    return ticket
+
+
+# --- posting a request ----------------------------------------------------------------------------
+def client_for_api_key(api_key: str | None) -> ApiClient:
+    if not (api_key or "").strip():
+        raise Open311Error(403, _("api_key is required to create a service request."))
+    client = client_for_token(api_key.strip())
+    if client is None:
+        raise Open311Error(403, _("Invalid api_key: it is unknown or has been revoked."))
+    return client
+
+
+@dataclass
+class PostedRequest:
+    """POST requests' arguments, as sent (attributes: code → the values given for it)."""
+
+    service_code: str | None = None
+    lat: str | None = None
+    long: str | None = None
+    address_string: str | None = None
+    address_id: str | None = None
+    description: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    media_url: str | None = None
+    account_id: str | None = None
+    device_id: str | None = None
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Created:
+    ticket: Ticket
+    duplicates: list[tuple[Ticket, float]]
+
+    @property
+    def service_notice(self) -> str | None:
+        notice = service_notice(self.ticket)
+        if self.duplicates:
+            notice = " ".join(filter(None, [notice, _(
+                "Similar reports nearby are already being handled: %(numbers)s.",
+                numbers=", ".join(t.number for t, _m in self.duplicates[:5]))]))
+        return notice
+
+
+def create_request(client: ApiClient, posted: PostedRequest, *,
+                   now: datetime | None = None) -> Created:
+    """A posted service request → a placed, dispatched ticket (the caller commits)."""
+    category = find_service(posted.service_code)
+    attributes = check_attributes(category, posted.attributes)
+    media_url = _media_url(posted.media_url)
+    if media_url:
+        attributes["media_url"] = media_url
+    description = (posted.description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise Open311Error(400, _("The description may not be longer than %(max)s characters.",
+                                  max=MAX_DESCRIPTION))
+    report = Report(
+        category_id=category.id,
+        # The spec makes the description optional; GridDesk's tickets need one.
+        description=description or category.name,
+        address=(posted.address_string or "").strip()[:255] or None,
+        source=Source.OPEN311,
+        reporter_name=_reporter_name(posted.first_name, posted.last_name),
+        reporter_phone=(posted.phone or "").strip() or None,
+        reporter_email=_email(posted.email))
+    _place(report, client, posted)
+    _check_scope(client, report)
+    result = report_ticket(report, actor=None, now=now)
+    result.ticket.attributes = attributes or None
+    return Created(result.ticket, result.duplicates)
+
+
+def _place(report: Report, client: ApiClient, posted: PostedRequest) -> None:
+    has_lat = bool((posted.lat or "").strip())
+    has_long = bool((posted.long or "").strip())
+    if has_lat != has_long:
+        raise Open311Error(400, _("Send lat and long together."))
+    if has_lat:
+        report.lat, report.lon, report.coord_system = posted.lat.strip(), posted.long.strip(), \
+            "wgs84"
+        return
+    if not ((posted.address_string or "").strip() or (posted.address_id or "").strip()):
+        raise Open311Error(400, _("A location is required: lat and long, or address_string."))
+    scope = client.scope_area
+    if scope is None or scope.level not in (AreaLevel.GRID, AreaLevel.COMMUNITY):
+        raise Open311Error(400, _(
+            "GridDesk places every request in its grid: send lat and long (WGS-84). An address "
+            "alone is accepted only from clients whose area is a single grid or community."))
+    report.area_id = scope.id
+
+
+def _check_scope(client: ApiClient, report: Report) -> None:
+    _category, area, _lon, _lat, _flagged = check_report(report)
+    scope = client.scope_area
+    if scope is not None and not area.is_within(scope):
+        raise Open311Error(403, _("The place lies outside the area of this API client (%(area)s).",
+                                  area=scope.name))
+
+
+def _reporter_name(first: str | None, last: str | None) -> str | None:
+    first, last = (first or "").strip(), (last or "").strip()
+    if _CJK.search(first + last):
+        name = last + first  # 姓 then 名, without a space
+    else:
+        name = " ".join(part for part in (first, last) if part)
+    return name[:64] or None
+
+
+def _email(value: str | None) -> str | None:
+    email = (value or "").strip()
+    if not email:
+        return None
+    if len(email) > 255 or "@" not in email or any(c.isspace() for c in email):
+        raise Open311Error(400, _("The e-mail address is not valid."))
+    return email
+
+
+def _media_url(value: str | None) -> str | None:
+    url = (value or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_MEDIA_URL:
+        raise Open311Error(400, _("media_url must be an http or https URL."))
+    return url
