@@ -61,6 +61,15 @@ class Config:
         self.REOPEN_WINDOW_DAYS = int(env.get("GRIDDESK_REOPEN_WINDOW_DAYS", "7"))
         self.DUPLICATE_WINDOW_DAYS = int(env.get("GRIDDESK_DUPLICATE_WINDOW_DAYS", "7"))
         self.PRIORITY_DEADLINE_FACTORS = {"normal": 1.0, "urgent": 0.5, "emergency": 0.25}
+        self.RATING_WINDOW_DAYS = int(env.get("GRIDDESK_RATING_WINDOW_DAYS", "7"))
+        self.SUSPENSION_MAX_DAYS = int(env.get("GRIDDESK_SUSPENSION_MAX_DAYS", "30"))
+        self.CALENDAR_WARN_WEEKS = int(env.get("GRIDDESK_CALENDAR_WARN_WEEKS", "8"))
+        # Scheduler: seconds between runs of each job.
+        self.JOB_INTERVALS = {"deadline_sweep": int(env.get("GRIDDESK_SWEEP_SECONDS", "60")),
+                              "acceptance_timeouts": int(env.get("GRIDDESK_SWEEP_SECONDS", "60")),
+                              "expiries": 300, "deliver_notifications": 15,
+                              "calendar_check": 6 * 3600}
+        self.SCHEDULER_IN_PROCESS = _env_bool(env, "GRIDDESK_SCHEDULER_IN_PROCESS", True)
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         self.BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
 
 import click
@@ -45,6 +46,10 @@ def serve(app: Flask, *, host: str = "0.0.0.0", port: int | None = None) -> None
         for username, who in DEMO_ACCOUNTS:
             click.echo(f"  {username:<11} {who}")
     click.echo("Press Ctrl+C to stop.\n")
+    if app.config.get("SCHEDULER_IN_PROCESS", True):
+        from jobs.scheduler import start_in_background
+
+        start_in_background(app)  # the demo is one process; it waits if a scheduler runs already
     # app.run() is ignored inside a Flask CLI command; run the server directly.
     from werkzeug.serving import run_simple
 
@@ -136,6 +141,27 @@ def register_commands(app: Flask) -> None:
         db.session.commit()
         click.echo(f"API client {client.name} created (id {client.id}). Its token, shown only now:")
         click.echo(token)
+
+    @app.cli.command("scheduler")
+    def scheduler_command():
+        """Run the job scheduler (one per deployment; a second one waits and takes over)."""
+        from jobs.scheduler import run_forever
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        run_forever(current_app._get_current_object())
+
+    @app.cli.command("run-jobs")
+    @click.argument("names", nargs=-1)
+    def run_jobs_command(names):
+        """Run the given jobs (default: all) once now, e.g. from cron or to catch up by hand."""
+        from jobs.scheduler import run_job
+        from jobs.sweeps import JOBS
+
+        app_object = current_app._get_current_object()
+        for name in names or JOBS:
+            if name not in JOBS:
+                raise click.ClickException(f"unknown job {name}; jobs: {', '.join(JOBS)}")
+            click.echo(f"{name}: {run_job(app_object, name)}")
 
     @app.cli.command("serve")
     @click.option("--host", default="0.0.0.0", show_default=True)

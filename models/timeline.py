@@ -99,6 +99,7 @@ def action_label(action: str) -> str:
         "approve": _l("Review approved"), "reject": _l("Review rejected"),
         "invalidate": _l("Marked invalid"), "merge": _l("Merged as duplicate"),
         "reopen": _l("Reopened"), "rate": _l("Rated"), "edit": _l("Corrected"),
-        "import": _l("Imported"),
+        "import": _l("Imported"), "deadline_warning": _l("Deadline warning"),
+        "overdue": _l("Overdue"),
     }
     return str(labels.get(action, action))

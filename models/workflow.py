@@ -22,9 +22,9 @@ from .areas import lineage
 from .base import db, utcnow
 from .department import Department
 from .dispatch import Owner, command_centre_owner, community_office_of, resolve_owner
-from .enums import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Priority, Role,
+from .enums import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Role,
                     TicketStatus)
-from .errors import ActionForbidden, ActionInvalid, WorkflowError
+from .errors import ActionForbidden, ActionInvalid
 from .sla import deadline_after, scaled_amount, ticket_deadlines
 from .ticket import Ticket, TicketEvent
 from .tickets import TicketChangedError, check_version
@@ -66,9 +66,9 @@ RULES: dict[str, ActionRule] = {
     "approve_extension": ActionRule(_l("Approve extension"), frozenset({IP}),
                                     frozenset({"manager"})),
     "refuse_extension": ActionRule(_l("Refuse extension"), frozenset({IP}),
-                                   frozenset({"manager"})),
+                                   frozenset({"manager", "system"})),
     "suspend": ActionRule(_l("Suspend"), frozenset({P, IP}), frozenset({"manager"})),
-    "resume": ActionRule(_l("Resume"), frozenset({S}), frozenset({"manager"})),
+    "resume": ActionRule(_l("Resume"), frozenset({S}), frozenset({"manager", "system"})),
     "submit": ActionRule(_l("Submit result"), frozenset({IP}), frozenset({"assignee"})),
     "approve": ActionRule(_l("Approve"), frozenset({PR}), frozenset({"reviewer"})),
     "reject": ActionRule(_l("Reject review"), frozenset({PR}), frozenset({"reviewer"})),
@@ -171,6 +171,10 @@ def _precondition_error(action: str, ticket: Ticket, actor: Actor) -> str | None
             return _("You cannot decide on your own extension request.")
     if action == "rate" and ticket.rating is not None:
         return _("This ticket has already been rated.")
+    if action == "rate" and ticket.closed_at is not None:
+        window = current_app.config.get("RATING_WINDOW_DAYS", 7) if has_app_context() else 7
+        if utcnow() - ticket.closed_at > timedelta(days=window):
+            return _("Ratings are taken within %(days)s days of closing.", days=window)
     if action == "reopen" and ticket.closed_at is not None:
         window = current_app.config.get("REOPEN_WINDOW_DAYS", 7) if has_app_context() else 7
         if utcnow() - ticket.closed_at > timedelta(days=window):
@@ -534,15 +538,5 @@ HANDLERS: dict[str, Callable[..., TicketEvent]] = {
 assert set(HANDLERS) == set(RULES)
 
 
-def perform_safely(ticket: Ticket, action: str, actor: Actor, **kwargs) -> TicketEvent:
-    """``perform`` inside a savepoint: a refusal leaves the session as it was."""
-    try:
-        with db.session.begin_nested():
-            return perform(ticket, action, actor, **kwargs)
-    except WorkflowError:
-        db.session.expire(ticket)
-        raise
-
-
 __all__ = ["ACTIONS", "Actor", "RULES", "allowed_actions", "dispatch", "escalation_target",
-           "perform", "perform_safely", "Priority"]
+           "perform"]

@@ -1,0 +1,215 @@
+"""Scheduler jobs with the clock set by the test, and the single-scheduler lock."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from jobs.sweeps import acceptance_timeouts, calendar_check, deadline_sweep, expiries
+from models import (Channel, DispatchRule, Notification, ResponsibleKind, Ticket, TicketEvent,
+                    TicketStatus, db)
+from models.intake import Report, report_ticket
+from models.locate import invalidate_area_index
+from models.sla import invalidate_calendar
+from models.workflow import Actor, perform
+
+from .conftest import database_url
+from .factories import build_world
+
+SH = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def world(ctx):
+    invalidate_area_index()
+    invalidate_calendar()
+    w = build_world()
+    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
+                                responsible_kind=ResponsibleKind.GRID_WORKER))
+    db.session.commit()
+    return w
+
+
+def ticket_at(world, when: datetime) -> Ticket:
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
+                                  lon=120.004, lat=30.006), now=when).ticket
+    db.session.commit()
+    return ticket
+
+
+def actions(ticket) -> list[str]:
+    return db.session.execute(sa.select(TicketEvent.action).where(
+        TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.seq)).scalars().all()
+
+
+def inbox(ticket, template) -> list[int]:
+    return db.session.execute(sa.select(Notification.recipient_user_id).where(
+        Notification.ticket_id == ticket.id, Notification.template == template,
+        Notification.channel == Channel.IN_APP).order_by(Notification.id)).scalars().all()
+
+
+def test_warning_at_the_share_is_sent_once(world):
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)  # Monday
+    ticket = ticket_at(world, start)
+    perform(ticket, "accept", Actor.staff(world.users["gridworker"]),
+            expected_version=ticket.version, now=start + timedelta(minutes=5))
+    db.session.commit()
+    total = ticket.handle_deadline - ticket.created_at
+    assert deadline_sweep(ticket.created_at + total * 0.5) == {"warned": 0, "overdue": 0,
+                                                              "escalated": 0}
+    assert deadline_sweep(ticket.created_at + total * 0.85)["warned"] == 1
+    assert deadline_sweep(ticket.created_at + total * 0.9)["warned"] == 0
+    assert actions(ticket).count("deadline_warning") == 1
+    assert inbox(ticket, "deadline_warning") == [world.users["gridworker"].id]
+
+
+def test_overdue_then_unaccepted_climbs_to_the_district_and_no_further(world):
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+    ticket = ticket_at(world, start)
+    perform(ticket, "accept", Actor.staff(world.users["gridworker"]),
+            expected_version=ticket.version, now=start + timedelta(minutes=5))
+    db.session.commit()
+    now = ticket.handle_deadline + timedelta(minutes=1)
+    assert deadline_sweep(now) == {"warned": 0, "overdue": 1, "escalated": 1}
+    assert deadline_sweep(now) == {"warned": 0, "overdue": 0, "escalated": 0}  # idempotent
+    levels = [ticket.current_level.value]
+    assert ticket.status == TicketStatus.PENDING
+    assert ticket.assigned_department_id == world.departments["office1"].id
+    assert set(inbox(ticket, "overdue")) >= {world.users["gridworker"].id, world.users["street"].id}
+    for _ in range(4):
+        now = (ticket.accept_deadline or now) + timedelta(minutes=1)
+        acceptance_timeouts(now)
+        levels.append(ticket.current_level.value)
+    assert levels == ["community", "street", "district", "district", "district"]
+    assert ticket.assigned_department_id == world.departments["district_centre"].id
+    assert actions(ticket).count("escalate") == 3
+    events = db.session.execute(sa.select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.action == "escalate")).scalars().all()
+    assert all(e.actor_kind.value == "system" and e.actor_user_id is None for e in events)
+    assert inbox(ticket, "escalate")  # the new owners heard about it
+
+
+def test_acceptance_timeout_waits_over_a_holiday(world):
+    start = datetime(2025, 9, 30, 16, 0, tzinfo=SH)  # the afternoon before National Day
+    ticket = ticket_at(world, start)
+    deadline = ticket.accept_deadline.astimezone(SH)
+    assert deadline.date() == datetime(2025, 10, 9).date()  # 2 working hours: 1.5 h + 0.5 h
+    assert acceptance_timeouts(datetime(2025, 10, 5, 12, 0, tzinfo=SH)) == {"escalated": 0}
+    assert acceptance_timeouts(deadline + timedelta(minutes=1)) == {"escalated": 1}
+    assert ticket.current_level.value == "community"
+
+
+def test_lapsed_extension_and_long_suspension(world, app):
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+    first, second = ticket_at(world, start), ticket_at(world, start)
+    worker, staff = Actor.staff(world.users["gridworker"]), Actor.staff(world.users["community"])
+    for t in (first, second):
+        perform(t, "accept", worker, expected_version=t.version, now=start)
+    perform(first, "request_extension", worker, expected_version=first.version, now=start,
+            until=(first.handle_deadline + timedelta(days=3)).isoformat(), note="需要配件")
+    perform(second, "suspend", staff, expected_version=second.version, now=start, note="等待业主")
+    db.session.commit()
+    deadline = first.handle_deadline
+    result = expiries(deadline + timedelta(minutes=1))
+    assert result["extensions_lapsed"] == 1 and first.extension_requested_until is None
+    assert first.handle_deadline == deadline
+    later = start + timedelta(days=app.config["SUSPENSION_MAX_DAYS"], minutes=1)
+    assert expiries(later)["resumed"] == 1 and second.status == TicketStatus.IN_PROGRESS
+    assert expiries(later) == {"extensions_lapsed": 0, "resumed": 0}
+
+
+def test_calendar_check_warns_administrators_once(world):
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
+    assert calendar_check(now) == {"warned": 1}
+    assert calendar_check(now) == {"warned": 0}
+    assert calendar_check(datetime(2026, 6, 1, tzinfo=SH)) == {"warned": 0}  # too early to nag
+
+
+def test_rating_closes_after_the_window(world, app):
+    from models.errors import ActionForbidden
+
+    from .test_workflow import photo_bytes
+    from models import AttachmentKind
+    from models.attachments import Upload
+
+    ticket = ticket_at(world, datetime(2026, 3, 2, 9, 0, tzinfo=SH))
+    worker, staff = Actor.staff(world.users["gridworker"]), Actor.staff(world.users["community"])
+    perform(ticket, "accept", worker, expected_version=ticket.version)
+    perform(ticket, "submit", worker, expected_version=ticket.version, note="好了",
+            attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    perform(ticket, "approve", staff, expected_version=ticket.version)
+    ticket.closed_at -= timedelta(days=app.config["RATING_WINDOW_DAYS"] + 1)
+    db.session.commit()
+    with pytest.raises(ActionForbidden):
+        perform(ticket, "rate", Actor.reporter(), expected_version=ticket.version, rating=5)
+
+
+# --- one scheduler only ---------------------------------------------------------------------
+HOLDER = textwrap.dedent("""
+    import os, sys, time
+    os.environ["GRIDDESK_INSTANCE"] = sys.argv[2]
+    sys.path.insert(0, sys.argv[3])
+    from admin_app import create_app
+    from config import Config
+    from jobs.scheduler import SchedulerLock
+    app = create_app(Config({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "x",
+                             "GRIDDESK_ENV": "test"}))
+    lock = SchedulerLock(app)
+    got = lock.acquire(wait=True, interval=0.2)
+    print("HELD", flush=True)
+    time.sleep(120)
+""")
+
+
+def start_holder(tmp_path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", HOLDER, database_url(), str(tmp_path), str(ROOT)],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def wait_for_line(process, text, seconds=30) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        line = process.stdout.readline()
+        if text in line:
+            return True
+    return False
+
+
+def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(ctx, app, tmp_path):
+    from jobs.scheduler import SchedulerLock
+
+    first = start_holder(tmp_path)
+    try:
+        assert wait_for_line(first, "HELD")
+        second = start_holder(tmp_path)
+        try:
+            mine = SchedulerLock(app)
+            assert not mine.acquire(wait=False)  # held by the first process
+            time.sleep(1.0)
+            assert second.poll() is None  # still waiting
+            first.kill()
+            first.wait(10)
+            assert wait_for_line(second, "HELD", seconds=30)  # took over
+            assert not mine.acquire(wait=False)
+        finally:
+            second.kill()
+            second.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+    mine = SchedulerLock(app)
+    deadline = time.time() + 15
+    while not mine.acquire(wait=False) and time.time() < deadline:
+        time.sleep(0.3)
+    mine.release()
