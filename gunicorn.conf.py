@@ -15,7 +15,9 @@ preload_app = True
 
 def post_fork(server, worker):
     """A forked worker must not share the parent's database connections."""
+    from wsgi import app
+
     from models import db
 
-    with worker.wsgi.app_context():
+    with app.app_context():
         db.engine.dispose(close=False)
