@@ -255,10 +255,10 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
                          joinedload(Ticket.assigned_department), joinedload(Ticket.assigned_user)))
 
     def get_count_query(self):
-        CappedCountQuery.cap = current_app.config["LIST_COUNT_CAP"]
         g.ticket_count_capped = False
-        return CappedCountQuery([sa.func.count(Ticket.id)], session=db.session()) \
-            .select_from(Ticket).filter(ticket_scope(current_user))
+        query = CappedCountQuery([sa.func.count(Ticket.id)], session=db.session())
+        query.cap = current_app.config["LIST_COUNT_CAP"]  # copied along by every .filter()
+        return query.select_from(Ticket).filter(ticket_scope(current_user))
 
     def get_one(self, id):
         """A ticket outside the user's scope does not exist for them: 404, also for edited URLs."""
