@@ -30,6 +30,24 @@ def _env_bool(env, name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def parse_work_periods(text: str) -> tuple:
+    """"09:00-12:00,13:30-17:30" → ((time(9), time(12)), (time(13, 30), time(17, 30)))."""
+    from datetime import time
+
+    periods = []
+    for part in text.split(","):
+        try:
+            begin, end = (time.fromisoformat(p.strip()) for p in part.split("-"))
+        except ValueError:
+            raise ConfigError(f"GRIDDESK_WORK_PERIODS: {part!r} is not like 09:00-12:00") from None
+        if begin >= end or (periods and begin < periods[-1][1]):
+            raise ConfigError("GRIDDESK_WORK_PERIODS must be increasing, non-overlapping periods")
+        periods.append((begin, end))
+    if not periods:
+        raise ConfigError("GRIDDESK_WORK_PERIODS is empty")
+    return tuple(periods)
+
+
 class Config:
     """One configuration object, built from the environment at app creation."""
 
@@ -57,6 +75,9 @@ class Config:
         self.LOGIN_MAX_FAILURES = int(env.get("GRIDDESK_LOGIN_MAX_FAILURES", "5"))
         # Workflow and deadline policy.
         self.DEADLINE_WARNING_SHARE = float(env.get("GRIDDESK_DEADLINE_WARNING_SHARE", "0.8"))
+        # Working hours count only inside these local periods, e.g. "09:00-12:00,13:30-17:30".
+        self.GRIDDESK_WORK_PERIODS = parse_work_periods(
+            env.get("GRIDDESK_WORK_PERIODS", "09:00-12:00,13:30-17:30"))
         self.STALLED_AFTER_HOURS = int(env.get("GRIDDESK_STALLED_AFTER_HOURS", "48"))
         self.REOPEN_WINDOW_DAYS = int(env.get("GRIDDESK_REOPEN_WINDOW_DAYS", "7"))
         self.DUPLICATE_WINDOW_DAYS = int(env.get("GRIDDESK_DUPLICATE_WINDOW_DAYS", "7"))

@@ -114,3 +114,16 @@ def test_deadline_colours(ctx):
     ticket.status, ticket.suspended_at = TicketStatus.SUSPENDED, start + timedelta(hours=2)
     ticket.resume_status = TicketStatus.IN_PROGRESS
     assert deadline_state(ticket, start + timedelta(days=30)) == GREEN  # the clock stood still
+
+
+def test_work_periods_come_from_the_configuration(app, calendar):
+    from config import ConfigError, parse_work_periods
+
+    old = app.config["GRIDDESK_WORK_PERIODS"]
+    app.config["GRIDDESK_WORK_PERIODS"] = parse_work_periods("08:30-12:00,14:00-18:00")
+    try:
+        assert due(local(2026, 3, 3, 11, 0), 2, WH) == local(2026, 3, 3, 15, 0)
+    finally:
+        app.config["GRIDDESK_WORK_PERIODS"] = old
+    with pytest.raises(ConfigError):
+        parse_work_periods("12:00-09:00")
