@@ -91,6 +91,12 @@ class Config:
                               "expiries": 300, "deliver_notifications": 15,
                               "calendar_check": 6 * 3600}
         self.SCHEDULER_IN_PROCESS = _env_bool(env, "GRIDDESK_SCHEDULER_IN_PROCESS", True)
+        # Behind a reverse proxy: trust one proxy's X-Forwarded-* headers (scheme, host).
+        self.PROXY_FIX = _env_bool(env, "GRIDDESK_PROXY_FIX", False)
+        # Open311 discovery.
+        self.OPEN311_CONTACT = env.get("GRIDDESK_OPEN311_CONTACT", "")
+        self.OPEN311_KEY_SERVICE = env.get("GRIDDESK_OPEN311_KEY_SERVICE", "")
+        self.OPEN311_CHANGESET = env.get("GRIDDESK_OPEN311_CHANGESET", "2026-11-23T00:00:00+08:00")
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         self.BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

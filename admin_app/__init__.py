@@ -32,6 +32,10 @@ def configure_settings(app: Flask, config: Config | dict | None) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)

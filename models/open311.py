@@ -30,6 +30,7 @@ from .clock import local_zone
 from .enums import OPEN_STATUSES, AreaLevel, Source, TicketStatus
 from .intake import Report, check_report, report_ticket
 from .ticket import Ticket, TicketEvent
+from .user import User
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Sortable stamp of the service list's shape. Categories carry no modification time yet, so this
@@ -210,6 +211,8 @@ def parse_w3_datetime(value: str, *, end_of_day: bool = False) -> datetime:
     A date alone is the local day (its start, or its end for an upper bound); a time without an
     offset is local time."""
     text = (value or "").strip()
+    if re.search(r"\d \d{2}:\d{2}$", text):  # "+08:00" sent unencoded: the "+" became a space
+        text = text[:-6] + "+" + text[-5:]
     if len(text) == 10:
         day = date.fromisoformat(text)
         return datetime.combine(day, time.max if end_of_day else time.min, local_zone())
@@ -238,7 +241,18 @@ def public_address(ticket: Ticket) -> str | None:
 
 
 def agency_responsible(ticket: Ticket) -> str | None:
-    return ticket.assigned_department.name if ticket.assigned_department is not None else None
+    """The assigned department; for a ticket given to a person, that person's department or,
+    for a grid worker, the grid's worker (never the person's name)."""
+    if ticket.assigned_department is not None:
+        return ticket.assigned_department.name
+    user = ticket.assigned_user
+    if user is None:
+        return None
+    if user.department is not None:
+        return user.department.name
+    if ticket.grid is not None:
+        return _("Grid worker of %(grid)s", grid=ticket.grid.name)
+    return None
 
 
 def service_notice(ticket: Ticket) -> str | None:
@@ -276,6 +290,7 @@ def status_notes(tickets: list[Ticket]) -> dict[int, str]:
 
 def _with_relations(query):
     return query.options(joinedload(Ticket.category), joinedload(Ticket.assigned_department),
+                         joinedload(Ticket.assigned_user).joinedload(User.department),
                          joinedload(Ticket.grid), joinedload(Ticket.community),
                          joinedload(Ticket.street))
 
@@ -351,8 +366,10 @@ def find_request(service_request_id: str) -> Ticket:
 
 def request_for_token(token: str) -> Ticket:
     code = (token or "").strip().upper()
-    ticket = db.session.execute(
-        sa.select(Ticket).where(Ticket.tracking_code == code)).scalar_one_or_none() if code else None
+    ticket = None
+    if code:
+        ticket = db.session.execute(
+            sa.select(Ticket).where(Ticket.tracking_code == code)).scalar_one_or_none()
     if ticket is None:
         raise Open311Error(404, _("token %(token)s was not found.", token=token))
     return ticket

@@ -30,7 +30,7 @@ def append_event(
     """Apply one step to the ticket and record it; the caller commits."""
     at = at or utcnow()
     event = TicketEvent(
-        ticket=ticket,
+        ticket_id=ticket.id,
         seq=ticket.event_seq + 1,
         action=action,
         actor_kind=actor_kind or (ActorKind.USER if actor is not None else ActorKind.SYSTEM),
@@ -53,6 +53,7 @@ def append_event(
     event.to_department_id = ticket.assigned_department_id
     ticket.event_seq = event.seq
     ticket.last_activity_at = at
+    event.ticket = ticket  # after the ticket's own changes: the event joins the session with it
     db.session.add(event)
     return event
 
