@@ -185,3 +185,71 @@ def register_commands(app: Flask) -> None:
             tickets = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()
             click.echo(f"Using the existing database ({tickets} tickets).")
         serve(current_app._get_current_object())
+
+    @app.cli.command("import-tickets")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+    @click.option("--mapping", "mapping_json", default=None,
+                  help='Columns as JSON, by header text or column letter, e.g. '
+                       '\'{"date": "上报时间", "grid": "C", "phone": null}\' (the rest is guessed).')
+    def import_tickets_command(path: str, dry_run: bool, mapping_json: str | None):
+        """Import an Excel ledger (.xlsx) as historical tickets; rows imported before are skipped.
+
+        Exit status 0 when the file was processed (rows with problems are listed and skipped),
+        2 when the file or the mapping cannot be used."""
+        import os
+
+        from models.ledger import (FIELDS, LedgerError, error_workbook, guess_mapping,
+                                   import_ledger, mapping_from_names, mapping_labels,
+                                   mapping_problems, read_ledger)
+
+        try:
+            ledger = read_ledger(path)
+            mapping = guess_mapping(ledger.headers)
+            if mapping_json:
+                try:
+                    names = json.loads(mapping_json)
+                except json.JSONDecodeError as exc:
+                    raise LedgerError(f"--mapping is not JSON: {exc}")
+                if not isinstance(names, dict):
+                    raise LedgerError('--mapping must be a JSON object like {"date": "日期"}')
+                mapping = mapping_from_names(ledger, names, base=mapping)
+            problems = mapping_problems(ledger, mapping)
+            if problems:
+                raise LedgerError(" ".join(problems))
+        except LedgerError as exc:
+            click.echo(f"{path}: {exc.message}", err=True)
+            sys.exit(2)
+        labels = mapping_labels(ledger, mapping)
+        click.echo(f"{os.path.basename(path)}: sheet {ledger.sheet}, header in row "
+                   f"{ledger.header_row}, {len(ledger.rows)} data rows"
+                   + (f", {ledger.blank_rows} blank rows skipped" if ledger.blank_rows else ""))
+        for f in FIELDS:
+            click.echo(f"  {f.key:<12} ← {labels.get(f.key, '—')}")
+        mapped = {i for i in mapping.values() if i is not None}
+        extra = [ledger.column_label(i) for i in range(len(ledger.headers)) if i not in mapped]
+        if extra:
+            click.echo("  kept with each ticket as extra data: " + ", ".join(extra))
+        report = import_ledger(
+            ledger, mapping, dry_run=dry_run, file_name=os.path.basename(path),
+            progress=lambda done, total: click.echo(f"  … {done}/{total} rows"))
+        verb = "would be imported" if dry_run else "imported"
+        click.echo(f"{'Dry run, nothing written. ' if dry_run else ''}"
+                   f"{report.total} rows: {report.imported} {verb}, "
+                   f"{report.skipped_existing} already imported (skipped), "
+                   f"{report.invalid} with problems (skipped); {report.elapsed:.1f} s.")
+        for row, column, reason in report.issues:
+            click.echo(f"  row {row} [{column or '-'}]: {reason}")
+        for item in report.existing:
+            where = item["number"] or f"row {item['same_as_row']} of this file"
+            click.echo(f"  row {item['row']}: already imported ({where})")
+        for item in report.warnings:
+            click.echo(f"  row {item['row']} [{item['column']}] note: {item['reason']}")
+        if report.invalid:
+            target = os.path.splitext(path)[0] + "-errors.xlsx"
+            try:
+                with open(target, "wb") as handle:
+                    handle.write(error_workbook(report))
+                click.echo(f"The rows not imported are listed in {target}.")
+            except OSError as exc:
+                click.echo(f"The error sheet could not be written ({exc}).", err=True)
