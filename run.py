@@ -5,6 +5,9 @@
     python run.py seed-demo       create the demo district, users and tickets
     python run.py create-admin U  create an administrator
     python run.py import-areas F  import areas from a GeoJSON FeatureCollection
+    python run.py import-tickets F.xlsx [--dry-run]  import an old Excel ledger
+    python run.py create-api-client NAME [--scope CODE]  an integration token
+    python run.py scheduler       the job scheduler (one per deployment)
     python run.py serve           serve (use Gunicorn in production)
     python run.py db ...          Flask-Migrate (Alembic) commands
 """
