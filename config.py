@@ -91,6 +91,14 @@ class Config:
                               "expiries": 300, "deliver_notifications": 15,
                               "calendar_check": 6 * 3600}
         self.SCHEDULER_IN_PROCESS = _env_bool(env, "GRIDDESK_SCHEDULER_IN_PROCESS", True)
+        # Notification delivery: attempts before "failed", first retry delay (doubling), how long
+        # a claimed message may stay "sending" before another deliverer takes it over.
+        self.NOTIFY_MAX_ATTEMPTS = int(env.get("GRIDDESK_NOTIFY_MAX_ATTEMPTS", "6"))
+        self.NOTIFY_BACKOFF_SECONDS = int(env.get("GRIDDESK_NOTIFY_BACKOFF_SECONDS", "60"))
+        self.NOTIFY_LEASE_SECONDS = int(env.get("GRIDDESK_NOTIFY_LEASE_SECONDS", "300"))
+        self.NOTIFY_HTTP_TIMEOUT = float(env.get("GRIDDESK_NOTIFY_HTTP_TIMEOUT", "10"))
+        # Public tracking link in messages to reporters, e.g. https://example.cn/track/{code}.
+        self.GRIDDESK_TRACKING_URL = env.get("GRIDDESK_TRACKING_URL", "")
         # Behind a reverse proxy: trust one proxy's X-Forwarded-* headers (scheme, host).
         self.PROXY_FIX = _env_bool(env, "GRIDDESK_PROXY_FIX", False)
         # Open311 discovery.

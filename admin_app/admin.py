@@ -6,13 +6,15 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import (ApiClient, Area, Category, Department, DispatchRule, Notification, Ticket, User,
-                    WorkCalendarDay, db)
+from models import (ApiClient, Area, Category, Department, DispatchRule, Notification,
+                    NotificationTemplate, Ticket, User, WorkCalendarDay, db)
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView, DispatchRuleView,
-                                      NotificationView, UserView, WorkCalendarView)
+                                      UserView, WorkCalendarView)
 from views.admin.board import BoardView, MatrixView
 from views.admin.home import HomeView
 from views.admin.ledger_views import LedgerImportView
+from views.admin.notification_views import (ChannelSettingsView, InboxView, OutboxView,
+                                            TemplateView, unread_for_current_user)
 from views.admin.ticket_views import TicketView
 
 
@@ -44,6 +46,14 @@ def build_admin(app: Flask) -> Admin:
                                     category=config, endpoint="calendar"))
     admin.add_view(ApiClientView(ApiClient, db, name=_l("API clients"), category=config,
                                  endpoint="apiclient"))
-    admin.add_view(NotificationView(Notification, db, name=_l("Notification outbox"),
-                                    category=config, endpoint="notification"))
+    notifications = _l("Notifications")
+    admin.add_view(OutboxView(Notification, db, name=_l("Notification outbox"),
+                              category=notifications, endpoint="notification"))
+    admin.add_view(TemplateView(NotificationTemplate, db, name=_l("Message templates"),
+                                category=notifications, endpoint="notifytemplate"))
+    admin.add_view(ChannelSettingsView(name=_l("Channel settings"), category=notifications,
+                                       endpoint="notifychannels"))
+    admin.add_view(InboxView(name=_l("My notifications"), endpoint="inbox"))
+    # The bell in the navbar (griddesk_base.html): unread in-app messages of the current user.
+    app.jinja_env.globals["gd_unread_count"] = unread_for_current_user
     return admin
