@@ -157,3 +157,17 @@ def deadline_state(ticket, now: datetime) -> str | None:
     total = (deadline - start).total_seconds()
     used = (now - start).total_seconds()
     return YELLOW if total > 0 and used / total >= share else GREEN
+
+
+def overdue_condition(now: datetime, overdue: bool = True):
+    """SQL for "open and past its handling deadline" (or its exact opposite, NULLs included)."""
+    import sqlalchemy as sa
+
+    from .ticket import Ticket
+
+    late = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline.is_not(None),
+                   Ticket.handle_deadline < now)
+    if overdue:
+        return late
+    return sa.or_(Ticket.status.not_in(OPEN_STATUSES), Ticket.handle_deadline.is_(None),
+                  Ticket.handle_deadline >= now)

@@ -24,11 +24,10 @@ from models.api_access import client_for_token, issue_user_token, user_for_token
 from models.areas import LEVEL_COLUMN, lineage
 from models.attachments import Upload
 from models.clock import local_zone
-from models.enums import OPEN_STATUSES
 from models.errors import WorkflowError
 from models.intake import Report, report_ticket
 from models.locate import locate
-from models.sla import deadline_state
+from models.sla import deadline_state, overdue_condition
 from models.ticket import Attachment
 from models.timeline import action_label
 from models.workflow import ACTIONS, Actor, allowed_actions, perform
@@ -380,9 +379,7 @@ def list_tickets():
             _int(args["assignee"], "assignee")
         query = query.where(Ticket.assigned_user_id == assignee)
     if args.get("overdue") in ("true", "false"):
-        overdue = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline.is_not(None),
-                          Ticket.handle_deadline < utcnow())
-        query = query.where(overdue if args["overdue"] == "true" else sa.not_(overdue))
+        query = query.where(overdue_condition(utcnow(), overdue=args["overdue"] == "true"))
     for name, op in (("created_from", "ge"), ("created_to", "le")):
         if args.get(name):
             moment = _moment(args[name], end=(op == "le"))

@@ -10,6 +10,7 @@ from models.access import ticket_scope
 from models.calendar import known_years
 from models.clock import local_today
 from models.enums import OPEN_STATUSES
+from models.sla import overdue_condition
 
 from .base import GridDeskIndexView
 
@@ -24,8 +25,7 @@ def open_ticket_counts(user) -> dict:
     counts.update(dict(rows))
     overdue = db.session.execute(
         sa.select(sa.func.count()).select_from(Ticket)
-        .where(ticket_scope(user), Ticket.status.in_(OPEN_STATUSES),
-               Ticket.handle_deadline < utcnow())).scalar_one()
+        .where(ticket_scope(user), overdue_condition(utcnow()))).scalar_one()
     return {"by_status": counts, "overdue": overdue}
 
 

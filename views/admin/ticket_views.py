@@ -19,7 +19,7 @@ from models import (Area, AreaLevel, Attachment, Category, Department, Priority,
                     Ticket, TicketEvent, TicketStatus, User, db, utcnow)
 from models.access import can_edit_tickets, can_see_ticket, reporter_phone_for, ticket_scope
 from models.clock import local_zone
-from models.enums import OPEN_STATUSES
+from models.sla import overdue_condition
 from models.tickets import TicketChangedError, edit_ticket_fields
 
 from .maps import ticket_map_svg
@@ -91,11 +91,7 @@ class OverdueFilter(BaseSQLAFilter):
                          options=(("1", _l("Yes")), ("0", _l("No"))))
 
     def apply(self, query, value, alias=None):
-        overdue = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline.is_not(None),
-                          Ticket.handle_deadline < utcnow())
-        not_overdue = sa.or_(Ticket.status.not_in(OPEN_STATUSES), Ticket.handle_deadline.is_(None),
-                             Ticket.handle_deadline >= utcnow())
-        return query.filter(overdue if value == "1" else not_overdue)
+        return query.filter(overdue_condition(utcnow(), overdue=value == "1"))
 
     def operation(self):
         return _l("is")
