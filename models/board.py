@@ -12,6 +12,7 @@ from .access import ticket_scope
 from .area import Area
 from .areas import LEVEL_COLUMN
 from .base import db, utcnow
+from .categories import in_category
 from .category import Category
 from .enums import TicketStatus
 from .sla import deadline_state
@@ -55,9 +56,7 @@ def _conditions(user: User, filters: BoardFilters) -> list:
     if filters.area is not None:
         conditions.append(getattr(Ticket, LEVEL_COLUMN[filters.area.level]) == filters.area.id)
     if filters.category is not None:
-        conditions.append(Ticket.category_id.in_(
-            sa.select(Category.id).where(sa.or_(Category.id == filters.category.id,
-                                                Category.parent_id == filters.category.id))))
+        conditions.append(in_category(filters.category.id))
     if filters.department_id:
         conditions.append(Ticket.assigned_department_id == filters.department_id)
     return conditions

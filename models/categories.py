@@ -21,3 +21,13 @@ def check_category(category: Category) -> None:
         raise CategoryError(_("Categories have two levels: the parent must be a top-level category."))
     if category.children:
         raise CategoryError(_("This category has sub-categories, so it must stay top-level."))
+
+
+def in_category(category_id: int):
+    """SQL "the ticket's category is this one or one of its sub-categories"."""
+    import sqlalchemy as sa
+
+    from .ticket import Ticket
+
+    return Ticket.category_id.in_(sa.select(Category.id).where(
+        sa.or_(Category.id == category_id, Category.parent_id == category_id)))

@@ -27,6 +27,7 @@ from models.clock import local_zone
 from models.errors import WorkflowError
 from models.intake import Report, report_ticket
 from models.locate import locate
+from models.categories import in_category
 from models.sla import deadline_state, overdue_condition
 from models.ticket import Attachment
 from models.timeline import action_label
@@ -367,8 +368,7 @@ def list_tickets():
             Category.code == args["category"])).scalar_one_or_none()
         if category is None:
             raise ApiError(422, "invalid", _("Unknown category code."))
-        query = query.where(Ticket.category_id.in_(sa.select(Category.id).where(
-            sa.or_(Category.id == category.id, Category.parent_id == category.id))))
+        query = query.where(in_category(category.id))
     if args.get("area"):
         area = db.session.execute(sa.select(Area).where(Area.code == args["area"])).scalar_one_or_none()
         if area is None:

@@ -19,6 +19,7 @@ from models import (Area, AreaLevel, Attachment, Category, Department, Priority,
                     Ticket, TicketEvent, TicketStatus, User, db, utcnow)
 from models.access import can_edit_tickets, can_see_ticket, reporter_phone_for, ticket_scope
 from models.clock import local_zone
+from models.categories import in_category
 from models.sla import overdue_condition
 from models.tickets import TicketChangedError, edit_ticket_fields
 
@@ -80,9 +81,7 @@ class CategoryFilter(IdFilter):
     """A top-level category also matches its sub-categories."""
 
     def apply(self, query, value, alias=None):
-        children = sa.select(Category.id).where(
-            sa.or_(Category.id == value, Category.parent_id == value))
-        return query.filter(Ticket.category_id.in_(children))
+        return query.filter(in_category(value))
 
 
 class OverdueFilter(BaseSQLAFilter):
