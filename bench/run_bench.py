@@ -1,7 +1,7 @@
 """GridDesk benchmark: page and API latency, query plans, intake and read throughput.
 
     .venv/bin/python bench/synth.py            # once: griddesk_bench with 1,000,000 extra tickets
-    .venv/bin/python bench/run_bench.py        # everything below, ~4 minutes
+    .venv/bin/python bench/run_bench.py        # everything below, ~6 minutes on 2 vCPUs
     .venv/bin/python bench/run_bench.py --quick                # fewer repeats, 8 s load runs
     .venv/bin/python bench/run_bench.py --skip-server          # latency + plans only
 
@@ -50,7 +50,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import timezone
 from pathlib import Path
 
@@ -226,8 +226,7 @@ def api_note(response) -> str:
 
 
 def run_latency(app, conn, args) -> tuple[dict, dict, dict]:
-    from sqlalchemy import event  # noqa: F401
-    from models import Ticket, db
+    from models import db
 
     with app.app_context():
         recorder = SqlRecorder(db.engine)
@@ -272,8 +271,8 @@ def run_latency(app, conn, args) -> tuple[dict, dict, dict]:
         street_value = other_street if username == "district" else (
             area_id if level == "street" else conn.execute(
                 "SELECT parent_id FROM areas WHERE id = %s", (area_id,)).fetchone()[0])
-        grid_value = conn.execute(f"SELECT min(id) FROM areas WHERE level = 'grid' AND path LIKE "
-                                  f"(SELECT path FROM areas WHERE id = %s) || '%%'", (area_id,)).fetchone()[0]
+        grid_value = conn.execute("SELECT min(id) FROM areas WHERE level = 'grid' AND path LIKE "
+                                  "(SELECT path FROM areas WHERE id = %s) || '%%'", (area_id,)).fetchone()[0]
         pages = [
             ("list", "/admin/ticket/"),
             ("list_filter_street", f"/admin/ticket/?flt0_{street_flt}={street_value}"),

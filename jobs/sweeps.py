@@ -27,6 +27,17 @@ def _open_batch(*conditions) -> list[Ticket]:
         sa.select(Ticket).where(*conditions).order_by(Ticket.id).limit(BATCH)).scalars().all()
 
 
+def _all_open(*conditions):
+    """Every matching ticket, in id-ordered batches (most are skipped, so one batch is not enough)."""
+    last_id = 0
+    while True:
+        batch = _open_batch(Ticket.id > last_id, *conditions)
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        last_id = batch[-1].id
+
+
 def _system_event(ticket: Ticket, action: str, now: datetime, note: str | None = None,
                   details: dict | None = None):
     event = append_event(ticket, action, actor=None, note=note, details=details, at=now)
@@ -39,10 +50,10 @@ def deadline_sweep(now: datetime | None = None) -> dict:
     """Warn at the warning share, mark overdue tickets (and tell the centre), escalate by policy."""
     now = now or utcnow()
     counts = {"warned": 0, "overdue": 0, "escalated": 0}
-    for ticket in _open_batch(Ticket.status.in_([TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
-                                                 TicketStatus.PENDING_REVIEW]),
-                              Ticket.warned_at.is_(None), Ticket.handle_deadline.is_not(None),
-                              Ticket.handle_deadline > now):
+    for ticket in _all_open(Ticket.status.in_([TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
+                                               TicketStatus.PENDING_REVIEW]),
+                            Ticket.warned_at.is_(None), Ticket.handle_deadline.is_not(None),
+                            Ticket.handle_deadline > now):
         if deadline_state(ticket, now) == YELLOW and ticket.status != TicketStatus.PENDING:
             ticket.warned_at = now
             _system_event(ticket, "deadline_warning", now,
