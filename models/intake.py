@@ -7,6 +7,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from .area import Area
+from .attachments import Upload, check_upload
 from .base import db, utcnow
 from .category import Category
 from .duplicates import possible_duplicates
@@ -35,6 +36,7 @@ class Report:
     reporter_phone: str | None = None
     reporter_email: str | None = None
     extra: dict = field(default_factory=dict)
+    photos: list[Upload] = field(default_factory=list)  # the reporter's, kept as "before" photos
 
 
 @dataclass
@@ -72,6 +74,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
     """Create, place and dispatch a ticket; also return the possible duplicates nearby."""
     now = now or utcnow()
     category, area, lon, lat, flagged = check_report(report)
+    photos = [check_upload(photo) for photo in report.photos]
     duplicates = possible_duplicates(category, lon, lat, now=now)
     description = report.description.strip()
     title = (report.title or "").strip() or description.splitlines()[0][:40]
@@ -80,7 +83,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
         area=area, lat=lat, lon=lon, address=(report.address or "").strip() or None,
         priority=report.priority, reporter_name=(report.reporter_name or "").strip() or None,
         reporter_phone=report.reporter_phone, reporter_email=report.reporter_email,
-        actor=actor, at=now)
+        actor=actor, at=now, photos=photos)
     ticket.location_flagged = flagged
     db.session.flush()
     dispatch(ticket, now)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from .api_access import client_for_token
 from .api_client import ApiClient
+from .attachments import Upload
 from .base import db, utcnow
 from .category import Category
 from .clock import local_zone
@@ -403,6 +404,8 @@ class PostedRequest:
     account_id: str | None = None
     device_id: str | None = None
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    # Photos sent as multipart `media` files (a common GeoReport extension, e.g. the `three` client)
+    media: list[Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -440,7 +443,8 @@ def create_request(client: ApiClient, posted: PostedRequest, *,
         source=Source.OPEN311,
         reporter_name=_reporter_name(posted.first_name, posted.last_name),
         reporter_phone=(posted.phone or "").strip() or None,
-        reporter_email=_email(posted.email))
+        reporter_email=_email(posted.email),
+        photos=list(posted.media))
     _place(report, client, posted)
     _check_scope(client, report)
     result = report_ticket(report, actor=None, now=now)

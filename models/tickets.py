@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask_babel import gettext as _
 
 from .area import Area
 from .areas import lineage
+from .attachments import Upload, save_attachment
 from .base import db, utcnow
 from .category import Category
 from .clock import local_zone
@@ -53,8 +55,11 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
                 address: str | None = None, priority: Priority = Priority.NORMAL,
                 reporter_name: str | None = None, reporter_phone: str | None = None,
                 reporter_email: str | None = None, actor: User | None = None,
-                at: datetime | None = None) -> Ticket:
-    """Create a pending ticket placed in ``area`` (usually its grid) with its first event."""
+                at: datetime | None = None, photos: Sequence[Upload] = ()) -> Ticket:
+    """Create a pending ticket placed in ``area`` (usually its grid) with its first event.
+
+    ``photos`` (checked uploads) are kept on that first event.
+    """
     at = at or utcnow()
     if not (title or "").strip():
         raise TicketInputError(_("The title is required."))
@@ -71,10 +76,14 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
     if area is not None:
         place_ticket(ticket, area)
     db.session.add(ticket)
-    append_event(ticket, "create", actor=actor,
-                 actor_kind=ActorKind.USER if actor else ActorKind.REPORTER,
-                 to_status=TicketStatus.PENDING, note=description, at=at,
-                 details={"source": source.value})
+    created = append_event(ticket, "create", actor=actor,
+                           actor_kind=ActorKind.USER if actor else ActorKind.REPORTER,
+                           to_status=TicketStatus.PENDING, note=description, at=at,
+                           details={"source": source.value})
+    if photos:
+        db.session.flush()
+        for photo in photos:
+            save_attachment(ticket, created, photo, uploaded_by=actor)
     return ticket
 
 

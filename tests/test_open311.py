@@ -4,16 +4,20 @@ Spec: http://wiki.open311.org/GeoReport_v2 and http://wiki.open311.org/Service_D
 """
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from models import Category, Source, Ticket, TicketStatus, db, utcnow
+from models.enums import AttachmentKind
 from models.api_access import create_api_client
 from models.locate import invalidate_area_index
 from models.open311 import MAX_REQUESTS
+from models.ticket import Attachment, TicketEvent
 from models.timeline import append_event
 
 from .factories import build_world, make_ticket
@@ -247,6 +251,40 @@ def test_post_request_in_xml(world, client):
     assert text(root[0], "service_request_id") == ticket.number
     assert text(root[0], "service_notice")
     assert ticket.reporter_name == "John Smith"
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_with_a_photo_keeps_it_on_the_report(world, client, fmt):
+    fields = good_request(world)
+    fields["media"] = (io.BytesIO(jpeg_bytes()), "现场.jpg")
+    response = client.post(f"{BASE}/requests.{fmt}", data=fields,
+                           content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    ticket = db.session.execute(sa.select(Ticket)).scalar_one()
+    [photo] = db.session.execute(sa.select(Attachment)).scalars().all()
+    created = db.session.get(TicketEvent, photo.event_id)
+    assert (photo.ticket_id, created.action, created.seq) == (ticket.id, "create", 1)
+    assert (photo.kind, photo.mime, photo.original_name) == (
+        AttachmentKind.BEFORE, "image/jpeg", "现场.jpg")
+    assert (photo.width, photo.height) == (40, 30)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_with_a_file_that_is_not_a_photo_is_400_and_creates_nothing(world, client, fmt):
+    fields = good_request(world)
+    fields["media"] = (io.BytesIO(b"%PDF-1.4 not a photo"), "scan.pdf")
+    response = client.post(f"{BASE}/requests.{fmt}", data=fields,
+                           content_type="multipart/form-data")
+    assert "scan.pdf" in assert_error(response, fmt, 400)
+    assert ticket_count() == 0
+    assert db.session.execute(sa.select(sa.func.count(Attachment.id))).scalar_one() == 0
 
 
 def test_post_without_description_uses_the_service_name(world, client):

@@ -16,6 +16,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from models import db
+from models.attachments import Upload
+from models.enums import AttachmentKind
 from models.errors import ActionForbidden, WorkflowError
 from models.open311 import (CHANGESET, SERVICE_TYPE, SPECIFICATION, Open311Error, PostedRequest,
                             RequestQuery, agency_responsible, attribute_definitions,
@@ -175,6 +177,8 @@ def post_request(fmt: str):
             attributes.setdefault(match.group(1), []).extend(values.getlist(key))
     posted = PostedRequest(
         attributes=attributes,
+        media=[Upload(AttachmentKind.BEFORE, f.filename or "media", f.read())
+               for f in request.files.getlist("media") if f],
         **{name: values.get(name) for name in (
             "service_code", "lat", "long", "address_string", "address_id", "description",
             "first_name", "last_name", "phone", "email", "media_url", "account_id", "device_id")})
