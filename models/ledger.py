@@ -43,6 +43,7 @@ from .ticket import Ticket
 from .tickets import PHONE_PATTERN, open_ticket
 from .timeline import append_event
 from .user import User
+from .workflow import dispatch, handling_deadline_from
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -758,8 +759,9 @@ class ParsedRow:
     def status(self) -> TicketStatus:
         if self.closed_at is not None:
             return TicketStatus.CLOSED
-        if self.handler or self.result:
+        if self.handler_user is not None:
             return TicketStatus.IN_PROGRESS
+        # Nobody GridDesk knows is on it: the matrix gives it an owner, who accepts it.
         return TicketStatus.PENDING
 
     @property
@@ -1022,7 +1024,8 @@ def create_historical_ticket(p: ParsedRow, *, actor: User | None, file_name: str
                              sheet: str = "") -> Ticket:
     """One good ledger row as a ticket with the timeline it had: reported at the row's date,
     imported (in progress when someone handled it), and closed at the closed date with the
-    result. Open tickets are not dispatched: their owners take them from the board."""
+    result. A row still open gets an owner and deadlines counted from the import: the person
+    in the handler column when GridDesk knows them (in progress), else the matrix (pending)."""
     area = db.session.get(Area, p.area.id)
     ticket = open_ticket(category=db.session.get(Category, p.category.id), title=p.title, description=p.description,
                          source=Source.IMPORT, area=area, address=p.place,
@@ -1051,6 +1054,12 @@ def create_historical_ticket(p: ParsedRow, *, actor: User | None, file_name: str
                  at=p.reported_at, **person)
     if opened == TicketStatus.IN_PROGRESS:
         ticket.accepted_at = p.reported_at
+    if p.closed_at is None:
+        now = utcnow()
+        if opened == TicketStatus.IN_PROGRESS:
+            ticket.handle_deadline = handling_deadline_from(ticket, now)
+        else:
+            dispatch(ticket, now, deadlines_from=now)
     if p.closed_at is not None:
         note = p.result or ""
         if p.handler:

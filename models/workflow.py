@@ -227,13 +227,17 @@ def owner_for(ticket: Ticket) -> Owner:
     return resolve_owner(ticket.category, area)
 
 
-def dispatch(ticket: Ticket, now: datetime | None = None) -> TicketEvent:
-    """Automatic dispatch at intake: the matrix picks the owner, the deadlines follow."""
+def dispatch(ticket: Ticket, now: datetime | None = None, *,
+             deadlines_from: datetime | None = None) -> TicketEvent:
+    """Automatic dispatch at intake: the matrix picks the owner, the deadlines follow.
+
+    The deadlines run from ``deadlines_from``, by default from when the ticket was reported
+    (an old case brought in from a ledger starts its clock when it is imported)."""
     now = now or utcnow()
     owner = owner_for(ticket)
     rule = owner.rule
     ticket.accept_deadline, ticket.handle_deadline = ticket_deadlines(
-        ticket.category, rule, ticket.priority, ticket.created_at or now)
+        ticket.category, rule, ticket.priority, deadlines_from or ticket.created_at or now)
     ticket.current_level = owner.level
     details = {"rule_id": rule.id if rule else None,
                "rule": str(rule) if rule else None,
@@ -241,6 +245,11 @@ def dispatch(ticket: Ticket, now: datetime | None = None) -> TicketEvent:
                "flagged": bool(ticket.location_flagged)}
     return _event(ticket, "dispatch", Actor.system(), now, to_department=owner.department,
                   to_user=owner.user, details=details)
+
+
+def handling_deadline_from(ticket: Ticket, start: datetime) -> datetime | None:
+    """The handling deadline the matrix gives this ticket, counted from ``start``."""
+    return ticket_deadlines(ticket.category, owner_for(ticket).rule, ticket.priority, start)[1]
 
 
 def _redispatch_deadline(ticket: Ticket, now: datetime) -> None:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from models import Category, Source, Ticket, TicketEvent, TicketStatus, db
+from models import Category, Source, Ticket, TicketEvent, TicketStatus, db, utcnow
 from models.ledger import (Resolver, ValueProblem, guess_mapping, import_ledger, parse_date,
                            parse_phone, read_ledger)
 from models.locate import invalidate_area_index
@@ -156,6 +156,7 @@ def test_messy_ledger_through_the_admin_page(world, login_as):
         assert f"<tr><td>{row}</td>" in errors
 
     # The real run.
+    started = utcnow()
     done = run(client, token, mapping, "import")
     assert done.headers["Location"].endswith(f"/{token}/result/import")
     result = client.get(done.headers["Location"]).get_data(as_text=True)
@@ -199,11 +200,19 @@ def test_messy_ledger_through_the_admin_page(world, login_as):
     assert b.category_id == world.categories["garbage"].id
     assert b.status == TicketStatus.PENDING and b.closed_at is None
     assert b.reporter_phone == "13800002222"
+    # Still open: dispatched now by the matrix, its clock starting at the import, not in 2025.
+    assert b.assigned_department_id == world.departments["street1_centre"].id
+    assert started < b.accept_deadline < b.handle_deadline
+    assert [e.action for e in events_of(b)] == ["create", "import", "dispatch"]
+    assert all(t.accept_deadline is None and t.handle_deadline is None
+               for t in (a, by_row[9]))  # closed rows keep no deadlines
 
-    c = by_row[7]  # full-width date and time, a handler nobody is called: in progress, unassigned
+    c = by_row[7]  # a handler GridDesk does not know: pending, dispatched to the matrix's owner
     assert c.created_at == datetime(2025, 3, 7, 14, 20, tzinfo=SH)
     assert c.community_id == world.areas["community1"].id  # merged cell over a blank row
-    assert c.status == TicketStatus.IN_PROGRESS and c.assigned_user_id is None
+    assert c.status == TicketStatus.PENDING and c.assigned_user_id is None
+    assert c.assigned_department_id == world.departments["street1_centre"].id
+    assert started < c.accept_deadline
     assert c.attributes["ledger"]["handler"] == "王师傅"
 
     d = by_row[9]  # Excel serial number, "main/sub" category, landline, closed datetime cell
@@ -495,6 +504,25 @@ def test_a_row_repeated_in_the_same_file_is_imported_once(world):
     assert [e["number"] for e in again.existing] == [number, number]
     assert len(tickets()) == 1
 
+
+
+def test_an_open_row_with_a_known_handler_is_in_progress_with_a_deadline_from_now(world):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["日期", "网格", "类别", "描述", "处理人", "处理结果"])
+    sheet.append(["2025-05-01", "甲一网格", "垃圾清运", "垃圾满溢", "用户gridworker", "已联系物业"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    ledger = read_ledger(buffer.getvalue())
+    started = utcnow()
+    report = import_ledger(ledger, guess_mapping(ledger.headers), dry_run=False, file_name="x.xlsx")
+    assert report.imported == 1
+    [ticket] = tickets()
+    assert ticket.status == TicketStatus.IN_PROGRESS
+    assert ticket.assigned_user_id == world.users["gridworker"].id
+    assert ticket.accepted_at == datetime(2025, 5, 1, tzinfo=SH)
+    assert ticket.handle_deadline > started  # its clock starts at the import
+    assert replays_to_ticket(ticket, events_of(ticket))
 
 
 def test_the_pages_speak_english_too(world, login_as):
