@@ -6,10 +6,12 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
+from .api_client import ApiClient
 from .area import Area
 from .attachments import Upload, check_upload
 from .base import db, utcnow
 from .category import Category
+from .custom_fields import check_attributes
 from .duplicates import possible_duplicates
 from .enums import AreaLevel, Priority, Source
 from .errors import ActionInvalid
@@ -35,8 +37,12 @@ class Report:
     reporter_name: str | None = None
     reporter_phone: str | None = None
     reporter_email: str | None = None
-    extra: dict = field(default_factory=dict)
+    # Answers to the category's custom fields, as texts per field code; None when the channel
+    # does not ask for them. When given they are checked, required fields included.
+    answers: dict[str, list[str]] | None = None
+    extra: dict = field(default_factory=dict)  # other facts the channel brings, kept as they are
     photos: list[Upload] = field(default_factory=list)  # the reporter's, kept as "before" photos
+    api_client: ApiClient | None = None  # the integration client that sent the report
 
 
 @dataclass
@@ -74,6 +80,8 @@ def report_ticket(report: Report, *, actor: User | None = None,
     """Create, place and dispatch a ticket; also return the possible duplicates nearby."""
     now = now or utcnow()
     category, area, lon, lat, flagged = check_report(report)
+    attributes = {} if report.answers is None else check_attributes(category, report.answers)
+    attributes.update(report.extra)
     photos = [check_upload(photo) for photo in report.photos]
     duplicates = possible_duplicates(category, lon, lat, now=now)
     description = report.description.strip()
@@ -83,8 +91,14 @@ def report_ticket(report: Report, *, actor: User | None = None,
         area=area, lat=lat, lon=lon, address=(report.address or "").strip() or None,
         priority=report.priority, reporter_name=(report.reporter_name or "").strip() or None,
         reporter_phone=report.reporter_phone, reporter_email=report.reporter_email,
-        actor=actor, at=now, photos=photos)
+        actor=actor, at=now, photos=photos, details=_channel(report))
     ticket.location_flagged = flagged
+    ticket.attributes = attributes or None
     db.session.flush()
     dispatch(ticket, now)
     return IntakeResult(ticket, duplicates)
+
+
+def _channel(report: Report) -> dict:
+    client = report.api_client
+    return {"api_client": {"id": client.id, "name": client.name}} if client is not None else {}

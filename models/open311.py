@@ -12,10 +12,9 @@ The rules live here; views/open311.py only parses HTTP and writes JSON or XML.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from .api_client import ApiClient
 from .attachments import Upload
 from .base import db, utcnow
 from .category import Category
-from .clock import local_zone
+from .clock import local_zone, parse_iso_datetime
 from .enums import OPEN_STATUSES, AreaLevel, Source, TicketStatus
 from .intake import Report, check_report, report_ticket
 from .ticket import Ticket, TicketEvent
@@ -42,17 +41,6 @@ DEFAULT_SPAN = timedelta(days=90)  # GET requests: default and largest date rang
 MAX_REQUESTS = 1000  # GET requests: at most this many, newest first
 MAX_DESCRIPTION = 4000  # characters, as the spec limits it
 MAX_MEDIA_URL = 1000
-DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
-LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
-# Names an administrator may have used for a custom field's type, read as Open311 datatypes.
-TYPE_ALIASES = {
-    "str": "string", "char": "string", "int": "number", "integer": "number", "float": "number",
-    "decimal": "number", "date": "datetime", "time": "datetime", "textarea": "text",
-    "select": "singlevaluelist", "choice": "singlevaluelist", "radio": "singlevaluelist",
-    "enum": "singlevaluelist", "bool": "singlevaluelist", "boolean": "singlevaluelist",
-    "multiselect": "multivaluelist", "multichoice": "multivaluelist",
-    "checkboxes": "multivaluelist",
-}
 FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.INVALID)
 # Timeline steps whose note explains a closed or invalid ticket (the latest one wins).
 STATUS_NOTE_ACTIONS = ("submit", "approve", "invalidate", "merge")
@@ -102,101 +90,6 @@ def service_keywords(category: Category) -> str:
     return ", ".join(w for w in words if w)
 
 
-def attribute_definitions(category: Category) -> list[dict]:
-    """The category's custom fields as GeoReport v2 attributes (order = position, from 1)."""
-    definitions = []
-    for item in category.custom_fields or []:
-        if not isinstance(item, dict) or not str(item.get("code") or "").strip():
-            continue  # a malformed field is not offered rather than breaking the service
-        code = str(item["code"]).strip()
-        datatype = _datatype(item.get("type"))
-        definition = {
-            "variable": True,
-            "code": code,
-            "datatype": datatype,
-            "required": bool(item.get("required")),
-            "datatype_description": item.get("datatype_description") or item.get("hint") or None,
-            "order": len(definitions) + 1,
-            "description": str(item.get("label") or item.get("description") or code),
-        }
-        if datatype in LIST_DATATYPES:
-            definition["values"] = _values(item)
-        definitions.append(definition)
-    return definitions
-
-
-def _datatype(kind) -> str:
-    kind = str(kind or "string").strip().lower()
-    return kind if kind in DATATYPES else TYPE_ALIASES.get(kind, "string")
-
-
-def _values(item: dict) -> list[dict]:
-    raw = item.get("values") if item.get("values") is not None else item.get("options")
-    if not raw and str(item.get("type") or "").lower() in ("bool", "boolean"):
-        raw = [{"key": "true", "name": _("Yes")}, {"key": "false", "name": _("No")}]
-    pairs = raw.items() if isinstance(raw, dict) else []
-    if isinstance(raw, list):
-        pairs = []
-        for value in raw:
-            if isinstance(value, dict):
-                key = value.get("key", value.get("value"))
-                pairs.append((key, value.get("name", value.get("label", key))))
-            elif isinstance(value, (list, tuple)) and len(value) == 2:
-                pairs.append((value[0], value[1]))
-            else:
-                pairs.append((value, value))
-    return [{"key": key, "name": str(name)} for key, name in pairs if key is not None]
-
-
-def check_attributes(category: Category, given: dict[str, list[str]]) -> dict:
-    """Posted attribute[CODE] values checked against the custom fields → Ticket.attributes."""
-    definitions = {d["code"]: d for d in attribute_definitions(category)}
-    unknown = sorted(set(given) - set(definitions))
-    if unknown:
-        raise Open311Error(400, _("Unknown attribute %(codes)s for service %(service)s.",
-                                  codes=", ".join(unknown), service=category.code))
-    answers: dict = {}
-    for code, definition in definitions.items():
-        values = [str(v).strip() for v in given.get(code, []) if v is not None and str(v).strip()]
-        if not values:
-            if definition["required"]:
-                raise Open311Error(400, _("The attribute %(code)s (%(label)s) is required.",
-                                          code=code, label=definition["description"]))
-            continue
-        answers[code] = _attribute_value(definition, values)
-    return answers
-
-
-def _attribute_value(definition: dict, values: list[str]):
-    code, datatype = definition["code"], definition["datatype"]
-    if datatype in LIST_DATATYPES:
-        keys = {str(v["key"]): v["key"] for v in definition.get("values", [])}
-        wrong = [v for v in values if v not in keys]
-        if wrong:
-            raise Open311Error(400, _("%(values)s is not an option of attribute %(code)s.",
-                                      values=", ".join(wrong), code=code))
-        if datatype == "multivaluelist":
-            return [keys[v] for v in dict.fromkeys(values)]
-    if len(values) > 1:
-        raise Open311Error(400, _("Give one value for attribute %(code)s.", code=code))
-    value = values[0]
-    if datatype == "singlevaluelist":
-        return {str(v["key"]): v["key"] for v in definition.get("values", [])}[value]
-    if datatype == "number":
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
-            raise Open311Error(400, _("The attribute %(code)s must be a number.", code=code))
-        return int(number) if number.is_integer() and "." not in value else number
-    if datatype == "datetime":
-        try:
-            return parse_w3_datetime(value).isoformat()
-        except ValueError:
-            raise Open311Error(400, _("The attribute %(code)s must be a date and time in ISO 8601, "
-                                      "e.g. 2026-01-01T09:30:00+08:00.", code=code)) from None
-    return value
 
 
 # --- time -----------------------------------------------------------------------------------------
@@ -205,20 +98,6 @@ def w3_datetime(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(local_zone()).replace(microsecond=0).isoformat()
-
-
-def parse_w3_datetime(value: str, *, end_of_day: bool = False) -> datetime:
-    """ISO 8601 (the w3 subset: a date, or date and time with Z or an offset) → aware datetime.
-    A date alone is the local day (its start, or its end for an upper bound); a time without an
-    offset is local time."""
-    text = (value or "").strip()
-    if re.search(r"\d \d{2}:\d{2}$", text):  # "+08:00" sent unencoded: the "+" became a space
-        text = text[:-6] + "+" + text[-5:]
-    if len(text) == 10:
-        day = date.fromisoformat(text)
-        return datetime.combine(day, time.max if end_of_day else time.min, local_zone())
-    parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=local_zone())
 
 
 # --- reading requests -----------------------------------------------------------------------------
@@ -337,8 +216,8 @@ def find_requests(query: RequestQuery, *, now: datetime | None = None) -> list[T
 
 def _date_range(start_text: str | None, end_text: str | None, now: datetime):
     try:
-        start = parse_w3_datetime(start_text) if (start_text or "").strip() else None
-        end = parse_w3_datetime(end_text, end_of_day=True) if (end_text or "").strip() else None
+        start = parse_iso_datetime(start_text) if (start_text or "").strip() else None
+        end = parse_iso_datetime(end_text, end_of_day=True) if (end_text or "").strip() else None
     except ValueError:
         raise Open311Error(400, _("start_date and end_date must be ISO 8601 date-times, e.g. "
                                   "2026-01-01T00:00:00+08:00.")) from None
@@ -427,10 +306,7 @@ def create_request(client: ApiClient, posted: PostedRequest, *,
                    now: datetime | None = None) -> Created:
     """A posted service request → a placed, dispatched ticket (the caller commits)."""
     category = find_service(posted.service_code)
-    attributes = check_attributes(category, posted.attributes)
     media_url = _media_url(posted.media_url)
-    if media_url:
-        attributes["media_url"] = media_url
     description = (posted.description or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise Open311Error(400, _("The description may not be longer than %(max)s characters.",
@@ -444,11 +320,11 @@ def create_request(client: ApiClient, posted: PostedRequest, *,
         reporter_name=_reporter_name(posted.first_name, posted.last_name),
         reporter_phone=(posted.phone or "").strip() or None,
         reporter_email=_email(posted.email),
-        photos=list(posted.media))
+        answers=posted.attributes, extra={"media_url": media_url} if media_url else {},
+        photos=list(posted.media), api_client=client)
     _place(report, client, posted)
     _check_scope(client, report)
     result = report_ticket(report, actor=None, now=now)
-    result.ticket.attributes = attributes or None
     return Created(result.ticket, result.duplicates)
 
 

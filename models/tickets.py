@@ -55,10 +55,12 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
                 address: str | None = None, priority: Priority = Priority.NORMAL,
                 reporter_name: str | None = None, reporter_phone: str | None = None,
                 reporter_email: str | None = None, actor: User | None = None,
-                at: datetime | None = None, photos: Sequence[Upload] = ()) -> Ticket:
+                at: datetime | None = None, photos: Sequence[Upload] = (),
+                details: dict | None = None) -> Ticket:
     """Create a pending ticket placed in ``area`` (usually its grid) with its first event.
 
-    ``photos`` (checked uploads) are kept on that first event.
+    ``photos`` (checked uploads) are kept on that first event, and ``details`` (e.g. which
+    integration client sent the report) join its details.
     """
     at = at or utcnow()
     if not (title or "").strip():
@@ -79,7 +81,7 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
     created = append_event(ticket, "create", actor=actor,
                            actor_kind=ActorKind.USER if actor else ActorKind.REPORTER,
                            to_status=TicketStatus.PENDING, note=description, at=at,
-                           details={"source": source.value})
+                           details={"source": source.value, **(details or {})})
     if photos:
         db.session.flush()
         for photo in photos:

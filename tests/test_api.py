@@ -121,6 +121,42 @@ def test_bad_input_is_422_and_creates_nothing(world, client, payload):
     assert count(Ticket) == before
 
 
+GARBAGE_FIELDS = [
+    {"code": "bins", "label": "满溢桶数", "type": "int", "required": True},
+    {"code": "smell", "label": "异味来源", "type": "multiselect",
+     "values": [{"key": "bin", "name": "垃圾桶"}, {"key": "drain", "name": "下水道"}]},
+]
+
+
+def test_custom_field_answers_are_checked_and_kept(world, client):
+    world.categories["garbage"].custom_fields = GARBAGE_FIELDS
+    db.session.commit()
+    token = token_for(client, "community")
+    listed = client.get("/api/v1/categories", headers=auth(token)).get_json()["items"]
+    [garbage] = [c for c in listed if c["code"] == "0101"]
+    assert [(f["code"], f["datatype"], f["required"]) for f in garbage["fields"]] == [
+        ("bins", "number", True), ("smell", "multivaluelist", False)]
+
+    made = new_ticket(client, token, attributes={"bins": 2, "smell": ["drain", "bin"]})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["attributes"] == {"bins": 2, "smell": ["drain", "bin"]}
+    db.session.expire_all()
+    assert db.session.get(Ticket, made.get_json()["id"]).attributes == {
+        "bins": 2, "smell": ["drain", "bin"]}
+    # Without attributes the channel did not ask for them: nothing is checked or kept.
+    assert new_ticket(client, token, lon=120.008).get_json()["attributes"] == {}
+
+    before = count(Ticket)
+    for attributes, words in [({"smell": ["bin"]}, "bins"), ({"bins": "many"}, "bins"),
+                              ({"bins": 1, "smell": ["roof"]}, "roof"),
+                              ({"bins": 1, "colour": "red"}, "colour"), ([1, 2], "attributes"),
+                              ({"bins": {"n": 1}}, "bins")]:
+        refused = new_ticket(client, token, attributes=attributes)
+        assert refused.status_code == 422, attributes
+        assert words in refused.get_json()["error"]["message"], refused.get_json()
+    assert count(Ticket) == before
+
+
 def test_lookup_gives_the_grid_and_its_levels(world, client):
     token = token_for(client, "community")
     body = client.get("/api/v1/areas/lookup?lat=30.005&lon=120.015",
@@ -294,6 +330,14 @@ def test_api_clients_are_created_listed_and_revoked_in_the_admin_panel(world, cl
         follow_redirects=True).get_data(as_text=True)
     token = re.search(r"gdc_[\w-]+", created).group(0)
     assert client.get("/api/v1/categories", headers=auth(token)).status_code == 200
+    # A report it sends says in its timeline which client brought it.
+    sent = new_ticket(client, token, source="wechat").get_json()
+    created_event = client.get(
+        f"/api/v1/tickets/{sent['id']}", headers=auth(token_for(client, "district"))
+    ).get_json()["timeline"][0]
+    assert created_event["details"]["api_client"]["name"] == "OA系统"
+    page = admin.get(f"/admin/ticket/details/?id={sent['id']}").get_data(as_text=True)
+    assert "由对接系统 OA系统 报送" in page
     listing = admin.get("/admin/apiclient/").get_data(as_text=True)
     assert "OA系统" in listing and token not in listing and token[:10] in listing
     row = db.session.execute(sa.select(ApiClient).where(ApiClient.name == "OA系统")).scalar_one()

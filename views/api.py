@@ -28,6 +28,7 @@ from models.errors import WorkflowError
 from models.intake import Report, report_ticket
 from models.locate import locate
 from models.categories import in_category
+from models.custom_fields import answers_from_json, attribute_definitions
 from models.sla import deadline_state, overdue_condition
 from models.ticket import Attachment
 from models.timeline import action_label
@@ -291,6 +292,7 @@ def categories():
         "accept_deadline": {"amount": c.accept_deadline, "unit": c.accept_deadline_unit.value},
         "handle_deadline": {"amount": c.handle_deadline, "unit": c.handle_deadline_unit.value},
         "requires_after_photo": c.requires_after_photo, "custom_fields": c.custom_fields or [],
+        "fields": attribute_definitions(c),
         "leaf": not any(child.active for child in c.children)} for c in rows]})
 
 
@@ -334,7 +336,9 @@ def create_ticket():
                     area_id=area_id, priority=priority, source=source,
                     reporter_name=data.get("reporter_name"),
                     reporter_phone=data.get("reporter_phone"),
-                    reporter_email=data.get("reporter_email"))
+                    reporter_email=data.get("reporter_email"),
+                    answers=answers_from_json(data["attributes"]) if "attributes" in data
+                    else None, api_client=principal.client)
     result = report_ticket(report, actor=principal.user)
     ticket = result.ticket
     _check_client_scope(principal, ticket)

@@ -99,7 +99,12 @@ def openapi_document(server_url: str) -> dict:
                     "source": {"type": "string", "enum": ["api", "wechat", "web", "phone",
                                                           "patrol", "walk_in"]},
                     "reporter_name": {"type": "string"}, "reporter_phone": {"type": "string"},
-                    "reporter_email": {"type": "string"}}},
+                    "reporter_email": {"type": "string"},
+                    "attributes": {"type": "object", "description": (
+                        "Answers to the category's custom fields (GET /categories: fields), "
+                        "by field code: a value, or a list for multivaluelist. When sent, they "
+                        "are checked, required fields included."),
+                        "additionalProperties": True}}},
                 "Action": {"type": "object", "required": ["version"], "properties": {
                     "version": {"type": "integer"}, "note": {"type": "string"},
                     "department_id": {"type": "integer"}, "user_id": {"type": "integer"},

@@ -17,10 +17,11 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from models import db
 from models.attachments import Upload
+from models.custom_fields import attribute_definitions
 from models.enums import AttachmentKind
 from models.errors import ActionForbidden, WorkflowError
 from models.open311 import (CHANGESET, SERVICE_TYPE, SPECIFICATION, Open311Error, PostedRequest,
-                            RequestQuery, agency_responsible, attribute_definitions,
+                            RequestQuery, agency_responsible,
                             client_for_api_key, create_request, find_request, find_requests,
                             find_service, public_address, request_for_token, request_status,
                             service_description, service_keywords, service_notice, services,

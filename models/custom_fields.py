@@ -1,0 +1,143 @@
+"""A category's custom fields: what extra facts a report of that kind carries, and their checks.
+
+Administrators describe the fields on the category (``Category.custom_fields``, a JSON list of
+``{code, label, type, required, values, hint}``); every intake channel checks the answers here
+and the ticket keeps them in ``Ticket.attributes``. The shape follows GeoReport v2's attributes,
+so Open311 publishes the definitions as they are.
+"""
+from __future__ import annotations
+
+import math
+
+from flask_babel import gettext as _
+
+from .category import Category
+from .clock import parse_iso_datetime
+from .errors import ActionInvalid
+
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
+# Names an administrator may have used for a custom field's type, read as Open311 datatypes.
+TYPE_ALIASES = {
+    "str": "string", "char": "string", "int": "number", "integer": "number", "float": "number",
+    "decimal": "number", "date": "datetime", "time": "datetime", "textarea": "text",
+    "select": "singlevaluelist", "choice": "singlevaluelist", "radio": "singlevaluelist",
+    "enum": "singlevaluelist", "bool": "singlevaluelist", "boolean": "singlevaluelist",
+    "multiselect": "multivaluelist", "multichoice": "multivaluelist",
+    "checkboxes": "multivaluelist",
+}
+
+
+def attribute_definitions(category: Category) -> list[dict]:
+    """The category's custom fields, normalised (GeoReport v2's attribute shape; order from 1)."""
+    definitions = []
+    for item in category.custom_fields or []:
+        if not isinstance(item, dict) or not str(item.get("code") or "").strip():
+            continue  # a malformed field is not offered rather than breaking the service
+        code = str(item["code"]).strip()
+        datatype = _datatype(item.get("type"))
+        definition = {
+            "variable": True,
+            "code": code,
+            "datatype": datatype,
+            "required": bool(item.get("required")),
+            "datatype_description": item.get("datatype_description") or item.get("hint") or None,
+            "order": len(definitions) + 1,
+            "description": str(item.get("label") or item.get("description") or code),
+        }
+        if datatype in LIST_DATATYPES:
+            definition["values"] = _values(item)
+        definitions.append(definition)
+    return definitions
+
+
+def _datatype(kind) -> str:
+    kind = str(kind or "string").strip().lower()
+    return kind if kind in DATATYPES else TYPE_ALIASES.get(kind, "string")
+
+
+def _values(item: dict) -> list[dict]:
+    raw = item.get("values") if item.get("values") is not None else item.get("options")
+    if not raw and str(item.get("type") or "").lower() in ("bool", "boolean"):
+        raw = [{"key": "true", "name": _("Yes")}, {"key": "false", "name": _("No")}]
+    pairs = raw.items() if isinstance(raw, dict) else []
+    if isinstance(raw, list):
+        pairs = []
+        for value in raw:
+            if isinstance(value, dict):
+                key = value.get("key", value.get("value"))
+                pairs.append((key, value.get("name", value.get("label", key))))
+            elif isinstance(value, (list, tuple)) and len(value) == 2:
+                pairs.append((value[0], value[1]))
+            else:
+                pairs.append((value, value))
+    return [{"key": key, "name": str(name)} for key, name in pairs if key is not None]
+
+
+def check_attributes(category: Category, given: dict[str, list[str]]) -> dict:
+    """Answers to a category's custom fields (each as a list of texts, the way forms send them)
+    checked against the definitions → what Ticket.attributes keeps. Refusals say which field."""
+    definitions = {d["code"]: d for d in attribute_definitions(category)}
+    unknown = sorted(set(given) - set(definitions))
+    if unknown:
+        raise ActionInvalid(_("Unknown attribute %(codes)s for service %(service)s.",
+                                  codes=", ".join(unknown), service=category.code))
+    answers: dict = {}
+    for code, definition in definitions.items():
+        values = [str(v).strip() for v in given.get(code, []) if v is not None and str(v).strip()]
+        if not values:
+            if definition["required"]:
+                raise ActionInvalid(_("The attribute %(code)s (%(label)s) is required.",
+                                          code=code, label=definition["description"]))
+            continue
+        answers[code] = _attribute_value(definition, values)
+    return answers
+
+
+def _attribute_value(definition: dict, values: list[str]):
+    code, datatype = definition["code"], definition["datatype"]
+    if datatype in LIST_DATATYPES:
+        keys = {str(v["key"]): v["key"] for v in definition.get("values", [])}
+        wrong = [v for v in values if v not in keys]
+        if wrong:
+            raise ActionInvalid(_("%(values)s is not an option of attribute %(code)s.",
+                                      values=", ".join(wrong), code=code))
+        if datatype == "multivaluelist":
+            return [keys[v] for v in dict.fromkeys(values)]
+    if len(values) > 1:
+        raise ActionInvalid(_("Give one value for attribute %(code)s.", code=code))
+    value = values[0]
+    if datatype == "singlevaluelist":
+        return {str(v["key"]): v["key"] for v in definition.get("values", [])}[value]
+    if datatype == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise ActionInvalid(_("The attribute %(code)s must be a number.", code=code))
+        return int(number) if number.is_integer() and "." not in value else number
+    if datatype == "datetime":
+        try:
+            return parse_iso_datetime(value).isoformat()
+        except ValueError:
+            raise ActionInvalid(_("The attribute %(code)s must be a date and time in ISO 8601, "
+                                      "e.g. 2026-01-01T09:30:00+08:00.", code=code)) from None
+    return value
+
+
+def answers_from_json(value) -> dict[str, list[str]]:
+    """A JSON object of answers ({"bins": 3, "smell": ["bin"]}) in the form-shaped input."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ActionInvalid(_("attributes must be an object of field code → value."))
+    answers = {}
+    for code, given in value.items():
+        items = given if isinstance(given, list) else [given]
+        if any(isinstance(item, (dict, list)) for item in items):
+            raise ActionInvalid(_("Give the attribute %(code)s as a value or a list of values.",
+                                  code=code))
+        answers[str(code)] = ["true" if item is True else "false" if item is False else
+                              "" if item is None else str(item) for item in items]
+    return answers
