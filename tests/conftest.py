@@ -108,6 +108,24 @@ def demo(app):
 
 
 @pytest.fixture()
+def world(ctx):
+    """The factories' world (tests/factories.py) where garbage in the whole district goes to the
+    grid's own worker and the community office reviews. Modules that need a different world
+    define their own ``world`` fixture, which overrides this one."""
+    from models import DispatchRule, ResponsibleKind
+    from models.locate import invalidate_area_index
+
+    from .factories import build_world
+
+    invalidate_area_index()
+    w = build_world()
+    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
+                                responsible_kind=ResponsibleKind.GRID_WORKER))
+    db.session.commit()
+    return w
+
+
+@pytest.fixture()
 def client(app):
     return app.test_client()
 

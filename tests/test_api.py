@@ -7,23 +7,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from models import (ApiClient, DispatchRule, ResponsibleKind, Ticket, TicketEvent, TicketStatus,
-                    db)
+from models import ApiClient, Ticket, TicketEvent, TicketStatus, db
 from models.api_access import create_api_client
-from models.locate import invalidate_area_index
 
-from .factories import build_world
 from .test_workflow import photo_bytes
-
-
-@pytest.fixture()
-def world(ctx):
-    invalidate_area_index()
-    w = build_world()
-    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
-                                responsible_kind=ResponsibleKind.GRID_WORKER))
-    db.session.commit()
-    return w
 
 
 def token_for(client, username, password="demo12345"):

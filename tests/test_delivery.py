@@ -27,16 +27,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from models import (Channel, DispatchRule, Notification, NotificationState, NotificationTemplate,
-                    ResponsibleKind, Ticket, db, utcnow)
+from models import (Channel, Notification, NotificationState, NotificationTemplate, Ticket, db,
+                    utcnow)
 from models.delivery import (deliver_due, dingtalk_sign, message_id, retry_failed,
                              save_channel_settings)
 from models.intake import Report, report_ticket
-from models.locate import invalidate_area_index
 from models.workflow import Actor, perform
 
 from .conftest import _INSTANCE, csrf_token, database_url, session_csrf_token
-from .factories import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec-5f1c2a9e7d3b4c8aTAIL"
@@ -114,16 +112,6 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
-
-
-@pytest.fixture()
-def world(ctx):
-    invalidate_area_index()
-    w = build_world()
-    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
-                                responsible_kind=ResponsibleKind.GRID_WORKER))
-    db.session.commit()
-    return w
 
 
 def configure(channel: Channel, enabled: bool = True, **values) -> None:

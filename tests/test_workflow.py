@@ -9,28 +9,14 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from models import (AttachmentKind, DispatchRule, ResponsibleKind, Ticket, TicketEvent,
-                    TicketStatus, db, utcnow)
+from models import AttachmentKind, Ticket, TicketEvent, TicketStatus, db, utcnow
 from models.attachments import Upload
 from models.errors import ActionForbidden, ActionInvalid, Conflict
 from models.intake import Report, report_ticket
-from models.locate import invalidate_area_index
 from models.timeline import replays_to_ticket
 from models.workflow import Actor, allowed_actions, perform
 
 from .conftest import csrf_token, session_csrf_token
-from .factories import build_world
-
-
-@pytest.fixture()
-def world(ctx):
-    invalidate_area_index()
-    w = build_world()
-    # Garbage goes to the grid's own worker; the community office reviews.
-    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
-                                responsible_kind=ResponsibleKind.GRID_WORKER))
-    db.session.commit()
-    return w
 
 
 def photo_bytes(colour="green") -> bytes:
