@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .accounts import authenticate
 from .api_client import ApiClient, UserToken, hash_token, new_token
@@ -12,6 +13,9 @@ from .base import db, utcnow
 from .user import User
 
 USER_TOKEN_DAYS = 30
+# last_used_at is written at most this often: each write locks the token's row until the request
+# ends, and an integration sends all its requests with one token.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def create_api_client(name: str, scope: Area | None = None) -> tuple[ApiClient, str]:
@@ -35,7 +39,7 @@ def client_for_token(token: str | None) -> ApiClient | None:
     client = db.session.execute(sa.select(ApiClient).where(
         ApiClient.token_hash == hash_token(token), ApiClient.active.is_(True))).scalar_one_or_none()
     if client is not None:
-        client.last_used_at = utcnow()
+        _touch(client)
     return client
 
 
@@ -61,8 +65,26 @@ def user_for_token(token: str | None) -> User | None:
     user = db.session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_used_at = utcnow()
+    _touch(row)
     return user
+
+
+def _touch(row: ApiClient | UserToken) -> None:
+    """Record the use in its own short transaction: reads end in a rollback, and holding the
+    row's lock through a request would run an integration's requests (one token) one by one."""
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_RESOLUTION:
+        return
+    model = type(row)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(model).where(
+                model.id == row.id, sa.or_(model.last_used_at.is_(None),
+                                           model.last_used_at < now - LAST_USED_RESOLUTION))
+                .values(last_used_at=now))
+    except sa.exc.OperationalError:
+        pass  # best effort: a busy SQLite file must not refuse the request
+    set_committed_value(row, "last_used_at", now)
 
 
 def revoke_user_tokens(user: User) -> int:

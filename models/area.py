@@ -20,7 +20,9 @@ class Area(db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("areas.id"), index=True)
     # Ancestor ids and its own, e.g. "/1/4/9/": sub-area tests are prefix matches.
     path: Mapped[str] = mapped_column(sa.String(255), default="", index=True)
-    boundary: Mapped[dict | None] = mapped_column(sa.JSON)  # GeoJSON geometry, WGS-84
+    # GeoJSON geometry, WGS-84. Deferred: tickets join their areas on every list, and real
+    # boundaries run to thousands of points.
+    boundary: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)
     centroid_lon: Mapped[float | None]
     centroid_lat: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

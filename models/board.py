@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
 
 from .access import ticket_scope
 from .area import Area
@@ -16,6 +15,7 @@ from .categories import in_category
 from .category import Category
 from .enums import TicketStatus
 from .sla import deadline_state
+from .tickets import ticket_list_loads
 from .ticket import Ticket
 from .user import User
 
@@ -78,9 +78,7 @@ def build_board(user: User, filters: BoardFilters, now: datetime | None = None) 
         order = Ticket.closed_at.desc() if key == "closed" else Ticket.last_activity_at.asc()
         tickets = db.session.execute(
             sa.select(Ticket).where(*where).order_by(order, Ticket.id).limit(CARDS_PER_COLUMN)
-            .options(joinedload(Ticket.grid), joinedload(Ticket.community),
-                     joinedload(Ticket.assigned_department), joinedload(Ticket.assigned_user),
-                     joinedload(Ticket.category))).scalars().all()
+            .options(*ticket_list_loads())).scalars().all()
         column.cards = [Card(t, deadline_state(t, now),
                              key != "closed" and now - t.last_activity_at > stalled_after)
                         for t in tickets]

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 
-from .base import utcnow
+from .base import db, utcnow
 from .category import Category
 from .coords import distance_m
 from .enums import OPEN_STATUSES, TicketStatus
 from .ticket import Ticket
-from .base import db
 
 METRES_PER_DEGREE_LAT = 111_320.0
 
@@ -28,18 +27,20 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
     days = current_app.config.get("DUPLICATE_WINDOW_DAYS", 7) if has_app_context() else 7
     dlat = radius / METRES_PER_DEGREE_LAT
     dlon = radius / (METRES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
-    recent = sa.or_(Ticket.status.in_(OPEN_STATUSES),
-                    sa.and_(Ticket.status == TicketStatus.CLOSED,
-                            Ticket.closed_at >= now - timedelta(days=days)))
-    query = (sa.select(Ticket)
-             .where(Ticket.category_id == category.id, recent,
-                    Ticket.lat.between(lat - dlat, lat + dlat),
-                    Ticket.lon.between(lon - dlon, lon + dlon))
-             .limit(200))
+    near = (Ticket.category_id == category.id,
+            Ticket.lat.between(lat - dlat, lat + dlat), Ticket.lon.between(lon - dlon, lon + dlon))
     if exclude_id is not None:
-        query = query.where(Ticket.id != exclude_id)
+        near += (Ticket.id != exclude_id,)
+    # Two queries, not one OR: each branch then has its own partial index
+    # (open tickets by category and place; closed tickets by category and closing time).
+    open_nearby = sa.select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), *near).limit(200)
+    closed_recently = sa.select(Ticket).where(
+        Ticket.status == TicketStatus.CLOSED,
+        Ticket.closed_at >= now - timedelta(days=days), *near).limit(200)
+    candidates = [*db.session.execute(open_nearby).scalars(),
+                  *db.session.execute(closed_recently).scalars()]
     found = []
-    for ticket in db.session.execute(query).scalars():
+    for ticket in candidates:
         metres = distance_m(lon, lat, ticket.lon, ticket.lat)
         if metres <= radius:
             found.append((ticket, metres))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from .api_access import client_for_token
 from .api_client import ApiClient
@@ -30,6 +30,7 @@ from .clock import local_zone, parse_iso_datetime
 from .enums import OPEN_STATUSES, AreaLevel, Source, TicketStatus
 from .intake import Report, check_report, report_ticket
 from .ticket import Ticket, TicketEvent
+from .tickets import ticket_list_loads
 from .user import User
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -169,10 +170,8 @@ def status_notes(tickets: list[Ticket]) -> dict[int, str]:
 
 
 def _with_relations(query):
-    return query.options(joinedload(Ticket.category), joinedload(Ticket.assigned_department),
-                         joinedload(Ticket.assigned_user).joinedload(User.department),
-                         joinedload(Ticket.grid), joinedload(Ticket.community),
-                         joinedload(Ticket.street))
+    return query.options(*ticket_list_loads(),
+                         selectinload(Ticket.assigned_user).selectinload(User.department))
 
 
 def _split(value: str | None) -> list[str]:

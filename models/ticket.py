@@ -15,6 +15,7 @@ from .enums import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Priorit
 from .user import User
 
 _OPEN = sa.text("status IN (%s)" % ", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
+_CLOSED = sa.text("status = 'closed'")
 
 
 class Ticket(db.Model):
@@ -111,6 +112,17 @@ class Ticket(db.Model):
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_category_lat_lon", "category_id", "lat", "lon",
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
+        # Recently closed tickets: the board's last column per scope, and the duplicate check.
+        sa.Index("ix_tickets_closed_district", "district_id", "closed_at",
+                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+        sa.Index("ix_tickets_closed_street", "street_id", "closed_at",
+                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+        sa.Index("ix_tickets_closed_community", "community_id", "closed_at",
+                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+        sa.Index("ix_tickets_closed_category", "category_id", "closed_at",
+                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+        # The list sorted by handling deadline.
+        sa.Index("ix_tickets_handle_deadline_id", "handle_deadline", "id"),
         sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
     )
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
 
 from .area import Area
 from .areas import lineage
@@ -21,6 +22,16 @@ from .timeline import append_event
 from .user import User
 
 PHONE_PATTERN = re.compile(r"^\+?\d{3,20}$")
+
+
+def ticket_list_loads() -> tuple:
+    """Loader options for a page of tickets: the category is joined, the areas, department and
+    assignee come in one small IN query each. Joining all of them costs PostgreSQL more to plan
+    (~30 ms) than to run (<1 ms)."""
+    return (joinedload(Ticket.category).joinedload(Category.parent),
+            selectinload(Ticket.district), selectinload(Ticket.street),
+            selectinload(Ticket.community), selectinload(Ticket.grid),
+            selectinload(Ticket.assigned_department), selectinload(Ticket.assigned_user))
 
 
 class TicketChangedError(Conflict):

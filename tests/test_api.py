@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from models import ApiClient, Ticket, TicketEvent, TicketStatus, db
+from models.api_client import UserToken
 from models.api_access import create_api_client
 
 from .test_workflow import photo_bytes
@@ -171,6 +173,40 @@ def test_keyset_pages_cover_everything_once(world, client):
                           headers=auth(token)).get_json()["items"]
     assert filtered and all(t["areas"]["grid"]["code"] == "T01010101" for t in filtered)
     assert client.get("/api/v1/tickets?status=nope", headers=auth(token)).status_code == 422
+
+
+def test_keyset_pages_split_tickets_created_at_the_same_moment(world, client):
+    token = token_for(client, "community")
+    ids = [new_ticket(client, token, lon=120.001 + i * 0.0004).get_json()["id"] for i in range(5)]
+    same = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)  # a batch imported at one instant
+    db.session.execute(sa.update(Ticket).where(Ticket.id.in_(ids)).values(created_at=same))
+    db.session.commit()
+    seen, cursor = [], None
+    while True:
+        page = client.get("/api/v1/tickets?limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                          headers=auth(token)).get_json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page.get("next")
+        if not cursor:
+            break
+    assert seen == sorted(ids, reverse=True)  # each once, ties broken by id
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(world, client):
+    token = token_for(client, "community")
+    client.get("/api/v1/categories", headers=auth(token))
+    db.session.expire_all()
+    row = db.session.execute(sa.select(UserToken)).scalar_one()
+    first = row.last_used_at
+    assert first is not None
+    client.get("/api/v1/categories", headers=auth(token))
+    db.session.expire_all()
+    assert db.session.execute(sa.select(UserToken.last_used_at)).scalar_one() == first
+    row.last_used_at = first - timedelta(minutes=2)
+    db.session.commit()
+    client.get("/api/v1/categories", headers=auth(token))
+    db.session.expire_all()
+    assert db.session.execute(sa.select(UserToken.last_used_at)).scalar_one() > first
 
 
 # --- actions -----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from models.categories import in_category
 from models.custom_fields import answers_from_json, attribute_definitions
 from models.sla import deadline_state, overdue_condition
 from models.ticket import Attachment
+from models.tickets import ticket_list_loads
 from models.timeline import action_label
 from models.workflow import ACTIONS, Actor, allowed_actions, perform
 
@@ -391,14 +392,11 @@ def list_tickets():
     limit = min(max(_int(args.get("limit") or PAGE_SIZE, "limit"), 1), MAX_PAGE_SIZE)
     if args.get("cursor"):
         created, last_id = _decode_cursor(args["cursor"])
-        query = query.where(sa.or_(Ticket.created_at < created,
-                                   sa.and_(Ticket.created_at == created, Ticket.id < last_id)))
+        # A row comparison is an index condition on (created_at, id); an OR would be a filter.
+        query = query.where(sa.tuple_(Ticket.created_at, Ticket.id) < (created, last_id))
     rows = db.session.execute(
         query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
-        .options(joinedload(Ticket.category), joinedload(Ticket.assigned_department),
-                 joinedload(Ticket.assigned_user), joinedload(Ticket.district),
-                 joinedload(Ticket.street), joinedload(Ticket.community),
-                 joinedload(Ticket.grid))).scalars().all()
+        .options(*ticket_list_loads())).scalars().all()
     items, more = rows[:limit], len(rows) > limit
     cursor = _encode_cursor(items[-1]) if more else None
     return jsonify({"items": [ticket_json(t, principal) for t in items], "next": cursor})

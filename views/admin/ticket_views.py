@@ -21,7 +21,7 @@ from models.access import can_edit_tickets, can_see_ticket, reporter_phone_for, 
 from models.clock import local_zone
 from models.categories import in_category
 from models.sla import overdue_condition
-from models.tickets import TicketChangedError, edit_ticket_fields
+from models.tickets import TicketChangedError, edit_ticket_fields, ticket_list_loads
 
 from .maps import ticket_map_svg
 
@@ -199,7 +199,10 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         "assigned_department", "assigned_user", "current_level", "accept_deadline",
         "handle_deadline", "accepted_at", "submitted_at", "closed_at", "rating", "rating_comment",
         "rework_count", "duplicate_of", "created_at", "updated_at", "version")
-    column_sortable_list = ("number", "priority", "status", "handle_deadline", "created_at")
+    # Only sorts an index serves: priority and status are filters instead (a sort would read the
+    # whole scope on every click).
+    column_sortable_list = ("number", "handle_deadline", "created_at")
+    column_auto_select_related = False  # get_query loads them (ticket_list_loads)
     column_default_sort = [("created_at", True), ("id", True)]
     column_searchable_list = ("number", "title", "address", "reporter_phone")
     column_filters = (
@@ -245,9 +248,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     def get_query(self):
         return (db.session.query(Ticket)
                 .filter(ticket_scope(current_user))
-                .options(joinedload(Ticket.category).joinedload(Category.parent),
-                         joinedload(Ticket.community), joinedload(Ticket.grid),
-                         joinedload(Ticket.assigned_department), joinedload(Ticket.assigned_user)))
+                .options(*ticket_list_loads()))
 
     def get_count_query(self):
         g.ticket_count_capped = False
