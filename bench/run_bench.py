@@ -388,27 +388,27 @@ def run_latency(app, conn, args) -> tuple[dict, dict, dict]:
 
 
 def sweep_window_check() -> dict:
-    """deadline_sweep warns only among the 500 lowest-id candidates (jobs/sweeps.py _open_batch):
-    how many tickets that are yellow now lie outside that window?"""
+    """The warning sweep reads the tickets its SQL says are due (models/sla handling_warning_due):
+    are they exactly the open tickets that deadline_state calls yellow now?"""
     import sqlalchemy as sa
-    from jobs.sweeps import BATCH
     from models import Ticket, TicketStatus, db, utcnow
-    from models.sla import YELLOW, deadline_state
+    from models.enums import OPEN_STATUSES
+    from models.sla import YELLOW, deadline_state, handling_warning_due
 
     now = utcnow()
-    rows = db.session.execute(sa.select(Ticket).where(
-        Ticket.status.in_([TicketStatus.PENDING, TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW]),
-        Ticket.warned_at.is_(None), Ticket.handle_deadline.is_not(None), Ticket.handle_deadline > now)
-        .order_by(Ticket.id)).scalars().all()
-    due = [i for i, t in enumerate(rows)
-           if t.status != TicketStatus.PENDING and deadline_state(t, now) == YELLOW]
-    inside = sum(1 for i in due if i < BATCH)
-    pending_in_window = sum(1 for t in rows[:BATCH] if t.status == TicketStatus.PENDING)
+    read = db.session.execute(sa.select(Ticket).where(
+        handling_warning_due(now), Ticket.warned_at.is_(None))).scalars().all()
+    handled = db.session.execute(sa.select(Ticket).where(
+        Ticket.status.in_([TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW]),
+        Ticket.warned_at.is_(None))).scalars().all()
+    yellow = {t.id for t in handled if deadline_state(t, now) == YELLOW}
     db.session.rollback()
-    result = {"candidates": len(rows), "window": BATCH, "yellow_due_for_warning": len(due),
-              "yellow_inside_window": inside, "yellow_outside_window": len(due) - inside,
-              "pending_in_window": pending_in_window}
-    log(f"deadline sweep window: {result}")
+    result = {"open": db.session.execute(sa.select(sa.func.count()).select_from(Ticket).where(
+                  Ticket.status.in_(OPEN_STATUSES))).scalar_one(),
+              "read_by_the_sweep": len(read), "yellow_unwarned": len(yellow),
+              "same_tickets": {t.id for t in read} == yellow}
+    db.session.rollback()
+    log(f"deadline sweep warning query: {result}")
     return result
 
 
@@ -422,44 +422,22 @@ FIX_CHECKS = {
          "LIMIT 10001) s", None),
     ],
     "keyset_half_district": [
-        ("app: created_at < c OR (created_at = c AND id < i)",
+        ("before (stop 6): created_at < c OR (created_at = c AND id < i)",
          "SELECT * FROM tickets WHERE district_id = %(district)s AND (created_at < %(c)s OR "
          "(created_at = %(c)s AND id < %(i)s)) ORDER BY created_at DESC, id DESC LIMIT 51", None),
-        ("fix: row comparison (created_at, id) < (c, i)",
-         "SELECT * FROM tickets WHERE district_id = %(district)s AND (created_at, id) < (%(c)s, %(i)s) "
-         "ORDER BY created_at DESC, id DESC LIMIT 51", None),
-        ("fix: row comparison + index (district_id, created_at, id)",
-         "SELECT * FROM tickets WHERE district_id = %(district)s AND (created_at, id) < (%(c)s, %(i)s) "
-         "ORDER BY created_at DESC, id DESC LIMIT 51",
-         "CREATE INDEX bench_tmp_district_created_id ON tickets (district_id, created_at, id)"),
+        ("app: row comparison (created_at, id) < (c, i)", "CAPTURED", None),
     ],
     "intake_duplicates": [
-        ("app: open OR recently closed, one query", "CAPTURED", None),
-        ("fix: UNION ALL of open (partial index) and closed (new partial index)",
-         "(SELECT * FROM tickets WHERE category_id = %(category_id_1)s AND status IN "
-         "('pending','in_progress','pending_review','suspended') AND lat BETWEEN %(lat_1)s AND %(lat_2)s "
-         "AND lon BETWEEN %(lon_1)s AND %(lon_2)s LIMIT 200) UNION ALL (SELECT * FROM tickets WHERE "
-         "category_id = %(category_id_1)s AND status = 'closed' AND closed_at >= %(closed_at_1)s AND lat "
-         "BETWEEN %(lat_1)s AND %(lat_2)s AND lon BETWEEN %(lon_1)s AND %(lon_2)s LIMIT 200)",
-         "CREATE INDEX bench_tmp_closed_category ON tickets (category_id, closed_at) WHERE status = 'closed'"),
-    ],
-    "board_closed_count_street": [
-        ("app: closed in the last 7 days, street scope", "CAPTURED", None),
-        ("fix: partial index (street_id, closed_at) WHERE status = 'closed'", "CAPTURED",
-         "CREATE INDEX bench_tmp_closed_street ON tickets (street_id, closed_at) WHERE status = 'closed'"),
-    ],
-    "api_list_planning": [
-        ("app: tickets + 7 joinedloads (category, 4 area levels with boundaries, department, user)",
-         "CAPTURED", None),
-        ("fix: tickets + category only (areas, department, user by selectinload or a process cache)",
-         "SELECT tickets.*, categories.* FROM tickets LEFT OUTER JOIN categories ON categories.id = "
-         "tickets.category_id WHERE tickets.district_id = %(district)s "
-         "ORDER BY tickets.created_at DESC, tickets.id DESC LIMIT 51", None),
+        ("before (stop 6): open OR recently closed, one query",
+         "SELECT * FROM tickets WHERE category_id = %(category_id_1)s AND (status IN "
+         "('pending','in_progress','pending_review','suspended') OR (status = 'closed' AND "
+         "closed_at >= now() - interval '7 days')) AND lat BETWEEN %(lat_1)s AND %(lat_2)s "
+         "AND lon BETWEEN %(lon_1)s AND %(lon_2)s LIMIT 200", None),
+        ("app: open tickets nearby (first of two queries)", "CAPTURED", None),
     ],
 }
-FIX_SOURCES = {"api_list_planning": "api_list_first_district",
-               "intake_duplicates": "intake_duplicates (possible_duplicates)",
-               "board_closed_count_street": "board_closed_count_street (closed in the last 7 days)"}
+FIX_SOURCES = {"intake_duplicates": "intake_duplicates (possible_duplicates)",
+               "keyset_half_district": "api_cursor_half_district (keyset, half-way down)"}
 
 
 def run_fix_checks(server: str, db: str, plans: list[dict]) -> dict:
@@ -566,13 +544,15 @@ PLAN_TARGETS = [
     ("list_sort_deadline (district, sort by handle_deadline)", "admin.list_sort_deadline.district",
      lambda s: s.startswith("SELECT") and "LIMIT" in s and "count(" not in s and "FROM tickets" in s, None),
     ("board_pending_street (open board column, street scope)", "admin.board.street",
-     lambda s: "tickets.last_activity_at ASC" in s, "ix_tickets_open_street_status"),
+     lambda s: "tickets.last_activity_at ASC" in s, "ix_tickets_open_street_activity"),
     ("board_count_street (open column count)", "admin.board.street",
-     lambda s: "count(" in s and "closed_at" not in s, "ix_tickets_open_street_status"),
+     lambda s: "count(" in s and "closed_at" not in s, "ix_tickets_open_street_activity"),
     ("board_closed_count_street (closed in the last 7 days)", "admin.board.street",
-     lambda s: "count(" in s and "closed_at" in s, None),
+     lambda s: "count(" in s and "closed_at" in s, "ix_tickets_closed_street"),
     ("board_closed_cards_street", "admin.board.street",
-     lambda s: "tickets.closed_at DESC" in s, None),
+     lambda s: "tickets.closed_at DESC" in s, "ix_tickets_closed_street"),
+    ("board_pending_district (open board column, district scope)", "admin.board.district",
+     lambda s: "tickets.last_activity_at ASC" in s, "ix_tickets_open_district_activity"),
     ("home_open_counts_district", "admin.home.district", lambda s: "GROUP BY tickets.status" in s, None),
     ("home_overdue_count_district", "admin.home.district",
      lambda s: "count(" in s and "handle_deadline <" in s, "ix_tickets_open_handle_deadline"),
@@ -594,7 +574,11 @@ PLAN_TARGETS = [
      lambda s: s.startswith("SELECT") and "FROM tickets" in s and "tickets.id =" in s, "pk_tickets"),
     ("api_timeline", "api.get_one.district", lambda s: "FROM ticket_events" in s, "uq_ticket_events_ticket_seq"),
     ("intake_duplicates (possible_duplicates)", "api.intake_post.district (in process)",
-     lambda s: "tickets.lat BETWEEN" in s, "ix_tickets_open_category_lat_lon"),
+     lambda s: "tickets.lat BETWEEN" in s and "closed_at" not in s,
+     "ix_tickets_open_category_lat_lon"),
+    ("intake_duplicates_closed (possible_duplicates, closed in the window)",
+     "api.intake_post.district (in process)",
+     lambda s: "tickets.lat BETWEEN" in s and "closed_at" in s, "ix_tickets_closed_category"),
     ("sweep_warning (deadline sweep, first query)", "job.deadline_sweep",
      lambda s: "warned_at IS NULL" in s, "ix_tickets_open_handle_deadline"),
     ("sweep_overdue (deadline sweep, second query)", "job.deadline_sweep",

@@ -15,7 +15,7 @@ from models.enums import AreaLevel, Channel, NotificationState
 from models.errors import WorkflowError
 from models.notification import Notification
 from models.notify import notify_event
-from models.sla import YELLOW, deadline_state
+from models.sla import YELLOW, deadline_state, handling_warning_due
 from models.timeline import append_event
 from models.workflow import Actor, perform
 
@@ -50,11 +50,10 @@ def deadline_sweep(now: datetime | None = None) -> dict:
     """Warn at the warning share, mark overdue tickets (and tell the centre), escalate by policy."""
     now = now or utcnow()
     counts = {"warned": 0, "overdue": 0, "escalated": 0}
-    for ticket in _all_open(Ticket.status.in_([TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
-                                               TicketStatus.PENDING_REVIEW]),
-                            Ticket.warned_at.is_(None), Ticket.handle_deadline.is_not(None),
-                            Ticket.handle_deadline > now):
-        if deadline_state(ticket, now) == YELLOW and ticket.status != TicketStatus.PENDING:
+    # Only the tickets due for a warning are read (the condition is deadline_state's yellow in
+    # SQL); the check in Python stays as a guard.
+    for ticket in _all_open(handling_warning_due(now), Ticket.warned_at.is_(None)):
+        if deadline_state(ticket, now) == YELLOW:
             ticket.warned_at = now
             _system_event(ticket, "deadline_warning", now,
                           details={"deadline": ticket.handle_deadline.isoformat()})

@@ -152,7 +152,7 @@ def deadline_state(ticket, now: datetime) -> str | None:
         return GREEN
     if now >= deadline:
         return RED
-    share = current_app.config.get("DEADLINE_WARNING_SHARE", 0.8) if has_app_context() else 0.8
+    share = warning_share()
     start = ticket.created_at
     total = (deadline - start).total_seconds()
     used = (now - start).total_seconds()
@@ -171,3 +171,29 @@ def overdue_condition(now: datetime, overdue: bool = True):
         return late
     return sa.or_(Ticket.status.not_in(OPEN_STATUSES), Ticket.handle_deadline.is_(None),
                   Ticket.handle_deadline >= now)
+
+
+def warning_share() -> float:
+    return current_app.config.get("DEADLINE_WARNING_SHARE", 0.8) if has_app_context() else 0.8
+
+
+def handling_warning_due(now: datetime):
+    """SQL for "being handled, its handling deadline ahead and at least the warning share of the
+    time used" — what deadline_state calls yellow, for tickets past acceptance (not suspended)."""
+    import sqlalchemy as sa
+
+    from .base import UTCDateTime, db
+    from .ticket import Ticket
+
+    share = warning_share()
+    if db.session.get_bind().dialect.name == "sqlite":
+        day = sa.func.julianday
+        point = day(Ticket.created_at) + (day(Ticket.handle_deadline)
+                                          - day(Ticket.created_at)) * share
+        used_enough = point <= day(sa.cast(sa.literal(now, UTCDateTime()), sa.String))
+    else:
+        used_enough = Ticket.created_at + (Ticket.handle_deadline - Ticket.created_at) * share \
+            <= now
+    return sa.and_(Ticket.status.in_([TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW]),
+                   Ticket.handle_deadline.is_not(None), Ticket.handle_deadline > now,
+                   Ticket.handle_deadline > Ticket.created_at, used_enough)

@@ -105,9 +105,14 @@ class Ticket(db.Model):
                  "created_at"),
         sa.Index("ix_tickets_category_created", "category_id", "created_at"),
         sa.Index("ix_tickets_status_created", "status", "created_at"),
-        # The board and the deadline sweep only read open tickets.
-        sa.Index("ix_tickets_open_street_status", "street_id", "status", "last_activity_at",
+        # The board and the deadline sweep only read open tickets. The board's columns sort by
+        # last activity (status last: a column of two states is read in order, not sorted).
+        sa.Index("ix_tickets_open_district_activity", "district_id", "last_activity_at", "status",
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
+        sa.Index("ix_tickets_open_street_activity", "street_id", "last_activity_at", "status",
+                 postgresql_where=_OPEN, sqlite_where=_OPEN),
+        sa.Index("ix_tickets_open_community_activity", "community_id", "last_activity_at",
+                 "status", postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_handle_deadline", "handle_deadline",
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_category_lat_lon", "category_id", "lat", "lon",

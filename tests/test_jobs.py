@@ -18,7 +18,7 @@ from models import (Channel, DispatchRule, Notification, ResponsibleKind, Ticket
                     TicketStatus, db)
 from models.intake import Report, report_ticket
 from models.locate import invalidate_area_index
-from models.sla import invalidate_calendar
+from models.sla import deadline_state, handling_warning_due, invalidate_calendar
 from models.workflow import Actor, perform
 
 from .conftest import database_url
@@ -55,6 +55,33 @@ def inbox(ticket, template) -> list[int]:
     return db.session.execute(sa.select(Notification.recipient_user_id).where(
         Notification.ticket_id == ticket.id, Notification.template == template,
         Notification.channel == Channel.IN_APP).order_by(Notification.id)).scalars().all()
+
+
+def test_the_warning_query_picks_exactly_the_yellow_tickets(world):
+    """The sweep reads only tickets due for a warning; its SQL agrees with deadline_state on both
+    sides of the share, on either database."""
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+    base = ticket_at(world, start)
+    perform(base, "accept", Actor.staff(world.users["gridworker"]),
+            expected_version=base.version, now=start + timedelta(minutes=5))
+    db.session.commit()
+    total = base.handle_deadline - base.created_at
+    now = start + total * 0.5
+    shares = [0.1, 0.45, 0.79, 0.81, 0.95, 1.2]  # of each ticket's own time used at `now`
+    made = []
+    for share in shares:
+        ticket = ticket_at(world, start)
+        ticket.status = TicketStatus.IN_PROGRESS
+        ticket.created_at = now - total * share
+        ticket.handle_deadline = ticket.created_at + total
+        made.append(ticket)
+    db.session.commit()
+    expected = {t.id for t in made if deadline_state(t, now) == "yellow"}
+    assert expected == {made[3].id, made[4].id}
+    picked = set(db.session.execute(sa.select(Ticket.id).where(
+        handling_warning_due(now), Ticket.id.in_([t.id for t in made]))).scalars())
+    assert picked == expected
+    assert deadline_sweep(now)["warned"] == 2
 
 
 def test_warning_at_the_share_is_sent_once(world):
