@@ -97,6 +97,8 @@ def locate(lon: float, lat: float, coord_system: str | None = None) -> Placement
     try:
         lon, lat = float(lon), float(lat)
         lon, lat = to_wgs84(lon, lat, coord_system)
+        # 7 decimals is about 1 cm: what a phone can mean, without float noise like ...999998.
+        lon, lat = round(lon, 7), round(lat, 7)
     except (TypeError, ValueError):
         raise ActionInvalid(_("Give longitude and latitude as numbers, and coord_system as "
                               "wgs84, gcj02 or bd09.")) from None
