@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .area import Area
 from .areas import LEVEL_COLUMN
 from .enums import AREA_SCOPED_ROLES, Role
 from .ticket import Ticket
@@ -28,6 +29,14 @@ def ticket_scope(user: User) -> sa.ColumnElement[bool]:
         own.append(sa.and_(Ticket.assigned_department_id == user.department_id,
                            Ticket.assigned_user_id.is_(None)))
     return sa.or_(*own)
+
+
+def area_within_scope(user: User, area: Area) -> bool:
+    """Every ticket in ``area`` lies inside this user's scope (so "in area" implies the scope)."""
+    if user.role == Role.ADMIN:
+        return True
+    return (user.role in AREA_SCOPED_ROLES and user.scope_area is not None
+            and area.is_within(user.scope_area))
 
 
 def can_see_ticket(user: User, ticket: Ticket) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,24 @@ def world(ctx):
                                 responsible_kind=ResponsibleKind.GRID_WORKER))
     db.session.commit()
     return w
+
+
+@contextmanager
+def served(app):
+    """The real app behind werkzeug's threaded server on a free port of 127.0.0.1; yields the
+    base URL, for clients that speak real HTTP."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
 
 
 @pytest.fixture()

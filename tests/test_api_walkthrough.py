@@ -3,31 +3,23 @@ report through the whole loop on the demo district served over HTTP."""
 from __future__ import annotations
 
 import importlib.util
-import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from models import Ticket, TicketStatus, db
 from models.ticket import Attachment
+
+from .conftest import served
 
 SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "api_walkthrough.py"
 
 
 @pytest.fixture()
 def served_demo(app, demo):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with served(app) as base_url:
+        yield base_url
 
 
 def test_the_openapi_only_script_closes_a_ticket_with_the_right_roles(served_demo, app):

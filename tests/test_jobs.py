@@ -14,29 +14,23 @@ import pytest
 import sqlalchemy as sa
 
 from jobs.sweeps import acceptance_timeouts, calendar_check, deadline_sweep, expiries
-from models import (Channel, DispatchRule, Notification, ResponsibleKind, Ticket, TicketEvent,
+from models import (Channel, Notification, Ticket, TicketEvent,
                     TicketStatus, db)
 from models.intake import Report, report_ticket
-from models.locate import invalidate_area_index
 from models.sla import deadline_state, handling_warning_due, invalidate_calendar
 from models.workflow import Actor, perform
 
 from .conftest import database_url
-from .factories import build_world
 
 SH = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
-def world(ctx):
-    invalidate_area_index()
+def world(world):
+    """conftest's world, with the working-day calendar read afresh."""
     invalidate_calendar()
-    w = build_world()
-    db.session.add(DispatchRule(category=w.categories["garbage"], area=w.areas["district"],
-                                responsible_kind=ResponsibleKind.GRID_WORKER))
-    db.session.commit()
-    return w
+    return world
 
 
 def ticket_at(world, when: datetime) -> Ticket:

@@ -15,7 +15,6 @@ Discovery and the raw XML of a POST are also checked with a plain HTTP client an
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,7 +25,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from PIL import Image
-from werkzeug.serving import make_server
 
 from models import Source, Ticket, db
 from models.enums import AttachmentKind
@@ -34,6 +32,7 @@ from models.ticket import Attachment
 from models.api_access import create_api_client
 from models.locate import invalidate_area_index
 
+from .conftest import served
 from .factories import build_world
 from .test_open311 import GARBAGE_FIELDS
 
@@ -66,16 +65,8 @@ def base_url(app, world, monkeypatch):
     """The real app behind werkzeug's server on a free port of 127.0.0.1, for this test only."""
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(name, "127.0.0.1,localhost")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/open311/v2"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with served(app) as root:
+        yield f"{root}/open311/v2"
 
 
 def stored_ticket(number: str) -> Ticket:
