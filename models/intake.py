@@ -14,7 +14,7 @@ from .category import Category
 from .custom_fields import check_attributes
 from .duplicates import possible_duplicates
 from .enums import AreaLevel, Priority, Source
-from .errors import ActionInvalid
+from .errors import ActionForbidden, ActionInvalid
 from .locate import locate
 from .ticket import Ticket
 from .tickets import open_ticket
@@ -80,6 +80,10 @@ def report_ticket(report: Report, *, actor: User | None = None,
     """Create, place and dispatch a ticket; also return the possible duplicates nearby."""
     now = now or utcnow()
     category, area, lon, lat, flagged = check_report(report)
+    scope = report.api_client.scope_area if report.api_client is not None else None
+    if scope is not None and not area.is_within(scope):
+        raise ActionForbidden(_("The place lies outside the area of this API client (%(area)s).",
+                                area=scope.name))
     attributes = {} if report.answers is None else check_attributes(category, report.answers)
     attributes.update(report.extra)
     photos = [check_upload(photo) for photo in report.photos]

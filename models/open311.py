@@ -28,7 +28,7 @@ from .base import db, utcnow
 from .category import Category
 from .clock import local_zone, parse_iso_datetime
 from .enums import OPEN_STATUSES, AreaLevel, Source, TicketStatus
-from .intake import Report, check_report, report_ticket
+from .intake import Report, report_ticket
 from .ticket import Ticket, TicketEvent
 from .tickets import ticket_list_loads
 from .user import User
@@ -322,7 +322,6 @@ def create_request(client: ApiClient, posted: PostedRequest, *,
         answers=posted.attributes, extra={"media_url": media_url} if media_url else {},
         photos=list(posted.media), api_client=client)
     _place(report, client, posted)
-    _check_scope(client, report)
     result = report_ticket(report, actor=None, now=now)
     return Created(result.ticket, result.duplicates)
 
@@ -344,14 +343,6 @@ def _place(report: Report, client: ApiClient, posted: PostedRequest) -> None:
             "GridDesk places every request in its grid: send lat and long (WGS-84). An address "
             "alone is accepted only from clients whose area is a single grid or community."))
     report.area_id = scope.id
-
-
-def _check_scope(client: ApiClient, report: Report) -> None:
-    _category, area, _lon, _lat, _flagged = check_report(report)
-    scope = client.scope_area
-    if scope is not None and not area.is_within(scope):
-        raise Open311Error(403, _("The place lies outside the area of this API client (%(area)s).",
-                                  area=scope.name))
 
 
 def _reporter_name(first: str | None, last: str | None) -> str | None:

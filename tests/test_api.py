@@ -78,7 +78,9 @@ def test_a_client_outside_its_area_is_refused_and_nothing_is_created(world, clie
     response = new_ticket(client, token)  # a point in street 1
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
     assert count(Ticket) == before
-    assert new_ticket(client, token, lat=30.006, lon=120.025).status_code == 201
+    made = new_ticket(client, token, lat=30.006, lon=120.025)
+    assert made.status_code == 201
+    assert made.get_json()["number"].endswith("0001")  # the refusal took no number
 
 
 # --- intake and reading ------------------------------------------------------------------------

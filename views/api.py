@@ -342,18 +342,11 @@ def create_ticket():
                     else None, api_client=principal.client)
     result = report_ticket(report, actor=principal.user)
     ticket = result.ticket
-    _check_client_scope(principal, ticket)
     body = ticket_json(ticket, principal)
     body["possible_duplicates"] = [
         {"id": t.id, "number": t.number, "status": t.status.value, "distance_m": round(m, 1)}
         for t, m in result.duplicates]
     return jsonify(body), 201
-
-
-def _check_client_scope(principal: Principal, ticket: Ticket) -> None:
-    area = principal.client.scope_area if principal.client else None
-    if area is not None and getattr(ticket, LEVEL_COLUMN[area.level]) != area.id:
-        raise ApiError(403, "forbidden", _("The place lies outside this client's area."))
 
 
 @bp.get("/tickets")
