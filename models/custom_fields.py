@@ -127,7 +127,8 @@ def _attribute_value(definition: dict, values: list[str]):
 
 
 def answers_from_json(value) -> dict[str, list[str]]:
-    """A JSON object of answers ({"bins": 3, "smell": ["bin"]}) in the form-shaped input."""
+    """A JSON object of answers ({"bins": 3, "smell": ["bin"]}) in the form-shaped input
+    (no object: no answers, which the check still holds against required fields)."""
     if value is None:
         return {}
     if not isinstance(value, dict):

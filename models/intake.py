@@ -1,7 +1,7 @@
 """Intake: every channel turns a report into a placed, dispatched ticket through this function."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -13,7 +13,7 @@ from .base import db, utcnow
 from .category import Category
 from .custom_fields import check_attributes
 from .duplicates import possible_duplicates
-from .enums import AreaLevel, Priority, Source
+from .enums import AreaLevel, AttachmentKind, Priority, Source
 from .errors import ActionForbidden, ActionInvalid
 from .locate import locate
 from .ticket import Ticket
@@ -86,7 +86,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
                                 area=scope.name))
     attributes = {} if report.answers is None else check_attributes(category, report.answers)
     attributes.update(report.extra)
-    photos = [check_upload(photo) for photo in report.photos]
+    photos = [check_upload(replace(photo, kind=AttachmentKind.BEFORE)) for photo in report.photos]
     duplicates = possible_duplicates(category, lon, lat, now=now)
     description = report.description.strip()
     title = (report.title or "").strip() or description.splitlines()[0][:40]

@@ -43,7 +43,7 @@ from .ticket import Ticket
 from .tickets import PHONE_PATTERN, open_ticket
 from .timeline import append_event
 from .user import User
-from .workflow import dispatch, handling_deadline_from
+from .workflow import dispatch, start_handling_clock
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -1057,7 +1057,8 @@ def create_historical_ticket(p: ParsedRow, *, actor: User | None, file_name: str
     if p.closed_at is None:
         now = utcnow()
         if opened == TicketStatus.IN_PROGRESS:
-            ticket.handle_deadline = handling_deadline_from(ticket, now)
+            start_handling_clock(ticket, now)
+            ticket.last_activity_at = now  # the import is its latest activity, not the old date
         else:
             dispatch(ticket, now, deadlines_from=now)
     if p.closed_at is not None:

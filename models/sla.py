@@ -153,7 +153,7 @@ def deadline_state(ticket, now: datetime) -> str | None:
     if now >= deadline:
         return RED
     share = warning_share()
-    start = ticket.created_at
+    start = ticket.deadlines_from or ticket.created_at
     total = (deadline - start).total_seconds()
     used = (now - start).total_seconds()
     return YELLOW if total > 0 and used / total >= share else GREEN
@@ -186,14 +186,15 @@ def handling_warning_due(now: datetime):
     from .ticket import Ticket
 
     share = warning_share()
+    start = sa.func.coalesce(Ticket.deadlines_from, Ticket.created_at)
     if db.session.get_bind().dialect.name == "sqlite":
         day = sa.func.julianday
-        point = day(Ticket.created_at) + (day(Ticket.handle_deadline)
-                                          - day(Ticket.created_at)) * share
+        point = day(start) + (day(Ticket.handle_deadline) - day(start)) * share
         used_enough = point <= day(sa.cast(sa.literal(now, UTCDateTime()), sa.String))
     else:
-        used_enough = Ticket.created_at + (Ticket.handle_deadline - Ticket.created_at) * share \
-            <= now
+        span = (Ticket.handle_deadline - start).self_group().op(
+            "*", return_type=sa.Interval())(share)
+        used_enough = start + span <= now
     return sa.and_(Ticket.status.in_([TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW]),
                    Ticket.handle_deadline.is_not(None), Ticket.handle_deadline > now,
-                   Ticket.handle_deadline > Ticket.created_at, used_enough)
+                   Ticket.handle_deadline > start, used_enough)

@@ -48,6 +48,9 @@ class Ticket(db.Model):
     current_level: Mapped[AreaLevel] = mapped_column(str_enum(AreaLevel), default=AreaLevel.GRID)
     accept_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handle_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the deadlines' clock started when it was not the report (a case imported from an old
+    # ledger starts at its import); the yellow "most of the time used" share counts from here.
+    deadlines_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

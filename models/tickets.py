@@ -76,12 +76,13 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
     at = at or utcnow()
     if not (title or "").strip():
         raise TicketInputError(_("The title is required."))
+    phone = clean_phone(reporter_phone)  # every refusal before the number is taken
     ticket = Ticket(
         number=next_ticket_number(at.astimezone(local_zone()).date()),
         tracking_code=new_tracking_code(),
         title=title.strip()[:200], description=(description or "").strip(), category=category,
         priority=priority, source=source, status=TicketStatus.PENDING, lat=lat, lon=lon,
-        address=address, reporter_name=reporter_name, reporter_phone=clean_phone(reporter_phone),
+        address=address, reporter_name=reporter_name, reporter_phone=phone,
         reporter_email=reporter_email, created_by_id=actor.id if actor else None,
         created_at=at, updated_at=at, last_activity_at=at,
         event_seq=0, rework_count=0, location_flagged=False,

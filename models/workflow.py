@@ -238,6 +238,8 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     rule = owner.rule
     ticket.accept_deadline, ticket.handle_deadline = ticket_deadlines(
         ticket.category, rule, ticket.priority, deadlines_from or ticket.created_at or now)
+    if deadlines_from is not None:
+        ticket.deadlines_from = deadlines_from
     ticket.current_level = owner.level
     details = {"rule_id": rule.id if rule else None,
                "rule": str(rule) if rule else None,
@@ -247,9 +249,12 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
                   to_user=owner.user, details=details)
 
 
-def handling_deadline_from(ticket: Ticket, start: datetime) -> datetime | None:
-    """The handling deadline the matrix gives this ticket, counted from ``start``."""
-    return ticket_deadlines(ticket.category, owner_for(ticket).rule, ticket.priority, start)[1]
+def start_handling_clock(ticket: Ticket, start: datetime) -> None:
+    """Give a ticket already being handled the handling deadline the matrix gives it, counted
+    from ``start`` (an open case imported from an old ledger starts at its import)."""
+    ticket.handle_deadline = ticket_deadlines(
+        ticket.category, owner_for(ticket).rule, ticket.priority, start)[1]
+    ticket.deadlines_from = start
 
 
 def _redispatch_deadline(ticket: Ticket, now: datetime) -> None:

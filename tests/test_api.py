@@ -83,6 +83,12 @@ def test_a_client_outside_its_area_is_refused_and_nothing_is_created(world, clie
     assert made.get_json()["number"].endswith("0001")  # the refusal took no number
 
 
+def test_a_refused_report_takes_no_ticket_number(world, client):
+    token = token_for(client, "community")
+    assert new_ticket(client, token, reporter_phone="12ab").status_code == 422
+    assert new_ticket(client, token).get_json()["number"].endswith("0001")
+
+
 # --- intake and reading ------------------------------------------------------------------------
 def test_create_returns_the_placed_dispatched_ticket_and_duplicates(world, client):
     token = token_for(client, "community")
@@ -134,8 +140,10 @@ def test_custom_field_answers_are_checked_and_kept(world, client):
     db.session.expire_all()
     assert db.session.get(Ticket, made.get_json()["id"]).attributes == {
         "bins": 2, "smell": ["drain", "bin"]}
-    # Without attributes the channel did not ask for them: nothing is checked or kept.
-    assert new_ticket(client, token, lon=120.008).get_json()["attributes"] == {}
+    # Required answers are required, as in Open311; the optional ones may be left out.
+    assert new_ticket(client, token, lon=120.008).status_code == 422
+    assert new_ticket(client, token, lon=120.008, attributes={"bins": 1}).get_json()[
+        "attributes"] == {"bins": 1}
 
     before = count(Ticket)
     for attributes, words in [({"smell": ["bin"]}, "bins"), ({"bins": "many"}, "bins"),

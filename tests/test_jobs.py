@@ -61,20 +61,32 @@ def test_the_warning_query_picks_exactly_the_yellow_tickets(world):
     db.session.commit()
     total = base.handle_deadline - base.created_at
     now = start + total * 0.5
-    shares = [0.1, 0.45, 0.79, 0.81, 0.95, 1.2]  # of each ticket's own time used at `now`
+    cases = [(0.1, TicketStatus.IN_PROGRESS), (0.45, TicketStatus.IN_PROGRESS),
+             (0.79, TicketStatus.IN_PROGRESS), (0.81, TicketStatus.IN_PROGRESS),
+             (0.95, TicketStatus.PENDING_REVIEW), (1.2, TicketStatus.IN_PROGRESS),
+             (0.9, TicketStatus.PENDING), (0.9, TicketStatus.SUSPENDED)]
     made = []
-    for share in shares:
+    for share, status in cases:  # share: of each ticket's own time used at `now`
         ticket = ticket_at(world, start)
-        ticket.status = TicketStatus.IN_PROGRESS
+        ticket.status = status
         ticket.created_at = now - total * share
         ticket.handle_deadline = ticket.created_at + total
         made.append(ticket)
+    made[4].deadlines_from = made[4].created_at + total * 0.9  # clock started later: half used
     db.session.commit()
-    expected = {t.id for t in made if deadline_state(t, now) == "yellow"}
-    assert expected == {made[3].id, made[4].id}
-    picked = set(db.session.execute(sa.select(Ticket.id).where(
-        handling_warning_due(now), Ticket.id.in_([t.id for t in made]))).scalars())
-    assert picked == expected
+    handled = (TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW)
+
+    def yellow_in_python():
+        return {t.id for t in made if t.status in handled and deadline_state(t, now) == "yellow"}
+
+    def picked_by_sql():
+        return set(db.session.execute(sa.select(Ticket.id).where(
+            handling_warning_due(now), Ticket.id.in_([t.id for t in made]))).scalars())
+
+    assert yellow_in_python() == picked_by_sql() == {made[3].id}
+    made[4].deadlines_from = None
+    db.session.commit()
+    assert yellow_in_python() == picked_by_sql() == {made[3].id, made[4].id}
     assert deadline_sweep(now)["warned"] == 2
 
 

@@ -12,10 +12,12 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
+from jobs.sweeps import deadline_sweep
 from models import Category, Source, Ticket, TicketEvent, TicketStatus, db, utcnow
 from models.ledger import (Resolver, ValueProblem, guess_mapping, import_ledger, parse_date,
                            parse_phone, read_ledger)
 from models.locate import invalidate_area_index
+from models.sla import deadline_state
 from models.timeline import replays_to_ticket
 
 from .conftest import session_csrf_token
@@ -203,6 +205,7 @@ def test_messy_ledger_through_the_admin_page(world, login_as):
     # Still open: dispatched now by the matrix, its clock starting at the import, not in 2025.
     assert b.assigned_department_id == world.departments["street1_centre"].id
     assert started < b.accept_deadline < b.handle_deadline
+    assert deadline_state(b, utcnow()) == "green"
     assert [e.action for e in events_of(b)] == ["create", "import", "dispatch"]
     assert all(t.accept_deadline is None and t.handle_deadline is None
                for t in (a, by_row[9]))  # closed rows keep no deadlines
@@ -523,6 +526,10 @@ def test_an_open_row_with_a_known_handler_is_in_progress_with_a_deadline_from_no
     assert ticket.accepted_at == datetime(2025, 5, 1, tzinfo=SH)
     assert ticket.handle_deadline > started  # its clock starts at the import
     assert replays_to_ticket(ticket, events_of(ticket))
+    # A case from 2025 is not "most of its time used" the moment it arrives, nor stalled.
+    now = utcnow()
+    assert deadline_state(ticket, now) == "green" and ticket.last_activity_at >= started
+    assert deadline_sweep(now)["warned"] == 0
 
 
 def test_the_pages_speak_english_too(world, login_as):

@@ -338,8 +338,8 @@ def create_ticket():
                     reporter_name=data.get("reporter_name"),
                     reporter_phone=data.get("reporter_phone"),
                     reporter_email=data.get("reporter_email"),
-                    answers=answers_from_json(data["attributes"]) if "attributes" in data
-                    else None, api_client=principal.client)
+                    answers=answers_from_json(data.get("attributes")),
+                    api_client=principal.client)
     result = report_ticket(report, actor=principal.user)
     ticket = result.ticket
     body = ticket_json(ticket, principal)

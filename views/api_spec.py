@@ -102,8 +102,8 @@ def openapi_document(server_url: str) -> dict:
                     "reporter_email": {"type": "string"},
                     "attributes": {"type": "object", "description": (
                         "Answers to the category's custom fields (GET /categories: fields), "
-                        "by field code: a value, or a list for multivaluelist. When sent, they "
-                        "are checked, required fields included."),
+                        "by field code: a value, or a list for multivaluelist. Checked like "
+                        "Open311's attributes: required fields must be answered."),
                         "additionalProperties": True}}},
                 "Action": {"type": "object", "required": ["version"], "properties": {
                     "version": {"type": "integer"}, "note": {"type": "string"},

@@ -178,7 +178,8 @@ def post_request(fmt: str):
             attributes.setdefault(match.group(1), []).extend(values.getlist(key))
     posted = PostedRequest(
         attributes=attributes,
-        media=[Upload(AttachmentKind.BEFORE, f.filename or "media", f.read())
+        # The kind is set by intake: a reporter's photos are "before" photos.
+        media=[Upload(AttachmentKind.OTHER, f.filename or "media", f.read())
                for f in request.files.getlist("media") if f],
         **{name: values.get(name) for name in (
             "service_code", "lat", "long", "address_string", "address_id", "description",

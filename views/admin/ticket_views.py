@@ -263,11 +263,20 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
             return query
         return query.filter(ticket_scope(current_user))
 
+    def _get_list_filter_args(self):
+        # Read once per request: get_count_query reads them too, and each read flashes the
+        # message about an invalid filter value.
+        if "gd_list_filter_args" not in g:
+            g.gd_list_filter_args = super()._get_list_filter_args()
+        return g.gd_list_filter_args
+
     def _area_filter_within_scope(self) -> bool:
         levels = {column: level for level, column in LEVEL_COLUMN.items()}
         for index, _name, value in self._get_list_filter_args():
-            column = getattr(self._filters[index], "column", None)
-            level = levels.get(getattr(column, "key", None))
+            area_filter = self._filters[index]
+            if not isinstance(area_filter, IdFilter):  # only "equals this area" narrows enough
+                continue
+            level = levels.get(getattr(area_filter.column, "key", None))
             if level is None or not str(value).isdigit():
                 continue
             area = db.session.get(Area, int(value))
