@@ -35,11 +35,30 @@ DEBS = {
     "pool/main/libf/libffi/libffi7_3.3-6_amd64.deb":
         "30ca89bfddae5fa6e0a2a044f22b6e50cd17c4bc6bc850c579819aeab7101f0f",
 }
-BOOTSTRAP = ["pip==20.3.4", "setuptools==44.1.1", "wheel==0.37.1"]
-# `three` and exactly what it needs on Python 2.7 (its own install_requires, resolved once).
-CLIENT = ["three==0.8.0", "relaxml==0.1.3", "requests==2.27.1", "urllib3==1.26.20",
-          "chardet==4.0.0", "idna==2.10", "certifi==2021.10.8", "simplejson==4.3.0",
-          "mock==3.0.5", "six==1.17.0", "funcsigs==1.0.2"]
+# Wheels, by file name: the pip that still runs on Python 2.7, and what it builds sdists with.
+BOOTSTRAP = {
+    "pip-20.3.4-py2.py3-none-any.whl":
+        "217ae5161a0e08c0fb873858806e3478c9775caffce5168b50ec885e358c199d",
+    "setuptools-44.1.1-py2.py3-none-any.whl":
+        "27a714c09253134e60a6fa68130f78c7037e5562c4f21f8f318f2ae900d152d5",
+    "wheel-0.37.1-py2.py3-none-any.whl":
+        "4bdcd7d840138086126cd09254dc6195fb4fc6f01c050a1d7236f2630db1d22a",
+}
+# `three` and exactly what it needs on Python 2.7 (its install_requires, resolved once), with the
+# SHA-256 of the file pip picks for Python 2.7 on x86_64; pip refuses anything else.
+CLIENT = {
+    "three==0.8.0": "a398a453bec04014cbc68c05b79fd535663b158ca06e13fc0deb98b629dbc84c",
+    "relaxml==0.1.3": "72c8f3809c9b6a3b1b5a772b42fd2f5bb7ed90a734491c4ffec0d0d15e9e9832",
+    "requests==2.27.1": "f22fa1e554c9ddfd16e6e41ac79759e17be9e492b3587efa038054674760e72d",
+    "urllib3==1.26.20": "0ed14ccfbf1c30a9072c7ca157e4319b70d65f623e91e7b32fadb2853431016e",
+    "chardet==4.0.0": "f864054d66fd9118f2e67044ac8981a54775ec5b67aed0441892edb553d21da5",
+    "idna==2.10": "b97d804b1e9b523befed77c48dacec60e6dcb0b5391d57af6a65a312a90648c0",
+    "certifi==2021.10.8": "d62a0163eb4c2344ac042ab2bdf75399a71a2d8c7d47eac2e2ee91b9d6339569",
+    "simplejson==4.3.0": "760818802f44a5754df77e20bbc6551969a1c5df769376792b55f325a315b5e2",
+    "mock==3.0.5": "d157e52d4e5b938c550f39eb2fd15610db062441a9c2747d3dbfa9298211d0f8",
+    "six==1.17.0": "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274",
+    "funcsigs==1.0.2": "330cc27ccbf7f1e992e69fef78261dc7c6569012cf397db8d3de0234e6c937ca",
+}
 
 
 class Unavailable(Exception):
@@ -85,17 +104,24 @@ def provision(home: Path = DEFAULT_HOME) -> LegacyPython:
         target = home / "debs" / path.rsplit("/", 1)[1]
         _download(f"{MIRROR}/{path}", target, sha256)
         _run(["dpkg-deb", "-x", str(target), str(home / "root")], "unpacking " + target.name)
-    _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest",
-          str(home / "wheels"), *BOOTSTRAP], "downloading pip for Python 2.7")
-    pip = [str(legacy.executable), str(next((home / "wheels").glob("pip-*.whl")) / "pip"),
+    wheels = home / "wheels"
+    _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(wheels),
+          *(name.split("-")[0] + "==" + name.split("-")[1] for name in BOOTSTRAP)],
+         "downloading pip for Python 2.7")
+    for name, sha256 in BOOTSTRAP.items():
+        if hashlib.sha256((wheels / name).read_bytes()).hexdigest() != sha256:
+            raise Unavailable(f"{name} does not match its pinned SHA-256")
+    pip = [str(legacy.executable), str(wheels / "pip-20.3.4-py2.py3-none-any.whl" / "pip"),
            "install", "--quiet", "--no-cache-dir", "--no-deps", "--disable-pip-version-check"]
     env = legacy.env() | {"PIP_CONFIG_FILE": os.devnull}
     env.pop("PIP_FIND_LINKS", None)
-    _run(pip + ["--target", str(home / "boot"),
-                *sorted(str(p) for p in (home / "wheels").glob("*.whl"))],
+    _run(pip + ["--target", str(home / "boot"), *(str(wheels / name) for name in BOOTSTRAP)],
          "installing setuptools for Python 2.7", env)
-    _run(pip + ["--target", str(home / "site"), *CLIENT], "installing three from PyPI",
-         env | {"PYTHONPATH": str(home / "boot")})
+    requirements = home / "client-requirements.txt"
+    requirements.write_text("".join(f"{pin} --hash=sha256:{sha256}\n"
+                                    for pin, sha256 in CLIENT.items()))
+    _run(pip + ["--target", str(home / "site"), "--require-hashes", "-r", str(requirements)],
+         "installing three from PyPI", env | {"PYTHONPATH": str(home / "boot")})
     check = subprocess.run([str(legacy.executable), "-c", "import three, sys; print(sys.version)"],
                            env=legacy.env(), capture_output=True, text=True)
     if check.returncode != 0 or not check.stdout.startswith("2.7."):
