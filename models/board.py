@@ -78,7 +78,7 @@ def build_board(user: User, filters: BoardFilters, now: datetime | None = None) 
         order = Ticket.closed_at.desc() if key == "closed" else Ticket.last_activity_at.asc()
         tickets = db.session.execute(
             sa.select(Ticket).where(*where).order_by(order, Ticket.id).limit(CARDS_PER_COLUMN)
-            .options(*ticket_list_loads())).scalars().all()
+            .options(*ticket_list_loads(("community", "grid")))).scalars().all()
         column.cards = [Card(t, deadline_state(t, now),
                              key != "closed" and now - t.last_activity_at > stalled_after)
                         for t in tickets]

@@ -24,13 +24,15 @@ from .user import User
 PHONE_PATTERN = re.compile(r"^\+?\d{3,20}$")
 
 
-def ticket_list_loads() -> tuple:
-    """Loader options for a page of tickets: the category is joined, the areas, department and
-    assignee come in one small IN query each. Joining all of them costs PostgreSQL more to plan
-    (~30 ms) than to run (<1 ms)."""
+ALL_LEVELS = ("district", "street", "community", "grid")
+
+
+def ticket_list_loads(levels: tuple[str, ...] = ALL_LEVELS) -> tuple:
+    """Loader options for a page of tickets: the category is joined; the area ``levels`` the
+    page shows, the department and the assignee come in one small IN query each. Joining all of
+    them costs PostgreSQL more to plan (~30 ms) than to run (<1 ms)."""
     return (joinedload(Ticket.category).joinedload(Category.parent),
-            selectinload(Ticket.district), selectinload(Ticket.street),
-            selectinload(Ticket.community), selectinload(Ticket.grid),
+            *(selectinload(getattr(Ticket, level)) for level in levels),
             selectinload(Ticket.assigned_department), selectinload(Ticket.assigned_user))
 
 

@@ -250,7 +250,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     def get_query(self):
         return (db.session.query(Ticket)
                 .filter(ticket_scope(current_user))
-                .options(*ticket_list_loads()))
+                .options(*ticket_list_loads(("community", "grid"))))
 
     def get_count_query(self):
         g.ticket_count_capped = False
