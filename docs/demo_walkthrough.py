@@ -8,8 +8,6 @@ Screenshots go to docs/screenshots/walkthrough-*.png. Needs chromium + chromium-
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from take_screenshots import BASE, OUT, browser, log_in, start_server
+from take_screenshots import BASE, OUT, chromium, demo_server, log_in
 
 STEP = [0]
 
@@ -68,13 +66,9 @@ def first_grid_centre(database: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="griddesk-walk-"))
-    photo = work / "after.jpg"
-    Image.new("RGB", (640, 480), (90, 160, 90)).save(photo, "JPEG")
-    server = start_server(work)
-    driver = browser()
-    try:
+    with demo_server("griddesk-walk-") as work, chromium() as driver:
+        photo = work / "after.jpg"
+        Image.new("RGB", (640, 480), (90, 160, 90)).save(photo, "JPEG")
         log_in(driver, "community")
         driver.get(f"{BASE}/admin/ticket/new/")
         Select(driver.find_element(By.NAME, "category_id")).select_by_visible_text("街面环境卫生 / 垃圾清运")
@@ -128,11 +122,6 @@ def main() -> None:
         as_user(driver, "admin")
         driver.get(f"{BASE}/admin/matrix/?level=street")
         shot(driver, "matrix-admin-street")
-    finally:
-        driver.quit()
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

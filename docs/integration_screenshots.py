@@ -12,17 +12,15 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import requests
 from PIL import Image, ImageDraw
 from selenium.webdriver.common.by import By
 
-from take_screenshots import BASE, OUT, ROOT, browser, log_in, start_server
+from take_screenshots import BASE, OUT, ROOT, chromium, demo_server, log_in
 
 HTTP = requests.Session()
 HTTP.trust_env = False
@@ -55,9 +53,7 @@ def a_point(token: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="griddesk-integration-"))
-    server = start_server(workdir)
-    try:
+    with demo_server("griddesk-integration-") as workdir:
         hotline = create_client(workdir, "12345市民热线")
         lat, lon = a_point(hotline)
         api = HTTP.post(f"{BASE}/api/v1/tickets", headers={"Authorization": f"Bearer {hotline}"},
@@ -77,8 +73,7 @@ def main() -> None:
         number = re.search(r"<service_request_id>(\w+)</service_request_id>", posted.text).group(1)
         xml = HTTP.get(f"{BASE}/open311/v2/requests/{number}.xml").text
 
-        driver = browser()
-        try:
+        with chromium() as driver:
             log_in(driver, "district")
             driver.get(f"{BASE}/admin/ticket/details/?id={api_id}")
             driver.save_screenshot(str(OUT / "integration-api-ticket.png"))
@@ -89,14 +84,8 @@ def main() -> None:
             page.write_text(xml, encoding="utf-8")
             driver.get(page.as_uri())
             driver.save_screenshot(str(OUT / "integration-open311-xml.png"))
-        finally:
-            driver.quit()
         print("screenshots: integration-api-ticket.png, integration-open311-ticket.png, "
               "integration-open311-xml.png")
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

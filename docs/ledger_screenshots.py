@@ -9,8 +9,6 @@ Run from docs/: python ledger_screenshots.py (needs chromium + chromium-driver).
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +17,7 @@ from openpyxl import Workbook
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from take_screenshots import BASE, OUT, browser, log_in, start_server
+from take_screenshots import BASE, OUT, chromium, demo_server, log_in
 
 # Grids and categories of the demo district (models/demo.py).
 PLACES = [("文新社区", "文新第一网格", "文一西路"), ("文新社区", "文新第二网格", "丰潭路"),
@@ -111,13 +109,9 @@ def run_and_wait(driver, button_id: str, mode: str, progress_shot: str | None = 
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="griddesk-ledger-shots-"))
-    ledger = workdir / "之江街道2025年台账.xlsx"
-    sample_ledger(ledger, rows=2400)
-    server = start_server(workdir)
-    driver = browser()
-    try:
+    with demo_server("griddesk-ledger-shots-") as workdir, chromium() as driver:
+        ledger = workdir / "之江街道2025年台账.xlsx"
+        sample_ledger(ledger, rows=2400)
         log_in(driver, "admin")
         driver.get(f"{BASE}/admin/ledger/")
         shot(driver, "01-upload")
@@ -135,11 +129,6 @@ def main() -> None:
         driver.get(f"{BASE}/admin/ticket/?search={ticket_number}")
         driver.find_element(By.CSS_SELECTOR, "td.col-number a").click()
         shot(driver, "07-ticket")
-    finally:
-        driver.quit()
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

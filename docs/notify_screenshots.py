@@ -10,10 +10,8 @@ rows), saves channel settings with secrets and runs one delivery pass.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from selenium.webdriver.common.by import By  # noqa: E402
 
-from take_screenshots import BASE, OUT, PORT, ROOT, browser, log_in, start_server  # noqa: E402
+from take_screenshots import BASE, OUT, PORT, ROOT, chromium, demo_server, log_in  # noqa: E402
 
 
 def setup_notifications() -> None:
@@ -100,38 +98,30 @@ SHOTS = [
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="griddesk-notify-shots-"))
-    server = start_server(workdir)
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
-               GRIDDESK_INSTANCE=str(workdir), PORT=str(PORT), GRIDDESK_ENV="demo")
-    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--setup"], cwd=ROOT,
-                   env=env, check=True)
-    driver = browser()
-    try:
-        current = None
-        for name, user, path, extra in SHOTS:
-            if user != current:
-                log_in(driver, user)
-                current = user
-            driver.set_window_size(1440, 1000)
-            driver.get(BASE + path)
-            if extra == "syntax-error":
-                body = driver.find_element(By.NAME, "body")
-                body.clear()
-                body.send_keys("### 工单已上报 {{ number }\n{% if note %}说明：{{ note }}")
-                driver.find_element(By.CSS_SELECTOR, "input[type=submit].btn-primary, "
-                                                     "button[type=submit].btn-primary").click()
-            time.sleep(0.3)
-            height = driver.execute_script("return document.body.scrollHeight")
-            driver.set_window_size(1440, min(max(height + 40, 700), 2400))
-            driver.save_screenshot(str(OUT / f"{name}.png"))
-            print("saved", name)
-    finally:
-        driver.quit()
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with demo_server("griddesk-notify-shots-") as workdir:
+        env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
+                   GRIDDESK_INSTANCE=str(workdir), PORT=str(PORT), GRIDDESK_ENV="demo")
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--setup"], cwd=ROOT,
+                       env=env, check=True)
+        with chromium() as driver:
+            current = None
+            for name, user, path, extra in SHOTS:
+                if user != current:
+                    log_in(driver, user)
+                    current = user
+                driver.set_window_size(1440, 1000)
+                driver.get(BASE + path)
+                if extra == "syntax-error":
+                    body = driver.find_element(By.NAME, "body")
+                    body.clear()
+                    body.send_keys("### 工单已上报 {{ number }\n{% if note %}说明：{{ note }}")
+                    driver.find_element(By.CSS_SELECTOR, "input[type=submit].btn-primary, "
+                                                         "button[type=submit].btn-primary").click()
+                time.sleep(0.3)
+                height = driver.execute_script("return document.body.scrollHeight")
+                driver.set_window_size(1440, min(max(height + 40, 700), 2400))
+                driver.save_screenshot(str(OUT / f"{name}.png"))
+                print("saved", name)
 
 
 if __name__ == "__main__":

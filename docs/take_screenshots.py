@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
@@ -86,12 +87,32 @@ def log_in(driver, username: str) -> None:
     WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
 
 
-def main() -> None:
+@contextmanager
+def demo_server(prefix: str):
+    """The demo on a scratch SQLite database in a fresh folder, served until the block ends;
+    yields the folder (its database is ``shots.db``)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="griddesk-shots-"))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     server = start_server(workdir)
+    try:
+        yield workdir
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def chromium():
     driver = browser()
     try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def main() -> None:
+    with demo_server("griddesk-shots-"), chromium() as driver:
         current = None
         for name, user, path, extra in PAGES:
             if user != current:
@@ -111,11 +132,6 @@ def main() -> None:
             print("saved", name)
             if extra == "english":
                 driver.get(f"{BASE}/lang/zh_Hans_CN")
-    finally:
-        driver.quit()
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
