@@ -31,3 +31,14 @@ def in_category(category_id: int):
 
     return Ticket.category_id.in_(sa.select(Category.id).where(
         sa.or_(Category.id == category_id, Category.parent_id == category_id)))
+
+
+def publicly_listed_category_ids():
+    """SQL: the categories whose cases may be shown to anyone (theirs and their parent's flag)."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import aliased
+
+    parent = aliased(Category)
+    return (sa.select(Category.id).outerjoin(parent, Category.parent_id == parent.id)
+            .where(Category.listed_publicly.is_(True),
+                   sa.or_(parent.id.is_(None), parent.listed_publicly.is_(True))))

@@ -26,6 +26,9 @@ class Category(db.Model):
     requires_after_photo: Mapped[bool] = mapped_column(default=False)
     # Policy of the deadline sweep: an overdue ticket of this category goes one level up.
     escalate_when_overdue: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Open311 lets anyone read the request list; cases like neighbour disputes stay off it
+    # (a hidden top-level category hides its sub-categories too).
+    listed_publicly: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     duplicate_radius_m: Mapped[int] = mapped_column(default=50)
     sort_order: Mapped[int] = mapped_column(default=100)
     # Extra questions for reporters, e.g. [{"code": "bins", "label": "桶数", "type": "number",

@@ -8,12 +8,19 @@ so Open311 publishes the definitions as they are.
 from __future__ import annotations
 
 import math
+import re
 
 from flask_babel import gettext as _
 
 from .category import Category
 from .clock import parse_iso_datetime
 from .errors import ActionInvalid
+
+FIELD_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+
+
+class FieldDefinitionError(ValueError):
+    """Custom field definitions an administrator wrote that cannot be used, and why."""
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
@@ -142,3 +149,37 @@ def answers_from_json(value) -> dict[str, list[str]]:
         answers[str(code)] = ["true" if item is True else "false" if item is False else
                               "" if item is None else str(item) for item in items]
     return answers
+
+
+def check_field_definitions(raw) -> list[dict] | None:
+    """An administrator's custom fields (parsed JSON) checked before they are saved: a list of
+    {code, label, type, required, values, hint}; returns it, or None for no fields."""
+    if raw in (None, "", []):
+        return None
+    if not isinstance(raw, list):
+        raise FieldDefinitionError(_("Custom fields must be a JSON list of fields."))
+    seen = set()
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise FieldDefinitionError(_("Field %(n)s is not an object.", n=number))
+        code = str(item.get("code") or "").strip()
+        if not FIELD_CODE.match(code):
+            raise FieldDefinitionError(_(
+                "Field %(n)s: the code must start with a letter and use only letters, digits "
+                "and _ (at most 32).", n=number))
+        if code in seen:
+            raise FieldDefinitionError(_("The code %(code)s is used twice.", code=code))
+        seen.add(code)
+        if not str(item.get("label") or "").strip():
+            raise FieldDefinitionError(_("Field %(code)s needs a label.", code=code))
+        kind = str(item.get("type") or "string").strip().lower()
+        if kind not in DATATYPES and kind not in TYPE_ALIASES:
+            raise FieldDefinitionError(_("Field %(code)s: unknown type %(type)s (use one of "
+                                         "%(types)s).", code=code, type=kind,
+                                         types=", ".join(DATATYPES)))
+        if "required" in item and not isinstance(item["required"], bool):
+            raise FieldDefinitionError(_("Field %(code)s: required is true or false.", code=code))
+        if _datatype(kind) in LIST_DATATYPES and not _values(item):
+            raise FieldDefinitionError(_("Field %(code)s is a list: give its values, e.g. "
+                                         '[{"key": "a", "name": "甲"}].', code=code))
+    return raw

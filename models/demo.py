@@ -162,6 +162,15 @@ SEASONALITY = {
 URGENT_PRONE = {"0203", "0402", "0502", "0504", "0601", "0801"}
 LESS_PATROL = {"0203", "0301", "0302", "0401", "0802"}  # residents call these in, patrols rarely see them
 
+# Custom fields of 垃圾清运, answered through the API and Open311 (optional, so staff entry and
+# the walkthrough need none).
+GARBAGE_FIELDS = [
+    {"code": "bins", "label": "满溢桶数", "type": "number", "hint": "整数，如 3"},
+    {"code": "kind", "label": "垃圾类型", "type": "singlevaluelist",
+     "values": [{"key": "household", "name": "生活垃圾"}, {"key": "construction", "name": "建筑垃圾"},
+                {"key": "bulky", "name": "大件垃圾"}]},
+]
+
 # Responsibility matrix: (category code, area, kind, department key, handle override, note).
 # Area: "district", ("street", index) or ("community", index). 园林绿化 and 其他事项 have no rule
 # on purpose: they fall to the street command centre, which assigns them by hand.
@@ -742,6 +751,8 @@ def _seed_categories(demo: _Demo) -> None:
                              requires_after_photo=photo, sort_order=sub_order * 10)
             db.session.add(child)
             demo.categories[sub_code] = child
+    demo.categories["03"].listed_publicly = False  # disputes stay off Open311's public list
+    demo.categories["0101"].custom_fields = GARBAGE_FIELDS
     for category in demo.categories.values():
         check_category(category)
     db.session.flush()

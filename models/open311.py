@@ -25,6 +25,7 @@ from .api_access import client_for_token
 from .api_client import ApiClient
 from .attachments import Upload
 from .base import db, utcnow
+from .categories import publicly_listed_category_ids
 from .category import Category
 from .clock import local_zone, parse_iso_datetime
 from .enums import OPEN_STATUSES, AreaLevel, Source, TicketStatus
@@ -209,7 +210,8 @@ def find_requests(query: RequestQuery, *, now: datetime | None = None) -> list[T
             statement = statement.where(Ticket.status.in_(OPEN_STATUSES))
         elif wanted == {"closed"}:
             statement = statement.where(Ticket.status.in_(FINISHED_STATUSES))
-    statement = statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(MAX_REQUESTS)
+    statement = (statement.where(Ticket.category_id.in_(publicly_listed_category_ids()))
+                 .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(MAX_REQUESTS))
     return list(db.session.execute(_with_relations(statement)).unique().scalars())
 
 
@@ -236,7 +238,9 @@ def _date_range(start_text: str | None, end_text: str | None, now: datetime):
 def find_request(service_request_id: str) -> Ticket:
     number = (service_request_id or "").strip().upper()
     ticket = db.session.execute(_with_relations(
-        sa.select(Ticket).where(Ticket.number == number))).unique().scalar_one_or_none()
+        sa.select(Ticket).where(Ticket.number == number,
+                                Ticket.category_id.in_(publicly_listed_category_ids())))
+    ).unique().scalar_one_or_none()
     if ticket is None:
         raise Open311Error(404, _("service_request_id %(id)s was not found.",
                                   id=service_request_id))

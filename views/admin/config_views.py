@@ -18,6 +18,7 @@ from models.accounts import UserSetupError, check_user_setup
 from models.areas import AreaError, area_in_use, place_area, set_boundary
 from models.calendar import chinese_calendar_years, fill_year, known_years
 from models.categories import CategoryError, check_category
+from models.custom_fields import FieldDefinitionError, check_field_definitions
 from models.dispatch import DispatchRuleError, check_dispatch_rule
 from models.geo import GeometryError
 from models.sla import invalidate_calendar
@@ -180,7 +181,7 @@ class CategoryView(ConfigView):
     can_delete = False
     column_list = ("code", "name", "parent", "handling_level", "accept_deadline",
                    "accept_deadline_unit", "handle_deadline", "handle_deadline_unit",
-                   "requires_after_photo", "active")
+                   "requires_after_photo", "escalate_when_overdue", "listed_publicly", "active")
     column_labels = {"code": _l("Code"), "name": _l("Name"), "parent": _l("Parent category"),
                      "handling_level": _l("Normally handled by"),
                      "accept_deadline": _l("Acceptance deadline"),
@@ -189,7 +190,15 @@ class CategoryView(ConfigView):
                      "handle_deadline_unit": _l("Handling unit"),
                      "requires_after_photo": _l("After-photo required"),
                      "duplicate_radius_m": _l("Duplicate radius (m)"),
+                     "escalate_when_overdue": _l("Escalate when overdue"),
+                     "listed_publicly": _l("Listed publicly (Open311)"),
                      "sort_order": _l("Order"), "active": _l("Active")}
+    column_descriptions = {
+        "escalate_when_overdue": _l("An overdue ticket of this kind goes up one level by itself."),
+        "listed_publicly": _l("Anyone may read Open311's request list; untick for cases such as "
+                              "neighbour disputes. Unticking a top-level category hides its "
+                              "sub-categories too."),
+    }
     column_searchable_list = ("code", "name")
     column_default_sort = "code"
     column_filters = (IdFilter(Category.parent_id, _l("Parent category"),
@@ -200,7 +209,18 @@ class CategoryView(ConfigView):
                       "active", "requires_after_photo")
     form_columns = ("code", "name", "parent", "handling_level", "accept_deadline",
                     "accept_deadline_unit", "handle_deadline", "handle_deadline_unit",
-                    "requires_after_photo", "duplicate_radius_m", "sort_order", "active")
+                    "requires_after_photo", "escalate_when_overdue", "listed_publicly",
+                    "duplicate_radius_m", "sort_order", "active", "custom_fields_text")
+    form_extra_fields = {
+        "custom_fields_text": TextAreaField(
+            _l("Custom fields (JSON)"), render_kw={"rows": 5, "placeholder": (
+                '[{"code": "bins", "label": "满溢桶数", "type": "number", "required": true}, '
+                '{"code": "kind", "label": "垃圾类型", "type": "singlevaluelist", '
+                '"values": [{"key": "household", "name": "生活垃圾"}]}]')},
+            description=_l("Extra facts a report of this kind carries (API and Open311 "
+                           "attributes). Types: string, text, number, datetime, singlevaluelist, "
+                           "multivaluelist.")),
+    }
     form_overrides = {"handling_level": SelectField, "accept_deadline_unit": SelectField,
                       "handle_deadline_unit": SelectField}
     form_args = {
@@ -215,10 +235,20 @@ class CategoryView(ConfigView):
         ).scalars().all()},
     }
 
+    def on_form_prefill(self, form, id):
+        model = self.get_one(id)
+        if model is not None and model.custom_fields and not form.custom_fields_text.data:
+            form.custom_fields_text.data = json.dumps(model.custom_fields, ensure_ascii=False)
+
     def on_model_change(self, form, model, is_created):
+        text = (form.custom_fields_text.data or "").strip()
         try:
             check_category(model)
-        except CategoryError as exc:
+            model.custom_fields = check_field_definitions(json.loads(text) if text else None)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(_("The custom fields are not valid JSON: %(error)s",
+                                    error=exc)) from None
+        except (CategoryError, FieldDefinitionError) as exc:
             raise ValidationError(str(exc)) from None
 
 
