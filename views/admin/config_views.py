@@ -213,7 +213,7 @@ class CategoryView(ConfigView):
                     "duplicate_radius_m", "sort_order", "active", "custom_fields_text")
     form_extra_fields = {
         "custom_fields_text": TextAreaField(
-            _l("Custom fields (JSON)"), render_kw={"rows": 5, "placeholder": (
+            _l("Custom fields (JSON)"), render_kw={"rows": 8, "placeholder": (
                 '[{"code": "bins", "label": "满溢桶数", "type": "number", "required": true}, '
                 '{"code": "kind", "label": "垃圾类型", "type": "singlevaluelist", '
                 '"values": [{"key": "household", "name": "生活垃圾"}]}]')},
@@ -238,7 +238,8 @@ class CategoryView(ConfigView):
     def on_form_prefill(self, form, id):
         model = self.get_one(id)
         if model is not None and model.custom_fields and not form.custom_fields_text.data:
-            form.custom_fields_text.data = json.dumps(model.custom_fields, ensure_ascii=False)
+            form.custom_fields_text.data = json.dumps(model.custom_fields, ensure_ascii=False,
+                                                      indent=1)
 
     def on_model_change(self, form, model, is_created):
         text = (form.custom_fields_text.data or "").strip()
