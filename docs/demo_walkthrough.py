@@ -15,18 +15,14 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from take_screenshots import BASE, OUT, chromium, demo_server, log_in
+from take_screenshots import BASE, chromium, demo_server, log_in, save_page
 
 STEP = [0]
 
 
 def shot(driver, name: str) -> None:
     STEP[0] += 1
-    time.sleep(0.3)
-    height = driver.execute_script("return document.body.scrollHeight")
-    driver.set_window_size(1440, min(max(height + 40, 700), 2000))
-    driver.save_screenshot(str(OUT / f"walkthrough-{STEP[0]:02d}-{name}.png"))
-    print("saved", name)
+    save_page(driver, f"walkthrough-{STEP[0]:02d}-{name}", max_height=2000)
 
 
 def as_user(driver, username: str) -> None:

@@ -9,7 +9,6 @@ Run from docs/: python ledger_screenshots.py (needs chromium + chromium-driver).
 from __future__ import annotations
 
 import random
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from openpyxl import Workbook
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from take_screenshots import BASE, OUT, chromium, demo_server, log_in
+from take_screenshots import BASE, OUT, chromium, demo_server, log_in, save_page
 
 # Grids and categories of the demo district (models/demo.py).
 PLACES = [("文新社区", "文新第一网格", "文一西路"), ("文新社区", "文新第二网格", "丰潭路"),
@@ -82,12 +81,8 @@ def sample_ledger(path: Path, rows: int) -> None:
 
 
 def shot(driver, name: str) -> None:
-    time.sleep(0.3)
-    height = driver.execute_script("return document.body.scrollHeight")
-    driver.set_window_size(1440, min(max(height + 40, 700), 2400))
-    driver.save_screenshot(str(OUT / f"ledger-{name}.png"))
+    save_page(driver, f"ledger-{name}")
     driver.set_window_size(1440, 1000)
-    print("saved", name)
 
 
 def upload(driver, path: Path) -> None:

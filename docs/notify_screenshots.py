@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -20,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from selenium.webdriver.common.by import By  # noqa: E402
 
-from take_screenshots import BASE, OUT, PORT, ROOT, chromium, demo_server, log_in  # noqa: E402
+from take_screenshots import BASE, PORT, ROOT, chromium, demo_server, log_in, save_page  # noqa: E402
 
 
 def setup_notifications() -> None:
@@ -117,11 +116,7 @@ def main() -> None:
                     body.send_keys("### 工单已上报 {{ number }\n{% if note %}说明：{{ note }}")
                     driver.find_element(By.CSS_SELECTOR, "input[type=submit].btn-primary, "
                                                          "button[type=submit].btn-primary").click()
-                time.sleep(0.3)
-                height = driver.execute_script("return document.body.scrollHeight")
-                driver.set_window_size(1440, min(max(height + 40, 700), 2400))
-                driver.save_screenshot(str(OUT / f"{name}.png"))
-                print("saved", name)
+                save_page(driver, name)
 
 
 if __name__ == "__main__":

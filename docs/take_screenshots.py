@@ -87,6 +87,15 @@ def log_in(driver, username: str) -> None:
     WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
 
 
+def save_page(driver, name: str, max_height: int = 2400) -> None:
+    """The whole page (the window grown to its height, within limits) as OUT/<name>.png."""
+    time.sleep(0.3)
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1440, min(max(height + 40, 700), max_height))
+    driver.save_screenshot(str(OUT / f"{name}.png"))
+    print("saved", name)
+
+
 @contextmanager
 def demo_server(prefix: str):
     """The demo on a scratch SQLite database in a fresh folder, served until the block ends;
@@ -125,11 +134,7 @@ def main() -> None:
             driver.get(BASE + path)
             if extra == "first-ticket":
                 driver.find_element(By.CSS_SELECTOR, "td.col-number a").click()
-            time.sleep(0.3)
-            height = driver.execute_script("return document.body.scrollHeight")
-            driver.set_window_size(1440, min(max(height + 40, 700), 2400))
-            driver.save_screenshot(str(OUT / f"{name}.png"))
-            print("saved", name)
+            save_page(driver, name)
             if extra == "english":
                 driver.get(f"{BASE}/lang/zh_Hans_CN")
 
