@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+CATALOG := admin_app/translations/zh_Hans_CN/LC_MESSAGES
 
 .PHONY: demo test install translations screenshots clean
 
@@ -13,14 +14,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+## The compiled catalog is built from messages.po, never committed (it would conflict on every merge).
+$(CATALOG)/messages.mo: $(CATALOG)/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d admin_app/translations
+
+install: $(STAMP) $(CATALOG)/messages.mo
 
 ## The demo: install, migrate, seed an empty database, serve on PORT (default 5000).
-demo: $(STAMP)
+demo: install
 	$(PY) run.py demo
 
 ## The whole suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL or 127.0.0.1:5432).
-test: $(STAMP)
+test: install
 	$(PY) tests/run_suite.py $(PYTEST_ARGS)
 
 ## Re-extract the UI strings and compile the catalogs after editing messages.po.
@@ -30,7 +35,7 @@ translations: $(STAMP)
 	$(VENV)/bin/pybabel compile -d admin_app/translations
 
 ## Screenshots of the main pages in headless Chromium (needs Debian's chromium + chromium-driver).
-screenshots: $(STAMP)
+screenshots: install
 	$(PY) docs/take_screenshots.py
 
 clean:

@@ -75,6 +75,12 @@ def app_languages() -> dict[str, str]:
 
 
 def configure_i18n(app: Flask) -> None:
+    from .catalogs import compile_stale_catalogs
+
+    try:
+        compile_stale_catalogs()
+    except OSError as error:  # a read-only install must have run `make install`
+        app.logger.warning("translation catalogs not compiled: %s", error)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
 
@@ -147,7 +153,7 @@ def configure_cli(app: Flask) -> None:
 
 def configure_template_helpers(app: Flask) -> None:
     from models.clock import format_local
-    from models.timeline import action_label
+    from models.tickets.timeline import action_label
 
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.globals["event_label"] = action_label

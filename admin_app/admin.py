@@ -7,10 +7,10 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from models import (ApiClient, Area, Category, Department, DispatchRule, Notification,
-                    NotificationTemplate, Ticket, User, WorkCalendarDay, db)
-from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView, DispatchRuleView,
-                                      UserView, WorkCalendarView)
+                     NotificationTemplate, Ticket, User, WorkCalendarDay, db)
 from views.admin.board import BoardView, MatrixView
+from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
+                                      DispatchRuleView, UserView, WorkCalendarView)
 from views.admin.home import HomeView
 from views.admin.ledger_views import LedgerImportView
 from views.admin.notification_views import (ChannelSettingsView, InboxView, OutboxView,

@@ -68,7 +68,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="Seed even when users already exist.")
     def seed_demo_command(tickets: int, force: bool):
         """Create the demo district, users and tickets."""
-        from models.demo import seed_demo
+        from demo.seed import seed_demo
 
         if not database_is_empty() and not force:
             click.echo("The database already has users; nothing seeded (use --force to add anyway).")
@@ -102,7 +102,7 @@ def register_commands(app: Flask) -> None:
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     def import_areas_command(path: str):
         """Import areas from a GeoJSON FeatureCollection (all or nothing)."""
-        from models.areas import AreaImportError, import_areas
+        from models.areas.hierarchy import AreaImportError, import_areas
 
         try:
             with open(path, encoding="utf-8-sig") as handle:
@@ -127,7 +127,7 @@ def register_commands(app: Flask) -> None:
     def create_api_client_command(name: str, scope_code: str | None):
         """Create an integration client and print its token (shown only once)."""
         from models import Area
-        from models.api_access import create_api_client
+        from models.people.tokens import create_api_client
 
         scope = None
         if scope_code:
@@ -173,7 +173,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Migrate, seed the demo when the database is empty, and serve."""
-        from models.demo import seed_demo
+        from demo.seed import seed_demo
 
         init_db()
         if database_is_empty():
@@ -199,9 +199,9 @@ def register_commands(app: Flask) -> None:
         2 when the file or the mapping cannot be used."""
         import os
 
-        from models.ledger import (FIELDS, LedgerError, error_workbook, guess_mapping,
-                                   import_ledger, mapping_from_names, mapping_labels,
-                                   mapping_problems, read_ledger)
+        from integrations.ledger.importer import (FIELDS, LedgerError, error_workbook,
+                                                   guess_mapping, import_ledger, mapping_from_names,
+                                                   mapping_labels, mapping_problems, read_ledger)
 
         try:
             ledger = read_ledger(path)

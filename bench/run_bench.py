@@ -391,9 +391,10 @@ def sweep_window_check() -> dict:
     """The warning sweep reads the tickets its SQL says are due (models/sla handling_warning_due):
     are they exactly the open tickets that deadline_state calls yellow now?"""
     import sqlalchemy as sa
+
     from models import Ticket, TicketStatus, db, utcnow
-    from models.enums import OPEN_STATUSES
-    from models.sla import YELLOW, deadline_state, handling_warning_due
+    from models.tickets.deadlines import YELLOW, deadline_state, handling_warning_due
+    from models.vocabulary import OPEN_STATUSES
 
     now = utcnow()
     read = db.session.execute(sa.select(Ticket).where(

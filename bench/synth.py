@@ -11,7 +11,7 @@ Steps (each timed and printed):
    ``DATABASE_URL`` pointing at it: the demo district, 32 grids, 62 users, 35 categories,
    19 dispatch rules, 600 demo tickets with real timelines.
 2. The responsibility matrix is resolved once per (grid, leaf category) with the application's
-   own ``models.dispatch.resolve_owner``, so the synthetic tickets carry the department, person
+   own ``models.tickets.dispatch.resolve_owner``, so the synthetic tickets carry the department, person
    and level the dispatcher would have given them.
 3. The tickets are written by one ``INSERT ... SELECT`` over ``generate_series`` (not the ORM),
    in ``created_at`` order so that ids grow with time as in production. The secondary indexes of
@@ -22,7 +22,7 @@ Steps (each timed and printed):
 4. Two timeline events per ticket (``--events full``): seq 1 ``create`` (to pending, note = the
    description, like ``open_ticket``) and seq 2, either ``dispatch`` (still pending, to the owner)
    or one synthetic summary step ``import`` (details.synthetic = true) from pending to the final
-   state, so every timeline replays to its ticket (``models.timeline.replays_to_ticket``).
+   state, so every timeline replays to its ticket (``models.tickets.timeline.replays_to_ticket``).
    ``--events create`` writes only seq 1 (then the timeline does not replay for tickets that are
    no longer pending); ``--events none`` writes no events.
 5. ``VACUUM (ANALYZE)`` of both tables (a steady-state production table is vacuumed by
@@ -117,9 +117,9 @@ def owner_matrix(env: dict) -> tuple[list[dict], list[dict], list[dict]]:
     resolve_owner) and the leaf categories with weights and SLA hours."""
     os.environ.update(env)
     from admin_app import create_app
+    from demo.seed import CATEGORY_TREE, SEASONALITY
     from models import Area, AreaLevel, Category, Department, Role, User, db
-    from models.demo import CATEGORY_TREE, SEASONALITY
-    from models.dispatch import resolve_owner
+    from models.tickets.dispatch import resolve_owner
 
     weights = {code: weight for _parent, children in CATEGORY_TREE
                for code, _n, _l, _a, _h, _p, weight in children}

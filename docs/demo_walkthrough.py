@@ -14,7 +14,6 @@ from pathlib import Path
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
-
 from take_screenshots import BASE, chromium, demo_server, log_in, save_page
 
 STEP = [0]

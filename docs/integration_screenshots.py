@@ -19,7 +19,6 @@ from pathlib import Path
 import requests
 from PIL import Image, ImageDraw
 from selenium.webdriver.common.by import By
-
 from take_screenshots import BASE, OUT, ROOT, chromium, demo_server, log_in
 
 HTTP = requests.Session()

@@ -15,7 +15,6 @@ from pathlib import Path
 from openpyxl import Workbook
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-
 from take_screenshots import BASE, OUT, chromium, demo_server, log_in, save_page
 
 # Grids and categories of the demo district (models/demo.py).

@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from selenium.webdriver.common.by import By  # noqa: E402
-
 from take_screenshots import BASE, PORT, ROOT, chromium, demo_server, log_in, save_page  # noqa: E402
 
 
@@ -27,10 +26,10 @@ def setup_notifications() -> None:
     import sqlalchemy as sa
 
     from admin_app import create_app
+    from integrations.delivery.runner import deliver_due, mark_read, save_channel_settings
     from models import Channel, Ticket, TicketStatus, User, db
-    from models.delivery import deliver_due, mark_read, save_channel_settings
     from models.errors import WorkflowError
-    from models.workflow import Actor, perform
+    from models.tickets.workflow import Actor, perform
 
     app = create_app()
     app.config["NOTIFY_MAX_ATTEMPTS"] = 1  # the unreachable gateway fails at once: visible

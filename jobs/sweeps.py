@@ -11,13 +11,13 @@ from flask import current_app
 from models import Role, Ticket, TicketStatus, User, db, utcnow
 from models.calendar import known_years
 from models.clock import local_zone
-from models.enums import AreaLevel, Channel, NotificationState
 from models.errors import WorkflowError
-from models.notification import Notification
-from models.notify import notify_event
-from models.sla import YELLOW, deadline_state, handling_warning_due
-from models.timeline import append_event
-from models.workflow import Actor, perform
+from models.notify.notices import notify_event
+from models.notify.outbox import Notification
+from models.tickets.deadlines import YELLOW, deadline_state, handling_warning_due
+from models.tickets.timeline import append_event
+from models.tickets.workflow import Actor, perform
+from models.vocabulary import AreaLevel, Channel, NotificationState
 
 BATCH = 500
 
@@ -141,7 +141,7 @@ def calendar_check(now: datetime | None = None) -> dict:
 
 
 def deliver_notifications(now: datetime | None = None) -> dict:
-    from models.delivery import deliver_due
+    from integrations.delivery.runner import deliver_due
 
     return deliver_due(now)
 

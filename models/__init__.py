@@ -1,20 +1,21 @@
 """GridDesk's models and the domain rules that belong to them."""
-from .api_client import ApiClient, IdempotencyRecord, UserToken
-from .area import Area
-from .base import Base, db, utcnow
-from .calendar import WorkCalendarDay
-from .category import Category
-from .department import Department
-from .dispatch_rule import DispatchRule
-from .enums import (ActorKind, AreaLevel, AttachmentKind, Channel, DeadlineUnit, DepartmentKind,
-                    HandlingLevel, NotificationState, Priority, ResponsibleKind, Role, Source,
-                    TicketStatus)
-from .notification import ChannelSetting, Notification, NotificationTemplate
-from .ticket import Attachment, Ticket, TicketEvent, TicketNumberCounter
-from .user import User
+from models.areas.hierarchy import Area
+from models.audit import ConfigChange
+from models.base import Base, db, utcnow
+from models.calendar import WorkCalendarDay
+from models.categories import Category
+from models.notify.outbox import ChannelSetting, Notification, NotificationTemplate
+from models.people.api_clients import ApiClient, IdempotencyRecord, UserToken
+from models.people.department import Department
+from models.people.user import User
+from models.tickets.dispatch_rules import DispatchRule
+from models.tickets.tables import Attachment, Ticket, TicketEvent, TicketNumberCounter
+from models.vocabulary import (ActorKind, AreaLevel, AttachmentKind, Channel, DeadlineUnit,
+                               DepartmentKind, HandlingLevel, NotificationState, Priority,
+                               ResponsibleKind, Role, Source, TicketStatus)
 
 __all__ = [
-    "ApiClient", "ChannelSetting", "IdempotencyRecord", "NotificationTemplate", "UserToken",
+    "ApiClient", "ChannelSetting", "ConfigChange", "ConfigChange", "IdempotencyRecord", "NotificationTemplate", "UserToken",
     "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "DepartmentKind", "DispatchRule", "HandlingLevel",
     "Notification", "NotificationState", "Priority", "ResponsibleKind", "Role", "Source", "Ticket",

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import db
+from models.base import db
 
 
 class WorkCalendarDay(db.Model):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
-from .base import utcnow
+from models.base import utcnow
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 

@@ -12,9 +12,9 @@ import re
 
 from flask_babel import gettext as _
 
-from .category import Category
-from .clock import parse_iso_datetime
-from .errors import ActionInvalid
+from models.categories import Category
+from models.clock import parse_iso_datetime
+from models.errors import ActionInvalid
 
 FIELD_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 

@@ -100,7 +100,7 @@ def ctx(app):
 @pytest.fixture(scope="module")
 def demo(app):
     """The demo district, seeded once per module (tests using it must not change it)."""
-    from models.demo import seed_demo
+    from demo.seed import seed_demo
 
     with app.app_context():
         wipe()
@@ -115,7 +115,7 @@ def world(ctx):
     grid's own worker and the community office reviews. Modules that need a different world
     define their own ``world`` fixture, which overrides this one."""
     from models import DispatchRule, ResponsibleKind
-    from models.locate import invalidate_area_index
+    from models.areas.locate import invalidate_area_index
 
     from .factories import build_world
 

@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from models import (Area, AreaLevel, Category, DeadlineUnit, Department, DepartmentKind, Priority,
-                    Role, Source, Ticket, TicketStatus, User, db)
-from models.areas import place_area, set_boundary
-from models.tickets import open_ticket
-from models.timeline import append_event
+                     Role, Source, Ticket, TicketStatus, User, db)
+from models.areas.hierarchy import place_area, set_boundary
+from models.tickets.records import open_ticket
+from models.tickets.timeline import append_event
 
 PASSWORD = "demo12345"
 

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from models import (Category, DispatchRule, Priority, ResponsibleKind, Ticket, TicketEvent,
-                    TicketStatus, db)
-from models.intake import Report, report_ticket
-from models.locate import invalidate_area_index
-from models.workflow import Actor, perform
+                     TicketStatus, db)
+from models.areas.locate import invalidate_area_index
+from models.tickets.intake import Report, report_ticket
+from models.tickets.workflow import Actor, perform
 
 from .conftest import session_csrf_token
 from .factories import build_world
@@ -21,7 +21,7 @@ from .test_workflow import photo_bytes
 
 def after_photo():
     from models import AttachmentKind
-    from models.attachments import Upload
+    from models.tickets.attachments import Upload
 
     return [Upload(AttachmentKind.AFTER, "after.jpg", photo_bytes())]
 

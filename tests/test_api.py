@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from models import ApiClient, Ticket, TicketEvent, TicketStatus, db
-from models.api_client import UserToken
-from models.api_access import create_api_client
+from models.people.api_clients import UserToken
+from models.people.tokens import create_api_client
 
 from .test_workflow import photo_bytes
 

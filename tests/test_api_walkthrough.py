@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Ticket, TicketStatus, db
-from models.ticket import Attachment
+from models.tickets.tables import Attachment
 
 from .conftest import served
 

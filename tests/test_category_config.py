@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Category, db
-from models.api_access import create_api_client
+from models.people.tokens import create_api_client
 
 from .conftest import csrf_token
 

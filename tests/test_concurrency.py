@@ -7,10 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from models import DispatchRule, ResponsibleKind, Ticket, TicketEvent, User, db
+from models.areas.locate import invalidate_area_index
 from models.errors import Conflict
-from models.intake import Report, report_ticket
-from models.locate import invalidate_area_index
-from models.workflow import Actor, perform
+from models.tickets.intake import Report, report_ticket
+from models.tickets.workflow import Actor, perform
 
 from .conftest import TEST_DATABASE_URL
 from .factories import build_world

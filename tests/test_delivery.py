@@ -27,12 +27,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from integrations.delivery.runner import (deliver_due, dingtalk_sign, message_id, retry_failed,
+                                           save_channel_settings)
 from models import (Channel, Notification, NotificationState, NotificationTemplate, Ticket, db,
                     utcnow)
-from models.delivery import (deliver_due, dingtalk_sign, message_id, retry_failed,
-                             save_channel_settings)
-from models.intake import Report, report_ticket
-from models.workflow import Actor, perform
+from models.tickets.intake import Report, report_ticket
+from models.tickets.workflow import Actor, perform
 
 from .conftest import _INSTANCE, csrf_token, database_url, session_csrf_token
 
@@ -289,7 +289,7 @@ app = create_app(Config({{"DATABASE_URL": {url!r}, "SECRET_KEY": "test-secret",
                           "GRIDDESK_ENV": "test"}}))
 app.config["NOTIFY_LEASE_SECONDS"] = {lease}
 with app.app_context():
-    from models.delivery import deliver_due
+    from integrations.delivery.runner import deliver_due
     print("delivering", flush=True)
     print(deliver_due(), flush=True)
 """

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from shapely.geometry import Point, shape
 
 from models import Area, AreaLevel, Category, Role, Ticket, TicketEvent, TicketStatus, User, db
-from models.access import ticket_scope
-from models.timeline import replays_to_ticket
+from models.people.access import ticket_scope
+from models.tickets.timeline import replays_to_ticket
 
 DEMO_ACCOUNTS = ["admin", "district", "street", "community", "gridworker", "handler", "leader"]
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from models import (Category, DeadlineUnit, DispatchRule, ResponsibleKind, Source, TicketEvent,
-                    db)
-from models.coords import (bd09_to_gcj02, gcj02_to_bd09, gcj02_to_wgs84, to_wgs84,
-                           wgs84_to_gcj02)
+from models import Category, DeadlineUnit, DispatchRule, ResponsibleKind, Source, TicketEvent, db
+from models.areas.coordinates import (bd09_to_gcj02, gcj02_to_bd09, gcj02_to_wgs84, to_wgs84,
+                                      wgs84_to_gcj02)
+from models.areas.locate import invalidate_area_index, locate
 from models.errors import ActionInvalid
-from models.intake import Report, report_ticket
-from models.locate import invalidate_area_index, locate
+from models.tickets.intake import Report, report_ticket
 
 from .factories import build_world
 
@@ -86,7 +85,8 @@ def test_points_outside_china_are_refused(world, lon, lat):
 
 
 def test_a_new_grid_boundary_is_used_at_once(world):
-    from models.areas import set_boundary
+    from models.areas.hierarchy import set_boundary
+
     from .factories import square
 
     grid = world.areas["grid1"]
@@ -153,6 +153,7 @@ def test_the_grids_own_worker_takes_it_when_the_rule_says_so(world):
 
 def test_deadlines_come_from_the_rule_and_the_priority(world):
     from datetime import timedelta
+
     from models import Priority
 
     add_rule(world, "garbage", "district", ResponsibleKind.COMMUNITY_OFFICE,

@@ -14,11 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from jobs.sweeps import acceptance_timeouts, calendar_check, deadline_sweep, expiries
-from models import (Channel, Notification, Ticket, TicketEvent,
-                    TicketStatus, db)
-from models.intake import Report, report_ticket
-from models.sla import deadline_state, handling_warning_due, invalidate_calendar
-from models.workflow import Actor, perform
+from models import Channel, Notification, Ticket, TicketEvent, TicketStatus, db
+from models.tickets.deadlines import deadline_state, handling_warning_due, invalidate_calendar
+from models.tickets.intake import Report, report_ticket
+from models.tickets.workflow import Actor, perform
 
 from .conftest import database_url
 
@@ -168,11 +167,11 @@ def test_calendar_check_warns_administrators_once(world):
 
 
 def test_rating_closes_after_the_window(world, app):
+    from models import AttachmentKind
     from models.errors import ActionForbidden
+    from models.tickets.attachments import Upload
 
     from .test_workflow import photo_bytes
-    from models import AttachmentKind
-    from models.attachments import Upload
 
     ticket = ticket_at(world, datetime(2026, 3, 2, 9, 0, tzinfo=SH))
     worker, staff = Actor.staff(world.users["gridworker"]), Actor.staff(world.users["community"])

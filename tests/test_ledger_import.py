@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
+from integrations.ledger.importer import (Resolver, ValueProblem, guess_mapping, import_ledger,
+                                           parse_date, parse_phone, read_ledger)
 from jobs.sweeps import deadline_sweep
 from models import Category, Source, Ticket, TicketEvent, TicketStatus, db, utcnow
-from models.ledger import (Resolver, ValueProblem, guess_mapping, import_ledger, parse_date,
-                           parse_phone, read_ledger)
-from models.locate import invalidate_area_index
-from models.sla import deadline_state
-from models.timeline import replays_to_ticket
+from models.areas.locate import invalidate_area_index
+from models.tickets.deadlines import deadline_state
+from models.tickets.timeline import replays_to_ticket
 
 from .conftest import session_csrf_token
 from .factories import build_world

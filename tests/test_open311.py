@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from integrations.open311.mapping import MAX_REQUESTS
 from models import Category, Source, Ticket, TicketStatus, db, utcnow
-from models.enums import AttachmentKind
-from models.api_access import create_api_client
-from models.locate import invalidate_area_index
-from models.open311 import MAX_REQUESTS
-from models.ticket import Attachment, TicketEvent
-from models.timeline import append_event
+from models.areas.locate import invalidate_area_index
+from models.people.tokens import create_api_client
+from models.tickets.tables import Attachment, TicketEvent
+from models.tickets.timeline import append_event
+from models.vocabulary import AttachmentKind
 
 from .factories import build_world, make_ticket
 

@@ -27,10 +27,10 @@ import sqlalchemy as sa
 from PIL import Image
 
 from models import Source, Ticket, db
-from models.enums import AttachmentKind
-from models.ticket import Attachment
-from models.api_access import create_api_client
-from models.locate import invalidate_area_index
+from models.areas.locate import invalidate_area_index
+from models.people.tokens import create_api_client
+from models.tickets.tables import Attachment
+from models.vocabulary import AttachmentKind
 
 from .conftest import served
 from .factories import build_world

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from models import DeadlineUnit, Priority, TicketStatus, WorkCalendarDay, db
-from models.sla import GREEN, RED, YELLOW, deadline_after, deadline_state, invalidate_calendar, \
-    scaled_amount, work_calendar
+from models.tickets.deadlines import (GREEN, RED, YELLOW, deadline_after, deadline_state,
+                                      invalidate_calendar, scaled_amount, work_calendar)
 
 from .factories import build_world, make_ticket
 

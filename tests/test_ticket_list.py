@@ -12,7 +12,6 @@ import pytest
 
 from models import Category, DeadlineUnit, Priority, Source, TicketStatus, db, utcnow
 
-
 from .factories import build_world, make_ticket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

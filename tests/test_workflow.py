@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from PIL import Image
 
 from models import AttachmentKind, Ticket, TicketEvent, TicketStatus, db, utcnow
-from models.attachments import Upload
 from models.errors import ActionForbidden, ActionInvalid, Conflict
-from models.intake import Report, report_ticket
-from models.timeline import replays_to_ticket
-from models.workflow import Actor, allowed_actions, perform
+from models.tickets.attachments import Upload
+from models.tickets.intake import Report, report_ticket
+from models.tickets.timeline import replays_to_ticket
+from models.tickets.workflow import Actor, allowed_actions, perform
 
 from .conftest import csrf_token, session_csrf_token
 

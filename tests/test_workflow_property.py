@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from models import (AttachmentKind, DispatchRule, ResponsibleKind, Ticket, TicketEvent,
-                    TicketStatus, db)
-from models.attachments import Upload
-from models.enums import OPEN_STATUSES
+                     TicketStatus, db)
+from models.areas.locate import invalidate_area_index
 from models.errors import WorkflowError
-from models.intake import Report, report_ticket
-from models.locate import invalidate_area_index
-from models.timeline import replays_to_ticket
-from models.workflow import ACTIONS, RULES, Actor, allowed_actions, perform
+from models.tickets.attachments import Upload
+from models.tickets.intake import Report, report_ticket
+from models.tickets.timeline import replays_to_ticket
+from models.tickets.workflow import ACTIONS, RULES, Actor, allowed_actions, perform
+from models.vocabulary import OPEN_STATUSES
 
 from .factories import build_world
 

@@ -18,22 +18,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from models import (ApiClient, Area, AttachmentKind, Category, IdempotencyRecord, Priority, Source,
-                    Ticket, TicketEvent, TicketStatus, User, db, utcnow)
-from models.access import reporter_phone_for, ticket_scope
-from models.api_access import client_for_token, issue_user_token, user_for_token
-from models.areas import LEVEL_COLUMN, lineage
-from models.attachments import Upload
-from models.clock import local_zone
-from models.errors import WorkflowError
-from models.intake import Report, report_ticket
-from models.locate import locate
+                     Ticket, TicketEvent, TicketStatus, User, db, utcnow)
+from models.areas.hierarchy import LEVEL_COLUMN, lineage
+from models.areas.locate import locate
 from models.categories import in_category
+from models.clock import local_zone
 from models.custom_fields import answers_from_json, attribute_definitions
-from models.sla import deadline_state, overdue_condition
-from models.ticket import Attachment
-from models.tickets import ticket_list_loads
-from models.timeline import action_label
-from models.workflow import ACTIONS, Actor, allowed_actions, perform
+from models.errors import WorkflowError
+from models.people.access import reporter_phone_for, ticket_scope
+from models.people.tokens import client_for_token, issue_user_token, user_for_token
+from models.tickets.attachments import Upload
+from models.tickets.deadlines import deadline_state, overdue_condition
+from models.tickets.intake import Report, report_ticket
+from models.tickets.records import ticket_list_loads
+from models.tickets.tables import Attachment
+from models.tickets.timeline import action_label
+from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -229,7 +229,7 @@ def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = F
 
 
 def reporter_phone_for_client(ticket: Ticket) -> str:
-    from models.access import mask_phone
+    from models.people.access import mask_phone
 
     return mask_phone(ticket.reporter_phone)
 

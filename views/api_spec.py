@@ -1,7 +1,7 @@
 """The OpenAPI 3 description of /api/v1. tests/test_api.py checks it against the routes."""
 from __future__ import annotations
 
-from models.workflow import ACTIONS
+from models.tickets.workflow import ACTIONS
 
 ERROR_RESPONSES = {
     "401": {"$ref": "#/components/responses/Unauthorized"},

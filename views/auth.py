@@ -12,7 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import db
-from models.accounts import authenticate
+from models.people.accounts import authenticate
 
 bp = Blueprint("auth", __name__)
 

@@ -15,17 +15,18 @@ from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from integrations.open311.mapping import (CHANGESET, SERVICE_TYPE, SPECIFICATION, Open311Error,
+                                           PostedRequest, RequestQuery, agency_responsible,
+                                           client_for_api_key, create_request, find_request,
+                                           find_requests, find_service, public_address,
+                                           request_for_token, request_status, service_description,
+                                           service_keywords, service_notice, services, status_notes,
+                                           updated_datetime, w3_datetime)
 from models import db
-from models.attachments import Upload
 from models.custom_fields import attribute_definitions
-from models.enums import AttachmentKind
 from models.errors import ActionForbidden, WorkflowError
-from models.open311 import (CHANGESET, SERVICE_TYPE, SPECIFICATION, Open311Error, PostedRequest,
-                            RequestQuery, agency_responsible,
-                            client_for_api_key, create_request, find_request, find_requests,
-                            find_service, public_address, request_for_token, request_status,
-                            service_description, service_keywords, service_notice, services,
-                            status_notes, updated_datetime, w3_datetime)
+from models.tickets.attachments import Upload
+from models.vocabulary import AttachmentKind
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 

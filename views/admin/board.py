@@ -7,9 +7,9 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models import Area, AreaLevel, Category, Department, DispatchRule, Role, db
-from models.board import BoardFilters, build_board
-from models.dispatch import matrix_cell
-from models.enums import AREA_LEVELS
+from models.tickets.board import BoardFilters, build_board
+from models.tickets.dispatch import matrix_cell
+from models.vocabulary import AREA_LEVELS
 
 from .base import GridDeskView
 

@@ -13,15 +13,15 @@ from wtforms import FileField, IntegerField, PasswordField, SelectField, TextAre
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from models import (Area, AreaLevel, Category, DeadlineUnit, Department, DepartmentKind,
-                    DispatchRule, HandlingLevel, ResponsibleKind, Role, User, db)
-from models.accounts import UserSetupError, check_user_setup
-from models.areas import AreaError, area_in_use, place_area, set_boundary
+                     DispatchRule, HandlingLevel, ResponsibleKind, Role, User, db)
+from models.areas.geometry import GeometryError
+from models.areas.hierarchy import AreaError, area_in_use, place_area, set_boundary
 from models.calendar import chinese_calendar_years, fill_year, known_years
 from models.categories import CategoryError, check_category
 from models.custom_fields import FieldDefinitionError, check_field_definitions
-from models.dispatch import DispatchRuleError, check_dispatch_rule
-from models.geo import GeometryError
-from models.sla import invalidate_calendar
+from models.people.accounts import UserSetupError, check_user_setup
+from models.tickets.deadlines import invalidate_calendar
+from models.tickets.dispatch import DispatchRuleError, check_dispatch_rule
 
 from .base import AdminForm, GridDeskModelView, IdFilter, request_options
 from .formatting import TYPE_FORMATTERS
@@ -160,7 +160,7 @@ class UserView(ConfigView):
     form_widget_args = {"new_password": {"autocomplete": "new-password"}}
 
     def on_model_change(self, form, model, is_created):
-        from models.api_access import revoke_user_tokens
+        from models.people.tokens import revoke_user_tokens
 
         password = form.new_password.data
         try:
@@ -374,7 +374,7 @@ class ApiClientView(ConfigView):
     form_ajax_refs = {"scope_area": AREA_LOOKUP}
 
     def create_model(self, form):
-        from models.api_access import create_api_client
+        from models.people.tokens import create_api_client
 
         try:
             client, token = create_api_client(form.name.data, form.scope_area.data)

@@ -7,7 +7,7 @@ from flask_admin.model import typefmt
 from markupsafe import Markup
 
 from models.clock import format_local
-from models.enums import LabelledEnum
+from models.vocabulary import LabelledEnum
 
 
 def _bool(view, value, name=None):

@@ -6,11 +6,11 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models import Role, Ticket, db, utcnow
-from models.access import ticket_scope
 from models.calendar import known_years
 from models.clock import local_today
-from models.enums import OPEN_STATUSES
-from models.sla import overdue_condition
+from models.people.access import ticket_scope
+from models.tickets.deadlines import overdue_condition
+from models.vocabulary import OPEN_STATUSES
 
 from .base import GridDeskIndexView
 

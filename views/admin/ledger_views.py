@@ -1,5 +1,5 @@
 """Excel ledger import page (台账导入): upload → column mapping with a preview → dry run or import
-→ result with the per-row report and the error sheet. The work is done in models.ledger; large
+→ result with the per-row report and the error sheet. The work is done in integrations.ledger.importer; large
 files are processed in steps (one request per step) so the page can show a progress bar.
 """
 from __future__ import annotations
@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl.utils import get_column_letter
 
+from integrations.ledger.importer import (FIELDS, MAX_FILE_BYTES, MAX_ROWS, MODES, ImportReport,
+                                           LedgerError, Resolver, StoredLedger, cell_text,
+                                           error_workbook, import_ledger, mapping_problems, preview)
 from models import Role
 from models.clock import local_zone
-from models.ledger import (FIELDS, MAX_FILE_BYTES, MAX_ROWS, MODES, ImportReport, LedgerError,
-                           Resolver, StoredLedger, cell_text, error_workbook, import_ledger,
-                           mapping_problems, preview)
 
 from .base import GridDeskView
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from models import Ticket, db
-from models.area import Area
+from models.areas.hierarchy import Area
 
 SIZE = 240
 

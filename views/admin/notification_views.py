@@ -17,15 +17,15 @@ from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, Str
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from models import (Channel, Notification, NotificationState, NotificationTemplate, Role, Ticket,
-                    db)
-from models.delivery import (CHANNEL_FIELDS, SECRET_FIELDS, DeliveryError,
-                             SettingsError, channel_configs, displayed_text, inbox_page,
-                             mark_read, masked, merged_settings, retry_failed,
-                             save_channel_settings, send_test, unread_count)
-from models.templates import (EVENT_KINDS, KINDS, VARIABLES, TemplateProblem, audience_label,
-                              default_template, find_override, kind_choices, kind_label, preview,
-                              render_source, sample_context)
+from integrations.delivery.runner import (CHANNEL_FIELDS, SECRET_FIELDS, DeliveryError,
+                                           SettingsError, channel_configs, displayed_text,
+                                           inbox_page, mark_read, masked, merged_settings,
+                                           retry_failed, save_channel_settings, send_test,
+                                           unread_count)
+from models import Channel, Notification, NotificationState, NotificationTemplate, Role, Ticket, db
+from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProblem, audience_label,
+                                    default_template, find_override, kind_choices, kind_label,
+                                    preview, render_source, sample_context)
 
 from .base import AdminForm, GridDeskModelView, GridDeskView
 from .config_views import NotificationView, enum_field

@@ -1,5 +1,5 @@
 """Workflow actions from the admin panel: the ticket page's action forms, list bulk actions,
-the staff intake form and the Excel export. All changes go through models.workflow / models.intake.
+the staff intake form and the Excel export. All changes go through models.tickets.workflow / models.tickets.intake.
 """
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import (Area, AreaLevel, AttachmentKind, Category, Department, Priority, Role, Source,
-                    Ticket, User, db, utcnow)
-from models.access import can_edit_tickets, can_see_ticket, ticket_scope
-from models.attachments import Upload
+                     Ticket, User, db, utcnow)
 from models.clock import format_local, local_zone
 from models.errors import WorkflowError
-from models.intake import Report, check_report, report_ticket
-from models.duplicates import possible_duplicates
-from models.sla import deadline_state
-from models.tickets import TicketChangedError, correct_tickets
-from models.workflow import RULES, Actor, allowed_actions, perform
+from models.people.access import can_edit_tickets, can_see_ticket, ticket_scope
+from models.tickets.attachments import Upload
+from models.tickets.deadlines import deadline_state
+from models.tickets.duplicates import possible_duplicates
+from models.tickets.intake import Report, check_report, report_ticket
+from models.tickets.records import TicketChangedError, correct_tickets
+from models.tickets.workflow import RULES, Actor, allowed_actions, perform
 
 # The inputs each action asks for on the ticket page ("note!" = required note).
 ACTION_FIELDS = {

@@ -16,21 +16,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField
 
 from models import (Area, AreaLevel, Attachment, Category, Department, Priority, Role, Source,
-                    Ticket, TicketEvent, TicketStatus, User, db, utcnow)
-from models.access import (area_within_scope, can_edit_tickets, can_see_ticket, reporter_phone_for,
-                           ticket_scope)
-from models.areas import LEVEL_COLUMN
-from models.clock import local_zone
+                     Ticket, TicketEvent, TicketStatus, User, db, utcnow)
+from models.areas.hierarchy import LEVEL_COLUMN
 from models.categories import in_category
-from models.sla import overdue_condition
-from models.tickets import TicketChangedError, edit_ticket_fields, ticket_list_loads
-
-from .maps import ticket_map_svg
+from models.clock import local_zone
+from models.people.access import (area_within_scope, can_edit_tickets, can_see_ticket,
+                                  reporter_phone_for, ticket_scope)
+from models.tickets.deadlines import overdue_condition
+from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
 
 from .base import GridDeskModelView, IdFilter, request_options
-from .ticket_actions import TicketActionsMixin
 from .config_views import enum_field
 from .formatting import TYPE_FORMATTERS
+from .maps import ticket_map_svg
+from .ticket_actions import TicketActionsMixin
 
 ALL_ROLES = set(Role)
 EDITABLE_FIELDS = ("title", "description", "address", "priority", "reporter_name",

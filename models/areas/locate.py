@@ -1,0 +1,116 @@
+"""Where a report belongs: point → grid by point-in-polygon over all grid boundaries.
+
+The index (a shapely STRtree over every grid polygon) is built once per process and rebuilt when
+the areas change: a cheap signature query (count and last update of grids) is checked at most
+every few seconds, and this process's own area changes drop the index at once.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from shapely import STRtree
+from shapely.geometry import Point, shape
+
+from models.areas.coordinates import to_wgs84
+from models.areas.geometry import in_china
+from models.areas.hierarchy import Area
+from models.base import db
+from models.errors import ActionInvalid
+from models.vocabulary import AreaLevel
+
+SIGNATURE_CHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Placement:
+    area_id: int  # the grid, or the nearest community when the point is in no grid
+    lon: float  # WGS-84
+    lat: float
+    flagged: bool  # True: outside every grid, sent to the nearest community's office
+
+
+class _AreaIndex:
+    def __init__(self, rows: list[tuple[int, str, AreaLevel, dict]]) -> None:
+        grids = [(i, code, shape(b)) for i, code, level, b in rows if level == AreaLevel.GRID]
+        # Sorted by code: a point on a shared border goes to the grid with the smallest code.
+        grids.sort(key=lambda g: g[1])
+        self.grid_ids = [g[0] for g in grids]
+        self.grid_shapes = [g[2] for g in grids]
+        self.grid_tree = STRtree(self.grid_shapes) if grids else None
+        communities = [(i, shape(b)) for i, code, level, b in rows if level == AreaLevel.COMMUNITY]
+        self.community_ids = [c[0] for c in communities]
+        self.community_shapes = [c[1] for c in communities]
+        self.community_tree = STRtree(self.community_shapes) if communities else None
+
+    def grid_at(self, point: Point) -> int | None:
+        if self.grid_tree is None:
+            return None
+        hits = sorted(int(i) for i in self.grid_tree.query(point, predicate="intersects"))
+        return self.grid_ids[hits[0]] if hits else None
+
+    def nearest_community(self, point: Point) -> int | None:
+        if self.community_tree is None:
+            return None
+        return self.community_ids[int(self.community_tree.nearest(point))]
+
+
+_lock = threading.Lock()
+_state: dict = {"index": None, "signature": None, "checked": 0.0}
+
+
+def _signature() -> tuple:
+    return tuple(db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(Area.updated_at))
+        .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]),
+               Area.boundary.is_not(None))).one())
+
+
+def area_index() -> _AreaIndex:
+    now = time.monotonic()
+    with _lock:
+        index = _state["index"]
+        if index is not None and now - _state["checked"] < SIGNATURE_CHECK_SECONDS:
+            return index
+        signature = _signature()
+        _state["checked"] = now
+        if index is not None and signature == _state["signature"]:
+            return index
+        rows = db.session.execute(
+            sa.select(Area.id, Area.code, Area.level, Area.boundary)
+            .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]),
+                   Area.boundary.is_not(None))).all()
+        _state.update(index=_AreaIndex(rows), signature=signature)
+        return _state["index"]
+
+
+def invalidate_area_index() -> None:
+    with _lock:
+        _state.update(index=None, signature=None, checked=0.0)
+
+
+def locate(lon: float, lat: float, coord_system: str | None = None) -> Placement:
+    """The grid of a point (given in WGS-84, GCJ-02 or BD-09)."""
+    try:
+        lon, lat = float(lon), float(lat)
+        lon, lat = to_wgs84(lon, lat, coord_system)
+        # 7 decimals is about 1 cm: what a phone can mean, without float noise like ...999998.
+        lon, lat = round(lon, 7), round(lat, 7)
+    except (TypeError, ValueError):
+        raise ActionInvalid(_("Give longitude and latitude as numbers, and coord_system as "
+                              "wgs84, gcj02 or bd09.")) from None
+    if not in_china(lon, lat):
+        raise ActionInvalid(_("The point lies outside China (longitude %(lon)s, latitude %(lat)s).",
+                              lon=round(lon, 6), lat=round(lat, 6)))
+    index = area_index()
+    point = Point(lon, lat)
+    grid_id = index.grid_at(point)
+    if grid_id is not None:
+        return Placement(grid_id, lon, lat, False)
+    community_id = index.nearest_community(point)
+    if community_id is None:
+        raise ActionInvalid(_("No grid or community boundaries are configured yet."))
+    return Placement(community_id, lon, lat, True)

@@ -1,0 +1,137 @@
+"""Writing to the notification outbox, in the same transaction as the event that causes it.
+
+Delivery (SMS gateway webhook, e-mail, WeCom, DingTalk, in-app) is the scheduler's job; here
+only the rows are written, one per event, channel and recipient (the dedupe key makes a second
+write of the same message a no-op).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from models.base import db
+from models.notify.outbox import Notification
+from models.tickets.tables import Ticket, TicketEvent
+from models.vocabulary import Channel, NotificationState
+
+
+def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
+                          payload: dict | None = None) -> list[Notification]:
+    """Tell a ticket's reporter (SMS through the webhook gateway, or e-mail) what happened."""
+    queued = []
+    for channel, address in ((Channel.WEBHOOK, ticket.reporter_phone),
+                             (Channel.EMAIL, ticket.reporter_email)):
+        if not address:
+            continue
+        key = f"event:{event.id}:{channel.value}:{address}:{ticket.id}"
+        exists = db.session.execute(
+            sa.select(Notification.id).where(Notification.dedupe_key == key)).first()
+        if exists:
+            continue
+        notice = Notification(
+            ticket_id=ticket.id, event_id=event.id, recipient_address=address, channel=channel,
+            template=template, state=NotificationState.PENDING, attempts=0, dedupe_key=key,
+            payload={"number": ticket.number, "tracking_code": ticket.tracking_code,
+                     **(payload or {})})
+        db.session.add(notice)
+        queued.append(notice)
+    return queued
+
+
+def tell_merged_reporters(master: Ticket, event: TicketEvent) -> int:
+    """When a case closes, the reporters of the tickets merged into it hear about it too."""
+    duplicates = db.session.execute(
+        sa.select(Ticket).where(Ticket.duplicate_of_id == master.id)).scalars().all()
+    count = 0
+    for duplicate in duplicates:
+        count += len(queue_reporter_notice(duplicate, event, "master_closed",
+                                           {"master_number": master.number}))
+    return count
+
+
+# Who hears about which event. In-app messages go to people; the reporter hears through the
+# SMS gateway (webhook) or e-mail; the command centre's group robots hear about escalations
+# and overdue tickets when those channels are switched on.
+ASSIGNEE_EVENTS = {"dispatch", "assign", "transfer", "escalate", "return", "reject",
+                   "approve_extension", "refuse_extension", "reopen", "deadline_warning", "overdue"}
+REPORTER_EVENTS = {"accept": "reporter_accepted", "approve": "reporter_closed",
+                   "reopen": "reporter_reopened"}
+REVIEWER_EVENTS = {"submit", "request_extension"}
+GROUP_EVENTS = {"escalate", "overdue"}
+
+
+def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
+    """Write the outbox rows an event calls for, in the event's own transaction."""
+    from models.people.user import User
+
+    kind = event.action
+    rows: list[Notification] = []
+    people: list[User] = []
+    if kind in ASSIGNEE_EVENTS:
+        people += assignee_people(ticket)
+    if kind in REVIEWER_EVENTS:
+        people += reviewers(ticket)
+    if kind == "overdue":
+        people += reviewers(ticket)
+    seen = set()
+    for person in people:
+        if person.id in seen or (event.actor_user_id == person.id):
+            continue
+        seen.add(person.id)
+        rows.append(_outbox(ticket, event, Channel.IN_APP, kind, user_id=person.id))
+    if kind in REPORTER_EVENTS:
+        rows += queue_reporter_notice(ticket, event, REPORTER_EVENTS[kind])
+    if kind in GROUP_EVENTS:
+        for channel in enabled_group_channels():
+            rows.append(_outbox(ticket, event, channel, kind, address=channel.value))
+    return [r for r in rows if r is not None]
+
+
+def assignee_people(ticket: Ticket) -> list:
+    from models.people.user import User
+
+    if ticket.assigned_user_id is not None:
+        user = db.session.get(User, ticket.assigned_user_id)
+        return [user] if user is not None and user.active else []
+    if ticket.assigned_department_id is None:
+        return []
+    return db.session.execute(sa.select(User).where(
+        User.department_id == ticket.assigned_department_id, User.active.is_(True))
+        .order_by(User.id).limit(50)).scalars().all()
+
+
+def reviewers(ticket: Ticket) -> list:
+    """Community staff of the ticket's community and the street command centre."""
+    from models.people.user import User
+    from models.vocabulary import Role
+
+    areas = [a for a in (ticket.community_id, ticket.street_id) if a is not None]
+    if not areas:
+        return []
+    return db.session.execute(sa.select(User).where(
+        User.scope_area_id.in_(areas), User.active.is_(True),
+        User.role.in_([Role.COMMUNITY_STAFF, Role.STREET_CENTRE])).order_by(User.id).limit(50)
+    ).scalars().all()
+
+
+def enabled_group_channels() -> list[Channel]:
+    from models.notify.outbox import ChannelSetting
+
+    rows = db.session.execute(sa.select(ChannelSetting.channel).where(
+        ChannelSetting.enabled.is_(True),
+        ChannelSetting.channel.in_([Channel.WECOM, Channel.DINGTALK]))).scalars().all()
+    return list(rows)
+
+
+def _outbox(ticket: Ticket, event: TicketEvent, channel: Channel, template: str, *,
+            user_id: int | None = None, address: str | None = None) -> Notification | None:
+    key = f"event:{event.id}:{channel.value}:{user_id or address}"
+    if db.session.execute(sa.select(Notification.id).where(Notification.dedupe_key == key)).first():
+        return None
+    row = Notification(ticket_id=ticket.id, event_id=event.id, recipient_user_id=user_id,
+                       recipient_address=address, channel=channel, template=template,
+                       state=NotificationState.PENDING, attempts=0, dedupe_key=key,
+                       payload={"number": ticket.number, "title": ticket.title,
+                                "status": ticket.status.value, "action": event.action,
+                                "note": event.note})
+    db.session.add(row)
+    return row

@@ -1,0 +1,71 @@
+"""Signing in: password check, inactive accounts, and slowing down repeated failures."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from models.base import db, utcnow
+from models.people.user import User
+
+# After the allowed failures, each further failure doubles the wait, up to this ceiling.
+BASE_BLOCK = timedelta(seconds=30)
+MAX_BLOCK = timedelta(minutes=15)
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    error: str | None = None  # "invalid", "inactive" or "blocked"
+    retry_after: int = 0  # seconds, when blocked
+
+
+def authenticate(username: str, password: str, *, max_failures: int = 5,
+                 now: datetime | None = None) -> LoginResult:
+    """Check credentials and record the outcome; the caller commits."""
+    now = now or utcnow()
+    user = db.session.execute(
+        sa.select(User).where(User.username == (username or "").strip())
+    ).scalar_one_or_none()
+    if user is None:
+        return LoginResult(None, "invalid")
+    if user.login_blocked_until is not None and user.login_blocked_until > now:
+        return LoginResult(None, "blocked",
+                           int((user.login_blocked_until - now).total_seconds()) + 1)
+    if not user.check_password(password or ""):
+        user.failed_logins += 1
+        over = user.failed_logins - max_failures
+        if over >= 0:
+            user.login_blocked_until = now + min(BASE_BLOCK * (2 ** over), MAX_BLOCK)
+        return LoginResult(None, "invalid")
+    if not user.active:
+        return LoginResult(None, "inactive")
+    user.failed_logins = 0
+    user.login_blocked_until = None
+    user.last_login_at = now
+    return LoginResult(user)
+
+
+class UserSetupError(ValueError):
+    """A user whose role, scope area and department do not fit together."""
+
+
+def check_user_setup(user: User) -> None:
+    """Each role needs the scope it works in: the right area level, or a department."""
+    from flask_babel import gettext as _
+
+    from models.vocabulary import ROLE_SCOPE_LEVEL, Role
+
+    needed = ROLE_SCOPE_LEVEL.get(user.role)
+    area = user.scope_area
+    if needed is not None and (area is None or area.level != needed):
+        raise UserSetupError(_("A %(role)s needs a scope area of level %(level)s.",
+                               role=user.role.label, level=needed.label))
+    if user.role == Role.LEADER and area is None:
+        raise UserSetupError(_("A leader needs a scope area."))
+    if user.role == Role.HANDLER and user.department is None:
+        raise UserSetupError(_("A department handler needs a department."))
+    if not user.username or not user.username.strip():
+        raise UserSetupError(_("The username is required."))
+    user.username = user.username.strip()

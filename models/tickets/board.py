@@ -1,0 +1,84 @@
+"""The board (看板): the four columns the users know, scoped to the user, with deadline colours."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from models.areas.hierarchy import LEVEL_COLUMN, Area
+from models.base import db, utcnow
+from models.categories import Category, in_category
+from models.people.access import ticket_scope
+from models.people.user import User
+from models.tickets.deadlines import deadline_state
+from models.tickets.records import ticket_list_loads
+from models.tickets.tables import Ticket
+from models.vocabulary import TicketStatus
+
+CARDS_PER_COLUMN = 30
+RECENTLY_CLOSED_DAYS = 7
+COLUMNS = (
+    ("pending", (TicketStatus.PENDING,)),
+    ("in_progress", (TicketStatus.IN_PROGRESS, TicketStatus.SUSPENDED)),
+    ("pending_review", (TicketStatus.PENDING_REVIEW,)),
+    ("closed", (TicketStatus.CLOSED,)),
+)
+
+
+@dataclass
+class Card:
+    ticket: Ticket
+    state: str | None  # green / yellow / red, None when closed
+    stalled: bool
+
+
+@dataclass
+class Column:
+    key: str
+    statuses: tuple
+    count: int = 0
+    cards: list[Card] = field(default_factory=list)
+
+
+@dataclass
+class BoardFilters:
+    area: Area | None = None
+    category: Category | None = None
+    department_id: int | None = None
+
+
+def _conditions(user: User, filters: BoardFilters) -> list:
+    conditions = [ticket_scope(user)]
+    if filters.area is not None:
+        conditions.append(getattr(Ticket, LEVEL_COLUMN[filters.area.level]) == filters.area.id)
+    if filters.category is not None:
+        conditions.append(in_category(filters.category.id))
+    if filters.department_id:
+        conditions.append(Ticket.assigned_department_id == filters.department_id)
+    return conditions
+
+
+def build_board(user: User, filters: BoardFilters, now: datetime | None = None) -> list[Column]:
+    now = now or utcnow()
+    stalled_after = timedelta(hours=current_app.config.get("STALLED_AFTER_HOURS", 48))
+    since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
+    conditions = _conditions(user, filters)
+    columns = []
+    for key, statuses in COLUMNS:
+        where = conditions + [Ticket.status.in_(statuses)]
+        if key == "closed":
+            where.append(Ticket.closed_at >= since)
+        column = Column(key, statuses)
+        column.count = db.session.execute(
+            sa.select(sa.func.count()).select_from(Ticket).where(*where)).scalar_one()
+        order = Ticket.closed_at.desc() if key == "closed" else Ticket.last_activity_at.asc()
+        tickets = db.session.execute(
+            sa.select(Ticket).where(*where).order_by(order, Ticket.id).limit(CARDS_PER_COLUMN)
+            .options(*ticket_list_loads(("community", "grid")))).scalars().all()
+        column.cards = [Card(t, deadline_state(t, now),
+                             key != "closed" and now - t.last_activity_at > stalled_after)
+                        for t in tickets]
+        columns.append(column)
+    return columns

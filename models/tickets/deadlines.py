@@ -1,0 +1,200 @@
+"""Deadlines on China's working-day calendar: natural hours, working hours, working days."""
+from __future__ import annotations
+
+import math
+import threading
+from datetime import date, datetime, time, timedelta
+from time import monotonic as _monotonic
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+
+from models.base import db
+from models.calendar import WorkCalendarDay
+from models.clock import local_zone
+from models.vocabulary import OPEN_STATUSES, DeadlineUnit, Priority, TicketStatus
+
+DEFAULT_WORK_PERIODS = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
+MAX_SPAN_DAYS = 3 * 366  # a deadline further out than this is a configuration error
+
+
+class WorkCalendar:
+    """Which local dates are working days: the table where it knows the year, else Monday–Friday."""
+
+    def __init__(self, days: dict[date, bool]) -> None:
+        self._days = days
+        self._known_years = {d.year for d in self._days}
+        self.guessed_years: set[int] = set()
+
+    def is_workday(self, day: date) -> bool:
+        if day in self._days:
+            return self._days[day]
+        if day.year not in self._known_years:
+            self.guessed_years.add(day.year)
+        return day.weekday() < 5
+
+
+CALENDAR_TTL_SECONDS = 60.0
+_calendar_lock = threading.Lock()
+_calendar_cache: dict = {"days": None, "loaded": 0.0}
+
+
+def work_calendar() -> WorkCalendar:
+    """The whole calendar table, cached per process (a few thousand rows, re-read every minute)."""
+    with _calendar_lock:
+        now = _monotonic()
+        if _calendar_cache["days"] is None or now - _calendar_cache["loaded"] > CALENDAR_TTL_SECONDS:
+            rows = db.session.execute(sa.select(WorkCalendarDay.day, WorkCalendarDay.is_workday))
+            _calendar_cache.update(days=dict(rows.all()), loaded=now)
+        return WorkCalendar(_calendar_cache["days"])
+
+
+def invalidate_calendar() -> None:
+    with _calendar_lock:
+        _calendar_cache.update(days=None, loaded=0.0)
+
+
+def work_periods() -> tuple[tuple[time, time], ...]:
+    if has_app_context():
+        return current_app.config.get("GRIDDESK_WORK_PERIODS", DEFAULT_WORK_PERIODS)
+    return DEFAULT_WORK_PERIODS
+
+
+def deadline_after(start: datetime, amount: int, unit: DeadlineUnit) -> datetime:
+    """The moment ``amount`` units of ``unit`` after ``start`` (aware datetimes, UTC out)."""
+    if amount <= 0:
+        raise ValueError("a deadline needs a positive amount")
+    if unit == DeadlineUnit.NATURAL_HOURS:
+        return start + timedelta(hours=amount)
+    local = start.astimezone(local_zone())
+    calendar = work_calendar()
+    if unit == DeadlineUnit.WORKING_DAYS:
+        return _add_working_days(local, amount, calendar).astimezone(start.tzinfo)
+    return _add_working_minutes(local, amount * 60, calendar).astimezone(start.tzinfo)
+
+
+def _add_working_days(local: datetime, days: int, calendar: WorkCalendar) -> datetime:
+    """N working days later, at the same time of day (a report on a holiday starts next workday)."""
+    day = local.date()
+    for _ in range(MAX_SPAN_DAYS):
+        if days == 0:
+            break
+        day += timedelta(days=1)
+        if calendar.is_workday(day):
+            days -= 1
+    else:
+        raise ValueError("deadline beyond the calendar span")
+    if not calendar.is_workday(local.date()):
+        # Counted from the next working day's start: the deadline ends at that day's close.
+        return datetime.combine(day, work_periods()[-1][1], local.tzinfo)
+    return datetime.combine(day, local.timetz())
+
+
+def _add_working_minutes(local: datetime, minutes: int, calendar: WorkCalendar) -> datetime:
+    periods = work_periods()
+    day, moment = local.date(), local.timetz().replace(tzinfo=None)
+    for _ in range(MAX_SPAN_DAYS):
+        if calendar.is_workday(day):
+            for begin, end in periods:
+                if moment >= end:
+                    continue
+                begin = max(begin, moment)
+                available = _minutes_between(begin, end)
+                if minutes <= available:
+                    finish = datetime.combine(day, begin) + timedelta(minutes=minutes)
+                    return finish.replace(tzinfo=local.tzinfo)
+                minutes -= available
+        day += timedelta(days=1)
+        moment = time(0, 0)
+    raise ValueError("deadline beyond the calendar span")
+
+
+def _minutes_between(begin: time, end: time) -> int:
+    return (end.hour * 60 + end.minute) - (begin.hour * 60 + begin.minute)
+
+
+def scaled_amount(amount: int, priority: Priority) -> int:
+    """Urgent and emergency tickets get a shorter deadline (factors from the configuration)."""
+    factors = current_app.config.get("PRIORITY_DEADLINE_FACTORS", {}) if has_app_context() else {}
+    factor = float(factors.get(priority.value, 1.0))
+    return max(1, math.ceil(amount * factor))
+
+
+def ticket_deadlines(category, rule, priority: Priority, start: datetime) -> tuple[datetime, datetime]:
+    """Acceptance and handling deadlines: the category's, overridden by the rule, scaled by priority."""
+    accept = (category.accept_deadline, category.accept_deadline_unit)
+    handle = (category.handle_deadline, category.handle_deadline_unit)
+    if rule is not None and rule.accept_deadline and rule.accept_deadline_unit:
+        accept = (rule.accept_deadline, rule.accept_deadline_unit)
+    if rule is not None and rule.handle_deadline and rule.handle_deadline_unit:
+        handle = (rule.handle_deadline, rule.handle_deadline_unit)
+    return (deadline_after(start, scaled_amount(accept[0], priority), accept[1]),
+            deadline_after(start, scaled_amount(handle[0], priority), handle[1]))
+
+
+GREEN, YELLOW, RED = "green", "yellow", "red"
+
+
+def deadline_state(ticket, now: datetime) -> str | None:
+    """green, yellow (most of the time used) or red (overdue); None when the ticket is finished.
+
+    A pending ticket is measured against its acceptance deadline, a ticket being handled against
+    its handling deadline; a suspended ticket's clock stands still at the moment it was suspended.
+    """
+    if ticket.status not in OPEN_STATUSES:
+        return None
+    if ticket.status == TicketStatus.SUSPENDED and ticket.suspended_at is not None:
+        now = ticket.suspended_at
+    pending = ticket.status == TicketStatus.PENDING or (
+        ticket.status == TicketStatus.SUSPENDED and ticket.resume_status == TicketStatus.PENDING)
+    deadline = ticket.accept_deadline if pending else ticket.handle_deadline
+    if deadline is None:
+        return GREEN
+    if now >= deadline:
+        return RED
+    share = warning_share()
+    start = ticket.deadlines_from or ticket.created_at
+    total = (deadline - start).total_seconds()
+    used = (now - start).total_seconds()
+    return YELLOW if total > 0 and used / total >= share else GREEN
+
+
+def overdue_condition(now: datetime, overdue: bool = True):
+    """SQL for "open and past its handling deadline" (or its exact opposite, NULLs included)."""
+    import sqlalchemy as sa
+
+    from models.tickets.tables import Ticket
+
+    late = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline.is_not(None),
+                   Ticket.handle_deadline < now)
+    if overdue:
+        return late
+    return sa.or_(Ticket.status.not_in(OPEN_STATUSES), Ticket.handle_deadline.is_(None),
+                  Ticket.handle_deadline >= now)
+
+
+def warning_share() -> float:
+    return current_app.config.get("DEADLINE_WARNING_SHARE", 0.8) if has_app_context() else 0.8
+
+
+def handling_warning_due(now: datetime):
+    """SQL for "being handled, its handling deadline ahead and at least the warning share of the
+    time used" — what deadline_state calls yellow, for tickets past acceptance (not suspended)."""
+    import sqlalchemy as sa
+
+    from models.base import UTCDateTime, db
+    from models.tickets.tables import Ticket
+
+    share = warning_share()
+    start = sa.func.coalesce(Ticket.deadlines_from, Ticket.created_at)
+    if db.session.get_bind().dialect.name == "sqlite":
+        day = sa.func.julianday
+        point = day(start) + (day(Ticket.handle_deadline) - day(start)) * share
+        used_enough = point <= day(sa.cast(sa.literal(now, UTCDateTime()), sa.String))
+    else:
+        span = (Ticket.handle_deadline - start).self_group().op(
+            "*", return_type=sa.Interval())(share)
+        used_enough = start + span <= now
+    return sa.and_(Ticket.status.in_([TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW]),
+                   Ticket.handle_deadline.is_not(None), Ticket.handle_deadline > now,
+                   Ticket.handle_deadline > start, used_enough)

@@ -1,0 +1,48 @@
+"""Possible duplicates at intake: same category, close by, open or closed recently."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+
+from models.areas.coordinates import distance_m
+from models.base import db, utcnow
+from models.categories import Category
+from models.tickets.tables import Ticket
+from models.vocabulary import OPEN_STATUSES, TicketStatus
+
+METRES_PER_DEGREE_LAT = 111_320.0
+
+
+def possible_duplicates(category: Category, lon: float | None, lat: float | None, *,
+                        now: datetime | None = None, exclude_id: int | None = None,
+                        limit: int = 10) -> list[tuple[Ticket, float]]:
+    """Tickets of the same category within the category's radius, nearest first, with metres."""
+    if lon is None or lat is None:
+        return []
+    now = now or utcnow()
+    radius = category.duplicate_radius_m or 50
+    days = current_app.config.get("DUPLICATE_WINDOW_DAYS", 7) if has_app_context() else 7
+    dlat = radius / METRES_PER_DEGREE_LAT
+    dlon = radius / (METRES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
+    near = (Ticket.category_id == category.id,
+            Ticket.lat.between(lat - dlat, lat + dlat), Ticket.lon.between(lon - dlon, lon + dlon))
+    if exclude_id is not None:
+        near += (Ticket.id != exclude_id,)
+    # Two queries, not one OR: each branch then has its own partial index
+    # (open tickets by category and place; closed tickets by category and closing time).
+    open_nearby = sa.select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), *near).limit(200)
+    closed_recently = sa.select(Ticket).where(
+        Ticket.status == TicketStatus.CLOSED,
+        Ticket.closed_at >= now - timedelta(days=days), *near).limit(200)
+    candidates = [*db.session.execute(open_nearby).scalars(),
+                  *db.session.execute(closed_recently).scalars()]
+    found = []
+    for ticket in candidates:
+        metres = distance_m(lon, lat, ticket.lon, ticket.lat)
+        if metres <= radius:
+            found.append((ticket, metres))
+    found.sort(key=lambda pair: pair[1])
+    return found[:limit]

@@ -1,0 +1,490 @@
+"""The closed loop: who may do what from which state, and what each action does to a ticket.
+
+Every action goes through ``perform``: it checks the version the user saw, the state, the actor's
+right to act, and the input, before anything changes; then it applies the step and appends exactly
+one timeline event. A refused action raises a ``WorkflowError`` and leaves the ticket untouched
+(callers roll back the session). Views, the API, mobile pages and the scheduler only call this.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from models.areas.hierarchy import Area, lineage
+from models.base import db, utcnow
+from models.errors import ActionForbidden, ActionInvalid
+from models.people.department import Department
+from models.people.user import User
+from models.tickets.actions import (ACTIONS, INV, IP, MANAGER_ROLES, PR, RULES, ActionRule, Actor,
+                                    C, P, S)
+from models.tickets.deadlines import deadline_after, scaled_amount, ticket_deadlines
+from models.tickets.dispatch import Owner, command_centre_owner, community_office_of, resolve_owner
+from models.tickets.records import TicketChangedError, check_version
+from models.tickets.tables import Ticket, TicketEvent
+from models.tickets.timeline import append_event
+from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Role,
+                               TicketStatus)
+
+NEXT_LEVEL = {AreaLevel.GRID: AreaLevel.COMMUNITY, AreaLevel.COMMUNITY: AreaLevel.STREET,
+              AreaLevel.STREET: AreaLevel.DISTRICT}
+
+
+def relations(actor: Actor, ticket: Ticket) -> set[str]:
+    """The relations from which this actor may act on this ticket."""
+    from models.people.access import can_see_ticket
+
+    if actor.kind == ActorKind.SYSTEM:
+        return {"system"}
+    if actor.kind == ActorKind.REPORTER:
+        return {"reporter"}
+    user = actor.user
+    if user is None or not user.active or user.role == Role.LEADER:
+        return set()
+    found = set()
+    if ticket.assigned_user_id == user.id:
+        found.add("assignee")
+    elif (ticket.assigned_user_id is None and user.department_id is not None
+          and user.department_id == ticket.assigned_department_id):
+        found.add("queue")
+    if user.role in MANAGER_ROLES and can_see_ticket(user, ticket):
+        found.add("manager")
+        if ticket.submitted_by_id != user.id:
+            found.add("reviewer")
+    return found
+
+
+def allowed_actions(actor: Actor, ticket: Ticket) -> list[str]:
+    """The actions this actor may start on this ticket now (the buttons to show)."""
+    mine = relations(actor, ticket)
+    return [name for name, rule in RULES.items()
+            if ticket.status in rule.from_statuses and mine & rule.who
+            and _precondition_error(name, ticket, actor) is None]
+
+
+def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int | None,
+            now: datetime | None = None, **params) -> TicketEvent:
+    """Carry out one action or raise a WorkflowError having changed nothing."""
+    now = now or utcnow()
+    rule = RULES.get(action)
+    if rule is None:
+        raise ActionInvalid(_("Unknown action %(action)s.", action=action))
+    check_version(ticket, expected_version)
+    if ticket.status not in rule.from_statuses:
+        raise ActionForbidden(_("%(action)s is not possible while the ticket is %(status)s.",
+                                action=rule.label, status=ticket.status.label))
+    if not relations(actor, ticket) & rule.who:
+        raise ActionForbidden(_("You may not %(action)s this ticket.", action=rule.label))
+    problem = _precondition_error(action, ticket, actor)
+    if problem:
+        raise ActionForbidden(problem)
+    try:
+        return HANDLERS[action](ticket, actor, now, **params)
+    except StaleDataError:
+        # Someone else's change to this ticket committed first (the version no longer matches).
+        raise TicketChangedError(TicketChangedError.default_message()) from None
+
+
+# --- preconditions that depend on more than state and role ---------------------------------
+
+def _precondition_error(action: str, ticket: Ticket, actor: Actor) -> str | None:
+    if action == "escalate" and ticket.current_level == AreaLevel.DISTRICT:
+        return _("The ticket is already at the district level; it cannot go higher.")
+    if action == "request_extension" and ticket.extension_requested_until is not None:
+        return _("An extension request is already waiting for a decision.")
+    if action in ("approve_extension", "refuse_extension"):
+        if ticket.extension_requested_until is None:
+            return _("There is no extension request to decide.")
+        if actor.user is not None and actor.user.id == ticket.extension_requested_by_id:
+            return _("You cannot decide on your own extension request.")
+    if action == "rate" and ticket.rating is not None:
+        return _("This ticket has already been rated.")
+    if action == "rate" and ticket.closed_at is not None:
+        window = current_app.config.get("RATING_WINDOW_DAYS", 7) if has_app_context() else 7
+        if utcnow() - ticket.closed_at > timedelta(days=window):
+            return _("Ratings are taken within %(days)s days of closing.", days=window)
+    if action == "reopen" and ticket.closed_at is not None:
+        window = current_app.config.get("REOPEN_WINDOW_DAYS", 7) if has_app_context() else 7
+        if utcnow() - ticket.closed_at > timedelta(days=window):
+            return _("Tickets can only be reopened within %(days)s days of closing.", days=window)
+    return None
+
+
+# --- input helpers --------------------------------------------------------------------------
+
+def _required_text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ActionInvalid(_("Give %(what)s.", what=what))
+    return text
+
+
+def _get(model, ident, what: str):
+    try:
+        obj = db.session.get(model, int(ident)) if ident not in (None, "") else None
+    except (TypeError, ValueError):
+        obj = None
+    if obj is None:
+        raise ActionInvalid(_("Unknown %(what)s.", what=what))
+    return obj
+
+
+def _actor_user(actor: Actor) -> User | None:
+    return actor.user
+
+
+def _event(ticket: Ticket, action: str, actor: Actor, now: datetime, **kwargs) -> TicketEvent:
+    from models.notify.notices import notify_event
+
+    event = append_event(ticket, action, actor=actor.user, actor_kind=actor.kind, at=now, **kwargs)
+    db.session.flush()
+    notify_event(ticket, event)  # the outbox rows commit (or roll back) with the event
+    return event
+
+
+# --- dispatching ----------------------------------------------------------------------------
+
+def owner_for(ticket: Ticket) -> Owner:
+    """Who the responsibility matrix gives this ticket to, from where it stands."""
+    area = db.session.get(Area, ticket.grid_id or ticket.community_id or ticket.street_id
+                          or ticket.district_id)
+    if area is None:
+        return Owner(None, None, AreaLevel.DISTRICT, None)
+    if ticket.location_flagged and area.level == AreaLevel.COMMUNITY:
+        return Owner(community_office_of(area), None, AreaLevel.COMMUNITY, None)
+    return resolve_owner(ticket.category, area)
+
+
+def dispatch(ticket: Ticket, now: datetime | None = None, *,
+             deadlines_from: datetime | None = None) -> TicketEvent:
+    """Automatic dispatch at intake: the matrix picks the owner, the deadlines follow.
+
+    The deadlines run from ``deadlines_from``, by default from when the ticket was reported
+    (an old case brought in from a ledger starts its clock when it is imported)."""
+    now = now or utcnow()
+    owner = owner_for(ticket)
+    rule = owner.rule
+    ticket.accept_deadline, ticket.handle_deadline = ticket_deadlines(
+        ticket.category, rule, ticket.priority, deadlines_from or ticket.created_at or now)
+    if deadlines_from is not None:
+        ticket.deadlines_from = deadlines_from
+    ticket.current_level = owner.level
+    details = {"rule_id": rule.id if rule else None,
+               "rule": str(rule) if rule else None,
+               "fallback": "command_centre" if rule is None else None,
+               "flagged": bool(ticket.location_flagged)}
+    return _event(ticket, "dispatch", Actor.system(), now, to_department=owner.department,
+                  to_user=owner.user, details=details)
+
+
+def start_handling_clock(ticket: Ticket, start: datetime) -> None:
+    """Give a ticket already being handled the handling deadline the matrix gives it, counted
+    from ``start`` (an open case imported from an old ledger starts at its import)."""
+    ticket.handle_deadline = ticket_deadlines(
+        ticket.category, owner_for(ticket).rule, ticket.priority, start)[1]
+    ticket.deadlines_from = start
+
+
+def _redispatch_deadline(ticket: Ticket, now: datetime) -> None:
+    category = ticket.category
+    ticket.accept_deadline = deadline_after(
+        now, scaled_amount(category.accept_deadline, ticket.priority), category.accept_deadline_unit)
+
+
+def _target(department_id, user_id) -> tuple[Department | None, User | None]:
+    department = _get(Department, department_id, _("department")) if department_id else None
+    user = _get(User, user_id, _("user")) if user_id else None
+    if department is None and user is None:
+        raise ActionInvalid(_("Choose a department or a person."))
+    if user is not None:
+        if not user.active or user.role in (Role.LEADER, Role.ADMIN):
+            raise ActionInvalid(_("%(name)s cannot take tickets.", name=user.display_name))
+        if department is None:
+            department = user.department
+        elif user.department_id not in (None, department.id):
+            raise ActionInvalid(_("%(name)s does not work in %(department)s.",
+                                  name=user.display_name, department=department.name))
+    if department is not None and not department.active:
+        raise ActionInvalid(_("%(department)s is not active.", department=department.name))
+    return department, user
+
+
+def _assign(ticket, actor, now, department_id=None, user_id=None, note=None, **_ignored):
+    department, user = _target(department_id, user_id)
+    if user is not None and user.role == Role.GRID_WORKER:
+        ticket.current_level = AreaLevel.GRID
+    elif department is not None and department.area is not None:
+        ticket.current_level = department.area.level
+    _redispatch_deadline(ticket, now)
+    return _event(ticket, "assign", actor, now, to_status=P, to_department=department,
+                  to_user=user, note=(note or "").strip() or None)
+
+
+def _transfer(ticket, actor, now, department_id=None, note=None, **_ignored):
+    department = _get(Department, department_id, _("department"))
+    if department.id == ticket.assigned_department_id:
+        raise ActionInvalid(_("The ticket is already with %(department)s.",
+                              department=department.name))
+    reason = _required_text(note, _("a reason for the transfer"))
+    if not department.active:
+        raise ActionInvalid(_("%(department)s is not active.", department=department.name))
+    ticket.current_level = department.area.level
+    _redispatch_deadline(ticket, now)
+    return _event(ticket, "transfer", actor, now, to_status=P, to_department=department,
+                  to_user=None, note=reason)
+
+
+def _accept(ticket, actor, now, note=None, **_ignored):
+    ticket.accepted_at = now
+    return _event(ticket, "accept", actor, now, to_status=IP, to_user=actor.user,
+                  note=(note or "").strip() or None,
+                  details={"in_time": bool(ticket.accept_deadline is None
+                                           or now <= ticket.accept_deadline)})
+
+
+def _return(ticket, actor, now, note=None, **_ignored):
+    reason = _required_text(note, _("the reason for returning"))
+    levels = _levels(ticket)
+    centre = command_centre_owner(levels)
+    ticket.current_level = centre.level
+    ticket.accepted_at = None
+    _redispatch_deadline(ticket, now)
+    return _event(ticket, "return", actor, now, to_status=P, to_department=centre.department,
+                  to_user=None, note=reason)
+
+
+def _levels(ticket: Ticket) -> dict[AreaLevel, Area]:
+    area = db.session.get(Area, ticket.grid_id or ticket.community_id or ticket.street_id
+                          or ticket.district_id)
+    return lineage(area) if area is not None else {}
+
+
+def escalation_target(ticket: Ticket) -> tuple[AreaLevel, Department | None]:
+    """One level up: grid → community office, community → street centre, street → district."""
+    level = NEXT_LEVEL[ticket.current_level]
+    levels = _levels(ticket)
+    if level == AreaLevel.COMMUNITY:
+        return level, community_office_of(levels.get(AreaLevel.COMMUNITY))
+    owner = command_centre_owner({lv: a for lv, a in levels.items()
+                                  if lv.depth <= level.depth})
+    return owner.level, owner.department
+
+
+def _escalate(ticket, actor, now, note=None, **_ignored):
+    if actor.kind != ActorKind.SYSTEM:
+        note = _required_text(note, _("the reason for escalating"))
+    level, department = escalation_target(ticket)
+    if department is None:
+        raise ActionInvalid(_("No office is configured at the next level up."))
+    from_level = ticket.current_level
+    ticket.current_level = level
+    ticket.accepted_at = None
+    _redispatch_deadline(ticket, now)
+    return _event(ticket, "escalate", actor, now, to_status=P, to_department=department,
+                  to_user=None, note=note,
+                  details={"from_level": from_level.value, "to_level": level.value})
+
+
+def _note(ticket, actor, now, note=None, attachments=None, **_ignored):
+    text = _required_text(note, _("the progress note"))
+    attachments = _checked_uploads(attachments)
+    event = _event(ticket, "note", actor, now, note=text)
+    _attach(ticket, event, actor, attachments)
+    return event
+
+
+def _request_extension(ticket, actor, now, until=None, note=None, **_ignored):
+    reason = _required_text(note, _("the reason for the extension"))
+    until = _parse_time(until)
+    if ticket.handle_deadline is not None and until <= ticket.handle_deadline:
+        raise ActionInvalid(_("The new deadline must be later than the current one."))
+    if until <= now:
+        raise ActionInvalid(_("The new deadline must be in the future."))
+    ticket.extension_requested_until = until
+    ticket.extension_requested_by_id = actor.user.id if actor.user else None
+    return _event(ticket, "request_extension", actor, now, note=reason,
+                  details={"until": until.isoformat(),
+                           "current": ticket.handle_deadline.isoformat()
+                           if ticket.handle_deadline else None})
+
+
+def _approve_extension(ticket, actor, now, note=None, **_ignored):
+    old, new = ticket.handle_deadline, ticket.extension_requested_until
+    ticket.handle_deadline = new
+    ticket.extension_requested_until = ticket.extension_requested_by_id = None
+    return _event(ticket, "approve_extension", actor, now, note=(note or "").strip() or None,
+                  details={"from": old.isoformat() if old else None, "to": new.isoformat()})
+
+
+def _refuse_extension(ticket, actor, now, note=None, **_ignored):
+    reason = _required_text(note, _("the reason for refusing"))
+    ticket.extension_requested_until = ticket.extension_requested_by_id = None
+    return _event(ticket, "refuse_extension", actor, now, note=reason)
+
+
+def _suspend(ticket, actor, now, note=None, **_ignored):
+    reason = _required_text(note, _("the reason for suspending"))
+    ticket.suspended_at = now
+    ticket.resume_status = ticket.status
+    return _event(ticket, "suspend", actor, now, to_status=S, note=reason)
+
+
+def _resume(ticket, actor, now, note=None, **_ignored):
+    paused = now - ticket.suspended_at if ticket.suspended_at else timedelta(0)
+    if ticket.accept_deadline is not None:
+        ticket.accept_deadline += paused
+    if ticket.handle_deadline is not None:
+        ticket.handle_deadline += paused
+    back = ticket.resume_status or IP
+    ticket.suspended_at = ticket.resume_status = None
+    return _event(ticket, "resume", actor, now, to_status=back, note=(note or "").strip() or None,
+                  details={"paused_seconds": int(paused.total_seconds())})
+
+
+def _submit(ticket, actor, now, note=None, attachments=None, **_ignored):
+    result = _required_text(note, _("the handling result"))
+    attachments = _checked_uploads(attachments)
+    if ticket.category.requires_after_photo and not any(
+            a.kind == AttachmentKind.AFTER for a in attachments) \
+            and not _after_photo_since_handling_began(ticket):
+        raise ActionInvalid(_("This category needs a photo after handling (after-photo)."))
+    ticket.submitted_at = now
+    ticket.submitted_by_id = actor.user.id if actor.user else None
+    event = _event(ticket, "submit", actor, now, to_status=PR, note=result,
+                   details={"in_time": bool(ticket.handle_deadline is None
+                                            or now <= ticket.handle_deadline)})
+    _attach(ticket, event, actor, attachments)
+    return event
+
+
+def _after_photo_since_handling_began(ticket: Ticket) -> bool:
+    """An after-photo uploaded (e.g. through the API) since this round of handling began."""
+    from models.tickets.tables import Attachment
+
+    began = db.session.execute(
+        sa.select(sa.func.max(TicketEvent.seq)).where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.action.in_(("accept", "reject", "reopen")))).scalar() or 0
+    return db.session.execute(
+        sa.select(Attachment.id).join(TicketEvent, Attachment.event_id == TicketEvent.id)
+        .where(Attachment.ticket_id == ticket.id, Attachment.kind == AttachmentKind.AFTER,
+               TicketEvent.seq > began).limit(1)).first() is not None
+
+
+def _approve(ticket, actor, now, note=None, **_ignored):
+    from models.notify.notices import tell_merged_reporters
+
+    ticket.closed_at = now
+    event = _event(ticket, "approve", actor, now, to_status=C, note=(note or "").strip() or None,
+                   details={"in_time": bool(ticket.handle_deadline is None
+                                            or (ticket.submitted_at or now) <= ticket.handle_deadline)})
+    tell_merged_reporters(ticket, event)
+    return event
+
+
+def _reject(ticket, actor, now, note=None, **_ignored):
+    reason = _required_text(note, _("what must be redone"))
+    ticket.rework_count += 1
+    return _event(ticket, "reject", actor, now, to_status=IP, note=reason)
+
+
+def _invalidate(ticket, actor, now, note=None, **_ignored):
+    reason = _required_text(note, _("why the ticket is invalid"))
+    ticket.suspended_at = ticket.resume_status = None
+    return _event(ticket, "invalidate", actor, now, to_status=INV, note=reason)
+
+
+def _merge(ticket, actor, now, master_id=None, note=None, **_ignored):
+    from models.people.access import can_see_ticket
+
+    master = _get(Ticket, master_id, _("ticket to merge into"))
+    seen = {ticket.id}
+    while master.duplicate_of_id is not None and master.id not in seen:
+        seen.add(master.id)
+        master = db.session.get(Ticket, master.duplicate_of_id)
+    if master.id == ticket.id:
+        raise ActionInvalid(_("A ticket cannot be merged into itself."))
+    if master.status == INV:
+        raise ActionInvalid(_("%(number)s is invalid; merge into an open or closed ticket.",
+                              number=master.number))
+    if actor.user is not None and not can_see_ticket(actor.user, master):
+        raise ActionInvalid(_("Unknown %(what)s.", what=_("ticket to merge into")))
+    ticket.duplicate_of_id = master.id
+    ticket.suspended_at = ticket.resume_status = None
+    return _event(ticket, "merge", actor, now, to_status=INV, note=(note or "").strip() or None,
+                  details={"master_id": master.id, "master_number": master.number})
+
+
+def _reopen(ticket, actor, now, note=None, **_ignored):
+    reason = _required_text(note, _("why the case is reopened"))
+    category = ticket.category
+    ticket.closed_at = None
+    ticket.reopen_count += 1
+    ticket.rework_count += 1
+    ticket.handle_deadline = deadline_after(
+        now, scaled_amount(category.handle_deadline, ticket.priority), category.handle_deadline_unit)
+    return _event(ticket, "reopen", actor, now, to_status=IP, note=reason)
+
+
+def _rate(ticket, actor, now, rating=None, note=None, **_ignored):
+    try:
+        value = int(rating)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= 5:
+        raise ActionInvalid(_("Give a rating from 1 to 5."))
+    ticket.rating = value
+    ticket.rating_comment = (note or "").strip() or None
+    ticket.rated_at = now
+    return _event(ticket, "rate", actor, now, note=ticket.rating_comment,
+                  details={"rating": value})
+
+
+def _parse_time(value) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ActionInvalid(_("Give the new deadline as a date and time.")) from None
+    if parsed.tzinfo is None:
+        from models.clock import local_zone
+
+        parsed = parsed.replace(tzinfo=local_zone())
+    return parsed
+
+
+def _checked_uploads(attachments) -> list:
+    """Validate every upload before the ticket changes at all."""
+    from models.tickets.attachments import check_upload
+
+    return [check_upload(item) for item in attachments or []]
+
+
+def _attach(ticket, event, actor, attachments) -> None:
+    from models.tickets.attachments import save_attachment
+
+    for item in attachments or []:
+        save_attachment(ticket, event, item, uploaded_by=actor.user)
+
+
+HANDLERS: dict[str, Callable[..., TicketEvent]] = {
+    "assign": _assign, "accept": _accept, "return": _return, "escalate": _escalate,
+    "transfer": _transfer, "note": _note, "request_extension": _request_extension,
+    "approve_extension": _approve_extension, "refuse_extension": _refuse_extension,
+    "suspend": _suspend, "resume": _resume, "submit": _submit, "approve": _approve,
+    "reject": _reject, "invalidate": _invalidate, "merge": _merge, "reopen": _reopen,
+    "rate": _rate,
+}
+assert set(HANDLERS) == set(RULES)
+
+
+__all__ = ["ACTIONS", "Actor", "RULES", "allowed_actions", "dispatch", "escalation_target",
+           "perform"]
