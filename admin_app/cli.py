@@ -21,17 +21,21 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def init_db() -> None:
-    """Migrate to the newest schema and pre-fill the work calendar."""
+def init_db(calendar_years: tuple[int, ...] = ()) -> None:
+    """Migrate to the newest schema and fill the work calendar: the years chinese-calendar knows,
+    this year and the next (by the law's holidays, provisional), and any year asked for."""
     from flask_migrate import upgrade
 
-    from models.calendar import fill_known_years
+    from models.calendar import fill_calendar, fill_year, provisional_years
 
     upgrade()
-    added = fill_known_years()
+    written = fill_calendar() + sum(fill_year(year) for year in calendar_years)
     db.session.commit()
-    if added:
-        click.echo(f"Work calendar: {added} days added from chinese-calendar.")
+    if written:
+        click.echo(f"Work calendar: {written} days written.")
+    for year in provisional_years():
+        click.echo(f"Work calendar: {year} is provisional (statutory holidays by law; the State "
+                   "Council's arrangement not entered yet).")
 
 
 def database_is_empty() -> bool:
@@ -58,9 +62,12 @@ def serve(app: Flask, *, host: str = "0.0.0.0", port: int | None = None) -> None
 
 def register_commands(app: Flask) -> None:
     @app.cli.command("init-db")
-    def init_db_command():
-        """Migrate the database to the newest schema."""
-        init_db()
+    @click.option("--calendar-year", "calendar_years", type=click.IntRange(2000, 2100),
+                  multiple=True, help="Also fill (or re-fill) this year of the work calendar; "
+                  "days an administrator entered are kept.")
+    def init_db_command(calendar_years: tuple[int, ...]):
+        """Migrate the database to the newest schema and fill the work calendar."""
+        init_db(calendar_years)
         click.echo("Database is at the newest schema.")
 
     @app.cli.command("seed-demo")

@@ -21,7 +21,7 @@ from shapely.ops import unary_union
 
 from models.areas.hierarchy import Area, place_area, set_boundary
 from models.base import db, utcnow
-from models.calendar import WorkCalendarDay, fill_known_years
+from models.calendar import WorkCalendarDay, fill_calendar
 from models.categories import Category, check_category
 from models.clock import local_zone
 from models.people.accounts import check_user_setup
@@ -534,7 +534,7 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
     _seed_users(demo)
     _seed_categories(demo)
     _seed_rules(demo)
-    fill_known_years()
+    fill_calendar()
     db.session.flush()
     tickets, events = _seed_tickets(demo, ticket_count)
     db.session.flush()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from models import Role, Ticket, TicketStatus, User, db, utcnow
-from models.calendar import known_years
+from models.calendar import MISSING, PUBLISHED, year_states
 from models.clock import local_zone
 from models.errors import WorkflowError
 from models.notify.notices import notify_event
@@ -116,26 +116,30 @@ def expiries(now: datetime | None = None) -> dict:
 
 
 def calendar_check(now: datetime | None = None) -> dict:
-    """Weeks before the year ends, tell the administrators if next year's calendar is missing."""
+    """Tell the administrators when this year, or (weeks before it starts) the next, is missing
+    from the work calendar or still provisional (the State Council's arrangement not entered)."""
     now = now or utcnow()
     today = now.astimezone(local_zone()).date()
-    next_year = today.year + 1
     weeks = current_app.config.get("CALENDAR_WARN_WEEKS", 8)
-    if next_year in known_years() or date(next_year, 1, 1) - today > timedelta(weeks=weeks):
-        return {"warned": 0}
+    years = [today.year]
+    if date(today.year + 1, 1, 1) - today <= timedelta(weeks=weeks):
+        years.append(today.year + 1)
+    due = {y: state for y, state in year_states(years).items() if state != PUBLISHED}
     warned = 0
     admins = db.session.execute(sa.select(User).where(User.role == Role.ADMIN,
                                                       User.active.is_(True))).scalars().all()
-    for admin in admins:
-        key = f"calendar:{next_year}:{admin.id}"
-        if db.session.execute(sa.select(Notification.id).where(
-                Notification.dedupe_key == key)).first():
-            continue
-        db.session.add(Notification(recipient_user_id=admin.id, channel=Channel.IN_APP,
-                                    template="calendar_missing", dedupe_key=key,
-                                    state=NotificationState.PENDING, attempts=0,
-                                    payload={"year": next_year}))
-        warned += 1
+    for year, state in due.items():
+        template = "calendar_missing" if state == MISSING else "calendar_provisional"
+        for admin in admins:
+            key = f"{'calendar' if state == MISSING else template}:{year}:{admin.id}"
+            if db.session.execute(sa.select(Notification.id).where(
+                    Notification.dedupe_key == key)).first():
+                continue
+            db.session.add(Notification(recipient_user_id=admin.id, channel=Channel.IN_APP,
+                                        template=template, dedupe_key=key,
+                                        state=NotificationState.PENDING, attempts=0,
+                                        payload={"year": year}))
+            warned += 1
     db.session.commit()
     return {"warned": warned}
 

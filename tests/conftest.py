@@ -61,14 +61,14 @@ class IsolatedClient(FlaskClient):
 def app():
     from flask_migrate import upgrade
 
-    from models.calendar import fill_known_years
+    from models.calendar import fill_calendar
 
     reset_schema(database_url())
     application = create_app(test_config())
     application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()
-        fill_known_years()
+        fill_calendar()
         db.session.commit()
     yield application
     with application.app_context():

@@ -65,21 +65,48 @@ def test_natural_hours_ignore_the_calendar(calendar):
     assert due(local(2025, 10, 1, 10, 0), 24, NH) == local(2025, 10, 2, 10, 0)
 
 
+def test_next_year_counts_the_statutory_holidays_before_they_are_published(calendar):
+    # Changed by issue 9 § 5: 2027 is no longer counted Monday–Friday. chinese-calendar stops at
+    # 2026, so 2027 holds the law's holidays, provisionally: Friday 1 January is a day off.
+    assert db.session.get(WorkCalendarDay, date(2027, 1, 1)).provisional
+    start = local(2026, 12, 31, 10, 0)
+    assert due(start, 2, WD) == local(2027, 1, 5, 10, 0)  # 1 Jan off, then the weekend
+    cal = work_calendar()
+    assert not cal.is_workday(date(2027, 1, 1))
+    assert 2027 not in cal.guessed_years
+
+
 def test_a_missing_year_is_counted_monday_to_friday_and_noticed(calendar):
     assert db.session.execute(sa.select(sa.func.count()).select_from(WorkCalendarDay).where(
-        WorkCalendarDay.day >= date(2027, 1, 1))).scalar_one() == 0
-    start = local(2026, 12, 31, 10, 0)
-    assert due(start, 2, WD) == local(2027, 1, 4, 10, 0)  # Fri 1 Jan 2027 counted, no holiday known
+        WorkCalendarDay.day >= date(2028, 1, 1))).scalar_one() == 0
+    start = local(2027, 12, 31, 10, 0)
+    assert due(start, 1, WD) == local(2028, 1, 3, 10, 0)  # Sat 1 Jan 2028 skipped as a weekend only
     cal = work_calendar()
-    cal.is_workday(date(2027, 1, 1))
-    assert 2027 in cal.guessed_years
+    cal.is_workday(date(2028, 1, 3))
+    assert 2028 in cal.guessed_years
+
+
+def test_the_admin_home_says_next_year_is_provisional(ctx, login_as):
+    build_world()
+    db.session.commit()
+    html = login_as("admin").get("/admin/").get_data(as_text=True)
+    assert "gd-calendar-provisional-2027" in html and "国务院调休安排尚未公布" in html
+    assert "gd-calendar-warning" not in html
 
 
 def test_the_admin_home_warns_when_next_year_is_missing(ctx, login_as):
     build_world()
+    db.session.execute(sa.delete(WorkCalendarDay).where(WorkCalendarDay.day >= date(2027, 1, 1)))
     db.session.commit()
-    html = login_as("admin").get("/admin/").get_data(as_text=True)
-    assert "gd-calendar-warning" in html and "2027" in html
+    try:
+        html = login_as("admin").get("/admin/").get_data(as_text=True)
+        assert "gd-calendar-warning" in html and "2027" in html
+    finally:
+        from models.calendar import fill_year
+
+        fill_year(2027)
+        db.session.commit()
+        invalidate_calendar()
 
 
 def test_an_administrator_correction_to_the_calendar_counts(calendar):

@@ -72,6 +72,10 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "calendar_missing": (ADMINS, "{{ year }} 年工作日历尚未导入",
                          "工作日历缺少 {{ year }} 年的数据：请在“系统配置 → 工作日历”中导入，"
                          "否则该年的期限按周一至周五计算，不含法定节假日和调休。"),
+    "calendar_provisional": (ADMINS, "{{ year }} 年放假安排为暂定",
+                             "工作日历中 {{ year }} 年的节假日是按《全国年节及纪念日放假办法》推算的"
+                             "暂定安排（国务院调休安排尚未录入）：国务院公布后，请在“系统配置 → "
+                             "工作日历”中录入该年的放假安排。"),
 }
 EVENT_KINDS = list(KINDS)
 
@@ -88,6 +92,7 @@ KIND_LABELS = {
     "reporter_reopened": _l("Reporter: reopened"),
     "master_closed": _l("Reporter: closed with the case it duplicated"),
     "calendar_missing": _l("Work calendar of next year missing"),
+    "calendar_provisional": _l("Work calendar of a year provisional"),
 }
 
 

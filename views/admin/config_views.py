@@ -9,6 +9,7 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import FileField, IntegerField, PasswordField, SelectField, TextAreaField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
@@ -16,8 +17,11 @@ from models import (Area, AreaLevel, Category, DeadlineUnit, Department, Departm
                      DispatchRule, HandlingLevel, ResponsibleKind, Role, User, db)
 from models.areas.geometry import GeometryError
 from models.areas.hierarchy import AreaError, area_in_use, place_area, set_boundary
-from models.calendar import chinese_calendar_years, fill_year, known_years
+from models.calendar import chinese_calendar_years, fill_year, known_years, provisional_years
+from models.calendar_arrangement import (ArrangementError, enter_arrangement, read_arrangement,
+                                         stored_arrangement)
 from models.categories import CategoryError, check_category
+from models.clock import local_today
 from models.custom_fields import FieldDefinitionError, check_field_definitions
 from models.people.accounts import UserSetupError, check_user_setup
 from models.tickets.deadlines import invalidate_calendar
@@ -301,27 +305,35 @@ class DispatchRuleView(ConfigView):
 
 class FillYearForm(AdminForm):
     year = IntegerField(_l("Year"), validators=[NumberRange(min=2000, max=2100)])
-    source = SelectField(_l("Source"), choices=[
-        ("chinese_calendar", _l("Official holidays (chinese-calendar)")),
-        ("weekdays", _l("Monday to Friday only (year not yet published)"))])
+
+
+class ArrangementForm(AdminForm):
+    year = IntegerField(_l("Year"), validators=[NumberRange(min=2000, max=2100)])
+    holidays = TextAreaField(_l("Holidays"), render_kw={"rows": 9})
+    make_up_workdays = TextAreaField(_l("Make-up working days (调休上班)"), render_kw={"rows": 3})
 
 
 class WorkCalendarView(ConfigView):
     list_template = "admin/calendar_list.html"
     can_view_details = False
-    column_list = ("day", "is_workday", "note")
-    column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note")}
+    column_list = ("day", "is_workday", "note", "provisional")
+    column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note"),
+                     "provisional": _l("Provisional")}
     column_default_sort = ("day", True)
-    column_filters = ("day", "is_workday")
+    column_filters = ("day", "is_workday", "provisional")
     column_searchable_list = ("note",)
     form_columns = ("day", "is_workday", "note")
 
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs["known_years"] = known_years()
+            kwargs["provisional_years"] = provisional_years()
             kwargs["fill_form"] = FillYearForm()
             kwargs["package_years"] = chinese_calendar_years()
         return super().render(template, **kwargs)
+
+    def on_model_change(self, form, model, is_created):
+        model.provisional = False  # a day the administrator entered is never replaced by rule
 
     def after_model_change(self, form, model, is_created):
         invalidate_calendar()
@@ -334,18 +346,52 @@ class WorkCalendarView(ConfigView):
         form = FillYearForm()
         if not form.validate_on_submit():
             flash(_("Give a year between 2000 and 2100."), "danger")
+            return redirect(url_for(".index_view"))
+        year = form.year.data
+        written = fill_year(year)
+        db.session.commit()
+        invalidate_calendar()
+        if year in provisional_years():
+            flash(_("%(count)s days of %(year)s were written: the statutory holidays computed by "
+                    "law, provisional until the State Council's arrangement is entered.",
+                    count=written, year=year), "warning")
         else:
-            try:
-                added = fill_year(form.year.data, source=form.source.data)
-                db.session.commit()
-                invalidate_calendar()
-                flash(_("%(count)s days of %(year)s were added to the calendar.",
-                        count=added, year=form.year.data), "success")
-            except ValueError:
-                db.session.rollback()
-                flash(_("chinese-calendar has no official data for %(year)s; fill it as Monday to "
-                        "Friday and correct the holidays by hand.", year=form.year.data), "danger")
+            flash(_("%(count)s days of %(year)s were written from chinese-calendar.",
+                    count=written, year=year), "success")
         return redirect(url_for(".index_view"))
+
+    @expose("/arrangement", methods=["GET", "POST"])
+    def arrangement(self):
+        """The State Council's published arrangement of one year, entered in one form."""
+        form = ArrangementForm()
+        problems = []
+        if request.method == "POST":
+            if not form.validate_on_submit():
+                problems = [_("Give a year between 2000 and 2100.")]
+            else:
+                try:
+                    entered = read_arrangement(form.year.data, form.holidays.data,
+                                               form.make_up_workdays.data)
+                except ArrangementError as exc:
+                    problems = exc.problems
+                else:
+                    enter_arrangement(current_user, entered)
+                    db.session.commit()
+                    invalidate_calendar()
+                    flash(_("The holiday arrangement of %(year)s was saved; deadlines given from "
+                            "now on follow it.", year=entered.year), "success")
+                    return redirect(url_for(".index_view"))
+        else:
+            year = request.args.get("year", type=int)
+            if year is None or not 2000 <= year <= 2100:
+                year = (provisional_years() or [local_today().year + 1])[0]
+            stored = stored_arrangement(year)
+            form.year.data = year
+            form.holidays.data = "\n".join(stored.holiday_lines())
+            form.make_up_workdays.data = " ".join(stored.workday_texts())
+        year = form.year.data if isinstance(form.year.data, int) else None
+        return self.render("admin/calendar_arrangement.html", form=form, problems=problems,
+                           year=year, provisional=year in provisional_years())
 
 
 class NotificationView(ConfigView):

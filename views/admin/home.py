@@ -6,7 +6,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models import Role, Ticket, db, utcnow
-from models.calendar import known_years
+from models.calendar import MISSING, PROVISIONAL, year_states
 from models.clock import local_today
 from models.people.access import ticket_scope
 from models.tickets.deadlines import overdue_condition
@@ -29,17 +29,23 @@ def open_ticket_counts(user) -> dict:
     return {"by_status": counts, "overdue": overdue}
 
 
-def missing_calendar_years() -> list[int]:
-    """This year and next, when the work calendar does not know them."""
+# Who is told on the home page that deadlines of a year follow a missing or provisional calendar.
+CALENDAR_NOTICE_ROLES = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE}
+
+
+def calendar_notices() -> dict[str, list[int]]:
+    """This year and next, when the work calendar lacks them or holds them provisionally."""
     this_year = local_today().year
-    have = set(known_years())
-    return [y for y in (this_year, this_year + 1) if y not in have]
+    states = year_states((this_year, this_year + 1))
+    return {"missing_years": [y for y, s in states.items() if s == MISSING],
+            "provisional_years": [y for y, s in states.items() if s == PROVISIONAL]}
 
 
 class HomeView(GridDeskIndexView):
     @expose("/")
     def index(self):
-        context = {"counts": open_ticket_counts(current_user), "missing_years": []}
-        if current_user.role == Role.ADMIN:
-            context["missing_years"] = missing_calendar_years()
+        context = {"counts": open_ticket_counts(current_user), "missing_years": [],
+                   "provisional_years": []}
+        if current_user.role in CALENDAR_NOTICE_ROLES:
+            context.update(calendar_notices())
         return self.render("admin/home.html", **context)
