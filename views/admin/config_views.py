@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
@@ -17,7 +18,8 @@ from models import (Area, AreaLevel, Category, DeadlineUnit, Department, Departm
                      DispatchRule, HandlingLevel, ResponsibleKind, Role, User, db)
 from models.areas.geometry import GeometryError
 from models.areas.hierarchy import AreaError, area_in_use, place_area, set_boundary
-from models.calendar import chinese_calendar_years, fill_year, known_years, provisional_years
+from models.calendar import (WorkCalendarDay, chinese_calendar_years, fill_year, known_years,
+                             provisional_years)
 from models.calendar_arrangement import (ArrangementError, enter_arrangement, read_arrangement,
                                          stored_arrangement)
 from models.categories import CategoryError, check_category
@@ -331,6 +333,13 @@ class WorkCalendarView(ConfigView):
             kwargs["fill_form"] = FillYearForm()
             kwargs["package_years"] = chinese_calendar_years()
         return super().render(template, **kwargs)
+
+    def get_one(self, id):
+        """The row of one date (on SQLite a date key must be a date, not the URL's text)."""
+        try:
+            return db.session.get(WorkCalendarDay, date.fromisoformat(str(id)))
+        except ValueError:
+            return None
 
     def on_model_change(self, form, model, is_created):
         model.provisional = False  # a day the administrator entered is never replaced by rule
