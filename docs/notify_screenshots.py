@@ -26,9 +26,11 @@ def setup_notifications() -> None:
     import sqlalchemy as sa
 
     from admin_app import create_app
-    from integrations.delivery.runner import deliver_due, mark_read, save_channel_settings
+    from integrations.delivery.channels import save_channel_settings
+    from integrations.delivery.runner import deliver_due
     from models import Channel, Ticket, TicketStatus, User, db
     from models.errors import WorkflowError
+    from models.notify.inbox import mark_read
     from models.tickets.workflow import Actor, perform
 
     app = create_app()

@@ -27,8 +27,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from integrations.delivery.runner import (deliver_due, dingtalk_sign, message_id, retry_failed,
-                                           save_channel_settings)
+from integrations.delivery.channels import save_channel_settings
+from integrations.delivery.runner import deliver_due, retry_failed
+from integrations.delivery.senders.robots import dingtalk_sign
+from integrations.delivery.senders.smtp import message_id
 from models import (Channel, Notification, NotificationState, NotificationTemplate, Ticket, db,
                     utcnow)
 from models.tickets.intake import Report, report_ticket

@@ -17,12 +17,12 @@ from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, Str
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from integrations.delivery.runner import (CHANNEL_FIELDS, SECRET_FIELDS, DeliveryError,
-                                           SettingsError, channel_configs, displayed_text,
-                                           inbox_page, mark_read, masked, merged_settings,
-                                           retry_failed, save_channel_settings, send_test,
-                                           unread_count)
+from integrations.delivery.channels import (CHANNEL_FIELDS, EXTERNAL_CHANNELS, SECRET_FIELDS,
+                                             SettingsError, channel_configs, masked,
+                                             merged_settings, save_channel_settings)
+from integrations.delivery.runner import DeliveryError, retry_failed, send_test
 from models import Channel, Notification, NotificationState, NotificationTemplate, Role, Ticket, db
+from models.notify.inbox import displayed_text, inbox_page, mark_read, unread_count
 from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProblem, audience_label,
                                     default_template, find_override, kind_choices, kind_label,
                                     preview, render_source, sample_context)
@@ -30,9 +30,6 @@ from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProbl
 from .base import AdminForm, GridDeskModelView, GridDeskView
 from .config_views import NotificationView, enum_field
 from .formatting import TYPE_FORMATTERS
-
-EXTERNAL = (Channel.WEBHOOK, Channel.WECOM, Channel.DINGTALK, Channel.EMAIL)
-
 
 # --- my notifications (every signed-in user) ------------------------------------------------
 
@@ -347,7 +344,7 @@ class ChannelSettingsView(GridDeskView):
     def index(self):
         configs = channel_configs()
         initial = {}
-        for channel in EXTERNAL:
+        for channel in EXTERNAL_CHANNELS:
             config = configs[channel]
             initial[f"{channel.value}_enabled"] = config.enabled
             for field in CHANNEL_FIELDS[channel]:
@@ -359,10 +356,10 @@ class ChannelSettingsView(GridDeskView):
     def _page(self, form, configs):
         saved_secrets = {f"{channel.value}_{field}": masked(channel, field,
                                                              configs[channel].values.get(field))
-                         for channel in EXTERNAL for field in SECRET_FIELDS[channel]
+                         for channel in EXTERNAL_CHANNELS for field in SECRET_FIELDS[channel]
                          if configs[channel].values.get(field)}
         return self.render("admin/notify_channels.html", form=form, configs=configs,
-                           saved_secrets=saved_secrets, channels=EXTERNAL)
+                           saved_secrets=saved_secrets, channels=EXTERNAL_CHANNELS)
 
     @expose("/save", methods=["POST"])
     def save(self):
@@ -373,7 +370,7 @@ class ChannelSettingsView(GridDeskView):
             db.session.rollback()
             return self._page(form, channel_configs())
         try:
-            for channel in EXTERNAL:
+            for channel in EXTERNAL_CHANNELS:
                 enabled, values, clear = _form_values(form, channel)
                 try:
                     save_channel_settings(channel, enabled, values, clear)
@@ -395,7 +392,7 @@ class ChannelSettingsView(GridDeskView):
             chosen = Channel(channel)
         except ValueError:
             abort(404)
-        if chosen not in EXTERNAL:
+        if chosen not in EXTERNAL_CHANNELS:
             abort(404)
         form = ChannelSettingsForm()
         configs = channel_configs()
