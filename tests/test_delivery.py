@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from integrations.delivery.channels import save_channel_settings
 from integrations.delivery.runner import deliver_due, retry_failed
+from integrations.delivery.senders import sender_for
 from integrations.delivery.senders.robots import dingtalk_sign
 from integrations.delivery.senders.smtp import message_id
 from models import (Channel, Notification, NotificationState, NotificationTemplate, Ticket, db,
@@ -52,7 +53,7 @@ class Receiver:
     """A threaded HTTP server on 127.0.0.1 that records every request.
 
     ``plan`` lists what to do with the next requests, in order: an HTTP status, a (status, body)
-    pair, or "hold" (keep the request open until ``release`` is set). When the plan is used up,
+    pair or (status, body, headers), or "hold" (keep the request open until ``release`` is set). When the plan is used up,
     every request gets 200 with ``{"errcode": 0, "errmsg": "ok"}``."""
 
     def __init__(self):
@@ -79,11 +80,13 @@ class Receiver:
                 if step == "hold":
                     receiver.release.wait(30)
                     step = 200
-                status, answer = step if isinstance(step, tuple) else \
+                status, answer, *extra = step if isinstance(step, tuple) else \
                     (step, {"errcode": 0, "errmsg": "ok"} if step == 200 else {"error": "boom"})
                 data = json.dumps(answer).encode()
                 try:
                     self.send_response(status)
+                    for name, value in (extra[0] if extra else {}).items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -359,6 +362,53 @@ def test_two_deliverers_at_once_send_every_message_once(world, receiver, app):
     assert sum(r["sent"] for r in results) == 12
     assert all(r.state == NotificationState.SENT and r.attempts == 1
                for r in rows(Channel.WEBHOOK))
+
+
+def test_a_redirect_is_not_followed_to_another_host(world, receiver):
+    other = Receiver()
+    try:
+        configure(Channel.WEBHOOK, url=receiver.base + "/sms", secret=WEBHOOK_SECRET)
+        accepted_ticket(world, reporter_phone="13900001111")
+        receiver.plan = [(307, {}, {"Location": other.base + "/elsewhere"})]
+        assert deliver_due()["retried"] == 1
+        assert other.requests == [] and len(receiver.requests) == 1
+        row = only(Channel.WEBHOOK)
+        assert row.state == NotificationState.PENDING and row.last_error.startswith("HTTP 307")
+    finally:
+        other.close()
+
+
+# --- one sender per channel, found by the runner ----------------------------------------------
+
+def test_every_channel_has_its_sender():
+    assert {channel: sender_for(channel).channel for channel in Channel} == \
+        {channel: channel for channel in Channel}
+
+
+@pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
+def test_the_runner_sends_each_row_through_its_own_channel(world, receiver, smtp_server,
+                                                            channel):
+    configure(Channel.WEBHOOK, url=receiver.base + "/sms", secret=WEBHOOK_SECRET)
+    configure(Channel.WECOM, url=f"{receiver.base}/cgi-bin/webhook/send?key={WECOM_KEY}")
+    configure(Channel.DINGTALK, url=f"{receiver.base}/robot/send?access_token={DINGTALK_TOKEN}",
+              secret=DINGTALK_SECRET)
+    configure(Channel.EMAIL, host="127.0.0.1", port=smtp_server.port, security="none",
+              from_addr="noreply@griddesk.test")
+    address = "zhang@example.cn" if channel == Channel.EMAIL else "13900001111"
+    db.session.add(Notification(
+        channel=channel, template="reporter_accepted", dedupe_key=f"pick:{channel.value}",
+        recipient_address=None if channel == Channel.IN_APP else address,
+        recipient_user_id=world.users["gridworker"].id if channel == Channel.IN_APP else None,
+        payload={"number": "GD202611230001", "title": "垃圾桶满溢"},
+        state=NotificationState.PENDING, attempts=0))
+    db.session.commit()
+    assert deliver_due()["sent"] == 1
+    arrived = {"/sms": Channel.WEBHOOK, "/cgi-bin": Channel.WECOM, "/robot": Channel.DINGTALK}
+    reached = [arrived[prefix] for r in receiver.requests for prefix in arrived
+               if r["path"].startswith(prefix)]
+    reached += [Channel.EMAIL] * len(smtp_server.messages)
+    assert reached == ([] if channel == Channel.IN_APP else [channel])
+    assert only(channel).state == NotificationState.SENT
 
 
 # --- the group robots -----------------------------------------------------------------------
