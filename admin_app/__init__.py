@@ -16,6 +16,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     configure_settings(app, config)
     configure_extensions(app)
+    configure_storage(app)
     configure_i18n(app)
     configure_login(app)
     configure_blueprints(app)
@@ -41,6 +42,14 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+
+
+def configure_storage(app: Flask) -> None:
+    """Photos on disk under UPLOAD_DIR (an S3-compatible storage would be installed here)."""
+    from integrations.storage.disk import DiskStorage
+    from models.tickets.attachments import install_photo_storage
+
+    install_photo_storage(app, DiskStorage(app.config["UPLOAD_DIR"]))
 
 
 def _sqlite_pragmas(app: Flask) -> None:

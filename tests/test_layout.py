@@ -79,3 +79,35 @@ def test_no_two_module_names_one_letter_apart():
     close = sorted({tuple(sorted((a, b))) for a in names for b in names
                     if a != b and (a + "s" == b or a.replace("_", "") == b.replace("_", ""))})
     assert not close, f"module names one letter apart: {close}"
+
+
+# --- storage ---------------------------------------------------------------------------------
+FILE_SYSTEM_MODULES = {"os", "shutil", "tempfile", "pathlib", "glob"}
+FILE_SYSTEM_CALLS = {"write_bytes", "write_text", "mkdir", "makedirs", "touch", "unlink", "rmdir"}
+
+
+def file_system_uses(path: Path) -> list[str]:
+    found = [f"{line}: imports {module}" for line, module in imported_modules(path)
+             if module.split(".")[0] in FILE_SYSTEM_MODULES]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id == "open":
+            found.append(f"{node.lineno}: open()")
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in FILE_SYSTEM_CALLS:
+            found.append(f"{node.lineno}: .{node.func.attr}()")
+    return found
+
+
+def test_models_write_no_files():
+    """Photos go through the storage the app factory installs (integrations/storage/)."""
+    wrong = [f"{p.relative_to(ROOT)}:{use}" for p in python_files("models")
+             for use in file_system_uses(p)]
+    assert not wrong, "models/ must not touch the file system:\n" + "\n".join(wrong)
+
+
+def test_the_check_sees_a_file_write(tmp_path):
+    sample = tmp_path / "probe.py"
+    sample.write_text("from pathlib import Path\n\ndef f(p):\n    p.write_bytes(b'x')\n"
+                      "    open('a', 'w')\n", encoding="utf-8")
+    assert file_system_uses(sample) == ["1: imports pathlib", "4: .write_bytes()", "5: open()"]

@@ -1,12 +1,16 @@
-"""Photos and files attached to timeline events, stored content-addressed under UPLOAD_DIR."""
+"""Photos and files attached to timeline events: what is accepted, and the attachment rows.
+
+The files themselves go to a PhotoStorage (disk, S3…) that the app factory installs; they are
+content-addressed (``ab/ab12….jpg`` by SHA-256), so the same photo is stored once.
+"""
 from __future__ import annotations
 
 import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO, Protocol
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -19,6 +23,29 @@ from models.vocabulary import AttachmentKind
 MAX_BYTES = 15 * 1024 * 1024
 IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
                  "WEBP": ("image/webp", "webp"), "GIF": ("image/gif", "gif")}
+
+
+class PhotoStorage(Protocol):
+    def save(self, content: bytes, name: str) -> str:
+        """Store ``content`` under ``name``; returns the key to open it with."""
+
+    def open(self, key: str) -> BinaryIO:
+        """The stored file; FileNotFoundError when it is missing."""
+
+
+_STORAGE = "griddesk.photo_storage"
+
+
+def install_photo_storage(app: Flask, storage: PhotoStorage) -> None:
+    app.extensions[_STORAGE] = storage
+
+
+def photo_storage() -> PhotoStorage:
+    try:
+        return current_app.extensions[_STORAGE]
+    except KeyError:
+        raise RuntimeError("No photo storage is installed: build the app with create_app().") \
+            from None
 
 
 @dataclass
@@ -61,15 +88,10 @@ def save_attachment(ticket: Ticket, event: TicketEvent, upload: Upload,
                     uploaded_by: User | None) -> Attachment:
     if not upload.sha256:
         check_upload(upload)
-    relative = Path(upload.sha256[:2]) / f"{upload.sha256}.{upload.extension}"
-    target = Path(current_app.config["UPLOAD_DIR"]) / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".part")
-        temporary.write_bytes(upload.data)
-        temporary.replace(target)
+    name = f"{upload.sha256[:2]}/{upload.sha256}.{upload.extension}"
+    key = photo_storage().save(upload.data, name)
     attachment = Attachment(
-        ticket_id=ticket.id, event_id=event.id, kind=upload.kind, stored_path=str(relative),
+        ticket_id=ticket.id, event_id=event.id, kind=upload.kind, stored_path=key,
         original_name=(upload.filename or "")[:255] or None, sha256=upload.sha256,
         mime=upload.mime, size=len(upload.data), width=upload.width, height=upload.height,
         uploaded_by_id=uploaded_by.id if uploaded_by else None)

@@ -22,6 +22,7 @@ from models.categories import in_category
 from models.clock import local_zone
 from models.people.access import (area_within_scope, can_edit_tickets, can_see_ticket,
                                   reporter_phone_for, ticket_scope)
+from models.tickets.attachments import photo_storage
 from models.tickets.deadlines import overdue_condition
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
 
@@ -365,9 +366,9 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         item = db.session.get(Attachment, attachment_id)
         if item is None or not can_see_ticket(current_user, db.session.get(Ticket, item.ticket_id)):
             abort(404)
-        from pathlib import Path
-
-        path = Path(current_app.config["UPLOAD_DIR"]) / item.stored_path
-        if not path.is_file():
+        try:
+            stored = photo_storage().open(item.stored_path)
+        except FileNotFoundError:
             abort(404)
-        return send_file(path, mimetype=item.mime, download_name=item.original_name)
+        return send_file(stored, mimetype=item.mime, download_name=item.original_name,
+                         etag=item.sha256)
