@@ -14,6 +14,7 @@ from models.clock import local_zone
 from models.errors import WorkflowError
 from models.notify.notices import notify_event
 from models.notify.outbox import Notification
+from models.settings import setting
 from models.tickets.deadlines import YELLOW, deadline_state, handling_warning_due
 from models.tickets.timeline import append_event
 from models.tickets.workflow import Actor, perform
@@ -105,7 +106,7 @@ def expiries(now: datetime | None = None) -> dict:
         perform(ticket, "refuse_extension", Actor.system(), expected_version=ticket.version,
                 now=now, note="延期申请未在时限内审批，自动失效")
         counts["extensions_lapsed"] += 1
-    limit = timedelta(days=current_app.config.get("SUSPENSION_MAX_DAYS", 30))
+    limit = timedelta(days=setting("SUSPENSION_MAX_DAYS", 30))
     for ticket in _open_batch(Ticket.status == TicketStatus.SUSPENDED,
                               Ticket.suspended_at <= now - limit):
         perform(ticket, "resume", Actor.system(), expected_version=ticket.version, now=now,
@@ -120,7 +121,7 @@ def calendar_check(now: datetime | None = None) -> dict:
     from the work calendar or still provisional (the State Council's arrangement not entered)."""
     now = now or utcnow()
     today = now.astimezone(local_zone()).date()
-    weeks = current_app.config.get("CALENDAR_WARN_WEEKS", 8)
+    weeks = setting("CALENDAR_WARN_WEEKS", 8)
     years = [today.year]
     if date(today.year + 1, 1, 1) - today <= timedelta(weeks=weeks):
         years.append(today.year + 1)

@@ -5,17 +5,14 @@ import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
-
 from models.base import utcnow
+from models.settings import setting
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 def local_zone() -> ZoneInfo:
-    name = current_app.config.get("GRIDDESK_TIMEZONE", DEFAULT_TIMEZONE) if has_app_context() \
-        else DEFAULT_TIMEZONE
-    return ZoneInfo(name)
+    return ZoneInfo(setting("GRIDDESK_TIMEZONE", DEFAULT_TIMEZONE))
 
 
 def to_local(value: datetime | None) -> datetime | None:

@@ -9,12 +9,10 @@ reported back to the caller (and recorded in the row's ``last_error``).
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from models.base import db, utcnow
 from models.clock import format_local
+from models.settings import setting
 from models.vocabulary import Channel, Priority, TicketStatus
 
 MESSAGE_LOCALE = "zh_Hans_CN"  # residents and staff read the messages in Chinese
@@ -281,10 +280,7 @@ def render_message(kind: str, channel: Channel | str, context: dict, *,
 def tracking_url(code: str | None) -> str:
     """The public tracking page of a code, when GRIDDESK_TRACKING_URL is configured
     (``https://…/track/{code}`` or a base URL the code is appended to)."""
-    base = ""
-    if has_app_context():
-        base = current_app.config.get("GRIDDESK_TRACKING_URL") or ""
-    base = base or os.environ.get("GRIDDESK_TRACKING_URL", "")
+    base = setting("GRIDDESK_TRACKING_URL", "")
     if not base or not code:
         return ""
     return base.replace("{code}", code) if "{code}" in base else base.rstrip("/") + "/" + code

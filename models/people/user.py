@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -12,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from models.areas.hierarchy import Area
 from models.base import UTCDateTime, db, str_enum, utcnow
 from models.people.department import Department
+from models.settings import setting
 from models.vocabulary import Role
 
 MIN_PASSWORD_LENGTH = 8
@@ -47,8 +47,7 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         if len(password or "") < MIN_PASSWORD_LENGTH:
             raise ValueError(f"password shorter than {MIN_PASSWORD_LENGTH} characters")
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() \
-            else "scrypt"
+        method = setting("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:

@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db, utcnow
 from models.categories import Category, in_category
 from models.people.access import ticket_scope
 from models.people.user import User
+from models.settings import setting
 from models.tickets.deadlines import deadline_state
 from models.tickets.records import ticket_list_loads
 from models.tickets.tables import Ticket
@@ -62,7 +62,7 @@ def _conditions(user: User, filters: BoardFilters) -> list:
 
 def build_board(user: User, filters: BoardFilters, now: datetime | None = None) -> list[Column]:
     now = now or utcnow()
-    stalled_after = timedelta(hours=current_app.config.get("STALLED_AFTER_HOURS", 48))
+    stalled_after = timedelta(hours=setting("STALLED_AFTER_HOURS", 48))
     since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
     conditions = _conditions(user, filters)
     columns = []

@@ -7,11 +7,11 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic as _monotonic
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 
 from models.base import db
 from models.calendar import WorkCalendarDay
 from models.clock import local_zone
+from models.settings import setting
 from models.vocabulary import OPEN_STATUSES, DeadlineUnit, Priority, TicketStatus
 
 DEFAULT_WORK_PERIODS = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
@@ -55,9 +55,7 @@ def invalidate_calendar() -> None:
 
 
 def work_periods() -> tuple[tuple[time, time], ...]:
-    if has_app_context():
-        return current_app.config.get("GRIDDESK_WORK_PERIODS", DEFAULT_WORK_PERIODS)
-    return DEFAULT_WORK_PERIODS
+    return setting("GRIDDESK_WORK_PERIODS", DEFAULT_WORK_PERIODS)
 
 
 def deadline_after(start: datetime, amount: int, unit: DeadlineUnit) -> datetime:
@@ -115,7 +113,7 @@ def _minutes_between(begin: time, end: time) -> int:
 
 def scaled_amount(amount: int, priority: Priority) -> int:
     """Urgent and emergency tickets get a shorter deadline (factors from the configuration)."""
-    factors = current_app.config.get("PRIORITY_DEADLINE_FACTORS", {}) if has_app_context() else {}
+    factors = setting("PRIORITY_DEADLINE_FACTORS", {})
     factor = float(factors.get(priority.value, 1.0))
     return max(1, math.ceil(amount * factor))
 
@@ -174,7 +172,7 @@ def overdue_condition(now: datetime, overdue: bool = True):
 
 
 def warning_share() -> float:
-    return current_app.config.get("DEADLINE_WARNING_SHARE", 0.8) if has_app_context() else 0.8
+    return setting("DEADLINE_WARNING_SHARE", 0.8)
 
 
 def handling_warning_due(now: datetime):

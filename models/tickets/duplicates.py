@@ -5,11 +5,11 @@ import math
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 
 from models.areas.coordinates import distance_m
 from models.base import db, utcnow
 from models.categories import Category
+from models.settings import setting
 from models.tickets.tables import Ticket
 from models.vocabulary import OPEN_STATUSES, TicketStatus
 
@@ -24,7 +24,7 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
         return []
     now = now or utcnow()
     radius = category.duplicate_radius_m or 50
-    days = current_app.config.get("DUPLICATE_WINDOW_DAYS", 7) if has_app_context() else 7
+    days = setting("DUPLICATE_WINDOW_DAYS", 7)
     dlat = radius / METRES_PER_DEGREE_LAT
     dlon = radius / (METRES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
     near = (Ticket.category_id == category.id,

@@ -4,11 +4,11 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.base import db
+from models.settings import setting
 from models.tickets.tables import TicketNumberCounter
 
 # No 0/O, 1/I/L: codes are read out over the phone.
@@ -36,7 +36,7 @@ def next_ticket_number(day: date) -> str:
             connection.commit()
     else:
         value = db.session.execute(stmt).scalar_one()
-    digits = current_app.config.get("TICKET_NUMBER_DIGITS", 4)
+    digits = setting("TICKET_NUMBER_DIGITS", 4)
     return f"GD{day:%Y%m%d}{value:0{digits}d}"
 
 

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +21,7 @@ from models.base import db, utcnow
 from models.errors import ActionForbidden, ActionInvalid
 from models.people.department import Department
 from models.people.user import User
+from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, MANAGER_ROLES, PR, RULES, ActionRule, Actor,
                                     C, P, S)
 from models.tickets.deadlines import deadline_after, scaled_amount, ticket_deadlines
@@ -106,11 +106,11 @@ def _precondition_error(action: str, ticket: Ticket, actor: Actor) -> str | None
     if action == "rate" and ticket.rating is not None:
         return _("This ticket has already been rated.")
     if action == "rate" and ticket.closed_at is not None:
-        window = current_app.config.get("RATING_WINDOW_DAYS", 7) if has_app_context() else 7
+        window = setting("RATING_WINDOW_DAYS", 7)
         if utcnow() - ticket.closed_at > timedelta(days=window):
             return _("Ratings are taken within %(days)s days of closing.", days=window)
     if action == "reopen" and ticket.closed_at is not None:
-        window = current_app.config.get("REOPEN_WINDOW_DAYS", 7) if has_app_context() else 7
+        window = setting("REOPEN_WINDOW_DAYS", 7)
         if utcnow() - ticket.closed_at > timedelta(days=window):
             return _("Tickets can only be reopened within %(days)s days of closing.", days=window)
     return None
