@@ -635,7 +635,8 @@ def _seed_areas(demo: _Demo) -> None:
 
 # ---- departments and users -----------------------------------------------------------------
 def _phone(rng: random.Random) -> str:
-    return "1" + rng.choice("3578") + "".join(rng.choice("0123456789") for _ in range(9))
+    # 13x and 18x only: every such number is an assigned mobile range (154, 174, 179 are not).
+    return "1" + rng.choice("3838") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
 def _office_phone(rng: random.Random) -> str:

@@ -229,7 +229,7 @@ def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = F
 
 
 def reporter_phone_for_client(ticket: Ticket) -> str:
-    from models.people.access import mask_phone
+    from models.people.phones import mask_phone
 
     return mask_phone(ticket.reporter_phone)
 

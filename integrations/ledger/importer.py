@@ -38,8 +38,9 @@ from models.areas.hierarchy import Area
 from models.base import db, utcnow
 from models.categories import Category
 from models.clock import local_zone
+from models.people.phones import PhoneError, clean_phone, phones_in_text
 from models.people.user import User
-from models.tickets.records import PHONE_PATTERN, open_ticket
+from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
 from models.tickets.workflow import dispatch, start_handling_clock
@@ -520,22 +521,16 @@ def _not_a_date(value) -> str:
 
 
 def parse_phone(value) -> tuple[str | None, bool]:
-    """The reporter's phone (digits only) and whether the cell held more than that number."""
+    """The reporter's phone (cleaned) and whether the cell held more than that number."""
     if _placeholder(value):
         return None, False
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    original = str(value).strip()
-    text = unicodedata.normalize("NFKC", original)
-    whole = re.sub(r"[\s\-()]", "", text)
-    if PHONE_PATTERN.match(whole):
-        return whole, False
-    runs = re.findall(r"(?<![0-9A-Za-z+])\+?\d[\d\s\-()]{5,}\d(?![0-9A-Za-z])", text)
-    numbers = [re.sub(r"[\s\-()]", "", n) for n in runs]
-    numbers = [n for n in numbers if PHONE_PATTERN.match(n)]
+    try:
+        return clean_phone(value), False
+    except PhoneError:
+        numbers = phones_in_text(cell_text(value))
     if numbers:
         return numbers[0], True
-    raise ValueProblem(_("“%(value)s” is not a phone number.", value=original))
+    raise ValueProblem(_("“%(value)s” is not a phone number.", value=cell_text(value)))
 
 
 # --- finding categories, areas and people ----------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
+from models.people.phones import mask_phone
 from models.people.user import User
 from models.tickets.tables import Ticket
 from models.vocabulary import AREA_SCOPED_ROLES, Role
@@ -57,16 +58,6 @@ def can_edit_tickets(user: User) -> bool:
 
 def can_see_reporter_phone(user: User, ticket: Ticket) -> bool:
     return user.role in PHONE_ROLES or ticket.assigned_user_id == user.id
-
-
-def mask_phone(phone: str | None) -> str:
-    if not phone:
-        return ""
-    digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep_head = 3 if len(digits) >= 11 else 1
-    return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]
 
 
 def reporter_phone_for(user: User, ticket: Ticket) -> str:

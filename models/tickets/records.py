@@ -1,7 +1,6 @@
 """Ticket operations of the foundation: opening a ticket with its first event, editing fields."""
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,15 +12,13 @@ from models.base import db, utcnow
 from models.categories import Category
 from models.clock import local_zone
 from models.errors import ActionInvalid, Conflict
+from models.people.phones import clean_phone
 from models.people.user import User
 from models.tickets.attachments import Upload, save_attachment
 from models.tickets.numbering import new_tracking_code, next_ticket_number
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
 from models.vocabulary import ActorKind, AreaLevel, Priority, Source, TicketStatus
-
-PHONE_PATTERN = re.compile(r"^\+?\d{3,20}$")
-
 
 ALL_LEVELS = ("district", "street", "community", "grid")
 
@@ -50,16 +47,6 @@ class TicketInputError(ActionInvalid):
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
         raise TicketChangedError(TicketChangedError.default_message())
-
-
-
-def clean_phone(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    phone = re.sub(r"[\s\-()]", "", value.strip())
-    if not PHONE_PATTERN.match(phone):
-        raise TicketInputError(_("The phone number may contain digits only."))
-    return phone
 
 
 def open_ticket(*, category: Category, title: str, description: str, source: Source,

@@ -22,6 +22,7 @@ from models.categories import in_category
 from models.clock import local_zone
 from models.people.access import (area_within_scope, can_edit_tickets, can_see_ticket,
                                   reporter_phone_for, ticket_scope)
+from models.people.phones import phone_search_key
 from models.tickets.attachments import photo_storage
 from models.tickets.deadlines import overdue_condition
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
@@ -302,7 +303,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         if re.fullmatch(r"(?i)GD\d{8,}", term):
             condition = Ticket.number == term.upper()
         elif re.fullmatch(r"\+?\d[\d\- ]{5,}", term):
-            condition = Ticket.reporter_phone == re.sub(r"[\s\-]", "", term)
+            condition = Ticket.reporter_phone == phone_search_key(term)
         else:
             like = f"%{term}%"
             condition = sa.or_(Ticket.title.ilike(like), Ticket.address.ilike(like),
