@@ -162,7 +162,7 @@ def configure_cli(app: Flask) -> None:
 
 def configure_template_helpers(app: Flask) -> None:
     from models.clock import format_local
-    from models.tickets.timeline import action_label
+    from models.tickets.actions import action_label
 
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.globals["event_label"] = action_label

@@ -8,12 +8,13 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from models import Role, Ticket, TicketStatus, User, db, utcnow
+from models import Ticket, TicketStatus, User, db, utcnow
 from models.calendar import MISSING, PUBLISHED, year_states
 from models.clock import local_zone
 from models.errors import WorkflowError
 from models.notify.notices import notify_event
 from models.notify.outbox import Notification
+from models.people.roles import CONFIGURING_ROLES
 from models.settings import setting
 from models.tickets.deadlines import YELLOW, deadline_state, handling_warning_due
 from models.tickets.timeline import append_event
@@ -127,7 +128,7 @@ def calendar_check(now: datetime | None = None) -> dict:
         years.append(today.year + 1)
     due = {y: state for y, state in year_states(years).items() if state != PUBLISHED}
     warned = 0
-    admins = db.session.execute(sa.select(User).where(User.role == Role.ADMIN,
+    admins = db.session.execute(sa.select(User).where(User.role.in_(CONFIGURING_ROLES),
                                                       User.active.is_(True))).scalars().all()
     for year, state in due.items():
         template = "calendar_missing" if state == MISSING else "calendar_provisional"

@@ -11,6 +11,11 @@ class LabelledEnum(str, enum.Enum):
     def label(self) -> str:
         return str(self._labels()[self])
 
+    @property
+    def lazy_label(self):
+        """The label translated when shown: for forms and tables built before any request."""
+        return self._labels()[self]
+
     @classmethod
     def _labels(cls) -> dict:
         raise NotImplementedError
@@ -75,17 +80,6 @@ class Role(LabelledEnum):
                 cls.STREET_CENTRE: _l("Street command centre"),
                 cls.COMMUNITY_STAFF: _l("Community staff"), cls.GRID_WORKER: _l("Grid worker"),
                 cls.HANDLER: _l("Department handler"), cls.LEADER: _l("Leader (read-only)")}
-
-
-# Roles that see every ticket inside their scope area (the others see their own tickets).
-AREA_SCOPED_ROLES = {Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF, Role.LEADER}
-# The level a role's scope area must have.
-ROLE_SCOPE_LEVEL = {
-    Role.DISTRICT_CENTRE: AreaLevel.DISTRICT,
-    Role.STREET_CENTRE: AreaLevel.STREET,
-    Role.COMMUNITY_STAFF: AreaLevel.COMMUNITY,
-    Role.GRID_WORKER: AreaLevel.GRID,
-}
 
 
 class DeadlineUnit(LabelledEnum):

@@ -27,12 +27,12 @@ from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
 from models.people.access import reporter_phone_for, ticket_scope
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
+from models.tickets.actions import action_label
 from models.tickets.attachments import Upload
 from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import ticket_list_loads
 from models.tickets.tables import Attachment
-from models.tickets.timeline import action_label
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -38,13 +38,15 @@ from models.areas.hierarchy import Area
 from models.base import db, utcnow
 from models.categories import Category
 from models.clock import local_zone
+from models.people.access import sees_everywhere
 from models.people.phones import PhoneError, clean_phone, phones_in_text
+from models.people.roles import ASSIGNABLE_ROLES
 from models.people.user import User
 from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
 from models.tickets.workflow import dispatch, start_handling_clock
-from models.vocabulary import ActorKind, AreaLevel, Role, Source, TicketStatus
+from models.vocabulary import ActorKind, AreaLevel, Source, TicketStatus
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -53,7 +55,6 @@ HEADER_SEARCH_ROWS = 30
 MAX_ADDRESS, MAX_REPORTER = 255, 64
 EARLIEST_YEAR = 1990
 # Assignable people a "handler" name may be matched to (exact display name, only when unique).
-HANDLER_ROLES = (Role.GRID_WORKER, Role.HANDLER, Role.COMMUNITY_STAFF)
 # Cell texts that mean "nothing here".
 PLACEHOLDERS = {"", "-", "--", "—", "——", "/", "\\", "无", "暂无", "不详", "空", "none", "null",
                 "n/a", "na"}
@@ -566,7 +567,7 @@ class Resolver:
 
     def __init__(self, user: User | None = None, now: datetime | None = None) -> None:
         self.now = now or utcnow()
-        self.restricted = user is not None and user.role != Role.ADMIN
+        self.restricted = user is not None and not sees_everywhere(user)
         scope = user.scope_area if self.restricted else None
         self.scope = (AreaRef(scope.id, scope.name, scope.code, scope.level, scope.path,
                               scope.parent_id) if scope is not None else None)
@@ -586,7 +587,7 @@ class Resolver:
         self.users: dict[str, list[tuple[int, int | None]]] = {}
         for uid, name, department_id in db.session.execute(
                 sa.select(User.id, User.display_name, User.department_id)
-                .where(User.active.is_(True), User.role.in_(HANDLER_ROLES))):
+                .where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES))):
             self.users.setdefault(_norm(name), []).append((uid, department_id))
         self._category_memo: dict[str, tuple[CategoryRef | None, str | None]] = {}
         self._area_memo: dict[tuple, tuple[AreaRef | None, str | None, str | None]] = {}

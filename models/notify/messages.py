@@ -22,7 +22,10 @@ from jinja2.sandbox import SandboxedEnvironment
 from models.base import db, utcnow
 from models.clock import format_local
 from models.settings import setting
+from models.tickets.actions import Action, action_label
 from models.vocabulary import Channel, Priority, TicketStatus
+
+ACTION_VALUES = {a.value for a in Action}
 
 MESSAGE_LOCALE = "zh_Hans_CN"  # residents and staff read the messages in Chinese
 MAX_OUTPUT = 20000
@@ -33,33 +36,33 @@ REPORTER = "reporter"
 ADMINS = "admins"  # about the system, not a ticket
 
 # kind: (audience, short subject, one-sentence headline) — Jinja source, Chinese.
-KINDS: dict[str, tuple[str, str, str]] = {
-    "dispatch": (STAFF, "新工单待受理 {{ number }}",
-                 "新工单待受理：{{ number }} {{ title }}"),
-    "assign": (STAFF, "工单已指派给您 {{ number }}",
-               "工单已指派给您：{{ number }} {{ title }}"),
-    "transfer": (STAFF, "工单已转交给您 {{ number }}",
-                 "工单已转交给您：{{ number }} {{ title }}"),
-    "escalate": (STAFF, "工单已上报 {{ number }}",
-                 "工单已上报至{{ level or '上级' }}，请处理：{{ number }} {{ title }}"),
-    "return": (STAFF, "工单被退回 {{ number }}",
-               "工单被退回，请重新派单：{{ number }} {{ title }}"),
-    "reject": (STAFF, "审核未通过，请返工 {{ number }}",
-               "审核未通过，请返工：{{ number }} {{ title }}"),
-    "approve_extension": (STAFF, "延期申请已批准 {{ number }}",
-                          "延期申请已批准，新的处置期限为 {{ handle_deadline }}：{{ number }} {{ title }}"),
-    "refuse_extension": (STAFF, "延期申请未获批准 {{ number }}",
-                         "延期申请未获批准，请在 {{ handle_deadline }} 前办结：{{ number }} {{ title }}"),
-    "reopen": (STAFF, "工单被重新打开 {{ number }}",
-               "群众对处理结果不满意，工单已重新打开：{{ number }} {{ title }}"),
-    "deadline_warning": (STAFF, "工单即将到期 {{ number }}",
-                         "工单即将到期（处置期限 {{ handle_deadline }}）：{{ number }} {{ title }}"),
-    "overdue": (STAFF, "工单已超期 {{ number }}",
-                "工单已超期（处置期限 {{ handle_deadline }}）：{{ number }} {{ title }}"),
-    "submit": (STAFF, "处置结果待审核 {{ number }}",
-               "处置结果待审核：{{ number }} {{ title }}"),
-    "request_extension": (STAFF, "延期申请待审批 {{ number }}",
-                          "延期申请待审批：{{ number }} {{ title }}"),
+KINDS: dict[Action | str, tuple[str, str, str]] = {
+    Action.DISPATCH: (STAFF, "新工单待受理 {{ number }}",
+                      "新工单待受理：{{ number }} {{ title }}"),
+    Action.ASSIGN: (STAFF, "工单已指派给您 {{ number }}",
+                    "工单已指派给您：{{ number }} {{ title }}"),
+    Action.TRANSFER: (STAFF, "工单已转交给您 {{ number }}",
+                      "工单已转交给您：{{ number }} {{ title }}"),
+    Action.ESCALATE: (STAFF, "工单已上报 {{ number }}",
+                      "工单已上报至{{ level or '上级' }}，请处理：{{ number }} {{ title }}"),
+    Action.RETURN: (STAFF, "工单被退回 {{ number }}",
+                    "工单被退回，请重新派单：{{ number }} {{ title }}"),
+    Action.REJECT: (STAFF, "审核未通过，请返工 {{ number }}",
+                    "审核未通过，请返工：{{ number }} {{ title }}"),
+    Action.APPROVE_EXTENSION: (STAFF, "延期申请已批准 {{ number }}",
+                               "延期申请已批准，新的处置期限为 {{ handle_deadline }}：{{ number }} {{ title }}"),
+    Action.REFUSE_EXTENSION: (STAFF, "延期申请未获批准 {{ number }}",
+                              "延期申请未获批准，请在 {{ handle_deadline }} 前办结：{{ number }} {{ title }}"),
+    Action.REOPEN: (STAFF, "工单被重新打开 {{ number }}",
+                    "群众对处理结果不满意，工单已重新打开：{{ number }} {{ title }}"),
+    Action.DEADLINE_WARNING: (STAFF, "工单即将到期 {{ number }}",
+                              "工单即将到期（处置期限 {{ handle_deadline }}）：{{ number }} {{ title }}"),
+    Action.OVERDUE: (STAFF, "工单已超期 {{ number }}",
+                     "工单已超期（处置期限 {{ handle_deadline }}）：{{ number }} {{ title }}"),
+    Action.SUBMIT: (STAFF, "处置结果待审核 {{ number }}",
+                    "处置结果待审核：{{ number }} {{ title }}"),
+    Action.REQUEST_EXTENSION: (STAFF, "延期申请待审批 {{ number }}",
+                               "延期申请待审批：{{ number }} {{ title }}"),
     "reporter_accepted": (REPORTER, "您反映的问题已受理（{{ number }}）",
                           "您反映的问题（工单号 {{ number }}）已受理，正在处理。"),
     "reporter_closed": (REPORTER, "您反映的问题已办结（{{ number }}）",
@@ -76,17 +79,11 @@ KINDS: dict[str, tuple[str, str, str]] = {
                              "暂定安排（国务院调休安排尚未录入）：国务院公布后，请在“系统配置 → "
                              "工作日历”中录入该年的放假安排。"),
 }
-EVENT_KINDS = list(KINDS)
+EVENT_KINDS = [str(kind) for kind in KINDS]
 
 
-KIND_LABELS = {
-    "dispatch": _l("New ticket dispatched"), "assign": _l("Assigned"),
-    "transfer": _l("Transferred"), "escalate": _l("Escalated"), "return": _l("Returned"),
-    "reject": _l("Review rejected (rework)"), "approve_extension": _l("Extension approved"),
-    "refuse_extension": _l("Extension refused"), "reopen": _l("Reopened by the reporter"),
-    "deadline_warning": _l("Deadline near"), "overdue": _l("Overdue"),
-    "submit": _l("Result waiting for review"),
-    "request_extension": _l("Extension waiting for a decision"),
+# Labels of the kinds that are not timeline actions; an action's kind is labelled by the action.
+MESSAGE_LABELS = {
     "reporter_accepted": _l("Reporter: accepted"), "reporter_closed": _l("Reporter: closed"),
     "reporter_reopened": _l("Reporter: reopened"),
     "master_closed": _l("Reporter: closed with the case it duplicated"),
@@ -95,13 +92,19 @@ KIND_LABELS = {
 }
 
 
+def _lazy_label(kind: str):
+    if kind in ACTION_VALUES:
+        return Action(kind).lazy_label
+    return MESSAGE_LABELS.get(kind, kind)
+
+
 def kind_label(kind: str) -> str:
-    return str(KIND_LABELS.get(kind, kind))
+    return str(_lazy_label(kind))
 
 
 def kind_choices() -> list[tuple[str, object]]:
     """(kind, lazy label) pairs: usable in forms built before any request."""
-    return [(k, KIND_LABELS[k]) for k in EVENT_KINDS]
+    return [(str(k), _lazy_label(k)) for k in EVENT_KINDS]
 
 
 def audience_label(kind: str) -> str:
@@ -305,7 +308,6 @@ def message_context(notification, ticket=None) -> dict:
             except ValueError:
                 context["status"] = payload["status"]
         if action:
-            from models.tickets.timeline import action_label
             context["action"] = action_label(action)
         if ticket is not None:
             status_at_event = context["status"]  # the payload's: the state when it happened

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from models.base import db
 from models.notify.outbox import Notification
+from models.tickets.actions import Action
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import Channel, NotificationState
 
@@ -51,12 +52,13 @@ def tell_merged_reporters(master: Ticket, event: TicketEvent) -> int:
 # Who hears about which event. In-app messages go to people; the reporter hears through the
 # SMS gateway (webhook) or e-mail; the command centre's group robots hear about escalations
 # and overdue tickets when those channels are switched on.
-ASSIGNEE_EVENTS = {"dispatch", "assign", "transfer", "escalate", "return", "reject",
-                   "approve_extension", "refuse_extension", "reopen", "deadline_warning", "overdue"}
-REPORTER_EVENTS = {"accept": "reporter_accepted", "approve": "reporter_closed",
-                   "reopen": "reporter_reopened"}
-REVIEWER_EVENTS = {"submit", "request_extension"}
-GROUP_EVENTS = {"escalate", "overdue"}
+ASSIGNEE_EVENTS = {Action.DISPATCH, Action.ASSIGN, Action.TRANSFER, Action.ESCALATE,
+                   Action.RETURN, Action.REJECT, Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION,
+                   Action.REOPEN, Action.DEADLINE_WARNING, Action.OVERDUE}
+REPORTER_EVENTS = {Action.ACCEPT: "reporter_accepted", Action.APPROVE: "reporter_closed",
+                   Action.REOPEN: "reporter_reopened"}
+REVIEWER_EVENTS = {Action.SUBMIT, Action.REQUEST_EXTENSION, Action.OVERDUE}
+GROUP_EVENTS = {Action.ESCALATE, Action.OVERDUE}
 
 
 def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
@@ -69,8 +71,6 @@ def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
     if kind in ASSIGNEE_EVENTS:
         people += assignee_people(ticket)
     if kind in REVIEWER_EVENTS:
-        people += reviewers(ticket)
-    if kind == "overdue":
         people += reviewers(ticket)
     seen = set()
     for person in people:
@@ -101,15 +101,15 @@ def assignee_people(ticket: Ticket) -> list:
 
 def reviewers(ticket: Ticket) -> list:
     """Community staff of the ticket's community and the street command centre."""
+    from models.people.roles import REVIEWER_ROLES
     from models.people.user import User
-    from models.vocabulary import Role
 
     areas = [a for a in (ticket.community_id, ticket.street_id) if a is not None]
     if not areas:
         return []
     return db.session.execute(sa.select(User).where(
         User.scope_area_id.in_(areas), User.active.is_(True),
-        User.role.in_([Role.COMMUNITY_STAFF, Role.STREET_CENTRE])).order_by(User.id).limit(50)
+        User.role.in_(REVIEWER_ROLES)).order_by(User.id).limit(50)
     ).scalars().all()
 
 

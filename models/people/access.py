@@ -1,22 +1,34 @@
-"""Who sees which tickets, and what of them. Every list, count, detail page and action uses this."""
+"""Who sees which tickets, and what of them; which areas and people a user may pick.
+
+Every list, count, detail page, filter, form and action uses this (the role sets are in
+models.people.roles).
+"""
 from __future__ import annotations
 
+from typing import Iterable
+
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
+from models.base import db
+from models.people.department import Department
 from models.people.phones import mask_phone
+from models.people.roles import (AREA_SCOPED_ROLES, ASSIGNABLE_ROLES, EVERYWHERE_ROLES,
+                                 FULL_PHONE_ROLES, MANAGER_ROLES, READ_ONLY_ROLES, REPORTING_ROLES)
 from models.people.user import User
 from models.tickets.tables import Ticket
-from models.vocabulary import AREA_SCOPED_ROLES, Role
+from models.vocabulary import AreaLevel, Role
 
-# Roles that may phone the reporter back; others see a masked number unless they are the assignee.
-PHONE_ROLES = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF}
-STAFF_ROLES = {Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF}
+
+def sees_everywhere(user: User) -> bool:
+    """Administrators see every area and every ticket, whatever their scope area."""
+    return user.role in EVERYWHERE_ROLES
 
 
 def ticket_scope(user: User) -> sa.ColumnElement[bool]:
     """SQL condition selecting the tickets this user may see."""
-    if user.role == Role.ADMIN:
+    if sees_everywhere(user):
         return sa.true()
     if user.role in AREA_SCOPED_ROLES:
         area = user.scope_area
@@ -33,14 +45,14 @@ def ticket_scope(user: User) -> sa.ColumnElement[bool]:
 
 def area_within_scope(user: User, area: Area) -> bool:
     """Every ticket in ``area`` lies inside this user's scope (so "in area" implies the scope)."""
-    if user.role == Role.ADMIN:
+    if sees_everywhere(user):
         return True
     return (user.role in AREA_SCOPED_ROLES and user.scope_area is not None
             and area.is_within(user.scope_area))
 
 
 def can_see_ticket(user: User, ticket: Ticket) -> bool:
-    if user.role == Role.ADMIN:
+    if sees_everywhere(user):
         return True
     if user.role in AREA_SCOPED_ROLES:
         area = user.scope_area
@@ -53,13 +65,57 @@ def can_see_ticket(user: User, ticket: Ticket) -> bool:
 
 
 def can_edit_tickets(user: User) -> bool:
-    return user.role in PHONE_ROLES
+    """Managers correct, bulk-edit and dispatch the tickets of their scope."""
+    return user.active and user.role in MANAGER_ROLES
+
+
+def can_report_tickets(user: User) -> bool:
+    """Staff enter hotline and walk-in reports, grid workers their patrol finds; leaders only read."""
+    return user.active and user.role in REPORTING_ROLES
+
+
+def can_act(user: User) -> bool:
+    """False for read-only roles (leaders) and deactivated users, whatever the channel."""
+    return user.active and user.role not in READ_ONLY_ROLES
 
 
 def can_see_reporter_phone(user: User, ticket: Ticket) -> bool:
-    return user.role in PHONE_ROLES or ticket.assigned_user_id == user.id
+    return user.role in FULL_PHONE_ROLES or ticket.assigned_user_id == user.id
 
 
 def reporter_phone_for(user: User, ticket: Ticket) -> str:
     return ticket.reporter_phone or "" if can_see_reporter_phone(user, ticket) \
         else mask_phone(ticket.reporter_phone)
+
+
+# --- what a user may pick in filters and forms ------------------------------------------------
+
+def pickable_areas(user: User, levels: Iterable[AreaLevel]) -> list[Area]:
+    """The areas of these levels offered to this user (board and list filters, intake form):
+    those inside their scope area, in tree order. Without a scope area, all of them."""
+    query = sa.select(Area).where(Area.level.in_(list(levels))).order_by(Area.path)
+    scope = user.scope_area
+    if not sees_everywhere(user) and scope is not None:
+        query = query.where(Area.path.startswith(scope.path))
+    return list(db.session.execute(query).scalars())
+
+
+def pickable_people(user: User) -> list[User]:
+    """The people offered to this user to assign a ticket to, or to filter the list by: active
+    people of an assignable role inside the user's scope area; department handlers serve every
+    area, so they are always offered."""
+    query = (sa.select(User).outerjoin(Department, User.department_id == Department.id)
+             .where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
+             .options(joinedload(User.department))
+             .order_by(Department.name, User.display_name, User.id))
+    scope = user.scope_area
+    if not sees_everywhere(user) and scope is not None:
+        query = query.outerjoin(Area, User.scope_area_id == Area.id).where(
+            sa.or_(User.role == Role.HANDLER, Area.path.startswith(scope.path)))
+    return list(db.session.execute(query).scalars())
+
+
+def pickable_departments(user: User) -> list[Department]:
+    """The departments offered to this user to assign or transfer to, or to filter by."""
+    return list(db.session.execute(sa.select(Department).where(Department.active.is_(True))
+                                   .order_by(Department.name, Department.id)).scalars())

@@ -55,7 +55,8 @@ def check_user_setup(user: User) -> None:
     """Each role needs the scope it works in: the right area level, or a department."""
     from flask_babel import gettext as _
 
-    from models.vocabulary import ROLE_SCOPE_LEVEL, Role
+    from models.people.roles import ROLE_SCOPE_LEVEL
+    from models.vocabulary import Role
 
     needed = ROLE_SCOPE_LEVEL.get(user.role)
     area = user.scope_area

@@ -1,6 +1,9 @@
-"""The actions of the closed loop: their labels, the states they start from, and who may take them.
+"""The actions of the closed loop: one vocabulary with its labels, the states each action starts
+from, who may take it and what its form asks for.
 
-One table for every caller: the workflow, the admin buttons, the API and the mobile pages.
+One table for every caller: the workflow, the timeline, the notifications and their message
+templates, the admin buttons, the API and the mobile pages. Values are stored in the timeline
+(``TicketEvent.action``), so they never change; labels are what every page and message shows.
 """
 from __future__ import annotations
 
@@ -9,12 +12,69 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from models.people.user import User
-from models.vocabulary import OPEN_STATUSES, ActorKind, Role, TicketStatus
+from models.vocabulary import OPEN_STATUSES, ActorKind, LabelledEnum, TicketStatus
 
 P, IP, PR, C, S, INV = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
                         TicketStatus.PENDING_REVIEW, TicketStatus.CLOSED,
                         TicketStatus.SUSPENDED, TicketStatus.INVALID)
-MANAGER_ROLES = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF}
+
+
+class Action(LabelledEnum):
+    """Everything that can happen to a ticket, as its timeline records it."""
+
+    # What people do (the workflow's actions, RULES below)
+    ASSIGN = "assign"
+    ACCEPT = "accept"
+    RETURN = "return"
+    ESCALATE = "escalate"
+    TRANSFER = "transfer"
+    NOTE = "note"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    INVALIDATE = "invalidate"
+    MERGE = "merge"
+    REOPEN = "reopen"
+    RATE = "rate"
+    # What else the timeline records: intake, automatic dispatch, corrections, ledger imports
+    # and the scheduler's deadline steps
+    CREATE = "create"
+    DISPATCH = "dispatch"
+    EDIT = "edit"
+    IMPORT = "import"
+    DEADLINE_WARNING = "deadline_warning"
+    OVERDUE = "overdue"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            cls.ASSIGN: _l("Assign"), cls.ACCEPT: _l("Accept"), cls.RETURN: _l("Return"),
+            cls.ESCALATE: _l("Escalate"), cls.TRANSFER: _l("Transfer"),
+            cls.NOTE: _l("Progress note"), cls.REQUEST_EXTENSION: _l("Request extension"),
+            cls.APPROVE_EXTENSION: _l("Approve extension"),
+            cls.REFUSE_EXTENSION: _l("Refuse extension"), cls.SUSPEND: _l("Suspend"),
+            cls.RESUME: _l("Resume"), cls.SUBMIT: _l("Submit result"),
+            cls.APPROVE: _l("Approve"), cls.REJECT: _l("Reject review"),
+            cls.INVALIDATE: _l("Mark invalid"), cls.MERGE: _l("Merge as duplicate"),
+            cls.REOPEN: _l("Reopen"), cls.RATE: _l("Rate"),
+            cls.CREATE: _l("Reported"), cls.DISPATCH: _l("Dispatched"),
+            cls.EDIT: _l("Corrected"), cls.IMPORT: _l("Imported"),
+            cls.DEADLINE_WARNING: _l("Deadline warning"), cls.OVERDUE: _l("Overdue"),
+        }
+
+
+def action_label(action: str) -> str:
+    """The label of a stored action name (an unknown name is shown as it is)."""
+    try:
+        return str(Action(action).label)
+    except ValueError:
+        return str(action)
+
 
 # Who may act, as relations between the actor and the ticket:
 #   manager  — administrator, command centre or community staff whose scope holds the ticket
@@ -27,37 +87,40 @@ MANAGER_ROLES = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMM
 
 @dataclass(frozen=True)
 class ActionRule:
-    label: object
     from_statuses: frozenset
     who: frozenset
+    # The inputs the action's form asks for; "note!" is a required note.
+    asks: tuple[str, ...] = ("note",)
 
 
-RULES: dict[str, ActionRule] = {
-    "assign": ActionRule(_l("Assign"), frozenset({P, IP}), frozenset({"manager"})),
-    "accept": ActionRule(_l("Accept"), frozenset({P}), frozenset({"assignee", "queue"})),
-    "return": ActionRule(_l("Return"), frozenset({P, IP}), frozenset({"assignee", "queue"})),
-    "escalate": ActionRule(_l("Escalate"), frozenset({P, IP}),
-                           frozenset({"assignee", "queue", "manager", "system"})),
-    "transfer": ActionRule(_l("Transfer"), frozenset({P, IP}), frozenset({"manager"})),
-    "note": ActionRule(_l("Progress note"), frozenset(OPEN_STATUSES),
-                       frozenset({"assignee", "queue", "manager"})),
-    "request_extension": ActionRule(_l("Request extension"), frozenset({IP}),
-                                    frozenset({"assignee"})),
-    "approve_extension": ActionRule(_l("Approve extension"), frozenset({IP}),
-                                    frozenset({"manager"})),
-    "refuse_extension": ActionRule(_l("Refuse extension"), frozenset({IP}),
-                                   frozenset({"manager", "system"})),
-    "suspend": ActionRule(_l("Suspend"), frozenset({P, IP}), frozenset({"manager"})),
-    "resume": ActionRule(_l("Resume"), frozenset({S}), frozenset({"manager", "system"})),
-    "submit": ActionRule(_l("Submit result"), frozenset({IP}), frozenset({"assignee"})),
-    "approve": ActionRule(_l("Approve"), frozenset({PR}), frozenset({"reviewer"})),
-    "reject": ActionRule(_l("Reject review"), frozenset({PR}), frozenset({"reviewer"})),
-    "invalidate": ActionRule(_l("Mark invalid"), frozenset({P, IP, S}), frozenset({"manager"})),
-    "merge": ActionRule(_l("Merge as duplicate"), frozenset({P, IP, S}), frozenset({"manager"})),
-    "reopen": ActionRule(_l("Reopen"), frozenset({C}), frozenset({"manager", "reporter"})),
-    "rate": ActionRule(_l("Rate"), frozenset({C}), frozenset({"manager", "reporter"})),
+def _rule(from_statuses, who, *asks: str) -> ActionRule:
+    return ActionRule(frozenset(from_statuses), frozenset(who), asks or ("note",))
+
+
+A = Action
+RULES: dict[Action, ActionRule] = {
+    A.ASSIGN: _rule({P, IP}, {"manager"}, "department_id", "user_id", "note"),
+    A.ACCEPT: _rule({P}, {"assignee", "queue"}),
+    A.RETURN: _rule({P, IP}, {"assignee", "queue"}, "note!"),
+    A.ESCALATE: _rule({P, IP}, {"assignee", "queue", "manager", "system"}, "note!"),
+    A.TRANSFER: _rule({P, IP}, {"manager"}, "department_id", "note!"),
+    A.NOTE: _rule(OPEN_STATUSES, {"assignee", "queue", "manager"}, "note!", "photos"),
+    A.REQUEST_EXTENSION: _rule({IP}, {"assignee"}, "until", "note!"),
+    A.APPROVE_EXTENSION: _rule({IP}, {"manager"}),
+    A.REFUSE_EXTENSION: _rule({IP}, {"manager", "system"}, "note!"),
+    A.SUSPEND: _rule({P, IP}, {"manager"}, "note!"),
+    A.RESUME: _rule({S}, {"manager", "system"}),
+    A.SUBMIT: _rule({IP}, {"assignee"}, "note!", "after_photos"),
+    A.APPROVE: _rule({PR}, {"reviewer"}),
+    A.REJECT: _rule({PR}, {"reviewer"}, "note!"),
+    A.INVALIDATE: _rule({P, IP, S}, {"manager"}, "note!"),
+    A.MERGE: _rule({P, IP, S}, {"manager"}, "master", "note"),
+    A.REOPEN: _rule({C}, {"manager", "reporter"}, "note!"),
+    A.RATE: _rule({C}, {"manager", "reporter"}, "rating", "note"),
 }
 ACTIONS = tuple(RULES)
+
+
 @dataclass
 class Actor:
     """Who acts: a staff user, the system (scheduler) or the reporter (tracking code)."""

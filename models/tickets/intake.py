@@ -12,6 +12,7 @@ from models.base import db, utcnow
 from models.categories import Category
 from models.custom_fields import check_attributes
 from models.errors import ActionForbidden, ActionInvalid
+from models.people.access import can_report_tickets
 from models.people.api_clients import ApiClient
 from models.people.user import User
 from models.tickets.attachments import Upload, check_upload
@@ -79,6 +80,8 @@ def report_ticket(report: Report, *, actor: User | None = None,
                   now: datetime | None = None) -> IntakeResult:
     """Create, place and dispatch a ticket; also return the possible duplicates nearby."""
     now = now or utcnow()
+    if actor is not None and not can_report_tickets(actor):
+        raise ActionForbidden(_("A %(role)s may not report tickets.", role=actor.role.label))
     category, area, lon, lat, flagged = check_report(report)
     scope = report.api_client.scope_area if report.api_client is not None else None
     if scope is not None and not area.is_within(scope):

@@ -8,6 +8,7 @@ from typing import Iterable
 from models.base import db, utcnow
 from models.people.department import Department
 from models.people.user import User
+from models.tickets.actions import Action
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import ActorKind, TicketStatus
 
@@ -16,7 +17,7 @@ UNCHANGED = object()
 
 def append_event(
     ticket: Ticket,
-    action: str,
+    action: Action | str,
     *,
     actor: User | None = None,
     actor_kind: ActorKind | None = None,
@@ -32,7 +33,7 @@ def append_event(
     event = TicketEvent(
         ticket_id=ticket.id,
         seq=ticket.event_seq + 1,
-        action=action,
+        action=Action(action).value,  # every event kind is in the one vocabulary
         actor_kind=actor_kind or (ActorKind.USER if actor is not None else ActorKind.SYSTEM),
         actor_user_id=actor.id if actor is not None else None,
         from_status=ticket.status if ticket.event_seq else None,
@@ -86,21 +87,3 @@ def replays_to_ticket(ticket: Ticket, events: list[TicketEvent]) -> bool:
     return (state.status, state.assigned_user_id, state.assigned_department_id, state.events) == (
         ticket.status, ticket.assigned_user_id, ticket.assigned_department_id, ticket.event_seq)
 
-
-def action_label(action: str) -> str:
-    from flask_babel import lazy_gettext as _l
-
-    labels = {
-        "create": _l("Reported"), "dispatch": _l("Dispatched"), "assign": _l("Assigned"),
-        "accept": _l("Accepted"), "return": _l("Returned"), "escalate": _l("Escalated"),
-        "transfer": _l("Transferred"), "note": _l("Progress note"),
-        "request_extension": _l("Extension requested"),
-        "approve_extension": _l("Extension approved"), "refuse_extension": _l("Extension refused"),
-        "suspend": _l("Suspended"), "resume": _l("Resumed"), "submit": _l("Result submitted"),
-        "approve": _l("Review approved"), "reject": _l("Review rejected"),
-        "invalidate": _l("Marked invalid"), "merge": _l("Merged as duplicate"),
-        "reopen": _l("Reopened"), "rate": _l("Rated"), "edit": _l("Corrected"),
-        "import": _l("Imported"), "deadline_warning": _l("Deadline warning"),
-        "overdue": _l("Overdue"),
-    }
-    return str(labels.get(action, action))

@@ -21,9 +21,10 @@ from models.base import db, utcnow
 from models.errors import ActionForbidden, ActionInvalid
 from models.people.department import Department
 from models.people.user import User
+from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES
 from models.settings import setting
-from models.tickets.actions import (ACTIONS, INV, IP, MANAGER_ROLES, PR, RULES, ActionRule, Actor,
-                                    C, P, S)
+from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
+                                    S)
 from models.tickets.deadlines import deadline_after, scaled_amount, ticket_deadlines
 from models.tickets.dispatch import Owner, command_centre_owner, community_office_of, resolve_owner
 from models.tickets.records import TicketChangedError, check_version
@@ -38,14 +39,14 @@ NEXT_LEVEL = {AreaLevel.GRID: AreaLevel.COMMUNITY, AreaLevel.COMMUNITY: AreaLeve
 
 def relations(actor: Actor, ticket: Ticket) -> set[str]:
     """The relations from which this actor may act on this ticket."""
-    from models.people.access import can_see_ticket
+    from models.people.access import can_act, can_see_ticket
 
     if actor.kind == ActorKind.SYSTEM:
         return {"system"}
     if actor.kind == ActorKind.REPORTER:
         return {"reporter"}
     user = actor.user
-    if user is None or not user.active or user.role == Role.LEADER:
+    if user is None or not can_act(user):
         return set()
     found = set()
     if ticket.assigned_user_id == user.id:
@@ -75,12 +76,13 @@ def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int 
     rule = RULES.get(action)
     if rule is None:
         raise ActionInvalid(_("Unknown action %(action)s.", action=action))
+    label = Action(action).label
     check_version(ticket, expected_version)
     if ticket.status not in rule.from_statuses:
         raise ActionForbidden(_("%(action)s is not possible while the ticket is %(status)s.",
-                                action=rule.label, status=ticket.status.label))
+                                action=label, status=ticket.status.label))
     if not relations(actor, ticket) & rule.who:
-        raise ActionForbidden(_("You may not %(action)s this ticket.", action=rule.label))
+        raise ActionForbidden(_("You may not %(action)s this ticket.", action=label))
     problem = _precondition_error(action, ticket, actor)
     if problem:
         raise ActionForbidden(problem)
@@ -203,7 +205,7 @@ def _target(department_id, user_id) -> tuple[Department | None, User | None]:
     if department is None and user is None:
         raise ActionInvalid(_("Choose a department or a person."))
     if user is not None:
-        if not user.active or user.role in (Role.LEADER, Role.ADMIN):
+        if not user.active or user.role not in ASSIGNABLE_ROLES:
             raise ActionInvalid(_("%(name)s cannot take tickets.", name=user.display_name))
         if department is None:
             department = user.department

@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from models import Role
+from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
 
 
 class AdminForm(FlaskForm):
@@ -34,7 +35,7 @@ class IdFilter(FilterEqual):
         return str(value).strip().isdigit()
 
 
-def user_has_role(roles: set[Role]) -> bool:
+def user_has_role(roles: frozenset[Role]) -> bool:
     return current_user.is_authenticated and current_user.is_active and current_user.role in roles
 
 
@@ -47,7 +48,7 @@ def refuse_access():
 class RoleGate:
     """Mixin for admin views: only logged-in users of ``allowed_roles`` get in."""
 
-    allowed_roles: set[Role] = {Role.ADMIN}
+    allowed_roles: frozenset[Role] = CONFIGURING_ROLES
 
     def is_accessible(self) -> bool:
         return user_has_role(self.allowed_roles)
@@ -85,4 +86,4 @@ class GridDeskView(RoleGate, BaseView):
 
 
 class GridDeskIndexView(RoleGate, AdminIndexView):
-    allowed_roles = set(Role)
+    allowed_roles = ALL_ROLES

@@ -6,15 +6,14 @@ from flask import request
 from flask_admin import expose
 from flask_login import current_user
 
-from models import Area, AreaLevel, Category, Department, DispatchRule, Role, db
+from models import Area, AreaLevel, Category, DispatchRule, db
+from models.people.access import pickable_areas, pickable_departments
+from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
 from models.tickets.board import BoardFilters, build_board
 from models.tickets.dispatch import matrix_cell
 from models.vocabulary import AREA_LEVELS
 
 from .base import GridDeskView
-
-STAFF = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF, Role.LEADER,
-         Role.GRID_WORKER, Role.HANDLER}
 
 
 def _int_arg(name: str) -> int | None:
@@ -22,16 +21,8 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def scoped_areas(levels) -> list[Area]:
-    query = sa.select(Area).where(Area.level.in_(levels)).order_by(Area.path)
-    scope = current_user.scope_area
-    if current_user.role != Role.ADMIN and scope is not None:
-        query = query.where(Area.path.startswith(scope.path))
-    return db.session.execute(query).scalars().all()
-
-
 class BoardView(GridDeskView):
-    allowed_roles = STAFF
+    allowed_roles = ALL_ROLES
 
     @expose("/")
     def index(self):
@@ -40,16 +31,15 @@ class BoardView(GridDeskView):
         filters = BoardFilters(area=area, category=category, department_id=_int_arg("department"))
         columns = build_board(current_user._get_current_object(), filters)
         categories = db.session.execute(sa.select(Category).order_by(Category.code)).scalars().all()
-        departments = db.session.execute(
-            sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
-        ).scalars().all()
+        user = current_user._get_current_object()
         return self.render("admin/board.html", columns=columns, filters=filters,
-                           areas=scoped_areas([AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID]),
-                           categories=categories, departments=departments)
+                           areas=pickable_areas(user, [AreaLevel.STREET, AreaLevel.COMMUNITY,
+                                                       AreaLevel.GRID]),
+                           categories=categories, departments=pickable_departments(user))
 
 
 class MatrixView(GridDeskView):
-    allowed_roles = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.LEADER}
+    allowed_roles = OVERVIEW_ROLES
 
     @expose("/")
     def index(self):
@@ -57,7 +47,7 @@ class MatrixView(GridDeskView):
             level = AreaLevel(request.args.get("level", "community"))
         except ValueError:
             level = AreaLevel.COMMUNITY
-        areas = scoped_areas([level])
+        areas = pickable_areas(current_user._get_current_object(), [level])
         categories = db.session.execute(
             sa.select(Category).where(Category.parent_id.is_not(None), Category.active.is_(True))
             .order_by(Category.code)).scalars().all()
@@ -70,4 +60,4 @@ class MatrixView(GridDeskView):
         gaps = sum(1 for _c, cells in rows for _a, cell in cells if cell.gap)
         return self.render("admin/matrix.html", rows=rows, areas=areas, level=level,
                            levels=[lv for lv in AREA_LEVELS], gaps=gaps,
-                           can_configure=current_user.role == Role.ADMIN)
+                           can_configure=current_user.role in CONFIGURING_ROLES)

@@ -5,10 +5,11 @@ import sqlalchemy as sa
 from flask_admin import expose
 from flask_login import current_user
 
-from models import Role, Ticket, db, utcnow
+from models import Ticket, db, utcnow
 from models.calendar import MISSING, PROVISIONAL, year_states
 from models.clock import local_today
 from models.people.access import ticket_scope
+from models.people.roles import COMMAND_ROLES
 from models.tickets.deadlines import overdue_condition
 from models.vocabulary import OPEN_STATUSES
 
@@ -29,9 +30,6 @@ def open_ticket_counts(user) -> dict:
     return {"by_status": counts, "overdue": overdue}
 
 
-# Who is told on the home page that deadlines of a year follow a missing or provisional calendar.
-CALENDAR_NOTICE_ROLES = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE}
-
 
 def calendar_notices() -> dict[str, list[int]]:
     """This year and next, when the work calendar lacks them or holds them provisionally."""
@@ -46,6 +44,7 @@ class HomeView(GridDeskIndexView):
     def index(self):
         context = {"counts": open_ticket_counts(current_user), "missing_years": [],
                    "provisional_years": []}
-        if current_user.role in CALENDAR_NOTICE_ROLES:
+        # Administrators and command centres: their deadlines follow a missing or provisional year.
+        if current_user.role in COMMAND_ROLES:
             context.update(calendar_notices())
         return self.render("admin/home.html", **context)

@@ -17,8 +17,9 @@ from openpyxl.utils import get_column_letter
 from integrations.ledger.importer import (FIELDS, MAX_FILE_BYTES, MAX_ROWS, MODES, ImportReport,
                                            LedgerError, Resolver, StoredLedger, cell_text,
                                            error_workbook, import_ledger, mapping_problems, preview)
-from models import Role
 from models.clock import local_zone
+from models.people.access import sees_everywhere
+from models.people.roles import COMMAND_ROLES
 
 from .base import GridDeskView
 
@@ -40,7 +41,7 @@ def form_mapping(ledger) -> dict:
 
 class LedgerImportView(GridDeskView):
     # Command centres may import too, but only into areas inside their own scope.
-    allowed_roles = {Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE}
+    allowed_roles = COMMAND_ROLES
 
     def _stored(self, token: str) -> StoredLedger:
         stored = StoredLedger.open(token, current_user._get_current_object())
@@ -73,7 +74,7 @@ class LedgerImportView(GridDeskView):
                     flash(exc.message, "danger")
         return self.render("admin/ledger_upload.html", fields=FIELDS,
                            max_mb=MAX_FILE_BYTES // (1024 * 1024), max_rows=MAX_ROWS,
-                           scope=None if current_user.role == Role.ADMIN
+                           scope=None if sees_everywhere(current_user)
                            else current_user.scope_area)
 
     # --- 2. mapping and preview ----------------------------------------------------------------

@@ -21,11 +21,12 @@ from integrations.delivery.channels import (CHANNEL_FIELDS, EXTERNAL_CHANNELS, S
                                              SettingsError, channel_configs, masked,
                                              merged_settings, save_channel_settings)
 from integrations.delivery.runner import DeliveryError, retry_failed, send_test
-from models import Channel, Notification, NotificationState, NotificationTemplate, Role, Ticket, db
+from models import Channel, Notification, NotificationState, NotificationTemplate, Ticket, db
 from models.notify.inbox import displayed_text, inbox_page, mark_read, unread_count
 from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProblem, audience_label,
                                     default_template, find_override, kind_choices, kind_label,
                                     preview, render_source, sample_context)
+from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
 
 from .base import AdminForm, GridDeskModelView, GridDeskView
 from .config_views import NotificationView, enum_field
@@ -36,7 +37,7 @@ from .formatting import TYPE_FORMATTERS
 class InboxView(GridDeskView):
     """The messages of the signed-in user: the bell in the navbar links here."""
 
-    allowed_roles = set(Role)
+    allowed_roles = ALL_ROLES
     per_page = 20
 
     def is_visible(self) -> bool:
@@ -161,7 +162,7 @@ class OutboxView(NotificationView):
 
     def is_action_allowed(self, name):
         return name == "retry" and current_user.is_authenticated and \
-            current_user.role == Role.ADMIN
+            current_user.role in CONFIGURING_ROLES
 
     @action("retry", _l("Send again"), _l("Send the selected failed notifications again?"))
     def action_retry(self, ids):

@@ -15,11 +15,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import (Area, AreaLevel, AttachmentKind, Category, Department, Priority, Role, Source,
-                     Ticket, User, db, utcnow)
+from models import AreaLevel, AttachmentKind, Category, Priority, Source, Ticket, User, db, utcnow
 from models.clock import format_local, local_zone
 from models.errors import WorkflowError
-from models.people.access import can_edit_tickets, can_see_ticket, ticket_scope
+from models.people.access import (can_edit_tickets, can_see_ticket, pickable_areas,
+                                  pickable_departments, pickable_people, ticket_scope)
+from models.tickets.actions import Action
 from models.tickets.attachments import Upload
 from models.tickets.deadlines import deadline_state
 from models.tickets.duplicates import possible_duplicates
@@ -27,50 +28,34 @@ from models.tickets.intake import Report, check_report, report_ticket
 from models.tickets.records import TicketChangedError, correct_tickets
 from models.tickets.workflow import RULES, Actor, allowed_actions, perform
 
-# The inputs each action asks for on the ticket page ("note!" = required note).
-ACTION_FIELDS = {
-    "assign": ["department_id", "user_id", "note"], "accept": ["note"], "return": ["note!"],
-    "escalate": ["note!"], "transfer": ["department_id", "note!"], "note": ["note!", "photos"],
-    "request_extension": ["until", "note!"], "approve_extension": ["note"],
-    "refuse_extension": ["note!"], "suspend": ["note!"], "resume": ["note"],
-    "submit": ["note!", "after_photos"], "approve": ["note"], "reject": ["note!"],
-    "invalidate": ["note!"], "merge": ["master", "note"], "reopen": ["note!"],
-    "rate": ["rating", "note"],
-}
-BUTTON_STYLE = {"accept": "success", "approve": "success", "submit": "primary",
-                "reject": "warning", "return": "warning", "escalate": "warning",
-                "invalidate": "danger", "merge": "danger", "suspend": "secondary"}
+BUTTON_STYLE = {Action.ACCEPT: "success", Action.APPROVE: "success", Action.SUBMIT: "primary",
+                Action.REJECT: "warning", Action.RETURN: "warning", Action.ESCALATE: "warning",
+                Action.INVALIDATE: "danger", Action.MERGE: "danger", Action.SUSPEND: "secondary"}
 
 
 def staff_actor() -> Actor:
     return Actor.staff(current_user._get_current_object())
 
 
+def person_label(user: User) -> str:
+    return f"{user.display_name}（{user.department.name if user.department else '—'}）"
+
+
 def department_choices() -> list[tuple[int, str]]:
-    rows = db.session.execute(sa.select(Department.id, Department.name)
-                              .where(Department.active.is_(True)).order_by(Department.name))
-    return [(i, name) for i, name in rows]
+    return [(d.id, d.name) for d in pickable_departments(current_user)]
 
 
 def assignable_user_choices() -> list[tuple[int, str]]:
-    query = (sa.select(User.id, User.display_name, Department.name)
-             .outerjoin(Department, User.department_id == Department.id)
-             .where(User.active.is_(True), User.role.in_([Role.GRID_WORKER, Role.HANDLER,
-                                                           Role.COMMUNITY_STAFF]))
-             .order_by(Department.name, User.display_name))
-    scope = current_user.scope_area
-    if current_user.role != Role.ADMIN and scope is not None:
-        query = query.outerjoin(Area, User.scope_area_id == Area.id).where(
-            sa.or_(User.role == Role.HANDLER, Area.path.startswith(scope.path)))
-    return [(i, f"{name}（{dept or '—'}）") for i, name, dept in db.session.execute(query)]
+    return [(u.id, person_label(u)) for u in pickable_people(current_user)]
 
 
 def action_params(action_name: str) -> dict:
     """Read an action's inputs from the submitted form."""
     form, params = request.form, {"note": request.form.get("note")}
-    if "department_id" in ACTION_FIELDS[action_name]:
+    asks = RULES[action_name].asks
+    if "department_id" in asks:
         params["department_id"] = form.get("department_id") or None
-    if "user_id" in ACTION_FIELDS[action_name]:
+    if "user_id" in asks:
         params["user_id"] = form.get("user_id") or None
     if action_name == "request_extension":
         params["until"] = form.get("until")
@@ -106,10 +91,9 @@ class TicketActionsMixin:
 
     def action_context(self, ticket: Ticket) -> dict:
         names = allowed_actions(staff_actor(), ticket)
-        needs_people = any(f in ("department_id", "user_id")
-                           for n in names for f in ACTION_FIELDS[n])
+        needs_people = any(f in ("department_id", "user_id") for n in names for f in RULES[n].asks)
         return {
-            "actions": [(n, RULES[n].label, ACTION_FIELDS[n], BUTTON_STYLE.get(n, "outline-primary"))
+            "actions": [(n.value, n.label, RULES[n].asks, BUTTON_STYLE.get(n, "outline-primary"))
                         for n in names],
             "department_choices": department_choices() if needs_people else [],
             "user_choices": assignable_user_choices() if needs_people else [],
@@ -133,7 +117,7 @@ class TicketActionsMixin:
             if error:
                 flash(error, "danger")
             else:
-                flash(_("%(action)s: done.", action=RULES[action_name].label), "success")
+                flash(_("%(action)s: done.", action=Action(action_name).label), "success")
         return redirect(url_for(".details_view", id=ticket_id))
 
     # --- list actions ------------------------------------------------------------------------
@@ -150,16 +134,17 @@ class TicketActionsMixin:
             sa.select(Ticket).where(Ticket.id.in_(wanted), ticket_scope(current_user))
             .order_by(Ticket.created_at.desc())).scalars().all()
 
-    @action("bulk_assign", _l("Assign"))
+    @action("bulk_assign", Action.ASSIGN.lazy_label)
     def action_bulk_assign(self, ids):
         return redirect(url_for(".bulk", kind="assign", ids=",".join(ids)))
 
-    @action("bulk_approve", _l("Approve"), _l("Approve every selected result?"))
+    @action("bulk_approve", Action.APPROVE.lazy_label, _l("Approve every selected result?"))
     def action_bulk_approve(self, ids):
-        return self.bulk_report(_("Approve"), [
-            (t, run_action(t, "approve", {"note": None}, t.version)) for t in self.selected(ids)])
+        return self.bulk_report(Action.APPROVE.label, [
+            (t, run_action(t, Action.APPROVE, {"note": None}, t.version))
+            for t in self.selected(ids)])
 
-    @action("bulk_return", _l("Return"))
+    @action("bulk_return", Action.RETURN.lazy_label)
     def action_bulk_return(self, ids):
         return redirect(url_for(".bulk", kind="return", ids=",".join(ids)))
 
@@ -187,7 +172,7 @@ class TicketActionsMixin:
                     params.update(department_id=request.form.get("department_id") or None,
                                   user_id=request.form.get("user_id") or None)
                 results = [(t, run_action(t, kind, dict(params), t.version)) for t in tickets]
-            return self.bulk_report(RULES[kind].label if kind in RULES else _("Correct"), results)
+            return self.bulk_report(Action(kind).label if kind in RULES else _("Correct"), results)
         categories = db.session.execute(sa.select(Category).where(
             Category.parent_id.is_not(None), Category.active.is_(True))
             .order_by(Category.code)).scalars().all()
@@ -289,13 +274,8 @@ def report_from_form(values: dict) -> Report:
 
 
 def intake_area_choices() -> list[tuple[int, str]]:
-    query = sa.select(Area.id, Area.name, Area.level).where(
-        Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY])).order_by(Area.path)
-    scope = current_user.scope_area
-    if current_user.role != Role.ADMIN and scope is not None:
-        query = query.where(Area.path.startswith(scope.path))
-    return [(i, ("　" if level == AreaLevel.GRID else "") + name)
-            for i, name, level in db.session.execute(query)]
+    return [(a.id, ("　" if a.level == AreaLevel.GRID else "") + a.name)
+            for a in pickable_areas(current_user, [AreaLevel.GRID, AreaLevel.COMMUNITY])]
 
 
 EXPORT_COLUMNS = [

@@ -15,14 +15,16 @@ from sqlalchemy.orm import Query, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField
 
-from models import (Area, AreaLevel, Attachment, Category, Department, Priority, Role, Source,
-                     Ticket, TicketEvent, TicketStatus, User, db, utcnow)
+from models import (Area, AreaLevel, Attachment, Category, Priority, Source, Ticket, TicketEvent,
+                    TicketStatus, db, utcnow)
 from models.areas.hierarchy import LEVEL_COLUMN
 from models.categories import in_category
 from models.clock import local_zone
-from models.people.access import (area_within_scope, can_edit_tickets, can_see_ticket,
-                                  reporter_phone_for, ticket_scope)
+from models.people.access import (area_within_scope, can_edit_tickets, can_report_tickets,
+                                  can_see_ticket, pickable_areas, pickable_departments,
+                                  pickable_people, reporter_phone_for, ticket_scope)
 from models.people.phones import phone_search_key
+from models.people.roles import ALL_ROLES
 from models.tickets.attachments import photo_storage
 from models.tickets.deadlines import overdue_condition
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
@@ -31,9 +33,8 @@ from .base import GridDeskModelView, IdFilter, request_options
 from .config_views import enum_field
 from .formatting import TYPE_FORMATTERS
 from .maps import ticket_map_svg
-from .ticket_actions import TicketActionsMixin
+from .ticket_actions import TicketActionsMixin, person_label
 
-ALL_ROLES = set(Role)
 EDITABLE_FIELDS = ("title", "description", "address", "priority", "reporter_name",
                    "reporter_phone", "reporter_email")
 
@@ -53,11 +54,9 @@ class CappedCountQuery(Query):
 def scoped_area_options(level: AreaLevel):
     @request_options
     def options():
-        query = sa.select(Area.id, Area.name).where(Area.level == level).order_by(Area.code)
-        scope = current_user.scope_area if current_user.is_authenticated else None
-        if current_user.is_authenticated and current_user.role != Role.ADMIN and scope is not None:
-            query = query.where(Area.path.startswith(scope.path))
-        return [(str(i), name) for i, name in db.session.execute(query)]
+        if not current_user.is_authenticated:
+            return []
+        return [(str(a.id), a.name) for a in pickable_areas(current_user, [level])]
     return options
 
 
@@ -69,15 +68,16 @@ def category_options():
 
 @request_options
 def department_options():
-    rows = db.session.execute(sa.select(Department.id, Department.name).order_by(Department.name))
-    return [(str(i), name) for i, name in rows]
+    if not current_user.is_authenticated:
+        return []
+    return [(str(d.id), d.name) for d in pickable_departments(current_user)]
 
 
 @request_options
 def user_options():
-    query = sa.select(User.id, User.display_name, User.username).where(
-        User.role.in_([Role.GRID_WORKER, Role.HANDLER, Role.COMMUNITY_STAFF])).order_by(User.username)
-    return [(str(i), f"{name}（{username}）") for i, name, username in db.session.execute(query)]
+    if not current_user.is_authenticated:
+        return []
+    return [(str(u.id), person_label(u)) for u in pickable_people(current_user)]
 
 
 class CategoryFilter(IdFilter):
@@ -244,8 +244,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     @property
     def can_create(self) -> bool:
         """Staff enter hotline and walk-in reports; grid workers their patrol findings."""
-        return current_user.is_authenticated and (
-            can_edit_tickets(current_user) or current_user.role == Role.GRID_WORKER)
+        return current_user.is_authenticated and can_report_tickets(current_user)
 
     # --- scoping: list, count, and every single-row access -------------------------------
     def get_query(self):

@@ -1,0 +1,59 @@
+"""Who may do what, by role: every set of roles GridDesk checks, defined once, in the users' words.
+
+Views, the API, jobs and the workflow ask these sets (or the functions of models.people.access);
+a role check written anywhere else is a second copy of a rule.
+"""
+from __future__ import annotations
+
+from models.vocabulary import AreaLevel, Role
+
+ALL_ROLES = frozenset(Role)
+
+# Administrators configure the system: areas, departments, users, categories, dispatch rules,
+# the work calendar, notification channels and templates.
+CONFIGURING_ROLES = frozenset({Role.ADMIN})
+
+# Command centres (and administrators): take escalations, import the office's old ledgers, are
+# told on the home page when a year's work calendar is missing or provisional.
+COMMAND_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE})
+
+# Who reads the district-wide overviews (the responsibility matrix): command centres and leaders.
+OVERVIEW_ROLES = COMMAND_ROLES | {Role.LEADER}
+
+# Managers dispatch, re-dispatch, review closures, correct and bulk-edit the tickets of their
+# scope area, and phone the reporter back.
+MANAGER_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE,
+                           Role.COMMUNITY_STAFF})
+
+# Who sees the reporter's full phone number (managers call back); the others see it masked,
+# unless the ticket is assigned to them.
+FULL_PHONE_ROLES = MANAGER_ROLES
+
+# Who reports a ticket themselves: staff entering hotline and walk-in reports, grid workers
+# their patrol finds — in the admin panel and through the API alike.
+REPORTING_ROLES = MANAGER_ROLES | {Role.GRID_WORKER}
+
+# Leaders read dashboards, lists and tickets; they change nothing, through any channel.
+READ_ONLY_ROLES = frozenset({Role.LEADER})
+
+# The people a ticket can be assigned to (offered in the assign form and the list filter).
+ASSIGNABLE_ROLES = frozenset({Role.GRID_WORKER, Role.HANDLER, Role.COMMUNITY_STAFF})
+
+# Who is told when a result or an extension waits for review: the community staff and the
+# street command centre of the ticket's place.
+REVIEWER_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.STREET_CENTRE})
+
+# Roles that see every ticket inside their scope area (the others see their own tickets).
+AREA_SCOPED_ROLES = frozenset({Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.COMMUNITY_STAFF,
+                               Role.LEADER})
+
+# Roles that see every ticket and every area, whatever their scope area.
+EVERYWHERE_ROLES = frozenset({Role.ADMIN})
+
+# The level a role's scope area must have.
+ROLE_SCOPE_LEVEL = {
+    Role.DISTRICT_CENTRE: AreaLevel.DISTRICT,
+    Role.STREET_CENTRE: AreaLevel.STREET,
+    Role.COMMUNITY_STAFF: AreaLevel.COMMUNITY,
+    Role.GRID_WORKER: AreaLevel.GRID,
+}
