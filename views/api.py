@@ -27,7 +27,7 @@ from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
 from models.people.access import reporter_phone_for, ticket_scope
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
-from models.tickets.actions import action_label
+from models.tickets.actions import Action, action_label
 from models.tickets.attachments import Upload
 from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
@@ -37,7 +37,7 @@ from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
-CLIENT_ACTIONS = {"rate", "reopen"}  # integrations act for the resident on these only
+CLIENT_ACTIONS = {Action.RATE, Action.REOPEN}  # integrations act for the resident on these only
 API_SOURCES = {Source.API, Source.WECHAT, Source.WEB, Source.PHONE, Source.PATROL, Source.WALK_IN}
 
 

@@ -27,6 +27,7 @@ from models.clock import local_zone, parse_iso_datetime
 from models.people.api_clients import ApiClient
 from models.people.tokens import client_for_token
 from models.people.user import User
+from models.tickets.actions import Action
 from models.tickets.attachments import Upload
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import ticket_list_loads
@@ -44,7 +45,7 @@ MAX_DESCRIPTION = 4000  # characters, as the spec limits it
 MAX_MEDIA_URL = 1000
 FINISHED_STATUSES = (TicketStatus.CLOSED, TicketStatus.INVALID)
 # Timeline steps whose note explains a closed or invalid ticket (the latest one wins).
-STATUS_NOTE_ACTIONS = ("submit", "approve", "invalidate", "merge")
+STATUS_NOTE_ACTIONS = (Action.SUBMIT, Action.APPROVE, Action.INVALIDATE, Action.MERGE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -162,7 +163,7 @@ def status_notes(tickets: list[Ticket]) -> dict[int, str]:
         .order_by(TicketEvent.ticket_id, TicketEvent.seq))
     for ticket_id, action, note, details in rows:
         text = (note or "").strip()
-        if not text and action == "merge" and (details or {}).get("master_number"):
+        if not text and action == Action.MERGE and (details or {}).get("master_number"):
             text = _("Duplicate of %(number)s.", number=details["master_number"])
         if text:
             notes[ticket_id] = text
