@@ -155,9 +155,10 @@ def configure_admin(app: Flask) -> None:
 
 
 def configure_cli(app: Flask) -> None:
-    from .cli import register_commands
+    from .cli import record_commands_as_command_line, register_commands
 
     register_commands(app)
+    record_commands_as_command_line(app)
 
 
 def configure_template_helpers(app: Flask) -> None:

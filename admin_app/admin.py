@@ -6,8 +6,9 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import (ApiClient, Area, Category, Department, DispatchRule, Notification,
+from models import (ApiClient, Area, Category, ConfigChange, Department, DispatchRule, Notification,
                      NotificationTemplate, Ticket, User, WorkCalendarDay, db)
+from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
                                       DispatchRuleView, UserView, WorkCalendarView)
@@ -46,6 +47,10 @@ def build_admin(app: Flask) -> Admin:
                                     category=config, endpoint="calendar"))
     admin.add_view(ApiClientView(ApiClient, db, name=_l("API clients"), category=config,
                                  endpoint="apiclient"))
+    change_log = ConfigChangeView(ConfigChange, db, name=_l("Change log"), category=config,
+                                  endpoint="configchange")
+    admin.add_view(change_log)
+    install_change_log(app, change_log)
     notifications = _l("Notifications")
     admin.add_view(OutboxView(Notification, db, name=_l("Notification outbox"),
                               category=notifications, endpoint="notification"))

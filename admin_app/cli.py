@@ -1,6 +1,7 @@
 """Command-line operations: database setup, demo data, administrators, area import, serving."""
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import logging
@@ -58,6 +59,27 @@ def serve(app: Flask, *, host: str = "0.0.0.0", port: int | None = None) -> None
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def as_command_line(name: str, callback):
+    """Configuration changed by a command is recorded as made on the command line, by the
+    account that ran it."""
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        from models.audit import acting_as
+
+        try:
+            who = getpass.getuser()
+        except (KeyError, OSError):
+            who = ""
+        with acting_as(f"cli:{name}@{who}" if who else f"cli:{name}"):
+            return callback(*args, **kwargs)
+    return run
+
+
+def record_commands_as_command_line(app: Flask) -> None:
+    for name, command in app.cli.commands.items():
+        command.callback = as_command_line(name, command.callback)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """GridDesk's models and the domain rules that belong to them."""
 from models.areas.hierarchy import Area
 from models.audit import ConfigChange
+from models import audit_subjects  # noqa: F401  (the audit trail's flush listener)
 from models.base import Base, db, utcnow
 from models.calendar import WorkCalendarDay
 from models.categories import Category

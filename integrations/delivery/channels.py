@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from models.audit import UPDATE, record_change
 from models.base import db
 from models.notify.outbox import ChannelSetting
 from models.vocabulary import Channel
@@ -100,6 +101,11 @@ def save_channel_settings(channel: Channel, enabled: bool, values: dict,
         problem = settings_problem(channel, stored)
         if problem:
             raise SettingsError(problem)
+    record_change(None, "channel", channel.value, str(channel.label), UPDATE,
+                  {"enabled": (row.enabled, bool(enabled)),
+                   **{field: ((row.settings or {}).get(field), stored.get(field))
+                      for field in CHANNEL_FIELDS[channel]}},
+                  secret=SECRET_FIELDS[channel])
     row.enabled = bool(enabled)
     row.settings = stored
     return row

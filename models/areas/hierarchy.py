@@ -25,7 +25,8 @@ class Area(db.Model):
     path: Mapped[str] = mapped_column(sa.String(255), default="", index=True)
     # GeoJSON geometry, WGS-84. Deferred: tickets join their areas on every list, and real
     # boundaries run to thousands of points.
-    boundary: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)
+    # active_history: the audit trail records the boundary replaced.
+    boundary: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True, active_history=True)
     centroid_lon: Mapped[float | None]
     centroid_lat: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

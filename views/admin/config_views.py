@@ -29,6 +29,7 @@ from models.people.accounts import UserSetupError, check_user_setup
 from models.tickets.deadlines import invalidate_calendar
 from models.tickets.dispatch import DispatchRuleError, check_dispatch_rule
 
+from .audit_views import AuditedView
 from .base import AdminForm, GridDeskModelView, IdFilter, request_options
 from .formatting import TYPE_FORMATTERS
 
@@ -54,7 +55,7 @@ def area_options(*levels: AreaLevel):
 AREA_LOOKUP = {"fields": ("code", "name"), "page_size": 20, "placeholder": _l("Type a code or name")}
 
 
-class ConfigView(GridDeskModelView):
+class ConfigView(AuditedView, GridDeskModelView):
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
 

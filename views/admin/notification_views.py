@@ -28,6 +28,7 @@ from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProbl
                                     preview, render_source, sample_context)
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
 
+from .audit_views import AuditedView
 from .base import AdminForm, GridDeskModelView, GridDeskView
 from .config_views import NotificationView, enum_field
 from .formatting import TYPE_FORMATTERS
@@ -194,7 +195,7 @@ def jinja_source(form, field):
         raise ValidationError(str(exc)) from None
 
 
-class TemplateView(GridDeskModelView):
+class TemplateView(AuditedView, GridDeskModelView):
     """Message texts per event kind and channel. A saved template replaces the built-in default;
     deleting it goes back to the default."""
 
