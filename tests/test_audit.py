@@ -400,3 +400,9 @@ def test_a_calendar_day_edited_in_the_panel_is_recorded(world, login_as):
     assert changes["is_workday"] == (True, False) and changes["note"] == (None, "年终盘点")
     edit = admin.get(url).get_data(as_text=True)
     assert 'id="gd-config-history"' in edit
+
+
+def test_the_channel_settings_page_links_to_the_channels_history(world, login_as):
+    html = login_as("admin").get("/admin/notifychannels/").get_data(as_text=True)
+    link = re.search(r'id="gd-config-history" href="([^"]+)"', html)
+    assert link and "=channel" in link.group(1)

@@ -210,6 +210,7 @@ class ConfigChangeView(GridDeskModelView):
     """Every configuration change, newest first. Insert-only: nothing here edits or deletes."""
 
     allowed_roles = set(AUDIT_READER_ROLES)
+    list_template = "admin/config_change_list.html"
     can_create = can_edit = can_delete = False
     can_view_details = True
     column_editable_list = ()
