@@ -406,3 +406,19 @@ def test_the_channel_settings_page_links_to_the_channels_history(world, login_as
     html = login_as("admin").get("/admin/notifychannels/").get_data(as_text=True)
     link = re.search(r'id="gd-config-history" href="([^"]+)"', html)
     assert link and "=channel" in link.group(1)
+
+
+def test_an_entry_recorded_by_a_domain_operation_reads_as_plain_text(world, login_as):
+    """record_change is the entry point for changes told as one entry (a calendar year)."""
+    from models.audit import record_change
+
+    record_change(world.users["admin"], "work_calendar_year", 2027, "2027 年放假安排", "update",
+                  {"holidays": (["2027-01-01 元旦"],
+                                ["2027-01-01 元旦", "2027-02-05 至 2027-02-11 春节"]),
+                   "unchanged": (1, 1)})
+    db.session.commit()
+    entry = entries(object_type="work_calendar_year")[0]
+    assert [row["field"] for row in entry.changes] == ["holidays"]
+    page = text_of(login_as("district").get(LOG).get_data(as_text=True))
+    assert "工作日历（年） 2027 年放假安排" in page
+    assert "2027-01-01 元旦 → 2027-01-01 元旦；2027-02-05 至 2027-02-11 春节" in page

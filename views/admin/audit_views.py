@@ -2,6 +2,7 @@
 configuration object's edit page to its history."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timezone
 
 import sqlalchemy as sa
@@ -43,7 +44,8 @@ FIELD_LABELS = {"password": _l("Password"), "boundary": _l("Boundary"),
                 "custom_fields": _l("Custom fields (JSON)"), "enabled": _l("Switched on"),
                 "token_hash": _l("Token"), "event_kind": _l("Event"), "subject": _l("Subject / title"),
                 "body": _l("Text"), "channel": _l("Channel"), "level": _l("Level"),
-                "is_workday": _l("Working day"), "note": _l("Note")}
+                "is_workday": _l("Working day"), "note": _l("Note"), "holidays": _l("Holidays"),
+                "make_up_workdays": _l("Make-up working days (调休上班)")}
 LIST_VALUE_LENGTH = 160
 
 
@@ -137,13 +139,26 @@ def _secret_html(entry: ConfigChange, row: dict) -> Markup:
     return Markup("<em>{}</em>").format(text)
 
 
+def _list_text(value) -> str | None:
+    """A list (stored as JSON text, e.g. a year's holiday ranges) as one readable line."""
+    if not (isinstance(value, str) and value.startswith("[")):
+        return None
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(items, list) or any(isinstance(i, (list, dict)) for i in items):
+        return None
+    return "；".join(str(i) for i in items) if items else "—"
+
+
 def value_html(entry: ConfigChange, row: dict, side: str, short: bool) -> Markup:
     value = row.get(side)
     if value is None or value == "":
         return Markup('<span class="text-muted">—</span>')
     if isinstance(value, bool):
         return Markup("{}").format(_("Yes") if value else _("No"))
-    text = _enum_label(entry.object_type, row["field"], value) or str(value)
+    text = _enum_label(entry.object_type, row["field"], value) or _list_text(value) or str(value)
     title = ""
     if short and len(text) > LIST_VALUE_LENGTH:
         title, text = text, text[:LIST_VALUE_LENGTH] + "…"
