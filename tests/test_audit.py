@@ -422,3 +422,16 @@ def test_an_entry_recorded_by_a_domain_operation_reads_as_plain_text(world, logi
     page = text_of(login_as("district").get(LOG).get_data(as_text=True))
     assert "工作日历（年） 2027 年放假安排" in page
     assert "2027-01-01 元旦 → 2027-01-01 元旦；2027-02-05 至 2027-02-11 春节" in page
+
+
+def test_an_administrator_created_on_the_command_line_is_recorded_without_the_password(world, app):
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["create-admin", "ops", "--password",
+                                                "cli-secret-123"])
+    assert result.exit_code == 0, result.output
+    entry = entries(object_type="user")[0]
+    assert entry.operation == "create" and entry.actor_name.startswith("cli:create-admin")
+    assert entry.object_label == "ops（ops）"
+    assert changes_of(entry)["password"] == (None, "***")
+    assert changes_of(entry)["role"] == (None, "admin")
+    assert "cli-secret-123" not in json.dumps(entry.changes) and "pbkdf2" not in json.dumps(entry.changes)
