@@ -168,10 +168,3 @@ def update_operation(rows: list[dict]) -> str:
             return DEACTIVATE if row["before"] and not row["after"] else ACTIVATE
     return UPDATE
 
-
-def history_of(object_type: str, object_id, limit: int = 100) -> list[ConfigChange]:
-    """The entries of one object, newest first."""
-    return list(db.session.execute(
-        sa.select(ConfigChange).where(ConfigChange.object_type == object_type,
-                                      ConfigChange.object_id == str(object_id))
-        .order_by(ConfigChange.id.desc()).limit(limit)).scalars())

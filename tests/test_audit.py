@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import (Category, ConfigChange, DeadlineUnit, Department, DispatchRule,
-                     NotificationTemplate, ResponsibleKind, User, db)
+from models import (Category, ConfigChange, Department, DispatchRule, NotificationTemplate,
+                     ResponsibleKind, User, db)
 from models.clock import local_today
 
 from .conftest import csrf_token, session_csrf_token

@@ -23,18 +23,19 @@ from models.vocabulary import LabelledEnum
 from .base import GridDeskModelView, request_options
 from .formatting import TYPE_FORMATTERS
 
-# object type → (label, admin endpoint, whether the endpoint edits one row)
+# object type → (label, admin endpoint, the page an entry links to: one row's edit page or a page)
 OBJECT_TYPES = {
-    "area": (_l("Area"), "area", True),
-    "department": (_l("Department"), "department", True),
-    "user": (_l("User account"), "user", True),
-    "category": (_l("Category"), "category", True),
-    "dispatch_rule": (_l("Dispatch rule"), "dispatchrule", True),
-    "work_calendar_day": (_l("Calendar day"), "calendar", True),
-    "work_calendar_year": (_l("Calendar year"), "calendar", False),
-    "notification_template": (_l("Message template"), "notifytemplate", True),
-    "channel": (_l("Notification channel"), "notifychannels", False),
-    "api_client": (_l("API client"), "apiclient", True),
+    "area": (_l("Area"), "area", "area.edit_view"),
+    "department": (_l("Department"), "department", "department.edit_view"),
+    "user": (_l("User account"), "user", "user.edit_view"),
+    "category": (_l("Category"), "category", "category.edit_view"),
+    "dispatch_rule": (_l("Dispatch rule"), "dispatchrule", "dispatchrule.edit_view"),
+    "work_calendar_day": (_l("Calendar day"), "calendar", "calendar.edit_view"),
+    "work_calendar_year": (_l("Calendar year"), "calendar", "calendar.index_view"),
+    "notification_template": (_l("Message template"), "notifytemplate",
+                              "notifytemplate.edit_view"),
+    "channel": (_l("Notification channel"), "notifychannels", "notifychannels.index"),
+    "api_client": (_l("API client"), "apiclient", "apiclient.edit_view"),
 }
 OPERATIONS = {"create": (_l("Added"), "success"), "update": (_l("Changed"), "primary"),
               "delete": (_l("Deleted"), "danger"), "deactivate": (_l("Deactivated"), "warning"),
@@ -74,7 +75,7 @@ class ChangedBetweenFilter(DateBetweenFilter):
 
 
 TYPE_FILTER = FilterEqual(ConfigChange.object_type, _l("Object type"),
-                          options=[(key, label) for key, (label, _e, _one) in OBJECT_TYPES.items()])
+                          options=[(key, entry[0]) for key, entry in OBJECT_TYPES.items()])
 PERSON_FILTER = FilterEqual(ConfigChange.actor_name, _l("Changed by"), options=request_options(
     lambda: [(name, person(name, actor_id)) for name, actor_id in db.session.execute(
         sa.select(ConfigChange.actor_name, sa.func.max(ConfigChange.actor_id))
@@ -105,9 +106,9 @@ def field_label(object_type: str, field: str, object_id: str) -> str:
         if unbound is not None and unbound.args:
             return str(unbound.args[0])
     entry = OBJECT_TYPES.get(object_type)
-    admin = current_app.extensions.get("gd_config_history")
-    if entry is not None and admin is not None:
-        for view in admin.admin._views:
+    log_view = current_app.extensions.get("gd_config_history")
+    if entry is not None and log_view is not None:
+        for view in log_view.admin._views:
             if view.endpoint == entry[1] and field in (getattr(view, "column_labels", None) or {}):
                 return str(view.column_labels[field])
     return str(FIELD_LABELS.get(field, field))
@@ -195,15 +196,12 @@ def _object_link(view, context, model, name):
     entry = OBJECT_TYPES.get(model.object_type)
     html = Markup("{}").format(label)
     if entry is not None:
-        _label, endpoint, one_row = entry
-        if not one_row:
-            html = Markup('<a href="{}">{}</a>').format(url_for(f"{endpoint}.index"
-                                                                if model.object_type == "channel"
-                                                                else f"{endpoint}.index_view"),
-                                                        label)
+        target = entry[2]
+        if not target.endswith(".edit_view"):
+            html = Markup('<a href="{}">{}</a>').format(url_for(target), label)
         elif model.object_id in g.get("gd_existing", {}).get(model.object_type, ()):
-            html = Markup('<a href="{}">{}</a>').format(
-                url_for(f"{endpoint}.edit_view", id=model.object_id), label)
+            html = Markup('<a href="{}">{}</a>').format(url_for(target, id=model.object_id),
+                                                        label)
         else:
             html += Markup(' <small class="text-muted">({})</small>').format(_("no longer exists"))
     history = history_url(model.object_type, model.object_id)
