@@ -385,11 +385,29 @@ def test_message_templates_edited_in_the_panel_are_recorded(world, login_as):
     assert 'id="gd-config-history"' in edit
 
 
-def test_a_calendar_day_edited_in_the_panel_is_recorded(world, login_as):
+@pytest.fixture()
+def kept_calendar_day(ctx):
+    """The calendar survives between tests: the day a test edits is put back afterwards."""
+    from datetime import date
+
+    from models import WorkCalendarDay
+    from models.tickets.deadlines import invalidate_calendar
+
+    day = date(2026, 12, 31)
+    row = db.session.get(WorkCalendarDay, day)
+    saved = {c.key: getattr(row, c.key) for c in sa.inspect(WorkCalendarDay).column_attrs}
+    yield day.isoformat()
+    db.session.rollback()
+    db.session.execute(sa.update(WorkCalendarDay).where(WorkCalendarDay.day == day).values(saved))
+    db.session.commit()
+    invalidate_calendar()
+
+
+def test_a_calendar_day_edited_in_the_panel_is_recorded(world, kept_calendar_day, login_as):
     """The calendar is filled a year at a time (one entry for the year, by the calendar module);
     a day corrected by hand is an entry of its own."""
     admin = login_as("admin")
-    day = "2026-12-31"
+    day = kept_calendar_day
     url = f"/admin/calendar/edit/?id={day}"
     response = admin.post(url, data={"csrf_token": csrf_token(admin, url), "day": day,
                                      "note": "年终盘点"})  # no longer a working day
