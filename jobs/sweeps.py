@@ -16,7 +16,7 @@ from models.notify.notices import notify_event
 from models.notify.outbox import Notification
 from models.people.roles import CONFIGURING_ROLES
 from models.settings import setting
-from models.tickets.deadlines import YELLOW, deadline_state, handling_warning_due
+from models.tickets.deadlines import YELLOW, deadline_state, handling_warning_due, overdue_condition
 from models.tickets.timeline import append_event
 from models.tickets.workflow import Actor, perform
 from models.vocabulary import AreaLevel, Channel, NotificationState
@@ -60,9 +60,10 @@ def deadline_sweep(now: datetime | None = None) -> dict:
             _system_event(ticket, "deadline_warning", now,
                           details={"deadline": ticket.handle_deadline.isoformat()})
             counts["warned"] += 1
-    for ticket in _open_batch(Ticket.status.in_([TicketStatus.PENDING, TicketStatus.IN_PROGRESS]),
-                              Ticket.overdue_at.is_(None), Ticket.handle_deadline.is_not(None),
-                              Ticket.handle_deadline <= now):
+    # Overdue by the one definition; a ticket waiting for review is its reviewers' to move, and
+    # a pending one late for acceptance is acceptance_timeouts' to escalate.
+    for ticket in _open_batch(overdue_condition(now), Ticket.status == TicketStatus.IN_PROGRESS,
+                              Ticket.overdue_at.is_(None)):
         ticket.overdue_at = now
         _system_event(ticket, "overdue", now,
                       details={"deadline": ticket.handle_deadline.isoformat()})
@@ -78,8 +79,7 @@ def acceptance_timeouts(now: datetime | None = None) -> dict:
     """A ticket nobody accepted in time goes to the command centre one level up."""
     now = now or utcnow()
     escalated = 0
-    for ticket in _open_batch(Ticket.status == TicketStatus.PENDING,
-                              Ticket.accept_deadline.is_not(None), Ticket.accept_deadline <= now,
+    for ticket in _open_batch(overdue_condition(now), Ticket.status == TicketStatus.PENDING,
                               Ticket.current_level != AreaLevel.DISTRICT):
         if _escalate(ticket, now, "超时未受理，自动上报"):
             escalated += 1

@@ -114,7 +114,8 @@ def test_bulk_correction_needs_a_reason_and_writes_each_timeline(world, login_as
         assert fixed.priority == Priority.URGENT and fixed.category_id == other.id
         edit = db.session.execute(sa.select(TicketEvent).where(
             TicketEvent.ticket_id == t.id, TicketEvent.action == "edit")).scalar_one()
-        assert edit.note == "热线夜班分类录错" and "category" in edit.details["changes"]
+        # Issue 9: the note also says before → after (the reason comes first).
+        assert edit.note.startswith("热线夜班分类录错\n") and "category" in edit.details["changes"]
 
 
 def test_export_of_the_selection_is_an_excel_sheet_of_visible_tickets(world, login_as):

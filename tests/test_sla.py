@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import DeadlineUnit, Priority, TicketStatus, WorkCalendarDay, db
-from models.tickets.deadlines import (GREEN, RED, YELLOW, deadline_after, deadline_state,
+from models.tickets.deadlines import (GREEN, PAUSED, RED, YELLOW, deadline_after, deadline_state,
                                       invalidate_calendar, scaled_amount, work_calendar)
 
 from .factories import build_world, make_ticket
@@ -140,7 +140,10 @@ def test_deadline_colours(ctx):
     assert deadline_state(ticket, start + timedelta(hours=10, minutes=1)) == RED
     ticket.status, ticket.suspended_at = TicketStatus.SUSPENDED, start + timedelta(hours=2)
     ticket.resume_status = TicketStatus.IN_PROGRESS
-    assert deadline_state(ticket, start + timedelta(days=30)) == GREEN  # the clock stood still
+    # The clock is paused: neither yellow nor red while suspended, even past the deadline.
+    assert deadline_state(ticket, start + timedelta(days=30)) == PAUSED
+    ticket.suspended_at = start + timedelta(hours=11)
+    assert deadline_state(ticket, start + timedelta(hours=12)) == PAUSED
 
 
 def test_work_periods_come_from_the_configuration(app, calendar):

@@ -68,7 +68,7 @@ def openapi_document(server_url: str) -> dict:
                     "accept_deadline": {"type": "string", "format": "date-time", "nullable": True},
                     "handle_deadline": {"type": "string", "format": "date-time", "nullable": True},
                     "deadline_state": {"type": "string", "nullable": True,
-                                       "enum": ["green", "yellow", "red", None]},
+                                       "enum": ["green", "yellow", "red", "paused", None]},
                     "accepted_at": nullable_str, "submitted_at": nullable_str,
                     "closed_at": nullable_str,
                     "rating": {"type": "integer", "nullable": True},

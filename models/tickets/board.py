@@ -12,7 +12,7 @@ from models.categories import Category, in_category
 from models.people.access import ticket_scope
 from models.people.user import User
 from models.settings import setting
-from models.tickets.deadlines import deadline_state
+from models.tickets.deadlines import deadline_state, running_deadline
 from models.tickets.records import ticket_list_loads
 from models.tickets.tables import Ticket
 from models.vocabulary import TicketStatus
@@ -30,8 +30,13 @@ COLUMNS = (
 @dataclass
 class Card:
     ticket: Ticket
-    state: str | None  # green / yellow / red, None when closed
+    state: str | None  # green / yellow / red / paused (deadline_state), None when closed
     stalled: bool
+
+    @property
+    def due(self) -> datetime | None:
+        """The deadline the card's colour is measured against."""
+        return running_deadline(self.ticket)
 
 
 @dataclass

@@ -130,69 +130,127 @@ def ticket_deadlines(category, rule, priority: Priority, start: datetime) -> tup
             deadline_after(start, scaled_amount(handle[0], priority), handle[1]))
 
 
-GREEN, YELLOW, RED = "green", "yellow", "red"
+def set_deadlines(ticket, rule, start: datetime | None = None, *, accept: bool = True) -> None:
+    """Give ``ticket`` the deadlines ``ticket_deadlines`` computes, counted from ``start``.
+
+    ``start`` None means from the report (or from ``deadlines_from`` where the clock started
+    later). ``rule`` is the dispatch rule of the ticket's matrix cell (its override applies).
+    ``accept=False`` leaves the acceptance deadline alone (a ticket already accepted). A new
+    clock also clears the sweep's warning and overdue marks, so the new owner is warned again.
+    """
+    accept_at, handle_at = ticket_deadlines(ticket.category, rule, ticket.priority,
+                                            start or ticket.deadlines_from or ticket.created_at)
+    if accept:
+        ticket.accept_deadline = accept_at
+    ticket.handle_deadline = handle_at
+    if start is not None:
+        ticket.deadlines_from = start
+    ticket.warned_at = ticket.overdue_at = None
+
+
+# --- overdue: the one definition --------------------------------------------------------------
+#
+# A ticket's clock runs against one deadline at a time: the acceptance deadline while it is
+# pending, the handling deadline while it is in progress or waiting for review. It is overdue
+# (red) once that deadline has passed — "in time" means at or before the deadline — and yellow
+# once the warning share of the time from the clock's start to that deadline is used.
+# A suspended ticket's clock is paused: it is neither yellow nor red while suspended (on resume
+# its deadlines move by the paused time). Closed and invalid tickets have no deadline state.
+# deadline_state is the Python form; deadline_state_sql, overdue_condition and
+# handling_warning_due are the same rule in SQL (tests compare them on both databases).
+
+GREEN, YELLOW, RED, PAUSED = "green", "yellow", "red", "paused"
+HANDLING_STATUSES = (TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW)
+
+
+def running_deadline_field(ticket) -> str | None:
+    """Which deadline the ticket's clock runs against now (None: no clock running)."""
+    if ticket.status == TicketStatus.PENDING:
+        return "accept_deadline"
+    if ticket.status in HANDLING_STATUSES:
+        return "handle_deadline"
+    return None
+
+
+def running_deadline(ticket) -> datetime | None:
+    field = running_deadline_field(ticket)
+    return getattr(ticket, field) if field else None
 
 
 def deadline_state(ticket, now: datetime) -> str | None:
-    """green, yellow (most of the time used) or red (overdue); None when the ticket is finished.
-
-    A pending ticket is measured against its acceptance deadline, a ticket being handled against
-    its handling deadline; a suspended ticket's clock stands still at the moment it was suspended.
-    """
+    """green, yellow (most of the time used), red (overdue) or paused (suspended: the clock
+    stands still); None when the ticket is finished. See the definition above."""
     if ticket.status not in OPEN_STATUSES:
         return None
-    if ticket.status == TicketStatus.SUSPENDED and ticket.suspended_at is not None:
-        now = ticket.suspended_at
-    pending = ticket.status == TicketStatus.PENDING or (
-        ticket.status == TicketStatus.SUSPENDED and ticket.resume_status == TicketStatus.PENDING)
-    deadline = ticket.accept_deadline if pending else ticket.handle_deadline
+    if ticket.status == TicketStatus.SUSPENDED:
+        return PAUSED
+    deadline = running_deadline(ticket)
     if deadline is None:
         return GREEN
-    if now >= deadline:
+    if deadline < now:
         return RED
-    share = warning_share()
     start = ticket.deadlines_from or ticket.created_at
-    total = (deadline - start).total_seconds()
-    used = (now - start).total_seconds()
-    return YELLOW if total > 0 and used / total >= share else GREEN
+    if deadline > start and start + (deadline - start) * warning_share() <= now:
+        return YELLOW
+    return GREEN
 
 
-def overdue_condition(now: datetime, overdue: bool = True):
-    """SQL for "open and past its handling deadline" (or its exact opposite, NULLs included)."""
-    import sqlalchemy as sa
-
-    from models.tickets.tables import Ticket
-
-    late = sa.and_(Ticket.status.in_(OPEN_STATUSES), Ticket.handle_deadline.is_not(None),
-                   Ticket.handle_deadline < now)
-    if overdue:
-        return late
-    return sa.or_(Ticket.status.not_in(OPEN_STATUSES), Ticket.handle_deadline.is_(None),
-                  Ticket.handle_deadline >= now)
+def is_overdue(ticket, now: datetime) -> bool:
+    return deadline_state(ticket, now) == RED
 
 
 def warning_share() -> float:
     return setting("DEADLINE_WARNING_SHARE", 0.8)
 
 
-def handling_warning_due(now: datetime):
-    """SQL for "being handled, its handling deadline ahead and at least the warning share of the
-    time used" — what deadline_state calls yellow, for tickets past acceptance (not suspended)."""
-    import sqlalchemy as sa
+def _clocks():
+    """(status condition, deadline column) for each state whose clock runs."""
+    from models.tickets.tables import Ticket
 
-    from models.base import UTCDateTime, db
+    return ((Ticket.status == TicketStatus.PENDING, Ticket.accept_deadline),
+            (Ticket.status.in_(HANDLING_STATUSES), Ticket.handle_deadline))
+
+
+def overdue_condition(now: datetime, overdue: bool = True):
+    """SQL for "overdue" (deadline_state red), or its exact opposite (NULLs included)."""
+    if overdue:
+        return sa.or_(*(sa.and_(status, deadline < now) for status, deadline in _clocks()))
+    running = [status for status, _deadline in _clocks()]
+    return sa.or_(sa.not_(sa.or_(*running)),
+                  *(sa.and_(status, sa.or_(deadline.is_(None), deadline >= now))
+                    for status, deadline in _clocks()))
+
+
+def _warning_due(status, deadline, now: datetime):
+    """SQL for yellow on one clock: not yet overdue, and the warning share of its time used."""
+    from models.base import UTCDateTime
     from models.tickets.tables import Ticket
 
     share = warning_share()
     start = sa.func.coalesce(Ticket.deadlines_from, Ticket.created_at)
     if db.session.get_bind().dialect.name == "sqlite":
         day = sa.func.julianday
-        point = day(start) + (day(Ticket.handle_deadline) - day(start)) * share
+        point = day(start) + (day(deadline) - day(start)) * share
         used_enough = point <= day(sa.cast(sa.literal(now, UTCDateTime()), sa.String))
     else:
-        span = (Ticket.handle_deadline - start).self_group().op(
-            "*", return_type=sa.Interval())(share)
+        span = (deadline - start).self_group().op("*", return_type=sa.Interval())(share)
         used_enough = start + span <= now
-    return sa.and_(Ticket.status.in_([TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW]),
-                   Ticket.handle_deadline.is_not(None), Ticket.handle_deadline > now,
-                   Ticket.handle_deadline > start, used_enough)
+    return sa.and_(status, deadline.is_not(None), deadline >= now, deadline > start, used_enough)
+
+
+def handling_warning_due(now: datetime):
+    """SQL for yellow tickets being handled (in progress or waiting for review)."""
+    status, deadline = _clocks()[1]
+    return _warning_due(status, deadline, now)
+
+
+def deadline_state_sql(now: datetime):
+    """deadline_state as one SQL expression (for statistics and for checking the two agree)."""
+    from models.tickets.tables import Ticket
+
+    return sa.case(
+        (Ticket.status.not_in(OPEN_STATUSES), sa.null()),
+        (Ticket.status == TicketStatus.SUSPENDED, PAUSED),
+        (overdue_condition(now), RED),
+        (sa.or_(*(_warning_due(status, deadline, now) for status, deadline in _clocks())), YELLOW),
+        else_=GREEN)

@@ -65,51 +65,98 @@ def matching_rules(category: Category, area: Area) -> list[DispatchRule]:
     return most_specific_first(list(rules), category, area)
 
 
+# Why a rule covering a cell cannot take its tickets (stored in dispatch events, shown on the matrix).
+DEPARTMENT_INACTIVE = "department_inactive"
+NO_GRID_WORKER = "no_grid_worker"
+NO_COMMUNITY_OFFICE = "no_community_office"
+NO_RULE = "no_rule"
+
+
+def gap_reason_label(reason: str) -> str:
+    return {DEPARTMENT_INACTIVE: _("the department is inactive"),
+            NO_GRID_WORKER: _("the grid has no active grid worker"),
+            NO_COMMUNITY_OFFICE: _("the community has no active community office"),
+            NO_RULE: _("no rule")}.get(reason, reason)
+
+
+class Staffing:
+    """Who is there to take tickets: read from the database, one question at a time."""
+
+    def grid_worker(self, grid: Area | None) -> User | None:
+        return grid_worker_of(grid) if grid is not None else None
+
+    def community_office(self, community: Area | None) -> Department | None:
+        return community_office_of(community)
+
+
 @dataclass(frozen=True)
-class MatrixCell:
-    """One cell of the responsibility matrix: the winning rule, and whether it is set right here."""
+class Resolution:
+    """The matrix applied to one place: the owner, and the covering rules passed over (why)."""
 
-    rule: DispatchRule | None
-    explicit: bool
-
-    @property
-    def gap(self) -> bool:
-        return self.rule is None
+    owner: Owner | None  # None: no rule can take it, the command centre queue does
+    passed_over: tuple[tuple[DispatchRule, str], ...] = ()
 
 
-def matrix_cell(rules: list[DispatchRule], category: Category, area: Area) -> MatrixCell:
-    ordered = most_specific_first(rules, category, area)
-    if not ordered:
-        return MatrixCell(None, False)
-    winner = ordered[0]
-    return MatrixCell(winner, winner.category_id == category.id and winner.area_id == area.id)
+def resolve(rules: list[DispatchRule], levels: dict[AreaLevel, Area],
+            staffing: Staffing) -> Resolution:
+    """The one resolution of the responsibility matrix, used by dispatch and the matrix page:
+    the first of the covering ``rules`` (most specific first) whose responsible party exists
+    and is active takes the ticket; a rule whose department is inactive, whose grid has no
+    active worker or whose community has no office is passed over, with the reason."""
+    passed = []
+    for rule in rules:
+        owner, reason = _owner_from_rule(rule, levels, staffing)
+        if owner is not None:
+            return Resolution(owner, tuple(passed))
+        passed.append((rule, reason))
+    return Resolution(None, tuple(passed))
 
 
 def resolve_owner(category: Category, area: Area) -> Owner:
     """The responsibility matrix applied to one category and one area (usually a grid)."""
+    return resolve_place(category, area)[0]
+
+
+def resolve_place(category: Category, area: Area) -> tuple[Owner, Resolution]:
     levels = lineage(area)
-    for rule in matching_rules(category, area):
-        owner = _owner_from_rule(rule, levels)
-        if owner is not None:
-            return owner
-    return command_centre_owner(levels)
+    resolution = resolve(matching_rules(category, area), levels, Staffing())
+    return resolution.owner or command_centre_owner(levels), resolution
 
 
-def _owner_from_rule(rule: DispatchRule, levels: dict[AreaLevel, Area]) -> Owner | None:
+def ticket_place(ticket) -> Area | None:
+    """The deepest area the ticket is placed in."""
+    return db.session.get(Area, ticket.grid_id or ticket.community_id or ticket.street_id
+                          or ticket.district_id)
+
+
+def ticket_owner(ticket) -> tuple[Owner, Resolution]:
+    """Who the responsibility matrix gives this ticket to, from where it stands (a ticket
+    flagged outside every grid goes to its community's office)."""
+    area = ticket_place(ticket)
+    if area is None:
+        return Owner(None, None, AreaLevel.DISTRICT, None), Resolution(None)
+    if ticket.location_flagged and area.level == AreaLevel.COMMUNITY:
+        return Owner(community_office_of(area), None, AreaLevel.COMMUNITY, None), Resolution(None)
+    return resolve_place(ticket.category, area)
+
+
+def _owner_from_rule(rule: DispatchRule, levels: dict[AreaLevel, Area],
+                     staffing: Staffing) -> tuple[Owner | None, str | None]:
     if rule.responsible_kind == ResponsibleKind.DEPARTMENT:
-        level = rule.department.area.level if rule.department else rule.area.level
-        return Owner(rule.department, None, level, rule)
+        department = rule.department
+        if department is None or not department.active:
+            return None, DEPARTMENT_INACTIVE
+        level = department.area.level if department.area is not None else rule.area.level
+        return Owner(department, None, level, rule), None
+    office = staffing.community_office(levels.get(AreaLevel.COMMUNITY))
     if rule.responsible_kind == ResponsibleKind.GRID_WORKER:
-        grid = levels.get(AreaLevel.GRID)
-        worker = grid_worker_of(grid) if grid is not None else None
+        worker = staffing.grid_worker(levels.get(AreaLevel.GRID))
         if worker is None:
-            return None  # no worker on this grid: the next rule or the command centre
-        office = community_office_of(levels.get(AreaLevel.COMMUNITY))
-        return Owner(office, worker, AreaLevel.GRID, rule)
-    office = community_office_of(levels.get(AreaLevel.COMMUNITY))
+            return None, NO_GRID_WORKER
+        return Owner(office, worker, AreaLevel.GRID, rule), None
     if office is None:
-        return None
-    return Owner(office, None, AreaLevel.COMMUNITY, rule)
+        return None, NO_COMMUNITY_OFFICE
+    return Owner(office, None, AreaLevel.COMMUNITY, rule), None
 
 
 def command_centre_owner(levels: dict[AreaLevel, Area]) -> Owner:

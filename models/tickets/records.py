@@ -15,6 +15,7 @@ from models.errors import ActionInvalid, Conflict
 from models.people.phones import clean_phone
 from models.people.user import User
 from models.tickets.attachments import Upload, save_attachment
+from models.tickets.corrections import Correction, apply_correction
 from models.tickets.numbering import new_tracking_code, next_ticket_number
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
@@ -100,29 +101,26 @@ def place_ticket(ticket: Ticket, area: Area) -> None:
 
 
 def edit_ticket_fields(ticket: Ticket, actor: User, changes: dict, *,
-                       expected_version: int | None) -> dict:
-    """Correct descriptive fields of a ticket; records one "edit" event with old and new values."""
+                       expected_version: int | None) -> Correction:
+    """Correct descriptive fields of a ticket; records one "edit" event with old and new values
+    (a new category or priority is followed through: models.tickets.corrections)."""
     check_version(ticket, expected_version)
     if "title" in changes and not (changes["title"] or "").strip():
         raise TicketInputError(_("The title is required."))
-    if "reporter_phone" in changes:
-        changes["reporter_phone"] = clean_phone(changes["reporter_phone"])
-    if "priority" in changes and changes["priority"] is not None:
-        changes["priority"] = Priority(changes["priority"])
-    diff = {}
+    cleaned = {}
     for name, new in changes.items():
         if isinstance(new, str):
             new = new.strip() or None if name != "description" else new.strip()
-        old = getattr(ticket, name)
-        if old != new:
-            diff[name] = [_plain(old), _plain(new)]
-            setattr(ticket, name, new)
-    if diff:
-        append_event(ticket, "edit", actor=actor, details={"changes": diff})
-    return diff
+        cleaned[name] = new
+    if "reporter_phone" in cleaned:
+        cleaned["reporter_phone"] = clean_phone(cleaned["reporter_phone"])
+    if cleaned.get("priority") is not None:
+        cleaned["priority"] = Priority(cleaned["priority"])
+    _check_category(cleaned)
+    return apply_correction(ticket, actor, cleaned)
 
 
-def correct_tickets(ticket: Ticket, actor: User, changes: dict, reason: str | None) -> dict:
+def correct_tickets(ticket: Ticket, actor: User, changes: dict, reason: str | None) -> Correction:
     """A staff correction of category, priority or deadline (e.g. after a hotline shift),
     with the reason on the timeline. Only staff who may edit tickets in this scope may do it."""
     from models.errors import ActionForbidden
@@ -134,23 +132,12 @@ def correct_tickets(ticket: Ticket, actor: User, changes: dict, reason: str | No
         raise TicketInputError(_("Give the reason for the correction."))
     if not changes:
         raise TicketInputError(_("Choose what to correct."))
+    _check_category(changes)
+    return apply_correction(ticket, actor, changes, reason.strip())
+
+
+def _check_category(changes: dict) -> None:
     category = changes.get("category")
-    if category is not None and (not category.active or category.parent_id is None):
+    if "category" in changes and (category is None or not category.active
+                                  or category.parent_id is None):
         raise TicketInputError(_("Choose an active sub-category."))
-    diff = {}
-    for name, new in changes.items():
-        old = getattr(ticket, name)
-        if old != new:
-            diff[name] = [_plain(old), _plain(new)]
-            setattr(ticket, name, new)
-    if diff:
-        append_event(ticket, "edit", actor=actor, note=reason.strip(), details={"changes": diff})
-    return diff
-
-
-def _plain(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "code") and hasattr(value, "name"):
-        return str(value)
-    return value.value if hasattr(value, "value") else value

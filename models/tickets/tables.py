@@ -142,8 +142,9 @@ class Ticket(db.Model):
         return self.status in OPEN_STATUSES
 
     def is_overdue(self, now: datetime | None = None) -> bool:
-        now = now or utcnow()
-        return self.is_open and self.handle_deadline is not None and self.handle_deadline < now
+        from models.tickets.deadlines import is_overdue
+
+        return is_overdue(self, now or utcnow())
 
 
 class TicketEvent(db.Model):

@@ -25,8 +25,9 @@ from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES
 from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
                                     S)
-from models.tickets.deadlines import deadline_after, scaled_amount, ticket_deadlines
-from models.tickets.dispatch import Owner, command_centre_owner, community_office_of, resolve_owner
+from models.tickets.deadlines import set_deadlines
+from models.tickets.dispatch import (command_centre_owner, community_office_of, ticket_owner,
+                                     ticket_place)
 from models.tickets.records import TicketChangedError, check_version
 from models.tickets.tables import Ticket, TicketEvent
 from models.tickets.timeline import append_event
@@ -152,17 +153,6 @@ def _event(ticket: Ticket, action: str, actor: Actor, now: datetime, **kwargs) -
 
 # --- dispatching ----------------------------------------------------------------------------
 
-def owner_for(ticket: Ticket) -> Owner:
-    """Who the responsibility matrix gives this ticket to, from where it stands."""
-    area = db.session.get(Area, ticket.grid_id or ticket.community_id or ticket.street_id
-                          or ticket.district_id)
-    if area is None:
-        return Owner(None, None, AreaLevel.DISTRICT, None)
-    if ticket.location_flagged and area.level == AreaLevel.COMMUNITY:
-        return Owner(community_office_of(area), None, AreaLevel.COMMUNITY, None)
-    return resolve_owner(ticket.category, area)
-
-
 def dispatch(ticket: Ticket, now: datetime | None = None, *,
              deadlines_from: datetime | None = None) -> TicketEvent:
     """Automatic dispatch at intake: the matrix picks the owner, the deadlines follow.
@@ -170,17 +160,17 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     The deadlines run from ``deadlines_from``, by default from when the ticket was reported
     (an old case brought in from a ledger starts its clock when it is imported)."""
     now = now or utcnow()
-    owner = owner_for(ticket)
+    owner, resolution = ticket_owner(ticket)
     rule = owner.rule
-    ticket.accept_deadline, ticket.handle_deadline = ticket_deadlines(
-        ticket.category, rule, ticket.priority, deadlines_from or ticket.created_at or now)
-    if deadlines_from is not None:
-        ticket.deadlines_from = deadlines_from
+    set_deadlines(ticket, rule, deadlines_from)
     ticket.current_level = owner.level
     details = {"rule_id": rule.id if rule else None,
                "rule": str(rule) if rule else None,
                "fallback": "command_centre" if rule is None else None,
                "flagged": bool(ticket.location_flagged)}
+    if resolution.passed_over:  # a covering rule nobody could take: say so on the timeline
+        details["passed_over"] = [{"rule_id": r.id, "reason": reason}
+                                  for r, reason in resolution.passed_over]
     return _event(ticket, "dispatch", Actor.system(), now, to_department=owner.department,
                   to_user=owner.user, details=details)
 
@@ -188,15 +178,13 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
 def start_handling_clock(ticket: Ticket, start: datetime) -> None:
     """Give a ticket already being handled the handling deadline the matrix gives it, counted
     from ``start`` (an open case imported from an old ledger starts at its import)."""
-    ticket.handle_deadline = ticket_deadlines(
-        ticket.category, owner_for(ticket).rule, ticket.priority, start)[1]
-    ticket.deadlines_from = start
+    set_deadlines(ticket, ticket_owner(ticket)[0].rule, start, accept=False)
 
 
-def _redispatch_deadline(ticket: Ticket, now: datetime) -> None:
-    category = ticket.category
-    ticket.accept_deadline = deadline_after(
-        now, scaled_amount(category.accept_deadline, ticket.priority), category.accept_deadline_unit)
+def restart_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> None:
+    """A new owner (assign, transfer, escalate, return) or a reopened case: new deadlines from
+    now, with the override of the rule of the ticket's matrix cell and its priority."""
+    set_deadlines(ticket, ticket_owner(ticket)[0].rule, now, accept=accept)
 
 
 def _target(department_id, user_id) -> tuple[Department | None, User | None]:
@@ -223,7 +211,7 @@ def _assign(ticket, actor, now, department_id=None, user_id=None, note=None, **_
         ticket.current_level = AreaLevel.GRID
     elif department is not None and department.area is not None:
         ticket.current_level = department.area.level
-    _redispatch_deadline(ticket, now)
+    restart_clock(ticket, now)
     return _event(ticket, "assign", actor, now, to_status=P, to_department=department,
                   to_user=user, note=(note or "").strip() or None)
 
@@ -237,7 +225,7 @@ def _transfer(ticket, actor, now, department_id=None, note=None, **_ignored):
     if not department.active:
         raise ActionInvalid(_("%(department)s is not active.", department=department.name))
     ticket.current_level = department.area.level
-    _redispatch_deadline(ticket, now)
+    restart_clock(ticket, now)
     return _event(ticket, "transfer", actor, now, to_status=P, to_department=department,
                   to_user=None, note=reason)
 
@@ -256,14 +244,13 @@ def _return(ticket, actor, now, note=None, **_ignored):
     centre = command_centre_owner(levels)
     ticket.current_level = centre.level
     ticket.accepted_at = None
-    _redispatch_deadline(ticket, now)
+    restart_clock(ticket, now)
     return _event(ticket, "return", actor, now, to_status=P, to_department=centre.department,
                   to_user=None, note=reason)
 
 
 def _levels(ticket: Ticket) -> dict[AreaLevel, Area]:
-    area = db.session.get(Area, ticket.grid_id or ticket.community_id or ticket.street_id
-                          or ticket.district_id)
+    area = ticket_place(ticket)
     return lineage(area) if area is not None else {}
 
 
@@ -287,7 +274,7 @@ def _escalate(ticket, actor, now, note=None, **_ignored):
     from_level = ticket.current_level
     ticket.current_level = level
     ticket.accepted_at = None
-    _redispatch_deadline(ticket, now)
+    restart_clock(ticket, now)
     return _event(ticket, "escalate", actor, now, to_status=P, to_department=department,
                   to_user=None, note=note,
                   details={"from_level": from_level.value, "to_level": level.value})
@@ -425,12 +412,10 @@ def _merge(ticket, actor, now, master_id=None, note=None, **_ignored):
 
 def _reopen(ticket, actor, now, note=None, **_ignored):
     reason = _required_text(note, _("why the case is reopened"))
-    category = ticket.category
     ticket.closed_at = None
     ticket.reopen_count += 1
     ticket.rework_count += 1
-    ticket.handle_deadline = deadline_after(
-        now, scaled_amount(category.handle_deadline, ticket.priority), category.handle_deadline_unit)
+    restart_clock(ticket, now, accept=False)
     return _event(ticket, "reopen", actor, now, to_status=IP, note=reason)
 
 

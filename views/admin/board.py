@@ -6,11 +6,11 @@ from flask import request
 from flask_admin import expose
 from flask_login import current_user
 
-from models import Area, AreaLevel, Category, DispatchRule, db
+from models import Area, AreaLevel, Category, db
 from models.people.access import pickable_areas, pickable_departments
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
 from models.tickets.board import BoardFilters, build_board
-from models.tickets.dispatch import matrix_cell
+from models.tickets.matrix import build_matrix
 from models.vocabulary import AREA_LEVELS
 
 from .base import GridDeskView
@@ -51,13 +51,7 @@ class MatrixView(GridDeskView):
         categories = db.session.execute(
             sa.select(Category).where(Category.parent_id.is_not(None), Category.active.is_(True))
             .order_by(Category.code)).scalars().all()
-        rules = db.session.execute(
-            sa.select(DispatchRule).where(DispatchRule.active.is_(True))
-            .options(sa.orm.joinedload(DispatchRule.area),
-                     sa.orm.joinedload(DispatchRule.department))).scalars().all()
-        rows = [(category, [(area, matrix_cell(rules, category, area)) for area in areas])
-                for category in categories]
-        gaps = sum(1 for _c, cells in rows for _a, cell in cells if cell.gap)
-        return self.render("admin/matrix.html", rows=rows, areas=areas, level=level,
-                           levels=[lv for lv in AREA_LEVELS], gaps=gaps,
+        matrix = build_matrix(categories, areas)
+        return self.render("admin/matrix.html", rows=matrix.rows, areas=areas, level=level,
+                           levels=[lv for lv in AREA_LEVELS], gaps=matrix.gaps,
                            can_configure=current_user.role in CONFIGURING_ROLES)

@@ -198,9 +198,12 @@ class TicketActionsMixin:
         results = []
         for ticket in tickets:
             try:
-                correct_tickets(ticket, current_user._get_current_object(), dict(changes), reason)
+                correction = correct_tickets(ticket, current_user._get_current_object(),
+                                             dict(changes), reason)
                 db.session.commit()
                 results.append((ticket, None))
+                if correction.message:
+                    flash(f"{ticket.number}：{correction.message}", "info")
             except WorkflowError as exc:
                 db.session.rollback()
                 results.append((ticket, exc.message))

@@ -26,7 +26,7 @@ from models.people.access import (area_within_scope, can_edit_tickets, can_repor
 from models.people.phones import phone_search_key
 from models.people.roles import ALL_ROLES
 from models.tickets.attachments import photo_storage
-from models.tickets.deadlines import overdue_condition
+from models.tickets.deadlines import is_overdue, overdue_condition, running_deadline_field
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
 
 from .base import GridDeskModelView, IdFilter, request_options
@@ -119,12 +119,23 @@ def _status_badge(view, context, model, name):
 
 
 def _deadline(view, context, model, name):
+    """The deadline, red when the ticket's clock runs against it and it has passed."""
     value = getattr(model, name)
     if value is None:
         return ""
     text = escape(TYPE_FORMATTERS[datetime](view, value))
-    if name == "handle_deadline" and model.is_overdue():
-        return Markup(f'<span class="text-danger font-weight-bold">{text}</span>')
+    if running_deadline_field(model) == name and is_overdue(model, utcnow()):
+        return Markup(f'<span class="text-danger font-weight-bold gd-overdue">{text}</span>')
+    return text
+
+
+def _list_deadline(view, context, model, name):
+    """The list shows the handling deadline; a pending ticket late for acceptance (overdue, by
+    the one definition) says so next to it."""
+    text = _deadline(view, context, model, name)
+    if running_deadline_field(model) == "accept_deadline" and is_overdue(model, utcnow()):
+        return Markup(f'{text} <span class="badge badge-danger gd-overdue">'
+                      f'{escape(_l("Not accepted in time"))}</span>')
     return text
 
 
@@ -224,12 +235,12 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         OverdueFilter(_l("Overdue")),
         CreatedBetweenFilter(Ticket.created_at, _l("Created")),
     )
-    column_formatters = {"status": _status_badge, "handle_deadline": _deadline,
+    column_formatters = {"status": _status_badge, "handle_deadline": _list_deadline,
                          "accept_deadline": _deadline, "number": _number_link,
                          "priority": _priority_badge, "grid": _place, "category": _category,
                          "assigned_department": _assignee}
     column_formatters_detail = {
-        "status": _status_badge, "handle_deadline": _deadline,
+        "status": _status_badge, "handle_deadline": _deadline, "accept_deadline": _deadline,
         "reporter_phone": lambda v, c, m, n: reporter_phone_for(current_user, m),
     }
     form_columns = EDITABLE_FIELDS + ("expected_version",)
@@ -322,9 +333,13 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     def update_model(self, form, model):
         try:
             changes = {name: getattr(form, name).data for name in EDITABLE_FIELDS}
-            edit_ticket_fields(model, current_user, changes,
-                               expected_version=_version(form.expected_version.data))
+            correction = edit_ticket_fields(model, current_user, changes,
+                                            expected_version=_version(form.expected_version.data))
             db.session.commit()
+            if correction.message:
+                from flask import flash
+
+                flash(correction.message, "info")
         except StaleDataError:
             db.session.rollback()
             from flask import flash
