@@ -175,7 +175,6 @@ def test_an_escalated_ticket_is_not_overdue_anywhere_and_a_late_one_is_overdue_e
     do(paused, "accept", world, "gridworker", now - timedelta(days=3) + timedelta(minutes=5))
     do(paused, "suspend", world, "street", now - timedelta(hours=1), note="等待业主")
 
-    assert escalated.status == TicketStatus.PENDING and escalated.handle_deadline > now
     client = login_as("street")
     assert board_state(client, late) == "red"
     assert board_state(client, escalated) == "green"
@@ -184,6 +183,7 @@ def test_an_escalated_ticket_is_not_overdue_anywhere_and_a_late_one_is_overdue_e
     assert listed_overdue(client) == {late.number}
     assert api_overdue(app, "true") == {late.number}
     assert api_overdue(app, "false") == {escalated.number, paused.number}
+    assert escalated.status == TicketStatus.PENDING and escalated.handle_deadline > now
 
 
 # --- one deadline function ------------------------------------------------------------------

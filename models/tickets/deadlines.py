@@ -199,6 +199,12 @@ def is_overdue(ticket, now: datetime) -> bool:
     return deadline_state(ticket, now) == RED
 
 
+def in_time(moment: datetime, deadline: datetime | None) -> bool:
+    """Whether a step taken at ``moment`` met ``deadline``: at or before it (none: met) — the
+    other side of the boundary where a ticket turns overdue."""
+    return deadline is None or moment <= deadline
+
+
 def warning_share() -> float:
     return setting("DEADLINE_WARNING_SHARE", 0.8)
 

@@ -16,6 +16,7 @@ from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKi
 
 _OPEN = sa.text("status IN (%s)" % ", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
 _CLOSED = sa.text("status = 'closed'")
+_PENDING = sa.text("status = 'pending'")
 
 
 class Ticket(db.Model):
@@ -118,6 +119,9 @@ class Ticket(db.Model):
                  "status", postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_handle_deadline", "handle_deadline",
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
+        # Overdue pending tickets (late for acceptance): home counts, list, API, sweep.
+        sa.Index("ix_tickets_pending_accept_deadline", "accept_deadline",
+                 postgresql_where=_PENDING, sqlite_where=_PENDING),
         sa.Index("ix_tickets_open_category_lat_lon", "category_id", "lat", "lon",
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
         # Recently closed tickets: the board's last column per scope, and the duplicate check.

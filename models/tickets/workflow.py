@@ -25,7 +25,7 @@ from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES
 from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
                                     S)
-from models.tickets.deadlines import set_deadlines
+from models.tickets.deadlines import in_time, set_deadlines
 from models.tickets.dispatch import (command_centre_owner, community_office_of, ticket_owner,
                                      ticket_place)
 from models.tickets.records import TicketChangedError, check_version
@@ -234,8 +234,7 @@ def _accept(ticket, actor, now, note=None, **_ignored):
     ticket.accepted_at = now
     return _event(ticket, "accept", actor, now, to_status=IP, to_user=actor.user,
                   note=(note or "").strip() or None,
-                  details={"in_time": bool(ticket.accept_deadline is None
-                                           or now <= ticket.accept_deadline)})
+                  details={"in_time": in_time(now, ticket.accept_deadline)})
 
 
 def _return(ticket, actor, now, note=None, **_ignored):
@@ -346,8 +345,7 @@ def _submit(ticket, actor, now, note=None, attachments=None, **_ignored):
     ticket.submitted_at = now
     ticket.submitted_by_id = actor.user.id if actor.user else None
     event = _event(ticket, "submit", actor, now, to_status=PR, note=result,
-                   details={"in_time": bool(ticket.handle_deadline is None
-                                            or now <= ticket.handle_deadline)})
+                   details={"in_time": in_time(now, ticket.handle_deadline)})
     _attach(ticket, event, actor, attachments)
     return event
 
@@ -371,8 +369,8 @@ def _approve(ticket, actor, now, note=None, **_ignored):
 
     ticket.closed_at = now
     event = _event(ticket, "approve", actor, now, to_status=C, note=(note or "").strip() or None,
-                   details={"in_time": bool(ticket.handle_deadline is None
-                                            or (ticket.submitted_at or now) <= ticket.handle_deadline)})
+                   details={"in_time": in_time(ticket.submitted_at or now,
+                                               ticket.handle_deadline)})
     tell_merged_reporters(ticket, event)
     return event
 
