@@ -37,6 +37,7 @@ translations: $(STAMP)
 ## Screenshots of the main pages in headless Chromium (needs Debian's chromium + chromium-driver).
 screenshots: install
 	$(PY) docs/take_screenshots.py
+	$(PY) docs/matrix_screenshots.py
 
 clean:
 	rm -rf $(VENV) instance
