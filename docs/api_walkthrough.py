@@ -6,7 +6,8 @@ Every URL comes from /api/v1/openapi.json by operationId; nothing else about the
 here. The demo accounts (password demo12345) log in for personal tokens, and each step is done
 by whichever of them the ticket's `allowed_actions` says may do it: a command centre reports,
 the person the matrix chose accepts and submits with an after photo, a reviewer sends it back
-once, it is submitted again and approved by someone else, and the reporting desk rates it.
+once, it is submitted again and approved by someone else, and the reporting desk records the
+reporter's rating from a phone follow-up (回访).
 Prints each step; exits 0 when the ticket is closed.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PIL import Image
 
 ACCOUNTS = ("community", "street", "district", "gridworker", "handler", "leader")
 PASSWORD = "demo12345"
-LOOP = ("accept", "submit", "reject", "submit", "approve", "rate")
+LOOP = ("accept", "submit", "reject", "submit", "approve", "follow_up")
 
 
 class Api:
@@ -101,7 +102,7 @@ def walk(base_url: str, *, session: requests.Session | None = None, say=print) -
             submitted_by = who
         current = api.ok(api.call("getTicket", tokens[who], ticket_id=ticket["id"]))
         extra = {"reject": {"note": "现场仍有残留，请返工"}, "submit": {"note": "已清运"},
-                 "rate": {"rating": 5, "note": "处理及时"}}.get(action, {})
+                 "follow_up": {"rating": 5, "note": "电话回访上报人：处理及时"}}.get(action, {})
         ticket = api.ok(api.call("actOnTicket", tokens[who], ticket_id=ticket["id"],
                                  action=action, json={"version": current["version"], **extra}))
         say(f"{action} by {who}: {ticket['status_label']}")

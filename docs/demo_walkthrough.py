@@ -2,7 +2,7 @@
 
 community (hotline entry at a point) → dispatched by the matrix to 区环卫中心 → handler accepts →
 submits without the after-photo (refused) → submits with it → community rejects once → handler
-resubmits → street approves → community records the rating. Then the board and the matrix.
+resubmits → street approves → community records the phone follow-up (回访). Then the board and the matrix.
 Screenshots go to docs/screenshots/walkthrough-*.png. Needs chromium + chromium-driver.
 """
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
         as_user(driver, "street")
         print("approve:", do_action(driver, ticket_url, "approve", "现场核查通过"))
         as_user(driver, "community")
-        print("rate:", do_action(driver, ticket_url, "rate", "电话回访：满意",
+        print("follow_up:", do_action(driver, ticket_url, "follow_up", "电话回访上报人：满意",
                                  extra=lambda f: Select(f.find_element(By.NAME, "rating")).select_by_value("5")))
         shot(driver, "closed-with-timeline")
         as_user(driver, "leader")

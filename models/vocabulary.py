@@ -170,6 +170,19 @@ class ActorKind(LabelledEnum):
         return {cls.USER: _l("Staff"), cls.SYSTEM: _l("System"), cls.REPORTER: _l("Reporter")}
 
 
+class RatingSource(LabelledEnum):
+    """Whose satisfaction a rating is: the reporter's own (tracking code), or what staff wrote
+    down on a phone follow-up (回访) — statistics tell the two apart."""
+
+    REPORTER = "reporter"
+    FOLLOW_UP = "follow_up"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.REPORTER: _l("Rated by the reporter"),
+                cls.FOLLOW_UP: _l("Phone follow-up")}
+
+
 class AttachmentKind(LabelledEnum):
     BEFORE = "before"
     AFTER = "after"

@@ -252,6 +252,35 @@ def test_refused_actions_answer_403_409_422_and_change_nothing(world, client):
     assert state(ticket["id"]) == before
 
 
+def test_the_reporter_rates_through_an_integration_staff_record_a_follow_up(world, client):
+    from models import AttachmentKind
+    from models.tickets.attachments import Upload
+    from models.tickets.workflow import Actor, perform
+
+    ticket = new_ticket(client, token_for(client, "community")).get_json()
+    closed = db.session.get(Ticket, ticket["id"])
+    worker = Actor.staff(world.users["gridworker"])
+    perform(closed, "accept", worker, expected_version=closed.version)
+    perform(closed, "submit", worker, expected_version=closed.version, note="已清运",
+            attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    perform(closed, "approve", Actor.staff(world.users["community"]),
+            expected_version=closed.version)
+    db.session.commit()
+    staff = token_for(client, "street")
+    current = client.get(f"/api/v1/tickets/{ticket['id']}", headers=auth(staff)).get_json()
+    answer = act(client, staff, current, "follow_up", rating=3)  # no note of the call
+    assert answer.status_code == 422 and state(ticket["id"])[1] == current["version"]
+    _c, client_token = create_api_client("12345热线")
+    db.session.commit()
+    rated = act(client, client_token, current, "rate", rating=4, note="满意")
+    assert rated.status_code == 200, rated.get_json()
+    body = rated.get_json()
+    assert (body["rating"], body["rating_source"], body["rated_by"]) == (4, "reporter", None)
+    assert body["timeline"][-1]["action"] == "rate"
+    assert act(client, client_token, body, "follow_up", rating=2,
+               note="回访").status_code == 403  # integrations act for the reporter only
+
+
 def test_idempotency_key_replays_the_first_answer(world, client):
     token = token_for(client, "community")
     headers = {**auth(token), "Idempotency-Key": "call-2026-0001"}
@@ -346,11 +375,19 @@ def test_a_client_using_only_the_openapi_document_walks_the_whole_loop(world, cl
          data={"kind": "after", "file": (io.BytesIO(photo_bytes("red")), "after2.jpg")})
     step(worker, "submit", note="已返工")
     step(reviewer, "approve")
-    final = step(staff, "rate", rating=5, note="满意")
+    # Staff do not rate for the reporter (changed by issue 9); they record a phone follow-up.
+    current = call("getTicket", staff, ticket_id=tid).get_json()
+    assert "rate" not in current["allowed_actions"] and "follow_up" in current["allowed_actions"]
+    refused = call("actOnTicket", staff, json={"version": current["version"], "rating": 5},
+                   ticket_id=tid, action="rate")
+    assert refused.status_code == 403
+    final = step(staff, "follow_up", rating=5, note="电话回访上报人：满意")
     assert final["status"] == "closed" and final["rating"] == 5 and final["rework_count"] == 1
+    assert final["rating_source"] == "follow_up"
+    assert final["rated_by"]["id"] == world.users["community"].id
     assert [e["action"] for e in final["timeline"]] == [
         "create", "dispatch", "accept", "note", "submit", "reject", "note", "submit", "approve",
-        "rate"]
+        "follow_up"]
     assert db.session.get(Ticket, tid).status == TicketStatus.CLOSED
 
 

@@ -32,7 +32,7 @@ def test_the_openapi_only_script_closes_a_ticket_with_the_right_roles(served_dem
     assert final["status"] == "closed" and final["rework_count"] == 1 and final["rating"] == 5
     assert [e["action"] for e in final["timeline"]] == [
         "create", "dispatch", "accept", "note", "submit", "reject", "note", "submit", "approve",
-        "rate"]
+        "follow_up"]
     steps = [line.split(":")[0] for line in lines[1:]]
     assert [s.split(" by ")[0] for s in steps] == list(script.LOOP)
     doers = dict(s.split(" by ") for s in steps)

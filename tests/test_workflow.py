@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from models import AttachmentKind, Ticket, TicketEvent, TicketStatus, db, utcnow
+from models import AttachmentKind, Channel, Ticket, TicketEvent, TicketStatus, db, utcnow
+from models.notify.messages import message_context, render_message
 from models.errors import ActionForbidden, ActionInvalid, Conflict
 from models.tickets.attachments import Upload
 from models.tickets.intake import Report, report_ticket
@@ -82,21 +83,24 @@ def test_the_whole_loop_through_the_admin_panel(world, login_as):
         files=[(io.BytesIO(photo_bytes("blue")), "after2.jpg")])
     act(staff, tid, "approve", note="核查通过")
     assert fresh(tid).status == TicketStatus.CLOSED
-    # 6. Rating by phone feedback, once.
-    act(staff, tid, "rate", rating="5", note="满意")
-    again = act(staff, tid, "rate", rating="1").get_data(as_text=True)
+    # 6. Staff do not "rate" for the reporter (issue 9 changed this: the plain rating is the
+    #    reporter's own); they record the phone follow-up (回访评价) as such, once.
+    refused = act(staff, tid, "rate", rating="5", note="满意").get_data(as_text=True)
+    assert "alert-danger" in refused and fresh(tid).rating is None
+    act(staff, tid, "follow_up", rating="5", note="电话回访上报人：满意")
+    again = act(staff, tid, "follow_up", rating="1", note="再次回访").get_data(as_text=True)
     assert fresh(tid).rating == 5
     assert "评价" in again
     # The timeline tells the whole story and replays to the ticket.
     actions = [e.action for e in events_of(tid)]
     assert actions == ["create", "dispatch", "accept", "submit", "reject", "submit", "approve",
-                       "rate"]
+                       "follow_up"]
     assert replays_to_ticket(fresh(tid), events_of(tid))
     details = staff.get(f"/admin/ticket/details/?id={tid}").get_data(as_text=True)
     timeline = re.search(r'<ol[^>]*id="gd-timeline".*?</ol>', details, re.S).group(0)
     # One label per action: the timeline says what the button said (issue 9, § 2 Actions).
     assert re.findall(r"<strong>(.*?)</strong>", timeline) == [
-        "已登记", "已派单", "受理", "提交办结", "审核退回", "提交办结", "审核通过", "评价"]
+        "已登记", "已派单", "受理", "提交办结", "审核退回", "提交办结", "审核通过", "回访评价"]
     assert details.count("/admin/ticket/attachment/") >= 2
     board = staff.get("/admin/board/").get_data(as_text=True)
     assert number in board
@@ -242,6 +246,66 @@ def test_rating_is_between_one_and_five(world, pending):
     assert pending.rating == 4
 
 
+def close(ticket, world):
+    do(ticket, "accept", "gridworker", world)
+    do(ticket, "submit", "gridworker", world, note="已清运",
+       attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    do(ticket, "approve", "community", world)
+
+
+def test_managers_do_not_rate_for_the_reporter_they_record_a_phone_follow_up(world, pending,
+                                                                             login_as):
+    from models.vocabulary import RatingSource
+
+    close(pending, world)
+    tid = pending.id
+    for username in ("admin", "district", "street", "community"):
+        staff = Actor.staff(world.users[username])
+        assert "rate" not in allowed_actions(staff, pending)
+        assert "follow_up" in allowed_actions(staff, pending)
+        with pytest.raises(ActionForbidden):
+            do(pending, "rate", username, world, rating=5, note="满意")
+        db.session.rollback()
+    assert "follow_up" not in allowed_actions(Actor.staff(world.users["leader"]), pending)
+    assert "follow_up" not in allowed_actions(Actor.reporter(), pending)
+
+    admin = login_as("admin")
+    page = admin.get(f"/admin/ticket/details/?id={tid}").get_data(as_text=True)
+    assert 'id="gd-button-follow_up"' in page and "回访评价" in page
+    assert 'id="gd-button-rate"' not in page
+    assert "alert-danger" in act(admin, tid, "rate", rating="5").get_data(as_text=True)
+    # A follow-up says how the reporter was reached and what they said.
+    before = fresh(tid).version, len(events_of(tid))
+    refused = act(admin, tid, "follow_up", rating="4", note="  ").get_data(as_text=True)
+    assert "请填写回访情况" in refused
+    assert (fresh(tid).version, len(events_of(tid))) == before and fresh(tid).rating is None
+
+    act(admin, tid, "follow_up", rating="4", note="电话 13812345678 回访张三：基本满意")
+    ticket = fresh(tid)
+    assert (ticket.rating, ticket.rating_source, ticket.rated_by_id) == (
+        4, RatingSource.FOLLOW_UP, world.users["admin"].id)
+    event = events_of(tid)[-1]
+    assert (event.action, event.actor_user_id, event.details) == (
+        "follow_up", world.users["admin"].id, {"rating": 4})
+    page = admin.get(f"/admin/ticket/details/?id={tid}").get_data(as_text=True)
+    assert "电话回访" in page and world.users["admin"].display_name in page
+    assert "回访评价" in page and 'id="gd-button-follow_up"' not in page  # recorded once
+
+
+def test_the_reporters_own_rating_is_marked_as_theirs(world, pending):
+    from models.vocabulary import ActorKind, RatingSource
+
+    close(pending, world)
+    do(pending, "rate", None, world, rating=5, note="很快")
+    assert (pending.rating, pending.rating_source, pending.rated_by_id) == (
+        5, RatingSource.REPORTER, None)
+    event = events_of(pending.id)[-1]
+    assert (event.action, event.actor_kind, event.actor_user_id) == ("rate", ActorKind.REPORTER,
+                                                                     None)
+    with pytest.raises(ActionForbidden):  # one rating per case, whoever gives it
+        do(pending, "follow_up", "community", world, rating=1, note="回访")
+
+
 def test_a_non_image_upload_is_refused_before_anything_changes(world, pending):
     do(pending, "accept", "gridworker", world)
     version = pending.version
@@ -277,6 +341,61 @@ def test_merged_reporters_are_told_when_the_master_closes(world, pending):
         ("email", "li@example.cn"), ("webhook", "13700002222")]
     assert all(n.payload["master_number"] == pending.number and n.template == "master_closed"
                for n in notices)
+
+
+def reporter_notices(ticket, template) -> list[tuple[str, str]]:
+    from models import Notification
+
+    rows = db.session.execute(sa.select(Notification).where(
+        Notification.ticket_id == ticket.id, Notification.template == template)).scalars().all()
+    return sorted((n.channel.value, n.recipient_address) for n in rows)
+
+
+def run_the_scheduler_twice():
+    from jobs.sweeps import JOBS
+
+    for _ in range(2):
+        for job in JOBS.values():
+            job()
+
+
+def test_a_ticket_merged_into_a_closed_case_tells_its_reporter(world, pending):
+    close(pending, world)
+    dup = report_ticket(Report(category_id=world.categories["garbage"].id, description="同一处",
+                               lon=120.0041, lat=30.0061, reporter_phone="13700002222",
+                               reporter_email="li@example.cn")).ticket
+    db.session.commit()
+    do(dup, "merge", "community", world, master_id=pending.id)
+    told = [("email", "li@example.cn"), ("webhook", "13700002222")]
+    assert reporter_notices(dup, "master_closed") == told
+    run_the_scheduler_twice()  # delivery and the sweeps write no second copy
+    assert reporter_notices(dup, "master_closed") == told
+    from models import Notification
+    notice = db.session.execute(sa.select(Notification).where(
+        Notification.ticket_id == dup.id, Notification.channel == Channel.WEBHOOK)).scalar_one()
+    text = render_message(notice.template, notice.channel, message_context(notice, dup)).body
+    assert pending.number in text and "已一并办结" in text
+
+
+def test_an_invalidated_ticket_tells_its_reporter(world, pending, login_as):
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="测试",
+                                  lon=120.004, lat=30.006, reporter_phone="13700003333")).ticket
+    db.session.commit()
+    assert "alert-danger" not in act(login_as("community"), ticket.id, "invalidate",
+                                     note="经核实不属实").get_data(as_text=True)
+    assert fresh(ticket.id).status == TicketStatus.INVALID
+    assert reporter_notices(ticket, "reporter_invalidated") == [("webhook", "13700003333")]
+    run_the_scheduler_twice()
+    assert reporter_notices(ticket, "reporter_invalidated") == [("webhook", "13700003333")]
+    from models import Notification
+    notice = db.session.execute(sa.select(Notification).where(
+        Notification.template == "reporter_invalidated")).scalar_one()
+    text = render_message(notice.template, notice.channel,
+                          message_context(notice, fresh(ticket.id))).body
+    assert ticket.number in text and "作废" in text
+    # The administrator sees and can edit the text with the other reporter messages.
+    page = login_as("admin").get("/admin/notifytemplate/").get_data(as_text=True)
+    assert "上报人：已作废" in page
 
 
 def test_events_write_their_outbox_rows_in_the_same_transaction(world):

@@ -29,13 +29,13 @@ P, IP, PR, C, S, INV = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
 LEADS_TO = {"assign": P, "accept": IP, "return": P, "escalate": P, "transfer": P, "note": None,
             "request_extension": None, "approve_extension": None, "refuse_extension": None,
             "suspend": S, "resume": "back", "submit": PR, "approve": C, "reject": IP,
-            "invalidate": INV, "merge": INV, "reopen": IP, "rate": None}
+            "invalidate": INV, "merge": INV, "reopen": IP, "rate": None, "follow_up": None}
 ACTORS = ["admin", "district", "street", "street2", "community", "community2", "gridworker",
           "gridworker2", "handler", "leader", "reporter", "system"]
 NOTES = ["已处理", "需协调", "", "  "]
 # Forward steps are drawn more often so that many sequences reach review, closing and rating.
-FORWARD = {"accept": 12, "submit": 12, "approve": 12, "reject": 6, "rate": 8, "reopen": 4,
-           "resume": 6, "note": 2, "request_extension": 3, "approve_extension": 3,
+FORWARD = {"accept": 12, "submit": 12, "approve": 12, "reject": 6, "rate": 8, "follow_up": 4,
+           "reopen": 4, "resume": 6, "note": 2, "request_extension": 3, "approve_extension": 3,
            "refuse_extension": 3, "suspend": 2}  # the rest (re-dispatch, invalid, merge): 1
 
 
@@ -66,7 +66,7 @@ def params_for(world, ticket, other, action, note, number, photo, shift) -> dict
             params["user_id"] = users[number % len(users)].id
     if action == "request_extension" and ticket.handle_deadline is not None:
         params["until"] = (ticket.handle_deadline + timedelta(days=shift)).isoformat()
-    if action == "rate":
+    if action in ("rate", "follow_up"):
         params["rating"] = number
     if action == "merge":
         params["master_id"] = other.id if number % 3 else ticket.id
@@ -100,7 +100,13 @@ def check_invariants(ticket: Ticket) -> None:
         assert ticket.suspended_at is not None and ticket.resume_status in (P, IP)
     rework = sum(1 for e in events if e.action in ("reject", "reopen"))
     assert ticket.rework_count == rework
-    assert (ticket.rating is not None) == any(e.action == "rate" for e in events)
+    ratings = [e for e in events if e.action in ("rate", "follow_up")]
+    assert (ticket.rating is not None) == bool(ratings)
+    if ratings:  # the reporter's own, or a phone follow-up recorded by a named staff member
+        assert ticket.rating_source.value == ("reporter" if ratings[-1].action == "rate"
+                                              else "follow_up")
+        assert ticket.rated_by_id == ratings[-1].actor_user_id
+        assert (ratings[-1].actor_user_id is None) == (ratings[-1].action == "rate")
     approvals = [e for e in events if e.action == "approve"]
     submitters = [e.actor_user_id for e in events if e.action == "submit"]
     for approval in approvals:

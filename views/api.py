@@ -212,7 +212,11 @@ def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = F
         "deadline_state": deadline_state(ticket, utcnow()),
         "accepted_at": iso(ticket.accepted_at), "submitted_at": iso(ticket.submitted_at),
         "closed_at": iso(ticket.closed_at), "rating": ticket.rating,
-        "rating_comment": ticket.rating_comment, "rework_count": ticket.rework_count,
+        "rating_comment": ticket.rating_comment,
+        "rating_source": ticket.rating_source.value if ticket.rating_source else None,
+        "rated_by": {"id": ticket.rated_by.id, "display_name": ticket.rated_by.display_name}
+        if ticket.rated_by else None,
+        "rework_count": ticket.rework_count,
         "duplicate_of": ticket.duplicate_of_id, "reporter_name": ticket.reporter_name,
         "reporter_phone": phone, "tracking_code": ticket.tracking_code,
         "attributes": ticket.attributes or {}, "version": ticket.version,

@@ -72,7 +72,15 @@ def openapi_document(server_url: str) -> dict:
                     "accepted_at": nullable_str, "submitted_at": nullable_str,
                     "closed_at": nullable_str,
                     "rating": {"type": "integer", "nullable": True},
-                    "rating_comment": nullable_str, "rework_count": {"type": "integer"},
+                    "rating_comment": nullable_str,
+                    "rating_source": {"type": "string", "nullable": True,
+                                      "enum": ["reporter", "follow_up", None],
+                                      "description": "reporter: the reporter's own rating; "
+                                                     "follow_up: recorded by staff on a phone "
+                                                     "follow-up (回访)"},
+                    "rated_by": {"type": "object", "nullable": True,
+                                 "description": "Who recorded a phone follow-up"},
+                    "rework_count": {"type": "integer"},
                     "duplicate_of": {"type": "integer", "nullable": True},
                     "reporter_name": nullable_str, "reporter_phone": {"type": "string"},
                     "tracking_code": {"type": "string"}, "attributes": {"type": "object"},
@@ -109,7 +117,8 @@ def openapi_document(server_url: str) -> dict:
                     "version": {"type": "integer"}, "note": {"type": "string"},
                     "department_id": {"type": "integer"}, "user_id": {"type": "integer"},
                     "until": {"type": "string", "format": "date-time"},
-                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5,
+                               "description": "rate and follow_up"},
                     "master_id": {"type": "integer"}, "master_number": {"type": "string"}}},
             },
             "responses": {"Unauthorized": _error("No or a bad token"),
@@ -167,7 +176,12 @@ def openapi_document(server_url: str) -> dict:
                 "operationId": "actOnTicket",
                 "parameters": [TICKET_ID, IDEMPOTENCY,
                                {"name": "action", "in": "path", "required": True,
-                                "schema": {"type": "string", "enum": list(ACTIONS)}}],
+                                "schema": {"type": "string", "enum": list(ACTIONS)},
+                                "description": (
+                                    "rate is the reporter's own rating (integrations acting "
+                                    "for the resident); staff record a phone follow-up (回访) "
+                                    "with follow_up: rating and a note of how the reporter "
+                                    "was reached and what they said, both required.")}],
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Action"}}}},
                 "responses": {"200": _json("#/components/schemas/Ticket", "Done"),

@@ -69,6 +69,9 @@ KINDS: dict[Action | str, tuple[str, str, str]] = {
                         "您反映的问题（工单号 {{ number }}）已办结，欢迎对处理结果进行评价。"),
     "reporter_reopened": (REPORTER, "您反映的问题已重新办理（{{ number }}）",
                           "您反映的问题（工单号 {{ number }}）已重新办理，我们将尽快处理。"),
+    "reporter_invalidated": (REPORTER, "您反映的问题已核实（{{ number }}）",
+                             "您反映的问题（工单号 {{ number }}）经核实不属于需要办理的事项，工单已作废。"
+                             "如有疑问，请联系所在社区或拨打服务热线。"),
     "master_closed": (REPORTER, "您反映的问题已办结（{{ number }}）",
                       "您反映的问题与工单 {{ master_number }} 为同一问题，已一并办结（工单号 {{ number }}）。"),
     "calendar_missing": (ADMINS, "{{ year }} 年工作日历尚未导入",
@@ -86,6 +89,7 @@ EVENT_KINDS = [str(kind) for kind in KINDS]
 MESSAGE_LABELS = {
     "reporter_accepted": _l("Reporter: accepted"), "reporter_closed": _l("Reporter: closed"),
     "reporter_reopened": _l("Reporter: reopened"),
+    "reporter_invalidated": _l("Reporter: marked invalid"),
     "master_closed": _l("Reporter: closed with the case it duplicated"),
     "calendar_missing": _l("Work calendar of next year missing"),
     "calendar_provisional": _l("Work calendar of a year provisional"),

@@ -1,10 +1,13 @@
 """Writing to the notification outbox, in the same transaction as the event that causes it.
 
-Delivery (SMS gateway webhook, e-mail, WeCom, DingTalk, in-app) is the scheduler's job; here
-only the rows are written, one per event, channel and recipient (the dedupe key makes a second
-write of the same message a no-op).
+The one writer of outbox rows. Delivery (SMS gateway webhook, e-mail, WeCom, DingTalk, in-app)
+is the scheduler's job; here only the rows are written, one per cause, channel and recipient:
+``dedupe_key`` is the one format of that identity, so a second write of the same message is a
+no-op (and the key is the idempotency key the receiver sees).
 """
 from __future__ import annotations
+
+import hashlib
 
 import sqlalchemy as sa
 
@@ -12,7 +15,44 @@ from models.base import db
 from models.notify.outbox import Notification
 from models.tickets.actions import Action
 from models.tickets.tables import Ticket, TicketEvent
-from models.vocabulary import Channel, NotificationState
+from models.vocabulary import Channel, NotificationState, TicketStatus
+
+KEY_LENGTH = 160  # Notification.dedupe_key
+
+
+def dedupe_key(cause: str, channel: Channel, recipient: str) -> str:
+    """``<cause>:<channel>:<recipient>``, e.g. ``event:12:ticket:3:webhook:to:139…`` or
+    ``calendar:2027:in_app:user:5``; a long address is shortened to its hash."""
+    key = f"{cause}:{Channel(channel).value}:{recipient}"
+    if len(key) > KEY_LENGTH:
+        digest = hashlib.sha256(recipient.encode("utf-8")).hexdigest()[:32]
+        key = f"{cause}:{Channel(channel).value}:sha256:{digest}"[:KEY_LENGTH]
+    return key
+
+
+def event_cause(event: TicketEvent, ticket: Ticket) -> str:
+    """An event, and the ticket it is told about (a master's closing is told on each duplicate)."""
+    return f"event:{event.id}:ticket:{ticket.id}"
+
+
+def recipient_of(user_id: int | None = None, address: str | None = None) -> str:
+    return f"user:{user_id}" if user_id is not None else f"to:{address}"
+
+
+def write_notice(*, cause: str, channel: Channel, template: str, payload: dict,
+                 user_id: int | None = None, address: str | None = None,
+                 ticket: Ticket | None = None,
+                 event: TicketEvent | None = None) -> Notification | None:
+    """Add one outbox row unless the same message (cause, channel, recipient) exists already."""
+    key = dedupe_key(cause, channel, recipient_of(user_id, address))
+    if db.session.execute(sa.select(Notification.id).where(Notification.dedupe_key == key)).first():
+        return None
+    row = Notification(ticket_id=ticket.id if ticket else None, event_id=event.id if event else None,
+                       recipient_user_id=user_id, recipient_address=address, channel=channel,
+                       template=template, state=NotificationState.PENDING, attempts=0,
+                       dedupe_key=key, payload=payload)
+    db.session.add(row)
+    return row
 
 
 def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
@@ -23,19 +63,26 @@ def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
                              (Channel.EMAIL, ticket.reporter_email)):
         if not address:
             continue
-        key = f"event:{event.id}:{channel.value}:{address}:{ticket.id}"
-        exists = db.session.execute(
-            sa.select(Notification.id).where(Notification.dedupe_key == key)).first()
-        if exists:
-            continue
-        notice = Notification(
-            ticket_id=ticket.id, event_id=event.id, recipient_address=address, channel=channel,
-            template=template, state=NotificationState.PENDING, attempts=0, dedupe_key=key,
+        notice = write_notice(
+            cause=event_cause(event, ticket), channel=channel, template=template,
+            address=address, ticket=ticket, event=event,
             payload={"number": ticket.number, "tracking_code": ticket.tracking_code,
                      **(payload or {})})
-        db.session.add(notice)
-        queued.append(notice)
+        if notice is not None:
+            queued.append(notice)
     return queued
+
+
+def tell_administrators(cause: str, template: str, payload: dict) -> list[Notification]:
+    """An in-app message about the system (not a ticket) to every active administrator, once."""
+    from models.people.user import User
+    from models.vocabulary import Role
+
+    admins = db.session.execute(sa.select(User.id).where(
+        User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)).scalars().all()
+    rows = [write_notice(cause=cause, channel=Channel.IN_APP, template=template,
+                         payload=payload, user_id=admin_id) for admin_id in admins]
+    return [r for r in rows if r is not None]
 
 
 def tell_merged_reporters(master: Ticket, event: TicketEvent) -> int:
@@ -49,6 +96,16 @@ def tell_merged_reporters(master: Ticket, event: TicketEvent) -> int:
     return count
 
 
+def tell_if_merged_into_closed(duplicate: Ticket, event: TicketEvent) -> list[Notification]:
+    """A ticket merged into a case that is already closed: its reporter hears now what the
+    reporters merged earlier heard when the case closed."""
+    master = db.session.get(Ticket, (event.details or {}).get("master_id"))
+    if master is None or master.status != TicketStatus.CLOSED:
+        return []
+    return queue_reporter_notice(duplicate, event, "master_closed",
+                                 {"master_number": master.number})
+
+
 # Who hears about which event. In-app messages go to people; the reporter hears through the
 # SMS gateway (webhook) or e-mail; the command centre's group robots hear about escalations
 # and overdue tickets when those channels are switched on.
@@ -56,7 +113,7 @@ ASSIGNEE_EVENTS = {Action.DISPATCH, Action.ASSIGN, Action.TRANSFER, Action.ESCAL
                    Action.RETURN, Action.REJECT, Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION,
                    Action.REOPEN, Action.DEADLINE_WARNING, Action.OVERDUE}
 REPORTER_EVENTS = {Action.ACCEPT: "reporter_accepted", Action.APPROVE: "reporter_closed",
-                   Action.REOPEN: "reporter_reopened"}
+                   Action.REOPEN: "reporter_reopened", Action.INVALIDATE: "reporter_invalidated"}
 REVIEWER_EVENTS = {Action.SUBMIT, Action.REQUEST_EXTENSION, Action.OVERDUE}
 GROUP_EVENTS = {Action.ESCALATE, Action.OVERDUE}
 
@@ -80,6 +137,8 @@ def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
         rows.append(_outbox(ticket, event, Channel.IN_APP, kind, user_id=person.id))
     if kind in REPORTER_EVENTS:
         rows += queue_reporter_notice(ticket, event, REPORTER_EVENTS[kind])
+    if kind == Action.MERGE:
+        rows += tell_if_merged_into_closed(ticket, event)
     if kind in GROUP_EVENTS:
         for channel in enabled_group_channels():
             rows.append(_outbox(ticket, event, channel, kind, address=channel.value))
@@ -124,14 +183,8 @@ def enabled_group_channels() -> list[Channel]:
 
 def _outbox(ticket: Ticket, event: TicketEvent, channel: Channel, template: str, *,
             user_id: int | None = None, address: str | None = None) -> Notification | None:
-    key = f"event:{event.id}:{channel.value}:{user_id or address}"
-    if db.session.execute(sa.select(Notification.id).where(Notification.dedupe_key == key)).first():
-        return None
-    row = Notification(ticket_id=ticket.id, event_id=event.id, recipient_user_id=user_id,
-                       recipient_address=address, channel=channel, template=template,
-                       state=NotificationState.PENDING, attempts=0, dedupe_key=key,
-                       payload={"number": ticket.number, "title": ticket.title,
-                                "status": ticket.status.value, "action": event.action,
-                                "note": event.note})
-    db.session.add(row)
-    return row
+    return write_notice(cause=event_cause(event, ticket), channel=channel, template=template,
+                        user_id=user_id, address=address, ticket=ticket, event=event,
+                        payload={"number": ticket.number, "title": ticket.title,
+                                 "status": ticket.status.value, "action": event.action,
+                                 "note": event.note})

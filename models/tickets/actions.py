@@ -41,6 +41,7 @@ class Action(LabelledEnum):
     MERGE = "merge"
     REOPEN = "reopen"
     RATE = "rate"
+    FOLLOW_UP = "follow_up"  # a phone follow-up (回访) staff record for the reporter
     # What else the timeline records: intake, automatic dispatch, corrections, ledger imports
     # and the scheduler's deadline steps
     CREATE = "create"
@@ -62,6 +63,7 @@ class Action(LabelledEnum):
             cls.APPROVE: _l("Approve"), cls.REJECT: _l("Reject review"),
             cls.INVALIDATE: _l("Mark invalid"), cls.MERGE: _l("Merge as duplicate"),
             cls.REOPEN: _l("Reopen"), cls.RATE: _l("Rate"),
+            cls.FOLLOW_UP: _l("Record phone follow-up"),
             cls.CREATE: _l("Reported"), cls.DISPATCH: _l("Dispatched"),
             cls.EDIT: _l("Corrected"), cls.IMPORT: _l("Imported"),
             cls.DEADLINE_WARNING: _l("Deadline warning"), cls.OVERDUE: _l("Overdue"),
@@ -116,7 +118,9 @@ RULES: dict[Action, ActionRule] = {
     A.INVALIDATE: _rule({P, IP, S}, {"manager"}, "note!"),
     A.MERGE: _rule({P, IP, S}, {"manager"}, "master", "note"),
     A.REOPEN: _rule({C}, {"manager", "reporter"}, "note!"),
-    A.RATE: _rule({C}, {"manager", "reporter"}, "rating", "note"),
+    A.RATE: _rule({C}, {"reporter"}, "rating", "note"),
+    # Staff do not rate for the reporter; they record a phone follow-up (回访) as such.
+    A.FOLLOW_UP: _rule({C}, {"manager"}, "rating", "note!"),
 }
 ACTIONS = tuple(RULES)
 

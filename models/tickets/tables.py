@@ -12,7 +12,7 @@ from models.categories import Category
 from models.people.department import Department
 from models.people.user import User
 from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Priority,
-                               Source, TicketStatus)
+                               RatingSource, Source, TicketStatus)
 
 _OPEN = sa.text("status IN (%s)" % ", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
 _CLOSED = sa.text("status = 'closed'")
@@ -58,6 +58,9 @@ class Ticket(db.Model):
     rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reporter's own rating, or a phone follow-up recorded by the staff member in rated_by.
+    rating_source: Mapped[RatingSource | None] = mapped_column(str_enum(RatingSource))
+    rated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     rework_count: Mapped[int] = mapped_column(default=0)
     reopen_count: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -90,6 +93,7 @@ class Ticket(db.Model):
     assigned_department: Mapped[Department | None] = relationship()
     assigned_user: Mapped[User | None] = relationship(foreign_keys=[assigned_user_id])
     submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    rated_by: Mapped[User | None] = relationship(foreign_keys=[rated_by_id])
     duplicate_of: Mapped["Ticket | None"] = relationship(remote_side=[id])
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="ticket", order_by="TicketEvent.seq", lazy="raise_on_sql")

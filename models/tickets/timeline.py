@@ -59,6 +59,17 @@ def append_event(
     return event
 
 
+def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
+    """Append an event (as ``append_event``) and write the notifications it calls for, in the
+    same transaction: the outbox rows commit, or roll back, with the event."""
+    from models.notify.notices import notify_event
+
+    event = append_event(ticket, action, **kwargs)
+    db.session.flush()
+    notify_event(ticket, event)
+    return event
+
+
 @dataclass(frozen=True)
 class ReplayedState:
     status: TicketStatus | None

@@ -28,9 +28,10 @@ from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionR
 from models.tickets.deadlines import in_time, set_deadlines
 from models.tickets.dispatch import (command_centre_owner, community_office_of, ticket_owner,
                                      ticket_place)
+from models.tickets.ratings import RATING_ACTIONS, rate, rating_refusal, record_follow_up
 from models.tickets.records import TicketChangedError, check_version
 from models.tickets.tables import Ticket, TicketEvent
-from models.tickets.timeline import append_event
+from models.tickets.timeline import record_event
 from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Role,
                                TicketStatus)
 
@@ -106,12 +107,8 @@ def _precondition_error(action: str, ticket: Ticket, actor: Actor) -> str | None
             return _("There is no extension request to decide.")
         if actor.user is not None and actor.user.id == ticket.extension_requested_by_id:
             return _("You cannot decide on your own extension request.")
-    if action == "rate" and ticket.rating is not None:
-        return _("This ticket has already been rated.")
-    if action == "rate" and ticket.closed_at is not None:
-        window = setting("RATING_WINDOW_DAYS", 7)
-        if utcnow() - ticket.closed_at > timedelta(days=window):
-            return _("Ratings are taken within %(days)s days of closing.", days=window)
+    if action in RATING_ACTIONS:
+        return rating_refusal(ticket)
     if action == "reopen" and ticket.closed_at is not None:
         window = setting("REOPEN_WINDOW_DAYS", 7)
         if utcnow() - ticket.closed_at > timedelta(days=window):
@@ -143,12 +140,7 @@ def _actor_user(actor: Actor) -> User | None:
 
 
 def _event(ticket: Ticket, action: str, actor: Actor, now: datetime, **kwargs) -> TicketEvent:
-    from models.notify.notices import notify_event
-
-    event = append_event(ticket, action, actor=actor.user, actor_kind=actor.kind, at=now, **kwargs)
-    db.session.flush()
-    notify_event(ticket, event)  # the outbox rows commit (or roll back) with the event
-    return event
+    return record_event(ticket, action, actor=actor.user, actor_kind=actor.kind, at=now, **kwargs)
 
 
 # --- dispatching ----------------------------------------------------------------------------
@@ -417,20 +409,6 @@ def _reopen(ticket, actor, now, note=None, **_ignored):
     return _event(ticket, "reopen", actor, now, to_status=IP, note=reason)
 
 
-def _rate(ticket, actor, now, rating=None, note=None, **_ignored):
-    try:
-        value = int(rating)
-    except (TypeError, ValueError):
-        value = 0
-    if not 1 <= value <= 5:
-        raise ActionInvalid(_("Give a rating from 1 to 5."))
-    ticket.rating = value
-    ticket.rating_comment = (note or "").strip() or None
-    ticket.rated_at = now
-    return _event(ticket, "rate", actor, now, note=ticket.rating_comment,
-                  details={"rating": value})
-
-
 def _parse_time(value) -> datetime:
     if isinstance(value, datetime):
         parsed = value
@@ -466,7 +444,7 @@ HANDLERS: dict[str, Callable[..., TicketEvent]] = {
     "approve_extension": _approve_extension, "refuse_extension": _refuse_extension,
     "suspend": _suspend, "resume": _resume, "submit": _submit, "approve": _approve,
     "reject": _reject, "invalidate": _invalidate, "merge": _merge, "reopen": _reopen,
-    "rate": _rate,
+    "rate": rate, "follow_up": record_follow_up,
 }
 assert set(HANDLERS) == set(RULES)
 

@@ -59,7 +59,7 @@ def action_params(action_name: str) -> dict:
         params["user_id"] = form.get("user_id") or None
     if action_name == "request_extension":
         params["until"] = form.get("until")
-    if action_name == "rate":
+    if "rating" in asks:
         params["rating"] = form.get("rating")
     if action_name == "merge":
         number = (form.get("master") or "").strip().upper()

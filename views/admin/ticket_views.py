@@ -201,6 +201,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         "accept_deadline": _l("Acceptance deadline"), "handle_deadline": _l("Handling deadline"),
         "accepted_at": _l("Accepted"), "submitted_at": _l("Submitted"), "closed_at": _l("Closed"),
         "rating": _l("Rating"), "rating_comment": _l("Rating comment"),
+        "rating_source": _l("Rated through"), "rated_by": _l("Follow-up recorded by"),
         "rework_count": _l("Rework"), "duplicate_of": _l("Duplicate of"),
         "created_at": _l("Created"), "updated_at": _l("Updated"), "version": _l("Version"),
         "created_by": _l("Created by"), "location_flagged": _l("Outside all grids"),
@@ -212,7 +213,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         "reporter_name", "reporter_phone", "reporter_email", "tracking_code", "created_by",
         "assigned_department", "assigned_user", "current_level", "accept_deadline",
         "handle_deadline", "accepted_at", "submitted_at", "closed_at", "rating", "rating_comment",
-        "rework_count", "duplicate_of", "created_at", "updated_at", "version")
+        "rating_source", "rated_by", "rework_count", "duplicate_of", "created_at", "updated_at", "version")
     # Only sorts an index serves: priority and status are filters instead (a sort would read the
     # whole scope on every click).
     column_sortable_list = ("number", "handle_deadline", "created_at")
