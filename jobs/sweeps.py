@@ -1,77 +1,74 @@
-"""The scheduler's jobs. Each is a sweep: one run catches up with everything due (also after
-downtime), every effect goes through the domain functions as a "system" timeline event, and a
-second run right after the first changes nothing."""
+"""The scheduler's jobs. Each is a sweep: a loop over a query from models/ calling a domain
+operation for each ticket it finds. One run catches up with everything due (also after
+downtime), and a second run right after the first changes nothing.
+
+The sweeps write no events and no outbox rows themselves. Each ticket's step runs in its own
+savepoint: a ticket whose step fails is logged and left as it was, and the sweep goes on (the
+walk is by id, so a ticket that fails on every run never keeps the others from their turn).
+"""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
-from flask import current_app
 
-from models import Ticket, TicketStatus, User, db, utcnow
+from models import Ticket, db, utcnow
 from models.calendar import MISSING, PUBLISHED, year_states
 from models.clock import local_zone
 from models.errors import WorkflowError
-from models.notify.notices import notify_event
-from models.notify.outbox import Notification
-from models.people.roles import CONFIGURING_ROLES
+from models.notify.notices import tell_administrators
 from models.settings import setting
-from models.tickets.deadlines import YELLOW, deadline_state, handling_warning_due, overdue_condition
-from models.tickets.timeline import append_event
-from models.tickets.workflow import Actor, perform
-from models.vocabulary import AreaLevel, Channel, NotificationState
+from models.tickets import timeouts
 
 BATCH = 500
+log = logging.getLogger("griddesk.jobs")
 
 
-def _open_batch(*conditions) -> list[Ticket]:
-    return db.session.execute(
-        sa.select(Ticket).where(*conditions).order_by(Ticket.id).limit(BATCH)).scalars().all()
-
-
-def _all_open(*conditions):
-    """Every matching ticket, in id-ordered batches (most are skipped, so one batch is not enough)."""
+def each_ticket(query: sa.Select) -> Iterator[Ticket]:
+    """Every ticket the query selects, read by id in pages of BATCH (keyset); each page's work
+    is committed before the next page is read."""
     last_id = 0
     while True:
-        batch = _open_batch(Ticket.id > last_id, *conditions)
-        yield from batch
-        if len(batch) < BATCH:
+        page = db.session.execute(query.where(Ticket.id > last_id).order_by(Ticket.id)
+                                  .limit(BATCH)).scalars().all()
+        if page:
+            last_id = page[-1].id
+        yield from page
+        db.session.commit()
+        if len(page) < BATCH:
             return
-        last_id = batch[-1].id
 
 
-def _system_event(ticket: Ticket, action: str, now: datetime, note: str | None = None,
-                  details: dict | None = None):
-    event = append_event(ticket, action, actor=None, note=note, details=details, at=now)
-    db.session.flush()
-    notify_event(ticket, event)
-    return event
+def step(operation: Callable, ticket: Ticket, now: datetime):
+    """One ticket's step in its own savepoint: the operation's result, or None when it was
+    refused or failed — then this ticket's step is undone and logged, and the sweep goes on."""
+    number = ticket.number
+    try:
+        with db.session.begin_nested():
+            return operation(ticket, now)
+    except WorkflowError as exc:  # refused, e.g. no office configured above: say why
+        log.warning("%s of %s refused: %s", operation.__name__, number, exc.message)
+    except Exception:  # anything else: this ticket waits for the next run, the others go on
+        log.exception("%s of %s failed", operation.__name__, number)
+    return None
 
 
 def deadline_sweep(now: datetime | None = None) -> dict:
     """Warn at the warning share, mark overdue tickets (and tell the centre), escalate by policy."""
     now = now or utcnow()
     counts = {"warned": 0, "overdue": 0, "escalated": 0}
-    # Only the tickets due for a warning are read (the condition is deadline_state's yellow in
-    # SQL); the check in Python stays as a guard.
-    for ticket in _all_open(handling_warning_due(now), Ticket.warned_at.is_(None)):
-        if deadline_state(ticket, now) == YELLOW:
-            ticket.warned_at = now
-            _system_event(ticket, "deadline_warning", now,
-                          details={"deadline": ticket.handle_deadline.isoformat()})
-            counts["warned"] += 1
-    # Overdue by the one definition; a ticket waiting for review is its reviewers' to move, and
-    # a pending one late for acceptance is acceptance_timeouts' to escalate.
-    for ticket in _open_batch(overdue_condition(now), Ticket.status == TicketStatus.IN_PROGRESS,
-                              Ticket.overdue_at.is_(None)):
-        ticket.overdue_at = now
-        _system_event(ticket, "overdue", now,
-                      details={"deadline": ticket.handle_deadline.isoformat()})
-        counts["overdue"] += 1
-        if ticket.category.escalate_when_overdue and ticket.current_level != AreaLevel.DISTRICT:
-            if _escalate(ticket, now, "超期未办结，自动上报"):
-                counts["escalated"] += 1
-    db.session.commit()
+    for ticket in each_ticket(timeouts.due_for_warning(now)):
+        counts["warned"] += step(timeouts.warn_deadline_near, ticket, now) is not None
+    for ticket in each_ticket(timeouts.newly_overdue(now)):
+        outcome = step(timeouts.mark_overdue, ticket, now)
+        if outcome is not None:
+            counts["overdue"] += 1
+            counts["escalated"] += outcome.escalated
+            if outcome.refusal:
+                log.warning("escalation of overdue %s refused: %s", ticket.number,
+                            outcome.refusal)
     return counts
 
 
@@ -79,41 +76,20 @@ def acceptance_timeouts(now: datetime | None = None) -> dict:
     """A ticket nobody accepted in time goes to the command centre one level up."""
     now = now or utcnow()
     escalated = 0
-    for ticket in _open_batch(overdue_condition(now), Ticket.status == TicketStatus.PENDING,
-                              Ticket.current_level != AreaLevel.DISTRICT):
-        if _escalate(ticket, now, "超时未受理，自动上报"):
-            escalated += 1
-    db.session.commit()
+    for ticket in each_ticket(timeouts.not_accepted_in_time(now)):
+        escalated += step(timeouts.escalate_unaccepted, ticket, now) is not None
     return {"escalated": escalated}
-
-
-def _escalate(ticket: Ticket, now: datetime, note: str) -> bool:
-    try:  # perform checks everything before it changes anything
-        perform(ticket, "escalate", Actor.system(), expected_version=ticket.version, now=now,
-                note=note)
-        return True
-    except WorkflowError as exc:  # e.g. no office configured above: leave it, say why once
-        current_app.logger.warning("escalation of %s refused: %s", ticket.number, exc.message)
-        return False
 
 
 def expiries(now: datetime | None = None) -> dict:
     """Undecided extension requests lapse at the deadline; long suspensions end by themselves."""
     now = now or utcnow()
     counts = {"extensions_lapsed": 0, "resumed": 0}
-    for ticket in _open_batch(Ticket.status == TicketStatus.IN_PROGRESS,
-                              Ticket.extension_requested_until.is_not(None),
-                              Ticket.handle_deadline <= now):
-        perform(ticket, "refuse_extension", Actor.system(), expected_version=ticket.version,
-                now=now, note="延期申请未在时限内审批，自动失效")
-        counts["extensions_lapsed"] += 1
-    limit = timedelta(days=setting("SUSPENSION_MAX_DAYS", 30))
-    for ticket in _open_batch(Ticket.status == TicketStatus.SUSPENDED,
-                              Ticket.suspended_at <= now - limit):
-        perform(ticket, "resume", Actor.system(), expected_version=ticket.version, now=now,
-                note="挂起超过期限，自动恢复")
-        counts["resumed"] += 1
-    db.session.commit()
+    for ticket in each_ticket(timeouts.lapsed_extension_requests(now)):
+        counts["extensions_lapsed"] += step(timeouts.lapse_extension_request, ticket,
+                                            now) is not None
+    for ticket in each_ticket(timeouts.suspended_too_long(now)):
+        counts["resumed"] += step(timeouts.end_long_suspension, ticket, now) is not None
     return counts
 
 
@@ -128,20 +104,10 @@ def calendar_check(now: datetime | None = None) -> dict:
         years.append(today.year + 1)
     due = {y: state for y, state in year_states(years).items() if state != PUBLISHED}
     warned = 0
-    admins = db.session.execute(sa.select(User).where(User.role.in_(CONFIGURING_ROLES),
-                                                      User.active.is_(True))).scalars().all()
     for year, state in due.items():
         template = "calendar_missing" if state == MISSING else "calendar_provisional"
-        for admin in admins:
-            key = f"{'calendar' if state == MISSING else template}:{year}:{admin.id}"
-            if db.session.execute(sa.select(Notification.id).where(
-                    Notification.dedupe_key == key)).first():
-                continue
-            db.session.add(Notification(recipient_user_id=admin.id, channel=Channel.IN_APP,
-                                        template=template, dedupe_key=key,
-                                        state=NotificationState.PENDING, attempts=0,
-                                        payload={"year": year}))
-            warned += 1
+        cause = f"{'calendar' if state == MISSING else template}:{year}"
+        warned += len(tell_administrators(cause, template, {"year": year}))
     db.session.commit()
     return {"warned": warned}
 

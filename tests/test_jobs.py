@@ -32,9 +32,9 @@ def world(world):
     return world
 
 
-def ticket_at(world, when: datetime) -> Ticket:
+def ticket_at(world, when: datetime, lon: float = 120.004) -> Ticket:
     ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
-                                  lon=120.004, lat=30.006), now=when).ticket
+                                  lon=lon, lat=30.006), now=when).ticket
     db.session.commit()
     return ticket
 
@@ -183,6 +183,110 @@ def test_rating_closes_after_the_window(world, app):
     db.session.commit()
     with pytest.raises(ActionForbidden):
         perform(ticket, "rate", Actor.reporter(), expected_version=ticket.version, rating=5)
+
+
+# --- sweeps that go on past a failing ticket --------------------------------------------------
+def test_tickets_whose_escalation_always_fails_do_not_starve_the_others(world, monkeypatch,
+                                                                         caplog):
+    """A ticket whose escalation is refused (here: its community office was deactivated, so
+    there is no one above its grid worker) used to be read first on every run; a page full of
+    them kept every other late ticket from being escalated, run after run."""
+    from jobs import sweeps
+    from models import Role
+
+    from .factories import add_user
+
+    monkeypatch.setattr(sweeps, "BATCH", 2)  # a page of the walk: two tickets
+    add_user(world, "gridworker3", Role.GRID_WORKER, world.areas["grid3"])
+    db.session.commit()
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+    stuck = [ticket_at(world, start, lon=120.024) for _ in range(3)]
+    good = [ticket_at(world, start) for _ in range(5)]
+    assert {t.assigned_user_id for t in stuck} == {world.users["gridworker3"].id}
+    world.departments["office2"].active = False
+    db.session.commit()
+    now = max(t.accept_deadline for t in stuck + good) + timedelta(minutes=1)
+
+    with caplog.at_level("WARNING", logger="griddesk.jobs"):
+        assert acceptance_timeouts(now) == {"escalated": 5}
+    assert all(t.current_level.value == "community" and t.status == TicketStatus.PENDING
+               for t in good)
+    assert all(t.current_level.value == "grid" and "escalate" not in actions(t) for t in stuck)
+    for ticket in stuck:  # each refusal is logged with its reason
+        assert ticket.number in caplog.text
+    assert "上一级未配置接收部门" in caplog.text
+    assert acceptance_timeouts(now) == {"escalated": 0}
+
+
+def test_one_failing_ticket_does_not_roll_back_the_sweep(world, monkeypatch, caplog):
+    """An unexpected error on one ticket undoes that ticket's step only: the others' steps are
+    committed, the error is logged, and the next run tries that ticket again."""
+    from models.tickets import workflow
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+    tickets = [ticket_at(world, start) for _ in range(3)]
+    worker = Actor.staff(world.users["gridworker"])
+    for t in tickets:
+        perform(t, "accept", worker, expected_version=t.version, now=start + timedelta(minutes=5))
+    db.session.commit()
+    bad = tickets[1]
+    escalation_target = workflow.escalation_target
+
+    def breaks_on_bad(ticket):
+        if ticket.id == bad.id:
+            raise RuntimeError("connection reset while reading the office")
+        return escalation_target(ticket)
+
+    monkeypatch.setattr(workflow, "escalation_target", breaks_on_bad)
+    now = max(t.handle_deadline for t in tickets) + timedelta(minutes=1)
+    with caplog.at_level("ERROR", logger="griddesk.jobs"):
+        assert deadline_sweep(now) == {"warned": 0, "overdue": 2, "escalated": 2}
+    assert "connection reset" in caplog.text and bad.number in caplog.text
+    db.session.rollback()  # what is left is what the sweep committed
+    assert [t.status for t in tickets] == [TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
+                                           TicketStatus.PENDING]
+    assert bad.overdue_at is None and "overdue" not in actions(bad)  # its step, undone whole
+    monkeypatch.undo()
+    assert deadline_sweep(now) == {"warned": 0, "overdue": 1, "escalated": 1}
+    assert actions(bad)[-2:] == ["overdue", "escalate"]
+
+
+def test_jobs_write_no_events_and_no_outbox_rows_themselves():
+    """Every effect of a job goes through a domain operation in models/ (issue 9)."""
+    import ast
+
+    for path in (ROOT / "jobs").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {alias.name for node in ast.walk(tree)
+                 if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not names & {"append_event", "record_event", "notify_event", "Notification",
+                            "TicketEvent", "perform"}, path.name
+        assert "models.notify.outbox" not in modules, path.name
+
+
+def test_the_outbox_has_one_key_format(world):
+    """Staff, reporter and administrator messages are keyed cause:channel:recipient, and a long
+    e-mail address still fits the key (it used to overflow it on PostgreSQL)."""
+    import re
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+    email = "a" * 140 + "@example.cn"
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
+                                  lon=120.004, lat=30.006, reporter_phone="13900001111",
+                                  reporter_email=email), now=start).ticket
+    perform(ticket, "accept", Actor.staff(world.users["gridworker"]),
+            expected_version=ticket.version, now=start)
+    db.session.commit()
+    calendar_check(datetime(2026, 11, 23, 10, 0, tzinfo=SH))
+    rows = db.session.execute(sa.select(Notification)).scalars().all()
+    assert {r.template for r in rows} >= {"dispatch", "reporter_accepted"}
+    assert {r.template for r in rows} & {"calendar_missing", "calendar_provisional"}
+    pattern = re.compile(r"^(event:\d+:ticket:\d+|calendar(_provisional)?:\d{4}):"
+                         r"(in_app|webhook|email|wecom|dingtalk):(user:\d+|to:.+|sha256:[0-9a-f]+)$")
+    for row in rows:
+        assert pattern.match(row.dedupe_key) and len(row.dedupe_key) <= 160, row.dedupe_key
+    assert {r.recipient_address for r in rows if r.channel == Channel.EMAIL} == {email}
 
 
 # --- one scheduler only ---------------------------------------------------------------------

@@ -75,11 +75,11 @@ def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
 
 def tell_administrators(cause: str, template: str, payload: dict) -> list[Notification]:
     """An in-app message about the system (not a ticket) to every active administrator, once."""
+    from models.people.roles import CONFIGURING_ROLES
     from models.people.user import User
-    from models.vocabulary import Role
 
     admins = db.session.execute(sa.select(User.id).where(
-        User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)).scalars().all()
+        User.role.in_(CONFIGURING_ROLES), User.active.is_(True)).order_by(User.id)).scalars().all()
     rows = [write_notice(cause=cause, channel=Channel.IN_APP, template=template,
                          payload=payload, user_id=admin_id) for admin_id in admins]
     return [r for r in rows if r is not None]
