@@ -221,7 +221,7 @@ INSERT INTO tickets (
     reporter_name, reporter_phone, reporter_email, tracking_code, created_by_id,
     assigned_department_id, assigned_user_id, current_level,
     accept_deadline, handle_deadline, accepted_at, submitted_at, closed_at,
-    rating, rating_comment, rated_at, rework_count, reopen_count, submitted_by_id,
+    rating, rating_comment, rated_at, rating_source, rework_count, reopen_count, submitted_by_id,
     suspended_at, resume_status, warned_at, overdue_at,
     event_seq, version, created_at, updated_at, last_activity_at)
 SELECT
@@ -249,6 +249,7 @@ SELECT
     CASE WHEN s.rated THEN s.rating END,
     CASE WHEN s.rated AND s.rating <= 2 THEN '处理太慢，问题反复出现' END,
     CASE WHEN s.rated THEN s.closed_at + interval '3 hours' END,
+    CASE WHEN s.rated THEN 'reporter' END,
     CASE WHEN s.status = 'closed' AND s.r_misc < 0.05 THEN 1 ELSE 0 END,
     0,
     CASE WHEN s.status IN ('pending_review', 'closed') THEN o.person_id END,

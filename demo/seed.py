@@ -34,7 +34,8 @@ from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
 from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, DeadlineUnit, DepartmentKind,
-                               HandlingLevel, Priority, ResponsibleKind, Role, Source, TicketStatus)
+                               HandlingLevel, Priority, RatingSource, ResponsibleKind, Role, Source,
+                               TicketStatus)
 
 DEMO_PASSWORD = "demo12345"  # the README and run.py print it too
 SEED = 20261123
@@ -1084,7 +1085,7 @@ def _make_ticket(demo: _Demo, plan: _Plan, plans: list[_Plan],
     accept_window = ticket.accept_deadline - created
     handle_window = ticket.handle_deadline - created
     rework = 0
-    rating = comment = None
+    rating = comment = recorder = None
     late = False
 
     def accept() -> User:
@@ -1167,8 +1168,8 @@ def _make_ticket(demo: _Demo, plan: _Plan, plans: list[_Plan],
                 elif plan.source == Source.PATROL and rng.random() < 0.5:
                     # No reporter to ask: the community phones the neighbours (回访).
                     rating, comment = rng.choice((4, 5, 5)), rng.choice(REVISIT_COMMENTS)
-                    add(t + _minutes(rng, 60, 72 * 60), "rate",
-                        actor=rng.choice(demo.community_staff[grid.community.id]),
+                    recorder = rng.choice(demo.community_staff[grid.community.id])
+                    add(t + _minutes(rng, 60, 72 * 60), "follow_up", actor=recorder,
                         note=comment, details={"rating": rating})
 
     # A life longer than the time since the report is squeezed to end just before now.
@@ -1183,11 +1184,14 @@ def _make_ticket(demo: _Demo, plan: _Plan, plans: list[_Plan],
     accepted = moments.get("accept", [None])[0]
     submitted = moments.get("submit", [None])[-1]
     closed = moments.get("approve", [None])[-1]
-    rated = moments.get("rate", [None])[-1]
+    rated = (moments.get("rate") or moments.get("follow_up") or [None])[-1]
 
     ticket.current_level = level
     ticket.accepted_at, ticket.submitted_at, ticket.closed_at = accepted, submitted, closed
     ticket.rating, ticket.rating_comment, ticket.rated_at = rating, comment, rated
+    if rating is not None:  # the reporter's own, or a follow-up recorded by community staff
+        ticket.rating_source = RatingSource.FOLLOW_UP if recorder else RatingSource.REPORTER
+        ticket.rated_by = recorder
     ticket.rework_count = rework
     ticket.updated_at = steps[-1][0]
     return ticket, len(steps) + 1

@@ -94,3 +94,50 @@ def test_downgrade_to_base_and_upgrade_again(separate_database_url):
             assert schema_diff(connection) == []
     finally:
         engine.dispose()
+
+
+def test_ratings_given_before_0011_are_told_apart_by_their_events(separate_database_url):
+    """A rating recorded by staff before the follow-up action existed was a phone follow-up by
+    that person; any other was the reporter's own."""
+    from datetime import datetime, timezone
+
+    url = separate_database_url
+    result = run_py("db", "upgrade", "0010", url=url)
+    assert result.returncode == 0, result.stderr
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    engine = sa.create_engine(url)
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine, only=["users", "categories", "tickets", "ticket_events"])
+        users, categories, tickets, events = (meta.tables[name] for name in (
+            "users", "categories", "tickets", "ticket_events"))
+        with engine.begin() as connection:
+            connection.execute(users.insert().values(
+                id=1, username="community", display_name="社区专干", password_hash="x",
+                role="community_staff", active=True, failed_logins=0, created_at=now))
+            connection.execute(categories.insert().values(
+                id=1, code="01", name="垃圾清运", handling_level="community", accept_deadline=2,
+                accept_deadline_unit="working_hours", handle_deadline=1,
+                handle_deadline_unit="working_days", requires_after_photo=False,
+                duplicate_radius_m=50, sort_order=0, active=True))
+            for ident, rating, staff in ((1, 5, None), (2, 3, 1), (3, None, None)):
+                connection.execute(tickets.insert().values(
+                    id=ident, number=f"GD20261101000{ident}", title="满溢", description="满溢",
+                    category_id=1, priority="normal", source="phone", status="closed",
+                    location_flagged=False, tracking_code=f"CODE{ident}", current_level="grid",
+                    rework_count=0, event_seq=1, version=1, created_at=now, updated_at=now,
+                    last_activity_at=now, rating=rating))
+                if rating is not None:
+                    connection.execute(events.insert().values(
+                        id=ident, ticket_id=ident, seq=1, action="rate",
+                        actor_kind="user" if staff else "reporter", actor_user_id=staff,
+                        created_at=now, details={"rating": rating}))
+        result = run_py("db", "upgrade", url=url)
+        assert result.returncode == 0, result.stderr
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT id, rating_source, rated_by_id FROM tickets ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(1, "reporter", None), (2, "follow_up", 1),
+                                            (3, None, None)]
+    finally:
+        engine.dispose()
