@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from models import Role, Ticket, User, db
+from models.people.accounts import create_user
 
 DEMO_PASSWORD = "demo12345"
 DEMO_ACCOUNTS = [
@@ -120,10 +121,9 @@ def register_commands(app: Flask) -> None:
                 raise click.ClickException("the passwords differ")
         user = User(username=username, display_name=display_name or username, role=Role.ADMIN)
         try:
-            user.set_password(password)
+            create_user(user, password)
         except ValueError as exc:
             raise click.ClickException(str(exc))
-        db.session.add(user)
         db.session.commit()
         click.echo(f"Administrator {username} created.")
 

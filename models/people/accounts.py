@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from models.base import db, utcnow
-from models.people.user import User
+from models.people.api_clients import UserToken
+from models.people.user import MIN_PASSWORD_LENGTH, User
 
 # After the allowed failures, each further failure doubles the wait, up to this ceiling.
 BASE_BLOCK = timedelta(seconds=30)
@@ -70,3 +71,43 @@ def check_user_setup(user: User) -> None:
     if not user.username or not user.username.strip():
         raise UserSetupError(_("The username is required."))
     user.username = user.username.strip()
+
+
+def create_user(user: User, password: str | None) -> User:
+    """A new account: it needs a password and the scope its role works in; the caller commits."""
+    from flask_babel import gettext as _
+
+    if not password:
+        raise UserSetupError(_("Set a password for the new user."))
+    set_password(user, password)
+    check_user_setup(user)
+    db.session.add(user)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Set or reset a password; a reset also ends the user's API tokens."""
+    from flask_babel import gettext as _
+
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise UserSetupError(_("The password needs at least %(count)s characters.",
+                               count=MIN_PASSWORD_LENGTH))
+    had_password = bool(user.password_hash)
+    user.set_password(password)
+    if had_password and user.id is not None:
+        revoke_user_tokens(user)
+
+
+def deactivate_user(user: User) -> None:
+    """An inactive user cannot sign in, and the API tokens issued to them are revoked for good."""
+    user.active = False
+    if user.id is not None:
+        revoke_user_tokens(user)
+
+
+def revoke_user_tokens(user: User) -> int:
+    rows = db.session.execute(sa.select(UserToken).where(
+        UserToken.user_id == user.id, UserToken.revoked_at.is_(None))).scalars().all()
+    for row in rows:
+        row.revoked_at = utcnow()
+    return len(rows)

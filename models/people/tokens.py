@@ -85,11 +85,3 @@ def _touch(row: ApiClient | UserToken) -> None:
     except sa.exc.OperationalError:
         pass  # best effort: a busy SQLite file must not refuse the request
     set_committed_value(row, "last_used_at", now)
-
-
-def revoke_user_tokens(user: User) -> int:
-    rows = db.session.execute(sa.select(UserToken).where(
-        UserToken.user_id == user.id, UserToken.revoked_at.is_(None))).scalars().all()
-    for row in rows:
-        row.revoked_at = utcnow()
-    return len(rows)

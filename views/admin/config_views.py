@@ -25,7 +25,7 @@ from models.calendar_arrangement import (ArrangementError, enter_arrangement, re
 from models.categories import CategoryError, check_category
 from models.clock import local_today
 from models.custom_fields import FieldDefinitionError, check_field_definitions
-from models.people.accounts import UserSetupError, check_user_setup
+from models.people.accounts import check_user_setup, create_user, deactivate_user, set_password
 from models.tickets.deadlines import invalidate_calendar
 from models.tickets.dispatch import DispatchRuleError, check_dispatch_rule
 
@@ -167,18 +167,15 @@ class UserView(ConfigView):
     form_widget_args = {"new_password": {"autocomplete": "new-password"}}
 
     def on_model_change(self, form, model, is_created):
-        from models.people.tokens import revoke_user_tokens
-
         password = form.new_password.data
         try:
+            if is_created:
+                create_user(model, password)
+                return
             if password:
-                model.set_password(password)
-                if not is_created:
-                    revoke_user_tokens(model)  # a reset password also ends API sessions
-            if not model.active and not is_created:
-                revoke_user_tokens(model)
-            elif is_created:
-                raise UserSetupError(_("Set a password for the new user."))
+                set_password(model, password)
+            if not model.active:
+                deactivate_user(model)
             check_user_setup(model)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
