@@ -29,6 +29,8 @@ class Area(db.Model):
     boundary: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True, active_history=True)
     centroid_lon: Mapped[float | None]
     centroid_lat: Mapped[float | None]
+    # An inactive area stays on the tickets and records that name it but takes nothing new.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -81,6 +83,11 @@ def set_boundary(area: Area, geojson: dict | None) -> None:
 def place_area(area: Area, parent: Area | None) -> None:
     """Put an area under its parent (checked) and keep the materialized paths of it and below."""
     check_parent(area.level, parent)
+    check_activation(area, parent)
+    if area.id is not None:
+        from models.areas.locate import invalidate_area_index
+
+        invalidate_area_index()  # e.g. deactivated: this process stops placing reports in it now
     if area.id is not None:
         if parent is not None and parent.is_within(area):
             raise AreaError(_("An area cannot sit under its own sub-area."))
@@ -98,6 +105,16 @@ def place_area(area: Area, parent: Area | None) -> None:
             .values(path=sa.func.replace(Area.path, old_path, area.path))
             .execution_options(synchronize_session="fetch"))
         _move_tickets(area)
+
+
+def check_activation(area: Area, parent: Area | None) -> None:
+    """An active area sits under an active parent; an area is deactivated after its sub-areas."""
+    if area.active is not False and parent is not None and not parent.active:
+        raise AreaError(_("The parent area %(name)s is inactive.", name=parent.name))
+    if area.active is False and area.id is not None and db.session.execute(
+            sa.select(Area.id).where(Area.parent_id == area.id, Area.active.is_(True))
+            .limit(1)).first():
+        raise AreaError(_("Deactivate its sub-areas first."))
 
 
 def _check_level_change(area: Area) -> None:
@@ -132,6 +149,7 @@ def _move_tickets(area: Area) -> None:
 
 def area_in_use(area: Area) -> str | None:
     """Why an area may not be deleted, or None when nothing refers to it."""
+    from models.people.api_clients import ApiClient
     from models.people.department import Department
     from models.people.user import User
     from models.tickets.dispatch_rules import DispatchRule
@@ -142,9 +160,11 @@ def area_in_use(area: Area) -> str | None:
     column = getattr(Ticket, LEVEL_COLUMN[area.level])
     if db.session.execute(sa.select(Ticket.id).where(column == area.id).limit(1)).first():
         return _("Tickets refer to this area; it cannot be deleted.")
-    for model, attr in ((User, "scope_area_id"), (Department, "area_id"), (DispatchRule, "area_id")):
+    for model, attr in ((User, "scope_area_id"), (Department, "area_id"), (DispatchRule, "area_id"),
+                        (ApiClient, "scope_area_id")):
         if db.session.execute(sa.select(model.id).where(getattr(model, attr) == area.id).limit(1)).first():
-            return _("Users, departments or dispatch rules refer to this area; it cannot be deleted.")
+            return _("Users, departments, dispatch rules or API clients refer to this area; it "
+                     "cannot be deleted. Untick Active to take it out of use.")
     return None
 
 

@@ -65,7 +65,7 @@ _state: dict = {"index": None, "signature": None, "checked": 0.0}
 def _signature() -> tuple:
     return tuple(db.session.execute(
         sa.select(sa.func.count(), sa.func.max(Area.updated_at))
-        .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]),
+        .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]), Area.active.is_(True),
                Area.boundary.is_not(None))).one())
 
 
@@ -81,7 +81,7 @@ def area_index() -> _AreaIndex:
             return index
         rows = db.session.execute(
             sa.select(Area.id, Area.code, Area.level, Area.boundary)
-            .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]),
+            .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]), Area.active.is_(True),
                    Area.boundary.is_not(None))).all()
         _state.update(index=_AreaIndex(rows), signature=signature)
         return _state["index"]

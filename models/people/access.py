@@ -90,10 +90,14 @@ def reporter_phone_for(user: User, ticket: Ticket) -> str:
 
 # --- what a user may pick in filters and forms ------------------------------------------------
 
-def pickable_areas(user: User, levels: Iterable[AreaLevel]) -> list[Area]:
+def pickable_areas(user: User, levels: Iterable[AreaLevel], *,
+                   active_only: bool = False) -> list[Area]:
     """The areas of these levels offered to this user (board and list filters, intake form):
-    those inside their scope area, in tree order. Without a scope area, all of them."""
+    those inside their scope area, in tree order. Without a scope area, all of them. For
+    anything new (``active_only``) inactive areas are left out; filters still find old tickets."""
     query = sa.select(Area).where(Area.level.in_(list(levels))).order_by(Area.path)
+    if active_only:
+        query = query.where(Area.active.is_(True))
     scope = user.scope_area
     if not sees_everywhere(user) and scope is not None:
         query = query.where(Area.path.startswith(scope.path))

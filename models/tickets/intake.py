@@ -69,7 +69,8 @@ def check_report(report: Report) -> tuple[Category, Area, float | None, float | 
         lon, lat, flagged = placement.lon, placement.lat, placement.flagged
     elif report.area_id:
         area = db.session.get(Area, int(report.area_id))
-        if area is None or area.level not in (AreaLevel.GRID, AreaLevel.COMMUNITY):
+        if area is None or not area.active or area.level not in (AreaLevel.GRID,
+                                                                  AreaLevel.COMMUNITY):
             raise ActionInvalid(_("Choose the grid or community of the report."))
     else:
         raise ActionInvalid(_("Give the coordinates, or choose the grid or community."))

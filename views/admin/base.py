@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, has_request_context, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 
 from models import Role
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
@@ -79,6 +81,18 @@ class GridDeskModelView(RoleGate, ModelView):
     def _get_filter_groups(self):
         self._refresh_filters_cache()
         return super()._get_filter_groups()
+
+    def is_action_allowed(self, name):
+        # Nothing is deleted in bulk: what the history points at is deactivated instead.
+        return name != "delete" and super().is_action_allowed(name)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, IntegrityError):
+            # A row others refer to, or a duplicate: a message in words, never the database's.
+            flash(_("Not saved: another record has the same name or code, or other records "
+                    "still refer to this one."), "error")
+            return True
+        return super().handle_view_exception(exc)
 
 
 class GridDeskView(RoleGate, BaseView):

@@ -52,7 +52,9 @@ def area_options(*levels: AreaLevel):
 
 
 # Areas run to tens of thousands of grids at city scale: pick them by typing, not from one select.
-AREA_LOOKUP = {"fields": ("code", "name"), "page_size": 20, "placeholder": _l("Type a code or name")}
+# Inactive areas are not offered for anything new.
+AREA_LOOKUP = {"fields": ("code", "name"), "page_size": 20, "placeholder": _l("Type a code or name"),
+               "filters": ["active = true"]}
 
 
 class ConfigView(AuditedView, GridDeskModelView):
@@ -61,14 +63,15 @@ class ConfigView(AuditedView, GridDeskModelView):
 
 
 class AreaView(ConfigView):
-    column_list = ("code", "name", "level", "parent", "centroid_lon", "centroid_lat")
+    column_list = ("code", "name", "level", "parent", "active", "centroid_lon", "centroid_lat")
     column_labels = {"code": _l("Code"), "name": _l("Name"), "level": _l("Level"),
+                     "active": _l("Active"),
                      "parent": _l("Parent area"), "centroid_lon": _l("Centroid longitude"),
                      "centroid_lat": _l("Centroid latitude"), "boundary": _l("Boundary"),
                      "boundary_file": _l("Boundary file (GeoJSON)"),
                      "boundary_text": _l("Boundary (GeoJSON text)")}
-    column_details_list = ("code", "name", "level", "parent", "centroid_lon", "centroid_lat",
-                           "boundary")
+    column_details_list = ("code", "name", "level", "parent", "active", "centroid_lon",
+                           "centroid_lat", "boundary")
     column_searchable_list = ("code", "name")
     column_default_sort = "code"
     column_filters = (
@@ -76,12 +79,15 @@ class AreaView(ConfigView):
         IdFilter(Area.parent_id, _l("Parent area"),
                     options=area_options(AreaLevel.DISTRICT, AreaLevel.STREET,
                                          AreaLevel.COMMUNITY)),
+        "active",
     )
     column_formatters_detail = {
         "boundary": lambda v, c, m, n: json.dumps(m.boundary, ensure_ascii=False)[:2000]
         if m.boundary else "",
     }
-    form_columns = ("code", "name", "level", "parent", "boundary_file", "boundary_text")
+    form_columns = ("code", "name", "level", "parent", "active", "boundary_file", "boundary_text")
+    column_descriptions = {"active": _l("Untick to take the area out of use: it stays on old "
+                                        "tickets but takes no new reports, users or rules.")}
     form_ajax_refs = {"parent": AREA_LOOKUP}
     form_overrides = {"level": SelectField}
     form_args = {"level": enum_field(AreaLevel, _l("Level"))}
@@ -258,6 +264,7 @@ class CategoryView(ConfigView):
 
 
 class DispatchRuleView(ConfigView):
+    can_delete = False  # untick Active instead
     column_list = ("category", "area", "responsible_kind", "department", "handle_deadline",
                    "handle_deadline_unit", "sort_order", "active")
     column_labels = {"category": _l("Category"), "area": _l("Area"),
@@ -316,6 +323,7 @@ class ArrangementForm(AdminForm):
 class WorkCalendarView(ConfigView):
     list_template = "admin/calendar_list.html"
     can_view_details = False
+    can_delete = False  # deadlines were counted with these days: change a day, do not remove it
     column_list = ("day", "is_workday", "note", "provisional")
     column_labels = {"day": _l("Date"), "is_workday": _l("Working day"), "note": _l("Note"),
                      "provisional": _l("Provisional")}

@@ -122,7 +122,7 @@ class TicketActionsMixin:
 
     # --- list actions ------------------------------------------------------------------------
     def is_action_allowed(self, name):
-        if not current_user.is_authenticated:
+        if not current_user.is_authenticated or not super().is_action_allowed(name):
             return False
         if name == "export":
             return True
@@ -278,7 +278,8 @@ def report_from_form(values: dict) -> Report:
 
 def intake_area_choices() -> list[tuple[int, str]]:
     return [(a.id, ("　" if a.level == AreaLevel.GRID else "") + a.name)
-            for a in pickable_areas(current_user, [AreaLevel.GRID, AreaLevel.COMMUNITY])]
+            for a in pickable_areas(current_user, [AreaLevel.GRID, AreaLevel.COMMUNITY],
+                                    active_only=True)]
 
 
 EXPORT_COLUMNS = [
