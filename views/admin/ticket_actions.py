@@ -118,6 +118,10 @@ class TicketActionsMixin:
                 flash(error, "danger")
             else:
                 flash(_("%(action)s: done.", action=Action(action_name).label), "success")
+                if not can_see_ticket(current_user, ticket):  # e.g. escalated or returned
+                    flash(_("Ticket %(number)s is now outside your view.", number=ticket.number),
+                          "info")
+                    return redirect(url_for(".index_view"))
         return redirect(url_for(".details_view", id=ticket_id))
 
     # --- list actions ------------------------------------------------------------------------
@@ -213,7 +217,9 @@ class TicketActionsMixin:
         done = sum(1 for _t, error in results if error is None)
         flash(_("%(done)s of %(total)s tickets done.", done=done, total=len(results)),
               "success" if done == len(results) else "warning")
-        return self.render("admin/ticket_bulk_report.html", title=title, results=results)
+        visible = {t.id for t, _error in results if can_see_ticket(current_user, t)}
+        return self.render("admin/ticket_bulk_report.html", title=title, results=results,
+                           visible=visible)
 
     # --- staff intake (hotline / walk-in) --------------------------------------------------------
     @expose("/new/", methods=["GET", "POST"])
