@@ -23,6 +23,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     configure_admin(app)
     configure_cli(app)
     configure_template_helpers(app)
+    configure_error_handlers(app)
     return app
 
 
@@ -137,16 +138,6 @@ def configure_blueprints(app: Flask) -> None:
     def root():
         return redirect(url_for("admin.index"))
 
-    from flask import render_template
-
-    @app.errorhandler(403)
-    def forbidden(_error):
-        return render_template("errors/403.html"), 403
-
-    @app.errorhandler(404)
-    def not_found(_error):
-        return render_template("errors/404.html"), 404
-
 
 def configure_admin(app: Flask) -> None:
     from .admin import build_admin
@@ -159,6 +150,18 @@ def configure_cli(app: Flask) -> None:
 
     register_commands(app)
     record_commands_as_command_line(app)
+
+
+def configure_error_handlers(app: Flask) -> None:
+    """400/403/404/405/500 in Chinese, in the admin layout (menu kept); JSON for the machine
+    interfaces."""
+    from werkzeug.exceptions import InternalServerError
+
+    from .error_pages import error_response
+
+    for code in (400, 403, 404, 405):
+        app.register_error_handler(code, error_response)
+    app.register_error_handler(InternalServerError, error_response)
 
 
 def configure_template_helpers(app: Flask) -> None:

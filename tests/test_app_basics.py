@@ -165,5 +165,5 @@ def test_create_admin_refuses_a_duplicate_username(ctx, app):
 def test_create_admin_refuses_a_short_password(ctx, app):
     result = run_cli(app, "create-admin", "chief", "--password", "short7!")
     assert result.exit_code == 1
-    assert "password shorter than 8 characters" in result.output
+    assert "密码至少需要 8 个字符" in result.output  # the one account rule, in Chinese
     assert users_named("chief") == []

@@ -4,15 +4,15 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, flash, has_request_context, redirect, request, url_for
-from flask_admin import AdminIndexView, BaseView
+from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
-from models import Role
+from models import Role, db
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
 
 
@@ -81,6 +81,34 @@ class GridDeskModelView(RoleGate, ModelView):
     def _get_filter_groups(self):
         self._refresh_filters_cache()
         return super()._get_filter_groups()
+
+    # --- list URLs edited by hand or kept from an older page: bad filter values ------------
+    def get_invalid_value_msg(self, value, filter):
+        return _("The filter “%(name)s” has no value “%(value)s”; the list is shown without it.",
+                 name=filter.name, value=value)
+
+    def _get_list_filter_args(self):
+        """Each filter's own check, and for filters with a fixed choice: one of the choices."""
+        args = super()._get_list_filter_args()
+        kept = []
+        for index, name, value in args or []:
+            options = self._filters[index].get_options(self)
+            if options and str(value) not in {str(key) for key, _label in options}:
+                flash(self.get_invalid_value_msg(value, self._filters[index]), "error")
+                continue
+            kept.append((index, name, value))
+        return kept if args is not None else None
+
+    @expose("/")
+    def index_view(self):
+        try:
+            return super().index_view()
+        except (ValueError, LookupError, TypeError, OverflowError, StatementError):
+            if not any(key.startswith("flt") for key in request.args):
+                raise
+            db.session.rollback()
+            flash(_("The list cannot be filtered that way; it is shown without filters."), "error")
+            return redirect(url_for(".index_view"))
 
     def is_action_allowed(self, name):
         # Nothing is deleted in bulk: what the history points at is deactivated instead.

@@ -1,0 +1,47 @@
+"""Error pages people read: Chinese, inside the admin layout with its menu, fit for a phone."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+MACHINE_PREFIXES = ("/api/", "/open311/")
+MACHINE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 500: "server_error"}
+PAGES = {
+    400: (_l("The request cannot be read"),
+          _l("A value in the address or the form is not valid (for example a stale link or an "
+             "expired form). Go back, reload the page and try again.")),
+    403: (_l("You may not open this page"),
+          _l("Your role does not include it. Ask your administrator if you need access.")),
+    404: (_l("Page not found"),
+          _l("The page or record does not exist, or it is outside your scope.")),
+    405: (_l("This page cannot be opened that way"),
+          _l("Open it from the menu or from a link in GridDesk.")),
+    500: (_l("Something went wrong on our side"),
+          _l("Nothing was saved by the failed step. Try again in a moment; if it happens again, "
+             "tell your administrator the time and what you did.")),
+}
+
+
+def error_response(error: HTTPException):
+    code = getattr(error, "code", None) or 500
+    if code not in PAGES:
+        code = 500
+    if code == 500:
+        from models import db
+
+        db.session.rollback()  # the menu reads the database; the failed transaction is over
+    title, text = (str(part) for part in PAGES[code])
+    if request.path.startswith(MACHINE_PREFIXES):
+        return jsonify({"error": {"code": MACHINE_CODES[code], "message": title}}), code
+    return _page(title, text), code
+
+
+def _page(title: str, text: str) -> str:
+    admins = current_app.extensions.get("admin") or []
+    try:
+        return admins[0].index_view.render("errors/_page.html", error_title=title, error_text=text)
+    except Exception:  # the layout itself failed (e.g. the database is down): a plain page
+        current_app.logger.exception("error page drawn without the admin layout")
+        return render_template("errors/_plain.html", error_title=title, error_text=text)
