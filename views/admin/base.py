@@ -34,7 +34,7 @@ class IdFilter(FilterEqual):
         return int(value)
 
     def validate(self, value):
-        return str(value).strip().isdigit()
+        return str(value).strip().isdigit() and int(value) < 2 ** 31  # an integer column
 
 
 def user_has_role(roles: frozenset[Role]) -> bool:
@@ -92,9 +92,11 @@ class GridDeskModelView(RoleGate, ModelView):
         args = super()._get_list_filter_args()
         kept = []
         for index, name, value in args or []:
-            options = self._filters[index].get_options(self)
+            flt = self._filters[index]
+            # An id outside the offered ones is a valid question (the answer is: nothing).
+            options = None if isinstance(flt, IdFilter) else flt.get_options(self)
             if options and str(value) not in {str(key) for key, _label in options}:
-                flash(self.get_invalid_value_msg(value, self._filters[index]), "error")
+                flash(self.get_invalid_value_msg(value, flt), "error")
                 continue
             kept.append((index, name, value))
         return kept if args is not None else None

@@ -24,3 +24,12 @@ TYPE_FORMATTERS = {
     date: lambda view, value, name=None: value.isoformat(),
 }
 TYPE_FORMATTERS.update({k: v for k, v in typefmt.BASE_FORMATTERS.items() if k not in TYPE_FORMATTERS})
+
+
+def stars(rating) -> str:
+    """A 1–5 rating as people read it: ★★★★☆ 4/5."""
+    try:
+        value = max(0, min(5, int(rating)))
+    except (TypeError, ValueError):
+        return ""
+    return f"{'★' * value}{'☆' * (5 - value)} {value}/5"

@@ -226,7 +226,9 @@ class TicketActionsMixin:
     def create_view(self):
         if not self.can_create:
             return redirect(url_for(".index_view"))
-        values = request.form.to_dict() if request.method == "POST" else {"source": "phone"}
+        patrol = current_user.role == Role.GRID_WORKER  # a grid worker reports what they found
+        values = request.form.to_dict() if request.method == "POST" else {
+            "source": (Source.PATROL if patrol else Source.PHONE).value}
         duplicates, error = [], None
         if request.method == "POST":
             report = report_from_form(values)
@@ -255,9 +257,12 @@ class TicketActionsMixin:
         return self.render("admin/ticket_create.html", values=values, error=error,
                            duplicates=duplicates, categories=categories,
                            areas=intake_area_choices(), priorities=Priority.choices(),
+                           page_heading=_("Patrol report") if patrol
+                           else _("New ticket (hotline / walk-in)"),
                            sources=[(s.value, s.label) for s in
-                                    (Source.PHONE, Source.WALK_IN, Source.PATROL, Source.WECHAT,
-                                     Source.WEB)])
+                                    ((Source.PATROL, Source.PHONE, Source.WALK_IN) if patrol else
+                                     (Source.PHONE, Source.WALK_IN, Source.PATROL))
+                                    + (Source.WECHAT, Source.WEB)])
 
 
 def report_from_form(values: dict) -> Report:

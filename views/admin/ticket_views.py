@@ -31,7 +31,7 @@ from models.tickets.records import TicketChangedError, edit_ticket_fields, ticke
 
 from .base import GridDeskModelView, IdFilter, request_options
 from .config_views import enum_field
-from .formatting import TYPE_FORMATTERS
+from .formatting import TYPE_FORMATTERS, stars
 from .maps import ticket_map_svg
 from .ticket_actions import TicketActionsMixin, person_label
 
@@ -213,7 +213,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         "reporter_name", "reporter_phone", "reporter_email", "tracking_code", "created_by",
         "assigned_department", "assigned_user", "current_level", "accept_deadline",
         "handle_deadline", "accepted_at", "submitted_at", "closed_at", "rating", "rating_comment",
-        "rating_source", "rated_by", "rework_count", "duplicate_of", "created_at", "updated_at", "version")
+        "rating_source", "rated_by", "rework_count", "duplicate_of", "created_at", "updated_at")
     # Only sorts an index serves: priority and status are filters instead (a sort would read the
     # whole scope on every click).
     column_sortable_list = ("number", "handle_deadline", "created_at")
@@ -243,6 +243,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     column_formatters_detail = {
         "status": _status_badge, "handle_deadline": _deadline, "accept_deadline": _deadline,
         "reporter_phone": lambda v, c, m, n: reporter_phone_for(current_user, m),
+        "rating": lambda v, c, m, n: stars(m.rating) if m.rating is not None else "",
     }
     form_columns = EDITABLE_FIELDS + ("expected_version",)
     form_overrides = {"priority": SelectField}
@@ -358,7 +359,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     # --- the ticket page ------------------------------------------------------------------
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs.update(self.details_context(kwargs["model"]))
+            kwargs.update(self.details_context(kwargs["model"]), stars=stars)
         if template == self.list_template:
             kwargs["count_capped"] = g.get("ticket_count_capped", False)
         return super().render(template, **kwargs)
