@@ -133,6 +133,26 @@ def _attribute_value(definition: dict, values: list[str]):
     return value
 
 
+def field_answers(category: Category | None, attributes: dict | None) -> list[tuple[str, str, object]]:
+    """A ticket's answers to its category's custom fields as people read them: (code, label,
+    value) in the fields' order; list answers by their names, joined with 、."""
+    if category is None or not attributes:
+        return []
+    rows = []
+    for definition in attribute_definitions(category):
+        code = definition["code"]
+        if code not in attributes or attributes[code] in (None, "", []):
+            continue
+        value = attributes[code]
+        names = {str(v["key"]): v["name"] for v in definition.get("values", [])}
+        if isinstance(value, list):
+            value = "、".join(names.get(str(item), str(item)) for item in value)
+        elif names:
+            value = names.get(str(value), str(value))
+        rows.append((code, definition["description"], value))
+    return rows
+
+
 def answers_from_json(value) -> dict[str, list[str]]:
     """A JSON object of answers ({"bins": 3, "smell": ["bin"]}) in the form-shaped input
     (no object: no answers, which the check still holds against required fields)."""

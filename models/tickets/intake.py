@@ -59,6 +59,8 @@ def check_report(report: Report) -> tuple[Category, Area, float | None, float | 
         raise ActionInvalid(_("Choose an active category."))
     if category.children and any(c.active for c in category.children):
         raise ActionInvalid(_("Choose a sub-category of %(name)s.", name=category.name))
+    if report.answers is not None:
+        check_attributes(category, report.answers)  # before anything else is looked up
     if not (report.description or "").strip():
         raise ActionInvalid(_("Describe the problem."))
     lat = lon = None

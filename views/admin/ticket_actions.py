@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import AreaLevel, AttachmentKind, Category, Priority, Source, Ticket, User, db, utcnow
 from models.clock import format_local, local_zone
+from models.custom_fields import attribute_definitions, field_answers
 from models.errors import WorkflowError
 from models.people.access import (can_edit_tickets, can_see_ticket, pickable_areas,
                                   pickable_departments, pickable_people, ticket_scope)
@@ -232,6 +233,7 @@ class TicketActionsMixin:
         duplicates, error = [], None
         if request.method == "POST":
             report = report_from_form(values)
+            report.answers = custom_field_answers(report.category_id)
             try:
                 category, area, lon, lat, _flagged = check_report(report)
                 duplicates = possible_duplicates(category, lon, lat)
@@ -255,6 +257,10 @@ class TicketActionsMixin:
             Category.parent_id.is_not(None), Category.active.is_(True))
             .order_by(Category.code)).scalars().all()
         return self.render("admin/ticket_create.html", values=values, error=error,
+                           custom_fields=[(c.id, attribute_definitions(c)) for c in categories
+                                          if c.custom_fields],
+                           answers={name: request.form.getlist(name) for name in request.form
+                                    if name.startswith("attr-")},
                            duplicates=duplicates, categories=categories,
                            areas=intake_area_choices(), priorities=Priority.choices(),
                            page_heading=_("Patrol report") if patrol
@@ -287,6 +293,15 @@ def report_from_form(values: dict) -> Report:
         reporter_phone=values.get("reporter_phone"), reporter_email=values.get("reporter_email"))
 
 
+def custom_field_answers(category_id: int | None) -> dict[str, list[str]] | None:
+    """The answers to the chosen category's custom fields (inputs named attr-<category>-<code>)."""
+    category = db.session.get(Category, category_id) if category_id else None
+    if category is None:
+        return None
+    return {d["code"]: request.form.getlist(f"attr-{category.id}-{d['code']}")
+            for d in attribute_definitions(category)}
+
+
 def intake_area_choices() -> list[tuple[int, str]]:
     return [(a.id, ("　" if a.level == AreaLevel.GRID else "") + a.name)
             for a in pickable_areas(current_user, [AreaLevel.GRID, AreaLevel.COMMUNITY],
@@ -313,9 +328,17 @@ def export_workbook(tickets: list[Ticket]):
     book = Workbook()
     sheet = book.active
     sheet.title = str(_("Tickets"))
-    sheet.append([str(label) for label, _get in EXPORT_COLUMNS])
+    answers = {t.id: {code: (label, value) for code, label, value in
+                      field_answers(t.category, t.attributes)} for t in tickets}
+    extra = {}  # the custom fields answered in this selection, one column each
+    for rows in answers.values():
+        for code, (label, _value) in rows.items():
+            extra.setdefault(code, label)
+    sheet.append([str(label) for label, _get in EXPORT_COLUMNS] + list(extra.values()))
     for ticket in tickets:
-        sheet.append([getter(ticket) for _label, getter in EXPORT_COLUMNS])
+        own = answers[ticket.id]
+        sheet.append([getter(ticket) for _label, getter in EXPORT_COLUMNS]
+                     + [own[code][1] if code in own else None for code in extra])
     for column in sheet.columns:
         sheet.column_dimensions[column[0].column_letter].width = 18
     buffer = io.BytesIO()

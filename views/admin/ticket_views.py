@@ -20,6 +20,7 @@ from models import (Area, AreaLevel, Attachment, Category, Priority, Source, Tic
 from models.areas.hierarchy import LEVEL_COLUMN
 from models.categories import in_category
 from models.clock import local_zone
+from models.custom_fields import field_answers
 from models.people.access import (area_within_scope, can_edit_tickets, can_report_tickets,
                                   can_see_ticket, pickable_areas, pickable_departments,
                                   pickable_people, reporter_phone_for, ticket_scope)
@@ -374,7 +375,8 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
             sa.select(Attachment).where(Attachment.ticket_id == ticket.id)
             .order_by(Attachment.id)).scalars().all()
         context = {"events": events, "attachments": attachments,
-                   "map_svg": ticket_map_svg(ticket)}
+                   "map_svg": ticket_map_svg(ticket),
+                   "custom_answers": field_answers(ticket.category, ticket.attributes)}
         context.update(self.action_context(ticket))
         return context
 
