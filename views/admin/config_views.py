@@ -172,6 +172,13 @@ class UserView(ConfigView):
     }
     form_widget_args = {"new_password": {"autocomplete": "new-password"}}
 
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.new_password.label.text = _("Password")  # a new user has no current password
+        form.new_password.description = _("At least 8 characters.")
+        form.new_password.flags.required = True
+        return form
+
     def on_model_change(self, form, model, is_created):
         password = form.new_password.data
         try:
