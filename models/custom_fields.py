@@ -122,14 +122,16 @@ def _attribute_value(definition: dict, values: list[str]):
         except ValueError:
             number = math.nan
         if not math.isfinite(number):
-            raise ActionInvalid(_("The attribute %(code)s must be a number.", code=code))
+            raise ActionInvalid(_("“%(label)s” (attribute %(code)s) must be a number.",
+                                  label=definition["description"], code=code))
         return int(number) if number.is_integer() and "." not in value else number
     if datatype == "datetime":
         try:
             return parse_iso_datetime(value).isoformat()
         except ValueError:
-            raise ActionInvalid(_("The attribute %(code)s must be a date and time in ISO 8601, "
-                                      "e.g. 2026-01-01T09:30:00+08:00.", code=code)) from None
+            raise ActionInvalid(_("“%(label)s” (attribute %(code)s) must be a date and time in "
+                                  "ISO 8601, e.g. 2026-01-01T09:30:00+08:00.",
+                                  label=definition["description"], code=code)) from None
     return value
 
 

@@ -312,6 +312,8 @@ def test_custom_fields_are_asked_shown_and_exported(world, login_as):
     refused = staff.post("/admin/ticket/new/", data=data)
     assert refused.status_code == 200 and "满溢桶数" in text(
         refused)[text(refused).index('id="gd-create-error"'):][:300]
+    not_a_number = staff.post("/admin/ticket/new/", data=dict(data, **{f"attr-{garbage.id}-bins": "很多"}))
+    assert "“满溢桶数”（属性 bins）须为数字" in text(not_a_number)
     assert count(Ticket) == 0
     made = staff.post("/admin/ticket/new/", data=dict(
         data, **{f"attr-{garbage.id}-bins": "3", f"attr-{garbage.id}-smell": ["bin", "drain"]}))
