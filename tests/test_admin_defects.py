@@ -8,13 +8,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from models import (ApiClient, Area, AreaLevel, Category, DispatchRule, ResponsibleKind, Ticket,
+from models import (ApiClient, Area, AreaLevel, DispatchRule, ResponsibleKind, Ticket,
                      TicketEvent, User, WorkCalendarDay, db)
 from models.areas.hierarchy import place_area
 from models.tickets.intake import Report, report_ticket
 from models.tickets.workflow import Actor, perform
 
-from .conftest import PASSWORD, login, session_csrf_token
+from .conftest import login, session_csrf_token
 from .test_api import auth, token_for
 
 GARBAGE_FIELDS = [

@@ -15,7 +15,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import AreaLevel, AttachmentKind, Category, Priority, Source, Ticket, User, db, utcnow
+from models import (AreaLevel, AttachmentKind, Category, Priority, Role, Source, Ticket, User, db,
+                    utcnow)
 from models.clock import format_local, local_zone
 from models.custom_fields import attribute_definitions, field_answers
 from models.errors import WorkflowError
