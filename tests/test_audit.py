@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from models import (Category, ConfigChange, Department, DispatchRule, NotificationTemplate,
-                     ResponsibleKind, User, db)
+from models import (Area, AreaLevel, Category, ConfigChange, Department, DispatchRule,
+                     NotificationTemplate, ResponsibleKind, User, db)
+from models.areas.hierarchy import place_area
 from models.clock import local_today
 
 from .conftest import csrf_token, session_csrf_token
@@ -127,15 +128,19 @@ def test_creation_deletion_and_deactivation_are_recorded(world, login_as):
                                       "area": (None, "测试区（T01）"), "phone": (None, "0571-1234"),
                                       "active": (None, True)}
 
-    rule_id = garbage_rule(world).id
-    response = admin.post("/admin/dispatchrule/delete/", data={
-        "csrf_token": session_csrf_token(admin), "id": str(rule_id), "url": "/admin/dispatchrule/"})
+    # Dispatch rules are deactivated, not deleted (issue 9 § 1); an area nothing refers to still is.
+    spare = Area(code="T01020199", name="乙备用网格", level=AreaLevel.GRID)
+    place_area(spare, world.areas["community2"])
+    db.session.commit()
+    spare_id = spare.id
+    response = admin.post("/admin/area/delete/", data={
+        "csrf_token": session_csrf_token(admin), "id": str(spare_id), "url": "/admin/area/"})
     assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.execute(sa.select(DispatchRule.id)).all() == []
-    deleted = entries(object_type="dispatch_rule", object_id=str(rule_id))[0]
+    assert db.session.get(Area, spare_id) is None
+    deleted = entries(object_type="area", object_id=str(spare_id))[0]
     assert deleted.operation == "delete" and deleted.actor_name == "admin"
-    assert changes_of(deleted)["responsible_kind"] == ("grid_worker", None)
+    assert changes_of(deleted)["code"] == ("T01020199", None)
 
     category = world.categories["garbage"]
     form = {"csrf_token": csrf_token(admin, f"/admin/category/edit/?id={category.id}"),
@@ -155,7 +160,7 @@ def test_creation_deletion_and_deactivation_are_recorded(world, login_as):
 
     page = text_of(admin.get(LOG).get_data(as_text=True))
     assert "停用 启用 : 是 → 否" in page
-    assert "删除" in page and "已不存在" in page  # the deleted rule links nowhere
+    assert "删除" in page and "已不存在" in page  # the deleted area links nowhere
     assert "新建 名称 : 区城管执法局 类型 : 职能部门 服务区域 : 测试区（T01）" in page
 
 
