@@ -418,3 +418,20 @@ def test_events_write_their_outbox_rows_in_the_same_transaction(world):
         Notification.ticket_id == pending.id, Notification.template == "reporter_accepted")
     ).scalars().all()
     assert [n.recipient_address for n in reporter] == ["13900001111"]
+
+
+def test_a_step_of_the_past_is_judged_at_its_own_moment(world):
+    """Steps entered after the fact (the demo's past): the reopen and rating windows count to
+    the step's own moment, not to the clock of the machine."""
+    then = utcnow() - timedelta(days=60)
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id, description="满溢",
+                                  lon=120.004, lat=30.006), now=then).ticket
+    photo = Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())
+    submit = ("submit", "gridworker", {"note": "已清运", "attachments": [photo]})
+    steps = [("accept", "gridworker", {}), submit, ("approve", "community", {}),
+             ("reopen", None, {"note": "又满了"}), submit, ("approve", "community", {}),
+             ("rate", None, {"rating": 3})]
+    for hours, (action, username, params) in enumerate(steps, start=1):
+        do(ticket, action, username, world, now=then + timedelta(hours=hours), **params)
+    assert ticket.status == TicketStatus.CLOSED and ticket.reopen_count == 1 and ticket.rating == 3
+    assert replays_to_ticket(ticket, events_of(ticket.id))

@@ -26,11 +26,12 @@ def rating_window() -> int:
     return setting("RATING_WINDOW_DAYS", 7)
 
 
-def rating_refusal(ticket: Ticket) -> str | None:
-    """Why the ticket cannot be rated now (by either path), or None."""
+def rating_refusal(ticket: Ticket, now: datetime | None = None) -> str | None:
+    """Why the ticket cannot be rated at ``now`` (by either path), or None."""
+    now = now or utcnow()
     if ticket.rating is not None:
         return _("This ticket has already been rated.")
-    if ticket.closed_at is not None and utcnow() - ticket.closed_at > timedelta(days=rating_window()):
+    if ticket.closed_at is not None and now - ticket.closed_at > timedelta(days=rating_window()):
         return _("Ratings are taken within %(days)s days of closing.", days=rating_window())
     return None
 

@@ -68,7 +68,7 @@ def allowed_actions(actor: Actor, ticket: Ticket) -> list[str]:
     mine = relations(actor, ticket)
     return [name for name, rule in RULES.items()
             if ticket.status in rule.from_statuses and mine & rule.who
-            and _precondition_error(name, ticket, actor) is None]
+            and _precondition_error(name, ticket, actor, utcnow()) is None]
 
 
 def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int | None,
@@ -85,7 +85,7 @@ def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int 
                                 action=label, status=ticket.status.label))
     if not relations(actor, ticket) & rule.who:
         raise ActionForbidden(_("You may not %(action)s this ticket.", action=label))
-    problem = _precondition_error(action, ticket, actor)
+    problem = _precondition_error(action, ticket, actor, now)
     if problem:
         raise ActionForbidden(problem)
     try:
@@ -97,7 +97,7 @@ def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int 
 
 # --- preconditions that depend on more than state and role ---------------------------------
 
-def _precondition_error(action: str, ticket: Ticket, actor: Actor) -> str | None:
+def _precondition_error(action: str, ticket: Ticket, actor: Actor, now: datetime) -> str | None:
     if action == "escalate" and ticket.current_level == AreaLevel.DISTRICT:
         return _("The ticket is already at the district level; it cannot go higher.")
     if action == "request_extension" and ticket.extension_requested_until is not None:
@@ -108,10 +108,10 @@ def _precondition_error(action: str, ticket: Ticket, actor: Actor) -> str | None
         if actor.user is not None and actor.user.id == ticket.extension_requested_by_id:
             return _("You cannot decide on your own extension request.")
     if action in RATING_ACTIONS:
-        return rating_refusal(ticket)
+        return rating_refusal(ticket, now)
     if action == "reopen" and ticket.closed_at is not None:
         window = setting("REOPEN_WINDOW_DAYS", 7)
-        if utcnow() - ticket.closed_at > timedelta(days=window):
+        if now - ticket.closed_at > timedelta(days=window):
             return _("Tickets can only be reopened within %(days)s days of closing.", days=window)
     return None
 
