@@ -1,19 +1,37 @@
-"""The demo district: every state present, consistent timelines, real tiling grids, every role."""
+"""The demo district: every state present, timelines made by the workflow's own rules, deadlines
+from the one deadline function, real tiling grids, every role."""
 from __future__ import annotations
 
 import random
 import re
 from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from shapely.geometry import Point, shape
 
-from models import Area, AreaLevel, Category, Role, Ticket, TicketEvent, TicketStatus, User, db
-from models.people.access import ticket_scope
+from models import (Area, AreaLevel, Category, DispatchRule, Role, Ticket, TicketEvent,
+                    TicketStatus, User, db, utcnow)
+from models.notify.outbox import Notification
+from models.people.access import can_see_ticket, ticket_scope
+from models.people.roles import MANAGER_ROLES
+from models.tickets.actions import RULES
+from models.tickets.deadlines import ticket_deadlines
 from models.tickets.timeline import replays_to_ticket
+from models.vocabulary import ActorKind, Channel, NotificationState, Priority
 
 DEMO_ACCOUNTS = ["admin", "district", "street", "community", "gridworker", "handler", "leader"]
+P, IP, PR, C, S, INV = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW,
+                        TicketStatus.CLOSED, TicketStatus.SUSPENDED, TicketStatus.INVALID)
+# Where each action leaves the ticket (None: where it was; resume: where it was before suspending).
+LEADS_TO = {"assign": P, "transfer": P, "return": P, "escalate": P, "accept": IP, "suspend": S,
+            "submit": PR, "approve": C, "reject": IP, "invalidate": INV, "merge": INV, "reopen": IP,
+            "note": None, "request_extension": None, "approve_extension": None,
+            "refuse_extension": None, "rate": None, "follow_up": None}
+# The deadlines start again from the step (the accept deadline too, except on reopen).
+RESTARTS = {"assign", "transfer", "escalate", "return"}
+SWEEP_MARKS = {"overdue", "deadline_warning"}  # the scheduler's marks: no change of state
 
 
 def test_every_state_is_present_in_the_demo(demo, app):
@@ -104,3 +122,143 @@ def test_each_demo_account_sees_a_chinese_panel_with_its_own_tickets(demo, app, 
     assert shown and shown <= visible_numbers
     if username != "admin":
         assert client.get("/admin/user/").status_code == 403
+
+
+# --- the demo is made by the workflow -----------------------------------------------------------
+
+def _timelines() -> tuple[list[Ticket], dict[int, list[TicketEvent]]]:
+    tickets = db.session.execute(sa.select(Ticket).order_by(Ticket.id)).scalars().all()
+    by_ticket: dict[int, list[TicketEvent]] = {}
+    for event in db.session.execute(
+            sa.select(TicketEvent).order_by(TicketEvent.ticket_id, TicketEvent.seq)).scalars():
+        by_ticket.setdefault(event.ticket_id, []).append(event)
+    return tickets, by_ticket
+
+
+def _relations(event: TicketEvent, actor: User | None, ticket: Ticket,
+               submitter: int | None) -> set:
+    """The workflow's relations of the actor to the ticket as it stood before the event."""
+    if event.actor_kind == ActorKind.SYSTEM:
+        return {"system"}
+    if event.actor_kind == ActorKind.REPORTER:
+        return {"reporter"}
+    found = set()
+    if event.from_user_id == actor.id:
+        found.add("assignee")
+    elif event.from_user_id is None and actor.department_id == event.from_department_id:
+        found.add("queue")
+    if actor.role in MANAGER_ROLES and can_see_ticket(actor, ticket):
+        found.add("manager")
+        if submitter != actor.id:
+            found.add("reviewer")
+    return found
+
+
+def _rule_breaks(ticket: Ticket, events: list[TicketEvent], users: dict[int, User],
+                 seeded_by: datetime) -> list[str]:
+    """Each step's state, actor and moment checked against the workflow's rule table."""
+    broken = []
+    if [e.action for e in events[:2]] != ["create", "dispatch"] \
+            or events[0].created_at != ticket.created_at:
+        broken.append("does not start with its report and dispatch")
+    submitter = before_suspending = None
+    for previous, event in zip(events, events[1:]):
+        where = f"{ticket.number} #{event.seq} {event.action}"
+        if not previous.created_at <= event.created_at <= seeded_by:
+            broken.append(f"{where}: out of order in time")
+        if event.action in ("dispatch", *SWEEP_MARKS):
+            if event.actor_kind != ActorKind.SYSTEM or event.to_status != event.from_status:
+                broken.append(f"{where}: not a plain system step")
+            continue
+        rule = RULES[event.action]
+        if event.from_status not in rule.from_statuses:
+            broken.append(f"{where}: not allowed from {event.from_status}")
+        if not _relations(event, users.get(event.actor_user_id), ticket, submitter) & rule.who:
+            broken.append(f"{where}: taken by someone not allowed to")
+        expected = before_suspending if event.action == "resume" else LEADS_TO[event.action]
+        if event.to_status != (expected or event.from_status):
+            broken.append(f"{where}: leads to {event.to_status}")
+        if event.action == "suspend":
+            before_suspending = event.from_status
+        if event.action == "submit":
+            submitter = event.actor_user_id
+    return broken
+
+
+def test_every_demo_timeline_follows_the_workflow_rules(demo, app):
+    """Every step of every demo ticket is one the workflow allows: from its state, by someone
+    with the right relation to the ticket, to the state the action leads to, in time order."""
+    with app.app_context():
+        seeded_by = utcnow()
+        tickets, by_ticket = _timelines()
+        users = {u.id: u for u in db.session.execute(sa.select(User)).scalars()}
+        broken = [problem for t in tickets
+                  for problem in _rule_breaks(t, by_ticket[t.id], users, seeded_by)]
+        assert broken == []
+        actions = {e.action for events in by_ticket.values() for e in events}
+    # The demo shows the whole loop, not only the happy path.
+    assert set(LEADS_TO) - {"refuse_extension"} <= actions
+
+
+def _expected_deadlines(ticket: Ticket, events: list[TicketEvent]) -> tuple[datetime, datetime]:
+    """The deadlines the timeline gives the ticket: the one deadline function at dispatch and at
+    each restart, with the dispatch rule's override and the priority; moved by extensions and
+    suspensions."""
+    dispatched = events[1]
+    rule_id = (dispatched.details or {}).get("rule_id")
+    rule = db.session.get(DispatchRule, rule_id) if rule_id else None
+    accept, handle = ticket_deadlines(ticket.category, rule, ticket.priority, ticket.created_at)
+    suspended = None
+    for event in events[2:]:
+        if event.action == "suspend":
+            suspended = event.created_at
+        elif event.action in RESTARTS or event.action == "reopen":
+            fresh = ticket_deadlines(ticket.category, rule, ticket.priority, event.created_at)
+            accept = fresh[0] if event.action in RESTARTS else accept
+            handle = fresh[1]
+        elif event.action == "approve_extension":
+            handle = datetime.fromisoformat(event.details["to"])
+        elif event.action == "resume":
+            paused = event.created_at - suspended
+            accept, handle = accept + paused, handle + paused
+    return accept, handle
+
+
+def test_demo_deadlines_are_what_the_deadline_function_gives(demo, app):
+    """No deadline in the demo is made up: each is the one deadline function's for the ticket's
+    category, rule, priority and start; urgent and emergency tickets get shorter ones."""
+    with app.app_context():
+        tickets, by_ticket = _timelines()
+        wrong = [t.number for t in tickets
+                 if (t.accept_deadline, t.handle_deadline)
+                 != _expected_deadlines(t, by_ticket[t.id])]
+        assert wrong == []
+        shorter = 0
+        urgent = [t for t in tickets if t.priority != Priority.NORMAL]
+        for ticket in urgent:
+            rule_id = (by_ticket[ticket.id][1].details or {}).get("rule_id")
+            rule = db.session.get(DispatchRule, rule_id) if rule_id else None
+            normal = ticket_deadlines(ticket.category, rule, Priority.NORMAL, ticket.created_at)
+            own = ticket_deadlines(ticket.category, rule, ticket.priority, ticket.created_at)
+            assert own[1] <= normal[1]
+            shorter += own[1] < normal[1]
+    assert len(urgent) >= 30 and shorter >= len(urgent) * 0.6
+
+
+def test_the_demo_outbox_has_delivered_the_past_and_holds_the_last_day(demo, app):
+    """The workflow wrote the messages of every step; those of steps older than a day count as
+    delivered back then (in-app ones as read), the last day's wait for the deliverer. Each row
+    carries its event's time."""
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Notification.created_at, Notification.sent_at, Notification.state,
+                      Notification.channel, TicketEvent.created_at)
+            .join(TicketEvent, TicketEvent.id == Notification.event_id)).all()
+    day_ago = utcnow() - timedelta(days=1)
+    old = [r for r in rows if r[4] < day_ago - timedelta(minutes=30)]
+    recent = [r for r in rows if r[4] > day_ago + timedelta(minutes=30)]
+    assert old and recent and all(made == at for made, _sent, _state, _channel, at in rows)
+    assert all(sent == at and state == (NotificationState.READ if channel == Channel.IN_APP
+                                        else NotificationState.SENT)
+               for _made, sent, state, channel, at in old)
+    assert {state for _made, _sent, state, _channel, _at in recent} == {NotificationState.PENDING}

@@ -1,0 +1,139 @@
+"""A year of reports planned before any is made: when, what, where, through which channel, how
+urgent, and how far each case has come by now (older cases are mostly closed)."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from itertools import accumulate
+
+from demo.city import CATEGORY_TREE, CHRONIC_PARKING, CHRONIC_PARKING_SHARE, City, Grid
+from models.categories import Category
+from models.clock import local_zone
+from models.vocabulary import Priority, Source, TicketStatus
+
+# Month factors on the base weight: the plum-rain season (梅雨, June–July) and summer storms
+# block the drains, typhoons fell trees, cold snaps burst pipes.
+SEASONALITY = {
+    "0101": {1: 1.2, 2: 1.5, 7: 1.2, 8: 1.2},
+    "0202": {5: 2.0, 6: 7.0, 7: 7.0, 8: 5.0, 9: 2.0},
+    "0302": {6: 1.4, 7: 1.6, 8: 1.6},
+    "0501": {11: 1.3, 12: 1.3, 1: 1.3},
+    "0504": {12: 2.0, 1: 2.5, 2: 2.0},
+    "0601": {7: 3.0, 8: 5.0, 9: 4.0},
+    "0901": {5: 1.3, 6: 1.3, 7: 1.4, 8: 1.4, 9: 1.3},
+    "0902": {5: 1.3, 6: 1.3, 7: 1.4, 8: 1.4, 9: 1.3},
+}
+URGENT_PRONE = {"0203", "0402", "0502", "0504", "0601", "0801"}
+LESS_PATROL = {"0203", "0301", "0302", "0401", "0802"}  # residents call these in, patrols rarely see them
+
+SOURCE_WEIGHTS = [(Source.PATROL, 36), (Source.PHONE, 24), (Source.WECHAT, 18), (Source.WEB, 8),
+                  (Source.WALK_IN, 8), (Source.API, 6)]
+
+# Final status by age of the ticket (days): older tickets are mostly closed, recent ones open.
+# No suspension is older than a month: the scheduler resumes those by itself.
+STATUS_BY_AGE = [
+    (1, {TicketStatus.PENDING: 55, TicketStatus.IN_PROGRESS: 30, TicketStatus.PENDING_REVIEW: 6,
+         TicketStatus.CLOSED: 6, TicketStatus.INVALID: 3}),
+    (7, {TicketStatus.PENDING: 20, TicketStatus.IN_PROGRESS: 35, TicketStatus.PENDING_REVIEW: 15,
+         TicketStatus.CLOSED: 22, TicketStatus.SUSPENDED: 3, TicketStatus.INVALID: 5}),
+    (30, {TicketStatus.PENDING: 4, TicketStatus.IN_PROGRESS: 14, TicketStatus.PENDING_REVIEW: 8,
+          TicketStatus.CLOSED: 63, TicketStatus.SUSPENDED: 5, TicketStatus.INVALID: 6}),
+    (90, {TicketStatus.IN_PROGRESS: 5, TicketStatus.PENDING_REVIEW: 2, TicketStatus.CLOSED: 86,
+          TicketStatus.INVALID: 7}),
+    (10**6, {TicketStatus.IN_PROGRESS: 1.5, TicketStatus.CLOSED: 90.5, TicketStatus.INVALID: 8}),
+]
+
+
+@dataclass
+class Plan:
+    created: datetime
+    category: Category
+    grid: Grid
+    source: Source
+    status: TicketStatus  # where the case stands now
+    priority: Priority = Priority.NORMAL
+    chronic: bool = False
+    merge_of: int | None = None  # index of an earlier plan this one duplicates
+    text: tuple[str, str, str] | None = None  # title, what was seen, address (set when reported)
+
+
+def _weighted(rng: random.Random, table: dict):
+    keys = list(table)
+    return rng.choices(keys, weights=[table[k] for k in keys])[0]
+
+
+def plan_tickets(city: City, count: int) -> list[Plan]:
+    rng, zone = city.rng, local_zone()
+    now_local = city.now.astimezone(zone)
+    subs = [(code, weight) for _parent, children in CATEGORY_TREE
+            for code, _n, _l, _a, _h, _p, weight in children]
+    grid_weights = [rng.uniform(0.6, 1.6) for _ in city.grids]
+    chronic = next(g for g in city.grids
+                   if (g.community_index, g.number) == CHRONIC_PARKING)
+    # More reports lately (the system caught on), so the board has a live queue to show.
+    day_weights = list(accumulate(1.0 + 0.5 * (1 - d / 365) + 6.0 * 0.93 ** d for d in range(365)))
+    plans: list[Plan] = []
+    for _ in range(count):
+        days_ago = rng.choices(range(365), cum_weights=day_weights)[0]
+        day = now_local.date() - timedelta(days=days_ago)
+        month = day.month
+        weights = [w * SEASONALITY.get(code, {}).get(month, 1.0) for code, w in subs]
+        code = rng.choices([c for c, _ in subs], weights=weights)[0]
+        category = city.categories[code]
+        is_chronic = code == "0201" and rng.random() < CHRONIC_PARKING_SHARE
+        grid = chronic if is_chronic else rng.choices(city.grids, weights=grid_weights)[0]
+        sources = dict(SOURCE_WEIGHTS)
+        if code in LESS_PATROL or is_chronic:
+            sources[Source.PATROL] = 6
+        source = _weighted(rng, sources)
+        if source == Source.PATROL:
+            moment = time(rng.randint(8, 16), rng.randint(0, 59))
+        else:
+            moment = time(rng.choices(range(24), weights=[1, 1, 1, 1, 1, 1, 2, 5, 8, 9, 9, 8,
+                                                          6, 7, 8, 8, 8, 7, 6, 6, 5, 4, 3, 2])[0],
+                          rng.randint(0, 59))
+        created = datetime.combine(day, moment, zone)
+        if created > now_local - timedelta(minutes=15):
+            created = now_local - timedelta(minutes=rng.randint(15, 600))
+        created = created.astimezone(city.now.tzinfo)
+        age_days = (city.now - created).total_seconds() / 86400
+        table = next(t for limit, t in STATUS_BY_AGE if age_days < limit)
+        status = _weighted(rng, table)
+        if code in URGENT_PRONE:
+            priority = _weighted(rng, {Priority.NORMAL: 55, Priority.URGENT: 35, Priority.EMERGENCY: 10})
+        else:
+            priority = _weighted(rng, {Priority.NORMAL: 90, Priority.URGENT: 9, Priority.EMERGENCY: 1})
+        plans.append(Plan(created=created, category=category, grid=grid, source=source,
+                           status=status, priority=priority, chronic=is_chronic))
+    plans.sort(key=lambda p: p.created)
+    _ensure_every_status(city, plans)
+    # About half of the invalid tickets are duplicates of an earlier report of the same problem.
+    for index, plan in enumerate(plans):
+        if plan.status != TicketStatus.INVALID or rng.random() < 0.45:
+            continue
+        candidates = [i for i in range(index - 1, -1, -1)
+                      if plans[i].created > plan.created - timedelta(days=10)
+                      and plans[i].status != TicketStatus.INVALID
+                      and plans[i].merge_of is None][:30]
+        if candidates:
+            original = rng.choice(candidates)
+            plan.merge_of = original
+            plan.category, plan.grid = plans[original].category, plans[original].grid
+            plan.chronic = plans[original].chronic
+            if plan.source == Source.PATROL:
+                plan.source = Source.PHONE
+    return plans
+
+
+def _ensure_every_status(city: City, plans: list[Plan]) -> None:
+    """Small counts could miss a status by chance: give each missing one to a recent ticket."""
+    present = {p.status for p in plans}
+    for status in TicketStatus:
+        if status in present:
+            continue
+        recent = [p for p in plans[-40:] if p.status in (TicketStatus.IN_PROGRESS, TicketStatus.CLOSED)]
+        city.rng.choice(recent).status = status
+        present.add(status)
+
+
