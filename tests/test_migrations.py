@@ -16,7 +16,6 @@ from models import db
 from .conftest import TEST_DATABASE_URL, database_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MIGRATION_TEST_DB = "griddesk_migr_test"
 
 
 def run_py(*args: str, url: str) -> subprocess.CompletedProcess:
@@ -53,6 +52,8 @@ def separate_database_url(tmp_path):
     import psycopg
 
     url = sa.engine.make_url(TEST_DATABASE_URL)
+    # Named after the test database, so that two suites on one server do not collide.
+    MIGRATION_TEST_DB = f"{url.database}_migrations"
     admin = psycopg.connect(host=url.host or "127.0.0.1", port=url.port or 5432,
                             user=url.username, password=url.password, dbname="postgres",
                             autocommit=True)
