@@ -53,7 +53,7 @@ def lapsed_extension_requests(now: datetime) -> sa.Select:
     """Extension requests nobody decided before the deadline they wanted to move."""
     return sa.select(Ticket).where(Ticket.status == TicketStatus.IN_PROGRESS,
                                    Ticket.extension_requested_until.is_not(None),
-                                   Ticket.handle_deadline <= now)
+                                   overdue_condition(now))
 
 
 def suspension_limit() -> timedelta:
