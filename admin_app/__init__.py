@@ -20,6 +20,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     configure_i18n(app)
     configure_login(app)
     configure_blueprints(app)
+    configure_mobile(app)
     configure_admin(app)
     configure_cli(app)
     configure_template_helpers(app)
@@ -137,6 +138,13 @@ def configure_blueprints(app: Flask) -> None:
     @app.route("/")
     def root():
         return redirect(url_for("admin.index"))
+
+
+def configure_mobile(app: Flask) -> None:
+    """The field staff's phone app /m/ (views/mobile): session sign-in, CSRF on its forms."""
+    from views.mobile import bp as mobile_bp
+
+    app.register_blueprint(mobile_bp)
 
 
 def configure_admin(app: Flask) -> None:

@@ -57,3 +57,7 @@ ROLE_SCOPE_LEVEL = {
     Role.COMMUNITY_STAFF: AreaLevel.COMMUNITY,
     Role.GRID_WORKER: AreaLevel.GRID,
 }
+
+# Field staff on phones: grid workers and department handlers use the mobile app /m/ (their
+# tasks, patrol rounds); everyone else works in the admin panel.
+FIELD_ROLES = frozenset({Role.GRID_WORKER, Role.HANDLER})

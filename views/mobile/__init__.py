@@ -1,0 +1,47 @@
+"""The field staff's phone app under /m/: grid workers and handlers (roles.FIELD_ROLES).
+
+Every page of the blueprint needs a signed-in field user; others get a Chinese page that points
+them to the admin panel. Pages extend templates/mobile/base.html (compact header, bottom tab bar).
+Feature modules (inbox, ticket, patrol, …) add their routes to `bp` and are imported at the end.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, url_for
+from flask_login import current_user, login_required
+
+from models.people.roles import FIELD_ROLES
+
+bp = Blueprint("mobile", __name__, url_prefix="/m")
+
+# The bottom tab bar: (key, msgid, endpoint). A tab whose endpoint is not registered yet is shown
+# greyed out, so a feature module only has to add its route with that endpoint name.
+TABS = (
+    ("tasks", "Tasks", "mobile.inbox"),
+    ("patrol", "On patrol", "mobile.patrol"),
+    ("me", "Me", "mobile.me"),
+)
+
+
+def is_field_user(user) -> bool:
+    return bool(user.is_authenticated and user.role in FIELD_ROLES)
+
+
+@bp.before_request
+@login_required
+def _field_staff_only():
+    if not is_field_user(current_user):
+        return render_template("mobile/not_field_staff.html", active_tab=None), 403
+    return None
+
+
+@bp.app_context_processor
+def _mobile_tabs():
+    def tab_url(endpoint: str) -> str | None:
+        if endpoint not in current_app.view_functions:
+            return None
+        return url_for(endpoint)
+
+    return {"mobile_tabs": TABS, "mobile_tab_url": tab_url}
+
+
+from . import shell  # noqa: E402,F401  (routes register on bp)
