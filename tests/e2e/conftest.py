@@ -1,0 +1,89 @@
+"""Browser tests: the real app served on 127.0.0.1, driven by Playwright through Debian's Chromium.
+
+No browser is ever downloaded (never run ``playwright install``): Playwright launches
+/usr/bin/chromium as its executable. Without it (or without the playwright package) every test
+here is skipped with the reason. Fixtures:
+
+- ``live_url``: the base URL of the session's app on a free port (the database is the one the
+  other fixtures use — take ``ctx``/``world``/``demo`` as usual to fill it first);
+- ``browser``: one headless Chromium per session;
+- ``phone``: a fresh page in a 375×812 phone context (zh-CN, touch, geolocation allowed at
+  ``PHONE_LOCATION``); ``phone_at(lat, lon)`` builds one at another place.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ..conftest import served
+
+CHROMIUM = Path(os.environ.get("GRIDDESK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+PHONE_VIEWPORT = {"width": 375, "height": 812}
+# A point inside the factories' grid and the demo city (Wuhan, WGS-84).
+PHONE_LOCATION = {"latitude": 30.5405, "longitude": 114.3305}
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - requirements-dev.txt pins it
+    sync_playwright = None
+
+
+def _skip_reason() -> str | None:
+    if sync_playwright is None:
+        return "playwright is not installed (pip install -r requirements-dev.txt)"
+    if not CHROMIUM.exists():
+        return (f"{CHROMIUM} is missing: browser tests need Debian's chromium "
+                "(apt-get install chromium fonts-noto-cjk; .ci/run does it)")
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _skip_reason()
+    if reason is None:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def live_url(app):
+    with served(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def phone_at(browser):
+    contexts = []
+
+    def _open(latitude: float = PHONE_LOCATION["latitude"],
+              longitude: float = PHONE_LOCATION["longitude"]):
+        context = browser.new_context(
+            viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
+            locale="zh-CN", geolocation={"latitude": latitude, "longitude": longitude},
+            permissions=["geolocation"])
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture()
+def phone(phone_at):
+    """A phone-sized page with the browser's location at PHONE_LOCATION."""
+    return phone_at()
