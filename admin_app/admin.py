@@ -10,6 +10,7 @@ from models import (ApiClient, Area, Category, ConfigChange, Department, Dispatc
                      NotificationTemplate, Ticket, User, WorkCalendarDay, db)
 from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
+from views.admin.export_views import ExportView
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
                                       DispatchRuleView, UserView, WorkCalendarView)
 from views.admin.home import HomeView
@@ -33,6 +34,7 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(BoardView(name=_l("Board"), category=tickets, endpoint="board"))
     admin.add_view(MatrixView(name=_l("Responsibility matrix"), category=tickets,
                               endpoint="matrix"))
+    admin.add_view(ExportView(name=_l("My exports"), endpoint="exports"))
     admin.add_view(LedgerImportView(name=_l("Import Excel ledger"), category=tickets,
                                     endpoint="ledger"))
     admin.add_view(AreaView(Area, db, name=_l("Areas"), category=config, endpoint="area"))

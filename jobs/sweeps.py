@@ -118,10 +118,18 @@ def deliver_notifications(now: datetime | None = None) -> dict:
     return deliver_due(now)
 
 
+def exports(now: datetime | None = None) -> dict:
+    """Exports whose web worker stopped before finishing them, and files past their keeping."""
+    from integrations.excel.runner import run_abandoned
+
+    return run_abandoned(now)
+
+
 JOBS = {
     "deadline_sweep": deadline_sweep,
     "acceptance_timeouts": acceptance_timeouts,
     "expiries": expiries,
     "deliver_notifications": deliver_notifications,
     "calendar_check": calendar_check,
+    "exports": exports,
 }

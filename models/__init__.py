@@ -5,6 +5,7 @@ from models import audit_subjects  # noqa: F401  (the audit trail's flush listen
 from models.base import Base, db, utcnow
 from models.calendar import WorkCalendarDay
 from models.categories import Category
+from models.exports.jobs import ExportJob
 from models.notify.outbox import ChannelSetting, Notification, NotificationTemplate
 from models.people.api_clients import ApiClient, IdempotencyRecord, UserToken
 from models.people.department import Department
@@ -18,7 +19,7 @@ from models.vocabulary import (ActorKind, AreaLevel, AttachmentKind, Channel, De
 __all__ = [
     "ApiClient", "ChannelSetting", "ConfigChange", "ConfigChange", "IdempotencyRecord", "NotificationTemplate", "UserToken",
     "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
-    "DeadlineUnit", "Department", "DepartmentKind", "DispatchRule", "HandlingLevel",
+    "DeadlineUnit", "Department", "ExportJob", "DepartmentKind", "DispatchRule", "HandlingLevel",
     "Notification", "NotificationState", "Priority", "ResponsibleKind", "Role", "Source", "Ticket",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",
 ]

@@ -217,3 +217,15 @@ class NotificationState(LabelledEnum):
     def _labels(cls):
         return {cls.PENDING: _l("Pending"), cls.SENDING: _l("Sending"), cls.SENT: _l("Sent"),
                 cls.FAILED: _l("Failed"), cls.READ: _l("Read")}
+
+
+class ExportState(LabelledEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.QUEUED: _l("Waiting to start"), cls.RUNNING: _l("Running"),
+                cls.DONE: _l("Ready"), cls.FAILED: _l("Failed")}

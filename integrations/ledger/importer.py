@@ -1079,6 +1079,8 @@ def error_workbook(report: ImportReport) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    from integrations.excel.cells import row as safe_row
+
     book = Workbook()
     sheet = book.active
     sheet.title = _("Not imported")
@@ -1086,7 +1088,7 @@ def error_workbook(report: ImportReport) -> bytes:
     for error in report.errors:
         columns = "、".join(dict.fromkeys(c for c, _r in error["issues"] if c))
         reasons = "\n".join(f"{c}：{r}" if c else r for c, r in error["issues"])
-        sheet.append([error["row"], columns, reasons] + list(error["values"]))
+        sheet.append(safe_row(sheet, [error["row"], columns, reasons] + list(error["values"])))
     bold, red = Font(bold=True), PatternFill("solid", fgColor="F8D7DA")
     for cell in sheet[1]:
         cell.font = bold
@@ -1102,11 +1104,11 @@ def error_workbook(report: ImportReport) -> bytes:
     before = book.create_sheet(_("Imported before"))
     before.append([_("Row"), _("Ticket"), _("Same as row")])
     for item in report.existing:
-        before.append([item["row"], item["number"] or "", item["same_as_row"] or ""])
+        before.append(safe_row(before, [item["row"], item["number"] or "", item["same_as_row"] or ""]))
     notes = book.create_sheet(_("Warnings"))
     notes.append([_("Row"), _("Column"), _("Reason")])
     for item in report.warnings:
-        notes.append([item["row"], item["column"], item["reason"]])
+        notes.append(safe_row(notes, [item["row"], item["column"], item["reason"]]))
     for item in report.notes:
         notes.append([item["row"], "", _("Skipped: a section title (%(text)s).", text=item["text"])])
     for extra in (before, notes):

@@ -15,11 +15,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from integrations.excel.tickets import MEDIA_TYPE, write_ticket_workbook
 from models import (AreaLevel, AttachmentKind, Category, Priority, Role, Source, Ticket, User, db,
                     utcnow)
-from models.clock import format_local, local_zone
-from models.custom_fields import attribute_definitions, field_answers
+from models.clock import local_zone
+from models.custom_fields import attribute_definitions
 from models.errors import WorkflowError
+from models.exports.ticket_rows import (custom_field_columns, export_categories, export_condition,
+                                        row_batches)
 from models.people.access import (can_edit_tickets, can_see_ticket, pickable_areas,
                                   pickable_departments, pickable_people, ticket_scope)
 from models.tickets.actions import Action
@@ -29,6 +32,8 @@ from models.tickets.duplicates import possible_duplicates
 from models.tickets.intake import Report, check_report, report_ticket
 from models.tickets.records import TicketChangedError, correct_tickets
 from models.tickets.workflow import RULES, Actor, allowed_actions, perform
+
+from .export_views import begin_export
 
 BUTTON_STYLE = {Action.ACCEPT: "success", Action.APPROVE: "success", Action.SUBMIT: "primary",
                 Action.REJECT: "warning", Action.RETURN: "warning", Action.ESCALATE: "warning",
@@ -160,7 +165,14 @@ class TicketActionsMixin:
 
     @action("export", _l("Export to Excel"))
     def action_export(self, ids):
-        return export_workbook(self.selected(ids))
+        return export_workbook([int(i) for i in ids if str(i).isdigit() and int(i) < 2 ** 63])
+
+    @expose("/export-all/", methods=["POST"])
+    def export_all(self):
+        """Every ticket the list shows with its current filters and search (not only this page),
+        written in the background; the user follows its progress."""
+        job = begin_export("tickets", self.list_spec())
+        return redirect(url_for("exports.job", job_id=job.id))
 
     @expose("/bulk/<kind>", methods=["GET", "POST"])
     def bulk(self, kind: str):
@@ -309,45 +321,17 @@ def intake_area_choices() -> list[tuple[int, str]]:
                                     active_only=True)]
 
 
-EXPORT_COLUMNS = [
-    (_l("Number"), lambda t: t.number), (_l("Title"), lambda t: t.title),
-    (_l("Category"), lambda t: str(t.category)), (_l("Status"), lambda t: t.status.label),
-    (_l("Priority"), lambda t: t.priority.label), (_l("Source"), lambda t: t.source.label),
-    (_l("Community"), lambda t: t.community.name if t.community else ""),
-    (_l("Grid"), lambda t: t.grid.name if t.grid else ""), (_l("Address"), lambda t: t.address),
-    (_l("Assigned department"), lambda t: t.assigned_department.name if t.assigned_department else ""),
-    (_l("Assigned to"), lambda t: t.assigned_user.display_name if t.assigned_user else ""),
-    (_l("Handling deadline"), lambda t: format_local(t.handle_deadline)),
-    (_l("Created"), lambda t: format_local(t.created_at)),
-    (_l("Closed"), lambda t: format_local(t.closed_at)), (_l("Rating"), lambda t: t.rating),
-]
-
-
-def export_workbook(tickets: list[Ticket]):
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = str(_("Tickets"))
-    answers = {t.id: {code: (label, value) for code, label, value in
-                      field_answers(t.category, t.attributes)} for t in tickets}
-    extra = {}  # the custom fields answered in this selection, one column each
-    for rows in answers.values():
-        for code, (label, _value) in rows.items():
-            extra.setdefault(code, label)
-    sheet.append([str(label) for label, _get in EXPORT_COLUMNS] + list(extra.values()))
-    for ticket in tickets:
-        own = answers[ticket.id]
-        sheet.append([getter(ticket) for _label, getter in EXPORT_COLUMNS]
-                     + [own[code][1] if code in own else None for code in extra])
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = 18
+def export_workbook(ticket_ids: list[int]):
+    """The ticked rows of the user's scope as .xlsx, written the way the full export is."""
+    condition = export_condition(current_user, [], ticket_ids=ticket_ids)
+    categories = export_categories()
     buffer = io.BytesIO()
-    book.save(buffer)
+    write_ticket_workbook(buffer, row_batches(condition), categories,
+                          custom_field_columns(condition, categories))
     buffer.seek(0)
     stamp = datetime.now(local_zone()).strftime("%Y%m%d-%H%M")
     return send_file(buffer, as_attachment=True, download_name=f"tickets-{stamp}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                     mimetype=MEDIA_TYPE)
 
 
 __all__ = ["TicketActionsMixin"]

@@ -1,8 +1,7 @@
 """The ticket list and ticket page, scoped to what the current user may see."""
 from __future__ import annotations
 
-import re
-from datetime import datetime, time, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, request, send_file
@@ -18,16 +17,14 @@ from wtforms import HiddenField, SelectField
 from models import (Area, AreaLevel, Attachment, Category, Priority, Source, Ticket, TicketEvent,
                     TicketStatus, db, utcnow)
 from models.areas.hierarchy import LEVEL_COLUMN
-from models.categories import in_category
-from models.clock import local_zone
 from models.custom_fields import field_answers
 from models.people.access import (area_within_scope, can_edit_tickets, can_report_tickets,
                                   can_see_ticket, pickable_areas, pickable_departments,
                                   pickable_people, reporter_phone_for, ticket_scope)
-from models.people.phones import phone_search_key
 from models.people.roles import ALL_ROLES
 from models.tickets.attachments import photo_storage
-from models.tickets.deadlines import is_overdue, overdue_condition, running_deadline_field
+from models.tickets.deadlines import is_overdue, running_deadline_field
+from models.tickets.listing import jsonable_filter_value, list_filter, list_search
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
 
 from .base import GridDeskModelView, IdFilter, request_options
@@ -81,34 +78,43 @@ def user_options():
     return [(str(u.id), person_label(u)) for u in pickable_people(current_user)]
 
 
-class CategoryFilter(IdFilter):
+class ListFilter:
+    """A list filter whose condition is models.tickets.listing's named filter (the same one
+    the "export everything" job applies later)."""
+
+    list_name: str
+
+    def __init__(self, column, name, options=None, data_type=None, *, list_name: str):
+        super().__init__(column, name, options=options, data_type=data_type)
+        self.list_name = list_name
+
+    def apply(self, query, value, alias=None):
+        return query.filter(list_filter(self.list_name, value))
+
+
+class EqualFilter(ListFilter, FilterEqual):
+    pass
+
+
+class IdEqualFilter(ListFilter, IdFilter):
+    pass
+
+
+class CategoryFilter(IdEqualFilter):
     """A top-level category also matches its sub-categories."""
 
-    def apply(self, query, value, alias=None):
-        return query.filter(in_category(value))
 
-
-class OverdueFilter(BaseSQLAFilter):
+class OverdueFilter(ListFilter, BaseSQLAFilter):
     def __init__(self, name):
         super().__init__(Ticket.handle_deadline, name,
-                         options=(("1", _l("Yes")), ("0", _l("No"))))
-
-    def apply(self, query, value, alias=None):
-        return query.filter(overdue_condition(utcnow(), overdue=value == "1"))
+                         options=(("1", _l("Yes")), ("0", _l("No"))), list_name="overdue")
 
     def operation(self):
         return _l("is")
 
 
-class CreatedBetweenFilter(DateBetweenFilter):
+class CreatedBetweenFilter(ListFilter, DateBetweenFilter):
     """Local calendar days (GRIDDESK_TIMEZONE), inclusive at both ends."""
-
-    def apply(self, query, value, alias=None):
-        start, end = value
-        zone = local_zone()
-        start_at = datetime.combine(start, time.min, zone).astimezone(timezone.utc)
-        end_at = datetime.combine(end, time.max, zone).astimezone(timezone.utc)
-        return query.filter(Ticket.created_at.between(start_at, end_at))
 
 
 def _status_badge(view, context, model, name):
@@ -222,20 +228,26 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     column_default_sort = [("created_at", True), ("id", True)]
     column_searchable_list = ("number", "title", "address", "reporter_phone")
     column_filters = (
-        FilterEqual(Ticket.status, _l("Status"), options=TicketStatus.choices),
-        CategoryFilter(Ticket.category_id, _l("Category"), options=category_options),
-        FilterEqual(Ticket.priority, _l("Priority"), options=Priority.choices),
-        FilterEqual(Ticket.source, _l("Source"), options=Source.choices),
-        IdFilter(Ticket.district_id, _l("District"), options=scoped_area_options(AreaLevel.DISTRICT)),
-        IdFilter(Ticket.street_id, _l("Street"), options=scoped_area_options(AreaLevel.STREET)),
-        IdFilter(Ticket.community_id, _l("Community"),
-                    options=scoped_area_options(AreaLevel.COMMUNITY)),
-        IdFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
-        IdFilter(Ticket.assigned_department_id, _l("Assigned department"),
-                    options=department_options),
-        IdFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
+        EqualFilter(Ticket.status, _l("Status"), options=TicketStatus.choices, list_name="status"),
+        CategoryFilter(Ticket.category_id, _l("Category"), options=category_options,
+                       list_name="category"),
+        EqualFilter(Ticket.priority, _l("Priority"), options=Priority.choices,
+                    list_name="priority"),
+        EqualFilter(Ticket.source, _l("Source"), options=Source.choices, list_name="source"),
+        IdEqualFilter(Ticket.district_id, _l("District"),
+                      options=scoped_area_options(AreaLevel.DISTRICT), list_name="district_id"),
+        IdEqualFilter(Ticket.street_id, _l("Street"),
+                      options=scoped_area_options(AreaLevel.STREET), list_name="street_id"),
+        IdEqualFilter(Ticket.community_id, _l("Community"),
+                      options=scoped_area_options(AreaLevel.COMMUNITY), list_name="community_id"),
+        IdEqualFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID),
+                      list_name="grid_id"),
+        IdEqualFilter(Ticket.assigned_department_id, _l("Assigned department"),
+                      options=department_options, list_name="assigned_department_id"),
+        IdEqualFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options,
+                      list_name="assigned_user_id"),
         OverdueFilter(_l("Overdue")),
-        CreatedBetweenFilter(Ticket.created_at, _l("Created")),
+        CreatedBetweenFilter(Ticket.created_at, _l("Created"), list_name="created_between"),
     )
     column_formatters = {"status": _status_badge, "handle_deadline": _list_deadline,
                          "accept_deadline": _deadline, "number": _number_link,
@@ -311,20 +323,19 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
         return ticket
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        """Index-friendly search: exact number / phone, otherwise words in title and address."""
-        term = search.strip()
-        if re.fullmatch(r"(?i)GD\d{8,}", term):
-            condition = Ticket.number == term.upper()
-        elif re.fullmatch(r"\+?\d[\d\- ]{5,}", term):
-            condition = Ticket.reporter_phone == phone_search_key(term)
-        else:
-            like = f"%{term}%"
-            condition = sa.or_(Ticket.title.ilike(like), Ticket.address.ilike(like),
-                               Ticket.number.ilike(like))
+        condition = list_search(search)
         query = query.filter(condition)
         if count_query is not None:
             count_query = count_query.filter(condition)
         return query, count_query, joins, count_joins
+
+    def list_spec(self) -> dict:
+        """The current filters and search by name, for the "export everything" job."""
+        filters = []
+        for index, _name, value in self._get_list_filter_args() or []:
+            flt = self._filters[index]
+            filters.append([flt.list_name, jsonable_filter_value(flt.clean(value))])
+        return {"filters": filters, "search": (request.args.get("search") or "").strip()}
 
     # --- edit: a version check and one timeline event --------------------------------------
     def edit_form(self, obj=None):

@@ -1,0 +1,34 @@
+// The progress of a background export: polls its status and shows the download when ready.
+(function () {
+  var box = document.getElementById('gd-export-job');
+  if (!box || !window.fetch) { return; }
+  var bar = box.querySelector('.progress-bar');
+  var text = document.getElementById('gd-export-progress-text');
+  var link = document.getElementById('gd-export-download');
+  var error = document.getElementById('gd-export-error');
+  var template = box.getAttribute('data-progress-text');
+  function show(data) {
+    bar.style.width = data.percent + '%';
+    bar.textContent = data.percent + '%';
+    text.textContent = template.replace('{done}', data.progress)
+      .replace('{total}', data.total === null ? '…' : data.total).replace('{state}', data.state_label);
+    if (data.download_url) {
+      link.href = data.download_url;
+      link.classList.remove('d-none');
+      bar.classList.remove('progress-bar-animated');
+    }
+    if (data.error) {
+      error.textContent = data.error;
+      error.classList.remove('d-none');
+      bar.classList.remove('progress-bar-animated');
+    }
+    if (!data.finished) { window.setTimeout(poll, 1000); }
+  }
+  function poll() {
+    fetch(box.getAttribute('data-status-url'), {credentials: 'same-origin'})
+      .then(function (response) { return response.json(); })
+      .then(show)
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  if (box.getAttribute('data-finished') !== 'true') { poll(); }
+})();

@@ -1,0 +1,80 @@
+"""The ticket list's filters and search as SQL conditions: one definition for the list page and
+for every export of it ("export everything the list shows" runs later, in another thread or
+process, from the same named filters).
+
+A filter is a name and a value that JSON can carry: ``("status", "pending")``,
+``("community_id", 12)``, ``("category", 3)``, ``("overdue", "1")``,
+``("created_between", ["2026-01-01", "2026-01-31"])``.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+
+import sqlalchemy as sa
+
+from models.base import utcnow
+from models.categories import in_category
+from models.clock import local_zone
+from models.people.phones import phone_search_key
+from models.tickets.deadlines import overdue_condition
+from models.tickets.tables import Ticket
+
+EQUAL_COLUMNS = {name: getattr(Ticket, name) for name in (
+    "status", "priority", "source", "district_id", "street_id", "community_id", "grid_id",
+    "assigned_department_id", "assigned_user_id")}
+FILTER_NAMES = frozenset(EQUAL_COLUMNS) | {"category", "overdue", "created_between"}
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def created_between(start, end) -> sa.ColumnElement[bool]:
+    """Created on one of these local calendar days (GRIDDESK_TIMEZONE), both ends included."""
+    zone = local_zone()
+    start_at = datetime.combine(_day(start), time.min, zone).astimezone(timezone.utc)
+    end_at = datetime.combine(_day(end), time.max, zone).astimezone(timezone.utc)
+    return Ticket.created_at.between(start_at, end_at)
+
+
+def list_filter(name: str, value) -> sa.ColumnElement[bool]:
+    """The list filter ``name`` with its (cleaned) value as a condition on tickets."""
+    if name in EQUAL_COLUMNS:
+        return EQUAL_COLUMNS[name] == value
+    if name == "category":
+        return in_category(int(value))
+    if name == "overdue":
+        return overdue_condition(utcnow(), overdue=str(value) == "1")
+    if name == "created_between":
+        start, end = value
+        return created_between(start, end)
+    raise ValueError(f"unknown ticket list filter {name!r}")
+
+
+def list_search(term: str) -> sa.ColumnElement[bool]:
+    """Index-friendly search: exact number / phone, otherwise words in title, address, number."""
+    term = term.strip()
+    if re.fullmatch(r"(?i)GD\d{8,}", term):
+        return Ticket.number == term.upper()
+    if re.fullmatch(r"\+?\d[\d\- ]{5,}", term):
+        return Ticket.reporter_phone == phone_search_key(term)
+    like = f"%{term}%"
+    return sa.or_(Ticket.title.ilike(like), Ticket.address.ilike(like), Ticket.number.ilike(like))
+
+
+def list_conditions(filters: list, search: str | None = None) -> list[sa.ColumnElement[bool]]:
+    """Every named filter and the search of one list view (the user's scope is added apart)."""
+    conditions = [list_filter(name, value) for name, value in filters]
+    if search and search.strip():
+        conditions.append(list_search(search))
+    return conditions
+
+
+def jsonable_filter_value(value):
+    """A cleaned filter value as JSON keeps it (dates as ISO text, tuples as lists)."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [jsonable_filter_value(v) for v in value]
+    return value
