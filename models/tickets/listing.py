@@ -3,8 +3,8 @@ for every export of it ("export everything the list shows" runs later, in anothe
 process, from the same named filters).
 
 A filter is a name and a value that JSON can carry: ``("status", "pending")``,
-``("community_id", 12)``, ``("category", 3)``, ``("overdue", "1")``,
-``("created_between", ["2026-01-01", "2026-01-31"])``.
+``("community", 12)``, ``("category", 3)``, ``("overdue", "1")``,
+``("created", ["2026-01-01", "2026-01-31"])``, ``("closed", [...])``.
 """
 from __future__ import annotations
 
@@ -20,22 +20,26 @@ from models.people.phones import phone_search_key
 from models.tickets.deadlines import overdue_condition
 from models.tickets.tables import Ticket
 
-EQUAL_COLUMNS = {name: getattr(Ticket, name) for name in (
-    "status", "priority", "source", "district_id", "street_id", "community_id", "grid_id",
-    "assigned_department_id", "assigned_user_id")}
-FILTER_NAMES = frozenset(EQUAL_COLUMNS) | {"category", "overdue", "created_between"}
+EQUAL_COLUMNS = {
+    "status": Ticket.status, "priority": Ticket.priority, "source": Ticket.source,
+    "district": Ticket.district_id, "street": Ticket.street_id,
+    "community": Ticket.community_id, "grid": Ticket.grid_id,
+    "department": Ticket.assigned_department_id, "assignee": Ticket.assigned_user_id}
+DAY_RANGES = {"created": Ticket.created_at, "closed": Ticket.closed_at}
+FILTER_NAMES = frozenset(EQUAL_COLUMNS) | frozenset(DAY_RANGES) | {"category", "overdue"}
 
 
 def _day(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def created_between(start, end) -> sa.ColumnElement[bool]:
-    """Created on one of these local calendar days (GRIDDESK_TIMEZONE), both ends included."""
+def on_local_days(column, start, end) -> sa.ColumnElement[bool]:
+    """``column`` (a time) falls on one of these local calendar days (GRIDDESK_TIMEZONE), both
+    ends included."""
     zone = local_zone()
     start_at = datetime.combine(_day(start), time.min, zone).astimezone(timezone.utc)
     end_at = datetime.combine(_day(end), time.max, zone).astimezone(timezone.utc)
-    return Ticket.created_at.between(start_at, end_at)
+    return column.between(start_at, end_at)
 
 
 def list_filter(name: str, value) -> sa.ColumnElement[bool]:
@@ -46,9 +50,9 @@ def list_filter(name: str, value) -> sa.ColumnElement[bool]:
         return in_category(int(value))
     if name == "overdue":
         return overdue_condition(utcnow(), overdue=str(value) == "1")
-    if name == "created_between":
+    if name in DAY_RANGES:
         start, end = value
-        return created_between(start, end)
+        return on_local_days(DAY_RANGES[name], start, end)
     raise ValueError(f"unknown ticket list filter {name!r}")
 
 

@@ -79,14 +79,10 @@ def user_options():
 
 
 class ListFilter:
-    """A list filter whose condition is models.tickets.listing's named filter (the same one
-    the "export everything" job applies later)."""
+    """A list filter whose condition is models.tickets.listing's filter of the same name (the
+    one the "export everything" job applies later); the name is its LIST_FILTERS key."""
 
     list_name: str
-
-    def __init__(self, column, name, options=None, data_type=None, *, list_name: str):
-        super().__init__(column, name, options=options, data_type=data_type)
-        self.list_name = list_name
 
     def apply(self, query, value, alias=None):
         return query.filter(list_filter(self.list_name, value))
@@ -107,7 +103,7 @@ class CategoryFilter(IdEqualFilter):
 class OverdueFilter(ListFilter, BaseSQLAFilter):
     def __init__(self, name):
         super().__init__(Ticket.handle_deadline, name,
-                         options=(("1", _l("Yes")), ("0", _l("No"))), list_name="overdue")
+                         options=(("1", _l("Yes")), ("0", _l("No"))))
 
     def operation(self):
         return _l("is")
@@ -115,6 +111,30 @@ class OverdueFilter(ListFilter, BaseSQLAFilter):
 
 class CreatedBetweenFilter(ListFilter, DateBetweenFilter):
     """Local calendar days (GRIDDESK_TIMEZONE), inclusive at both ends."""
+
+
+# The list's filters by key, in the order of their URL index (flt<n>_<index>); each key is also
+# the filter's name in models.tickets.listing. New ones go at the end.
+LIST_FILTERS = {
+    "status": EqualFilter(Ticket.status, _l("Status"), options=TicketStatus.choices),
+    "category": CategoryFilter(Ticket.category_id, _l("Category"), options=category_options),
+    "priority": EqualFilter(Ticket.priority, _l("Priority"), options=Priority.choices),
+    "source": EqualFilter(Ticket.source, _l("Source"), options=Source.choices),
+    "district": IdEqualFilter(Ticket.district_id, _l("District"),
+                              options=scoped_area_options(AreaLevel.DISTRICT)),
+    "street": IdEqualFilter(Ticket.street_id, _l("Street"),
+                            options=scoped_area_options(AreaLevel.STREET)),
+    "community": IdEqualFilter(Ticket.community_id, _l("Community"),
+                               options=scoped_area_options(AreaLevel.COMMUNITY)),
+    "grid": IdEqualFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
+    "department": IdEqualFilter(Ticket.assigned_department_id, _l("Assigned department"),
+                                options=department_options),
+    "assignee": IdEqualFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
+    "overdue": OverdueFilter(_l("Overdue")),
+    "created": CreatedBetweenFilter(Ticket.created_at, _l("Created")),
+}
+for _key, _filter in LIST_FILTERS.items():
+    _filter.list_name = _key
 
 
 def _status_badge(view, context, model, name):
@@ -227,28 +247,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
     column_auto_select_related = False  # get_query loads them (ticket_list_loads)
     column_default_sort = [("created_at", True), ("id", True)]
     column_searchable_list = ("number", "title", "address", "reporter_phone")
-    column_filters = (
-        EqualFilter(Ticket.status, _l("Status"), options=TicketStatus.choices, list_name="status"),
-        CategoryFilter(Ticket.category_id, _l("Category"), options=category_options,
-                       list_name="category"),
-        EqualFilter(Ticket.priority, _l("Priority"), options=Priority.choices,
-                    list_name="priority"),
-        EqualFilter(Ticket.source, _l("Source"), options=Source.choices, list_name="source"),
-        IdEqualFilter(Ticket.district_id, _l("District"),
-                      options=scoped_area_options(AreaLevel.DISTRICT), list_name="district_id"),
-        IdEqualFilter(Ticket.street_id, _l("Street"),
-                      options=scoped_area_options(AreaLevel.STREET), list_name="street_id"),
-        IdEqualFilter(Ticket.community_id, _l("Community"),
-                      options=scoped_area_options(AreaLevel.COMMUNITY), list_name="community_id"),
-        IdEqualFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID),
-                      list_name="grid_id"),
-        IdEqualFilter(Ticket.assigned_department_id, _l("Assigned department"),
-                      options=department_options, list_name="assigned_department_id"),
-        IdEqualFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options,
-                      list_name="assigned_user_id"),
-        OverdueFilter(_l("Overdue")),
-        CreatedBetweenFilter(Ticket.created_at, _l("Created"), list_name="created_between"),
-    )
+    column_filters = tuple(LIST_FILTERS.values())
     column_formatters = {"status": _status_badge, "handle_deadline": _list_deadline,
                          "accept_deadline": _deadline, "number": _number_link,
                          "priority": _priority_badge, "grid": _place, "category": _category,
