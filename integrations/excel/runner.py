@@ -60,13 +60,7 @@ def _write_tickets(job: ExportJob, user: User, target: Path) -> str:
     return f"{_('tickets')}-{_stamp()}.xlsx"
 
 
-def _write_indicators(job: ExportJob, user: User, target: Path) -> str:
-    from .indicators import write_indicator_job
-
-    return write_indicator_job(job, user, target)
-
-
-WRITERS = {"tickets": _write_tickets, "indicators": _write_indicators}
+WRITERS = {"tickets": _write_tickets}
 
 
 def run_export(job_id: int) -> bool:

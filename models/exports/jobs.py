@@ -20,7 +20,7 @@ from models.vocabulary import ExportState
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 KEEP_FILES = timedelta(days=2)
-EXPORT_KINDS = ("tickets", "indicators")
+EXPORT_KINDS = ("tickets",)
 
 
 class ExportJob(db.Model):
