@@ -68,6 +68,22 @@ class Config:
         self.PORT = int(env.get("PORT", "5000"))
         self.GRIDDESK_TIMEZONE = env.get("GRIDDESK_TIMEZONE", "Asia/Shanghai")
         self.UPLOAD_DIR = env.get("GRIDDESK_UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+        # Photos: accepted sizes, thumbnail size, and where they are kept: "disk" (UPLOAD_DIR) or
+        # "s3" (any S3-compatible object storage: bucket, endpoint URL, keys and region below).
+        self.PHOTO_MAX_BYTES = int(env.get("GRIDDESK_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
+        self.PHOTO_MAX_PIXELS = int(env.get("GRIDDESK_PHOTO_MAX_PIXELS", "50000000"))
+        self.PHOTO_THUMBNAIL_SIZE = int(env.get("GRIDDESK_PHOTO_THUMBNAIL_SIZE", "320"))
+        self.PHOTO_STORAGE = env.get("GRIDDESK_PHOTO_STORAGE", "disk").strip().lower()
+        if self.PHOTO_STORAGE not in ("disk", "s3"):
+            raise ConfigError("GRIDDESK_PHOTO_STORAGE must be disk or s3")
+        self.S3_BUCKET = env.get("GRIDDESK_S3_BUCKET", "")
+        self.S3_ENDPOINT_URL = env.get("GRIDDESK_S3_ENDPOINT_URL") or None
+        self.S3_REGION = env.get("GRIDDESK_S3_REGION") or None
+        self.S3_ACCESS_KEY_ID = env.get("GRIDDESK_S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = env.get("GRIDDESK_S3_SECRET_ACCESS_KEY") or None
+        self.S3_PREFIX = env.get("GRIDDESK_S3_PREFIX", "photos/")
+        if self.PHOTO_STORAGE == "s3" and not self.S3_BUCKET:
+            raise ConfigError("GRIDDESK_S3_BUCKET must be set when GRIDDESK_PHOTO_STORAGE=s3")
         # Width of the daily sequence in ticket numbers (GD + yyyymmdd + sequence).
         self.TICKET_NUMBER_DIGITS = int(env.get("GRIDDESK_TICKET_NUMBER_DIGITS", "4"))
         # Lists stop counting past this many rows and say so on the page.

@@ -47,11 +47,17 @@ def configure_extensions(app: Flask) -> None:
 
 
 def configure_storage(app: Flask) -> None:
-    """Photos on disk under UPLOAD_DIR (an S3-compatible storage would be installed here)."""
-    from integrations.storage.disk import DiskStorage
+    """Photos on disk under UPLOAD_DIR, or in an S3-compatible bucket (GRIDDESK_PHOTO_STORAGE=s3)."""
     from models.tickets.attachments import install_photo_storage
 
-    install_photo_storage(app, DiskStorage(app.config["UPLOAD_DIR"]))
+    if app.config["PHOTO_STORAGE"] == "s3":
+        from integrations.storage.s3 import S3Storage
+
+        install_photo_storage(app, S3Storage.from_config(app.config))
+    else:
+        from integrations.storage.disk import DiskStorage
+
+        install_photo_storage(app, DiskStorage(app.config["UPLOAD_DIR"]))
 
 
 def _sqlite_pragmas(app: Flask) -> None:
@@ -167,7 +173,7 @@ def configure_error_handlers(app: Flask) -> None:
 
     from .error_pages import error_response
 
-    for code in (400, 403, 404, 405):
+    for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, error_response)
     app.register_error_handler(InternalServerError, error_response)
 

@@ -63,14 +63,17 @@ def test_the_app_stores_and_serves_a_photo_through_the_configured_storage(
         app, world, login_as, memory_storage):
     before = files_under(app.config["UPLOAD_DIR"])
     data = photo_bytes("red")
-    digest = hashlib.sha256(data).hexdigest()
     attachment = report_with_photo(world, data)
-    assert attachment.stored_path == f"{digest[:2]}/{digest}.jpg"
-    assert memory_storage.files == {attachment.stored_path: data}
+    # Stored re-encoded (issue 10: no EXIF, orientation applied), named by the stored bytes
+    stored = memory_storage.files[attachment.stored_path]
+    digest = hashlib.sha256(stored).hexdigest()
+    assert attachment.stored_path == f"{digest[:2]}/{digest}.jpg" and attachment.sha256 == digest
+    assert set(memory_storage.files) == {attachment.stored_path, attachment.thumbnail_path}
+    assert Image.open(io.BytesIO(stored)).size == (64, 48)
     assert files_under(app.config["UPLOAD_DIR"]) == before  # nothing went to the disk
 
     response = login_as("community").get(f"/admin/ticket/attachment/{attachment.id}")
-    assert response.status_code == 200 and response.data == data
+    assert response.status_code == 200 and response.data == stored
     assert response.mimetype == "image/jpeg"
     memory_storage.files.clear()
     assert login_as("community").get(
@@ -83,10 +86,11 @@ def test_by_default_photos_go_to_upload_dir_once_per_content(app, world, login_a
     second = report_with_photo(world, data)
     assert first.stored_path == second.stored_path
     stored = Path(app.config["UPLOAD_DIR"]) / first.stored_path
-    assert stored.read_bytes() == data
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == first.sha256
     assert not stored.with_suffix(".part").exists()
+    assert (Path(app.config["UPLOAD_DIR"]) / first.thumbnail_path).exists()
     response = login_as("community").get(f"/admin/ticket/attachment/{second.id}")
-    assert response.status_code == 200 and response.data == data
+    assert response.status_code == 200 and response.data == stored.read_bytes()
     # Outside the scope of the viewer: not served.
     assert login_as("community2").get(
         f"/admin/ticket/attachment/{first.id}").status_code == 404

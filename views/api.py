@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timezone
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -28,7 +28,7 @@ from models.errors import WorkflowError
 from models.people.access import reporter_phone_for, ticket_scope
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
 from models.tickets.actions import Action, action_label
-from models.tickets.attachments import Upload
+from models.tickets.attachments import Upload, open_photo
 from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import ticket_list_loads
@@ -254,9 +254,13 @@ def timeline_json(ticket: Ticket) -> list[dict]:
 
 
 def attachment_json(item: Attachment) -> dict:
+    """Each photo with the URLs the caller fetches it (and its thumbnail) from, with its own token."""
+    ids = {"ticket_id": item.ticket_id, "attachment_id": item.id}
     return {"id": item.id, "event_seq": None, "kind": item.kind.value, "mime": item.mime,
             "size": item.size, "width": item.width, "height": item.height,
-            "sha256": item.sha256, "name": item.original_name, "created_at": iso(item.created_at)}
+            "sha256": item.sha256, "name": item.original_name, "created_at": iso(item.created_at),
+            "url": url_for("api.attachment_file", **ids, _external=True),
+            "thumbnail_url": url_for("api.attachment_thumbnail", **ids, _external=True)}
 
 
 def visible_ticket(ticket_id: int) -> Ticket:
@@ -480,13 +484,42 @@ def add_attachment(ticket_id: int):
     perform(ticket, "note", principal.actor,
             expected_version=_int(version, "version") if version else ticket.version,
             note=request.form.get("note") or _("Photo added"),
-            attachments=[Upload(kind, f.filename, f.read()) for f in files])
+            attachments=[Upload.from_file(kind, f) for f in files])
     db.session.flush()
     items = db.session.execute(sa.select(Attachment).where(
         Attachment.ticket_id == ticket.id).order_by(Attachment.id.desc()).limit(len(files))
     ).scalars().all()
     return jsonify({"attachments": [attachment_json(a) for a in reversed(items)],
                     "ticket": ticket_json(ticket, principal)}), 201
+
+
+@bp.get("/tickets/<int:ticket_id>/attachments/<int:attachment_id>")
+@authenticated
+def attachment_file(ticket_id: int, attachment_id: int):
+    return photo_response(ticket_id, attachment_id, thumbnail=False)
+
+
+@bp.get("/tickets/<int:ticket_id>/attachments/<int:attachment_id>/thumbnail")
+@authenticated
+def attachment_thumbnail(ticket_id: int, attachment_id: int):
+    return photo_response(ticket_id, attachment_id, thumbnail=True)
+
+
+def photo_response(ticket_id: int, attachment_id: int, *, thumbnail: bool):
+    """A photo of a ticket in the caller's scope; 404 for anything else."""
+    ticket = visible_ticket(ticket_id)
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.ticket_id != ticket.id:
+        raise ApiError(404, "not_found", _("No such photo on this ticket."))
+    try:
+        stored, mime = open_photo(item, thumbnail=thumbnail)
+    except FileNotFoundError:
+        raise ApiError(404, "not_found", _("The photo file is missing.")) from None
+    response = send_file(stored, mimetype=mime, etag=f"{item.sha256}-t" if thumbnail
+                         else item.sha256, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.private = True
+    return response
 
 
 @bp.get("/openapi.json")

@@ -15,6 +15,11 @@ IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "schema": {"type": "string", "maxLength": 200}}
 TICKET_ID = {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 SECURED = [{"bearer": []}]
+ATTACHMENT_ID = {"name": "attachment_id", "in": "path", "required": True,
+                 "schema": {"type": "integer"}}
+PHOTO_RESPONSE = {"description": "The photo", "content": {
+    mime: {"schema": {"type": "string", "format": "binary"}}
+    for mime in ("image/jpeg", "image/png", "image/webp")}}
 
 
 def _error(description: str) -> dict:
@@ -89,8 +94,21 @@ def openapi_document(server_url: str) -> dict:
                     "updated_at": {"type": "string", "format": "date-time"},
                     "allowed_actions": {"type": "array", "items": {"type": "string"}},
                     "timeline": {"type": "array", "items": {"type": "object"}},
-                    "attachments": {"type": "array", "items": {"type": "object"}},
+                    "attachments": {"type": "array",
+                                    "items": {"$ref": "#/components/schemas/Attachment"}},
                     "possible_duplicates": {"type": "array", "items": {"type": "object"}}}},
+                "Attachment": {"type": "object", "properties": {
+                    "id": {"type": "integer"},
+                    "kind": {"type": "string", "enum": ["before", "after", "other"]},
+                    "mime": {"type": "string", "enum": ["image/jpeg", "image/png", "image/webp"]},
+                    "size": {"type": "integer"}, "width": {"type": "integer"},
+                    "height": {"type": "integer"}, "sha256": {"type": "string"},
+                    "name": nullable_str, "created_at": {"type": "string", "format": "date-time"},
+                    "url": {"type": "string", "format": "uri", "description": (
+                        "The photo (re-encoded, EXIF removed, orientation applied); fetch it "
+                        "with your own bearer token.")},
+                    "thumbnail_url": {"type": "string", "format": "uri", "description": (
+                        "A JPEG of at most 320 px for lists; same token.")}}},
                 "TicketPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
                     "next": {"type": "string", "nullable": True,
@@ -193,8 +211,24 @@ def openapi_document(server_url: str) -> dict:
                         "file": {"type": "string", "format": "binary"},
                         "kind": {"type": "string", "enum": ["before", "after", "other"]},
                         "note": {"type": "string"}, "version": {"type": "integer"}}}}}},
+                "description": (
+                    "Only JPEG, PNG or WebP photos that Pillow decodes within the byte and pixel "
+                    "limits are accepted (422 with a message otherwise; nothing is stored). "
+                    "The photo is stored re-encoded, without EXIF, orientation applied."),
                 "responses": {"201": {"description": "Stored", "content": {"application/json": {
-                    "schema": {"type": "object"}}}}, **ERROR_RESPONSES}}},
+                    "schema": {"type": "object", "properties": {
+                        "attachments": {"type": "array", "items": {
+                            "$ref": "#/components/schemas/Attachment"}},
+                        "ticket": {"$ref": "#/components/schemas/Ticket"}}}}}},
+                    **ERROR_RESPONSES}}},
+            "/tickets/{ticket_id}/attachments/{attachment_id}": {"get": {
+                "operationId": "getAttachment", "parameters": [TICKET_ID, ATTACHMENT_ID],
+                "responses": {"200": PHOTO_RESPONSE, **ERROR_RESPONSES}}},
+            "/tickets/{ticket_id}/attachments/{attachment_id}/thumbnail": {"get": {
+                "operationId": "getAttachmentThumbnail", "parameters": [TICKET_ID, ATTACHMENT_ID],
+                "responses": {"200": {"description": "The thumbnail (JPEG)", "content": {
+                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                    **ERROR_RESPONSES}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": [], "responses": {
                 "200": {"description": "This document", "content": {"application/json": {
                     "schema": {"type": "object"}}}}}}},

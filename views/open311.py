@@ -180,7 +180,7 @@ def post_request(fmt: str):
     posted = PostedRequest(
         attributes=attributes,
         # The kind is set by intake: a reporter's photos are "before" photos.
-        media=[Upload(AttachmentKind.OTHER, f.filename or "media", f.read())
+        media=[Upload.from_file(AttachmentKind.OTHER, f, "media")
                for f in request.files.getlist("media") if f],
         **{name: values.get(name) for name in (
             "service_code", "lat", "long", "address_string", "address_id", "description",

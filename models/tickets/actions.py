@@ -82,6 +82,8 @@ def action_label(action: str) -> str:
 #   manager  — administrator, command centre or community staff whose scope holds the ticket
 #   assignee — the person the ticket is assigned to
 #   queue    — a member of the assigned department while no person has taken the ticket
+#   author   — the staff member who reported the ticket (a grid worker's patrol find): adds
+#              notes and photos to it while it is open, whoever handles it
 #   reviewer — a manager who did not submit the result under review
 #   reporter — the resident, through the tracking code
 #   system   — the scheduler
@@ -106,7 +108,7 @@ RULES: dict[Action, ActionRule] = {
     A.RETURN: _rule({P, IP}, {"assignee", "queue"}, "note!"),
     A.ESCALATE: _rule({P, IP}, {"assignee", "queue", "manager", "system"}, "note!"),
     A.TRANSFER: _rule({P, IP}, {"manager"}, "department_id", "note!"),
-    A.NOTE: _rule(OPEN_STATUSES, {"assignee", "queue", "manager"}, "note!", "photos"),
+    A.NOTE: _rule(OPEN_STATUSES, {"assignee", "queue", "manager", "author"}, "note!", "photos"),
     A.REQUEST_EXTENSION: _rule({IP}, {"assignee"}, "until", "note!"),
     A.APPROVE_EXTENSION: _rule({IP}, {"manager"}),
     A.REFUSE_EXTENSION: _rule({IP}, {"manager", "system"}, "note!"),

@@ -6,23 +6,25 @@ content-addressed (``ab/ab12….jpg`` by SHA-256), so the same photo is stored o
 from __future__ import annotations
 
 import hashlib
-import io
+import hmac
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
 
 from models.base import db
 from models.errors import ActionInvalid
 from models.people.user import User
+from models.settings import setting
+from models.tickets.photos import (FORMATS, PHOTO_EXTENSIONS, NotAPhoto, TooManyPixels,
+                                   process_photo)
 from models.tickets.tables import Attachment, Ticket, TicketEvent
-from models.vocabulary import AttachmentKind
+from models.vocabulary import AttachmentKind, TicketStatus
 
-MAX_BYTES = 15 * 1024 * 1024
-IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
-                 "WEBP": ("image/webp", "webp"), "GIF": ("image/gif", "gif")}
+MAX_BYTES = 15 * 1024 * 1024  # settings PHOTO_MAX_BYTES / PHOTO_MAX_PIXELS override these
+MAX_PIXELS = 50_000_000
+THUMBNAIL_SIZE = 320
 
 
 class PhotoStorage(Protocol):
@@ -48,52 +50,98 @@ def photo_storage() -> PhotoStorage:
             from None
 
 
+def max_bytes() -> int:
+    return int(setting("PHOTO_MAX_BYTES", MAX_BYTES))
+
+
 @dataclass
 class Upload:
     kind: AttachmentKind
     filename: str
     data: bytes
-    # Filled by check_upload:
+    # Filled by check_upload: the re-encoded photo (no EXIF, orientation applied) and its facts
     mime: str = ""
     extension: str = ""
     width: int | None = None
     height: int | None = None
     sha256: str = ""
+    thumbnail: bytes = b""
+    gps: tuple[float, float] | None = None  # (lat, lon) the EXIF carried, before it was dropped
+
+    @classmethod
+    def from_file(cls, kind: AttachmentKind, file, name: str = "") -> "Upload":
+        """From an uploaded file (werkzeug FileStorage): never more than one byte past the
+        limit is read, so check_upload refuses a 60 MB file without holding it in memory."""
+        return cls(kind, file.filename or name, file.read(max_bytes() + 1))
 
 
 def check_upload(upload: Upload) -> Upload:
-    """Only real images of a sensible size are accepted (the content is checked, not the name)."""
+    """Only real photos are accepted: Pillow must decode the content as JPEG, PNG or WebP within
+    the byte and pixel limits, and the file's name must not claim another type. The accepted
+    photo is re-encoded (what is stored and served), with its thumbnail."""
+    name = upload.filename or "?"
+    if upload.sha256:
+        return upload  # checked already
     if not upload.data:
-        raise ActionInvalid(_("The file %(name)s is empty.", name=upload.filename or "?"))
-    if len(upload.data) > MAX_BYTES:
-        raise ActionInvalid(_("The file %(name)s is larger than 15 MB.", name=upload.filename))
+        raise ActionInvalid(_("The file %(name)s is empty.", name=name))
+    limit = max_bytes()
+    if len(upload.data) > limit:
+        raise ActionInvalid(_("The file %(name)s is larger than %(mb)s MB; send a smaller photo.",
+                              name=name, mb=f"{limit / 1024 / 1024:g}"))
+    base = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    extension = base.rsplit(".", 1)[-1].lower() if "." in base.strip(".") else ""
+    if extension and extension not in PHOTO_EXTENSIONS:
+        raise ActionInvalid(_("%(name)s is not a photo file: only .jpg, .png and .webp files "
+                              "(JPEG, PNG or WebP photos) are accepted.", name=name))
+    max_pixels = int(setting("PHOTO_MAX_PIXELS", MAX_PIXELS))
     try:
-        with Image.open(io.BytesIO(upload.data)) as image:
-            image.verify()
-        with Image.open(io.BytesIO(upload.data)) as image:
-            fmt, (width, height) = image.format, image.size
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise ActionInvalid(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).",
-                              name=upload.filename or "?")) from None
-    if fmt not in IMAGE_FORMATS:
-        raise ActionInvalid(_("%(name)s is not a photo (JPEG, PNG, WebP or GIF).",
-                              name=upload.filename or "?"))
-    upload.mime, upload.extension = IMAGE_FORMATS[fmt]
-    upload.width, upload.height = width, height
-    upload.sha256 = hashlib.sha256(upload.data).hexdigest()
+        photo = process_photo(upload.data, max_pixels=max_pixels,
+                              thumbnail_size=int(setting("PHOTO_THUMBNAIL_SIZE", THUMBNAIL_SIZE)))
+    except TooManyPixels:
+        raise ActionInvalid(_("%(name)s has too many pixels (at most %(mp)s million); send a "
+                              "smaller photo.", name=name, mp=f"{max_pixels / 1e6:g}")) from None
+    except NotAPhoto:
+        raise ActionInvalid(_("%(name)s is not a readable photo: only JPEG, PNG or WebP photos "
+                              "are accepted.",
+                              name=name)) from None
+    upload.mime, upload.extension = FORMATS[photo.format]
+    upload.width, upload.height = photo.width, photo.height
+    upload.data, upload.thumbnail, upload.gps = photo.content, photo.thumbnail, photo.gps
+    upload.sha256 = hashlib.sha256(photo.content).hexdigest()
     return upload
 
 
 def save_attachment(ticket: Ticket, event: TicketEvent, upload: Upload,
                     uploaded_by: User | None) -> Attachment:
-    if not upload.sha256:
-        check_upload(upload)
-    name = f"{upload.sha256[:2]}/{upload.sha256}.{upload.extension}"
-    key = photo_storage().save(upload.data, name)
+    check_upload(upload)
+    storage = photo_storage()
+    name = f"{upload.sha256[:2]}/{upload.sha256}"
+    key = storage.save(upload.data, f"{name}.{upload.extension}")
+    thumbnail_key = storage.save(upload.thumbnail, f"{name}.thumb.jpg")
     attachment = Attachment(
         ticket_id=ticket.id, event_id=event.id, kind=upload.kind, stored_path=key,
+        thumbnail_path=thumbnail_key,
         original_name=(upload.filename or "")[:255] or None, sha256=upload.sha256,
         mime=upload.mime, size=len(upload.data), width=upload.width, height=upload.height,
         uploaded_by_id=uploaded_by.id if uploaded_by else None)
     db.session.add(attachment)
     return attachment
+
+
+def open_photo(attachment: Attachment, *, thumbnail: bool = False) -> tuple[BinaryIO, str]:
+    """The stored photo (or its thumbnail) and its MIME type; FileNotFoundError when missing.
+    Who may see it is the caller's check (can_see_ticket, or public_photo)."""
+    if thumbnail and attachment.thumbnail_path:
+        return photo_storage().open(attachment.thumbnail_path), "image/jpeg"
+    return photo_storage().open(attachment.stored_path), attachment.mime
+
+
+def public_photo(attachment: Attachment | None, tracking_code: str | None) -> bool:
+    """Whether the tracking page of ``tracking_code`` may show this photo to anyone holding the
+    code: only the after-photos (the result) of that ticket once it is closed."""
+    if attachment is None or not tracking_code:
+        return False
+    ticket = attachment.ticket
+    return (ticket is not None and ticket.status == TicketStatus.CLOSED
+            and attachment.kind == AttachmentKind.AFTER and bool(ticket.tracking_code)
+            and hmac.compare_digest(str(ticket.tracking_code), str(tracking_code)))

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from models.areas.hierarchy import Area
+from models.areas.coordinates import WGS84
 from models.areas.locate import locate
 from models.base import db, utcnow
 from models.categories import Category
@@ -85,6 +86,8 @@ def report_ticket(report: Report, *, actor: User | None = None,
     now = now or utcnow()
     if actor is not None and not can_report_tickets(actor):
         raise ActionForbidden(_("A %(role)s may not report tickets.", role=actor.role.label))
+    photos = [check_upload(replace(photo, kind=AttachmentKind.BEFORE)) for photo in report.photos]
+    report, from_photo = _located_by_photo(report, photos)
     category, area, lon, lat, flagged = check_report(report)
     scope = report.api_client.scope_area if report.api_client is not None else None
     if scope is not None and not area.is_within(scope):
@@ -92,7 +95,6 @@ def report_ticket(report: Report, *, actor: User | None = None,
                                 area=scope.name))
     attributes = {} if report.answers is None else check_attributes(category, report.answers)
     attributes.update(report.extra)
-    photos = [check_upload(replace(photo, kind=AttachmentKind.BEFORE)) for photo in report.photos]
     duplicates = possible_duplicates(category, lon, lat, now=now)
     description = report.description.strip()
     title = (report.title or "").strip() or description.splitlines()[0][:40]
@@ -101,12 +103,29 @@ def report_ticket(report: Report, *, actor: User | None = None,
         area=area, lat=lat, lon=lon, address=(report.address or "").strip() or None,
         priority=report.priority, reporter_name=(report.reporter_name or "").strip() or None,
         reporter_phone=report.reporter_phone, reporter_email=report.reporter_email,
-        actor=actor, at=now, photos=photos, details=_channel(report))
+        actor=actor, at=now, photos=photos,
+        details={**_channel(report), **({"location_from": "photo"} if from_photo else {})})
     ticket.location_flagged = flagged
     ticket.attributes = attributes or None
     db.session.flush()
     dispatch(ticket, now)
     return IntakeResult(ticket, duplicates)
+
+
+def _located_by_photo(report: Report, photos: list[Upload]) -> tuple[Report, bool]:
+    """A report without coordinates takes the place where its first photo was taken (the GPS in
+    its EXIF, read before the EXIF was dropped), when that place lies inside one of our grids
+    (an old photo from elsewhere in the gallery must not move the report)."""
+    if report.lat not in (None, "") or report.lon not in (None, "") or not photos \
+            or photos[0].gps is None:
+        return report, False
+    lat, lon = photos[0].gps
+    try:
+        if locate(lon, lat, WGS84).flagged:
+            return report, False
+    except ActionInvalid:
+        return report, False
+    return replace(report, lat=lat, lon=lon, coord_system=WGS84), True
 
 
 def _channel(report: Report) -> dict:

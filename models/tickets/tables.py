@@ -194,6 +194,8 @@ class Attachment(db.Model):
     event_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("ticket_events.id"), index=True)
     kind: Mapped[AttachmentKind] = mapped_column(str_enum(AttachmentKind), default=AttachmentKind.OTHER)
     stored_path: Mapped[str] = mapped_column(sa.String(255))
+    # The small JPEG for lists and timelines (None for photos stored before thumbnails)
+    thumbnail_path: Mapped[str | None] = mapped_column(sa.String(255))
     original_name: Mapped[str | None] = mapped_column(sa.String(255))
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     mime: Mapped[str] = mapped_column(sa.String(100))

@@ -21,7 +21,7 @@ from models.base import db, utcnow
 from models.errors import ActionForbidden, ActionInvalid
 from models.people.department import Department
 from models.people.user import User
-from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES
+from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES, REPORTING_ROLES
 from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
                                     S)
@@ -56,6 +56,8 @@ def relations(actor: Actor, ticket: Ticket) -> set[str]:
     elif (ticket.assigned_user_id is None and user.department_id is not None
           and user.department_id == ticket.assigned_department_id):
         found.add("queue")
+    if ticket.created_by_id == user.id and user.role in REPORTING_ROLES:
+        found.add("author")  # e.g. a grid worker's own patrol find, sent to someone else
     if user.role in MANAGER_ROLES and can_see_ticket(user, ticket):
         found.add("manager")
         if ticket.submitted_by_id != user.id:

@@ -75,7 +75,7 @@ def action_params(action_name: str) -> dict:
     kind = AttachmentKind.AFTER if action_name == "submit" else AttachmentKind.OTHER
     files = [f for f in request.files.getlist("photos") if f and f.filename]
     if files:
-        params["attachments"] = [Upload(kind, f.filename, f.read()) for f in files]
+        params["attachments"] = [Upload.from_file(kind, f) for f in files]
     return params
 
 

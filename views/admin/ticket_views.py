@@ -22,7 +22,7 @@ from models.people.access import (area_within_scope, can_edit_tickets, can_repor
                                   can_see_ticket, pickable_areas, pickable_departments,
                                   pickable_people, reporter_phone_for, ticket_scope)
 from models.people.roles import ALL_ROLES
-from models.tickets.attachments import photo_storage
+from models.tickets.attachments import open_photo
 from models.tickets.deadlines import is_overdue, running_deadline_field
 from models.tickets.listing import jsonable_filter_value, list_filter, list_search
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
@@ -392,12 +392,22 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
 
     @expose("/attachment/<int:attachment_id>")
     def attachment(self, attachment_id: int):
+        return self._photo(attachment_id, thumbnail=False)
+
+    @expose("/attachment/<int:attachment_id>/thumbnail")
+    def attachment_thumbnail(self, attachment_id: int):
+        return self._photo(attachment_id, thumbnail=True)
+
+    def _photo(self, attachment_id: int, *, thumbnail: bool):
         item = db.session.get(Attachment, attachment_id)
         if item is None or not can_see_ticket(current_user, db.session.get(Ticket, item.ticket_id)):
             abort(404)
         try:
-            stored = photo_storage().open(item.stored_path)
+            stored, mime = open_photo(item, thumbnail=thumbnail)
         except FileNotFoundError:
             abort(404)
-        return send_file(stored, mimetype=item.mime, download_name=item.original_name,
-                         etag=item.sha256)
+        response = send_file(stored, mimetype=mime, download_name=item.original_name,
+                             etag=f"{item.sha256}-t" if thumbnail else item.sha256)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.cache_control.private = True
+        return response
