@@ -192,6 +192,24 @@ def register_commands(app: Flask) -> None:
                 raise click.ClickException(f"unknown job {name}; jobs: {', '.join(JOBS)}")
             click.echo(f"{name}: {run_job(app_object, name)}")
 
+    @app.cli.command("rebuild-rollups")
+    @click.option("--from", "day_from", required=True, help="First local day, YYYY-MM-DD.")
+    @click.option("--to", "day_to", required=True, help="Last local day, YYYY-MM-DD (included).")
+    def rebuild_rollups_command(day_from: str, day_to: str):
+        """Recompute the statistics rollups of a range of days from the tickets and events."""
+        from datetime import date
+
+        from models.stats.rollups import rebuild
+
+        try:
+            first, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
+        except ValueError:
+            raise click.ClickException("--from and --to are dates: YYYY-MM-DD") from None
+        if first > last:
+            raise click.ClickException("--from is after --to")
+        tickets = rebuild(first, last)
+        click.echo(f"Statistics rebuilt for {first} – {last}: {tickets} tickets read.")
+
     @app.cli.command("serve")
     @click.option("--host", default="0.0.0.0", show_default=True)
     @click.option("--port", type=int, default=None, help="Defaults to PORT (5000).")

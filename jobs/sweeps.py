@@ -125,6 +125,14 @@ def exports(now: datetime | None = None) -> dict:
     return run_abandoned(now)
 
 
+def fold_statistics(now: datetime | None = None) -> dict:
+    """Fold the tickets whose timeline changed into the statistics rollups (every 30 s, so
+    "today" is current within a minute)."""
+    from models.stats.rollups import fold_pending
+
+    return {"tickets": fold_pending()}
+
+
 JOBS = {
     "deadline_sweep": deadline_sweep,
     "acceptance_timeouts": acceptance_timeouts,
@@ -132,4 +140,5 @@ JOBS = {
     "deliver_notifications": deliver_notifications,
     "calendar_check": calendar_check,
     "exports": exports,
+    "fold_statistics": fold_statistics,
 }

@@ -107,6 +107,26 @@ def _add_working_minutes(local: datetime, minutes: int, calendar: WorkCalendar) 
     raise ValueError("deadline beyond the calendar span")
 
 
+def working_seconds_between(start: datetime, end: datetime) -> int:
+    """Working time from ``start`` to ``end`` in seconds: the part of it inside the work periods
+    of working days (the calendar's, 调休 included) — the measure deadlines count in."""
+    if end <= start:
+        return 0
+    zone = local_zone()
+    calendar, periods = work_calendar(), work_periods()
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    total, day = 0.0, first.date()
+    while day <= last.date():
+        if calendar.is_workday(day):
+            for begin, finish in periods:
+                low = max(first, datetime.combine(day, begin, zone))
+                high = min(last, datetime.combine(day, finish, zone))
+                if high > low:
+                    total += (high - low).total_seconds()
+        day += timedelta(days=1)
+    return int(total)
+
+
 def _minutes_between(begin: time, end: time) -> int:
     return (end.hour * 60 + end.minute) - (begin.hour * 60 + begin.minute)
 

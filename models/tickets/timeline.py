@@ -8,6 +8,7 @@ from typing import Iterable
 from models.base import db, utcnow
 from models.people.department import Department
 from models.people.user import User
+from models.stats.rollups import mark_changed
 from models.tickets.actions import Action
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import ActorKind, TicketStatus
@@ -56,6 +57,7 @@ def append_event(
     ticket.last_activity_at = at
     event.ticket = ticket  # after the ticket's own changes: the event joins the session with it
     db.session.add(event)
+    mark_changed(ticket)  # the statistics fold it again (same transaction as the event)
     return event
 
 

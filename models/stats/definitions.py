@@ -1,0 +1,77 @@
+"""Every indicator once: its code, its Chinese name and definition (shown beside the figure on
+every page, export and API answer), its English name and its unit.
+
+Days and months are local (Asia/Shanghai) days; a count belongs to the day its event happened.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str  # Chinese, as the pages show it
+    definition: str  # Chinese
+    english: str
+    unit: str  # count | ratio | stars | hours
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "definition": self.definition,
+                "english": self.english, "unit": self.unit}
+
+
+I = Indicator
+INDICATORS: tuple[Indicator, ...] = (
+    I("received", "受理量", "期间内上报（含台账导入）的事件数，按上报日计；含后来被合并或作废的。",
+      "Received", "count"),
+    I("dispatched", "派单量", "期间内派给部门或人员的次数（自动派单、指派、转办、上报到上级），"
+      "计入接收方。", "Dispatched", "count"),
+    I("accepted", "签收量", "期间内签收的次数，计入签收人。", "Accepted", "count"),
+    I("accepted_in_time", "按时签收", "签收时间不晚于签收时限的签收次数。", "Accepted in time",
+      "count"),
+    I("response_rate", "响应率", "按时签收 ÷ 签收量。", "Response rate", "ratio"),
+    I("closed", "办结量", "期间内审核通过（办结）的次数，计入办理人；重新打开后再次办结再计一次。",
+      "Closed", "count"),
+    I("closed_in_time", "按期办结", "提交办理结果时未超过办理时限的办结次数。", "Closed in time",
+      "count"),
+    I("on_time_rate", "按期办结率", "按期办结 ÷ 办结量。", "Closed-in-time rate", "ratio"),
+    I("overdue_now", "当前超期", "此刻仍未办结且已过当前时限的事件数（统一超期定义：待受理看签收时限，"
+      "办理中和待审核看办理时限，挂起不计），与所选期间无关。", "Overdue now", "count"),
+    I("ever_overdue", "超期次数", "期间内系统判定超期（超期标记）的次数，按超期发生日计。",
+      "Marked overdue", "count"),
+    I("overdue_rate", "超期率", "超期办结（提交时已过办理时限）÷ 办结量。", "Overdue rate", "ratio"),
+    I("rework", "审核退回", "期间内审核退回（返工）的次数，计入被退回的办理人。", "Rework", "count"),
+    I("rework_rate", "返工率", "审核退回 ÷ 审核次数（审核通过 + 审核退回）。", "Rework rate", "ratio"),
+    I("returned", "退回量", "期间内办理方以“非本单位职责”退回的次数，计入退回方。", "Returned",
+      "count"),
+    I("return_rate", "退回率", "退回量 ÷ 派单量。", "Return rate", "ratio"),
+    I("reopened", "重新打开", "期间内办结后被重新打开的次数，计入原办理人。", "Reopened", "count"),
+    I("rated", "评价数", "期间内的评价数：群众自评与回访评价之和，按评价日计。", "Rated", "count"),
+    I("rated_by_reporter", "群众自评", "上报人通过查询码的评价数。", "Rated by the reporter", "count"),
+    I("follow_ups", "回访评价", "工作人员电话回访并记录的评价数。", "Phone follow-ups", "count"),
+    I("satisfaction_rate", "满意率", "评分 4 星及以上的评价 ÷ 评价数。", "Satisfaction rate", "ratio"),
+    I("average_rating", "平均评分", "评价星级（1–5）的平均值。", "Average rating", "stars"),
+    I("rating_coverage", "评价覆盖率", "评价数 ÷ 办结量（同一期间）。", "Rating coverage", "ratio"),
+    I("avg_hours", "平均处理时长（自然小时）", "办结事件从上报到办结、处于待受理/处理中/待审核的时间"
+      "平均值；挂起期间和重新打开前的已办结期间不计。", "Average handling time (hours)", "hours"),
+    I("median_hours", "处理时长中位数（自然小时）", "同上时长的中位数（精确到秒）。",
+      "Median handling time (hours)", "hours"),
+    I("avg_work_hours", "平均处理时长（工作小时）", "同上时长只计工作日的工作时段（按工作日历，"
+      "含节假日与调休）。", "Average handling time (working hours)", "hours"),
+    I("median_work_hours", "处理时长中位数（工作小时）", "工作小时处理时长的中位数（精确到秒）。",
+      "Median handling time (working hours)", "hours"),
+    I("escalated", "上报上级", "期间内事件被上报到上一级的次数（人工上报与超期自动上报），"
+      "计入上报前的办理方。", "Escalations", "count"),
+    I("merged", "合并重复", "期间内作为重复件合并的事件数。", "Merged duplicates", "count"),
+    I("invalidated", "作废", "期间内作废的事件数。", "Marked invalid", "count"),
+    I("patrol_found", "巡查发现", "网格员巡查中上报的事件数（来源为巡查），计入上报人。",
+      "Found on patrol", "count"),
+    I("patrol_coverage", "巡查覆盖率", "巡查轨迹覆盖的网格比例——巡查轮次功能尚未接入统计，"
+      "暂无数据。", "Patrol coverage", "ratio"),
+)
+BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
+
+
+def definitions() -> list[dict]:
+    return [indicator.as_dict() for indicator in INDICATORS]

@@ -1,0 +1,196 @@
+"""The indicators of any date range and scope, read from the rollups.
+
+    indicators(user, date_from, date_to, area=None, category=None, group_by=None)
+        -> list[IndicatorRow]
+
+``user`` is who asks (their scope: models.stats.scope); ``date_from``/``date_to`` are local
+(Asia/Shanghai) days, both included; ``area`` an Area (any level) or its code; ``category`` a
+Category or its code (the category and its sub-categories); ``group_by`` one of GROUPS or None
+for one total row. Each row has the group's key and label and every indicator's value
+(``values[code]``, None where a ratio has no denominator); the definitions are in
+models.stats.definitions (``INDICATORS``, ``definitions()``).
+
+Counts and sums come from ``stats_daily``; medians from the closure rows of ``stats_facts`` (one
+per closure, so they are exact to the second); "overdue now" is a state, not a day's fact: it is
+read from the open tickets through deadlines.overdue_condition (the partial index on open
+tickets), for groupings by place, category or owner.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from statistics import median
+
+import sqlalchemy as sa
+
+from models.areas.hierarchy import Area
+from models.base import db, utcnow
+from models.categories import Category
+from models.people.access import ticket_scope
+from models.people.department import Department
+from models.people.user import User
+from models.stats.definitions import INDICATORS
+from models.stats.scope import (StatsQueryError, category_ids, filters, find_area,
+                                find_category)
+from models.stats.tables import MEASURES, StatsDaily, StatsFact
+from models.vocabulary import OPEN_STATUSES
+
+GROUPS = ("grid", "community", "street", "district", "department", "assignee", "category",
+          "month", "day")
+_COLUMN = {"grid": "grid_id", "community": "community_id", "street": "street_id",
+           "district": "district_id", "department": "department_id", "assignee": "user_id",
+           "category": "category_id"}
+_TICKET_COLUMN = {"grid": "grid_id", "community": "community_id", "street": "street_id",
+                  "district": "district_id", "department": "assigned_department_id",
+                  "assignee": "assigned_user_id", "category": "category_id"}
+TOTAL = "all"
+
+
+@dataclass
+class IndicatorRow:
+    key: object  # the group's id (0: none), "YYYY-MM" / "YYYY-MM-DD", or "all"
+    label: str
+    values: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "label": self.label, "values": self.values}
+
+
+def indicators(user: User, date_from: date, date_to: date, *, area=None, category=None,
+               group_by: str | None = None) -> list[IndicatorRow]:
+    if group_by is not None and group_by not in GROUPS:
+        raise StatsQueryError(f"group_by: {group_by}")
+    area = find_area(user, area) if isinstance(area, str) or area is None else area
+    category = find_category(category) if isinstance(category, str) or category is None \
+        else category
+    sums = _sums(user, date_from, date_to, area, category, group_by)
+    medians = _medians(user, date_from, date_to, area, category, group_by)
+    overdue = _overdue_now(user, area, category, group_by)
+    keys = sorted(set(sums) | set(overdue), key=lambda k: (str(type(k)), k))
+    labels = group_labels(group_by, keys)
+    rows = []
+    for key in keys:
+        values = compute(sums.get(key, dict.fromkeys(MEASURES, 0)),
+                         medians.get(key, ([], [])))
+        values["overdue_now"] = overdue.get(key, 0) if group_by not in ("month", "day") else None
+        rows.append(IndicatorRow(key, labels.get(key, str(key)), values))
+    if group_by is None and not rows:
+        values = compute(dict.fromkeys(MEASURES, 0), ([], []))
+        values["overdue_now"] = 0
+        rows.append(IndicatorRow(TOTAL, labels[TOTAL], values))
+    return rows
+
+
+def compute(sums: dict, durations: tuple[list, list]) -> dict:
+    """Every indicator of one group from its summed measures and its closures' durations."""
+    def ratio(part, whole):
+        return part / whole if whole else None
+
+    closed, rated = sums["closed"], sums["rated"]
+    natural, working = durations
+    values = {name: sums[name] for name in (
+        "received", "dispatched", "accepted", "accepted_in_time", "closed", "closed_in_time",
+        "rework", "returned", "reopened", "rated", "rated_by_reporter", "follow_ups",
+        "escalated", "merged", "invalidated", "patrol_found")}
+    values.update(
+        ever_overdue=sums["overdue_marked"],
+        response_rate=ratio(sums["accepted_in_time"], sums["accepted"]),
+        on_time_rate=ratio(sums["closed_in_time"], closed),
+        overdue_rate=ratio(closed - sums["closed_in_time"], closed),
+        rework_rate=ratio(sums["rework"], closed + sums["rework"]),
+        return_rate=ratio(sums["returned"], sums["dispatched"]),
+        satisfaction_rate=ratio(sums["satisfied"], rated),
+        average_rating=ratio(sums["rating_sum"], rated),
+        rating_coverage=ratio(rated, closed),
+        avg_hours=_hours(ratio(sums["handling_seconds"], closed)),
+        avg_work_hours=_hours(ratio(sums["handling_work_seconds"], closed)),
+        median_hours=_hours(median(natural)) if natural else None,
+        median_work_hours=_hours(median(working)) if working else None,
+        patrol_coverage=None,  # patrol rounds are not in the statistics yet (see definitions)
+    )
+    return {indicator.code: values.get(indicator.code) for indicator in INDICATORS}
+
+
+def _hours(seconds):
+    return None if seconds is None else seconds / 3600
+
+
+def _group_column(table, group_by: str | None):
+    if group_by is None:
+        return sa.literal(TOTAL)
+    if group_by == "day":
+        return table.day
+    if group_by == "month":
+        return table.day  # folded into months in Python (portable across databases)
+    return getattr(table, _COLUMN[group_by])
+
+
+def _key(group_by, value):
+    if group_by == "month":
+        return value.strftime("%Y-%m")
+    if group_by == "day":
+        return value.isoformat()
+    return value
+
+
+def _sums(user, date_from, date_to, area, category, group_by) -> dict:
+    group = _group_column(StatsDaily, group_by).label("g")
+    query = (sa.select(group, *(sa.func.coalesce(sa.func.sum(getattr(StatsDaily, name)), 0)
+                                .label(name) for name in MEASURES))
+             .where(*filters(user, StatsDaily, date_from, date_to, area, category))
+             .group_by(group))
+    sums: dict = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    for row in db.session.execute(query):
+        target = sums[_key(group_by, row.g)]
+        for name in MEASURES:
+            target[name] += int(getattr(row, name) or 0)
+    return dict(sums)
+
+
+def _medians(user, date_from, date_to, area, category, group_by) -> dict:
+    group = _group_column(StatsFact, group_by).label("g")
+    query = (sa.select(group, StatsFact.handling_seconds, StatsFact.handling_work_seconds)
+             .where(StatsFact.closed > 0,
+                    *filters(user, StatsFact, date_from, date_to, area, category)))
+    durations: dict = defaultdict(lambda: ([], []))
+    for row in db.session.execute(query):
+        natural, working = durations[_key(group_by, row.g)]
+        natural.append(row.handling_seconds)
+        working.append(row.handling_work_seconds)
+    return dict(durations)
+
+
+def _overdue_now(user, area, category, group_by) -> dict:
+    from models.tickets.deadlines import overdue_condition
+    from models.tickets.tables import Ticket
+    from models.areas.hierarchy import LEVEL_COLUMN
+
+    if group_by in ("month", "day"):
+        return {}
+    column = sa.literal(TOTAL) if group_by is None else \
+        sa.func.coalesce(getattr(Ticket, _TICKET_COLUMN[group_by]), 0)
+    query = (sa.select(column.label("g"), sa.func.count())
+             .where(Ticket.status.in_(OPEN_STATUSES), overdue_condition(utcnow()),
+                    ticket_scope(user)).group_by(column))
+    if area is not None:
+        query = query.where(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)
+    if category is not None:
+        query = query.where(Ticket.category_id.in_(category_ids(category)))
+    return {key: count for key, count in db.session.execute(query)}
+
+
+def group_labels(group_by: str | None, keys) -> dict:
+    """Display names of group keys (areas, departments, people, categories; months as they are)."""
+    if group_by is None:
+        return {TOTAL: "合计"}
+    if group_by in ("month", "day"):
+        return {key: key for key in keys}
+    model, name = {"department": (Department, Department.name),
+                   "assignee": (User, User.display_name),
+                   "category": (Category, Category.name)}.get(group_by, (Area, Area.name))
+    ids = [key for key in keys if key]
+    labels = {0: "（未指定）"}
+    if ids:
+        labels.update(db.session.execute(sa.select(model.id, name).where(model.id.in_(ids))).all())
+    return labels

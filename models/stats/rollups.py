@@ -1,0 +1,165 @@
+"""Keeping the statistics current: fold a ticket's timeline into facts and daily rows.
+
+Folding a ticket replaces its facts with the ones its whole timeline gives now and moves the
+daily sums by the difference, so a ticket folded any number of times, in any order, leaves the
+same rows as a rebuild from nothing (a correction of its grid or category moves its counts).
+
+Every appended event marks its ticket (``mark_changed``, same transaction as the event); the
+scheduler's ``fold_pending`` folds the marked tickets every minute or less. ``rebuild`` recomputes
+a date range from the tickets and events themselves (``run.py rebuild-rollups``).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from models.base import db
+from models.clock import local_zone
+from models.stats.facts import ticket_facts
+from models.stats.tables import DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsPending
+
+FOLD_BATCH = 500
+
+
+def mark_changed(ticket) -> None:
+    """The ticket's timeline changed: fold it again (called by append_event)."""
+    db.session.add(StatsPending(ticket=ticket))
+
+
+def fold_pending(limit: int = 5000) -> int:
+    """Fold the marked tickets (the scheduler's job); returns how many tickets were folded."""
+    rows = db.session.execute(
+        sa.select(StatsPending.id, StatsPending.ticket_id).order_by(StatsPending.id).limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    ticket_ids = sorted({ticket_id for _id, ticket_id in rows})
+    for start in range(0, len(ticket_ids), FOLD_BATCH):
+        fold_tickets(ticket_ids[start:start + FOLD_BATCH])
+    marker_ids = [marker for marker, _ticket in rows]
+    for start in range(0, len(marker_ids), FOLD_BATCH):
+        db.session.execute(sa.delete(StatsPending).where(
+            StatsPending.id.in_(marker_ids[start:start + FOLD_BATCH])))
+    db.session.commit()
+    return len(ticket_ids)
+
+
+def fold_tickets(ticket_ids: list[int], day_from: date | None = None,
+                 day_to: date | None = None) -> None:
+    """Replace these tickets' facts (those within the day range, if given) and move the daily sums."""
+    old = _old_facts(ticket_ids, day_from, day_to)
+    new = [fact for fact in _new_facts(ticket_ids) if _within(fact["day"], day_from, day_to)]
+    if old:
+        db.session.execute(StatsFact.__table__.delete().where(
+            StatsFact.id.in_([row["id"] for row in old])))
+    if new:
+        db.session.execute(StatsFact.__table__.insert(), new)
+    delta: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    for sign, facts in ((-1, old), (1, new)):
+        for fact in facts:
+            sums = delta[_key(fact)]
+            for name in MEASURES:
+                sums[name] += sign * (fact.get(name) or 0)
+    _apply(delta)
+
+
+def rebuild(day_from: date, day_to: date) -> int:
+    """Recompute the facts and daily rows of the days from ``day_from`` to ``day_to``
+    (inclusive) from the tickets and their events; returns the number of tickets read."""
+    zone = local_zone()
+    start = datetime.combine(day_from, time.min, zone)
+    end = datetime.combine(day_to + timedelta(days=1), time.min, zone)
+    from models.tickets.tables import TicketEvent
+
+    ids = db.session.scalars(
+        sa.select(TicketEvent.ticket_id).where(TicketEvent.created_at >= start,
+                                               TicketEvent.created_at < end)
+        .distinct().order_by(TicketEvent.ticket_id)).all()
+    db.session.execute(sa.delete(StatsDaily).where(StatsDaily.day >= day_from,
+                                                   StatsDaily.day <= day_to))
+    # Every fact of the range goes (also a deleted ticket's); the tickets with events there
+    # give them back.
+    db.session.execute(sa.delete(StatsFact).where(StatsFact.day >= day_from,
+                                                  StatsFact.day <= day_to))
+    for offset in range(0, len(ids), FOLD_BATCH):
+        fold_tickets(list(ids[offset:offset + FOLD_BATCH]), day_from, day_to)
+    db.session.commit()
+    return len(ids)
+
+
+def _within(day: date, day_from: date | None, day_to: date | None) -> bool:
+    return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
+
+
+def _key(fact: dict) -> tuple:
+    return (fact["day"],) + tuple(fact[name] or 0 for name in DIMENSIONS)
+
+
+def _old_facts(ticket_ids, day_from, day_to) -> list[dict]:
+    query = sa.select(StatsFact).where(StatsFact.ticket_id.in_(ticket_ids))
+    if day_from is not None:
+        query = query.where(StatsFact.day >= day_from)
+    if day_to is not None:
+        query = query.where(StatsFact.day <= day_to)
+    columns = StatsFact.__table__.columns.keys()
+    return [{name: getattr(row, name) for name in columns}
+            for row in db.session.scalars(query)]
+
+
+def _new_facts(ticket_ids) -> list[dict]:
+    from models.tickets.tables import Ticket, TicketEvent
+
+    tickets = {t.id: t for t in db.session.execute(
+        sa.select(Ticket.id, Ticket.district_id, Ticket.street_id, Ticket.community_id,
+                  Ticket.grid_id, Ticket.category_id, Ticket.source)
+        .where(Ticket.id.in_(ticket_ids))).all()}
+    events = defaultdict(list)
+    for event in db.session.execute(
+            sa.select(TicketEvent.ticket_id, TicketEvent.seq, TicketEvent.action,
+                      TicketEvent.to_status, TicketEvent.created_at, TicketEvent.details,
+                      TicketEvent.actor_user_id, TicketEvent.from_user_id,
+                      TicketEvent.to_user_id, TicketEvent.from_department_id,
+                      TicketEvent.to_department_id)
+            .where(TicketEvent.ticket_id.in_(ticket_ids))
+            .order_by(TicketEvent.ticket_id, TicketEvent.seq)).all():
+        events[event.ticket_id].append(event)
+    facts: list[dict] = []
+    for ticket_id, ticket in tickets.items():
+        facts.extend(ticket_facts(ticket, events[ticket_id]))
+    return facts
+
+
+def _apply(delta: dict[tuple, dict]) -> None:
+    """Add the differences to the daily rows (creating missing ones, dropping emptied ones)."""
+    delta = {key: sums for key, sums in delta.items() if any(sums.values())}
+    key_columns = [StatsDaily.day] + [getattr(StatsDaily, name) for name in DIMENSIONS]
+    keys = list(delta)
+    existing: dict[tuple, dict] = {}
+    for start in range(0, len(keys), 200):
+        chunk = keys[start:start + 200]
+        for row in db.session.execute(
+                sa.select(StatsDaily.__table__).where(sa.tuple_(*key_columns).in_(chunk))
+        ).mappings():
+            existing[(row["day"],) + tuple(row[name] for name in DIMENSIONS)] = dict(row)
+    inserts, updates, deletes = [], [], []
+    for key, sums in delta.items():
+        row = existing.get(key)
+        if row is None:
+            inserts.append({"day": key[0], **dict(zip(DIMENSIONS, key[1:])), **sums})
+            continue
+        values = {name: (row[name] or 0) + sums[name] for name in MEASURES}
+        if any(values.values()):
+            updates.append({"id": row["id"], **values})
+        else:
+            deletes.append(row["id"])
+    table = StatsDaily.__table__
+    if inserts:
+        db.session.execute(table.insert(), inserts)
+    if updates:
+        db.session.execute(table.update().where(table.c.id == sa.bindparam("row_id")).values(
+            {name: sa.bindparam(name) for name in MEASURES}),
+            [{"row_id": u.pop("id"), **u} for u in updates])
+    if deletes:
+        db.session.execute(table.delete().where(table.c.id.in_(deletes)))

@@ -1,0 +1,86 @@
+"""Which statistics a user reads, and the filters of a statistics query (area, category, days).
+
+The scope follows models.people.access: administrators read everything; command centres,
+community staff and leaders their scope area; a department handler their department's
+figures; a grid worker their own.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from models.areas.hierarchy import LEVEL_COLUMN, Area
+from models.base import db
+from models.categories import Category
+from models.errors import WorkflowError
+from models.people.access import area_within_scope, sees_everywhere
+from models.people.roles import AREA_SCOPED_ROLES
+from models.people.user import User
+from models.vocabulary import Role
+
+MAX_DAYS = 3 * 366 + 1
+
+
+class StatsQueryError(WorkflowError):
+    """A statistics question that cannot be answered as asked (422, message in the user's words)."""
+
+
+def scope_condition(user: User, table) -> sa.ColumnElement[bool]:
+    """SQL on a statistics table (facts or daily rows) for what ``user`` may read."""
+    if sees_everywhere(user):
+        return sa.true()
+    if user.role in AREA_SCOPED_ROLES:
+        area = user.scope_area
+        if area is None:
+            return sa.false()
+        return getattr(table, LEVEL_COLUMN[area.level]) == area.id
+    if user.role == Role.HANDLER and user.department_id is not None:
+        return table.department_id == user.department_id
+    return table.user_id == user.id
+
+
+def find_area(user: User, code: str | None) -> Area | None:
+    if not code:
+        return None
+    area = db.session.scalars(sa.select(Area).where(Area.code == code)).first()
+    if area is None:
+        raise StatsQueryError(_("No area has the code %(code)s.", code=code))
+    if not sees_everywhere(user) and user.role in AREA_SCOPED_ROLES and \
+            not area_within_scope(user, area):
+        raise StatsQueryError(_("The area %(code)s is outside your scope.", code=code))
+    return area
+
+
+def find_category(code: str | None) -> Category | None:
+    if not code:
+        return None
+    category = db.session.scalars(sa.select(Category).where(Category.code == code)).first()
+    if category is None:
+        raise StatsQueryError(_("No category has the code %(code)s.", code=code))
+    return category
+
+
+def category_ids(category: Category) -> list[int]:
+    """The category and its sub-categories (two levels)."""
+    return list(db.session.scalars(sa.select(Category.id).where(
+        sa.or_(Category.id == category.id, Category.parent_id == category.id))))
+
+
+def filters(user: User, table, date_from: date, date_to: date, area: Area | None,
+            category: Category | None) -> list:
+    check_range(date_from, date_to)
+    where = [scope_condition(user, table), table.day >= date_from, table.day <= date_to]
+    if area is not None:
+        where.append(getattr(table, LEVEL_COLUMN[area.level]) == area.id)
+    if category is not None:
+        where.append(table.category_id.in_(category_ids(category)))
+    return where
+
+
+def check_range(date_from: date, date_to: date, max_days: int | None = None) -> None:
+    if date_from > date_to:
+        raise StatsQueryError(_("The start date is after the end date."))
+    if max_days is not None and (date_to - date_from).days > max_days:
+        raise StatsQueryError(_("Ask for at most three years at a time."))
