@@ -49,13 +49,13 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
              "category_id": ticket.category_id or 0}
     facts: list[dict] = []
     running_since = None
-    natural = working = 0
+    natural = working = 0.0  # seconds, summed exactly; whole seconds on the closure's fact
     received = False
     for event in events:
         action, to_status = event.action, _value(event.to_status)
         at = event.created_at
         if running_since is not None and to_status not in RUNNING:
-            natural += int((at - running_since).total_seconds())
+            natural += (at - running_since).total_seconds()
             working += working_seconds_between(running_since, at)
             running_since = None
         elif running_since is None and to_status in RUNNING:
@@ -78,7 +78,7 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
             fact(accepted=1, accepted_in_time=int(bool(details.get("in_time", True))))
         elif action == Action.APPROVE.value:
             fact("from", closed=1, closed_in_time=int(bool(details.get("in_time", True))),
-                 handling_seconds=natural, handling_work_seconds=working)
+                 handling_seconds=round(natural), handling_work_seconds=round(working))
         elif action == Action.REJECT.value:
             fact("from", rework=1)
         elif action == Action.RETURN.value:

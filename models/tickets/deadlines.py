@@ -107,11 +107,11 @@ def _add_working_minutes(local: datetime, minutes: int, calendar: WorkCalendar) 
     raise ValueError("deadline beyond the calendar span")
 
 
-def working_seconds_between(start: datetime, end: datetime) -> int:
+def working_seconds_between(start: datetime, end: datetime) -> float:
     """Working time from ``start`` to ``end`` in seconds: the part of it inside the work periods
     of working days (the calendar's, 调休 included) — the measure deadlines count in."""
     if end <= start:
-        return 0
+        return 0.0
     zone = local_zone()
     calendar, periods = work_calendar(), work_periods()
     first, last = start.astimezone(zone), end.astimezone(zone)
@@ -124,7 +124,7 @@ def working_seconds_between(start: datetime, end: datetime) -> int:
                 if high > low:
                     total += (high - low).total_seconds()
         day += timedelta(days=1)
-    return int(total)
+    return total
 
 
 def _minutes_between(begin: time, end: time) -> int:
