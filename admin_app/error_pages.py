@@ -18,9 +18,7 @@ PAGES = {
           _l("The page or record does not exist, or it is outside your scope.")),
     405: (_l("This page cannot be opened that way"),
           _l("Open it from the menu or from a link in GridDesk.")),
-    413: (_l("What you sent is too large"),
-          _l("Send fewer or smaller photos at once: each photo may be at most %(photo)s MB, and "
-             "everything sent together at most %(total)s MB.")),
+    413: (_l("What you sent is too large"), ""),  # text: models.tickets.attachments
     500: (_l("Something went wrong on our side"),
           _l("Nothing was saved by the failed step. Try again in a moment; if it happens again, "
              "tell your administrator the time and what you did.")),
@@ -37,16 +35,13 @@ def error_response(error: HTTPException):
         db.session.rollback()  # the menu reads the database; the failed transaction is over
     title, text = (str(part) for part in PAGES[code])
     if code == 413:
-        text = text % {"photo": _megabytes(current_app.config.get("PHOTO_MAX_BYTES")),
-                       "total": _megabytes(current_app.config.get("MAX_CONTENT_LENGTH"))}
-        title = f"{title}: {text}"
+        from models.tickets.attachments import too_large_message
+
+        text = too_large_message()
     if request.path.startswith(MACHINE_PREFIXES):
-        return jsonify({"error": {"code": MACHINE_CODES[code], "message": title}}), code
+        message = text if code == 413 else title
+        return jsonify({"error": {"code": MACHINE_CODES[code], "message": message}}), code
     return _page(title, text), code
-
-
-def _megabytes(size: int | None) -> str:
-    return f"{(size or 0) / 1024 / 1024:g}"
 
 
 def _page(title: str, text: str) -> str:

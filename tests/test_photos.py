@@ -146,14 +146,15 @@ def test_hostile_media_through_open311_take_no_ticket_number(app, world, client,
 
     _client, key = create_api_client("三方平台")
     db.session.commit()
-    name, data, _status, _ = HOSTILE[case]
+    name, data, status, message = HOSTILE[case]
     before, files = counts(), stored_files(app)
     counter = db.session.execute(sa.text("SELECT count(*) FROM ticket_number_counters")).scalar()
     response = client.post("/open311/v2/requests.json", data={
         "api_key": key, "service_code": "0101", "lat": GRID1["lat"], "long": GRID1["lon"],
         "description": "垃圾桶满溢", "media": (io.BytesIO(data), name)},
         content_type="multipart/form-data")
-    assert 400 <= response.status_code < 500, response.status_code
+    assert response.status_code == (413 if status == 413 else 400), response.status_code
+    assert message in response.get_json()[0]["description"]  # the GeoReport error list
     assert counts() == before and stored_files(app) == files
     assert db.session.execute(sa.text(
         "SELECT count(*) FROM ticket_number_counters")).scalar() == counter
@@ -179,6 +180,13 @@ def test_hostile_photos_on_an_admin_action_change_nothing(app, world, login_as):
     db.session.expire_all()
     assert counts() == before and stored_files(app) == files
     assert db.session.get(Ticket, ticket.id).status == TicketStatus.IN_PROGRESS
+    # Past the request limit: a Chinese page (413), nothing changed
+    response = browser.post(f"/admin/ticket/act/{ticket.id}/submit", data={
+        "csrf_token": token, "version": version, "note": "已清运",
+        "photos": (io.BytesIO(HOSTILE["60 MB file"][1]), "after.jpg")},
+        content_type="multipart/form-data")
+    assert response.status_code == 413 and "上传的内容过大" in response.get_data(as_text=True)
+    assert counts() == before and stored_files(app) == files
 
 
 def test_pillow_bomb_limits_are_turned_into_a_message(app, world, monkeypatch):
@@ -228,6 +236,53 @@ def test_served_photos_carry_no_exif_are_upright_and_have_a_thumbnail(app, world
     # The red half was the left of the sensor image; turned upright it is the top half.
     assert photo.getpixel((240, 100))[0] > 200 and photo.getpixel((240, 540))[0] < 100
     assert served_image(client.get(item["thumbnail_url"], headers=auth(worker))).size == (240, 320)
+
+
+def gps_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[Base.Make] = "TestPhone"
+    exif.get_ifd(IFD.GPSInfo).update({GPS.GPSLatitudeRef: "N", GPS.GPSLatitude: _dms(30.006),
+                                      GPS.GPSLongitudeRef: "E", GPS.GPSLongitude: _dms(120.004)})
+    return exif
+
+
+def encoded(fmt: str, mode: str = "RGB", **options) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.new(mode, (200, 100), "green" if mode != "CMYK" else (0, 0, 255, 0))
+    if fmt == "MPO":
+        options.update(save_all=True, append_images=[Image.new("RGB", (200, 100), "blue")])
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>30,0.36N</exif:GPSLatitude></x:xmpmeta>'
+FORMATS = {  # what phones and apps send: (name, content, format served)
+    "JPEG with GPS": ("a.jpg", encoded("JPEG", exif=gps_exif()), "JPEG"),
+    "MPO (multi-picture JPEG) with GPS": ("b.jpg", encoded("MPO", exif=gps_exif()), "JPEG"),
+    "CMYK JPEG": ("c.jpeg", encoded("JPEG", "CMYK", exif=gps_exif()), "JPEG"),
+    "PNG with eXIf": ("d.png", encoded("PNG", "RGBA", exif=gps_exif()), "PNG"),
+    "WebP with EXIF and XMP": ("e.webp", encoded("WEBP", exif=gps_exif(), xmp=XMP), "WEBP"),
+    "no extension": ("blob", encoded("JPEG", exif=gps_exif()), "JPEG"),
+}
+
+
+@pytest.mark.parametrize("case", list(FORMATS))
+def test_every_accepted_format_is_served_without_exif_and_with_a_thumbnail(
+        app, world, client, case):
+    name, data, served_format = FORMATS[case]
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(IFD.GPSInfo)  # the phone's GPS
+    ticket = new_ticket(client, token_for(client, "community"))
+    worker = token_for(client, "gridworker")
+    answer = upload(client, worker, ticket["id"], data, name)
+    assert answer.status_code == 201, answer.get_json()
+    item = answer.get_json()["attachments"][0]
+    photo = served_image(client.get(item["url"], headers=auth(worker)))
+    assert photo.format == served_format and photo.size == (200, 100)
+    assert_no_exif(photo)
+    assert b"xmpmeta" not in client.get(item["url"], headers=auth(worker)).data
+    thumbnail = served_image(client.get(item["thumbnail_url"], headers=auth(worker)))
+    assert thumbnail.format == "JPEG" and thumbnail.size == (200, 100)  # never enlarged
+    assert_no_exif(thumbnail)
 
 
 def test_admin_serves_photo_and_thumbnail_without_exif(app, world, login_as):

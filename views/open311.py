@@ -25,7 +25,7 @@ from integrations.open311.mapping import (CHANGESET, SERVICE_TYPE, SPECIFICATION
 from models import db
 from models.custom_fields import attribute_definitions
 from models.errors import ActionForbidden, WorkflowError
-from models.tickets.attachments import Upload
+from models.tickets.attachments import Upload, too_large_message
 from models.vocabulary import AttachmentKind
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -77,6 +77,11 @@ def requested_format() -> str:
 def _open311_error(exc: Open311Error):
     db.session.rollback()
     return error(requested_format(), exc.status, exc.description)
+
+
+@bp.errorhandler(413)
+def _too_large(_exc):
+    return error(requested_format(), 413, too_large_message())
 
 
 @bp.errorhandler(WorkflowError)

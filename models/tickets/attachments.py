@@ -54,6 +54,15 @@ def max_bytes() -> int:
     return int(setting("PHOTO_MAX_BYTES", MAX_BYTES))
 
 
+def too_large_message() -> str:
+    """What a request past MAX_CONTENT_LENGTH is told (refused before any photo is read)."""
+    return _(
+        "What you sent is too large. Send fewer or smaller photos at once: each photo may be at "
+        "most %(photo)s MB, and everything sent together at most %(total)s MB.",
+        photo=f"{max_bytes() / 1024 / 1024:g}",
+        total=f"{(setting('MAX_CONTENT_LENGTH', 0) or 0) / 1024 / 1024:g}")
+
+
 @dataclass
 class Upload:
     kind: AttachmentKind

@@ -14,6 +14,9 @@ from PIL.ExifTags import GPS, IFD
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
            "WEBP": ("image/webp", "webp")}
 PHOTO_EXTENSIONS = {"jpg", "jpeg", "jpe", "jfif", "png", "webp"}
+# Many phone cameras write MPO (a JPEG followed by more JPEGs, e.g. a depth map): it is a JPEG,
+# and its first picture is the photo.
+SAME_AS = {"MPO": "JPEG"}
 
 
 class NotAPhoto(Exception):
@@ -48,7 +51,7 @@ def process_photo(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Photo
                 if width * height > max_pixels:
                     raise TooManyPixels(width, height)
                 image.load()
-                fmt = image.format
+                fmt = SAME_AS.get(image.format, image.format)
                 gps = _gps(image)
                 upright = ImageOps.exif_transpose(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -62,7 +65,7 @@ def process_photo(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Photo
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
-    icc = image.info.get("icc_profile")
+    icc, mode = image.info.get("icc_profile"), image.mode
     if fmt == "JPEG":
         clean = image.convert("RGB") if image.mode not in ("RGB", "L") else image.copy()
     else:
@@ -72,8 +75,8 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     clean.info = {}  # no EXIF, XMP, comments or text chunks travel on
     options = {"JPEG": {"quality": 88, "optimize": True}, "PNG": {"optimize": True},
                "WEBP": {"quality": 88}}[fmt]
-    if icc:
-        options["icc_profile"] = icc  # colours, not personal data
+    if icc and clean.mode == mode:
+        options["icc_profile"] = icc  # colours, not personal data (and only for the same mode)
     buffer = io.BytesIO()
     clean.save(buffer, fmt, **options)
     return buffer.getvalue()
