@@ -16,7 +16,7 @@ from PIL import Image
 from PIL.ExifTags import GPS, IFD, Base
 
 from models import Attachment, AttachmentKind, Ticket, TicketEvent, TicketStatus, db
-from models.tickets.attachments import Upload, public_photo
+from models.tickets.attachments import Upload, public_photo, public_photos
 from models.tickets.intake import Report, report_ticket
 
 from .test_api import auth, token_for
@@ -398,13 +398,18 @@ def test_after_photos_of_closed_tickets_are_public_to_the_tracking_code(app, wor
     after = db.session.execute(sa.select(Attachment).where(
         Attachment.ticket_id == ticket.id)).scalar_one()
     code = ticket.tracking_code
-    assert not public_photo(after, code)  # not closed yet
+    assert not public_photo(after, code) and public_photos(ticket) == []  # not closed yet
     perform(ticket, "approve", Actor.staff(world.users["community"]),
             expected_version=ticket.version)
     db.session.flush()
-    assert public_photo(after, code)
+    assert public_photo(after, code) and public_photos(ticket) == [after]
     assert not public_photo(after, code[:-1] + ("0" if code[-1] != "0" else "1"))
     assert not public_photo(after, "") and not public_photo(None, code)
+    after_id = after.id
+    db.session.commit()
+    db.session.expunge_all()  # as the tracking page loads it: the photo alone
+    after = db.session.get(Attachment, after_id)
+    assert public_photo(after, code)
     after.kind = AttachmentKind.BEFORE
     assert not public_photo(after, code)
 

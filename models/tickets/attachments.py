@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import gettext as _
 
@@ -150,7 +151,16 @@ def public_photo(attachment: Attachment | None, tracking_code: str | None) -> bo
     code: only the after-photos (the result) of that ticket once it is closed."""
     if attachment is None or not tracking_code:
         return False
-    ticket = attachment.ticket
+    ticket = db.session.get(Ticket, attachment.ticket_id)
     return (ticket is not None and ticket.status == TicketStatus.CLOSED
             and attachment.kind == AttachmentKind.AFTER and bool(ticket.tracking_code)
             and hmac.compare_digest(str(ticket.tracking_code), str(tracking_code)))
+
+
+def public_photos(ticket: Ticket) -> list[Attachment]:
+    """The photos the tracking page of this ticket shows: its after-photos once it is closed."""
+    if ticket.status != TicketStatus.CLOSED:
+        return []
+    return list(db.session.execute(sa.select(Attachment).where(
+        Attachment.ticket_id == ticket.id, Attachment.kind == AttachmentKind.AFTER)
+        .order_by(Attachment.id)).scalars())

@@ -4,7 +4,6 @@ messages, are decided in models/tickets/attachments.py (check_upload)."""
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -41,23 +40,24 @@ class Photo:
 
 def process_photo(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Photo:
     """Decode ``data`` and re-encode it; raise NotAPhoto or TooManyPixels."""
-    with warnings.catch_warnings():
-        # Pillow warns above Image.MAX_IMAGE_PIXELS and raises above twice that; our own limit
-        # is checked on the header, before any pixel is decoded.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise TooManyPixels(width, height)
-                image.load()
-                fmt = SAME_AS.get(image.format, image.format)
-                gps = _gps(image)
-                upright = ImageOps.exif_transpose(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise TooManyPixels(0, 0) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-            raise NotAPhoto() from None
+    # Pillow's own guard: a DecompressionBombWarning above Image.MAX_IMAGE_PIXELS (an exception
+    # where warnings are errors) and a DecompressionBombError above twice that. Our limit is
+    # never looser, and it is checked on the header, before any pixel is decoded. (No
+    # warnings.catch_warnings here: it changes process-wide state, unsafe in threaded servers.)
+    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    try:
+        with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:  # MPO opens as JPEG
+            width, height = image.size
+            if width * height > limit:
+                raise TooManyPixels(width, height)
+            image.load()
+            fmt = SAME_AS.get(image.format, image.format)
+            gps = _gps(image)
+            upright = ImageOps.exif_transpose(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise TooManyPixels(0, 0) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise NotAPhoto() from None
     if fmt not in FORMATS:
         raise NotAPhoto()
     return Photo(fmt, upright.width, upright.height, _encode(upright, fmt),
