@@ -529,3 +529,6 @@ def openapi():
     return jsonify(openapi_document(request.host_url.rstrip("/") + bp.url_prefix))
 
 
+
+
+from . import api_stats  # noqa: E402,F401  (the statistics routes join this blueprint)

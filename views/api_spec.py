@@ -147,6 +147,7 @@ def openapi_document(server_url: str) -> dict:
         },
         "security": SECURED,
         "paths": {
+            **_stats_paths(),
             "/auth/token": {"post": {
                 "operationId": "issueToken", "security": [], "summary": "A personal token",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -233,4 +234,47 @@ def openapi_document(server_url: str) -> dict:
                 "200": {"description": "This document", "content": {"application/json": {
                     "schema": {"type": "object"}}}}}}},
         },
+    }
+
+
+def _stats_paths() -> dict:
+    """/stats, /stats/hotspots, /stats/seasonality: figures scoped to the caller, from the rollups."""
+    def query(name, description, schema=None):
+        return {"name": name, "in": "query", "description": description,
+                "schema": schema or {"type": "string"}}
+
+    common = [query("from", "First local (Asia/Shanghai) day, YYYY-MM-DD", {"type": "string", "format": "date"}),
+              query("to", "Last local day, YYYY-MM-DD (included)", {"type": "string", "format": "date"}),
+              query("area", "Area code (any level)"),
+              query("category", "Category code (with its sub-categories)")]
+    answers = {"401": ERROR_RESPONSES["401"], "422": ERROR_RESPONSES["422"]}
+
+    def ok(description):
+        return {"description": description,
+                "content": {"application/json": {"schema": {"type": "object"}}}}
+
+    return {
+        "/stats": {"get": {
+            "operationId": "statistics",
+            "summary": "Indicators (受理量, 响应率, 按期办结率, 超期率, 返工率, 退回率, 满意率, "
+                       "handling times …) with their definitions",
+            "description": "Defaults: from the first of this month to today. Each row: key, "
+                           "label and values by indicator code; definitions: code, Chinese name "
+                           "and definition, unit.",
+            "parameters": common + [query("group_by", "Rows per group", {
+                "type": "string", "enum": ["grid", "community", "street", "department",
+                                           "assignee", "category", "month"]})],
+            "responses": {"200": ok("Rows and definitions"), **answers}}},
+        "/stats/hotspots": {"get": {
+            "operationId": "statisticsHotspots",
+            "summary": "Grid × category counts of reported cases, top N, with the previous period",
+            "parameters": common + [query("top", "How many (1–100, default 10)",
+                                          {"type": "integer", "minimum": 1, "maximum": 100})],
+            "responses": {"200": ok("Hotspots"), **answers}}},
+        "/stats/seasonality": {"get": {
+            "operationId": "statisticsSeasonality",
+            "summary": "Month × category counts of reported cases (at most three years; "
+                       "default: from 1 January two years ago to today)",
+            "parameters": common,
+            "responses": {"200": ok("Months, categories and counts"), **answers}}},
     }

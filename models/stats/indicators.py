@@ -23,6 +23,7 @@ from datetime import date
 from statistics import median
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from models.areas.hierarchy import Area
 from models.base import db, utcnow
@@ -60,10 +61,8 @@ class IndicatorRow:
 def indicators(user: User, date_from: date, date_to: date, *, area=None, category=None,
                group_by: str | None = None) -> list[IndicatorRow]:
     if group_by is not None and group_by not in GROUPS:
-        raise StatsQueryError(f"group_by: {group_by}")
-    area = find_area(user, area) if isinstance(area, str) or area is None else area
-    category = find_category(category) if isinstance(category, str) or category is None \
-        else category
+        raise StatsQueryError(_("group_by must be one of: %(groups)s.", groups=", ".join(GROUPS)))
+    area, category = find_area(user, area), find_category(category)
     sums = _sums(user, date_from, date_to, area, category, group_by)
     medians = _medians(user, date_from, date_to, area, category, group_by)
     overdue = _overdue_now(user, area, category, group_by)

@@ -41,21 +41,26 @@ def scope_condition(user: User, table) -> sa.ColumnElement[bool]:
     return table.user_id == user.id
 
 
-def find_area(user: User, code: str | None) -> Area | None:
+def find_area(user: User, code: "str | Area | None") -> Area | None:
+    """The area asked for (by code, or as it is), refused when it lies outside the scope."""
     if not code:
         return None
-    area = db.session.scalars(sa.select(Area).where(Area.code == code)).first()
+    area = code if isinstance(code, Area) else db.session.scalars(
+        sa.select(Area).where(Area.code == code)).first()
     if area is None:
         raise StatsQueryError(_("No area has the code %(code)s.", code=code))
+    code = area.code
     if not sees_everywhere(user) and user.role in AREA_SCOPED_ROLES and \
             not area_within_scope(user, area):
         raise StatsQueryError(_("The area %(code)s is outside your scope.", code=code))
     return area
 
 
-def find_category(code: str | None) -> Category | None:
+def find_category(code: "str | Category | None") -> Category | None:
     if not code:
         return None
+    if isinstance(code, Category):
+        return code
     category = db.session.scalars(sa.select(Category).where(Category.code == code)).first()
     if category is None:
         raise StatsQueryError(_("No category has the code %(code)s.", code=code))

@@ -1,0 +1,132 @@
+"""/api/v1/stats, /stats/hotspots and /stats/seasonality through the real app: figures from the
+rollups, scoped to the caller, checked against counts written here; bad parameters get a 422 in
+Chinese and change nothing."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from jobs.sweeps import JOBS
+from models import db
+from models.people.tokens import create_api_client
+from models.tickets.intake import Report, report_ticket
+
+from .test_api import auth, token_for
+
+SH = ZoneInfo("Asia/Shanghai")
+# (grid, local report time): grid1 and grid2 are in the first community, grid3 in the second.
+REPORTS = [("grid1", "2025-03-02 10:00"), ("grid1", "2025-03-20 23:30"),
+           ("grid1", "2025-03-31 23:59"), ("grid2", "2025-03-05 09:00"),
+           ("grid3", "2025-03-06 09:00"), ("grid1", "2025-02-10 09:00"),
+           ("grid3", "2025-02-11 09:00"), ("grid3", "2025-02-12 09:00"),
+           ("grid1", "2024-07-01 09:00")]
+
+
+@pytest.fixture()
+def reported(world):
+    for grid, when in REPORTS:
+        area = world.areas[grid]
+        report_ticket(Report(category_id=world.categories["garbage"].id, description="垃圾",
+                             lat=area.centroid_lat, lon=area.centroid_lon,
+                             reporter_phone="13800000000"),
+                      now=datetime.fromisoformat(when).replace(tzinfo=SH))
+    db.session.commit()
+    JOBS["fold_statistics"]()
+    return world
+
+
+def _get(client, token, url):
+    return client.get(url, headers=auth(token))
+
+
+def test_stats_rows_are_the_callers_figures(reported, client):
+    w = reported
+    admin = token_for(client, "admin")
+    body = _get(client, admin, "/api/v1/stats?from=2025-03-01&to=2025-03-31").get_json()
+    [row] = body["rows"]
+    assert row["key"] == "all" and row["values"]["received"] == 5
+    assert {d["code"] for d in body["definitions"]} >= set(row["values"])
+    assert any(d["name"] == "按期办结率" and d["definition"] for d in body["definitions"])
+    by_grid = _get(client, admin, "/api/v1/stats?from=2025-03-01&to=2025-03-31&group_by=grid"
+                   ).get_json()["rows"]
+    assert {r["label"]: r["values"]["received"] for r in by_grid} == {
+        "甲一网格": 3, "甲二网格": 1, "乙一网格": 1}
+    months = _get(client, admin, "/api/v1/stats?from=2024-01-01&to=2025-12-31&group_by=month"
+                  ).get_json()["rows"]
+    assert {r["key"]: r["values"]["received"] for r in months} == {
+        "2024-07": 1, "2025-02": 3, "2025-03": 5}
+    # The first community's staff see their community only, even when asking for the district.
+    community = token_for(client, "community")
+    for url in ("/api/v1/stats?from=2025-03-01&to=2025-03-31",
+                "/api/v1/stats?from=2025-03-01&to=2025-03-31&area=T010101"):
+        [mine] = _get(client, community, url).get_json()["rows"]
+        assert mine["values"]["received"] == 4
+    refused = _get(client, community, "/api/v1/stats?from=2025-03-01&to=2025-03-31&area=T010201")
+    assert refused.status_code == 422 and "T010201" in refused.get_json()["error"]["message"]
+    # A client scoped to the second street reads only there.
+    _client, client_token = create_api_client("大屏", w.areas["street2"])
+    db.session.commit()
+    [screen] = _get(client, client_token, "/api/v1/stats?from=2025-03-01&to=2025-03-31"
+                    ).get_json()["rows"]
+    assert screen["values"]["received"] == 1
+
+
+@pytest.mark.parametrize("query", [
+    "from=2025-13-01", "from=2025-03-31&to=2025-03-01", "group_by=planet",
+    "area=NOPE", "category=NOPE"])
+def test_bad_stats_parameters_get_a_chinese_422(reported, client, query):
+    response = _get(client, token_for(client, "admin"), f"/api/v1/stats?{query}")
+    assert response.status_code == 422
+    message = response.get_json()["error"]["message"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in message), message
+
+
+def test_stats_need_a_token(client, world):
+    assert client.get("/api/v1/stats").status_code == 401
+
+
+def test_hotspots_rank_grid_and_category_with_the_previous_period(reported, client):
+    admin = token_for(client, "admin")
+    body = _get(client, admin, "/api/v1/stats/hotspots?from=2025-03-01&to=2025-03-31&top=2"
+                ).get_json()
+    assert body["previous_from"] == "2025-01-29" and body["previous_to"] == "2025-02-28"
+    first, second = body["items"]
+    assert (first["grid"], first["count"], first["previous"], first["change"]) == (
+        "甲一网格", 3, 1, 2)
+    assert first["category"] == "垃圾清运"
+    assert second["count"] == 1
+    bad = _get(client, admin, "/api/v1/stats/hotspots?top=0")
+    assert bad.status_code == 422
+
+
+def test_seasonality_is_month_by_category_within_three_years(reported, client):
+    admin = token_for(client, "admin")
+    body = _get(client, admin, "/api/v1/stats/seasonality?from=2024-01-01&to=2025-12-31"
+                ).get_json()
+    assert len(body["months"]) == 24 and body["months"][0] == "2024-01"
+    [category] = body["categories"]
+    assert category["label"] == "垃圾清运"
+    assert body["counts"][str(category["id"])] == {"2024-07": 1, "2025-02": 3, "2025-03": 5}
+    too_long = _get(client, admin, "/api/v1/stats/seasonality?from=2020-01-01&to=2025-12-31")
+    assert too_long.status_code == 422
+
+
+def test_recurring_problems_and_trend(reported):
+    from datetime import date
+
+    from models.stats.analysis import recurring_problems, trend
+
+    w = reported
+    admin = w.users["admin"]
+    [spot] = recurring_problems(admin, date(2025, 3, 31), at_least=3, days=30)
+    assert (spot.grid, spot.count) == ("甲一网格", 3)
+    # One day less and the report of 2 March falls out of the window.
+    assert recurring_problems(admin, date(2025, 3, 31), at_least=3, days=29) == []
+    days = {row.key: row.values["received"] for row in trend(admin, date(2025, 3, 1),
+                                                             date(2025, 3, 31))}
+    assert days["2025-03-31"] == 1 and sum(days.values()) == 5
+    # The community staff's trend is their community's.
+    mine = trend(w.users["community2"], date(2025, 2, 1), date(2025, 3, 31), by="month")
+    assert {row.key: row.values["received"] for row in mine} == {"2025-02": 2, "2025-03": 1}
