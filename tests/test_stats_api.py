@@ -130,3 +130,22 @@ def test_recurring_problems_and_trend(reported):
     # The community staff's trend is their community's.
     mine = trend(w.users["community2"], date(2025, 2, 1), date(2025, 3, 31), by="month")
     assert {row.key: row.values["received"] for row in mine} == {"2025-02": 2, "2025-03": 1}
+
+
+def test_rebuild_rollups_command_restores_the_figures(reported, app, client):
+    import sqlalchemy as sa
+
+    admin = token_for(client, "admin")
+    url = "/api/v1/stats?from=2024-01-01&to=2025-12-31&group_by=month"
+    before = _get(client, admin, url).get_json()["rows"]
+    db.session.execute(sa.text("DELETE FROM stats_daily"))
+    db.session.execute(sa.text("DELETE FROM stats_facts"))
+    db.session.commit()
+    assert _get(client, admin, url).get_json()["rows"] == []
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["rebuild-rollups", "--from", "2024-01-01", "--to", "2025-12-31"])
+    assert result.exit_code == 0, result.output
+    assert "9 tickets" in result.output
+    assert _get(client, admin, url).get_json()["rows"] == before
+    bad = runner.invoke(args=["rebuild-rollups", "--from", "2025-02-30", "--to", "2025-03-01"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
