@@ -10,6 +10,7 @@ from models.notify.outbox import ChannelSetting, Notification, NotificationTempl
 from models.people.api_clients import ApiClient, IdempotencyRecord, UserToken
 from models.people.department import Department
 from models.people.user import User
+from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
 from models.stats.tables import StatsDaily, StatsFact, StatsPending
 from models.tickets.dispatch_rules import DispatchRule
 from models.tickets.tables import Attachment, Ticket, TicketEvent, TicketNumberCounter
@@ -21,7 +22,7 @@ __all__ = [
     "ApiClient", "ChannelSetting", "ConfigChange", "ConfigChange", "IdempotencyRecord", "NotificationTemplate", "UserToken",
     "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "ExportJob", "DepartmentKind", "DispatchRule", "HandlingLevel",
-    "Notification", "NotificationState", "Priority", "ResponsibleKind", "Role", "Source",
-    "StatsDaily", "StatsFact", "StatsPending", "Ticket",
+    "Notification", "NotificationState", "PatrolCheckIn", "PatrolReport", "PatrolRound", "Priority",
+    "ResponsibleKind", "Role", "Source", "StatsDaily", "StatsFact", "StatsPending", "Ticket",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",
 ]

@@ -61,3 +61,10 @@ ROLE_SCOPE_LEVEL = {
 # Field staff on phones: grid workers and department handlers use the mobile app /m/ (their
 # tasks, patrol rounds); everyone else works in the admin panel.
 FIELD_ROLES = frozenset({Role.GRID_WORKER, Role.HANDLER})
+
+# Who walks patrol rounds (巡查) and records them: grid workers, in their own grid.
+PATROLLING_ROLES = frozenset({Role.GRID_WORKER})
+
+# Who reads patrol rounds and coverage in the admin panel: administrators everywhere, command
+# centres, community staff and leaders inside their scope area.
+PATROL_OVERSIGHT_ROLES = EVERYWHERE_ROLES | AREA_SCOPED_ROLES

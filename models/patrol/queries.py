@@ -1,0 +1,173 @@
+"""Reading patrol rounds: who sees which, the supervisors' list, coverage and discoveries.
+
+``patrol_coverage`` and ``patrol_discoveries`` are the statistics' entry points: ``scope`` is a
+User (their visible area, as everywhere) or an Area (everything inside it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from models.areas.hierarchy import LEVEL_COLUMN, Area
+from models.base import db, utcnow
+from models.clock import local_zone
+from models.people.access import sees_everywhere, ticket_scope
+from models.people.roles import AREA_SCOPED_ROLES, PATROLLING_ROLES
+from models.people.user import User
+from models.patrol.tables import PatrolReport, PatrolRound
+from models.tickets.tables import Ticket
+from models.vocabulary import AreaLevel, Source
+
+Scope = User | Area
+
+
+def round_scope(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition selecting the rounds this user may read: administrators all, area-scoped
+    roles those in the grids of their area, grid workers their own."""
+    if sees_everywhere(user):
+        return sa.true()
+    if user.role in AREA_SCOPED_ROLES:
+        if user.scope_area is None:
+            return sa.false()
+        return PatrolRound.grid_id.in_(_grid_ids_within(user.scope_area))
+    if user.role in PATROLLING_ROLES:
+        return PatrolRound.worker_id == user.id
+    return sa.false()
+
+
+def can_see_round(user: User, patrol: PatrolRound) -> bool:
+    return db.session.execute(sa.select(sa.literal(True)).where(
+        PatrolRound.id == patrol.id, round_scope(user))).first() is not None
+
+
+def _grid_ids_within(area: Area) -> sa.Select:
+    return sa.select(Area.id).where(Area.level == AreaLevel.GRID, Area.path.startswith(area.path))
+
+
+@dataclass
+class RoundFilters:
+    grid_id: int | None = None
+    worker_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    open_only: bool = False
+
+
+def list_rounds(user: User, filters: RoundFilters, *, limit: int = 50,
+                offset: int = 0) -> tuple[list[PatrolRound], int]:
+    """The rounds this user may read, newest first, with the total count."""
+    conditions = [round_scope(user)]
+    if filters.grid_id:
+        conditions.append(PatrolRound.grid_id == filters.grid_id)
+    if filters.worker_id:
+        conditions.append(PatrolRound.worker_id == filters.worker_id)
+    if filters.date_from:
+        conditions.append(PatrolRound.started_at >= local_day_start(filters.date_from))
+    if filters.date_to:
+        conditions.append(PatrolRound.started_at < local_day_start(filters.date_to + timedelta(1)))
+    if filters.open_only:
+        conditions.append(PatrolRound.ended_at.is_(None))
+    total = db.session.execute(sa.select(sa.func.count()).select_from(PatrolRound)
+                               .where(*conditions)).scalar_one()
+    rows = db.session.execute(
+        sa.select(PatrolRound).where(*conditions)
+        .options(joinedload(PatrolRound.worker), joinedload(PatrolRound.grid),
+                 selectinload(PatrolRound.check_ins), selectinload(PatrolRound.reports))
+        .order_by(PatrolRound.started_at.desc(), PatrolRound.id.desc())
+        .limit(limit).offset(offset)).scalars().all()
+    return list(rows), total
+
+
+def patrol_workers(user: User) -> list[User]:
+    """The grid workers offered in the list's worker filter: those who patrolled in scope."""
+    ids = sa.select(PatrolRound.worker_id).where(round_scope(user)).distinct()
+    return list(db.session.execute(sa.select(User).where(User.id.in_(ids))
+                                   .order_by(User.display_name, User.id)).scalars())
+
+
+def local_day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, local_zone())
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+@dataclass
+class GridCoverage:
+    grid: Area
+    rounds: int
+    last_round_at: datetime | None
+
+    @property
+    def covered(self) -> bool:
+        return self.rounds > 0
+
+
+def patrol_coverage(scope: Scope, days: int, *, now: datetime | None = None) -> list[GridCoverage]:
+    """Every active grid of the scope, with its rounds started in the last ``days`` days and
+    the start of its latest round (ever). Grids without a round come first."""
+    now = now or utcnow()
+    since = now - timedelta(days=max(1, days))
+    grids = db.session.execute(sa.select(Area).where(
+        Area.level == AreaLevel.GRID, Area.active.is_(True), _area_condition(scope))
+        .order_by(Area.path)).scalars().all()
+    recent = dict(db.session.execute(
+        sa.select(PatrolRound.grid_id, sa.func.count()).where(PatrolRound.started_at >= since)
+        .group_by(PatrolRound.grid_id)).all())
+    latest = dict(db.session.execute(
+        sa.select(PatrolRound.grid_id, sa.func.max(PatrolRound.started_at))
+        .group_by(PatrolRound.grid_id)).all())
+    rows = [GridCoverage(grid, recent.get(grid.id, 0), _aware(latest.get(grid.id)))
+            for grid in grids]
+    return sorted(rows, key=lambda row: row.covered)
+
+
+def _area_condition(scope: Scope) -> sa.ColumnElement[bool]:
+    if isinstance(scope, Area):
+        return Area.path.startswith(scope.path)
+    if sees_everywhere(scope):
+        return sa.true()
+    if scope.scope_area is None:
+        return sa.false()
+    return Area.path.startswith(scope.scope_area.path)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # max() over a UTCDateTime column comes back naive on SQLite (no type processing)
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class PatrolDiscoveries:
+    total: int = 0  # tickets reported by patrol (source 巡查) in the period
+    during_rounds: int = 0  # of which reported on a recorded round
+    by_grid: dict[int, int] = field(default_factory=dict)  # grid id → tickets
+
+
+def patrol_discoveries(scope: Scope, date_from: date, date_to: date) -> PatrolDiscoveries:
+    """Problems found by patrols between two local dates (both included)."""
+    conditions = [Ticket.source == Source.PATROL,
+                  Ticket.created_at >= local_day_start(date_from),
+                  Ticket.created_at < local_day_start(date_to + timedelta(1)),
+                  _ticket_condition(scope)]
+    rows = db.session.execute(
+        sa.select(Ticket.grid_id, sa.func.count(), sa.func.count(PatrolReport.ticket_id))
+        .outerjoin(PatrolReport, PatrolReport.ticket_id == Ticket.id)
+        .where(*conditions).group_by(Ticket.grid_id)).all()
+    result = PatrolDiscoveries()
+    for grid_id, count, linked in rows:
+        result.total += count
+        result.during_rounds += linked
+        if grid_id is not None:
+            result.by_grid[grid_id] = count
+    return result
+
+
+def _ticket_condition(scope: Scope) -> sa.ColumnElement[bool]:
+    if isinstance(scope, Area):
+        return getattr(Ticket, LEVEL_COLUMN[scope.level]) == scope.id
+    return ticket_scope(scope)
