@@ -15,6 +15,7 @@ from views.admin.config_views import (ApiClientView, AreaView, CategoryView, Dep
                                       DispatchRuleView, UserView, WorkCalendarView)
 from views.admin.home import HomeView
 from views.admin.ledger_views import LedgerImportView
+from views.admin.patrol_views import PatrolCoverageView, PatrolRoundsView
 from views.admin.notification_views import (ChannelSettingsView, InboxView, OutboxView,
                                             TemplateView, unread_for_current_user)
 from views.admin.ticket_views import TicketView
@@ -37,6 +38,10 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(ExportView(name=_l("My exports"), endpoint="exports"))
     admin.add_view(LedgerImportView(name=_l("Import Excel ledger"), category=tickets,
                                     endpoint="ledger"))
+    patrol = _l("Patrol")
+    admin.add_view(PatrolRoundsView(name=_l("Patrol rounds"), category=patrol, endpoint="patrol"))
+    admin.add_view(PatrolCoverageView(name=_l("Patrol coverage"), category=patrol,
+                                      endpoint="patrolcoverage", url="patrol-coverage"))
     admin.add_view(AreaView(Area, db, name=_l("Areas"), category=config, endpoint="area"))
     admin.add_view(DepartmentView(Department, db, name=_l("Departments"), category=config,
                                   endpoint="department"))

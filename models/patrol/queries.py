@@ -13,11 +13,12 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db, utcnow
+from models.categories import Category
 from models.clock import local_zone
 from models.people.access import sees_everywhere, ticket_scope
 from models.people.roles import AREA_SCOPED_ROLES, PATROLLING_ROLES
 from models.people.user import User
-from models.patrol.tables import PatrolReport, PatrolRound
+from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
 from models.tickets.tables import Ticket
 from models.vocabulary import AreaLevel, Source
 
@@ -171,3 +172,36 @@ def _ticket_condition(scope: Scope) -> sa.ColumnElement[bool]:
     if isinstance(scope, Area):
         return getattr(Ticket, LEVEL_COLUMN[scope.level]) == scope.id
     return ticket_scope(scope)
+
+
+# --- the phone pages --------------------------------------------------------------------------
+
+def report_categories(worker: User, *, limit_days: int = 90) -> list[Category]:
+    """Sub-categories a patrol can report, the ones this worker reported most lately first."""
+    since = utcnow() - timedelta(days=limit_days)
+    used = (sa.select(Ticket.category_id, sa.func.count().label("n"))
+            .where(Ticket.created_by_id == worker.id, Ticket.source == Source.PATROL,
+                   Ticket.created_at >= since)
+            .group_by(Ticket.category_id).subquery())
+    return list(db.session.execute(
+        sa.select(Category).outerjoin(used, used.c.category_id == Category.id)
+        .where(Category.parent_id.is_not(None), Category.active.is_(True))
+        .order_by(sa.func.coalesce(used.c.n, 0).desc(), Category.code)).scalars())
+
+
+def visible_round(user: User, round_id: int) -> PatrolRound | None:
+    """The round if this user may read it (supervisors in scope, the worker their own)."""
+    return db.session.execute(sa.select(PatrolRound).where(
+        PatrolRound.id == round_id, round_scope(user))).scalar_one_or_none()
+
+
+def visible_check_in(user: User, check_in_id: int) -> PatrolCheckIn | None:
+    return db.session.execute(
+        sa.select(PatrolCheckIn).join(PatrolRound, PatrolCheckIn.round_id == PatrolRound.id)
+        .where(PatrolCheckIn.id == check_in_id, round_scope(user))).scalar_one_or_none()
+
+
+def recent_rounds(worker: User, limit: int = 5) -> list[PatrolRound]:
+    return list(db.session.execute(
+        sa.select(PatrolRound).where(PatrolRound.worker_id == worker.id)
+        .order_by(PatrolRound.started_at.desc()).limit(limit)).scalars())

@@ -44,4 +44,4 @@ def _mobile_tabs():
     return {"mobile_tabs": TABS, "mobile_tab_url": tab_url}
 
 
-from . import shell  # noqa: E402,F401  (routes register on bp)
+from . import patrol, shell  # noqa: E402,F401  (routes register on bp)
