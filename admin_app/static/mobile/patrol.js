@@ -59,6 +59,7 @@
       .catch(function () { /* offline: the points stay queued */ })
       .then(function () { sending = false; });
   }
+  window.patrolSend = send;  // also called on every form submit
   setInterval(send, every);
   setTimeout(send, 1500);
 
