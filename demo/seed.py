@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from demo.city import CATEGORY_TREE, DISTRICT_CODE, DISTRICT_NAME, City, seed_city, seed_matrix
 from demo.history import settle_history
 from demo.lives import Life
+from demo.patrols import seed_patrols
 from demo.people import DEMO_PASSWORD, seed_people
 from demo.plans import SEASONALITY, plan_tickets
 from demo.reports import report
@@ -47,6 +48,8 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
     tickets = _seed_tickets(city, ticket_count)
     settle_history(city.now)
     db.session.flush()
+    patrol_rounds = seed_patrols(city)
+    db.session.flush()
     count = sa.select(sa.func.count())
     return {
         "areas": 1 + len(city.streets) + len(city.communities) + len(city.grids),
@@ -58,6 +61,7 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
         "tickets": len(tickets),
         "open_tickets": sum(1 for ticket in tickets if ticket.status in OPEN_STATUSES),
         "events": sum(ticket.event_seq for ticket in tickets),
+        "patrol_rounds": patrol_rounds,
     }
 
 

@@ -262,3 +262,22 @@ def test_the_demo_outbox_has_delivered_the_past_and_holds_the_last_day(demo, app
                                         else NotificationState.SENT)
                for _made, sent, state, channel, at in old)
     assert {state for _made, _sent, state, _channel, _at in recent} == {NotificationState.PENDING}
+
+
+def test_the_demo_has_patrol_rounds_with_routes_and_gaps_in_coverage(demo, app):
+    from models import PatrolCheckIn, PatrolReport, PatrolRound
+    from models.patrol.queries import patrol_coverage
+    from models.patrol.route import MAX_ROUTE_POINTS
+
+    with app.app_context():
+        rounds = db.session.execute(sa.select(PatrolRound)).scalars().all()
+        assert len(rounds) == demo["patrol_rounds"] > 20
+        assert all(r.ended_at is not None and 2 < r.point_count <= MAX_ROUTE_POINTS for r in rounds)
+        assert all(r.grid_id == r.worker.scope_area_id for r in rounds)
+        assert db.session.execute(sa.select(sa.func.count()).select_from(PatrolCheckIn)).scalar_one() >= len(rounds)
+        linked = db.session.execute(sa.select(Ticket).join(
+            PatrolReport, PatrolReport.ticket_id == Ticket.id)).scalars().all()
+        assert linked and all(t.source.value == "patrol" for t in linked)
+        admin = db.session.execute(sa.select(User).where(User.username == "admin")).scalar_one()
+        week = patrol_coverage(admin, 7)
+        assert any(row.covered for row in week) and any(not row.covered for row in week)
