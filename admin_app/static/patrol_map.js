@@ -1,5 +1,6 @@
 /* Patrol maps in the admin panel: grid boundaries, a round's route, check-ins and problems, or
-   the grids coloured by coverage. Leaflet without a tile layer: it works offline. */
+   the grids coloured by coverage. Leaflet without a tile layer: it works offline. The view is
+   set before any layer is added (vector layers need it). */
 (function () {
   "use strict";
   var el = document.getElementById("gd-patrol-map");
@@ -7,7 +8,14 @@
   var data = JSON.parse(el.dataset.map);
   var coverage = el.dataset.coverage === "1";
   var map = L.map(el, { zoomSnap: 0.25, attributionControl: false });
-  var bounds = L.latLngBounds([]);
+  var layers = [], bounds = L.latLngBounds([]);
+  function dot(latlng, fill, radius, tip) {
+    var m = L.circleMarker(latlng, { radius: radius, color: "#fff", weight: 2, fillColor: fill, fillOpacity: 1 });
+    if (tip) m.bindTooltip(tip);
+    layers.push(m);
+    bounds.extend(latlng);
+    return m;
+  }
   var grids = L.geoJSON(data.grids, {
     style: function (f) {
       if (!coverage) return { color: "#0d6efd", weight: 2, fillColor: "#cfe2ff", fillOpacity: 0.35 };
@@ -19,27 +27,22 @@
       var label = f.properties.name + (coverage ? "：" + f.properties.rounds : "");
       layer.bindTooltip(label, { permanent: coverage, direction: "center", className: "gd-grid-label" });
     }
-  }).addTo(map);
+  });
+  layers.push(grids);
   if (data.grids.features.length) bounds.extend(grids.getBounds());
   if (data.route && data.route.length) {
-    var line = L.polyline(data.route, { color: "#0d6efd", weight: 4, opacity: 0.9 }).addTo(map);
+    var line = L.polyline(data.route, { color: "#0d6efd", weight: 4, opacity: 0.9 });
+    layers.push(line);
     bounds.extend(line.getBounds());
-    L.circleMarker(data.route[0], { radius: 6, color: "#fff", weight: 2, fillColor: "#0d6efd", fillOpacity: 1 })
-      .bindTooltip("起点").addTo(map);
-    L.circleMarker(data.route[data.route.length - 1], { radius: 6, color: "#0d6efd", weight: 3, fillColor: "#fff", fillOpacity: 1 })
-      .bindTooltip("终点").addTo(map);
+    dot(data.route[0], "#0d6efd", 6, "起点");
+    dot(data.route[data.route.length - 1], "#6f42c1", 6, "终点");
   }
-  (data.check_ins || []).forEach(function (c) {
-    L.circleMarker([c.lat, c.lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#198754", fillOpacity: 1 })
-      .bindTooltip(c.label || "").addTo(map);
-    bounds.extend([c.lat, c.lon]);
-  });
+  (data.check_ins || []).forEach(function (c) { dot([c.lat, c.lon], "#198754", 7, c.label); });
   (data.problems || []).forEach(function (p) {
-    var m = L.circleMarker([p.lat, p.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#dc3545", fillOpacity: 1 })
-      .bindTooltip(p.label).addTo(map);
+    var m = dot([p.lat, p.lon], "#dc3545", 8, p.label);
     if (p.url) m.on("click", function () { window.location = p.url; });
-    bounds.extend([p.lat, p.lon]);
   });
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
   else map.setView([30, 120], 12);
+  layers.forEach(function (layer) { layer.addTo(map); });
 })();

@@ -56,3 +56,26 @@ def test_walk_a_round_and_report_a_problem(world, live_url, phone_at, tmp_path):
     ticket = db.session.execute(sa.select(Ticket).join(
         PatrolReport, PatrolReport.ticket_id == Ticket.id)).scalar_one()
     assert ticket.source == Source.PATROL and ticket.grid_id == world.areas["grid1"].id
+
+
+def test_supervisor_sees_the_route_and_coverage_drawn_on_the_map(world, live_url, browser):
+    from ..test_patrol import _round
+
+    patrol = _round(world, "gridworker", 1)
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_url}/login")
+    page.fill("input[name=username]", "community")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_url}/admin/patrol/round/{patrol.id}")
+    # The grid, the route line, its start and end points.
+    page.wait_for_function("document.querySelectorAll('#gd-patrol-map path.leaflet-interactive').length >= 4")
+    page.goto(f"{live_url}/admin/patrol-coverage/?days=7")
+    page.wait_for_function("document.querySelectorAll('#gd-patrol-map path.leaflet-interactive').length == 2")
+    assert page.locator("#gd-patrol-map .leaflet-tooltip").count() == 2  # the grids' names
+    assert errors == []
+    context.close()
