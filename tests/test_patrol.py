@@ -154,7 +154,7 @@ def test_refusals_store_nothing_and_say_why(world, login_as):
     response = worker.post(f"/m/patrol/{patrol.id}/report", data=form(
         worker, lon=str(LON), lat=str(LAT), category_id=str(world.categories["garbage"].id),
         photo=(io.BytesIO(b"<html>not a photo</html>"), "x.jpg")), content_type="multipart/form-data")
-    assert response.status_code == 422 and "不是照片" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "不是可识别的照片" in response.get_data(as_text=True)
 
     assert counts() == before
     db.session.expire_all()

@@ -36,7 +36,7 @@ def _photo(field: str) -> Upload | None:
     upload = request.files.get(field)
     if upload is None or not upload.filename:
         return None
-    return Upload(kind=AttachmentKind.OTHER, filename=upload.filename, data=upload.read())
+    return Upload.from_file(AttachmentKind.OTHER, upload)
 
 
 @bp.route("/patrol")
