@@ -70,6 +70,7 @@ def test_a_round_with_route_check_in_and_a_linked_report(world, login_as):
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.json["kept"] == 4 and answer.json["point_count"] == 4
     assert 50 < answer.json["distance_m"] < 70  # three steps of ~19 m
+    assert answer.json["distance"] == f"{answer.json['distance_m']} 米"
     # The same batch again (a retry after a lost answer) records nothing twice.
     again = post_points(worker, patrol.id, batch)
     assert again.json["kept"] == 0 and again.json["point_count"] == 4
@@ -211,6 +212,10 @@ def test_supervisors_see_the_rounds_of_their_area(world, patrolled, login_as):
     assert f"<td>{names['gridworker']}</td>" not in filtered
     for user in ("handler", "gridworker"):
         assert login_as(user).get("/admin/patrol/").status_code == 403
+    # A handler uses the phone app but walks no patrol rounds.
+    handler = login_as("handler")
+    assert "巡查由网格员进行" in handler.get("/m/patrol").get_data(as_text=True)
+    assert handler.post("/m/patrol/start", data=form(handler)).status_code == 403
 
 
 def test_round_page_draws_the_route_with_check_ins_and_tickets(world, login_as):

@@ -78,7 +78,8 @@ def patrol_points(round_id: int):
         kept = rounds.add_route_points(_worker(), round_id, raw)
         current = db.session.get(PatrolRound, round_id)
         answer = {"kept": kept, "point_count": current.point_count,
-                  "distance_m": round(current.distance_m)}
+                  "distance_m": int(current.distance_m),
+                  "distance": patrol_distance(current.distance_m)}
         db.session.commit()
     except WorkflowError as exc:
         db.session.rollback()

@@ -51,7 +51,7 @@
         if (res.status === 200 || res.status === 422) { queue = queue.slice(batch.length); save(); }
         if (res.status === 200) {
           routeText.textContent = box.dataset.msgRecorded.replace("{points}", res.body.point_count)
-            .replace("{distance}", res.body.distance_m + " m");
+            .replace("{distance}", res.body.distance);
         } else if (res.status === 403 || res.status === 409) {
           stopped = true; queue = []; save(); text.textContent = res.body.message;
         }
