@@ -5,6 +5,8 @@ from models import audit_subjects  # noqa: F401  (the audit trail's flush listen
 from models.base import Base, db, utcnow
 from models.calendar import WorkCalendarDay
 from models.categories import Category
+from models.evaluation.publishing import EvaluationMonth, EvaluationResult
+from models.evaluation.schemes import ScoringScheme
 from models.exports.jobs import ExportJob
 from models.notify.outbox import ChannelSetting, Notification, NotificationTemplate
 from models.people.api_clients import ApiClient, IdempotencyRecord, UserToken
@@ -24,5 +26,6 @@ __all__ = [
     "DeadlineUnit", "Department", "ExportJob", "DepartmentKind", "DispatchRule", "HandlingLevel",
     "Notification", "NotificationState", "PatrolCheckIn", "PatrolReport", "PatrolRound", "Priority",
     "ResponsibleKind", "Role", "Source", "StatsDaily", "StatsFact", "StatsPending", "Ticket",
+    "EvaluationMonth", "EvaluationResult", "ScoringScheme",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",
 ]

@@ -76,6 +76,7 @@ def subjects() -> dict[type, Subject]:
     from models.areas.hierarchy import Area
     from models.calendar import WorkCalendarDay
     from models.categories import Category
+    from models.evaluation.schemes import ScoringScheme
     from models.notify.messages import kind_label
     from models.notify.outbox import NotificationTemplate
     from models.people.api_clients import ApiClient
@@ -103,6 +104,8 @@ def subjects() -> dict[type, Subject]:
         NotificationTemplate: Subject(
             "notification_template",
             lambda s, t: f"{kind_label(t.event_kind)} · {t.channel.label}"),
+        ScoringScheme: Subject("scoring_scheme", lambda s, x: f"{x.role.label} · {x.name}",
+                               ignored=frozenset({"updated_at"})),
         ApiClient: Subject("api_client", lambda s, c: c.name,
                            ignored=frozenset({"created_at", "last_used_at", "token_hint"})),
     }

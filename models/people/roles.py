@@ -33,6 +33,12 @@ FULL_PHONE_ROLES = MANAGER_ROLES
 # their patrol finds — in the admin panel and through the API alike.
 REPORTING_ROLES = MANAGER_ROLES | {Role.GRID_WORKER}
 
+# Who reads the performance rankings (绩效考核): command centres and leaders for their area,
+# community staff for their community. A published (frozen) month holds the whole district's
+# rankings, so it is published by the district command centre or an administrator.
+EVALUATION_READER_ROLES = OVERVIEW_ROLES | {Role.COMMUNITY_STAFF}
+PUBLISHING_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_CENTRE})
+
 # Leaders read dashboards, lists and tickets; they change nothing, through any channel.
 READ_ONLY_ROLES = frozenset({Role.LEADER})
 

@@ -36,6 +36,8 @@ OBJECT_TYPES = {
                               "notifytemplate.edit_view"),
     "channel": (_l("Notification channel"), "notifychannels", "notifychannels.index"),
     "api_client": (_l("API client"), "apiclient", "apiclient.edit_view"),
+    "scoring_scheme": (_l("Scoring scheme"), "evaluationscheme", "evaluationscheme.index"),
+    "evaluation_month": (_l("Published ranking"), "evaluation", "evaluation.index"),
 }
 OPERATIONS = {"create": (_l("Added"), "success"), "update": (_l("Changed"), "primary"),
               "delete": (_l("Deleted"), "danger"), "deactivate": (_l("Deactivated"), "warning"),
@@ -46,7 +48,10 @@ FIELD_LABELS = {"password": _l("Password"), "boundary": _l("Boundary"),
                 "token_hash": _l("Token"), "event_kind": _l("Event"), "subject": _l("Subject / title"),
                 "body": _l("Text"), "channel": _l("Channel"), "level": _l("Level"),
                 "is_workday": _l("Working day"), "note": _l("Note"), "holidays": _l("Holidays"),
-                "make_up_workdays": _l("Make-up working days (调休上班)")}
+                "make_up_workdays": _l("Make-up working days (调休上班)"),
+                "lines": _l("Scheme lines"), "base_points": _l("Base points"),
+                "min_cases": _l("Minimum cases"), "kind": _l("Scheme type"),
+                "published_by": _l("Published by"), "units": _l("Units ranked")}
 LIST_VALUE_LENGTH = 160
 
 

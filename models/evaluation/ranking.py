@@ -1,0 +1,145 @@
+"""Monthly scores and rankings: every unit of a role inside a scope, scored by the role's scheme
+from its indicator values for an Asia/Shanghai month; units with fewer cases than the scheme's
+minimum are listed apart (样本不足). A published month is read from its snapshot
+(models/evaluation/publishing.py), never recomputed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from models.areas.hierarchy import Area
+from models.base import db
+from models.evaluation import measures
+from models.evaluation.schemes import EvaluatedRole, ScoringScheme, scheme_for
+from models.evaluation.scoring import POINTS, Score, points_score, weighted_score
+from models.people.department import Department
+from models.people.user import User
+from models.vocabulary import AreaLevel, DepartmentKind, Role
+
+# Departments that receive cases to handle (command centres dispatch; they are not ranked).
+RANKED_DEPARTMENT_KINDS = (DepartmentKind.FUNCTIONAL, DepartmentKind.PROPERTY_COMPANY,
+                           DepartmentKind.COMMUNITY_OFFICE)
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: int
+    label: str
+    area_path: str  # where the unit belongs: a viewer sees the units inside their scope area
+
+
+@dataclass
+class Row:
+    unit: Unit
+    cases: int
+    score: Score
+    eligible: bool
+    rank: int | None = None
+
+
+@dataclass
+class Ranking:
+    role: EvaluatedRole
+    month: date
+    scheme: dict  # name, kind, lines, base_points, min_cases (as scored)
+    ranked: list[Row] = field(default_factory=list)
+    insufficient: list[Row] = field(default_factory=list)  # 样本不足
+    published: object = None  # the EvaluationMonth, when the month is frozen
+
+
+def month_start(value: date) -> date:
+    return value.replace(day=1)
+
+
+def next_month(value: date) -> date:
+    return date(value.year + value.month // 12, value.month % 12 + 1, 1)
+
+
+def scheme_summary(scheme: ScoringScheme) -> dict:
+    return {"name": scheme.name, "kind": scheme.kind, "lines": list(scheme.lines),
+            "base_points": scheme.base_points, "min_cases": scheme.min_cases}
+
+
+# --- the units of each role -------------------------------------------------------------------
+
+def _in_scope(path_column, scope: Area | None):
+    return sa.true() if scope is None else path_column.startswith(scope.path)
+
+
+def units(role: EvaluatedRole, scope: Area | None) -> list[Unit]:
+    """The units of ``role`` inside ``scope`` (None: everywhere), in a stable order."""
+    if role == EvaluatedRole.GRID_WORKER:
+        query = (sa.select(User.id, User.display_name, Area.path)
+                 .join(Area, User.scope_area_id == Area.id)
+                 .where(User.role == Role.GRID_WORKER, User.active.is_(True),
+                        _in_scope(Area.path, scope))
+                 .order_by(Area.path, User.display_name, User.id))
+    elif role == EvaluatedRole.DEPARTMENT:
+        query = (sa.select(Department.id, Department.name, Area.path)
+                 .join(Area, Department.area_id == Area.id)
+                 .where(Department.kind.in_(RANKED_DEPARTMENT_KINDS),
+                        Department.active.is_(True), _in_scope(Area.path, scope))
+                 .order_by(Area.path, Department.name, Department.id))
+    else:
+        query = (sa.select(Area.id, Area.name, Area.path)
+                 .where(Area.level == AreaLevel.COMMUNITY, Area.active.is_(True),
+                        _in_scope(Area.path, scope))
+                 .order_by(Area.path))
+    return [Unit(*row) for row in db.session.execute(query)]
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+def score_values(scheme: ScoringScheme | dict, values: dict) -> Score:
+    """One unit's score and breakdown under ``scheme`` from its indicator values."""
+    get = scheme.get if isinstance(scheme, dict) else lambda k: getattr(scheme, k)
+    if get("kind") == POINTS:
+        return points_score(float(get("base_points") or 0), get("lines"), values,
+                            measures.RATE_ITEMS)
+    return weighted_score(get("lines"), values, measures.LOWER_IS_BETTER)
+
+
+def rank_rows(rows: list[Row], min_cases: int) -> tuple[list[Row], list[Row]]:
+    """Eligible rows by score (ties share a rank; more cases first among equals), and the rows
+    below the minimum number of cases."""
+    ranked = sorted((r for r in rows if r.eligible),
+                    key=lambda r: (-r.score.total, -r.cases, r.unit.label))
+    previous, rank = None, 0
+    for position, row in enumerate(ranked, start=1):
+        if row.score.total != previous:
+            rank, previous = position, row.score.total
+        row.rank = rank
+    insufficient = sorted((r for r in rows if not r.eligible),
+                          key=lambda r: (-r.cases, r.unit.label))
+    return ranked, insufficient
+
+
+def live_ranking(role: EvaluatedRole, month: date, scope: Area | None) -> Ranking:
+    """The month's ranking computed now from the indicators."""
+    month = month_start(month)
+    scheme = scheme_for(role)
+    found = units(role, scope)
+    values = measures.month_values(role, month, next_month(month), [u.id for u in found])
+    rows = []
+    for unit in found:
+        unit_values = values.get(unit.id, {})
+        cases = int(unit_values.get(measures.CASES) or 0)
+        rows.append(Row(unit, cases, score_values(scheme, unit_values),
+                        cases >= scheme.min_cases))
+    ranked, insufficient = rank_rows(rows, scheme.min_cases)
+    return Ranking(role, month, scheme_summary(scheme), ranked, insufficient)
+
+
+def monthly_ranking(scope: Area | None, month: date, role: EvaluatedRole | str) -> Ranking:
+    """The ranking of ``role``'s units inside ``scope`` (None: everywhere) for the month of
+    ``month``: as published when the month is frozen, else live. For pages and exports."""
+    from models.evaluation.publishing import published_month, published_ranking
+
+    role = EvaluatedRole(role)
+    publication = published_month(month_start(month))
+    if publication is not None:
+        return published_ranking(publication, role, scope)
+    return live_ranking(role, month, scope)
