@@ -10,6 +10,7 @@ from models import (ApiClient, Area, Category, ConfigChange, Department, Dispatc
                      NotificationTemplate, Ticket, User, WorkCalendarDay, db)
 from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
+from views.admin.evaluation_views import RankingView, SchemeView
 from views.admin.export_views import ExportView
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
                                       DispatchRuleView, UserView, WorkCalendarView)
@@ -58,6 +59,11 @@ def build_admin(app: Flask) -> Admin:
                                   endpoint="configchange")
     admin.add_view(change_log)
     install_change_log(app, change_log)
+    statistics = _l("Statistics")
+    admin.add_view(RankingView(name=_l("Performance evaluation"), category=statistics,
+                               endpoint="evaluation"))
+    admin.add_view(SchemeView(name=_l("Scoring schemes"), category=statistics,
+                              endpoint="evaluationscheme"))
     notifications = _l("Notifications")
     admin.add_view(OutboxView(Notification, db, name=_l("Notification outbox"),
                               category=notifications, endpoint="notification"))

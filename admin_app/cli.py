@@ -30,8 +30,11 @@ def init_db(calendar_years: tuple[int, ...] = ()) -> None:
 
     from models.calendar import fill_calendar, fill_year, provisional_years
 
+    from models.evaluation.schemes import ensure_default_schemes
+
     upgrade()
     written = fill_calendar() + sum(fill_year(year) for year in calendar_years)
+    ensure_default_schemes()
     db.session.commit()
     if written:
         click.echo(f"Work calendar: {written} days written.")

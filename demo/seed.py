@@ -24,6 +24,7 @@ from demo.reports import report
 from models.areas.hierarchy import Area
 from models.base import db, utcnow
 from models.calendar import WorkCalendarDay, fill_calendar
+from models.evaluation.schemes import ensure_default_schemes
 from models.tickets.tables import Ticket
 from models.vocabulary import OPEN_STATUSES
 
@@ -44,6 +45,7 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
     seed_people(city)
     seed_matrix(city)
     fill_calendar()
+    ensure_default_schemes()
     db.session.flush()
     tickets = _seed_tickets(city, ticket_count)
     settle_history(city.now)
