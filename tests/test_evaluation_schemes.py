@@ -66,12 +66,12 @@ def test_points_score_adds_and_deducts_per_case():
 def test_the_editor_shows_the_defaults_and_refuses_bad_weights(world, login_as):
     admin = login_as("admin")
     page = admin.get(EDITOR + "?role=community").get_data(as_text=True)
-    assert "按期办结率" in page and 'name="w_closed_in_time_rate" value="30"' in page
+    assert "按期办结率" in page and 'name="w_on_time_rate" value="30"' in page
     token = csrf_token(admin, EDITOR)
     cases = [
-        (dict(closed_in_time_rate="60", satisfaction_rate="30"), "权重合计为 90，须为 100"),
-        (dict(closed_in_time_rate="120", satisfaction_rate="-20"), "权重不得为负数"),
-        (dict(closed_in_time_rate="abc", satisfaction_rate="100"), "须为数字"),
+        (dict(on_time_rate="60", satisfaction_rate="30"), "权重合计为 90，须为 100"),
+        (dict(on_time_rate="120", satisfaction_rate="-20"), "权重不得为负数"),
+        (dict(on_time_rate="abc", satisfaction_rate="100"), "须为数字"),
         ({}, "至少需要一项有权重的指标"),
     ]
     for weights, message in cases:
@@ -81,10 +81,10 @@ def test_the_editor_shows_the_defaults_and_refuses_bad_weights(world, login_as):
         assert stored(EvaluatedRole.COMMUNITY) is None  # nothing saved
     assert db.session.execute(sa.select(sa.func.count()).select_from(ConfigChange).where(
         ConfigChange.object_type == "scoring_scheme")).scalar_one() == 0
-    bad = weighted_form(token, closed_in_time_rate="50", satisfaction_rate="50")
+    bad = weighted_form(token, on_time_rate="50", satisfaction_rate="50")
     bad["name"] = "  "
     assert "请填写方案名称" in admin.post(EDITOR + "save", data=bad).get_data(as_text=True)
-    bad = weighted_form(token, closed_in_time_rate="50", satisfaction_rate="50")
+    bad = weighted_form(token, on_time_rate="50", satisfaction_rate="50")
     bad["min_cases"] = "0"
     assert "最低件数须为 1 到" in admin.post(EDITOR + "save", data=bad).get_data(as_text=True)
     assert stored(EvaluatedRole.COMMUNITY) is None
@@ -114,7 +114,7 @@ def test_a_scheme_edit_is_in_the_change_log(world, login_as):
     admin = login_as("admin")
     token = csrf_token(admin, EDITOR)
     response = admin.post(EDITOR + "save", data=weighted_form(
-        token, closed_in_time_rate="50", satisfaction_rate="50"))
+        token, on_time_rate="50", satisfaction_rate="50"))
     assert response.status_code == 302
     scheme = stored(EvaluatedRole.COMMUNITY)
     assert scheme.min_cases == 4 and len(scheme.lines) == 2

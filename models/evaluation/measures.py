@@ -1,62 +1,80 @@
-"""What the evaluation reads from the indicators (models/stats/indicators.py): which of them a
-weighted scheme may weigh, which count in the points scheme, and a unit's values for a month.
-The indicators are defined there once; this module only names the ones scoring uses.
+"""What the evaluation reads from the indicators (models/stats): which of them a weighted scheme
+may weigh, which count in the points scheme, and each unit's values for a month. The indicators
+and their definitions live in models/stats/definitions.py and indicators.py, once; this module
+only names the ones scoring uses and asks for them.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from datetime import date, timedelta
 
-# Keys of the indicators module.
-ACCEPTED_IN_TIME_RATE = "accepted_in_time_rate"  # 响应率
-CLOSED_IN_TIME_RATE = "closed_in_time_rate"  # 按期办结率
+from models.people.user import User
+from models.stats.definitions import BY_CODE
+from models.vocabulary import Role
+
+# Codes of models/stats/definitions.py.
+ACCEPTED_IN_TIME_RATE = "response_rate"  # 响应率
+CLOSED_IN_TIME_RATE = "on_time_rate"  # 按期办结率
 SATISFACTION_RATE = "satisfaction_rate"  # 满意率
 REWORK_RATE = "rework_rate"  # 返工率
 OVERDUE_RATE = "overdue_rate"  # 超期率
-RETURNED_RATE = "returned_rate"  # 退回率
-RATING_COVERAGE = "rating_coverage"
+RETURNED_RATE = "return_rate"  # 退回率
+RATING_COVERAGE = "rating_coverage"  # 评价覆盖率
 CLOSED = "closed"
 CLOSED_IN_TIME = "closed_in_time"
 EVER_OVERDUE = "ever_overdue"
 REWORK = "rework"
-PATROL_DISCOVERIES = "patrol_discoveries"
+PATROL_DISCOVERIES = "patrol_found"
 PATROL_COVERAGE = "patrol_coverage"
 
 # The number of cases a unit's month is judged on (the minimum-case rule counts these).
 CASES = CLOSED
 
-# Rates where less is better: a weighted line counts (1 − rate) × weight.
+# A weighted scheme weighs ratios; these are the ones where less is better: (1 − rate) × weight.
+WEIGHABLE = (CLOSED_IN_TIME_RATE, SATISFACTION_RATE, ACCEPTED_IN_TIME_RATE, REWORK_RATE,
+            OVERDUE_RATE, RETURNED_RATE, RATING_COVERAGE)
 LOWER_IS_BETTER = frozenset({REWORK_RATE, OVERDUE_RATE, RETURNED_RATE})
-# Points items that take points away (entered as negative numbers).
+# The points scheme (积分制): points per count, deductions (entered negative), and patrol
+# coverage, a ratio that earns its points × the rate.
+POINT_ITEMS = (PATROL_DISCOVERIES, CLOSED_IN_TIME, EVER_OVERDUE, REWORK, PATROL_COVERAGE)
 DEDUCTIONS = frozenset({EVER_OVERDUE, REWORK})
-# Points items that are rates (points × rate), not counts.
 RATE_ITEMS = frozenset({PATROL_COVERAGE})
 
-_WEIGHTED = {
-    CLOSED_IN_TIME_RATE: _l("On-time closure rate (按期办结率)"),
-    SATISFACTION_RATE: _l("Satisfaction rate (满意率)"),
-    ACCEPTED_IN_TIME_RATE: _l("Response rate (响应率)"),
-    REWORK_RATE: _l("Rework rate (返工率)"),
-    OVERDUE_RATE: _l("Overdue rate (超期率)"),
-    RETURNED_RATE: _l("Return rate (退回率)"),
-    RATING_COVERAGE: _l("Rating coverage"),
-}
-_POINTS = {
-    PATROL_DISCOVERIES: _l("Reports found on patrol"),
-    CLOSED_IN_TIME: _l("Cases closed in time"),
-    EVER_OVERDUE: _l("Overdue cases"),
-    REWORK: _l("Rework (审核退回)"),
-    PATROL_COVERAGE: _l("Patrol coverage"),
-}
+# The indicators grouping that answers each evaluated role (models/stats/indicators GROUPS).
+GROUPING = {"grid_worker": "assignee", "department": "department", "community": "community"}
 
 
-def weighted_indicators() -> dict[str, object]:
-    """Indicator key → label, for the weighted scheme's choices."""
-    return dict(_WEIGHTED)
+def label(code: str) -> str:
+    indicator = BY_CODE.get(code)
+    return indicator.name if indicator else code
 
 
-def point_items() -> dict[str, object]:
-    return dict(_POINTS)
+def definition(code: str) -> str:
+    indicator = BY_CODE.get(code)
+    return indicator.definition if indicator else ""
 
 
-def label(key: str) -> str:
-    return str(_WEIGHTED.get(key) or _POINTS.get(key) or key)
+def weighted_indicators() -> dict[str, str]:
+    """Indicator code → its name, for the weighted scheme's choices."""
+    return {code: label(code) for code in WEIGHABLE}
+
+
+def point_items() -> dict[str, str]:
+    return {code: label(code) for code in POINT_ITEMS}
+
+
+def _whole_district() -> User:
+    """Who asks the indicators for a unit's month: a unit's score is its whole month, whoever
+    looks at it (the viewer's scope picks the units shown, not the cases counted)."""
+    return User(username="evaluation", display_name="evaluation", role=Role.ADMIN)
+
+
+def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) -> dict:
+    """unit id → {indicator code: value} for the local month [month, next_month)."""
+    from models.stats.indicators import indicators
+
+    if not unit_ids:
+        return {}
+    rows = indicators(_whole_district(), month, next_month - timedelta(days=1),
+                      group_by=GROUPING[str(getattr(role, "value", role))])
+    wanted = set(unit_ids)
+    return {row.key: row.values for row in rows if row.key in wanted}

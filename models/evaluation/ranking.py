@@ -48,6 +48,7 @@ class Ranking:
     ranked: list[Row] = field(default_factory=list)
     insufficient: list[Row] = field(default_factory=list)  # 样本不足
     published: object = None  # the EvaluationMonth, when the month is frozen
+    publication_exists: bool = False  # live figures of a month that is published
 
 
 def month_start(value: date) -> date:
@@ -133,13 +134,17 @@ def live_ranking(role: EvaluatedRole, month: date, scope: Area | None) -> Rankin
     return Ranking(role, month, scheme_summary(scheme), ranked, insufficient)
 
 
-def monthly_ranking(scope: Area | None, month: date, role: EvaluatedRole | str) -> Ranking:
+def monthly_ranking(scope: Area | None, month: date, role: EvaluatedRole | str, *,
+                    live: bool = False) -> Ranking:
     """The ranking of ``role``'s units inside ``scope`` (None: everywhere) for the month of
-    ``month``: as published when the month is frozen, else live. For pages and exports."""
+    ``month``: as published when the month is frozen (unless ``live`` is asked for: the figures
+    as they stand now, for comparison), else live. For pages and exports."""
     from models.evaluation.publishing import published_month, published_ranking
 
     role = EvaluatedRole(role)
     publication = published_month(month_start(month))
-    if publication is not None:
+    if publication is not None and not live:
         return published_ranking(publication, role, scope)
-    return live_ranking(role, month, scope)
+    ranking = live_ranking(role, month, scope)
+    ranking.publication_exists = publication is not None
+    return ranking

@@ -70,10 +70,11 @@ class RankingView(GridDeskView):
         month = month_arg(request.args.get("month")) or previous_month()
         role = role_arg(request.args.get("role"))
         scope = None if sees_everywhere(user) else user.scope_area
-        ranking = monthly_ranking(scope, month, role)
+        ranking = monthly_ranking(scope, month, role, live=request.args.get("live") == "1")
         return self.render(
             "admin/evaluation_ranking.html", ranking=ranking, month=month, role=role,
             roles=list(EvaluatedRole), formula=formula, label=measures.label,
+            definition=measures.definition,
             kinds=SCHEME_KINDS, points_kind=POINTS, format_local=format_local,
             can_publish=can_publish(user) and month < month_start(local_today()),
             can_edit_schemes=user.role in CONFIGURING_ROLES, scope=scope)
@@ -111,6 +112,7 @@ class SchemeView(GridDeskView):
         return self.render("admin/evaluation_scheme.html", role=role, roles=list(EvaluatedRole),
                            shown=shown, kinds=SCHEME_KINDS,
                            indicators=measures.weighted_indicators(),
+                           definition=measures.definition,
                            items=measures.point_items(), deductions=measures.DEDUCTIONS,
                            lower_is_better=measures.LOWER_IS_BETTER,
                            saved=scheme.id is not None), status
