@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from models import AreaLevel, Role, Ticket, TicketEvent, User, db
 from models.clock import local_today, local_zone
 from models.evaluation import measures
+from models.evaluation.publishing import published_month
 from models.evaluation.ranking import live_ranking, monthly_ranking, next_month
 from models.evaluation.schemes import EvaluatedRole, save_scheme
 from models.tickets.intake import Report, report_ticket
 from models.tickets.workflow import Actor, perform
 
-from .conftest import csrf_token
+from .conftest import csrf_token, session_csrf_token
 from .factories import add_user
 from .test_admin_pages import after_photo
 
@@ -194,8 +195,10 @@ def test_a_published_month_keeps_its_ranking_after_a_late_event(world, month_of_
     url = PAGE + f"?role=grid_worker&month={month}"
     leader = login_as("leader")
     assert 'id="gd-eval-publish"' not in leader.get(url).get_data(as_text=True)
-    assert leader.post(PAGE + "publish", data={"csrf_token": csrf_token(leader, url),
-                                               "month": month}).status_code == 403
+    refused = leader.post(PAGE + "publish", data={"csrf_token": session_csrf_token(leader),
+                                                  "month": month}, follow_redirects=True)
+    assert "只有区指挥中心或系统管理员可以发布排名" in refused.get_data(as_text=True)
+    assert published_month(month_of_cases) is None
     district = login_as("district")
     before = row_of(live_ranking(EvaluatedRole.GRID_WORKER, month_of_cases, None), worker)
     response = district.post(PAGE + "publish", data={
@@ -218,7 +221,7 @@ def test_a_published_month_keeps_its_ranking_after_a_late_event(world, month_of_
     page = district.get(url).get_data(as_text=True)
     assert f"{before.score.total:.2f}" in page and f"{live.score.total:.2f}" not in page
     assert "用户district" in page and 'id="gd-eval-publish"' not in page
-    again = district.post(PAGE + "publish", data={"csrf_token": csrf_token(district, url),
+    again = district.post(PAGE + "publish", data={"csrf_token": session_csrf_token(district),
                                                   "month": month}, follow_redirects=True)
     assert "已经发布" in again.get_data(as_text=True)
     live_page = district.get(url + "&live=1").get_data(as_text=True)
@@ -229,6 +232,6 @@ def test_the_current_month_cannot_be_published(world, login_as):
     district = login_as("district")
     month = f"{local_today():%Y-%m}"
     url = PAGE + f"?month={month}"
-    answer = district.post(PAGE + "publish", data={"csrf_token": csrf_token(district, url),
+    answer = district.post(PAGE + "publish", data={"csrf_token": session_csrf_token(district),
                                                    "month": month}, follow_redirects=True)
     assert "只能发布已经结束的月份" in answer.get_data(as_text=True)

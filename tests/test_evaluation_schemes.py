@@ -132,3 +132,11 @@ def test_a_scheme_edit_is_in_the_change_log(world, login_as):
 def test_only_administrators_edit_schemes(world, login_as):
     for username in ("district", "leader", "community"):
         assert login_as(username).get(EDITOR).status_code == 403
+
+
+def test_an_unmeasured_points_item_earns_nothing_and_says_so():
+    score = points_score(10, [{"item": measures.PATROL_COVERAGE, "points": 20},
+                              {"item": measures.CLOSED_IN_TIME, "points": 1}],
+                         {measures.PATROL_COVERAGE: None, measures.CLOSED_IN_TIME: 4},
+                         measures.RATE_ITEMS)
+    assert score.total == 14 and not score.lines[0].counted and score.lines[1].counted

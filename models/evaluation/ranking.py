@@ -19,9 +19,9 @@ from models.people.department import Department
 from models.people.user import User
 from models.vocabulary import AreaLevel, DepartmentKind, Role
 
-# Departments that receive cases to handle (command centres dispatch; they are not ranked).
-RANKED_DEPARTMENT_KINDS = (DepartmentKind.FUNCTIONAL, DepartmentKind.PROPERTY_COMPANY,
-                           DepartmentKind.COMMUNITY_OFFICE)
+# Departments that handle cases sent to them. Command centres dispatch; community offices are
+# judged as their community (the community ranking), not a second time here.
+RANKED_DEPARTMENT_KINDS = (DepartmentKind.FUNCTIONAL, DepartmentKind.PROPERTY_COMPANY)
 
 
 @dataclass(frozen=True)

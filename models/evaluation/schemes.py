@@ -28,7 +28,7 @@ class EvaluatedRole(LabelledEnum):
 
     @classmethod
     def _labels(cls):
-        return {cls.GRID_WORKER: _l("Grid workers"), cls.DEPARTMENT: _l("Departments"),
+        return {cls.GRID_WORKER: _l("Grid workers"), cls.DEPARTMENT: _l("Handling departments"),
                 cls.COMMUNITY: _l("Communities")}
 
 

@@ -79,13 +79,16 @@ def weighted_score(lines: list[dict], values: Mapping[str, float | None],
 def points_score(base: float, lines: list[dict], values: Mapping[str, float | None],
                  rate_items: frozenset[str]) -> Score:
     """``lines``: [{"item": key, "points": p}]; p < 0 deducts per item. A rate item (patrol
-    coverage) counts ``rate × points``; a missing value counts as zero (nothing found, nothing
-    closed)."""
+    coverage) counts ``rate × points``; a value the indicators cannot give (None) earns nothing
+    and is shown as such."""
     result = []
     total = base
     for line in lines:
         key, points = line["item"], float(line["points"])
-        value = values.get(key) or 0
+        value = values.get(key)
+        if value is None:  # not measured (patrol coverage before patrol rounds are counted)
+            result.append(Line(key, None, points, 0.0, is_rate=key in rate_items, counted=False))
+            continue
         contribution = value * points
         result.append(Line(key, value, points, contribution, is_rate=key in rate_items))
         total += contribution

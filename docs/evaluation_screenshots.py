@@ -1,0 +1,62 @@
+"""Screenshots of the performance evaluation pages (绩效考核) at 1440 px: the ranking with a
+breakdown, the same month published (frozen), and the scoring scheme editor.
+
+    .venv/bin/python docs/evaluation_screenshots.py
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from take_screenshots import BASE, ROOT, chromium, demo_server, log_in, save_page  # noqa: E402
+
+FOLD = """
+from admin_app import create_app
+from models.stats.rollups import fold_pending
+app = create_app()
+with app.app_context():
+    while fold_pending():
+        pass
+"""
+
+
+def fold_statistics(workdir) -> None:
+    """Fold the demo's timeline into the rollups now rather than wait for the scheduler."""
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
+               GRIDDESK_INSTANCE=str(workdir), GRIDDESK_ENV="demo")
+    subprocess.run([sys.executable, "-c", FOLD], cwd=ROOT, env=env, check=True)
+
+
+def main() -> None:
+    with demo_server("griddesk-eval-shots-") as workdir, chromium() as driver:
+        fold_statistics(workdir)
+        log_in(driver, "district")
+        driver.get(f"{BASE}/admin/evaluation/?role=community")
+        save_page(driver, "stats-evaluation-ranking-community")
+        driver.get(f"{BASE}/admin/evaluation/?role=grid_worker")
+        driver.execute_script(  # one breakdown of the 样本不足 list open as well
+            "var d = document.querySelector('#gd-eval-insufficient details'); if (d) d.open = true;")
+        save_page(driver, "stats-evaluation-ranking")
+        driver.find_element(By.ID, "gd-eval-publish").click()
+        driver.switch_to.alert.accept()
+        WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "gd-eval-frozen"))
+        driver.get(f"{BASE}/admin/evaluation/?role=department")
+        save_page(driver, "stats-evaluation-published")
+        driver.get(f"{BASE}/logout")
+        log_in(driver, "admin")
+        driver.get(f"{BASE}/admin/evaluationscheme/?role=grid_worker")
+        save_page(driver, "stats-evaluation-scheme")
+        driver.get(f"{BASE}/admin/evaluationscheme/?role=community")
+        driver.find_element(By.ID, "w_on_time_rate").clear()
+        driver.find_element(By.ID, "w_on_time_rate").send_keys("50")
+        driver.find_element(By.ID, "gd-scheme-save").click()
+        save_page(driver, "stats-evaluation-scheme-error")
+
+
+if __name__ == "__main__":
+    main()
