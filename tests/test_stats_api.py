@@ -149,3 +149,23 @@ def test_rebuild_rollups_command_restores_the_figures(reported, app, client):
     assert _get(client, admin, url).get_json()["rows"] == before
     bad = runner.invoke(args=["rebuild-rollups", "--from", "2025-02-30", "--to", "2025-03-01"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_a_community_moved_to_another_street_takes_its_figures_along(reported):
+    from datetime import date
+
+    from models.areas.hierarchy import place_area
+    from models.stats.indicators import indicators
+
+    w = reported
+    admin = w.users["admin"]
+    span = (date(2024, 1, 1), date(2025, 12, 31))
+    streets = {row.key: row.values["received"]
+               for row in indicators(admin, *span, group_by="street")}
+    assert streets == {w.areas["street1"].id: 6, w.areas["street2"].id: 3}
+    place_area(w.areas["community1"], w.areas["street2"])
+    db.session.commit()
+    JOBS["fold_statistics"]()
+    streets = {row.key: row.values["received"]
+               for row in indicators(admin, *span, group_by="street")}
+    assert streets == {w.areas["street2"].id: 9}

@@ -163,3 +163,22 @@ def test_edge_cases_equal_the_recount_and_a_rebuild(life, world):
         "SELECT day, grid_id, category_id, department_id, user_id, received, closed, "
         "handling_seconds, handling_work_seconds, rework, escalated FROM stats_daily")))
     assert after == before
+
+
+def test_a_ticket_that_cannot_be_folded_holds_up_no_other(life, world):
+    from models.stats.tables import StatsPending
+    from models.tickets.timeline import append_event
+
+    good = life.report("2025-04-01 10:00")
+    bad = life.report("2025-04-01 11:00")
+    append_event(bad, "rate", details={"rating": "five"}, at=at("2025-04-02 10:00"))
+    other = life.report("2025-04-02 09:00")  # folds: the bad one fails alone
+    db.session.commit()
+    assert JOBS["fold_statistics"]()["tickets"] == 0  # only the bad one is left, still failing
+    pending = set(db.session.scalars(sa.select(StatsPending.ticket_id)))
+    assert pending == {bad.id}
+    [row] = indicators(world.users["admin"], date(2025, 4, 1), date(2025, 4, 2))
+    # All three reports count (the bad one's was folded before its bad event); the bad event
+    # waits, the later ticket was not held up.
+    assert row.values["received"] == 3 and row.values["rated"] == 0
+    assert good.id != other.id

@@ -145,6 +145,15 @@ def _move_tickets(area: Area) -> None:
         db.session.execute(
             sa.update(Ticket).where(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)
             .values(**upper).execution_options(synchronize_session=False))
+        _refold_statistics(sa.select(Ticket.id).where(
+            getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id))
+
+
+def _refold_statistics(ticket_ids: sa.Select) -> None:
+    """The moved tickets' statistics follow them: mark them for folding again."""
+    from models.stats.tables import StatsPending
+
+    db.session.execute(sa.insert(StatsPending).from_select(["ticket_id"], ticket_ids))
 
 
 def area_in_use(area: Area) -> str | None:

@@ -10,6 +10,7 @@ a date range from the tickets and events themselves (``run.py rebuild-rollups``)
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
@@ -21,6 +22,8 @@ from models.stats.facts import ticket_facts
 from models.stats.tables import DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsPending
 
 FOLD_BATCH = 500
+LOCK_KEY = 0x7374_6174  # "stat"
+log = logging.getLogger("griddesk.stats")
 
 
 def mark_changed(ticket) -> None:
@@ -35,15 +38,44 @@ def fold_pending(limit: int = 5000) -> int:
     ).all()
     if not rows:
         return 0
+    _serialize()
     ticket_ids = sorted({ticket_id for _id, ticket_id in rows})
+    failed: set[int] = set()
     for start in range(0, len(ticket_ids), FOLD_BATCH):
-        fold_tickets(ticket_ids[start:start + FOLD_BATCH])
-    marker_ids = [marker for marker, _ticket in rows]
+        failed |= _fold_guarded(ticket_ids[start:start + FOLD_BATCH])
+    # A ticket that failed keeps its marks (tried again next run); the others go on.
+    marker_ids = [marker for marker, ticket_id in rows if ticket_id not in failed]
     for start in range(0, len(marker_ids), FOLD_BATCH):
         db.session.execute(sa.delete(StatsPending).where(
             StatsPending.id.in_(marker_ids[start:start + FOLD_BATCH])))
     db.session.commit()
-    return len(ticket_ids)
+    return len(ticket_ids) - len(failed)
+
+
+def _fold_guarded(ticket_ids: list[int]) -> set[int]:
+    """Fold a batch; if it fails, each ticket alone, so one bad timeline holds up no other."""
+    try:
+        with db.session.begin_nested():
+            fold_tickets(ticket_ids)
+        return set()
+    except Exception:  # noqa: BLE001 - logged, retried per ticket below
+        log.exception("folding %s tickets failed; folding them one by one", len(ticket_ids))
+    failed = set()
+    for ticket_id in ticket_ids:
+        try:
+            with db.session.begin_nested():
+                fold_tickets([ticket_id])
+        except Exception:  # noqa: BLE001
+            log.exception("statistics: ticket %s could not be folded", ticket_id)
+            failed.add(ticket_id)
+    return failed
+
+
+def _serialize() -> None:
+    """One writer of the rollups at a time (the scheduler's fold, a rebuild): on PostgreSQL a
+    transaction-level advisory lock; SQLite serializes writers itself."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
 
 
 def fold_tickets(ticket_ids: list[int], day_from: date | None = None,
@@ -73,6 +105,7 @@ def rebuild(day_from: date, day_to: date) -> int:
     end = datetime.combine(day_to + timedelta(days=1), time.min, zone)
     from models.tickets.tables import TicketEvent
 
+    _serialize()
     ids = db.session.scalars(
         sa.select(TicketEvent.ticket_id).where(TicketEvent.created_at >= start,
                                                TicketEvent.created_at < end)
