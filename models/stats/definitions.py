@@ -31,7 +31,8 @@ INDICATORS: tuple[Indicator, ...] = (
     I("accepted_in_time", "按时签收", "签收时间不晚于签收时限的签收次数。", "Accepted in time",
       "count"),
     I("response_rate", "响应率", "按时签收 ÷ 签收量。", "Response rate", "ratio"),
-    I("closed", "办结量", "期间内审核通过（办结）的次数，计入办理人；重新打开后再次办结再计一次。",
+    I("closed", "办结量", "期间内审核通过（办结）的次数，计入办理人；重新打开后再次办结再计一次；"
+      "台账导入时已办结的历史事件不计。",
       "Closed", "count"),
     I("closed_in_time", "按期办结", "提交办理结果时未超过办理时限的办结次数。", "Closed in time",
       "count"),
