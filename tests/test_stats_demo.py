@@ -135,3 +135,44 @@ def test_incremental_rollups_equal_a_full_rebuild(app, folded):
         # A partial rebuild leaves the same rows too.
         rebuild(local_today() - timedelta(days=20), local_today())
         assert snapshot() == incremental
+
+
+def test_patrol_rounds_and_coverage_equal_the_recount(data):
+
+    last = local_today()
+    first = last - timedelta(days=13)
+    rounds = [(worker, grid, recount.local_day(started)) for worker, grid, started in
+              db.session.execute(sa.text(
+                  "SELECT worker_id, grid_id, started_at FROM patrol_rounds"))]
+    rounds = [r for r in rounds if first <= r[2] <= last]
+    assert rounds, "the demo walks patrol rounds"
+    grids = {gid: path for gid, path in db.session.execute(sa.text(
+        "SELECT id, path FROM areas WHERE level = 'grid' AND active"))}
+    admin = _user(Role.ADMIN)
+    [total] = indicators(admin, first, last)
+    assert total.values["patrol_rounds"] == len(rounds)
+    assert total.values["patrol_coverage"] == pytest.approx(
+        len({g for _w, g, _d in rounds}) / len(grids))
+    by_community = {row.key: row.values for row in indicators(admin, first, last,
+                                                              group_by="community")}
+    for community_id, values in by_community.items():
+        inside = {g for g, path in grids.items() if f"/{community_id}/" in path}
+        if not inside:
+            continue
+        walked = [r for r in rounds if r[1] in inside]
+        assert values["patrol_rounds"] == len(walked)
+        assert values["patrol_coverage"] == pytest.approx(
+            len({g for _w, g, _d in walked}) / len(inside))
+    by_worker = {row.key: row.values for row in indicators(admin, first, last,
+                                                           group_by="assignee")}
+    for worker_id in {w for w, _g, _d in rounds}:
+        assert by_worker[worker_id]["patrol_rounds"] == sum(1 for w, *_ in rounds
+                                                            if w == worker_id)
+    # A grid worker reads their own rounds; a category filter has no patrol figures.
+    worker = db.session.get(User, rounds[0][0])
+    [mine] = indicators(worker, first, last)
+    assert mine.values["patrol_rounds"] == sum(1 for w, *_ in rounds if w == worker.id)
+    assert mine.values["patrol_coverage"] == 1.0
+    top = db.session.scalars(sa.select(Category).where(Category.parent_id.is_(None))).first()
+    [filtered] = indicators(admin, first, last, category=top.code)
+    assert filtered.values["patrol_rounds"] is None

@@ -68,8 +68,11 @@ INDICATORS: tuple[Indicator, ...] = (
     I("invalidated", "作废", "期间内作废的事件数。", "Marked invalid", "count"),
     I("patrol_found", "巡查发现", "网格员巡查中上报的事件数（来源为巡查），计入上报人。",
       "Found on patrol", "count"),
-    I("patrol_coverage", "巡查覆盖率", "巡查轨迹覆盖的网格比例——巡查轮次功能尚未接入统计，"
-      "暂无数据。", "Patrol coverage", "ratio"),
+    I("patrol_rounds", "巡查轮次", "期间内开始的巡查轮次数，按开始日计；按网格员分组时计入巡查人。",
+      "Patrol rounds", "count"),
+    I("patrol_coverage", "巡查覆盖率", "期间内至少巡查过一轮的网格 ÷ 范围内在用网格数（按网格员分组时："
+      "其负责区域内的网格）；按部门、类别、月份分组或按类别筛选时不适用。", "Patrol coverage",
+      "ratio"),
 )
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
 

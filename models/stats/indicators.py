@@ -32,6 +32,7 @@ from models.people.access import ticket_scope
 from models.people.department import Department
 from models.people.user import User
 from models.stats.definitions import INDICATORS
+from models.stats.patrol import patrol_figures
 from models.stats.scope import (StatsQueryError, category_ids, filters, find_area,
                                 find_category)
 from models.stats.tables import MEASURES, StatsDaily, StatsFact
@@ -46,6 +47,7 @@ _TICKET_COLUMN = {"grid": "grid_id", "community": "community_id", "street": "str
                   "district": "district_id", "department": "assigned_department_id",
                   "assignee": "assigned_user_id", "category": "category_id"}
 TOTAL = "all"
+_NO_PATROL = {"patrol_rounds": None, "patrol_coverage": None}
 
 
 @dataclass
@@ -66,17 +68,22 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
     sums = _sums(user, date_from, date_to, area, category, group_by)
     medians = _medians(user, date_from, date_to, area, category, group_by)
     overdue = _overdue_now(user, area, category, group_by)
-    keys = sorted(set(sums) | set(overdue), key=lambda k: (str(type(k)), k))
+    patrol = patrol_figures(user, date_from, date_to, area, category, group_by)
+    keys = sorted(set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]},
+                  key=lambda k: (str(type(k)), k))
     labels = group_labels(group_by, keys)
     rows = []
     for key in keys:
         values = compute(sums.get(key, dict.fromkeys(MEASURES, 0)),
                          medians.get(key, (None, None)))
         values["overdue_now"] = overdue.get(key, 0) if group_by not in ("month", "day") else None
+        values.update(patrol.get(key, _NO_PATROL if not patrol else
+                                 {"patrol_rounds": 0, "patrol_coverage": None}))
         rows.append(IndicatorRow(key, labels.get(key, str(key)), values))
     if group_by is None and not rows:
         values = compute(dict.fromkeys(MEASURES, 0), (None, None))
         values["overdue_now"] = 0
+        values.update(patrol.get(TOTAL, _NO_PATROL))
         rows.append(IndicatorRow(TOTAL, labels[TOTAL], values))
     return rows
 
@@ -107,7 +114,7 @@ def compute(sums: dict, medians: tuple) -> dict:
         avg_work_hours=_hours(ratio(sums["handling_work_seconds"], closed)),
         median_hours=_hours(natural),
         median_work_hours=_hours(working),
-        patrol_coverage=None,  # patrol rounds are not in the statistics yet (see definitions)
+        patrol_rounds=None, patrol_coverage=None,  # models.stats.patrol fills them in
     )
     return {indicator.code: values.get(indicator.code) for indicator in INDICATORS}
 
