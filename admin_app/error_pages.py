@@ -5,7 +5,7 @@ from flask import current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-MACHINE_PREFIXES = ("/api/", "/open311/")
+MACHINE_PREFIXES = ("/api/", "/open311/", "/m/api/")
 MACHINE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 500: "server_error"}
 PAGES = {

@@ -431,3 +431,16 @@ def test_deactivating_a_user_ends_their_api_tokens(world, client, login_as):
         "username": "handler", "display_name": user.display_name, "role": "handler",
         "scope_area": str(user.scope_area_id), "department": str(user.department_id)})
     assert client.get("/api/v1/tickets", headers=auth(token)).status_code == 401
+
+
+def test_a_retried_photo_upload_with_the_same_key_is_one_upload(world, client):
+    """A client retrying a multipart upload builds a new boundary: still the same request."""
+    ticket = new_ticket(client, token_for(client, "community")).get_json()
+    headers = {**auth(token_for(client, "gridworker")), "Idempotency-Key": "photo-retry-1"}
+    photo = photo_bytes()
+    answers = [client.post(f"/api/v1/tickets/{ticket['id']}/attachments", headers=headers,
+                           data={"kind": "before", "file": (io.BytesIO(photo), "scene.jpg")},
+                           content_type="multipart/form-data") for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[1].headers.get("Idempotent-Replayed") == "true"
+    assert answers[1].get_json() == answers[0].get_json()

@@ -128,8 +128,7 @@ def idempotent(fn):
         if len(key) > 200:
             raise ApiError(422, "invalid", _("The Idempotency-Key is longer than 200 characters."))
         owner = g.principal.owner
-        digest = hashlib.sha256(request.method.encode() + request.path.encode()
-                                + request.get_data()).hexdigest()
+        digest = request_digest()
         stored = _stored(owner, key)
         if stored is not None:
             return _replay(stored, digest)
@@ -143,6 +142,22 @@ def idempotent(fn):
             return _replay(_stored(owner, key), digest)
         return body, status
     return wrapper
+
+
+def request_digest() -> str:
+    """What identifies a request's content. A multipart body is read by its fields and files:
+    a client retrying the same upload builds a new random boundary each time."""
+    digest = hashlib.sha256(request.method.encode() + request.path.encode())
+    if request.mimetype == "multipart/form-data":
+        for name, value in sorted(request.form.items(multi=True)):
+            digest.update(f"\0{name}={value}".encode())
+        for name, upload in request.files.items(multi=True):
+            digest.update(f"\0{name}:{upload.filename}:".encode())
+            digest.update(hashlib.sha256(upload.read()).digest())
+            upload.seek(0)
+    else:
+        digest.update(request.get_data())
+    return digest.hexdigest()
 
 
 def _run(fn, args, kwargs):

@@ -28,6 +28,8 @@ from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProbl
                                     preview, render_source, sample_context)
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
 
+from views.mobile.shell import ticket_page_url
+
 from .audit_views import AuditedView
 from .base import AdminForm, GridDeskModelView, GridDeskView
 from .config_views import NotificationView, enum_field
@@ -59,7 +61,7 @@ class InboxView(GridDeskView):
         mark_read(current_user.id, [notification_id])
         db.session.commit()
         if request.form.get("open") and (request.form.get("ticket_id") or "").isdigit():
-            return redirect(url_for("ticket.details_view", id=request.form["ticket_id"]))
+            return redirect(ticket_page_url(current_user, int(request.form["ticket_id"])))
         return redirect(self._back())
 
     @expose("/read-all", methods=["POST"])

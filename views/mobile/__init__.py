@@ -6,8 +6,9 @@ Feature modules (inbox, ticket, patrol, …) add their routes to `bp` and are im
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from models.people.roles import FIELD_ROLES
 
@@ -26,10 +27,23 @@ def is_field_user(user) -> bool:
     return bool(user.is_authenticated and user.role in FIELD_ROLES)
 
 
+# The files a phone fetches without its session cookie (installing, updating the worker).
+OPEN_ENDPOINTS = {"mobile.manifest", "mobile.service_worker"}
+
+
 @bp.before_request
-@login_required
 def _field_staff_only():
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        if request.path.startswith("/m/api/"):  # the offline queue asks the user to sign in
+            return jsonify({"error": {"code": "unauthorized", "message": _(
+                "Please log in to continue.")}}), 401
+        return current_app.login_manager.unauthorized()
     if not is_field_user(current_user):
+        if request.path.startswith("/m/api/"):
+            return jsonify({"error": {"code": "forbidden", "message": _(
+                "The phone app is for grid workers and handlers")}}), 403
         return render_template("mobile/not_field_staff.html", active_tab=None), 403
     return None
 
@@ -44,4 +58,11 @@ def _mobile_tabs():
     return {"mobile_tabs": TABS, "mobile_tab_url": tab_url}
 
 
-from . import patrol, shell  # noqa: E402,F401  (routes register on bp)
+@bp.app_template_global("ticket_page_url")
+def _ticket_page_url(ticket_id: int) -> str:
+    from .shell import ticket_page_url
+
+    return ticket_page_url(current_user, ticket_id)
+
+
+from . import patrol, pwa, shell, sync, tasks  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,120 @@
+"""The phone app's JSON endpoints: what the page (and its offline queue) sends.
+
+Session-authenticated (the signed-in field user) with the CSRF token in the X-CSRFToken header,
+and the API's own Idempotency-Key handling (views.api.idempotent): a step replayed from the
+offline queue with the same key gets the first answer and changes nothing.
+"""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from models import AttachmentKind, Priority, Source, db
+from models.errors import WorkflowError
+from models.tickets.actions import ACTIONS
+from models.tickets.attachments import Upload
+from models.tickets.intake import Report, report_ticket
+from models.tickets.records import TicketChangedError
+from models.tickets.workflow import Actor, perform
+from views.api import ApiError, Principal, error_body, idempotent
+
+from . import bp
+from .shell import ticket_page_url
+from .tasks import visible_ticket_or_404
+
+MAX_PHOTOS = 6
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    db.session.rollback()
+    return jsonify(error_body(exc.code, exc.message)), exc.status
+
+
+@bp.errorhandler(WorkflowError)
+def _workflow_error(exc: WorkflowError):
+    db.session.rollback()
+    return jsonify(error_body(exc.code, exc.message)), exc.http_status
+
+
+@bp.get("/api/session")
+def session_info():
+    """A fresh CSRF token for the queue, which may replay hours after the page was loaded."""
+    return jsonify({"csrf_token": generate_csrf(), "user": {
+        "id": current_user.id, "display_name": current_user.display_name}})
+
+
+def _as_principal() -> None:
+    g.principal = Principal(user=current_user._get_current_object())
+
+
+def _photos(kind: AttachmentKind) -> list[Upload]:
+    files = [f for f in request.files.getlist("photos") if f and f.filename]
+    if len(files) > MAX_PHOTOS:
+        raise ApiError(422, "invalid", _("At most %(count)s photos at a time.", count=MAX_PHOTOS))
+    return [Upload(kind, f.filename, f.read()) for f in files]
+
+
+def _version() -> int:
+    value = request.form.get("version", "")
+    if not value.isdigit():
+        raise ApiError(422, "invalid", _("Give the version of the ticket you are acting on."))
+    return int(value)
+
+
+@bp.post("/api/tickets/<int:ticket_id>/actions/<action>")
+def act(ticket_id: int, action: str):
+    _as_principal()
+    return _act(ticket_id, action)
+
+
+@idempotent
+def _act(ticket_id: int, action: str):
+    ticket = visible_ticket_or_404(ticket_id)
+    if action not in ACTIONS:
+        raise ApiError(404, "not_found", _("Unknown action %(action)s.", action=action))
+    kind = AttachmentKind.AFTER if action == "submit" else AttachmentKind.OTHER
+    params = {"note": request.form.get("note")}
+    if request.form.get("until"):
+        params["until"] = request.form["until"]
+    photos = _photos(kind)
+    if photos:
+        params["attachments"] = photos
+    try:
+        perform(ticket, action, Actor.staff(current_user), expected_version=_version(), **params)
+    except TicketChangedError:
+        raise ApiError(409, "conflict", _(
+            "This ticket has been changed by someone else; your step was not saved. Open the "
+            "ticket again to see its current state.")) from None
+    return jsonify({"ok": True, "ticket": {
+        "id": ticket.id, "number": ticket.number, "status": ticket.status.value,
+        "status_label": str(ticket.status.label), "version": ticket.version,
+        "url": ticket_page_url(current_user, ticket.id)}}), 200
+
+
+@bp.post("/api/reports")
+def report():
+    _as_principal()
+    return _report()
+
+
+@idempotent
+def _report():
+    form = request.form
+    try:
+        category_id = int(form.get("category_id", ""))
+        lat = float(form["lat"]) if form.get("lat") else None
+        lon = float(form["lon"]) if form.get("lon") else None
+    except ValueError:
+        raise ApiError(422, "invalid", _("Choose a category and give the place.")) from None
+    result = report_ticket(Report(
+        category_id=category_id, description=form.get("description") or "",
+        lat=lat, lon=lon, address=form.get("address") or None, priority=Priority.NORMAL,
+        source=Source.PATROL, photos=_photos(AttachmentKind.BEFORE)), actor=current_user)
+    db.session.flush()
+    ticket = result.ticket
+    return jsonify({"ok": True, "ticket": {
+        "id": ticket.id, "number": ticket.number, "status": ticket.status.value,
+        "url": ticket_page_url(current_user, ticket.id)}}), 201
