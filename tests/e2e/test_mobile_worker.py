@@ -1,0 +1,112 @@
+"""The grid worker's phone app in Chromium at 375×812: accept, then submit with a camera photo
+while offline; the step waits in the queue and is sent when the phone is back online."""
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+from PIL import Image
+
+from models import Attachment, Ticket, TicketEvent, TicketStatus, db
+
+from ..factories import make_ticket
+
+
+def jpeg(tmp_path) -> str:
+    path = tmp_path / "after.jpg"
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), "seagreen").save(buffer, "JPEG")
+    path.write_bytes(buffer.getvalue())
+    return str(path)
+
+
+def sign_in(page, live_url, username="gridworker"):
+    page.goto(f"{live_url}/login?next=/m/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo12345")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_url}/m/")
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= 376
+
+
+def test_worker_accepts_then_submits_offline_and_the_queue_drains(world, live_url, phone, tmp_path):
+    ticket = make_ticket(world, "grid1", title="公园门口垃圾满溢", assignee=world.users["gridworker"])
+    db.session.commit()
+    ticket_id = ticket.id
+
+    sign_in(phone, live_url)
+    assert phone.locator(".m-seg-active .m-count").inner_text() == "1"
+    assert no_sideways_scroll(phone)
+    # The service worker takes the page over (the shell is cached for offline use).
+    phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    phone.click("text=公园门口垃圾满溢")
+    phone.wait_for_url(f"{live_url}/m/tickets/{ticket_id}")
+    assert no_sideways_scroll(phone)
+    phone.click("details[data-action=accept] button[type=submit]")
+    phone.wait_for_selector("details[data-action=submit]")
+    assert "处理中" in phone.locator("#m-summary .m-status").inner_text()
+
+    phone.context.set_offline(True)
+    phone.click("details[data-action=submit] summary")
+    phone.fill("details[data-action=submit] textarea[name=note]", "已清运，地面已冲洗")
+    phone.set_input_files("details[data-action=submit] input[name=photos]", jpeg(tmp_path))
+    phone.click("details[data-action=submit] button[type=submit]")
+    phone.wait_for_selector("details[data-action=submit] .m-form-msg-queued")
+    assert "离线队列" in phone.locator("details[data-action=submit] .m-form-msg").inner_text()
+    phone.wait_for_selector("#m-queue-badge:not([hidden])")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket_id).status == TicketStatus.IN_PROGRESS
+
+    phone.goto(f"{live_url}/m/queue")  # offline: from the service worker's cache
+    phone.wait_for_selector("#m-queue-pending .m-qitem")
+    waiting = phone.locator("#m-queue-pending").inner_text()
+    assert "提交办结" in waiting and "1张照片" in waiting
+
+    phone.context.set_offline(False)
+    phone.evaluate("() => window.dispatchEvent(new Event('online'))")
+    phone.wait_for_function("() => !document.querySelector('#m-queue-pending .m-qitem')",
+                            timeout=15_000)
+    assert "提交办结" in phone.locator("#m-queue-done").inner_text()
+    assert phone.locator("#m-queue-refused .m-qitem").count() == 0
+
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket_id).status == TicketStatus.PENDING_REVIEW
+    submits = db.session.execute(sa.select(sa.func.count()).select_from(TicketEvent).where(
+        TicketEvent.ticket_id == ticket_id, TicketEvent.action == "submit")).scalar_one()
+    photos = db.session.execute(sa.select(sa.func.count()).select_from(Attachment).where(
+        Attachment.ticket_id == ticket_id, Attachment.kind == "after")).scalar_one()
+    assert (submits, photos) == (1, 1)
+
+
+def test_a_step_refused_on_sync_is_shown_with_its_reason(world, live_url, phone):
+    from models.tickets.actions import Actor
+    from models.tickets.workflow import perform
+
+    worker = world.users["gridworker"]
+    ticket = make_ticket(world, "grid1", title="井盖松动", assignee=worker,
+                         status=TicketStatus.IN_PROGRESS)
+    db.session.commit()
+    sign_in(phone, live_url)
+    phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    phone.goto(f"{live_url}/m/tickets/{ticket.id}")
+    phone.context.set_offline(True)
+    phone.click("details[data-action=note] summary")
+    phone.fill("details[data-action=note] textarea[name=note]", "已联系物业")
+    phone.click("details[data-action=note] button[type=submit]")
+    phone.wait_for_selector("details[data-action=note] .m-form-msg-queued")
+    # Meanwhile the ticket changes on the server (the page's version is now stale).
+    perform(db.session.get(Ticket, ticket.id), "note", Actor.staff(worker),
+            expected_version=None, note="电脑上写的说明")
+    db.session.commit()
+    phone.goto(f"{live_url}/m/queue")
+    phone.context.set_offline(False)
+    phone.evaluate("() => window.dispatchEvent(new Event('online'))")
+    phone.wait_for_selector("#m-queue-refused .m-qitem", timeout=15_000)
+    refused = phone.locator("#m-queue-refused").inner_text()
+    assert "409" in refused and "已被他人更改" in refused
+    notes = db.session.execute(sa.select(TicketEvent.note).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.action == "note")).scalars().all()
+    assert notes == ["电脑上写的说明"]
