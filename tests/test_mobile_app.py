@@ -49,6 +49,7 @@ def test_inbox_holds_the_workers_tasks_by_tab_with_counts(world, login_as):
                        status=TicketStatus.IN_PROGRESS, handle_deadline=now - timedelta(hours=2))
     own_report = make_ticket(w, "grid1", title="自己上报的别人的事", department=w.departments["office1"])
     own_report.created_by_id = worker.id
+    worker.department = w.departments["office1"]  # as in the demo: the community office
     make_ticket(w, "grid2", title="别人的桶", assignee=w.users["gridworker2"])
     db.session.commit()
 

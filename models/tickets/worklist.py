@@ -19,7 +19,7 @@ from models.people.user import User
 from models.tickets.deadlines import RED, YELLOW, deadline_state_sql
 from models.tickets.records import ticket_list_loads
 from models.tickets.tables import Ticket, TicketEvent
-from models.vocabulary import TicketStatus
+from models.vocabulary import Role, TicketStatus
 
 PENDING, IN_PROGRESS, REWORK, DUE_SOON = "pending", "in_progress", "rework", "due_soon"
 INBOX_TABS = (PENDING, IN_PROGRESS, REWORK, DUE_SOON)
@@ -29,7 +29,9 @@ WORKING_STATUSES = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS)
 def my_tasks(user: User) -> sa.ColumnElement[bool]:
     """SQL: tickets assigned to this person or waiting in their department's queue."""
     mine = [Ticket.assigned_user_id == user.id]
-    if user.department_id is not None:
+    # Only handlers work from their department's queue (as in access.ticket_scope); a grid
+    # worker's department is their community office, whose queue is the office's.
+    if user.role == Role.HANDLER and user.department_id is not None:
         mine.append(sa.and_(Ticket.assigned_department_id == user.department_id,
                             Ticket.assigned_user_id.is_(None)))
     return sa.and_(ticket_scope(user), sa.or_(*mine))

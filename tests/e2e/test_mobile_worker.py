@@ -110,3 +110,16 @@ def test_a_step_refused_on_sync_is_shown_with_its_reason(world, live_url, phone)
     notes = db.session.execute(sa.select(TicketEvent.note).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.action == "note")).scalars().all()
     assert notes == ["电脑上写的说明"]
+
+
+def test_admin_pages_a_worker_reaches_from_a_notification_fit_a_phone(world, live_url, phone):
+    ticket = make_ticket(world, "grid1", title="路灯不亮", assignee=world.users["gridworker"])
+    db.session.commit()
+    sign_in(phone, live_url)
+    phone.goto(f"{live_url}/admin/ticket/details/?id={ticket.id}")
+    assert phone.locator("#gd-ticket-fields").is_visible()
+    assert no_sideways_scroll(phone), "the admin ticket page scrolls sideways at 375 px"
+    phone.click("#gd-phone-page")
+    phone.wait_for_url(f"{live_url}/m/tickets/{ticket.id}")
+    phone.goto(f"{live_url}/admin/ticket/details/?id=999999")
+    assert no_sideways_scroll(phone), "the error page scrolls sideways at 375 px"

@@ -23,6 +23,7 @@ TABS = (
 )
 
 
+@bp.app_template_global("is_field_user")
 def is_field_user(user) -> bool:
     return bool(user.is_authenticated and user.role in FIELD_ROLES)
 

@@ -117,7 +117,7 @@
   }
 
   /* The inbox: keep its tickets in the offline cache (the service worker stores what it fetches). */
-  if (navigator.onLine && document.querySelector(".m-seg")) {
+  if (navigator.onLine && document.querySelector(".m-seg") && navigator.serviceWorker && navigator.serviceWorker.controller) {
     Array.prototype.slice.call(document.querySelectorAll("a.m-ticket"), 0, 20).forEach(function (a) {
       fetch(a.href, { credentials: "same-origin" }).catch(function () {});
     });
@@ -155,6 +155,16 @@
       });
     }
   }
+  /* Signing out forgets the cached pages (a shared phone shows the next person nothing of them);
+   * steps not yet sent stay queued. */
+  document.querySelectorAll("form[data-logout]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.caches) { return; }
+      event.preventDefault();
+      caches.delete("gd-m-pages-v1").then(function () { form.submit(); }, function () { form.submit(); });
+    });
+  });
+
   var syncButton = document.getElementById("m-sync-now");
   if (syncButton) { syncButton.addEventListener("click", function () { sync(); }); }
 
