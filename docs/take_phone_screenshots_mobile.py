@@ -6,6 +6,8 @@ Playwright drives Debian's Chromium (no browser download): python docs/take_phon
 from __future__ import annotations
 
 import io
+import os
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -13,6 +15,14 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Several screenshot runs may share the machine: a port of our own, unless one is given.
+os.environ.setdefault("SCREENSHOT_PORT", str(_free_port()))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from take_screenshots import BASE, OUT, demo_server  # noqa: E402
 
