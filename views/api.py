@@ -153,8 +153,11 @@ def request_digest() -> str:
             digest.update(f"\0{name}={value}".encode())
         for name, upload in request.files.items(multi=True):
             digest.update(f"\0{name}:{upload.filename}:".encode())
-            digest.update(hashlib.sha256(upload.read()).digest())
-            upload.seek(0)
+            part = hashlib.sha256()
+            for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
+                part.update(chunk)
+            upload.stream.seek(0)
+            digest.update(part.digest())
     else:
         digest.update(request.get_data())
     return digest.hexdigest()

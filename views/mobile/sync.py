@@ -54,7 +54,7 @@ def _photos(kind: AttachmentKind) -> list[Upload]:
     files = [f for f in request.files.getlist("photos") if f and f.filename]
     if len(files) > MAX_PHOTOS:
         raise ApiError(422, "invalid", _("At most %(count)s photos at a time.", count=MAX_PHOTOS))
-    return [Upload(kind, f.filename, f.read()) for f in files]
+    return [Upload.from_file(kind, f) for f in files]
 
 
 def _version() -> int:
