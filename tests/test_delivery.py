@@ -572,7 +572,8 @@ def test_bell_inbox_and_mark_read_for_the_recipient_only(world, login_as):
 
     page = worker.get("/admin/inbox/").get_data(as_text=True)
     assert f"新工单待受理：{ticket.number} {ticket.title}" in page
-    assert f"/admin/ticket/details/?id={ticket.id}" in page
+    # Issue 10 § 6: a grid worker's notification opens the ticket on the phone page.
+    assert f"/m/tickets/{ticket.id}" in page
     assert 'name="csrf_token"' in page
     # Someone else cannot mark it read; a POST without the token is refused.
     other.post(f"/admin/inbox/read/{row.id}", data={"csrf_token": session_csrf_token(other)})
