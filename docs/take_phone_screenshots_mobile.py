@@ -50,20 +50,24 @@ def first_ticket(page, tab: str) -> str | None:
     return link.get_attribute("href") if link.count() else None
 
 
-def busiest_grid_worker(workdir: Path) -> str:
-    """The demo grid worker with the most open tasks (the demo account may have none today)."""
+def busiest_field_user(workdir: Path) -> str:
+    """The demo's grid worker or handler with the most open tasks, one in progress first (the
+    demo accounts may have none on the day the screenshots are taken)."""
     with sqlite3.connect(workdir / "shots.db") as db:
         row = db.execute(
-            "SELECT u.username FROM users u JOIN tickets t ON t.assigned_user_id = u.id "
-            "WHERE u.role = 'grid_worker' AND t.status IN ('pending', 'in_progress') "
-            "GROUP BY u.id ORDER BY sum(t.status = 'in_progress') > 0 DESC, count(*) DESC, "
-            "u.id LIMIT 1").fetchone()
+            "SELECT u.username FROM users u JOIN tickets t ON (t.assigned_user_id = u.id OR "
+            "(u.role = 'handler' AND t.assigned_department_id = u.department_id "
+            "AND t.assigned_user_id IS NULL)) "
+            "WHERE u.role IN ('grid_worker', 'handler') AND t.status IN ('pending', 'in_progress') "
+            "GROUP BY u.id ORDER BY max(t.status = 'in_progress') DESC, "
+            "max(u.role = 'grid_worker') DESC, count(*) DESC, u.id LIMIT 1").fetchone()
+    print("screenshots as", row)
     return row[0] if row else "gridworker"
 
 
 def main() -> None:
     with demo_server("griddesk-phone-m-") as workdir, sync_playwright() as playwright:
-        username = busiest_grid_worker(workdir)
+        username = busiest_field_user(workdir)
         browser = playwright.chromium.launch(executable_path=CHROMIUM,
                                              args=["--headless", "--no-sandbox", "--disable-gpu"])
         context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2,

@@ -45,6 +45,9 @@ def test_worker_accepts_then_submits_offline_and_the_queue_drains(world, live_ur
     phone.click("text=公园门口垃圾满溢")
     phone.wait_for_url(f"{live_url}/m/tickets/{ticket_id}")
     assert no_sideways_scroll(phone)
+    # The place: the grid's outline and the point, drawn without any tile server.
+    assert phone.locator("#m-map path.leaflet-interactive").count() == 2
+    assert phone.locator("a[href^='geo:']").count() == 1
     phone.click("details[data-action=accept] button[type=submit]")
     phone.wait_for_selector("details[data-action=submit]")
     assert "处理中" in phone.locator("#m-summary .m-status").inner_text()
