@@ -105,7 +105,8 @@ class Config:
         self.JOB_INTERVALS = {"deadline_sweep": int(env.get("GRIDDESK_SWEEP_SECONDS", "60")),
                               "acceptance_timeouts": int(env.get("GRIDDESK_SWEEP_SECONDS", "60")),
                               "expiries": 300, "deliver_notifications": 15,
-                              "calendar_check": 6 * 3600, "fold_statistics": 30}
+                              "calendar_check": 6 * 3600, "fold_statistics": 30,
+                              "forget_report_counts": 3600}
         self.SCHEDULER_IN_PROCESS = _env_bool(env, "GRIDDESK_SCHEDULER_IN_PROCESS", True)
         # Notification delivery: attempts before "failed", first retry delay (doubling), how long
         # a claimed message may stay "sending" before another deliverer takes it over.
@@ -115,6 +116,13 @@ class Config:
         self.NOTIFY_HTTP_TIMEOUT = float(env.get("GRIDDESK_NOTIFY_HTTP_TIMEOUT", "10"))
         # Public tracking link in messages to reporters, e.g. https://example.cn/track/{code}.
         self.GRIDDESK_TRACKING_URL = env.get("GRIDDESK_TRACKING_URL", "")
+        # The resident report page /report: accepted reports per IP and hour, per phone and day
+        # (counted in the database, shared by every web worker), photos and characters per report.
+        self.PUBLIC_REPORTS_PER_IP_HOUR = int(env.get("GRIDDESK_PUBLIC_REPORTS_PER_IP_HOUR", "10"))
+        self.PUBLIC_REPORTS_PER_PHONE_DAY = int(
+            env.get("GRIDDESK_PUBLIC_REPORTS_PER_PHONE_DAY", "5"))
+        self.PUBLIC_REPORT_MAX_PHOTOS = int(env.get("GRIDDESK_PUBLIC_REPORT_MAX_PHOTOS", "6"))
+        self.PUBLIC_REPORT_MAX_TEXT = int(env.get("GRIDDESK_PUBLIC_REPORT_MAX_TEXT", "1000"))
         # Behind a reverse proxy: trust one proxy's X-Forwarded-* headers (scheme, host).
         self.PROXY_FIX = _env_bool(env, "GRIDDESK_PROXY_FIX", False)
         # Open311 discovery.

@@ -140,6 +140,9 @@ def configure_blueprints(app: Flask) -> None:
     csrf.exempt(open311_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(open311_bp)
+    from views.public import bp as public_bp
+
+    app.register_blueprint(public_bp)  # the resident's pages: no account, CSRF on their forms
 
     @app.route("/")
     def root():

@@ -133,6 +133,15 @@ def fold_statistics(now: datetime | None = None) -> dict:
     return {"tickets": fold_pending()}
 
 
+def forget_report_counts(now: datetime | None = None) -> dict:
+    """The public report page's counters of windows long past."""
+    from models.tickets.public_limits import forget_old_counts
+
+    forgotten = forget_old_counts(now or utcnow())
+    db.session.commit()
+    return {"forgotten": forgotten}
+
+
 JOBS = {
     "deadline_sweep": deadline_sweep,
     "acceptance_timeouts": acceptance_timeouts,
@@ -141,4 +150,5 @@ JOBS = {
     "calendar_check": calendar_check,
     "exports": exports,
     "fold_statistics": fold_statistics,
+    "forget_report_counts": forget_report_counts,
 }

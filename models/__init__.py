@@ -15,6 +15,8 @@ from models.people.user import User
 from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
 from models.stats.tables import StatsDaily, StatsFact, StatsPending
 from models.tickets.dispatch_rules import DispatchRule
+from models.tickets.public_limits import ReportCount
+from models.tickets.reporters import TicketReporter
 from models.tickets.tables import Attachment, Ticket, TicketEvent, TicketNumberCounter
 from models.vocabulary import (ActorKind, AreaLevel, AttachmentKind, Channel, DeadlineUnit,
                                DepartmentKind, HandlingLevel, NotificationState, Priority,
@@ -27,5 +29,6 @@ __all__ = [
     "Notification", "NotificationState", "PatrolCheckIn", "PatrolReport", "PatrolRound", "Priority",
     "ResponsibleKind", "Role", "Source", "StatsDaily", "StatsFact", "StatsPending", "Ticket",
     "EvaluationMonth", "EvaluationResult", "ScoringScheme",
+    "ReportCount", "TicketReporter",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",
 ]

@@ -72,6 +72,9 @@ KINDS: dict[Action | str, tuple[str, str, str]] = {
     "reporter_invalidated": (REPORTER, "您反映的问题已核实（{{ number }}）",
                              "您反映的问题（工单号 {{ number }}）经核实不属于需要办理的事项，工单已作废。"
                              "如有疑问，请联系所在社区或拨打服务热线。"),
+    "reporter_joined": (REPORTER, "您反映的问题正在办理（{{ number }}）",
+                        "您反映的问题与正在办理的工单 {{ number }} 为同一问题，已将您登记为反映人，"
+                        "办结时会通知您。"),
     "master_closed": (REPORTER, "您反映的问题已办结（{{ number }}）",
                       "您反映的问题与工单 {{ master_number }} 为同一问题，已一并办结（工单号 {{ number }}）。"),
     "calendar_missing": (ADMINS, "{{ year }} 年工作日历尚未导入",
@@ -91,6 +94,7 @@ MESSAGE_LABELS = {
     "reporter_reopened": _l("Reporter: reopened"),
     "reporter_invalidated": _l("Reporter: marked invalid"),
     "master_closed": _l("Reporter: closed with the case it duplicated"),
+    "reporter_joined": _l("Reporter: joined an open case"),
     "calendar_missing": _l("Work calendar of next year missing"),
     "calendar_provisional": _l("Work calendar of a year provisional"),
 }
@@ -318,6 +322,9 @@ def message_context(notification, ticket=None) -> dict:
             context.update(ticket_context(ticket))
             if status_at_event:
                 context["status"] = status_at_event
+            for own in ("reporter_name", "tracking_code"):  # the addressed reporter's, when
+                if own in payload:                           # several reported the ticket
+                    context[own] = payload[own] or ""
         context.setdefault("action", kind_label(notification.template))
     for key, value in payload.items():  # e.g. {{ year }} of a system message
         if isinstance(value, (str, int, float)) and key.isidentifier():

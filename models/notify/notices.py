@@ -56,21 +56,37 @@ def write_notice(*, cause: str, channel: Channel, template: str, payload: dict,
 
 
 def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
-                          payload: dict | None = None) -> list[Notification]:
-    """Tell a ticket's reporter (SMS through the webhook gateway, or e-mail) what happened."""
+                          payload: dict | None = None, *,
+                          contacts: list | None = None) -> list[Notification]:
+    """Tell each reporter of a ticket (the first and those who joined it; or only ``contacts``)
+    what happened: SMS through the webhook gateway and/or e-mail, and where they left neither,
+    on their tracking page (an in-app row addressed to it) — the page shows them all."""
+    from models.tickets.reporters import reporter_contacts
+
     queued = []
-    for channel, address in ((Channel.WEBHOOK, ticket.reporter_phone),
-                             (Channel.EMAIL, ticket.reporter_email)):
-        if not address:
-            continue
-        notice = write_notice(
-            cause=event_cause(event, ticket), channel=channel, template=template,
-            address=address, ticket=ticket, event=event,
-            payload={"number": ticket.number, "tracking_code": ticket.tracking_code,
-                     **(payload or {})})
-        if notice is not None:
-            queued.append(notice)
+    for contact in contacts if contacts is not None else reporter_contacts(ticket):
+        targets = [(Channel.WEBHOOK, contact.phone), (Channel.EMAIL, contact.email)]
+        if not (contact.phone or contact.email):
+            targets = [(Channel.IN_APP, contact.page_address)]
+        for channel, address in targets:
+            if not address:
+                continue
+            notice = write_notice(
+                cause=event_cause(event, ticket), channel=channel, template=template,
+                address=address, ticket=ticket, event=event,
+                payload={"number": ticket.number, "tracking_code": contact.tracking_code,
+                         "reporter_name": contact.name or "", **(payload or {})})
+            if notice is not None:
+                queued.append(notice)
     return queued
+
+
+def reporter_notices(ticket: Ticket, addresses: list[str]) -> list[Notification]:
+    """The notices written to these addresses of one reporter about this ticket (and about the
+    case it was merged into, which are written on this ticket too), oldest first."""
+    return list(db.session.execute(sa.select(Notification).where(
+        Notification.ticket_id == ticket.id, Notification.recipient_user_id.is_(None),
+        Notification.recipient_address.in_(addresses)).order_by(Notification.id)).scalars())
 
 
 def tell_administrators(cause: str, template: str, payload: dict) -> list[Notification]:

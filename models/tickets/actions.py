@@ -42,6 +42,9 @@ class Action(LabelledEnum):
     REOPEN = "reopen"
     RATE = "rate"
     FOLLOW_UP = "follow_up"  # a phone follow-up (回访) staff record for the reporter
+    # A further reporter of the same problem joins the ticket (models/tickets/reporters.py):
+    # intake's, not the workflow's, so it has no rule below; it changes no state.
+    JOIN = "join"
     # What else the timeline records: intake, automatic dispatch, corrections, ledger imports
     # and the scheduler's deadline steps
     CREATE = "create"
@@ -64,6 +67,7 @@ class Action(LabelledEnum):
             cls.INVALIDATE: _l("Mark invalid"), cls.MERGE: _l("Merge as duplicate"),
             cls.REOPEN: _l("Reopen"), cls.RATE: _l("Rate"),
             cls.FOLLOW_UP: _l("Record phone follow-up"),
+            cls.JOIN: _l("Further reporter joined"),
             cls.CREATE: _l("Reported"), cls.DISPATCH: _l("Dispatched"),
             cls.EDIT: _l("Corrected"), cls.IMPORT: _l("Imported"),
             cls.DEADLINE_WARNING: _l("Deadline warning"), cls.OVERDUE: _l("Overdue"),

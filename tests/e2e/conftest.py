@@ -22,7 +22,7 @@ from ..conftest import served
 CHROMIUM = Path(os.environ.get("GRIDDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 PHONE_VIEWPORT = {"width": 375, "height": 812}
-# A point inside the factories' grid and the demo city (Wuhan, WGS-84).
+# Where the fake phone is (WGS-84) unless a test asks phone_at(lat, lon) for another place.
 PHONE_LOCATION = {"latitude": 30.5405, "longitude": 114.3305}
 
 try:

@@ -20,7 +20,7 @@ from models import (AreaLevel, AttachmentKind, Category, Priority, Role, Source,
                     utcnow)
 from models.clock import local_zone
 from models.custom_fields import attribute_definitions
-from models.errors import WorkflowError
+from models.errors import ActionInvalid, WorkflowError
 from models.exports.ticket_rows import (custom_field_columns, export_categories, export_condition,
                                         row_batches)
 from models.people.access import (can_edit_tickets, can_see_ticket, pickable_areas,
@@ -31,6 +31,7 @@ from models.tickets.deadlines import deadline_state
 from models.tickets.duplicates import possible_duplicates
 from models.tickets.intake import Report, check_report, report_ticket
 from models.tickets.records import TicketChangedError, correct_tickets
+from models.tickets.reporters import join_ticket, joinable
 from models.tickets.workflow import RULES, Actor, allowed_actions, perform
 
 from .export_views import begin_export
@@ -249,6 +250,8 @@ class TicketActionsMixin:
             report.answers = custom_field_answers(report.category_id)
             try:
                 category, area, lon, lat, _flagged = check_report(report)
+                if (values.get("join") or "").isdigit():
+                    return self.join_caller(int(values["join"]), report, category, lon, lat)
                 duplicates = possible_duplicates(category, lon, lat)
                 if values.get("confirm") == "1" or not duplicates:
                     result = report_ticket(report, actor=current_user._get_current_object())
@@ -282,6 +285,23 @@ class TicketActionsMixin:
                                     ((Source.PATROL, Source.PHONE, Source.WALK_IN) if patrol else
                                      (Source.PHONE, Source.WALK_IN, Source.PATROL))
                                     + (Source.WECHAT, Source.WEB)])
+
+    def join_caller(self, ticket_id: int, report: Report, category, lon, lat):
+        """The caller reports a problem already open nearby: add them as a further reporter of
+        that ticket (told when it closes) instead of opening a second one."""
+        ticket = db.session.get(Ticket, ticket_id)
+        if not joinable(ticket, category, lon, lat, public=False):
+            raise ActionInvalid(_("That ticket can no longer be joined; save a new ticket."))
+        joined = join_ticket(ticket, Actor.staff(current_user._get_current_object()),
+                             source=report.source, name=report.reporter_name,
+                             phone=report.reporter_phone, email=report.reporter_email)
+        db.session.commit()
+        flash(_("The caller was added as a further reporter of %(number)s (tracking code "
+                "%(code)s); they will be told when it closes.", number=ticket.number,
+                code=joined.tracking_code), "success")
+        if can_see_ticket(current_user, ticket):
+            return redirect(url_for(".details_view", id=ticket.id))
+        return redirect(url_for(".index_view"))
 
 
 def report_from_form(values: dict) -> Report:

@@ -1,0 +1,121 @@
+"""Limits on the resident report page, against floods and bots.
+
+Counters live in the database (``report_counts``), so every web worker sees the same numbers;
+a refused report stores nothing, counters included. Limits are settings (models/settings.py):
+``PUBLIC_REPORTS_PER_IP_HOUR``, ``PUBLIC_REPORTS_PER_PHONE_DAY``, ``PUBLIC_REPORT_MAX_PHOTOS``,
+``PUBLIC_REPORT_MAX_TEXT``.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import UTCDateTime, db, utcnow
+from models.errors import ActionInvalid
+from models.settings import setting
+
+
+class ReportCount(db.Model):
+    """Accepted public reports per sender (a hashed IP or phone) and time window."""
+
+    __tablename__ = "report_counts"
+
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class ReportRefused(ActionInvalid):
+    """A public report refused by a limit; nothing was stored."""
+
+    code = "too_many"
+    http_status = 429
+
+
+@dataclass(frozen=True)
+class Limit:
+    kind: str  # "ip" | "phone"
+    setting: str
+    default: int
+    seconds: int
+
+
+IP_LIMIT = Limit("ip", "PUBLIC_REPORTS_PER_IP_HOUR", 10, 3600)
+PHONE_LIMIT = Limit("phone", "PUBLIC_REPORTS_PER_PHONE_DAY", 5, 86400)
+
+
+def max_photos() -> int:
+    return setting("PUBLIC_REPORT_MAX_PHOTOS", 6)
+
+
+def max_text() -> int:
+    return setting("PUBLIC_REPORT_MAX_TEXT", 1000)
+
+
+def _key(limit: Limit, value: str) -> str:
+    return f"{limit.kind}:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:64]
+
+
+def _window(limit: Limit, now: datetime) -> datetime:
+    epoch = int(now.timestamp()) // limit.seconds * limit.seconds
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+def _senders(ip: str | None, phone: str | None) -> list[tuple[Limit, str]]:
+    return [(limit, value) for limit, value in ((IP_LIMIT, ip), (PHONE_LIMIT, phone)) if value]
+
+
+def check_public_report(*, honeypot: str | None, description: str, photo_count: int,
+                        ip: str | None, phone: str | None, now: datetime | None = None) -> None:
+    """Refuse a public report (ReportRefused, with the reason in Chinese) before anything is
+    stored: a filled honeypot field, too long a text, too many photos, or a sender over its limit."""
+    now = now or utcnow()
+    if (honeypot or "").strip():
+        raise ReportRefused(_("The report could not be accepted. Please fill in the form "
+                              "yourself, without an automatic form filler."))
+    if len(description or "") > max_text():
+        raise ReportRefused(_("Please describe the problem in at most %(count)s characters.",
+                              count=max_text()))
+    if photo_count > max_photos():
+        raise ReportRefused(_("At most %(count)s photos can be sent with one report.",
+                              count=max_photos()))
+    for limit, value in _senders(ip, phone):
+        allowed = setting(limit.setting, limit.default)
+        used = db.session.execute(sa.select(ReportCount.count).where(
+            ReportCount.key == _key(limit, value),
+            ReportCount.window_start == _window(limit, now))).scalar() or 0
+        if used >= allowed:
+            raise ReportRefused(_too_many(limit, allowed))
+
+
+def _too_many(limit: Limit, allowed: int) -> str:
+    if limit is IP_LIMIT:
+        return _("Too many reports were sent from this network in the last hour (at most "
+                 "%(count)s). Please try again later, or call the service hotline.", count=allowed)
+    return _("Too many reports were sent with this phone number today (at most %(count)s). "
+             "Please try again tomorrow, or call the service hotline.", count=allowed)
+
+
+def count_public_report(*, ip: str | None, phone: str | None, now: datetime | None = None) -> None:
+    """Count an accepted report against its senders, in the report's own transaction."""
+    now = now or utcnow()
+    for limit, value in _senders(ip, phone):
+        key, window = _key(limit, value), _window(limit, now)
+        updated = db.session.execute(
+            sa.update(ReportCount).where(ReportCount.key == key, ReportCount.window_start == window)
+            .values(count=ReportCount.count + 1).execution_options(synchronize_session=False))
+        if updated.rowcount == 0:
+            db.session.add(ReportCount(key=key, window_start=window, count=1))
+    db.session.flush()
+
+
+def forget_old_counts(now: datetime | None = None) -> int:
+    """Delete counters of windows long past (kept two days)."""
+    now = now or utcnow()
+    return db.session.execute(sa.delete(ReportCount).where(
+        ReportCount.window_start < now - timedelta(days=2))).rowcount

@@ -1,0 +1,162 @@
+"""The reporters of a ticket: the one who reported it, and residents who later said "this is my
+problem too" (joined it) instead of opening a second ticket.
+
+Each reporter follows the case with their own tracking code and hears about it through their own
+contact (phone, e-mail, or the tracking page itself); notices go to every reporter of a ticket
+(models/notify/notices.py ``queue_reporter_notice``), so a joined resident is told when it closes
+just like the first one, and like the reporters of tickets merged into it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
+
+from models.base import BigId, UTCDateTime, db, str_enum, utcnow
+from models.categories import Category, publicly_listed_category_ids
+from models.errors import ActionForbidden, ActionInvalid
+from models.people.access import can_report_tickets
+from models.people.phones import clean_phone
+from models.tickets.actions import Action, Actor
+from models.tickets.attachments import Upload, check_upload, save_attachment
+from models.tickets.duplicates import possible_duplicates
+from models.tickets.numbering import new_tracking_code
+from models.tickets.records import TicketChangedError
+from models.tickets.tables import Ticket
+from models.tickets.timeline import append_event
+from models.vocabulary import OPEN_STATUSES, ActorKind, AttachmentKind, Source
+
+
+class TicketReporter(db.Model):
+    """A further reporter of a ticket (the first one is on the ticket itself)."""
+
+    __tablename__ = "ticket_reporters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("ticket_events.id"))
+    source: Mapped[Source] = mapped_column(str_enum(Source))
+    name: Mapped[str | None] = mapped_column(sa.String(64))
+    phone: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    email: Mapped[str | None] = mapped_column(sa.String(255))
+    tracking_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One reporter of a ticket as the notices and the tracking page see them."""
+
+    tracking_code: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    first: bool  # the one who reported the ticket (may rate and reopen it)
+
+    @property
+    def page_address(self) -> str:
+        """Where a notice goes when the reporter left no phone or e-mail: their tracking page."""
+        return f"track:{self.tracking_code}"
+
+    @property
+    def addresses(self) -> list[str]:
+        return [a for a in (self.phone, self.email) if a] or [self.page_address]
+
+
+def first_contact(ticket: Ticket) -> Contact:
+    return Contact(ticket.tracking_code, ticket.reporter_name, ticket.reporter_phone,
+                   ticket.reporter_email, True)
+
+
+def _contact(row: TicketReporter) -> Contact:
+    return Contact(row.tracking_code, row.name, row.phone, row.email, False)
+
+
+def reporter_contacts(ticket: Ticket) -> list[Contact]:
+    """Everyone who reported this ticket: the first reporter, then those who joined, in order."""
+    rows = db.session.execute(sa.select(TicketReporter).where(
+        TicketReporter.ticket_id == ticket.id).order_by(TicketReporter.id)).scalars()
+    return [first_contact(ticket), *(_contact(row) for row in rows)]
+
+
+def find_by_tracking_code(code: str) -> tuple[Ticket, Contact] | None:
+    """The ticket a tracking code follows, and whose code it is; None for an unknown code."""
+    code = (code or "").strip().upper()
+    if not code or len(code) > 16:
+        return None
+    ticket = db.session.execute(sa.select(Ticket).where(Ticket.tracking_code == code)).scalar()
+    if ticket is not None:
+        return ticket, first_contact(ticket)
+    row = db.session.execute(sa.select(TicketReporter).where(
+        TicketReporter.tracking_code == code)).scalar()
+    if row is None:
+        return None
+    return db.session.get(Ticket, row.ticket_id), _contact(row)
+
+
+def unused_tracking_code() -> str:
+    while True:
+        code = new_tracking_code()
+        if find_by_tracking_code(code) is None:
+            return code
+
+
+# --- joining ------------------------------------------------------------------------------------
+
+def joinable(ticket: Ticket | None, category: Category | None, lon: float | None,
+             lat: float | None, *, public: bool) -> bool:
+    """Whether a reporter at (lon, lat) reporting ``category`` may join ``ticket``: it is one of
+    the open possible duplicates of that report (for residents: of a publicly listed category)."""
+    if ticket is None or category is None or ticket.status not in OPEN_STATUSES:
+        return False
+    if public and not is_publicly_listed(ticket.category_id):
+        return False
+    return any(other.id == ticket.id for other, _m in possible_duplicates(category, lon, lat))
+
+
+def is_publicly_listed(category_id: int) -> bool:
+    return db.session.execute(publicly_listed_category_ids().where(
+        Category.id == category_id)).first() is not None
+
+
+def join_ticket(ticket: Ticket, actor: Actor, *, source: Source, name: str | None = None,
+                phone: str | None = None, email: str | None = None,
+                photos: list[Upload] | None = None, now: datetime | None = None) -> TicketReporter:
+    """Add a further reporter to an open ticket (a ``join`` event on its timeline); they get
+    their own tracking code and are told what happens to the case, closing included."""
+    now = now or utcnow()
+    if actor.kind == ActorKind.USER and (actor.user is None or not can_report_tickets(actor.user)):
+        raise ActionForbidden(_("You may not report tickets."))
+    if ticket.status not in OPEN_STATUSES:
+        raise ActionInvalid(_("This case is no longer open; report the problem as a new one."))
+    phone = clean_phone(phone)
+    uploads = [check_upload(Upload(AttachmentKind.BEFORE, p.filename, p.data))
+               for p in photos or []]
+    row = TicketReporter(ticket_id=ticket.id, source=source, phone=phone,
+                         name=(name or "").strip()[:64] or None,
+                         email=(email or "").strip() or None,
+                         tracking_code=unused_tracking_code(), created_at=now)
+    db.session.add(row)
+    try:
+        event = append_event(ticket, Action.JOIN, actor=actor.user, actor_kind=actor.kind, at=now,
+                             details={"source": source.value, "photos": len(uploads)})
+        db.session.flush()
+    except StaleDataError:
+        raise TicketChangedError(TicketChangedError.default_message()) from None
+    row.event_id = event.id
+    for upload in uploads:
+        save_attachment(ticket, event, upload, uploaded_by=actor.user)
+    from models.notify.notices import queue_reporter_notice
+
+    queue_reporter_notice(ticket, event, "reporter_joined", contacts=[_contact(row)])
+    return row
+
+
+def further_reporter_count(ticket: Ticket) -> int:
+    return db.session.execute(sa.select(sa.func.count()).select_from(TicketReporter).where(
+        TicketReporter.ticket_id == ticket.id)).scalar_one()
+

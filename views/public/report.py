@@ -1,0 +1,101 @@
+"""/report: the resident's report form, the nearby open cases, the grid map, and the receipt."""
+from __future__ import annotations
+
+import segno
+from flask import jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from models import db
+from models.areas.grid_map import active_communities, grid_feature_collection
+from models.categories import Category
+from models.clock import format_local
+from models.errors import WorkflowError
+from models.notify.messages import tracking_url
+from models.tickets.attachments import Upload
+from models.tickets.public_intake import PublicReport, submit_public_report
+from models.tickets.public_limits import max_photos
+from models.tickets.public_view import nearby_open_cases, public_categories
+from models.tickets.reporters import find_by_tracking_code
+from models.vocabulary import AttachmentKind
+
+from . import bp, not_found
+
+
+def _number(name: str) -> float | None:
+    try:
+        return float(request.values.get(name) or "")
+    except ValueError:
+        return None
+
+
+def _integer(name: str) -> int | None:
+    text = (request.values.get(name) or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _form_page(values: dict, error: str | None = None, status: int = 200):
+    return render_template("public/report.html", values=values, error=error,
+                           categories=public_categories(), communities=active_communities(),
+                           max_photos=max_photos()), status
+
+
+@bp.get("/report")
+def report_form():
+    return _form_page({})
+
+
+@bp.post("/report")
+def report_submit():
+    photos = [Upload.from_file(AttachmentKind.BEFORE, f, "photo")
+              for f in request.files.getlist("photos") if f and f.filename]
+    report = PublicReport(
+        category_id=_integer("category_id"), description=request.form.get("description", ""),
+        lat=_number("lat"), lon=_number("lon"), address=request.form.get("address"),
+        area_id=_integer("area_id"), name=request.form.get("name"),
+        phone=request.form.get("phone"), photos=photos, honeypot=request.form.get("website"),
+        join_id=_integer("join"), ip=request.remote_addr)
+    try:
+        _ticket, code = submit_public_report(report)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        return _form_page(request.form.to_dict(), exc.message,
+                          429 if exc.code == "too_many" else 422)
+    return redirect(url_for("public.report_sent", code=code))
+
+
+@bp.get("/report/nearby")
+def report_nearby():
+    """Open cases of the same kind close to the point: JSON for the form's "是这件事吗？"."""
+    category_id = _integer("category_id")
+    category = db.session.get(Category, category_id) if category_id else None
+    cases = nearby_open_cases(category, _number("lon"), _number("lat"))
+    return jsonify({"cases": [{"id": c.id, "category": c.category, "title": c.title,
+                               "metres": c.metres, "status": c.status, "reporters": c.reporters,
+                               "reported_at": format_local(c.reported_at)} for c in cases]})
+
+
+@bp.get("/report/grids.geojson")
+def report_grids():
+    response = jsonify(grid_feature_collection())
+    response.cache_control.public = True
+    response.cache_control.max_age = 600
+    return response
+
+
+@bp.get("/report/sent/<code>")
+def report_sent(code: str):
+    found = find_by_tracking_code(code)
+    if found is None:
+        return not_found()
+    ticket, contact = found
+    link = tracking_url(contact.tracking_code) or url_for(
+        "public.track", code=contact.tracking_code, _external=True)
+    return render_template("public/sent.html", ticket=ticket, code=contact.tracking_code,
+                           link=link, qr=qr_svg(link))
+
+
+def qr_svg(text: str) -> Markup:
+    """The QR code of the tracking link, as inline SVG (no image request, prints sharply)."""
+    return Markup(segno.make(text, error="m").svg_inline(scale=5, border=2, dark="#111",
+                                                         light="#fff"))

@@ -1,0 +1,80 @@
+"""/track/<code>: the resident's case — status, public timeline, after-photos, notices, rating
+and "没有解决" (reopen)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from models import db
+from models.errors import WorkflowError
+from models.settings import setting
+from models.tickets.actions import Actor
+from models.tickets.attachments import open_photo
+from models.tickets.public_view import (after_photos, notices_for, photo_for_tracking_code,
+                                        public_timeline)
+from models.tickets.reporters import find_by_tracking_code
+from models.tickets.workflow import allowed_actions, perform
+
+from . import bp, not_found
+
+
+@bp.get("/track")
+def track_lookup():
+    code = (request.args.get("code") or "").strip().upper()
+    if not code:
+        return render_template("public/lookup.html")
+    return redirect(url_for("public.track", code=code))
+
+
+@bp.get("/track/<code>")
+def track(code: str):
+    found = find_by_tracking_code(code)
+    if found is None:
+        return not_found()
+    ticket, contact = found
+    actions = allowed_actions(Actor.reporter(), ticket) if contact.first else []
+    return render_template(
+        "public/track.html", ticket=ticket, contact=contact, code=contact.tracking_code,
+        steps=public_timeline(ticket), photos=after_photos(ticket),
+        notices=notices_for(ticket, contact), can_rate="rate" in actions,
+        can_reopen="reopen" in actions, reopen_days=setting("REOPEN_WINDOW_DAYS", 7))
+
+
+@bp.post("/track/<code>/<any(rate, reopen):action>")
+def track_act(code: str, action: str):
+    """The reporter's own steps: rate the closed case, or reopen it ("没有解决")."""
+    found = find_by_tracking_code(code)
+    if found is None:
+        return not_found()
+    ticket, contact = found
+    if not contact.first:
+        flash(_("Only the first reporter of the case can rate or reopen it."), "error")
+        return redirect(url_for("public.track", code=code))
+    try:
+        perform(ticket, action, Actor.reporter(), expected_version=_version(),
+                rating=request.form.get("rating"), note=request.form.get("note"))
+        db.session.commit()
+        flash(_("Thank you for your rating.") if action == "rate"
+              else _("The case has been reopened and will be handled again."), "success")
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("public.track", code=contact.tracking_code))
+
+
+def _version() -> int | None:
+    text = (request.form.get("version") or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+@bp.get("/track/<code>/photo/<int:attachment_id>")
+@bp.get("/track/<code>/photo/<int:attachment_id>/<any(thumbnail):size>")
+def track_photo(code: str, attachment_id: int, size: str | None = None):
+    item = photo_for_tracking_code(code, attachment_id)
+    if item is None:
+        return not_found()
+    try:
+        stored, mime = open_photo(item, thumbnail=size == "thumbnail")
+    except FileNotFoundError:
+        return not_found()
+    return send_file(stored, mimetype=mime, etag=f"{item.sha256}-{size or 'full'}", max_age=3600)
