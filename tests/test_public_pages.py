@@ -177,6 +177,7 @@ def test_a_resident_joins_the_open_case_nearby_and_is_told_when_it_closes(world,
                         f"&lat={LAT}&lon={LON}").get_json()["cases"]
     assert [c["id"] for c in nearby] == [case.id]
     assert "13812345678" not in str(nearby) and "138****5678" in nearby[0]["title"]
+    assert "张三" not in nearby[0]["title"] and "张*反映" in nearby[0]["title"]
     tickets = count(Ticket)
     code = tracking_code_of(send_report(client, world, join=str(case.id), phone="139 0000 2222",
                                         name="李四", photos=[("c.jpg", photo())]))
@@ -259,6 +260,7 @@ def test_public_pages_show_nothing_private(world, client):
             assert private not in page, f"{private} on the {name} page"
     assert "王五" not in pages["first"] and "13700003333" not in pages["first"]
     assert "张三" not in pages["joined"] and "13812345678" not in pages["joined"]
+    assert "张三" not in pages["nearby"] and "13812345678" not in pages["nearby"]
     assert "已办结" in pages["first"] and "已办结" in pages["joined"]
 
 

@@ -63,9 +63,13 @@ def forget_popular_categories() -> None:
     _POPULAR_CACHE.clear()
 
 
-def masked(text: str) -> str:
-    """A text with the phone numbers in it masked (138****5678)."""
-    return RUN.sub(lambda m: mask_phone("".join(ch for ch in m.group(0) if ch.isdigit())), text)
+def masked(text: str, names: tuple[str | None, ...] = ()) -> str:
+    """A text with the phone numbers in it masked (138****5678), and the given names too."""
+    text = RUN.sub(lambda m: mask_phone("".join(ch for ch in m.group(0) if ch.isdigit())), text)
+    for name in names:
+        if name and name.strip():
+            text = text.replace(name.strip(), name.strip()[0] + "*" * (len(name.strip()) - 1))
+    return text
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,8 @@ def nearby_open_cases(category: Category | None, lon: float | None,
 
     if category is None or not is_publicly_listed(category.id):
         return []
-    return [NearbyCase(t.id, str(t.category), masked(t.title), round(m), t.status.label,
-                       t.created_at, 1 + further_reporter_count(t))
+    return [NearbyCase(t.id, str(t.category), masked(t.title, (t.reporter_name,)), round(m),
+                       t.status.label, t.created_at, 1 + further_reporter_count(t))
             for t, m in possible_duplicates(category, lon, lat, limit=5)
             if t.status in OPEN_STATUSES]
 
