@@ -129,6 +129,16 @@ class Config:
         self.OPEN311_CONTACT = env.get("GRIDDESK_OPEN311_CONTACT", "")
         self.OPEN311_KEY_SERVICE = env.get("GRIDDESK_OPEN311_KEY_SERVICE", "")
         self.OPEN311_CHANGESET = env.get("GRIDDESK_OPEN311_CHANGESET", "2026-11-23T00:00:00+08:00")
+        # Statistics map: a tile URL template, e.g. Tianditu's (WGS-84, with its key tk=…), and
+        # its attribution and subdomains ("01234567"). Empty: no tiles; the grid polygons are
+        # drawn on a plain background. Tiles in GCJ-02 (AMap, Tencent) would be offset.
+        self.MAP_TILE_URL = env.get("GRIDDESK_MAP_TILE_URL", "")
+        self.MAP_TILE_ATTRIBUTION = env.get("GRIDDESK_MAP_TILE_ATTRIBUTION", "")
+        self.MAP_TILE_SUBDOMAINS = env.get("GRIDDESK_MAP_TILE_SUBDOMAINS", "")
+        # The categories the dashboard answers its standing questions for (names, comma-separated):
+        # where they are reported most, and in which months they peak.
+        self.STATS_FOCUS_CATEGORIES = [name.strip() for name in env.get(
+            "GRIDDESK_STATS_FOCUS_CATEGORIES", "乱停车,下水道堵塞").split(",") if name.strip()]
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         self.BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

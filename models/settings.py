@@ -14,3 +14,10 @@ def setting(name: str, default: Any = None) -> Any:
         if value is not None:
             return value
     return default
+
+
+def map_tiles() -> dict[str, str]:
+    """The statistics map's tile layer (config MAP_TILE_*); an empty URL means no tiles."""
+    return {"url": setting("MAP_TILE_URL", "") or "",
+            "attribution": setting("MAP_TILE_ATTRIBUTION", "") or "",
+            "subdomains": setting("MAP_TILE_SUBDOMAINS", "") or ""}

@@ -137,6 +137,55 @@ for _key, _filter in LIST_FILTERS.items():
     _filter.list_name = _key
 
 
+class ClosedBetweenFilter(CreatedBetweenFilter):
+    """Closed on these local calendar days (the statistics' "closed" figures link here)."""
+
+    def apply(self, query, value, alias=None):
+        start, end = value
+        zone = local_zone()
+        start_at = datetime.combine(start, time.min, zone).astimezone(timezone.utc)
+        end_at = datetime.combine(end, time.max, zone).astimezone(timezone.utc)
+        return query.filter(Ticket.closed_at.between(start_at, end_at))
+
+
+# The list's filters by key, in the order of their URL index (flt<n>_<index>): links from other
+# pages (home, statistics) name them by key through list_filter_args. New ones go at the end.
+LIST_FILTERS = {
+    "status": FilterEqual(Ticket.status, _l("Status"), options=TicketStatus.choices),
+    "category": CategoryFilter(Ticket.category_id, _l("Category"), options=category_options),
+    "priority": FilterEqual(Ticket.priority, _l("Priority"), options=Priority.choices),
+    "source": FilterEqual(Ticket.source, _l("Source"), options=Source.choices),
+    "district": IdFilter(Ticket.district_id, _l("District"),
+                         options=scoped_area_options(AreaLevel.DISTRICT)),
+    "street": IdFilter(Ticket.street_id, _l("Street"), options=scoped_area_options(AreaLevel.STREET)),
+    "community": IdFilter(Ticket.community_id, _l("Community"),
+                          options=scoped_area_options(AreaLevel.COMMUNITY)),
+    "grid": IdFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
+    "department": IdFilter(Ticket.assigned_department_id, _l("Assigned department"),
+                           options=department_options),
+    "assignee": IdFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
+    "overdue": OverdueFilter(_l("Overdue")),
+    "created": CreatedBetweenFilter(Ticket.created_at, _l("Created")),
+    "closed": ClosedBetweenFilter(Ticket.closed_at, _l("Closed between")),
+}
+
+
+def list_filter_args(**criteria) -> dict[str, str]:
+    """URL arguments of the ticket list filtered by these criteria, by LIST_FILTERS key; a date
+    range is a (start, end) pair of dates. ``list_filter_args(status="closed", closed=(d1, d2))``."""
+    keys = list(LIST_FILTERS)
+    args = {}
+    for position, (key, value) in enumerate(criteria.items()):
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            value = f"{value[0].isoformat()} to {value[1].isoformat()}"
+        elif hasattr(value, "value"):  # an enum
+            value = value.value
+        args[f"flt{position}_{keys.index(key)}"] = str(value)
+    return args
+
+
 def _status_badge(view, context, model, name):
     colours = {TicketStatus.PENDING: "warning", TicketStatus.IN_PROGRESS: "primary",
                TicketStatus.PENDING_REVIEW: "info", TicketStatus.CLOSED: "success",

@@ -1,0 +1,118 @@
+"""The statistics pages' filter form: a date range and a scope (area, category, department, grid
+worker), read from the URL, checked, and kept inside what the user may see."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import request
+from flask_babel import gettext as _
+
+from models import Area, AreaLevel, Category, Department, User, db
+from models.clock import local_today
+from models.people.access import (area_within_scope, pickable_areas, pickable_departments,
+                                  pickable_people, sees_everywhere)
+from models.people.roles import AREA_SCOPED_ROLES
+from models.vocabulary import Role
+
+MAX_RANGE_DAYS = 3 * 366  # seasonality reads up to three years
+DEFAULT_DAYS = 30
+
+
+@dataclass
+class StatsFilters:
+    start: date
+    end: date
+    area: Area | None = None
+    category: Category | None = None
+    department: Department | None = None
+    assignee: User | None = None
+    errors: list[str] = field(default_factory=list)
+    # Fixed by the user's role: a grid worker's or handler's figures are their own.
+    own_only: bool = False
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def args(self, **overrides) -> dict[str, str]:
+        """The URL arguments that reproduce these filters (for links between the pages)."""
+        values = {"from": self.start.isoformat(), "to": self.end.isoformat(),
+                  "area": self.area.id if self.area else "",
+                  "category": self.category.id if self.category else "",
+                  "department": self.department.id if self.department else "",
+                  "assignee": self.assignee.id if self.assignee and not self.own_only else ""}
+        values.update(overrides)
+        return {k: str(v) for k, v in values.items() if v not in ("", None)}
+
+
+def _date(name: str, label: str, errors: list[str]) -> date | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append(_("%(label)s “%(value)s” is not a date like 2026-01-31; the default is used.",
+                        label=label, value=text[:20]))
+        return None
+
+
+def _pick(name: str, model, allowed_ids: set[int] | None, label: str, errors: list[str]):
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    row = db.session.get(model, int(text)) if text.isdigit() and int(text) < 2 ** 31 else None
+    if row is None or (allowed_ids is not None and row.id not in allowed_ids):
+        errors.append(_("%(label)s: the choice is not available to you; it is left out.",
+                        label=label))
+        return None
+    return row
+
+
+def read_filters(user: User, *, max_days: int = MAX_RANGE_DAYS,
+                 default_days: int = DEFAULT_DAYS) -> StatsFilters:
+    """The filters of this request; bad values are named in ``errors`` and replaced by defaults."""
+    errors: list[str] = []
+    today = local_today()
+    end = _date("to", _("End date"), errors) or today
+    start = _date("from", _("Start date"), errors) or end - timedelta(days=default_days - 1)
+    if start > end:
+        errors.append(_("The start date is after the end date; the default range is shown."))
+        end, start = today, today - timedelta(days=default_days - 1)
+    if (end - start).days + 1 > max_days:
+        errors.append(_("The range is longer than %(days)s days; it is shortened to end on %(end)s.",
+                        days=max_days, end=end.isoformat()))
+        start = end - timedelta(days=max_days - 1)
+    filters = StatsFilters(start=start, end=end, errors=errors)
+    filters.area = _read_area(user, errors)
+    filters.category = _pick("category", Category, None, _("Category"), errors)
+    filters.department = _pick("department", Department,
+                               {d.id for d in pickable_departments(user)}, _("Department"), errors)
+    if user.role in (Role.GRID_WORKER, Role.HANDLER):
+        filters.assignee, filters.own_only = user, True
+    else:
+        filters.assignee = _pick("assignee", User, {u.id for u in pickable_people(user)},
+                                 _("Grid worker"), errors)
+    return filters
+
+
+def _read_area(user: User, errors: list[str]) -> Area | None:
+    area = _pick("area", Area, None, _("Area"), errors)
+    if area is not None and not area_within_scope(user, area):
+        errors.append(_("%(name)s is outside your area; your own area is shown.", name=area.name))
+        area = None
+    if area is None and user.role in AREA_SCOPED_ROLES and not sees_everywhere(user):
+        area = user.scope_area
+    return area
+
+
+def filter_choices(user: User) -> dict:
+    """What the filter form offers this user."""
+    categories = db.session.execute(
+        db.select(Category).order_by(Category.code)).scalars().all()
+    people = [u for u in pickable_people(user) if u.role == Role.GRID_WORKER]
+    return {"areas": pickable_areas(user, [AreaLevel.DISTRICT, AreaLevel.STREET,
+                                           AreaLevel.COMMUNITY, AreaLevel.GRID]),
+            "categories": categories, "departments": pickable_departments(user),
+            "people": people}
