@@ -19,6 +19,7 @@ from views.admin.ledger_views import LedgerImportView
 from views.admin.patrol_views import PatrolCoverageView, PatrolRoundsView
 from views.admin.notification_views import (ChannelSettingsView, InboxView, OutboxView,
                                             TemplateView, unread_for_current_user)
+from views.admin.stats_views import AnalysisView, DashboardView, MapView
 from views.admin.ticket_views import TicketView
 
 
@@ -60,6 +61,12 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(change_log)
     install_change_log(app, change_log)
     statistics = _l("Statistics")
+    admin.add_view(DashboardView(name=_l("Dashboard"), category=statistics, endpoint="stats",
+                                 url="/admin/stats"))
+    admin.add_view(AnalysisView(name=_l("Analysis"), category=statistics,
+                                endpoint="stats_analysis", url="/admin/stats/analysis"))
+    admin.add_view(MapView(name=_l("Map"), category=statistics, endpoint="stats_map",
+                           url="/admin/stats/map"))
     admin.add_view(RankingView(name=_l("Performance evaluation"), category=statistics,
                                endpoint="evaluation"))
     admin.add_view(SchemeView(name=_l("Scoring schemes"), category=statistics,

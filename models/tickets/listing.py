@@ -26,7 +26,8 @@ EQUAL_COLUMNS = {
     "community": Ticket.community_id, "grid": Ticket.grid_id,
     "department": Ticket.assigned_department_id, "assignee": Ticket.assigned_user_id}
 DAY_RANGES = {"created": Ticket.created_at, "closed": Ticket.closed_at}
-FILTER_NAMES = frozenset(EQUAL_COLUMNS) | frozenset(DAY_RANGES) | {"category", "overdue"}
+FILTER_NAMES = frozenset(EQUAL_COLUMNS) | frozenset(DAY_RANGES) | {"category", "overdue",
+                                                                   "figure"}
 
 
 def _day(value) -> date:
@@ -53,7 +54,21 @@ def list_filter(name: str, value) -> sa.ColumnElement[bool]:
     if name in DAY_RANGES:
         start, end = value
         return on_local_days(DAY_RANGES[name], start, end)
+    if name == "figure":  # the tickets behind a statistics figure
+        from models.stats.drilldown import figure_condition, parse_figure_key
+
+        key = parse_figure_key(value)
+        if key is None:
+            raise ValueError(f"not a statistics figure: {value!r}")
+        return figure_condition(key)
     raise ValueError(f"unknown ticket list filter {name!r}")
+
+
+def figure_key_valid(value) -> bool:
+    """The "figure" filter's value names a statistics figure (models.stats.drilldown)."""
+    from models.stats.drilldown import parse_figure_key
+
+    return parse_figure_key(value) is not None
 
 
 def list_search(term: str) -> sa.ColumnElement[bool]:

@@ -24,7 +24,8 @@ from models.people.access import (area_within_scope, can_edit_tickets, can_repor
 from models.people.roles import ALL_ROLES
 from models.tickets.attachments import open_photo
 from models.tickets.deadlines import is_overdue, running_deadline_field
-from models.tickets.listing import jsonable_filter_value, list_filter, list_search
+from models.tickets.listing import (figure_key_valid, jsonable_filter_value, list_filter,
+                                    list_search)
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
 
 from .base import GridDeskModelView, IdFilter, request_options
@@ -113,6 +114,23 @@ class CreatedBetweenFilter(ListFilter, DateBetweenFilter):
     """Local calendar days (GRIDDESK_TIMEZONE), inclusive at both ends."""
 
 
+class ClosedBetweenFilter(CreatedBetweenFilter):
+    """Closed on these local calendar days."""
+
+
+class FigureFilter(ListFilter, BaseSQLAFilter):
+    """The tickets behind a statistics figure (models.stats.drilldown): the dashboard's links."""
+
+    def __init__(self, name):
+        super().__init__(Ticket.id, name)
+
+    def validate(self, value):
+        return figure_key_valid(value)
+
+    def operation(self):
+        return _l("is")
+
+
 # The list's filters by key, in the order of their URL index (flt<n>_<index>); each key is also
 # the filter's name in models.tickets.listing. New ones go at the end.
 LIST_FILTERS = {
@@ -132,42 +150,11 @@ LIST_FILTERS = {
     "assignee": IdEqualFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
     "overdue": OverdueFilter(_l("Overdue")),
     "created": CreatedBetweenFilter(Ticket.created_at, _l("Created")),
+    "closed": ClosedBetweenFilter(Ticket.closed_at, _l("Closed between")),
+    "figure": FigureFilter(_l("Statistics figure")),
 }
 for _key, _filter in LIST_FILTERS.items():
     _filter.list_name = _key
-
-
-class ClosedBetweenFilter(CreatedBetweenFilter):
-    """Closed on these local calendar days (the statistics' "closed" figures link here)."""
-
-    def apply(self, query, value, alias=None):
-        start, end = value
-        zone = local_zone()
-        start_at = datetime.combine(start, time.min, zone).astimezone(timezone.utc)
-        end_at = datetime.combine(end, time.max, zone).astimezone(timezone.utc)
-        return query.filter(Ticket.closed_at.between(start_at, end_at))
-
-
-# The list's filters by key, in the order of their URL index (flt<n>_<index>): links from other
-# pages (home, statistics) name them by key through list_filter_args. New ones go at the end.
-LIST_FILTERS = {
-    "status": FilterEqual(Ticket.status, _l("Status"), options=TicketStatus.choices),
-    "category": CategoryFilter(Ticket.category_id, _l("Category"), options=category_options),
-    "priority": FilterEqual(Ticket.priority, _l("Priority"), options=Priority.choices),
-    "source": FilterEqual(Ticket.source, _l("Source"), options=Source.choices),
-    "district": IdFilter(Ticket.district_id, _l("District"),
-                         options=scoped_area_options(AreaLevel.DISTRICT)),
-    "street": IdFilter(Ticket.street_id, _l("Street"), options=scoped_area_options(AreaLevel.STREET)),
-    "community": IdFilter(Ticket.community_id, _l("Community"),
-                          options=scoped_area_options(AreaLevel.COMMUNITY)),
-    "grid": IdFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
-    "department": IdFilter(Ticket.assigned_department_id, _l("Assigned department"),
-                           options=department_options),
-    "assignee": IdFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
-    "overdue": OverdueFilter(_l("Overdue")),
-    "created": CreatedBetweenFilter(Ticket.created_at, _l("Created")),
-    "closed": ClosedBetweenFilter(Ticket.closed_at, _l("Closed between")),
-}
 
 
 def list_filter_args(**criteria) -> dict[str, str]:
