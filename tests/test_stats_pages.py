@@ -1,22 +1,233 @@
-"""The statistics pages (dashboard, analysis, map) through the real app on the demo."""
+"""The statistics pages (dashboard, analysis, map) and the home page's figures, through the real
+app on the demo: each page for each role, figures equal to the indicator function's values for
+the user's scope, drill-down links to lists of the same count, bad filters refused in Chinese."""
 from __future__ import annotations
 
-import pytest
+import html as htmllib
+import re
+from datetime import timedelta
 
-from models import db
+import pytest
+import sqlalchemy as sa
+
+from models import Area, AreaLevel, Category, User, db
+from models.clock import local_today
+from models.stats.definitions import BY_CODE
+from models.stats.indicators import indicators
 from models.stats.rollups import fold_pending
+
+ROLES = ("admin", "district", "street", "community", "gridworker", "handler", "leader")
+PAGES = ("/admin/stats/", "/admin/stats/analysis/", "/admin/stats/map/",
+         "/admin/stats/map/grids.geojson")
 
 
 @pytest.fixture(scope="module")
 def folded(demo, app):
+    """The demo with its statistics folded, as the scheduler keeps them."""
     with app.app_context():
         while fold_pending():
             pass
     return demo
 
 
-def test_dashboard_renders(folded, login_as):
-    page = login_as("district").get("/admin/stats/")
-    html = page.get_data(as_text=True)
-    assert page.status_code == 200, html[:3000]
-    open("/tmp/dash.html", "w").write(html)
+def figures(html: str) -> dict[str, tuple[str, str | None]]:
+    """Key figures on a page: key → (text, drill-down URL)."""
+    found = {}
+    for block in re.finditer(r'id="gd-figure-(\w+)"(.*?)</div>\s*</div>\s*</div>', html, re.S):
+        value = re.search(r'class="gd-figure-value[^"]*"(?: href="([^"]*)")?>([^<]*)<', block[2])
+        found[block[1]] = (value[2].strip(), htmllib.unescape(value[1]) if value[1] else None)
+    return found
+
+
+def list_count(client, url: str) -> int:
+    html = client.get(url).get_data(as_text=True)
+    text = re.search(r'id="gd-list-count">(.*?)</span>', html, re.S)[1]
+    return int(re.search(r"(\d+)", text)[1]) if re.search(r"\d", text) else 0
+
+
+def shown(value, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if unit in ("hours", "stars"):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def user(name: str) -> User:
+    return db.session.execute(sa.select(User).where(User.username == name)).scalar_one()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_statistics_page_opens_for_every_role(folded, login_as, role):
+    client = login_as(role)
+    for page in PAGES:
+        answer = client.get(page)
+        assert answer.status_code == 200, (role, page)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert 'id="gd-home-figures"' in home and "/admin/stats/" in home
+
+
+def test_the_menu_groups_the_pages_under_statistics(folded, login_as):
+    html = login_as("leader").get("/admin/").get_data(as_text=True)
+    assert "统计分析" in html
+    for name in ("统计看板", "分析研判", "统计地图"):
+        assert name in html
+
+
+def test_dashboard_figures_are_the_indicator_values_of_the_users_scope(folded, app, login_as):
+    start, end = local_today() - timedelta(days=89), local_today()
+    args = f"?from={start}&to={end}"
+    for name in ("district", "community", "leader"):
+        html = login_as(name).get("/admin/stats/" + args).get_data(as_text=True)
+        shown_figures = figures(html)
+        with app.app_context():
+            person = user(name)
+            expected = indicators(person, start, end, area=person.scope_area)[0].values
+        assert len(shown_figures) >= 12
+        for key, (text, _url) in shown_figures.items():
+            assert text == shown(expected[key], BY_CODE[key].unit), (name, key)
+        # Each figure carries its definition beside it.
+        for key in shown_figures:
+            assert BY_CODE[key].definition in htmllib.unescape(html)
+
+
+def test_a_community_user_sees_only_their_community(folded, app, login_as):
+    start, end = local_today() - timedelta(days=364), local_today()
+    with app.app_context():
+        community = user("community").scope_area
+        other = db.session.execute(sa.select(Area).where(
+            Area.level == AreaLevel.COMMUNITY, Area.id != community.id)).scalars().first()
+        whole = indicators(user("admin"), start, end)[0].values
+        own = indicators(user("community"), start, end, area=community)[0].values
+        own_grids = {a.id for a in db.session.execute(sa.select(Area).where(
+            Area.level == AreaLevel.GRID, Area.parent_id == community.id)).scalars()}
+    assert own["received"] < whole["received"]
+    client = login_as("community")
+    html = client.get(f"/admin/stats/?from={start}&to={end}").get_data(as_text=True)
+    assert figures(html)["received"][0] == str(own["received"])
+    # Another community in the URL: refused in words, the user's own area shown instead.
+    html = client.get(f"/admin/stats/?from={start}&to={end}&area={other.id}").get_data(as_text=True)
+    assert "不在您的管辖范围内" in html
+    assert figures(html)["received"][0] == str(own["received"])
+    # The map's GeoJSON holds the community's own grids only, and points inside them.
+    data = client.get(f"/admin/stats/map/grids.geojson?from={start}&to={end}").get_json()
+    assert {f["properties"]["id"] for f in data["features"]} == own_grids
+    assert sum(f["properties"]["count"] for f in data["features"]) == own["received"]
+    assert data["markers"] and data["markers_total"] <= own["received"]
+    district = login_as("district").get(
+        f"/admin/stats/map/grids.geojson?from={start}&to={end}").get_json()
+    assert len(district["features"]) > len(data["features"])
+
+
+def test_drill_down_lists_hold_the_tickets_behind_each_figure(folded, app, login_as):
+    start, end = local_today() - timedelta(days=59), local_today()
+    client = login_as("street")
+    html = client.get(f"/admin/stats/?from={start}&to={end}").get_data(as_text=True)
+    shown_figures = figures(html)
+    # Figures counting tickets once each: the list holds exactly that many.
+    for key in ("received", "overdue_now", "patrol_found"):
+        text, url = shown_figures[key]
+        assert url and list_count(client, url) == int(text), key
+    # Figures counting events: the list holds the tickets they happened to (one ticket can be
+    # reworked or escalated twice), never more, and some whenever the figure is not 0.
+    for key in ("dispatched", "closed", "ever_overdue", "reopened", "escalated"):
+        text, url = shown_figures[key]
+        count = list_count(client, url)
+        assert count <= int(text) and (count > 0) == (int(text) > 0), key
+    # A bar of the grid chart, and a grid worker's closed count, lead to the same numbers.
+    data = re.search(r'id="gd-data-grid">(.*?)</script>', html, re.S)[1]
+    import json
+
+    bar = json.loads(data)["series"][0]["data"][0]
+    assert list_count(client, bar["url"]) == bar["value"]
+
+
+def test_grid_workers_count_time_and_satisfaction(folded, app, login_as):
+    start, end = local_today() - timedelta(days=364), local_today()
+    html = login_as("district").get(f"/admin/stats/?from={start}&to={end}").get_data(as_text=True)
+    rows = re.findall(r'<tr class="gd-worker" data-user="(\d+)">(.*?)</tr>', html, re.S)
+    assert len(rows) >= 8
+    with app.app_context():
+        district = user("district")
+        expected = {r.key: r.values for r in indicators(district, start, end,
+                                                        area=district.scope_area,
+                                                        group_by="assignee")}
+    for user_id, row in rows:
+        values = expected[int(user_id)]
+        closed = re.search(r'gd-worker-closed"[^>]*>(\d+)<', row)[1]
+        hours = re.search(r'gd-worker-hours">([^<]*)<', row)[1]
+        satisfaction = re.search(r'gd-worker-satisfaction">([^<]*)<', row)[1]
+        assert int(closed) == values["closed"]
+        assert hours == shown(values["avg_hours"], "hours")
+        assert satisfaction == shown(values["satisfaction_rate"], "ratio")
+
+
+def test_the_seeds_questions_are_answered_on_the_dashboard(folded, app, login_as):
+    start, end = local_today() - timedelta(days=364), local_today()
+    html = login_as("district").get(f"/admin/stats/?from={start}&to={end}").get_data(as_text=True)
+    text = htmllib.unescape(html)
+    with app.app_context():
+        district = user("district")
+        parking = db.session.execute(sa.select(Category).where(Category.name == "乱停车")).scalar_one()
+        by_grid = indicators(district, start, end, area=district.scope_area, category=parking,
+                             group_by="grid")
+        top = max((r for r in by_grid if r.key), key=lambda r: r.values["received"])
+    assert f"“乱停车”投诉最多：{top.label}（{top.values['received']} 件）" in text
+    assert "益乐第三网格" == top.label  # the demo's chronic parking grid
+    peak = re.search(r"“下水道堵塞”高发月份：([^<]*)<", text)[1]
+    first_month = int(re.match(r"(\d+)月", peak)[1])
+    assert first_month in (5, 6, 7, 8, 9)  # the plum-rain season and the summer storms
+
+
+def test_home_page_shows_this_months_figures(folded, app, login_as):
+    today = local_today()
+    html = login_as("leader").get("/admin/").get_data(as_text=True)
+    shown_figures = figures(html)
+    with app.app_context():
+        leader = user("leader")
+        expected = indicators(leader, today.replace(day=1), today, area=leader.scope_area)[0].values
+    assert set(shown_figures) >= {"received", "closed", "on_time_rate", "overdue_now",
+                                  "satisfaction_rate", "avg_hours"}
+    for key, (text, url) in shown_figures.items():
+        assert text == shown(expected[key], BY_CODE[key].unit)
+        assert url and url.startswith("/admin/ticket/")
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=2026-13-01", "不是有效日期"),
+    ("from=yesterday&to=31/12/2026", "不是有效日期"),
+    ("from=2026-06-01&to=2026-01-01", "开始日期晚于结束日期"),
+    ("from=2019-01-01&to=2026-11-30", "统计期间超过"),
+    ("area=abc", "已忽略"),
+    ("category=999999", "已忽略"),
+    ("assignee=99999999999", "已忽略"),
+])
+def test_bad_filters_get_a_chinese_message_not_an_error(folded, login_as, query, message):
+    client = login_as("district")
+    for page in ("/admin/stats/", "/admin/stats/analysis/", "/admin/stats/map/"):
+        answer = client.get(f"{page}?{query}")
+        assert answer.status_code == 200, (page, query)
+        assert message in answer.get_data(as_text=True), (page, query)
+    assert client.get(f"/admin/stats/map/grids.geojson?{query}").status_code == 200
+
+
+def test_a_bad_figure_in_a_list_url_is_named_and_dropped(folded, login_as):
+    client = login_as("district")
+    from views.admin.ticket_views import list_filter_args
+
+    arg = list_filter_args(figure="received:2026-02-31:2026-03-01")
+    answer = client.get("/admin/ticket/", query_string=arg)
+    assert answer.status_code == 200
+    assert "统计口径" in answer.get_data(as_text=True)
+
+
+def test_map_tiles_are_configurable_and_optional(folded, app, login_as, monkeypatch):
+    html = login_as("district").get("/admin/stats/map/").get_data(as_text=True)
+    assert "未配置地图底图" in html and '"tile_url": ""' in html
+    assert "vendor/leaflet-1.9.4/leaflet.js" in html and "leaflet.heat-0.2.0" in html
+    monkeypatch.setitem(app.config, "MAP_TILE_URL",
+                        "https://t{s}.tianditu.gov.cn/vec_w/wmts?tk=KEY&x={x}&y={y}&l={z}")
+    html = login_as("district").get("/admin/stats/map/").get_data(as_text=True)
+    assert "tianditu" in html and "未配置地图底图" not in html

@@ -13,7 +13,10 @@ from models.people.roles import COMMAND_ROLES
 from models.tickets.deadlines import overdue_condition
 from models.vocabulary import OPEN_STATUSES
 
+from . import stats_pages
 from .base import GridDeskIndexView
+from .stats_filters import month_filters
+from .ticket_views import list_filter_args
 
 
 def open_ticket_counts(user) -> dict:
@@ -39,11 +42,19 @@ def calendar_notices() -> dict[str, list[int]]:
             "provisional_years": [y for y, s in states.items() if s == PROVISIONAL]}
 
 
+def month_figures(user) -> dict:
+    """This month's key figures in the user's scope (the statistics dashboard's, linked)."""
+    filters = month_filters(user)
+    values = stats_pages.totals(filters)
+    return {"figures": stats_pages.figures(filters, values, only=stats_pages.HOME_CARDS),
+            "figures_args": filters.args(), "list_args": list_filter_args}
+
+
 class HomeView(GridDeskIndexView):
     @expose("/")
     def index(self):
         context = {"counts": open_ticket_counts(current_user), "missing_years": [],
-                   "provisional_years": []}
+                   "provisional_years": [], **month_figures(current_user._get_current_object())}
         # Administrators and command centres: their deadlines follow a missing or provisional year.
         if current_user.role in COMMAND_ROLES:
             context.update(calendar_notices())

@@ -116,3 +116,14 @@ def filter_choices(user: User) -> dict:
                                            AreaLevel.COMMUNITY, AreaLevel.GRID]),
             "categories": categories, "departments": pickable_departments(user),
             "people": people}
+
+
+def month_filters(user: User) -> StatsFilters:
+    """This month so far, in the user's own scope (the home page's figures)."""
+    today = local_today()
+    filters = StatsFilters(start=today.replace(day=1), end=today)
+    if user.role in (Role.GRID_WORKER, Role.HANDLER):
+        filters.assignee, filters.own_only = user, True
+    elif user.role in AREA_SCOPED_ROLES and not sees_everywhere(user):
+        filters.area = user.scope_area
+    return filters

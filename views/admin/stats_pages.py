@@ -282,7 +282,7 @@ def peak_months(month_rows: list, top: int = 3) -> str:
         month = int(str(row.key)[5:7])
         per_month[month] = per_month.get(month, 0) + (row.values["received"] or 0)
     ranked = sorted((m for m, n in per_month.items() if n), key=lambda m: (-per_month[m], m))
-    return "、".join(_("%(month)s月（%(count)s）", month=m, count=per_month[m])
+    return "、".join(_("month %(month)s (%(count)s)", month=m, count=per_month[m])
                     for m in ranked[:top])
 
 
