@@ -61,14 +61,18 @@ class IndicatorRow:
 
 
 def indicators(user: User, date_from: date, date_to: date, *, area=None, category=None,
+               department: Department | None = None, assignee: User | None = None,
                group_by: str | None = None) -> list[IndicatorRow]:
     if group_by is not None and group_by not in GROUPS:
         raise StatsQueryError(_("group_by must be one of: %(groups)s.", groups=", ".join(GROUPS)))
     area, category = find_area(user, area), find_category(category)
-    sums = _sums(user, date_from, date_to, area, category, group_by)
-    medians = _medians(user, date_from, date_to, area, category, group_by)
-    overdue = _overdue_now(user, area, category, group_by)
-    patrol = patrol_figures(user, date_from, date_to, area, category, group_by)
+    units = (department, assignee)
+    sums = _sums(user, date_from, date_to, area, category, group_by, units)
+    medians = _medians(user, date_from, date_to, area, category, group_by, units)
+    overdue = _overdue_now(user, area, category, group_by, units)
+    # Patrol rounds belong to grid workers, not to a department or a chosen person's facts.
+    patrol = {} if any(units) else patrol_figures(user, date_from, date_to, area, category,
+                                                  group_by)
     keys = sorted(set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]},
                   key=lambda k: (str(type(k)), k))
     labels = group_labels(group_by, keys)
@@ -141,11 +145,11 @@ def _key(group_by, value):
     return value
 
 
-def _sums(user, date_from, date_to, area, category, group_by) -> dict:
+def _sums(user, date_from, date_to, area, category, group_by, units=(None, None)) -> dict:
     group = _group_column(StatsDaily, group_by).label("g")
     query = (sa.select(group, *(sa.func.coalesce(sa.func.sum(getattr(StatsDaily, name)), 0)
                                 .label(name) for name in MEASURES))
-             .where(*filters(user, StatsDaily, date_from, date_to, area, category))
+             .where(*filters(user, StatsDaily, date_from, date_to, area, category, *units))
              .group_by(group))
     sums: dict = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
     for row in db.session.execute(query):
@@ -155,11 +159,12 @@ def _sums(user, date_from, date_to, area, category, group_by) -> dict:
     return dict(sums)
 
 
-def _medians(user, date_from, date_to, area, category, group_by) -> dict:
+def _medians(user, date_from, date_to, area, category, group_by, units=(None, None)) -> dict:
     """Exact medians of the closures' handling seconds per group: (natural, working). On
     PostgreSQL the database takes them (percentile_cont, the same "mean of the two middle
     values" as statistics.median); elsewhere Python does, over the closure rows."""
-    where = [StatsFact.closed > 0, *filters(user, StatsFact, date_from, date_to, area, category)]
+    where = [StatsFact.closed > 0,
+             *filters(user, StatsFact, date_from, date_to, area, category, *units)]
     if db.session.get_bind().dialect.name == "postgresql":
         group = (sa.func.to_char(StatsFact.day, "YYYY-MM") if group_by == "month"
                  else _group_column(StatsFact, group_by)).label("g")
@@ -180,7 +185,7 @@ def _medians(user, date_from, date_to, area, category, group_by) -> dict:
     return {key: (median(n), median(w)) for key, (n, w) in durations.items()}
 
 
-def _overdue_now(user, area, category, group_by) -> dict:
+def _overdue_now(user, area, category, group_by, units=(None, None)) -> dict:
     from models.tickets.deadlines import overdue_condition
     from models.tickets.tables import Ticket
     from models.areas.hierarchy import LEVEL_COLUMN
@@ -196,6 +201,10 @@ def _overdue_now(user, area, category, group_by) -> dict:
         query = query.where(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)
     if category is not None:
         query = query.where(Ticket.category_id.in_(category_ids(category)))
+    if units[0] is not None:
+        query = query.where(Ticket.assigned_department_id == units[0].id)
+    if units[1] is not None:
+        query = query.where(Ticket.assigned_user_id == units[1].id)
     return {key: count for key, count in db.session.execute(query)}
 
 

@@ -74,9 +74,14 @@ def category_ids(category: Category) -> list[int]:
 
 
 def filters(user: User, table, date_from: date, date_to: date, area: Area | None,
-            category: Category | None) -> list:
+            category: Category | None, department=None, assignee=None) -> list:
+    """``department`` / ``assignee``: the unit a fact counts for (a Department / User or None)."""
     check_range(date_from, date_to)
     where = [scope_condition(user, table), table.day >= date_from, table.day <= date_to]
+    if department is not None:
+        where.append(table.department_id == department.id)
+    if assignee is not None:
+        where.append(table.user_id == assignee.id)
     if area is not None:
         where.append(getattr(table, LEVEL_COLUMN[area.level]) == area.id)
     if category is not None:
@@ -84,8 +89,8 @@ def filters(user: User, table, date_from: date, date_to: date, area: Area | None
     return where
 
 
-def check_range(date_from: date, date_to: date, max_days: int | None = None) -> None:
+def check_range(date_from: date, date_to: date) -> None:
     if date_from > date_to:
         raise StatsQueryError(_("The start date is after the end date."))
-    if max_days is not None and (date_to - date_from).days > max_days:
+    if (date_to - date_from).days > MAX_DAYS:
         raise StatsQueryError(_("Ask for at most three years at a time."))

@@ -1,0 +1,69 @@
+"""Screenshots of the statistics pages on the demo at 1440 px, into docs/screenshots/:
+stats-dashboard (a year, district command centre), stats-analysis, stats-map (no tiles
+configured: the grids on a plain background) and stats-home (the leader's home page).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from take_screenshots import BASE, chromium, demo_server, log_in, save_page  # noqa: E402
+
+YEAR = "?from={start}&to={end}"
+
+
+def wait_for_charts(driver) -> None:
+    """ECharts draws into canvases after load; give the animation time to settle."""
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script("return document.querySelectorAll('.gd-chart canvas').length")
+        >= d.execute_script("return document.querySelectorAll('.gd-chart').length"))
+    time.sleep(1.5)
+
+
+def fold_now(workdir: Path) -> None:
+    """Fold what the demo's scheduler has not folded yet, so the pictures show every ticket."""
+    import os
+    import subprocess
+
+    code = ("from admin_app import create_app\nfrom config import Config\n"
+            "from models.stats.rollups import fold_pending\napp = create_app(Config())\n"
+            "with app.app_context():\n    while fold_pending():\n        pass\n")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
+               GRIDDESK_INSTANCE=str(workdir), GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                   env=env, check=True)
+
+
+def main() -> None:
+    from datetime import date, timedelta
+
+    end = date.today()
+    year = YEAR.format(start=end - timedelta(days=364), end=end)
+    with demo_server("griddesk-stats-shots-") as workdir, chromium() as driver:
+        fold_now(workdir)
+        log_in(driver, "district")
+        driver.get(BASE + "/admin/stats/" + year)
+        wait_for_charts(driver)
+        save_page(driver, "stats-dashboard", max_height=3200)
+        driver.get(BASE + "/admin/stats/analysis/" + year)
+        wait_for_charts(driver)
+        save_page(driver, "stats-analysis", max_height=3200)
+        driver.get(BASE + "/admin/stats/map/" + year)
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return document.getElementById('gd-map')"
+                                       ".getAttribute('data-loaded')") == "1")
+        time.sleep(1)
+        save_page(driver, "stats-map")
+        log_in(driver, "leader")
+        driver.get(BASE + "/admin/")
+        time.sleep(0.5)
+        save_page(driver, "stats-home")
+
+
+if __name__ == "__main__":
+    main()
