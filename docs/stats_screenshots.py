@@ -4,6 +4,7 @@ configured: the grids on a plain background) and stats-home (the leader's home p
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("SCREENSHOT_PORT", "5447")  # a port of its own: other scripts may run too
 
 from take_screenshots import BASE, chromium, demo_server, log_in, save_page  # noqa: E402
 
@@ -25,18 +27,18 @@ def wait_for_charts(driver) -> None:
     time.sleep(1.5)
 
 
-def fold_now(workdir: Path) -> None:
-    """Fold what the demo's scheduler has not folded yet, so the pictures show every ticket."""
-    import os
-    import subprocess
+def wait_until_folded(workdir: Path, timeout: float = 600) -> None:
+    """The demo's scheduler folds the seeded timelines into the rollups (fold_statistics):
+    wait until nothing is left to fold, so the pictures show every ticket."""
+    import sqlite3
 
-    code = ("from admin_app import create_app\nfrom config import Config\n"
-            "from models.stats.rollups import fold_pending\napp = create_app(Config())\n"
-            "with app.app_context():\n    while fold_pending():\n        pass\n")
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
-               GRIDDESK_INSTANCE=str(workdir), GRIDDESK_SCHEDULER_IN_PROCESS="0")
-    subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
-                   env=env, check=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with sqlite3.connect(workdir / "shots.db", timeout=30) as conn:
+            if conn.execute("SELECT count(*) FROM stats_pending").fetchone()[0] == 0:
+                return
+        time.sleep(3)
+    raise SystemExit("the statistics were not folded in time")
 
 
 def main() -> None:
@@ -45,7 +47,7 @@ def main() -> None:
     end = date.today()
     year = YEAR.format(start=end - timedelta(days=364), end=end)
     with demo_server("griddesk-stats-shots-") as workdir, chromium() as driver:
-        fold_now(workdir)
+        wait_until_folded(workdir)
         log_in(driver, "district")
         driver.get(BASE + "/admin/stats/" + year)
         wait_for_charts(driver)

@@ -255,7 +255,8 @@ def focus(filters: StatsFilters) -> list[dict]:
                  if r.key and r.values["received"]]
         top = max(grids, key=lambda r: (r.values["received"], -r.key), default=None)
         season_start, season_end = season_range(filters)
-        months = peak_months(rows(filters, "month", category=category, start=season_start))
+        months = peak_months({r.key: r.values["received"] for r in rows(
+            filters, "month", category=category, start=season_start)})
         items.append({
             "category": category, "top_grid": top.label if top else None,
             "top_count": top.values["received"] if top else 0,
@@ -274,13 +275,13 @@ def season_range(filters: StatsFilters) -> tuple[date, date]:
     return start.replace(day=1), end
 
 
-def peak_months(month_rows: list, top: int = 3) -> str:
-    """The calendar months with the most reports over the years read, most first, with their
-    counts: "7月（12）、6月（11）、8月（9）"."""
+def peak_months(counts: dict[str, int], top: int = 3) -> str:
+    """The calendar months with the most reports over the years read ("YYYY-MM" → count), most
+    first, with their counts: "7月（12 件）、6月（11 件）、8月（9 件）"."""
     per_month: dict[int, int] = {}
-    for row in month_rows:
-        month = int(str(row.key)[5:7])
-        per_month[month] = per_month.get(month, 0) + (row.values["received"] or 0)
+    for key, count in counts.items():
+        month = int(str(key)[5:7])
+        per_month[month] = per_month.get(month, 0) + (count or 0)
     ranked = sorted((m for m, n in per_month.items() if n), key=lambda m: (-per_month[m], m))
     return "、".join(_("month %(month)s (%(count)s)", month=m, count=per_month[m])
                     for m in ranked[:top])
@@ -376,6 +377,102 @@ def analysis_options(filters: StatsFilters) -> AnalysisOptions:
 
 
 def analysis(filters: StatsFilters, options: AnalysisOptions) -> dict:
-    from models.stats import analysis as stats_analysis  # noqa: F401  (pending)
+    user = current_user._get_current_object()
+    scope = {"area": filters.area, "category": filters.category}
+    previous = previous_period(filters)
+    spots = stats_analysis.hotspots(user, filters.start, filters.end, top=options.top_n, **scope)
+    season_start, season_end = season_range(filters)
+    season = stats_analysis.seasonality(user, season_start, season_end, **scope)
+    repeats = stats_analysis.recurring_problems(user, filters.start, filters.end, k=options.k,
+                                                window_days=options.window_days, **scope)
+    heat = season_chart(filters, season, season_start, season_end)
+    return {"top_n": options.top_n, "k": options.k, "window": options.window_days,
+            "previous": previous, "hotspots": hotspot_rows(filters, spots, previous),
+            "recurring": recurring_rows(filters, repeats),
+            "season_range": (season_start.isoformat(), season_end.isoformat()),
+            "season_peaks": heat.pop("peaks"),
+            "season_height": 120 + 26 * len(heat["categories"]),
+            "chart_data": {"seasonality": heat, "trends": trends_chart(filters, season)}}
 
-    raise NotImplementedError
+
+def previous_period(filters: StatsFilters) -> tuple[date, date]:
+    """The range of the same length just before the filters' range."""
+    end = filters.start - timedelta(days=1)
+    return end - timedelta(days=filters.days - 1), end
+
+
+def _change_text(count: int, before: int) -> str:
+    if before == 0:
+        return _("new") if count else "0"
+    return f"{(count - before) / before * 100:+.0f}%"
+
+
+def hotspot_rows(filters: StatsFilters, spots: list, previous: tuple[date, date]) -> list[dict]:
+    result = []
+    for spot in spots:
+        result.append({
+            "grid": spot.grid_name, "category": spot.category_name, "count": spot.count,
+            "previous": spot.previous, "change": spot.count - spot.previous,
+            "change_text": _change_text(spot.count, spot.previous),
+            "url": list_url(filters, "received", grid_id=spot.grid_id,
+                            category_id=spot.category_id),
+            "previous_url": list_url(filters, "received", start=previous[0], end=previous[1],
+                                     grid_id=spot.grid_id, category_id=spot.category_id)})
+    return result
+
+
+def recurring_rows(filters: StatsFilters, repeats: list) -> list[dict]:
+    return [{"grid": r.grid_name, "category": r.category_name, "count": r.count,
+             "first": r.first_day, "last": r.last_day,
+             "url": list_url(filters, "received", start=r.first_day, end=r.last_day,
+                             grid_id=r.grid_id, category_id=r.category_id)}
+            for r in repeats]
+
+
+def _months(start: date, end: date) -> list[str]:
+    keys, day = [], start.replace(day=1)
+    while day <= end:
+        keys.append(day.strftime("%Y-%m"))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return keys
+
+
+def season_chart(filters: StatsFilters, season: list, start: date, end: date) -> dict:
+    """Month × category heat map: the categories with any report, the busiest on top."""
+    months = _months(start, end)
+    totals: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for cell in season:
+        totals[cell.category_id] = totals.get(cell.category_id, 0) + cell.count
+        names[cell.category_id] = cell.category_name
+    order = sorted((c for c in totals if totals[c]), key=lambda c: (totals[c], names[c]))
+    row_of = {c: i for i, c in enumerate(order)}
+    cells, peaks = [], []
+    for cell in season:
+        if cell.category_id not in row_of or cell.month not in months:
+            continue
+        first = date.fromisoformat(cell.month + "-01")
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        cells.append([months.index(cell.month), row_of[cell.category_id], cell.count,
+                      list_url(filters, "received", start=max(first, start), end=min(last, end),
+                               category_id=cell.category_id)])
+    for category_id in reversed(order[-3:]):
+        peaks.append((names[category_id], peak_months(
+            {c.month: c.count for c in season if c.category_id == category_id})))
+    return {"months": months, "categories": [names[c] for c in order], "cells": cells,
+            "max": max((c[2] for c in cells), default=0), "peaks": peaks}
+
+
+def trends_chart(filters: StatsFilters, season: list, top: int = 5) -> dict:
+    """Received per month of the largest categories over the seasonality's years."""
+    totals: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for cell in season:
+        totals[cell.category_id] = totals.get(cell.category_id, 0) + cell.count
+        names[cell.category_id] = cell.category_name
+    largest = sorted(totals, key=lambda c: -totals[c])[:top]
+    months = sorted({cell.month for cell in season})
+    counts = {(c.category_id, c.month): c.count for c in season}
+    return {"labels": months, "series": [
+        {"name": names[c], "data": [{"value": counts.get((c, m), 0)} for m in months]}
+        for c in largest]}
