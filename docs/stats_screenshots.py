@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("SCREENSHOT_PORT", "5447")  # a port of its own: other scripts may run too
 
-from take_screenshots import BASE, chromium, demo_server, log_in, save_page  # noqa: E402
+from take_screenshots import BASE, OUT, chromium, demo_server, log_in, save_page  # noqa: E402
 
 YEAR = "?from={start}&to={end}"
 
@@ -55,12 +56,16 @@ def main() -> None:
         driver.get(BASE + "/admin/stats/analysis/" + year)
         wait_for_charts(driver)
         save_page(driver, "stats-analysis", max_height=3200)
+        driver.set_window_size(1440, 1100)
         driver.get(BASE + "/admin/stats/map/" + year)
         WebDriverWait(driver, 20).until(
             lambda d: d.execute_script("return document.getElementById('gd-map')"
                                        ".getAttribute('data-loaded')") == "1")
         time.sleep(1)
-        save_page(driver, "stats-map")
+        driver.save_screenshot(str(OUT / "stats-map.png"))
+        driver.find_element(By.XPATH, "//label[contains(., '热力图')]//input").click()
+        time.sleep(1)
+        driver.save_screenshot(str(OUT / "stats-map-heat.png"))
         log_in(driver, "leader")
         driver.get(BASE + "/admin/")
         time.sleep(0.5)

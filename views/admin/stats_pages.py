@@ -16,6 +16,7 @@ from models.clock import local_today
 from models.settings import setting
 from models.stats.definitions import BY_CODE, INDICATORS
 from models.stats.drilldown import COUNTED, figure_key
+from models.stats import analysis as stats_analysis
 from models.stats.indicators import indicators
 from models.stats.map_layers import scope_grids, ticket_points
 from models.vocabulary import Role
@@ -24,6 +25,7 @@ from .stats_filters import StatsFilters
 from .ticket_views import list_filter_args
 
 ANALYSIS_DEFAULT_DAYS = 90
+ANALYSIS_MAX_DAYS = 366  # hotspots and recurrences; seasonality reads its own three years
 TOP_GRIDS = 15
 TOP_CATEGORIES = 15
 TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
@@ -230,7 +232,7 @@ def workers_chart(workers: list[dict]) -> dict:
     return {"labels": [w["name"] for w in workers],
             "name_count": BY_CODE["closed"].name, "name_hours": BY_CODE["avg_hours"].name,
             "name_satisfaction": BY_CODE["satisfaction_rate"].name,
-            "axis_count": _("Tickets / hours"), "axis_share": _("Satisfaction"),
+            "axis_count": _("Tickets"), "axis_hours": _("Hours"), "axis_share": _("Satisfaction"),
             "count": [point(w["closed"], w["closed_url"]) for w in workers],
             "hours": [point(round(w["hours"], 1) if w["hours"] is not None else None)
                       for w in workers],
@@ -264,7 +266,8 @@ def focus(filters: StatsFilters) -> list[dict]:
             if top else None,
             "peak_months": months, "years": SEASON_YEARS,
             "season_url": url_for("stats_analysis.index", **filters.args(
-                **{"from": season_start.isoformat(), "category": category.id}))})
+                **{"from": max(filters.start, filters.end - timedelta(days=ANALYSIS_MAX_DAYS - 1))
+                   .isoformat(), "category": category.id})) + "#gd-seasonality"})
     return items
 
 
@@ -378,7 +381,8 @@ def analysis_options(filters: StatsFilters) -> AnalysisOptions:
 
 def analysis(filters: StatsFilters, options: AnalysisOptions) -> dict:
     user = current_user._get_current_object()
-    scope = {"area": filters.area, "category": filters.category}
+    scope = {"area": filters.area, "category": filters.category,
+             "department": filters.department, "assignee": filters.assignee}
     previous = previous_period(filters)
     spots = stats_analysis.hotspots(user, filters.start, filters.end, top=options.top_n, **scope)
     season_start, season_end = season_range(filters)

@@ -39,7 +39,8 @@ class AnalysisView(GridDeskView):
 
     @expose("/")
     def index(self):
-        filters = read_filters(_user(), default_days=pages.ANALYSIS_DEFAULT_DAYS)
+        filters = read_filters(_user(), default_days=pages.ANALYSIS_DEFAULT_DAYS,
+                               max_days=pages.ANALYSIS_MAX_DAYS)
         options = pages.analysis_options(filters)
         extra = [("top", _("Top"), options.top_n), ("k", _("At least"), options.k)]
         return self.render("admin/stats/analysis.html", **_common(filters), extra_fields=extra,
@@ -56,7 +57,7 @@ class MapView(GridDeskView):
         config = {"tile_url": tiles["url"], "attribution": tiles["attribution"],
                   "subdomains": tiles["subdomains"],
                   "data_url": url_for(".geojson", **filters.args()),
-                  "show_markers": True, "show_heat": True, "labels": pages.map_labels()}
+                  "show_markers": True, "show_heat": False, "labels": pages.map_labels()}
         return self.render("admin/stats/map.html", **_common(filters), map_config=config)
 
     @expose("/grids.geojson")

@@ -54,14 +54,17 @@
         color: ["#0d6efd", "#fd7e14", "#198754"],
         tooltip: {trigger: "axis"},
         legend: {top: 0},
-        grid: {left: 40, right: 50, top: 36, bottom: 60},
-        xAxis: {type: "category", data: data.labels, axisLabel: {rotate: 30, interval: 0}},
+        grid: {left: 40, right: 100, top: 40, bottom: 60},
+        xAxis: {type: "category", data: data.labels, axisLabel: {rotate: 40, interval: 0}},
         yAxis: [{type: "value", name: data.axis_count, minInterval: 1},
-                {type: "value", name: data.axis_share, min: 0, max: 100, axisLabel: {formatter: "{value}%"}}],
+                {type: "value", name: data.axis_hours, splitLine: {show: false}},
+                {type: "value", name: data.axis_share, min: 0, max: 100, offset: 50,
+                 splitLine: {show: false}, axisLabel: {formatter: "{value}%"}}],
         series: [
-          {name: data.name_count, type: "bar", data: data.count, barMaxWidth: 22},
-          {name: data.name_hours, type: "bar", data: data.hours, barMaxWidth: 22},
-          {name: data.name_satisfaction, type: "line", yAxisIndex: 1, data: data.satisfaction}
+          {name: data.name_count, type: "bar", data: data.count, barMaxWidth: 14},
+          {name: data.name_hours, type: "bar", yAxisIndex: 1, data: data.hours, barMaxWidth: 14},
+          {name: data.name_satisfaction, type: "line", yAxisIndex: 2, data: data.satisfaction,
+           connectNulls: true}
         ]
       };
     },

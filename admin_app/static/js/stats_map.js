@@ -79,7 +79,9 @@
           .bindPopup('<a href="' + escapeHtml(m[3]) + '">' + escapeHtml(m[2]) + "</a><br>" + escapeHtml(m[4])));
       });
       var heat = L.heatLayer((data.heat || []).map(function (h) { return [h[0], h[1], 1]; }),
-                             {radius: 22, blur: 18, maxZoom: 15, minOpacity: 0.3});
+                             {radius: 20, blur: 16, maxZoom: 15, minOpacity: 0.25,
+                              // one point alone does not saturate: the hottest tenth of the grids does
+                              max: Math.max(1, (data.heat || []).length / Math.max(1, data.features.length) / 3)});
       var overlays = {};
       overlays[cfg.labels.grids] = grids;
       overlays[cfg.labels.names] = names;
