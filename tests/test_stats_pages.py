@@ -231,3 +231,53 @@ def test_map_tiles_are_configurable_and_optional(folded, app, login_as, monkeypa
                         "https://t{s}.tianditu.gov.cn/vec_w/wmts?tk=KEY&x={x}&y={y}&l={z}")
     html = login_as("district").get("/admin/stats/map/").get_data(as_text=True)
     assert "tianditu" in html and "未配置地图底图" not in html
+
+
+def test_analysis_hotspots_recurrences_and_seasons_lead_to_their_tickets(folded, app, login_as):
+    import json
+
+    start, end = local_today() - timedelta(days=179), local_today()
+    client = login_as("district")
+    html = client.get(f"/admin/stats/analysis/?from={start}&to={end}&top=5&k=3").get_data(
+        as_text=True)
+    hotspots = re.findall(r'class="gd-hotspot-count" href="([^"]*)">(\d+)<', html)
+    assert len(hotspots) == 5
+    counts = [int(n) for _url, n in hotspots]
+    assert counts == sorted(counts, reverse=True)
+    for url, count in hotspots[:2]:
+        assert list_count(client, htmllib.unescape(url)) == int(count)
+    repeats = re.findall(r'class="gd-recurring-count" href="([^"]*)">(\d+)<', html)
+    assert repeats, "the demo's chronic parking grid recurs"
+    for url, count in repeats[:2]:
+        assert int(count) >= 3
+        assert list_count(client, htmllib.unescape(url)) == int(count)
+    assert "益乐第三网格" in html.split('id="gd-recurring"')[1].split("</table>")[0]
+    heat = json.loads(re.search(r'id="gd-data-seasonality">(.*?)</script>', html, re.S)[1])
+    busiest = max(heat["cells"], key=lambda cell: cell[2])
+    assert list_count(client, busiest[3]) == busiest[2]
+    assert "下水道堵塞" in heat["categories"]
+    with app.app_context():
+        district = user("district")
+        from models.stats.analysis import hotspots as find_hotspots
+
+        expected = find_hotspots(district, start, end, area=district.scope_area, top=5)
+    assert counts == [spot.count for spot in expected]
+
+
+def test_a_community_users_analysis_stays_in_their_community(folded, app, login_as):
+    start, end = local_today() - timedelta(days=364), local_today()
+    with app.app_context():
+        community = user("community").scope_area
+        own = {a.name for a in db.session.execute(sa.select(Area).where(
+            Area.level == AreaLevel.GRID, Area.parent_id == community.id)).scalars()}
+    html = login_as("community").get(
+        f"/admin/stats/analysis/?from={start}&to={end}&top=20&k=2").get_data(as_text=True)
+    rows = re.findall(r'<tr class="gd-hotspot">\s*<td>\d+</td><td>([^<]*)</td>', html)
+    assert rows and set(rows) <= own
+
+
+@pytest.mark.parametrize("query", ["top=0", "top=abc", "k=1", "k=99"])
+def test_bad_analysis_options_are_named(folded, login_as, query):
+    answer = login_as("district").get(f"/admin/stats/analysis/?{query}")
+    assert answer.status_code == 200
+    assert "之间的整数" in answer.get_data(as_text=True)
