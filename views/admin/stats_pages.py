@@ -393,7 +393,8 @@ def analysis(filters: StatsFilters, options: AnalysisOptions) -> dict:
     return {"top_n": options.top_n, "k": options.k, "window": options.window_days,
             "previous": previous, "hotspots": hotspot_rows(filters, spots, previous),
             "recurring": recurring_rows(filters, repeats),
-            "season_range": (season_start.isoformat(), season_end.isoformat()),
+            "season_range": (heat["months"][0] if heat["months"] else season_start.isoformat(),
+                             season_end.isoformat()),
             "season_peaks": heat.pop("peaks"),
             "season_height": 120 + 26 * len(heat["categories"]),
             "chart_data": {"seasonality": heat, "trends": trends_chart(filters, season)}}
@@ -442,8 +443,10 @@ def _months(start: date, end: date) -> list[str]:
 
 
 def season_chart(filters: StatsFilters, season: list, start: date, end: date) -> dict:
-    """Month × category heat map: the categories with any report, the busiest on top."""
-    months = _months(start, end)
+    """Month × category heat map from the first month with reports: the categories with any
+    report, the busiest on top; the peak months of the focus categories and the busiest."""
+    first = min((cell.month for cell in season if cell.count), default=end.strftime("%Y-%m"))
+    months = [m for m in _months(start, end) if m >= first]
     totals: dict[int, int] = {}
     names: dict[int, str] = {}
     for cell in season:
@@ -451,18 +454,20 @@ def season_chart(filters: StatsFilters, season: list, start: date, end: date) ->
         names[cell.category_id] = cell.category_name
     order = sorted((c for c in totals if totals[c]), key=lambda c: (totals[c], names[c]))
     row_of = {c: i for i, c in enumerate(order)}
-    cells, peaks = [], []
+    cells = []
     for cell in season:
         if cell.category_id not in row_of or cell.month not in months:
             continue
-        first = date.fromisoformat(cell.month + "-01")
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        month_start = date.fromisoformat(cell.month + "-01")
+        month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         cells.append([months.index(cell.month), row_of[cell.category_id], cell.count,
-                      list_url(filters, "received", start=max(first, start), end=min(last, end),
-                               category_id=cell.category_id)])
-    for category_id in reversed(order[-3:]):
-        peaks.append((names[category_id], peak_months(
-            {c.month: c.count for c in season if c.category_id == category_id})))
+                      list_url(filters, "received", start=max(month_start, start),
+                               end=min(month_end, end), category_id=cell.category_id)])
+    focus_names = setting("STATS_FOCUS_CATEGORIES", []) or []
+    shown = [c for name in focus_names for c in order if names[c] == name]
+    shown += [c for c in reversed(order) if c not in shown][:max(0, 4 - len(shown))]
+    peaks = [(names[c], peak_months({cell.month: cell.count for cell in season
+                                     if cell.category_id == c})) for c in shown]
     return {"months": months, "categories": [names[c] for c in order], "cells": cells,
             "max": max((c[2] for c in cells), default=0), "peaks": peaks}
 
