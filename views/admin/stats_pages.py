@@ -4,6 +4,7 @@ indicator and analysis functions of models.stats."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -379,25 +380,43 @@ def analysis_options(filters: StatsFilters) -> AnalysisOptions:
     return options
 
 
+class Cell(NamedTuple):
+    """One month × category count of the seasonality."""
+    month: str
+    category_id: int
+    category_name: str
+    count: int
+
+
 def analysis(filters: StatsFilters, options: AnalysisOptions) -> dict:
+    """Hotspots, recurring problems, seasonality and trends (models.stats.analysis) for the page.
+    The analyses read area and category; department and person narrow only the indicators."""
     user = current_user._get_current_object()
-    scope = {"area": filters.area, "category": filters.category,
-             "department": filters.department, "assignee": filters.assignee}
+    scope = {"area": filters.area, "category": filters.category}
     previous = previous_period(filters)
     spots = stats_analysis.hotspots(user, filters.start, filters.end, top=options.top_n, **scope)
     season_start, season_end = season_range(filters)
-    season = stats_analysis.seasonality(user, season_start, season_end, **scope)
-    repeats = stats_analysis.recurring_problems(user, filters.start, filters.end, k=options.k,
-                                                window_days=options.window_days, **scope)
+    season = season_cells(stats_analysis.seasonality(user, season_start, season_end, **scope))
+    repeats = stats_analysis.recurring_problems(user, filters.end, at_least=options.k,
+                                                days=options.window_days, **scope)
+    window = (filters.end - timedelta(days=options.window_days - 1), filters.end)
     heat = season_chart(filters, season, season_start, season_end)
     return {"top_n": options.top_n, "k": options.k, "window": options.window_days,
-            "previous": previous, "hotspots": hotspot_rows(filters, spots, previous),
-            "recurring": recurring_rows(filters, repeats),
+            "window_range": window, "previous": previous,
+            "hotspots": hotspot_rows(filters, spots, previous),
+            "recurring": recurring_rows(filters, repeats, window),
             "season_range": (heat["months"][0] if heat["months"] else season_start.isoformat(),
                              season_end.isoformat()),
             "season_peaks": heat.pop("peaks"),
             "season_height": 120 + 26 * len(heat["categories"]),
             "chart_data": {"seasonality": heat, "trends": trends_chart(filters, season)}}
+
+
+def season_cells(season: dict) -> list[Cell]:
+    labels = {c["id"]: c["label"] for c in season["categories"]}
+    return [Cell(month, category_id, labels.get(category_id, ""), count)
+            for category_id, months in season["counts"].items()
+            for month, count in sorted(months.items())]
 
 
 def previous_period(filters: StatsFilters) -> tuple[date, date]:
@@ -416,7 +435,7 @@ def hotspot_rows(filters: StatsFilters, spots: list, previous: tuple[date, date]
     result = []
     for spot in spots:
         result.append({
-            "grid": spot.grid_name, "category": spot.category_name, "count": spot.count,
+            "grid": spot.grid, "category": spot.category, "count": spot.count,
             "previous": spot.previous, "change": spot.count - spot.previous,
             "change_text": _change_text(spot.count, spot.previous),
             "url": list_url(filters, "received", grid_id=spot.grid_id,
@@ -426,10 +445,9 @@ def hotspot_rows(filters: StatsFilters, spots: list, previous: tuple[date, date]
     return result
 
 
-def recurring_rows(filters: StatsFilters, repeats: list) -> list[dict]:
-    return [{"grid": r.grid_name, "category": r.category_name, "count": r.count,
-             "first": r.first_day, "last": r.last_day,
-             "url": list_url(filters, "received", start=r.first_day, end=r.last_day,
+def recurring_rows(filters: StatsFilters, repeats: list, window: tuple[date, date]) -> list[dict]:
+    return [{"grid": r.grid, "category": r.category, "count": r.count,
+             "url": list_url(filters, "received", start=window[0], end=window[1],
                              grid_id=r.grid_id, category_id=r.category_id)}
             for r in repeats]
 
