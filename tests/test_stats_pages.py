@@ -281,3 +281,24 @@ def test_bad_analysis_options_are_named(folded, login_as, query):
     answer = login_as("district").get(f"/admin/stats/analysis/?{query}")
     assert answer.status_code == 200
     assert "之间的整数" in answer.get_data(as_text=True)
+
+
+def test_the_closed_between_filter_counts_local_days(folded, app, login_as):
+    from datetime import datetime, time, timezone
+    from zoneinfo import ZoneInfo
+
+    from models import Ticket
+    from views.admin.ticket_views import list_filter_args
+
+    start, end = local_today() - timedelta(days=30), local_today() - timedelta(days=1)
+    zone = ZoneInfo("Asia/Shanghai")
+    since = datetime.combine(start, time.min, zone).astimezone(timezone.utc)
+    until = datetime.combine(end, time.max, zone).astimezone(timezone.utc)
+    with app.app_context():
+        expected = db.session.execute(sa.select(sa.func.count()).select_from(Ticket).where(
+            Ticket.closed_at >= since, Ticket.closed_at <= until)).scalar_one()
+    assert expected > 0
+    client = login_as("admin")
+    url = "/admin/ticket/?" + "&".join(f"{k}={v}" for k, v in
+                                       list_filter_args(closed=(start, end)).items())
+    assert list_count(client, url) == expected

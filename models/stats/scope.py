@@ -89,8 +89,8 @@ def filters(user: User, table, date_from: date, date_to: date, area: Area | None
     return where
 
 
-def check_range(date_from: date, date_to: date) -> None:
+def check_range(date_from: date, date_to: date, max_days: int | None = None) -> None:
     if date_from > date_to:
         raise StatsQueryError(_("The start date is after the end date."))
-    if (date_to - date_from).days > MAX_DAYS:
+    if max_days is not None and (date_to - date_from).days > max_days:
         raise StatsQueryError(_("Ask for at most three years at a time."))
