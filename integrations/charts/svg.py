@@ -3,6 +3,7 @@ columns over time (received and closed per day or month). Labels are escaped; si
 viewBox, so a chart fills the width it is given on screen, on paper and in the PDF."""
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Sequence
 
@@ -14,11 +15,15 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def _nice_max(value: float) -> float:
+def _nice_max(value: float, ticks: int = 4) -> float:
+    """The smallest ``ticks`` × (1, 2 or 5 × 10^k) at or above ``value``: round axis values."""
     if value <= 0:
-        return 1
-    step = 10 ** (len(str(int(value))) - 1)
-    return ((value // step) + 1) * step
+        return ticks
+    magnitude = 10 ** math.floor(math.log10(value / ticks)) if value >= ticks else 1
+    for factor in (1, 2, 3, 5, 10):
+        if factor * magnitude * ticks >= value:
+            return factor * magnitude * ticks
+    return 10 * magnitude * ticks
 
 
 def bar_chart(items: Sequence[tuple[str, float]], *, title: str = "", width: int = 640,
@@ -51,7 +56,7 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str = "", width: int
 def column_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *,
                  title: str = "", width: int = 640, height: int = 240) -> str:
     """Grouped columns: one group per label, one column per series, with a legend."""
-    top, bottom, left, right = (34 if title else 24), 36, 40, 10
+    top, bottom, left, right = (50 if title else 24), 36, 40, 10
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice_max(max((v for _n, values in series for v in values), default=0))
     group = plot_w / max(len(labels), 1)
@@ -70,8 +75,8 @@ def column_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
     for s_index, (name, values) in enumerate(series):
         colour = PALETTE[s_index % len(PALETTE)]
         legend_x = left + s_index * 110
-        parts.append(f'<rect x="{legend_x}" y="{top - 18}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{legend_x + 14}" y="{top - 9}">{escape(name)}</text>')
+        parts.append(f'<rect x="{legend_x}" y="{top - 22}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{legend_x + 14}" y="{top - 13}">{escape(name)}</text>')
         for index, value in enumerate(values):
             h = plot_h * value / peak
             x = left + index * group + group * 0.1 + s_index * bar

@@ -56,6 +56,10 @@ AREA_SCOPED_ROLES = frozenset({Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.CO
 # Roles that see every ticket and every area, whatever their scope area.
 EVERYWHERE_ROLES = frozenset({Role.ADMIN})
 
+# Who reads an area's monthly report (printable page and PDF) and its indicator tables: the
+# roles whose view is an area.
+AREA_REPORT_ROLES = AREA_SCOPED_ROLES | EVERYWHERE_ROLES
+
 # The level a role's scope area must have.
 ROLE_SCOPE_LEVEL = {
     Role.DISTRICT_CENTRE: AreaLevel.DISTRICT,
