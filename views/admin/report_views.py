@@ -60,7 +60,7 @@ def report_charts(report) -> dict:
     }
     if report.hotspots:
         charts["hotspots"] = bar_chart(
-            [(f"{h.grid_label} · {h.category_label}", h.count) for h in report.hotspots],
+            [(f"{h.grid} · {h.category}", h.count) for h in report.hotspots],
             title=_("Hotspots (grid × category)"))
     return charts
 

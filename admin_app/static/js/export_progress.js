@@ -7,7 +7,9 @@
   var link = document.getElementById('gd-export-download');
   var error = document.getElementById('gd-export-error');
   var template = box.getAttribute('data-progress-text');
+  var state = document.getElementById('gd-export-state');
   function show(data) {
+    if (state) { state.textContent = data.state_label; }
     bar.style.width = data.percent + '%';
     bar.textContent = data.percent + '%';
     text.textContent = template.replace('{done}', data.progress)
