@@ -12,6 +12,7 @@ from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
 from views.admin.evaluation_views import RankingView, SchemeView
 from views.admin.export_views import ExportView
+from views.admin.report_views import ReportView
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
                                       DispatchRuleView, UserView, WorkCalendarView)
 from views.admin.home import HomeView
@@ -71,6 +72,8 @@ def build_admin(app: Flask) -> Admin:
                                endpoint="evaluation"))
     admin.add_view(SchemeView(name=_l("Scoring schemes"), category=statistics,
                               endpoint="evaluationscheme"))
+    admin.add_view(ReportView(name=_l("Monthly report"), category=statistics,
+                              endpoint="report", url="/admin/report"))
     notifications = _l("Notifications")
     admin.add_view(OutboxView(Notification, db, name=_l("Notification outbox"),
                               category=notifications, endpoint="notification"))

@@ -1,0 +1,145 @@
+"""The indicator workbook and the printable monthly report with its PDF (issue 11 § 7)."""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from integrations.pdf import pdf_unavailable_reason
+from models import db
+from models.stats.definitions import INDICATORS
+from models.stats.indicators import indicators
+from models.tickets.intake import Report, report_ticket
+from models.tickets.workflow import Actor, perform
+
+from .test_admin_pages import after_photo, world  # noqa: F401  (garbage → community office)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONTH = date(2026, 11, 1)
+
+
+def at(day: int, hour: int) -> datetime:
+    return datetime(2026, 11, day, hour, tzinfo=SHANGHAI)
+
+
+@pytest.fixture()
+def month_world(world):  # noqa: F811
+    """Cases of November 2026 in both communities, some closed, one rated; rollups rebuilt."""
+    from models.stats.rollups import rebuild
+
+    staff = {"community1": world.users["community"], "community2": world.users["community2"]}
+    for index, (lon, day) in enumerate(((120.004, 3), (120.006, 4), (120.014, 10),
+                                         (120.025, 12), (120.026, 20))):
+        ticket = report_ticket(Report(category_id=world.categories["garbage"].id,
+                                      description=f"十一月垃圾{index}", lon=lon, lat=30.005),
+                               now=at(day, 9)).ticket
+        actor = Actor.staff(staff["community1" if lon < 120.02 else "community2"])
+        if index % 2 == 0:
+            perform(ticket, "accept", actor, expected_version=ticket.version, now=at(day, 10))
+            perform(ticket, "submit", actor, expected_version=ticket.version, note="已清运",
+                    attachments=after_photo(), now=at(day, 11))
+    db.session.commit()
+    rebuild(MONTH - timedelta(days=40), MONTH + timedelta(days=40))
+    db.session.commit()
+    return world
+
+
+def workbook(response):
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return load_workbook(io.BytesIO(response.data))
+
+
+def test_the_indicator_workbook_equals_the_indicator_function(month_world, login_as):
+    client = login_as("district")
+    book = workbook(client.get("/admin/report/indicators.xlsx?from=2026-11-01&to=2026-11-30"
+                               "&group_by=community"))
+    sheet = book.worksheets[0]
+    assert sheet.freeze_panes == "A2"
+    header = [c.value for c in sheet[1]]
+    assert header == ["社区"] + [i.name for i in INDICATORS]
+    expected = indicators(month_world.users["district"], MONTH, date(2026, 11, 30),
+                          group_by="community")
+    assert len(expected) == 2 and sheet.max_row == len(expected) + 1
+    for row, want in zip(sheet.iter_rows(min_row=2), expected):
+        assert row[0].value == want.label
+        for cell, indicator in zip(row[1:], INDICATORS):
+            value = want.values.get(indicator.code)
+            assert cell.value == (pytest.approx(value) if isinstance(value, float) else value), \
+                indicator.code
+            if indicator.unit == "ratio" and value is not None:
+                assert cell.number_format == "0.0%"
+    definitions = book.worksheets[1]
+    assert definitions.cell(2, 1).value == INDICATORS[0].name
+    assert definitions.cell(2, 2).value == INDICATORS[0].definition
+
+
+def test_a_community_users_indicator_sheet_covers_only_their_community(month_world, login_as):
+    client = login_as("community2")
+    sheet = workbook(client.get("/admin/report/indicators.xlsx?month=2026-11"
+                                "&group_by=community")).worksheets[0]
+    assert [row[0].value for row in sheet.iter_rows(min_row=2)] == ["乙社区"]
+    received = [c.value for c in sheet[1]].index("受理量")
+    assert sheet.cell(2, received + 1).value == 2
+    other = month_world.areas["community1"].code
+    refused = client.get(f"/admin/report/indicators.xlsx?month=2026-11&area={other}",
+                         follow_redirects=True)
+    assert "spreadsheetml" not in refused.headers["Content-Type"]
+    message = refused.get_data(as_text=True)
+    assert "alert-danger" in message and other in message  # the scope's message names the area
+
+
+def test_the_printable_report_shows_summary_tables_charts_and_definitions(month_world, login_as):
+    client = login_as("street")
+    code = month_world.areas["street1"].code
+    page = client.get(f"/admin/report/?area={code}&month=2026-11")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "一号街道 2026年11月" in html and "甲社区" in html
+    for part in ("gd-report-summary", "gd-report-places", "gd-report-rankings",
+                 "gd-report-hotspots", "gd-report-indicators"):
+        assert f'id="{part}"' in html
+    assert html.count("<svg") >= 3  # charts drawn on the server: they print
+    assert INDICATORS[0].definition in html
+    assert "css/report.css" in html
+    css = client.get("/static/css/report.css").get_data(as_text=True)
+    assert "size: A4" in css and "@media print" in css
+
+
+def test_a_bad_month_or_a_foreign_area_gets_a_message(month_world, login_as):
+    client = login_as("community")
+    bad = client.get("/admin/report/?area=T010101&month=2026-13", follow_redirects=True)
+    assert bad.status_code == 200 and "YYYY-MM" in bad.get_data(as_text=True)
+    other = client.get("/admin/report/?area=T010201&month=2026-11", follow_redirects=True)
+    assert other.status_code == 200 and "乙社区 2026年11月" not in other.get_data(as_text=True)
+
+
+def test_the_pdf_report_has_chinese_text(month_world, login_as):
+    reason = pdf_unavailable_reason()
+    if reason:
+        pytest.skip(f"PDF reports need the system's Pango: {reason}")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian package poppler-utils) is not installed")
+    client = login_as("street")
+    code = month_world.areas["street1"].code
+    response = client.get(f"/admin/report/pdf?area={code}&month=2026-11")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.data,
+                          capture_output=True, check=True).stdout.decode("utf-8")
+    assert "一号街道" in text and "月度报告" in text.replace(" ", "")
+    assert "甲社区" in text and "受理量" in text
+
+
+def test_server_side_charts_escape_their_labels():
+    from integrations.charts.svg import bar_chart, column_chart
+
+    bars = bar_chart([("<script>alert(1)</script>", 3), ("甲社区", 5)], title="受理量")
+    columns = column_chart(["01", "02"], [("受理量", [1, 4]), ("办结量", [0, 2])], title="每日")
+    for svg in (bars, columns):
+        assert svg.startswith("<svg") and svg.endswith("</svg>") and "<script>" not in svg
+    assert "&lt;script&gt;" in bars and "甲社区" in bars
+    assert columns.count("<rect") == 4 + 2  # four columns and two legend keys
