@@ -302,3 +302,13 @@ def test_the_closed_between_filter_counts_local_days(folded, app, login_as):
     url = "/admin/ticket/?" + "&".join(f"{k}={v}" for k, v in
                                        list_filter_args(closed=(start, end)).items())
     assert list_count(client, url) == expected
+
+
+def test_the_analysis_offers_only_the_filters_it_reads(folded, login_as):
+    """Hotspots and seasons read area and category: no department or person to pick there."""
+    client = login_as("district")
+    analysis = client.get("/admin/stats/analysis/").get_data(as_text=True)
+    dashboard = client.get("/admin/stats/").get_data(as_text=True)
+    assert 'name="department"' in dashboard and 'name="assignee"' in dashboard
+    assert 'name="department"' not in analysis and 'name="assignee"' not in analysis
+    assert 'name="area"' in analysis and 'name="category"' in analysis

@@ -43,7 +43,9 @@ class AnalysisView(GridDeskView):
                                max_days=pages.ANALYSIS_MAX_DAYS)
         options = pages.analysis_options(filters)
         extra = [("top", _("Top"), options.top_n), ("k", _("At least"), options.k)]
+        # The analyses read area and category only: no department or person to pick here.
         return self.render("admin/stats/analysis.html", **_common(filters), extra_fields=extra,
+                           unit_filters=False,
                            **pages.analysis(filters, options))
 
 
