@@ -2,7 +2,7 @@
 (the tickets reported during a round)
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0014
 Create Date: 2026-12-02 08:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
