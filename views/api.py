@@ -52,13 +52,14 @@ def error_body(code: str, message: str) -> dict:
 
 
 @bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
+def api_error_response(exc: ApiError):
+    """A refused API request as JSON, nothing changed (also used by the phone app's endpoints)."""
     db.session.rollback()
     return jsonify(error_body(exc.code, exc.message)), exc.status
 
 
 @bp.errorhandler(WorkflowError)
-def _workflow_error(exc: WorkflowError):
+def workflow_error_response(exc: WorkflowError):
     db.session.rollback()
     return jsonify(error_body(exc.code, exc.message)), exc.http_status
 

@@ -18,7 +18,8 @@ from models.tickets.attachments import Upload
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import TicketChangedError
 from models.tickets.workflow import Actor, perform
-from views.api import ApiError, Principal, error_body, idempotent
+from views.api import (ApiError, Principal, api_error_response, idempotent,
+                       workflow_error_response)
 
 from . import bp
 from .shell import ticket_page_url
@@ -27,16 +28,8 @@ from .tasks import visible_ticket_or_404
 MAX_PHOTOS = 6
 
 
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    db.session.rollback()
-    return jsonify(error_body(exc.code, exc.message)), exc.status
-
-
-@bp.errorhandler(WorkflowError)
-def _workflow_error(exc: WorkflowError):
-    db.session.rollback()
-    return jsonify(error_body(exc.code, exc.message)), exc.http_status
+bp.register_error_handler(ApiError, api_error_response)
+bp.register_error_handler(WorkflowError, workflow_error_response)
 
 
 @bp.get("/api/session")
