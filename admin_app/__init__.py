@@ -15,6 +15,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(config: Config | dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     configure_settings(app, config)
+    configure_url_numbers(app)
     configure_extensions(app)
     configure_storage(app)
     configure_i18n(app)
@@ -32,6 +33,17 @@ def configure_settings(app: Flask, config: Config | dict | None) -> None:
     settings = Config() if config is None else config
     app.config.from_mapping(settings.as_dict() if isinstance(settings, Config) else settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def configure_url_numbers(app: Flask) -> None:
+    """An id in a URL fits a BIGINT: a longer one is no such page (404), never a database error."""
+    from werkzeug.routing import IntegerConverter
+
+    class BoundedIntegerConverter(IntegerConverter):
+        def __init__(self, map, fixed_digits=0, min=None, max=2 ** 63 - 1, signed=False):
+            super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def configure_extensions(app: Flask) -> None:

@@ -12,13 +12,14 @@ from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
 from models.tickets.board import BoardFilters, build_board
 from models.tickets.matrix import build_matrix
 from models.vocabulary import AREA_LEVELS
+from views.inputs import whole_number
 
 from .base import GridDeskView
 
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return whole_number(value)
 
 
 class BoardView(GridDeskView):

@@ -16,6 +16,7 @@ from models.patrol.route import route_latlngs
 from models.people.access import can_see_ticket, pickable_areas
 from models.people.roles import PATROL_OVERSIGHT_ROLES
 from models.tickets.attachments import photo_storage
+from views.inputs import whole_number
 
 from .base import GridDeskView
 
@@ -25,7 +26,7 @@ COVERAGE_DAYS = (1, 3, 7, 14, 30)
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and int(value) < 2 ** 31 else None
+    return whole_number(value)
 
 
 def _date_arg(name: str) -> date | None:

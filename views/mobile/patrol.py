@@ -5,20 +5,19 @@ change nothing (the session is rolled back).
 """
 from __future__ import annotations
 
-from flask import (abort, flash, jsonify, redirect, render_template, request, send_file,
-                   url_for)
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import PatrolRound, db
 from models.errors import ActionInvalid, WorkflowError
 from models.patrol import rounds
-from models.patrol.queries import (recent_rounds, report_categories, visible_check_in,
-                                   visible_round)
+from models.patrol.queries import recent_rounds, report_categories, visible_check_in, visible_round
 from models.patrol.route import MAX_POINTS_PER_REQUEST
 from models.people.roles import PATROLLING_ROLES
 from models.tickets.attachments import Upload, photo_storage
 from models.vocabulary import AttachmentKind
+from views.inputs import whole_number
 
 from . import bp
 
@@ -119,7 +118,7 @@ def patrol_report(round_id: int):
         category = request.form.get("category_id", "")
         try:
             ticket = rounds.report_during_round(
-                worker, round_id, category_id=int(category) if category.isdigit() else None,
+                worker, round_id, category_id=whole_number(category),
                 photo=_photo("photo"), lon=request.form.get("lon"), lat=request.form.get("lat"),
                 note=request.form.get("note"))
             db.session.commit()

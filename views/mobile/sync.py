@@ -18,8 +18,8 @@ from models.tickets.attachments import Upload
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import TicketChangedError
 from models.tickets.workflow import Actor, perform
-from views.api import (ApiError, Principal, api_error_response, idempotent,
-                       workflow_error_response)
+from views.api import ApiError, Principal, api_error_response, idempotent, workflow_error_response
+from views.inputs import whole_number
 
 from . import bp
 from .shell import ticket_page_url
@@ -51,10 +51,10 @@ def _photos(kind: AttachmentKind) -> list[Upload]:
 
 
 def _version() -> int:
-    value = request.form.get("version", "")
-    if not value.isdigit():
+    value = whole_number(request.form.get("version", ""))
+    if value is None:
         raise ApiError(422, "invalid", _("Give the version of the ticket you are acting on."))
-    return int(value)
+    return value
 
 
 @bp.post("/api/tickets/<int:ticket_id>/actions/<action>")
@@ -97,7 +97,9 @@ def report():
 def _report():
     form = request.form
     try:
-        category_id = int(form.get("category_id", ""))
+        category_id = whole_number(form.get("category_id", ""))
+        if category_id is None:
+            raise ValueError("category")
         lat = float(form["lat"]) if form.get("lat") else None
         lon = float(form["lon"]) if form.get("lon") else None
     except ValueError:

@@ -17,6 +17,7 @@ from models.tickets.public_limits import max_photos
 from models.tickets.public_view import nearby_open_cases, public_categories
 from models.tickets.reporters import find_by_tracking_code
 from models.vocabulary import AttachmentKind
+from views.inputs import whole_number
 
 from . import bp, not_found
 
@@ -30,7 +31,7 @@ def _number(name: str) -> float | None:
 
 def _integer(name: str) -> int | None:
     text = (request.values.get(name) or "").strip()
-    return int(text) if text.isdigit() else None
+    return whole_number(text)
 
 
 def _form_page(values: dict, error: str | None = None, status: int = 200):

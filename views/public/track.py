@@ -14,6 +14,7 @@ from models.tickets.public_view import (after_photos, notices_for, photo_for_tra
                                         public_timeline)
 from models.tickets.reporters import find_by_tracking_code
 from models.tickets.workflow import allowed_actions, perform
+from views.inputs import whole_number
 
 from . import bp, not_found
 
@@ -64,7 +65,7 @@ def track_act(code: str, action: str):
 
 def _version() -> int | None:
     text = (request.form.get("version") or "").strip()
-    return int(text) if text.isdigit() else None
+    return whole_number(text)
 
 
 @bp.get("/track/<code>/photo/<int:attachment_id>")
