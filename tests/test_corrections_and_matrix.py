@@ -174,3 +174,16 @@ def test_the_matrix_shows_the_gaps_dispatch_would_fall_through(world, login_as):
         for category in (w.categories["garbage"], w.categories["road"], waste):
             falls_through = resolve_owner(category, area).rule is None
             assert grids[(str(category), area.name)].startswith("GAP") == falls_through
+
+
+def test_a_bulk_correction_with_a_made_up_category_or_priority_is_refused_and_changes_nothing(
+        world, login_as):
+    ticket = report(world, this_monday())
+    client = login_as("community")
+    for form, message in (({"category_id": "abc"}, "请从列表中选择事件分类。"),
+                          ({"category_id": "9" * 25}, "请从列表中选择事件分类。"),
+                          ({"priority": "sky-high"}, "请从列表中选择紧急程度。")):
+        page = correct(client, ticket, note="录错", **form)
+        assert message in page
+    db.session.expire_all()
+    assert [e.action for e in events(db.session.get(Ticket, ticket.id))][-1] == "dispatch"

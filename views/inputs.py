@@ -6,6 +6,7 @@ of range", a 500); read this way it is simply no such row.
 from __future__ import annotations
 
 INTEGER_MAX = 2 ** 31 - 1  # an INTEGER column (ids of configuration rows, versions)
+BIGINT_MAX = 2 ** 63 - 1  # a BIGINT column (ticket ids)
 
 
 def whole_number(value, maximum: int = INTEGER_MAX) -> int | None:

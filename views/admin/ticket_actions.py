@@ -33,6 +33,7 @@ from models.tickets.intake import Report, check_report, report_ticket
 from models.tickets.records import TicketChangedError, correct_tickets
 from models.tickets.reporters import join_ticket, joinable
 from models.tickets.workflow import RULES, Actor, allowed_actions, perform
+from views.inputs import BIGINT_MAX, whole_number
 
 from .export_views import begin_export
 
@@ -141,7 +142,7 @@ class TicketActionsMixin:
         return can_edit_tickets(current_user)
 
     def selected(self, ids) -> list[Ticket]:
-        wanted = [int(i) for i in ids if str(i).isdigit()]
+        wanted = [n for i in ids if (n := whole_number(i, BIGINT_MAX)) is not None]
         return db.session.execute(
             sa.select(Ticket).where(Ticket.id.in_(wanted), ticket_scope(current_user))
             .order_by(Ticket.created_at.desc())).scalars().all()
@@ -166,7 +167,7 @@ class TicketActionsMixin:
 
     @action("export", _l("Export to Excel"))
     def action_export(self, ids):
-        return export_workbook([int(i) for i in ids if str(i).isdigit() and int(i) < 2 ** 63])
+        return export_workbook([n for i in ids if (n := whole_number(i, BIGINT_MAX)) is not None])
 
     @expose("/export-all/", methods=["POST"])
     def export_all(self):
@@ -204,8 +205,13 @@ class TicketActionsMixin:
     def bulk_edit(self, tickets: list[Ticket], reason: str | None):
         changes = {}
         if request.form.get("category_id"):
-            changes["category"] = db.session.get(Category, int(request.form["category_id"]))
+            category_id = whole_number(request.form["category_id"])
+            changes["category"] = db.session.get(Category, category_id) if category_id else None
+            if changes["category"] is None:
+                return [(t, _("Choose a category from the list.")) for t in tickets]
         if request.form.get("priority"):
+            if request.form["priority"] not in {p.value for p in Priority}:
+                return [(t, _("Choose a priority from the list.")) for t in tickets]
             changes["priority"] = Priority(request.form["priority"])
         if request.form.get("handle_deadline"):
             try:
@@ -250,8 +256,9 @@ class TicketActionsMixin:
             report.answers = custom_field_answers(report.category_id)
             try:
                 category, area, lon, lat, _flagged = check_report(report)
-                if (values.get("join") or "").isdigit():
-                    return self.join_caller(int(values["join"]), report, category, lon, lat)
+                if whole_number(values.get("join"), BIGINT_MAX) is not None:
+                    return self.join_caller(whole_number(values["join"], BIGINT_MAX), report,
+                                            category, lon, lat)
                 duplicates = possible_duplicates(category, lon, lat)
                 if values.get("confirm") == "1" or not duplicates:
                     result = report_ticket(report, actor=current_user._get_current_object())
@@ -317,11 +324,11 @@ def report_from_form(values: dict) -> Report:
     except ValueError:
         source, priority = Source.PHONE, Priority.NORMAL
     return Report(
-        category_id=int(values["category_id"]) if (values.get("category_id") or "").isdigit() else None,
+        category_id=whole_number(values.get("category_id")),
         description=values.get("description") or "", title=values.get("title"),
         lat=number("lat"), lon=number("lon"), coord_system=values.get("coord_system") or "wgs84",
         address=values.get("address"),
-        area_id=int(values["area_id"]) if (values.get("area_id") or "").isdigit() else None,
+        area_id=whole_number(values.get("area_id")),
         priority=priority, source=source, reporter_name=values.get("reporter_name"),
         reporter_phone=values.get("reporter_phone"), reporter_email=values.get("reporter_email"))
 
