@@ -1,0 +1,23 @@
+"""supervision: reserved slot (filled in by the work that needs it; a no-op until then)
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-02 13:15:00
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = '0021'
+down_revision = '0020'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
