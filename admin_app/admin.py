@@ -12,7 +12,6 @@ from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
 from views.admin.evaluation_views import RankingView, SchemeView
 from views.admin.export_views import ExportView
-from views.admin.report_views import ReportView
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
                                       DispatchRuleView, UserView, WorkCalendarView)
 from views.admin.home import HomeView
@@ -20,7 +19,10 @@ from views.admin.ledger_views import LedgerImportView
 from views.admin.patrol_views import PatrolCoverageView, PatrolRoundsView
 from views.admin.notification_views import (ChannelSettingsView, InboxView, OutboxView,
                                             TemplateView, unread_for_current_user)
-from views.admin.stats_views import AnalysisView, DashboardView, MapView
+from views.admin.statistics.analysis import AnalysisView
+from views.admin.statistics.dashboard import DashboardView
+from views.admin.statistics.map import MapView
+from views.admin.statistics.monthly_report import ReportView
 from views.admin.ticket_views import TicketView
 
 

@@ -13,9 +13,9 @@ from models.people.roles import COMMAND_ROLES
 from models.tickets.deadlines import overdue_condition
 from models.vocabulary import OPEN_STATUSES
 
-from . import stats_pages
 from .base import GridDeskIndexView
-from .stats_filters import month_filters
+from .statistics.figures import HOME_CARDS, figures, totals
+from .statistics.filters import month_filters
 from .ticket_views import list_filter_args
 
 
@@ -45,8 +45,8 @@ def calendar_notices() -> dict[str, list[int]]:
 def month_figures(user) -> dict:
     """This month's key figures in the user's scope (the statistics dashboard's, linked)."""
     filters = month_filters(user)
-    values = stats_pages.totals(filters)
-    return {"figures": stats_pages.figures(filters, values, only=stats_pages.HOME_CARDS),
+    values = totals(filters)
+    return {"figures": figures(filters, values, only=HOME_CARDS),
             "figures_args": filters.args(), "list_args": list_filter_args}
 
 

@@ -25,7 +25,7 @@ from models.stats.monthly_report import (month_end, monthly_report, parse_month,
 from models.stats.scope import StatsQueryError, find_area, find_category
 from models.errors import WorkflowError
 
-from .base import GridDeskView
+from ..base import GridDeskView
 
 GROUP_LABELS = {"grid": _l("Grid"), "community": _l("Community"), "street": _l("Street"),
                 "district": _l("District"), "department": _l("Department"),

@@ -1,0 +1,167 @@
+"""The statistics dashboard (统计看板): the key figures of the chosen range and scope, the trend,
+the categories and grids with the most reports, each grid worker's count, time and
+satisfaction, and the standing questions of the focus categories (where they are reported most,
+in which months they peak)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+
+from models import Category, User, db
+from models.people.roles import ALL_ROLES
+from models.settings import setting
+from models.stats.definitions import BY_CODE
+from models.vocabulary import Role
+
+from ..base import GridDeskView
+from .analysis import ANALYSIS_MAX_DAYS, SEASON_YEARS, peak_months, season_range
+from .figures import (definitions, figures, fmt, list_url, page_context, rows, totals,
+                      viewer)
+from .filters import StatsFilters, read_filters
+
+TOP_GRIDS = 15
+TOP_CATEGORIES = 15
+TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
+
+
+class DashboardView(GridDeskView):
+    allowed_roles = ALL_ROLES
+
+    @expose("/")
+    def index(self):
+        filters = read_filters(viewer())
+        return self.render("admin/stats/dashboard.html", **page_context(filters),
+                           **dashboard(filters))
+
+
+def dashboard(filters: StatsFilters) -> dict:
+    values = totals(filters)
+    by_month = filters.days > TREND_BY_DAY_UP_TO
+    trend = trend_chart(filters, "month" if by_month else "day")
+    workers = worker_rows(filters)
+    return {"figures": figures(filters, values), "definitions": definitions(),
+            "trend_title": _("Received and closed per month") if by_month
+            else _("Received and closed per day"),
+            "top_grids": TOP_GRIDS, "workers": workers, "focus": focus(filters),
+            "chart_data": {"trend": trend, "category": bars(filters, "category", TOP_CATEGORIES),
+                           "grid": bars(filters, "grid", TOP_GRIDS),
+                           "workers": workers_chart(workers)}}
+
+
+def _period(filters: StatsFilters, key: str, group_by: str) -> tuple[date, date]:
+    """The days of one trend point, cut to the filters' range."""
+    if group_by == "day":
+        day = date.fromisoformat(key)
+        return day, day
+    year, month = (int(part) for part in key.split("-"))
+    first = date(year, month, 1)
+    last = (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
+    return max(first, filters.start), min(last, filters.end)
+
+
+def _periods(filters: StatsFilters, group_by: str) -> list[str]:
+    """Every day or month of the range, so that quiet days show as 0."""
+    keys, day = [], filters.start
+    while day <= filters.end:
+        key = day.isoformat() if group_by == "day" else day.strftime("%Y-%m")
+        if not keys or keys[-1] != key:
+            keys.append(key)
+        day += timedelta(days=1)
+    return keys
+
+
+def trend_chart(filters: StatsFilters, group_by: str) -> dict:
+    found = {row.key: row.values for row in rows(filters, group_by)}
+    keys = _periods(filters, group_by)
+    series = []
+    for code, area in (("received", True), ("closed", False)):
+        data = []
+        for key in keys:
+            start, end = _period(filters, key, group_by)
+            value = found.get(key, {}).get(code) or 0
+            data.append({"value": value, "url": list_url(filters, code, start=start, end=end)})
+        series.append({"name": BY_CODE[code].name, "data": data, "area": area})
+    return {"labels": [k[5:] if group_by == "day" else k for k in keys], "series": series}
+
+
+def bars(filters: StatsFilters, group_by: str, top: int) -> dict:
+    found = [row for row in rows(filters, group_by) if row.key and row.values["received"]]
+    found.sort(key=lambda row: (-row.values["received"], row.label))
+    found = found[:top]
+    option = {"grid": "grid_id", "category": "category_id"}[group_by]
+    data = [{"value": row.values["received"],
+             "url": list_url(filters, "received", **{option: row.key})} for row in found]
+    return {"labels": [row.label for row in found],
+            "series": [{"name": BY_CODE["received"].name, "data": data}]}
+
+
+def worker_rows(filters: StatsFilters) -> list[dict]:
+    found = {row.key: row for row in rows(filters, "assignee") if row.key}
+    if not found:
+        return []
+    people = db.session.execute(sa.select(User).where(
+        User.id.in_(list(found)), User.role == Role.GRID_WORKER)).scalars().all()
+    result = []
+    for person in sorted(people, key=lambda u: (u.scope_area.path if u.scope_area else "", u.id)):
+        values = found[person.id].values
+        result.append({
+            "id": person.id, "name": person.display_name,
+            "grid": person.scope_area.name if person.scope_area else "",
+            "dispatched": values["dispatched"], "closed": values["closed"],
+            "hours": values["avg_hours"], "hours_text": fmt(values["avg_hours"], "hours"),
+            "satisfaction": values["satisfaction_rate"],
+            "satisfaction_text": fmt(values["satisfaction_rate"], "ratio"),
+            "rated": values["rated"],
+            "dispatched_url": list_url(filters, "dispatched", user_id=person.id),
+            "closed_url": list_url(filters, "closed", user_id=person.id)})
+    return result
+
+
+def workers_chart(workers: list[dict]) -> dict:
+    def point(value, url=None):
+        return {"value": value, "url": url}
+
+    return {"labels": [w["name"] for w in workers],
+            "name_count": BY_CODE["closed"].name, "name_hours": BY_CODE["avg_hours"].name,
+            "name_satisfaction": BY_CODE["satisfaction_rate"].name,
+            "axis_count": _("Tickets"), "axis_hours": _("Hours"), "axis_share": _("Satisfaction"),
+            "count": [point(w["closed"], w["closed_url"]) for w in workers],
+            "hours": [point(round(w["hours"], 1) if w["hours"] is not None else None)
+                      for w in workers],
+            "satisfaction": [point(round(w["satisfaction"] * 100, 1)
+                                   if w["satisfaction"] is not None else None) for w in workers]}
+
+
+# --- the standing questions: where a focus category is reported most, and when it peaks ----------
+
+def focus(filters: StatsFilters) -> list[dict]:
+    names = setting("STATS_FOCUS_CATEGORIES", []) or []
+    if not names or filters.category is not None:
+        return []
+    found = db.session.execute(sa.select(Category).where(Category.name.in_(names))).scalars().all()
+    by_name = {c.name: c for c in found}
+    items = []
+    for name in names:
+        category = by_name.get(name)
+        if category is None:
+            continue
+        grids = [r for r in rows(filters, "grid", category=category)
+                 if r.key and r.values["received"]]
+        top = max(grids, key=lambda r: (r.values["received"], -r.key), default=None)
+        season_start, season_end = season_range(filters)
+        months = peak_months({r.key: r.values["received"] for r in rows(
+            filters, "month", category=category, start=season_start)})
+        items.append({
+            "category": category, "top_grid": top.label if top else None,
+            "top_count": top.values["received"] if top else 0,
+            "top_url": list_url(filters, "received", grid_id=top.key, category_id=category.id)
+            if top else None,
+            "peak_months": months, "years": SEASON_YEARS,
+            "season_url": url_for("stats_analysis.index", **filters.args(
+                **{"from": max(filters.start, filters.end - timedelta(days=ANALYSIS_MAX_DAYS - 1))
+                   .isoformat(), "category": category.id})) + "#gd-seasonality"})
+    return items
