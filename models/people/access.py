@@ -104,19 +104,31 @@ def pickable_areas(user: User, levels: Iterable[AreaLevel], *,
     return list(db.session.execute(query).scalars())
 
 
-def pickable_people(user: User) -> list[User]:
-    """The people offered to this user to assign a ticket to, or to filter the list by: active
-    people of an assignable role inside the user's scope area; department handlers serve every
-    area, so they are always offered."""
+def _assignable_people(user: User) -> sa.Select:
+    """Active people of an assignable role inside the user's scope area; department handlers
+    serve every area, so they are always in it."""
     query = (sa.select(User).outerjoin(Department, User.department_id == Department.id)
-             .where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES))
-             .options(joinedload(User.department))
-             .order_by(Department.name, User.display_name, User.id))
+             .where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES)))
     scope = user.scope_area
     if not sees_everywhere(user) and scope is not None:
         query = query.outerjoin(Area, User.scope_area_id == Area.id).where(
             sa.or_(User.role == Role.HANDLER, Area.path.startswith(scope.path)))
+    return query
+
+
+def pickable_people(user: User) -> list[User]:
+    """The people offered to this user to assign a ticket to, or to filter the list by."""
+    query = (_assignable_people(user).options(joinedload(User.department))
+             .order_by(Department.name, User.display_name, User.id))
     return list(db.session.execute(query).scalars())
+
+
+def may_assign_to(user: User, person: User) -> bool:
+    """Whether this user may give a ticket to ``person``: the people the assign form offers
+    (pickable_people), whichever channel the assignment comes through."""
+    found = db.session.execute(_assignable_people(user).with_only_columns(User.id)
+                               .where(User.id == person.id)).first()
+    return found is not None
 
 
 def pickable_departments(user: User) -> list[Department]:

@@ -181,7 +181,10 @@ def restart_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> None
     set_deadlines(ticket, ticket_owner(ticket)[0].rule, now, accept=accept)
 
 
-def _target(department_id, user_id) -> tuple[Department | None, User | None]:
+def _target(actor: Actor, department_id, user_id) -> tuple[Department | None, User | None]:
+    """Whom an assignment goes to: a department and/or a person the actor may pick."""
+    from models.people.access import may_assign_to
+
     department = _get(Department, department_id, _("department")) if department_id else None
     user = _get(User, user_id, _("user")) if user_id else None
     if department is None and user is None:
@@ -189,6 +192,9 @@ def _target(department_id, user_id) -> tuple[Department | None, User | None]:
     if user is not None:
         if not user.active or user.role not in ASSIGNABLE_ROLES:
             raise ActionInvalid(_("%(name)s cannot take tickets.", name=user.display_name))
+        if actor.user is not None and not may_assign_to(actor.user, user):
+            raise ActionInvalid(_("%(name)s works outside your area; choose someone from the "
+                                  "list.", name=user.display_name))
         if department is None:
             department = user.department
         elif user.department_id not in (None, department.id):
@@ -200,7 +206,7 @@ def _target(department_id, user_id) -> tuple[Department | None, User | None]:
 
 
 def _assign(ticket, actor, now, department_id=None, user_id=None, note=None, **_ignored):
-    department, user = _target(department_id, user_id)
+    department, user = _target(actor, department_id, user_id)
     if user is not None and user.role == Role.GRID_WORKER:
         ticket.current_level = AreaLevel.GRID
     elif department is not None and department.area is not None:
@@ -384,9 +390,16 @@ def _invalidate(ticket, actor, now, note=None, **_ignored):
 def _merge(ticket, actor, now, master_id=None, note=None, **_ignored):
     from models.people.access import can_see_ticket
 
+    unknown = ActionInvalid(_("Unknown %(what)s.", what=_("ticket to merge into")))
     master = _get(Ticket, master_id, _("ticket to merge into"))
     seen = {ticket.id}
-    while master.duplicate_of_id is not None and master.id not in seen:
+    while True:
+        # A ticket outside the actor's view, or a chain of merges leading out of it, is no
+        # such ticket: nothing about it (number, state) is told.
+        if actor.user is not None and not can_see_ticket(actor.user, master):
+            raise unknown
+        if master.duplicate_of_id is None or master.id in seen:
+            break
         seen.add(master.id)
         master = db.session.get(Ticket, master.duplicate_of_id)
     if master.id == ticket.id:
@@ -394,8 +407,6 @@ def _merge(ticket, actor, now, master_id=None, note=None, **_ignored):
     if master.status == INV:
         raise ActionInvalid(_("%(number)s is invalid; merge into an open or closed ticket.",
                               number=master.number))
-    if actor.user is not None and not can_see_ticket(actor.user, master):
-        raise ActionInvalid(_("Unknown %(what)s.", what=_("ticket to merge into")))
     ticket.duplicate_of_id = master.id
     ticket.suspended_at = ticket.resume_status = None
     return _event(ticket, "merge", actor, now, to_status=INV, note=(note or "").strip() or None,
