@@ -71,7 +71,10 @@ class SchedulerLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()  # ends the session: PostgreSQL drops the advisory lock
+            # close() would only return the connection to the pool, still holding the advisory
+            # lock; invalidate() closes the database session, and PostgreSQL drops the lock.
+            self._connection.invalidate()
+            self._connection.close()
             self._connection = None
         if self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
@@ -124,11 +127,16 @@ def run_forever(app: Flask) -> None:
 
 
 def start_in_background(app: Flask) -> threading.Thread:
-    """The demo's scheduler inside the web process, behind the same lock."""
+    """The demo's scheduler inside the web process, behind the same lock.
+
+    The lock and the scheduler are kept in ``app.extensions`` for the life of the process: a lock
+    left in a local variable is garbage-collected when the thread ends, which closes its file (or
+    returns its connection) and lets a second scheduler start beside the demo."""
     def target():
         lock = SchedulerLock(app)
         lock.acquire(wait=True)
         scheduler = BackgroundScheduler(timezone=app.config["GRIDDESK_TIMEZONE"], daemon=True)
+        app.extensions["griddesk_scheduler"] = (lock, scheduler)
         add_jobs(scheduler, app)
         scheduler.start()
         for name in JOBS:

@@ -349,3 +349,73 @@ def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(ctx, app, t
     while not mine.acquire(wait=False) and time.time() < deadline:
         time.sleep(0.3)
     mine.release()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_py(tmp_path, *args) -> subprocess.Popen:
+    """`python run.py ARGS` against the test database, its output (logs included) on stdout."""
+    env = dict(os.environ, DATABASE_URL=database_url(), SECRET_KEY="s" * 32, GRIDDESK_ENV="test",
+               GRIDDESK_INSTANCE=str(tmp_path), PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "run.py", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+
+
+def lines_within(process, seconds: float) -> list[str]:
+    """What the process printed in the next few seconds (it keeps running)."""
+    import selectors
+
+    lines, deadline = [], time.time() + seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.time() < deadline:
+            if selector.select(timeout=max(0.0, deadline - time.time())):
+                line = process.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+    return lines
+
+
+def stop(process) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(10)
+
+
+def test_the_demos_scheduler_holds_its_lock_while_the_demo_runs(ctx, app, tmp_path):
+    """`python run.py scheduler` beside the running demo waits and says so, for as long as the
+    demo runs (the demo used to drop its lock once its scheduler had started); when the demo is
+    killed, the waiting scheduler takes over."""
+    from jobs.scheduler import SchedulerLock
+
+    demo = run_py(tmp_path, "serve", "--port", str(free_port()))
+    second = None
+    try:
+        mine, deadline = SchedulerLock(app), time.time() + 60
+        while mine.acquire(wait=False):  # not yet taken by the demo
+            mine.release()
+            if time.time() > deadline or demo.poll() is not None:
+                stop(demo)
+                pytest.fail("the running demo does not hold the scheduler lock:\n"
+                            + demo.stdout.read()[-3000:])
+            time.sleep(0.2)
+        second = run_py(tmp_path, "scheduler")
+        said = "".join(lines_within(second, 12))
+        assert "another scheduler holds the lock; waiting" in said
+        assert "scheduler lock acquired" not in said, said
+        assert second.poll() is None
+        assert not mine.acquire(wait=False)
+        stop(demo)
+        said = "".join(lines_within(second, 20))
+        assert "scheduler lock acquired" in said, said
+    finally:
+        stop(demo)
+        if second is not None:
+            stop(second)
