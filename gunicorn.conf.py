@@ -2,6 +2,10 @@
 import multiprocessing
 import os
 
+from admin_app.logs import install_log_redaction
+
+install_log_redaction()  # api_key, tokens and passwords appear as [redacted] in the access log
+
 bind = os.environ.get("GRIDDESK_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GRIDDESK_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GRIDDESK_THREADS", "4"))

@@ -15,6 +15,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(config: Config | dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     configure_settings(app, config)
+    configure_logging(app)
     configure_url_numbers(app)
     configure_extensions(app)
     configure_storage(app)
@@ -33,6 +34,13 @@ def configure_settings(app: Flask, config: Config | dict | None) -> None:
     settings = Config() if config is None else config
     app.config.from_mapping(settings.as_dict() if isinstance(settings, Config) else settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def configure_logging(app: Flask) -> None:
+    """No secret in any log line: api_key, tokens and passwords are written as [redacted]."""
+    from .logs import install_log_redaction
+
+    install_log_redaction()
 
 
 def configure_url_numbers(app: Flask) -> None:

@@ -20,6 +20,7 @@ from models.tickets.intake import Report, report_ticket
 from models.tickets.workflow import Actor, perform
 
 from .conftest import database_url
+from .processes import free_port, lines_within, run_py, stop
 
 SH = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parent.parent
@@ -349,44 +350,6 @@ def test_a_second_scheduler_waits_and_takes_over_when_the_first_dies(ctx, app, t
     while not mine.acquire(wait=False) and time.time() < deadline:
         time.sleep(0.3)
     mine.release()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def run_py(tmp_path, *args) -> subprocess.Popen:
-    """`python run.py ARGS` against the test database, its output (logs included) on stdout."""
-    env = dict(os.environ, DATABASE_URL=database_url(), SECRET_KEY="s" * 32, GRIDDESK_ENV="test",
-               GRIDDESK_INSTANCE=str(tmp_path), PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "run.py", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
-
-
-def lines_within(process, seconds: float) -> list[str]:
-    """What the process printed in the next few seconds (it keeps running)."""
-    import selectors
-
-    lines, deadline = [], time.time() + seconds
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while time.time() < deadline:
-            if selector.select(timeout=max(0.0, deadline - time.time())):
-                line = process.stdout.readline()
-                if not line:
-                    break
-                lines.append(line)
-    return lines
-
-
-def stop(process) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
 
 
 def test_the_demos_scheduler_holds_its_lock_while_the_demo_runs(ctx, app, tmp_path):

@@ -1,0 +1,75 @@
+"""Secrets stay out of the logs: an Open311 client's api_key in the query string is accepted, and
+every log line — the demo's request log, Gunicorn's access log, the app's own lines — shows it as
+[redacted]."""
+from __future__ import annotations
+
+import logging
+import urllib.request
+
+from flask import current_app
+
+from models import db
+from models.people.tokens import create_api_client
+
+from .processes import free_port, lines_within, run_py, stop, wait_for_http
+
+
+def open311_key(app) -> str:
+    with app.app_context():
+        _client, token = create_api_client("城市APP")
+        db.session.commit()
+    return token
+
+
+def ask_with_secrets(base: str, key: str) -> int:
+    url = (f"{base}/open311/v2/requests.json?api_key={key}&status=open"
+           "&token=tok-0123456789&password=hunter2")
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return answer.status
+
+
+def check_redacted(log: str, key: str) -> None:
+    assert "/open311/v2/requests.json" in log, log  # the request was logged …
+    for secret in (key, "tok-0123456789", "hunter2"):
+        assert secret not in log, log  # … without its secrets
+    assert "api_key=[redacted]" in log and "password=[redacted]" in log, log
+
+
+def test_the_demo_server_logs_the_open311_key_as_redacted(ctx, tmp_path):
+    key = open311_key(ctx)
+    port = free_port()
+    demo = run_py(tmp_path, "serve", "--port", str(port), GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", demo)
+        assert ask_with_secrets(f"http://127.0.0.1:{port}", key) == 200  # accepted
+        log = "".join(lines_within(demo, 2))
+    finally:
+        stop(demo)
+    check_redacted(log, key)
+
+
+def test_gunicorns_access_log_shows_the_open311_key_as_redacted(ctx, tmp_path):
+    key = open311_key(ctx)
+    port = free_port()
+    server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                    "--workers", "1", "wsgi:app", command=("-m", "gunicorn"),
+                    GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        assert ask_with_secrets(f"http://127.0.0.1:{port}", key) == 200
+        log = "".join(lines_within(server, 2))
+    finally:
+        stop(server)
+    check_redacted(log, key)
+
+
+def test_the_apps_own_log_lines_are_redacted(ctx, caplog):
+    webhook = "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef"
+    with caplog.at_level(logging.INFO):
+        current_app.logger.warning("notification %s failed: %s", 7, webhook)
+        logging.getLogger("griddesk.delivery").info("sent %s", {"password": "hunter2", "to": 3})
+        logging.getLogger("griddesk.delivery").info("header Authorization: Bearer gdc_abcdef123")
+    assert "0123456789abcdef" not in caplog.text and "hunter2" not in caplog.text
+    assert "gdc_abcdef123" not in caplog.text
+    assert "access_token=[redacted]" in caplog.text
+    assert "'password': '[redacted]'" in caplog.text and "'to': 3" in caplog.text
