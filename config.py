@@ -9,6 +9,9 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("GRIDDESK_INSTANCE", BASE_DIR / "instance"))
 
 
+MIN_SECRET_KEY_BYTES = 32
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable GridDesk."""
 
@@ -64,7 +67,15 @@ class Config:
             if self.GRIDDESK_ENV == "production":
                 raise ConfigError("SECRET_KEY must be set when GRIDDESK_ENV=production")
             secret = _demo_secret_key()
+        if self.GRIDDESK_ENV == "production" and len(secret.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes when "
+                              "GRIDDESK_ENV=production (anyone who guesses it can sign in as "
+                              "anyone); make one with: "
+                              "python3 -c \"import secrets; print(secrets.token_hex(32))\"")
         self.SECRET_KEY = secret
+        # The built-in server (demo, `run.py serve`) listens on this address: this computer only,
+        # unless opened to the network on purpose (GRIDDESK_HOST=0.0.0.0 or --host 0.0.0.0).
+        self.HOST = env.get("GRIDDESK_HOST", "127.0.0.1")
         self.PORT = int(env.get("PORT", "5000"))
         self.GRIDDESK_TIMEZONE = env.get("GRIDDESK_TIMEZONE", "Asia/Shanghai")
         self.UPLOAD_DIR = env.get("GRIDDESK_UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))

@@ -1,6 +1,7 @@
 """GridDesk entry point.
 
-    python run.py                 the demo: migrate, seed when empty, serve
+    python run.py                 the demo: migrate, seed when empty, serve on 127.0.0.1
+                                  (python run.py demo --host 0.0.0.0 opens it to the network)
     python run.py init-db         migrate the database to the newest schema
     python run.py seed-demo       create the demo district, users and tickets
     python run.py create-admin U  create an administrator
@@ -18,6 +19,7 @@ import sys
 from flask.cli import FlaskGroup
 
 from admin_app import create_app
+from config import ConfigError
 
 
 def main(argv: list[str]) -> None:
@@ -25,7 +27,11 @@ def main(argv: list[str]) -> None:
                      add_version_option=False, load_dotenv=False,
                      help="GridDesk: community grid event tickets.")
     args = argv or ["demo"]
-    cli.main(args=args, prog_name="python run.py")
+    try:
+        cli.main(args=args, prog_name="python run.py")
+    except ConfigError as error:  # a setting that cannot run: say which, without a traceback
+        print(f"GridDesk cannot start: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -44,12 +44,32 @@ def init_db(calendar_years: tuple[int, ...] = ()) -> None:
 
 
 def database_is_empty() -> bool:
-    return db.session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 0
+    """No users, areas or tickets (the work calendar and default schemes init-db writes do not
+    count)."""
+    from models import Area
+
+    return not any(db.session.execute(sa.select(model.id).limit(1)).first()
+                   for model in (User, Area, Ticket))
 
 
-def serve(app: Flask, *, host: str = "0.0.0.0", port: int | None = None) -> None:
+def refuse_demo_data(app: Flask) -> None:
+    """Demo data (accounts with a published password) never goes into a production database."""
+    if app.config["GRIDDESK_ENV"] == "production":
+        raise click.ClickException(
+            "GRIDDESK_ENV=production: demo data (accounts with the password "
+            f"{DEMO_PASSWORD}) is never seeded. Create an administrator with "
+            "`python run.py create-admin NAME` (docs/OPERATIONS.md).")
+
+
+def serve(app: Flask, *, host: str | None = None, port: int | None = None) -> None:
+    host = host or app.config["HOST"]
     port = port or app.config["PORT"]
     click.echo(f"\nGridDesk is running: http://127.0.0.1:{port}/login")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        click.echo("Only this computer can open it. To open it to other devices on the network: "
+                   "python run.py demo --host 0.0.0.0 (or GRIDDESK_HOST=0.0.0.0 make demo).")
+    else:
+        click.echo(f"Listening on {host}: other devices on the network can open it too.")
     if app.config["GRIDDESK_ENV"] != "production":
         click.echo(f"Demo accounts (password {DEMO_PASSWORD}):")
         for username, who in DEMO_ACCOUNTS:
@@ -98,14 +118,16 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--tickets", default=600, show_default=True, help="How many demo tickets.")
-    @click.option("--force", is_flag=True, help="Seed even when users already exist.")
-    def seed_demo_command(tickets: int, force: bool):
-        """Create the demo district, users and tickets."""
+    def seed_demo_command(tickets: int):
+        """Create the demo district, users and tickets (only into an empty, non-production
+        database)."""
         from demo.seed import seed_demo
 
-        if not database_is_empty() and not force:
-            click.echo("The database already has users; nothing seeded (use --force to add anyway).")
-            return
+        refuse_demo_data(current_app)
+        if not database_is_empty():
+            raise click.ClickException("The database already has users, areas or tickets; "
+                                       "nothing seeded. Demo data goes into an empty database "
+                                       "only.")
         summary = seed_demo(ticket_count=tickets)
         db.session.commit()
         click.echo("Demo data: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
@@ -214,17 +236,21 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Statistics rebuilt for {first} – {last}: {tickets} tickets read.")
 
     @app.cli.command("serve")
-    @click.option("--host", default="0.0.0.0", show_default=True)
+    @click.option("--host", default=None, help="Defaults to GRIDDESK_HOST (127.0.0.1: this "
+                  "computer only); 0.0.0.0 opens it to the network.")
     @click.option("--port", type=int, default=None, help="Defaults to PORT (5000).")
     def serve_command(host: str, port: int | None):
         """Serve GridDesk with the built-in server (use Gunicorn in production)."""
         serve(current_app._get_current_object(), host=host, port=port)
 
     @app.cli.command("demo")
-    def demo_command():
+    @click.option("--host", default=None, help="Defaults to GRIDDESK_HOST (127.0.0.1: this "
+                  "computer only); 0.0.0.0 opens it to the network.")
+    def demo_command(host: str | None):
         """Migrate, seed the demo when the database is empty, and serve."""
         from demo.seed import seed_demo
 
+        refuse_demo_data(current_app)
         init_db()
         if database_is_empty():
             click.echo("Seeding the demo district (takes a few seconds)…")
@@ -234,7 +260,7 @@ def register_commands(app: Flask) -> None:
         else:
             tickets = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()
             click.echo(f"Using the existing database ({tickets} tickets).")
-        serve(current_app._get_current_object())
+        serve(current_app._get_current_object(), host=host)
 
     @app.cli.command("import-tickets")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
