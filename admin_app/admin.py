@@ -21,6 +21,8 @@ from views.admin.notification_views import (ChannelSettingsView, InboxView, Outb
                                             TemplateView, unread_for_current_user)
 from views.admin.statistics.analysis import AnalysisView
 from views.admin.statistics.dashboard import DashboardView
+from views.admin.statistics.definitions import DefinitionsView
+from views.admin.statistics.figure_tickets import FigureTicketsView
 from views.admin.statistics.map import MapView
 from views.admin.statistics.monthly_report import ReportView
 from views.admin.ticket_views import TicketView
@@ -70,6 +72,10 @@ def build_admin(app: Flask) -> Admin:
                                 endpoint="stats_analysis", url="/admin/stats/analysis"))
     admin.add_view(MapView(name=_l("Map"), category=statistics, endpoint="stats_map",
                            url="/admin/stats/map"))
+    admin.add_view(DefinitionsView(name=_l("Definitions of the figures"), category=statistics,
+                                   endpoint="stats_definitions", url="/admin/stats/definitions"))
+    admin.add_view(FigureTicketsView(name=_l("Tickets behind a figure"), endpoint="stats_figure",
+                                     url="/admin/stats/figure"))
     admin.add_view(RankingView(name=_l("Performance evaluation"), category=statistics,
                                endpoint="evaluation"))
     admin.add_view(SchemeView(name=_l("Scoring schemes"), category=statistics,

@@ -121,27 +121,120 @@ def test_a_community_user_sees_only_their_community(folded, app, login_as):
     assert len(district["features"]) > len(data["features"])
 
 
-def test_drill_down_lists_hold_the_tickets_behind_each_figure(folded, app, login_as):
-    start, end = local_today() - timedelta(days=59), local_today()
-    client = login_as("street")
-    html = client.get(f"/admin/stats/?from={start}&to={end}").get_data(as_text=True)
-    shown_figures = figures(html)
-    # Figures counting tickets once each: the list holds exactly that many.
-    for key in ("received", "overdue_now", "patrol_found"):
-        text, url = shown_figures[key]
-        assert url and list_count(client, url) == int(text), key
-    # Figures counting events: the list holds the tickets they happened to (one ticket can be
-    # reworked or escalated twice), never more, and some whenever the figure is not 0.
-    for key in ("dispatched", "closed", "ever_overdue", "reopened", "escalated"):
-        text, url = shown_figures[key]
-        count = list_count(client, url)
-        assert count <= int(text) and (count > 0) == (int(text) > 0), key
-    # A bar of the grid chart, and a grid worker's closed count, lead to the same numbers.
-    data = re.search(r'id="gd-data-grid">(.*?)</script>', html, re.S)[1]
-    import json
+def figure_page(client, url: str) -> tuple[int, int, dict[int, int], str]:
+    """The page behind a figure of events: (events, tickets, {ticket id: times}, its text)."""
+    answer = client.get(url)
+    assert answer.status_code == 200, url
+    html = answer.get_data(as_text=True)
+    summary = re.search(r'id="gd-figure-summary" data-events="(\d+)" data-tickets="(\d+)">'
+                        r'\s*(.*?)</p>', html, re.S)
+    rows = {int(t): int(n) for t, n in re.findall(
+        r'class="gd-figure-ticket" data-ticket="(\d+)">.*?gd-figure-count">(\d+)<', html, re.S)}
+    hidden = re.search(r'id="gd-figure-not-shown">\D*(\d+)', html)
+    events, tickets = int(summary[1]), int(summary[2])
+    # Every counted ticket is listed with its times (or said to be outside the user's list).
+    assert len(rows) + (int(hidden[1]) if hidden else 0) == tickets, url
+    if not hidden:
+        assert sum(rows.values()) == events, url
+    return events, tickets, rows, htmllib.unescape(summary[3]).strip()
 
-    bar = json.loads(data)["series"][0]["data"][0]
-    assert list_count(client, bar["url"]) == bar["value"]
+
+def drill_down_count(client, url: str) -> int:
+    """What the drill-down of a figure counts: the tickets of the ticket list for a figure of
+    tickets, the events of the figure's page (listed ticket by ticket) for a figure of events."""
+    if url.startswith("/admin/ticket/"):
+        return list_count(client, url)
+    assert url.startswith("/admin/stats/figure/"), url
+    return figure_page(client, url)[0]
+
+
+# The figure each card's link leads to: its own count, or the count its rate is made of.
+LINKED = {"on_time_rate": "closed_in_time", "response_rate": "accepted_in_time",
+          "overdue_rate": "closed", "rework_rate": "rework", "return_rate": "returned",
+          "satisfaction_rate": "satisfied", "rating_coverage": "rated", "avg_hours": "closed",
+          "median_hours": "closed", "ever_overdue": "ever_overdue"}
+
+
+def linked_value(values: dict, code: str) -> int:
+    code = LINKED.get(code, code)
+    if code == "satisfied":
+        return round((values["satisfaction_rate"] or 0) * values["rated"])
+    return values[code]
+
+
+@pytest.mark.parametrize("name", ["street", "gridworker"])
+def test_every_figures_drill_down_counts_what_the_figure_says(folded, app, login_as, name):
+    """On the demo: a figure of tickets lists exactly that many tickets; a figure of events
+    leads to its events, listed ticket by ticket with their counts, adding up to the figure."""
+    start, end = local_today() - timedelta(days=59), local_today()
+    client = login_as(name)
+    html = client.get(f"/admin/stats/?from={start}&to={end}").get_data(as_text=True)
+    with app.app_context():
+        person = user(name)
+        values = indicators(person, start, end, area=person.scope_area,
+                            assignee=person if name == "gridworker" else None)[0].values
+    shown_figures = figures(html)
+    linked = [(key, url) for key, (_text, url) in shown_figures.items() if url]
+    assert len(linked) >= 15
+    for key, url in linked:
+        assert drill_down_count(client, url) == linked_value(values, key), key
+    details = re.findall(r'gd-figure-detail"><a class="text-muted" href="([^"]*)">([^<]*)<', html)
+    assert len(details) >= 4
+    for url, text in details:
+        assert drill_down_count(client, htmllib.unescape(url)) == int(text.split()[-1]), text
+
+
+def test_every_counted_measure_drills_down_to_its_figure(folded, app, login_as):
+    """Every counted measure, over the demo's whole history, for the district centre."""
+    from models.stats.drilldown import COUNTED, counts_tickets, figure_key
+    from views.admin.ticket_views import list_filter_args
+
+    start, end = local_today() - timedelta(days=3 * 366 - 1), local_today()
+    client = login_as("district")
+    with app.app_context():
+        values = indicators(user("district"), start, end)[0].values
+    names = {"overdue_marked": "ever_overdue"}
+    several = []
+    for measure in COUNTED:
+        expected = linked_value(values, names.get(measure, measure))
+        if counts_tickets(measure):
+            url = "/admin/ticket/?" + "&".join(f"{k}={v}" for k, v in list_filter_args(
+                figure=figure_key(measure, start, end)).items())
+            assert list_count(client, url) == expected, measure
+            continue
+        events, tickets, rows, text = figure_page(
+            client, f"/admin/stats/figure/?measure={measure}&from={start}&to={end}")
+        assert events == expected, measure
+        assert text.startswith(f"{events} 次") and text.endswith(f"涉及 {tickets} 件工单")
+        if events > tickets:
+            several.append(measure)
+            assert max(rows.values()) > 1
+    # The demo has tickets returned, escalated and dispatched more than once.
+    assert {"dispatched", "returned"} <= set(several) or len(several) >= 2, several
+    rework = client.get(f"/admin/stats/figure/?measure=rework&from={start}&to={end}")
+    text = htmllib.unescape(rework.get_data(as_text=True))
+    assert re.search(r"\d+ 次审核退回，涉及 \d+ 件工单", text)
+
+
+def test_the_figure_page_refuses_what_is_not_a_figure_of_events(folded, login_as):
+    client = login_as("district")
+    for measure in ("received", "handling_seconds", "nonsense", ""):
+        assert client.get(f"/admin/stats/figure/?measure={measure}").status_code == 404
+    answer = client.get("/admin/stats/figure/?measure=rework&from=2026-13-01")
+    assert answer.status_code == 200 and "不是有效日期" in answer.get_data(as_text=True)
+
+
+def test_the_dashboard_links_every_figure_to_its_definition(folded, login_as):
+    client = login_as("leader")
+    html = client.get("/admin/stats/").get_data(as_text=True)
+    assert 'href="/admin/stats/definitions/" id="gd-definitions-link"' in html
+    sheet = client.get("/admin/stats/definitions/").get_data(as_text=True)
+    for key in figures(html):
+        assert f'href="/admin/stats/definitions/#def-{key}"' in html, key
+    for indicator in BY_CODE.values():
+        assert f'id="def-{indicator.code}"' in sheet
+        assert indicator.definition in htmllib.unescape(sheet)
+    assert "次数（一件工单可计多次）" in sheet and "工单数" in sheet
 
 
 def test_grid_workers_count_time_and_satisfaction(folded, app, login_as):
@@ -192,7 +285,7 @@ def test_home_page_shows_this_months_figures(folded, app, login_as):
                                   "satisfaction_rate", "avg_hours"}
     for key, (text, url) in shown_figures.items():
         assert text == shown(expected[key], BY_CODE[key].unit)
-        assert url and url.startswith("/admin/ticket/")
+        assert url and url.startswith(("/admin/ticket/", "/admin/stats/figure/"))
 
 
 @pytest.mark.parametrize("query, message", [

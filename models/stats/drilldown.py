@@ -1,9 +1,17 @@
 """The tickets behind a statistics figure: those with a counted fact of that measure on those
 local days (for that department or person), read from the same facts the figures sum up.
 
-A figure links to the ticket list filtered by ``figure_key(...)``; the list reads it back with
-``parse_figure_key`` and filters by ``figure_condition``. A ticket counts once in the list even
-where it counts several times in a sum (two reworks, a second closure after reopening)."""
+Two kinds of figures:
+
+* figures of TICKETS (``TICKET_MEASURES``: received, merged, invalidated, found on patrol): a
+  ticket has at most one such fact, so the figure is a number of tickets. It links to the ticket
+  list filtered by ``figure_key(...)`` (read back with ``parse_figure_key``, filtered by
+  ``figure_condition``), which holds exactly that many tickets.
+* figures of EVENTS (every other counted measure: dispatches, closures, reworks, returns,
+  reopenings, escalations, overdue marks, ratings …): one ticket can count several times, so the
+  tickets behind the figure may be fewer than the figure. ``figure_tickets`` says both numbers
+  ("7 次退回，涉及 5 件工单") and lists each ticket with its count, read from the same facts
+  and the same scope the figure sums."""
 from __future__ import annotations
 
 import re
@@ -11,12 +19,28 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
+from models.base import db
+
+from models.people.access import ticket_scope
+from models.people.user import User
+from models.stats.scope import filters
 from models.stats.tables import MEASURES, StatsFact
 from models.tickets.tables import Ticket
 
 # Durations are summed, not counted: a figure of tickets never stands on them alone.
 COUNTED = tuple(m for m in MEASURES if not m.endswith("_seconds") and m != "rating_sum")
+# At most one fact per ticket: the figure counts tickets (facts.py writes each once).
+TICKET_MEASURES = ("received", "merged", "invalidated", "patrol_found")
+# What one event of each other measure is called in "7 次退回，涉及 5 件工单".
+EVENT_NAMES = {
+    "dispatched": "派单", "accepted": "签收", "accepted_in_time": "按时签收", "closed": "办结",
+    "closed_in_time": "按期办结", "rework": "审核退回", "returned": "退回", "reopened": "重新打开",
+    "escalated": "上报上级", "rated": "评价", "satisfied": "满意评价（4 星及以上）",
+    "rated_by_reporter": "群众自评", "follow_ups": "回访评价", "overdue_marked": "超期",
+}
+LISTED_AT_MOST = 500
 _PATTERN = re.compile(r"^(?P<measure>[a-z_]+):(?P<start>\d{4}-\d{2}-\d{2}):(?P<end>\d{4}-\d{2}-\d{2})"
                       r"(?::d(?P<department>\d{1,9}))?(?::u(?P<user>\d{1,9}))?$")
 
@@ -67,3 +91,48 @@ def figure_condition(key: FigureKey) -> sa.ColumnElement[bool]:
     if key.user_id:
         facts = facts.where(StatsFact.user_id == key.user_id)
     return Ticket.id.in_(facts)
+
+
+def counts_tickets(measure: str) -> bool:
+    """The figure of this measure is a number of tickets (else a number of events)."""
+    return measure in TICKET_MEASURES
+
+
+@dataclass
+class FigureTickets:
+    """The tickets behind one figure of events: how many events, on how many tickets, and the
+    tickets (most events first) that the user's ticket list shows, each with its count."""
+    measure: str
+    events: int
+    tickets: int
+    rows: list  # (Ticket, events) pairs, at most LISTED_AT_MOST
+    not_shown: int  # counted tickets the user may not open (no longer theirs, another unit's)
+
+    @property
+    def event_name(self) -> str:
+        return EVENT_NAMES.get(self.measure, self.measure)
+
+
+def figure_tickets(user: User, key: FigureKey, *, area=None, category=None,
+                   limit: int = LISTED_AT_MOST) -> FigureTickets:
+    """The facts of the key's measure on its days in the user's statistics scope (and the area,
+    category, department and person asked for): the same rows the figure sums up."""
+    column = getattr(StatsFact, key.measure)
+    where = [column > 0, *filters(user, StatsFact, key.start, key.end, area, category)]
+    if key.department_id:
+        where.append(StatsFact.department_id == key.department_id)
+    if key.user_id:
+        where.append(StatsFact.user_id == key.user_id)
+    events, tickets = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(column), 0),
+                  sa.func.count(sa.distinct(StatsFact.ticket_id))).where(*where)).one()
+    per_ticket = (sa.select(StatsFact.ticket_id, sa.func.sum(column).label("n"))
+                  .where(*where).group_by(StatsFact.ticket_id).subquery())
+    visible = (sa.select(Ticket, per_ticket.c.n)
+               .join(per_ticket, per_ticket.c.ticket_id == Ticket.id).where(ticket_scope(user)))
+    listed = visible.options(joinedload(Ticket.grid), joinedload(Ticket.category))
+    shown = db.session.execute(sa.select(sa.func.count())
+                               .select_from(visible.subquery())).scalar_one()
+    rows = [(ticket, int(n)) for ticket, n in db.session.execute(
+        listed.order_by(per_ticket.c.n.desc(), Ticket.id.desc()).limit(limit))]
+    return FigureTickets(key.measure, int(events), int(tickets), rows, int(tickets) - shown)

@@ -13,7 +13,7 @@ from flask_login import current_user
 from models import Category, User
 from models.clock import local_today
 from models.stats.definitions import BY_CODE, INDICATORS
-from models.stats.drilldown import COUNTED, figure_key
+from models.stats.drilldown import COUNTED, counts_tickets, figure_key
 from models.stats.indicators import indicators
 
 from ..ticket_views import list_filter_args
@@ -40,13 +40,32 @@ def totals(filters: StatsFilters) -> dict:
     return rows(filters)[0].values
 
 
-# --- links to the ticket list ------------------------------------------------------------------
+# --- links to the tickets behind a figure ---------------------------------------------------------
 
 def list_url(filters: StatsFilters, measure: str | None = None, *, start: date | None = None,
              end: date | None = None, grid_id: int | None = None,
              category_id: int | None = None, user_id: int | None = None, **criteria) -> str:
-    """The ticket list showing the tickets behind a figure: those with a fact of ``measure`` on
-    these days (models.stats.drilldown), in the filters' area and category."""
+    """Where a figure leads: for a figure of tickets (models.stats.drilldown.TICKET_MEASURES)
+    the ticket list holding exactly those tickets; for a figure of events the page that says
+    how many events on how many tickets and lists each ticket with its count."""
+    if measure is not None and not counts_tickets(measure) and not criteria:
+        area = grid_id or (filters.area.id if filters.area else "")
+        return url_for("stats_figure.index", measure=measure, **filters.args(**{
+            "from": (start or filters.start).isoformat(), "to": (end or filters.end).isoformat(),
+            "area": area, "category": category_id or (filters.category.id if filters.category
+                                                      else ""),
+            "assignee": user_id or (filters.assignee.id if filters.assignee
+                                    and not filters.own_only else "")}))
+    return ticket_list_url(filters, measure, start=start, end=end, grid_id=grid_id,
+                           category_id=category_id, user_id=user_id, **criteria)
+
+
+def ticket_list_url(filters: StatsFilters, measure: str | None = None, *,
+                    start: date | None = None, end: date | None = None,
+                    grid_id: int | None = None, category_id: int | None = None,
+                    user_id: int | None = None, **criteria) -> str:
+    """The ticket list showing the tickets with a fact of ``measure`` on these days
+    (models.stats.drilldown), in the filters' area and category; each ticket once."""
     args: dict = {}
     if grid_id:
         args["grid"] = grid_id
