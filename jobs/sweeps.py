@@ -120,7 +120,7 @@ def deliver_notifications(now: datetime | None = None) -> dict:
 
 def exports(now: datetime | None = None) -> dict:
     """Exports whose web worker stopped before finishing them, and files past their keeping."""
-    from integrations.excel.runner import run_abandoned
+    from integrations.exports.runner import run_abandoned
 
     return run_abandoned(now)
 

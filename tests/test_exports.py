@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from integrations.excel.cells import cell
-from integrations.excel.runner import THREAD_PREFIX, run_export
+from integrations.exports.runner import THREAD_PREFIX, run_export
 from models import ExportJob, Ticket, TicketStatus, db, utcnow
 from models.exports.jobs import queue_export
 from models.exports.ticket_rows import export_condition, row_batches
@@ -197,7 +197,7 @@ def test_a_large_export_is_streamed_in_batches(ctx, login_as):
     db.session.expire_all()
     job = db.session.get(ExportJob, job.id)
     assert job.state == ExportState.DONE and job.progress == job.total == total
-    from integrations.excel.runner import export_path
+    from integrations.exports.runner import export_path
 
     book = load_workbook(export_path(job), read_only=True)
     assert sum(1 for _row in book.active.iter_rows(values_only=True)) == total + 1

@@ -8,15 +8,17 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from integrations.pdf import pdf_unavailable_reason
-from models import db
+from models import ExportJob, db, utcnow
 from models.stats.definitions import INDICATORS
 from models.stats.indicators import indicators
 from models.tickets.intake import Report, report_ticket
 from models.tickets.workflow import Actor, perform
 
+from .conftest import session_csrf_token
 from .test_admin_pages import after_photo, world  # noqa: F401  (garbage → community office)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -118,7 +120,35 @@ def test_a_bad_month_or_a_foreign_area_gets_a_message(month_world, login_as):
     assert other.status_code == 200 and "乙社区 2026年11月" not in other.get_data(as_text=True)
 
 
-def test_the_pdf_report_has_chinese_text(month_world, login_as):
+def ask_for_the_pdf(client, area_code: str, month: str = "2026-11"):
+    """Press the report page's PDF button; the job page it leads to."""
+    page = client.get(f"/admin/report/?area={area_code}&month={month}").get_data(as_text=True)
+    assert 'id="gd-report-pdf"' in page and 'method="post"' in page
+    response = client.post("/admin/report/pdf", data={
+        "csrf_token": session_csrf_token(client), "area": area_code, "month": month})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert "/admin/exports/" in response.headers["Location"]
+    return response.headers["Location"]
+
+
+@pytest.fixture()
+def stopped_worker(monkeypatch):
+    """The web worker queues the job but stops before running it: the scheduler picks it up."""
+    from views.admin import export_views
+
+    queued = []
+    monkeypatch.setattr(export_views, "start_export", lambda app, job_id: queued.append(job_id))
+    return queued
+
+
+def scheduler_pickup() -> int:
+    from jobs.sweeps import exports
+
+    return exports(now=utcnow() + timedelta(minutes=1))["exports_run"]
+
+
+def test_the_pdf_report_is_made_in_the_background_and_has_chinese_text(month_world, login_as,
+                                                                       stopped_worker):
     reason = pdf_unavailable_reason()
     if reason:
         pytest.skip(f"PDF reports need the system's Pango: {reason}")
@@ -126,12 +156,64 @@ def test_the_pdf_report_has_chinese_text(month_world, login_as):
         pytest.skip("pdftotext (Debian package poppler-utils) is not installed")
     client = login_as("street")
     code = month_world.areas["street1"].code
-    response = client.get(f"/admin/report/pdf?area={code}&month=2026-11")
+    job_url = ask_for_the_pdf(client, code)
+    assert len(stopped_worker) == 1
+    waiting = client.get(job_url + "status").get_json()
+    assert waiting["state"] == "queued" and waiting["download_url"] is None
+    page = client.get(job_url).get_data(as_text=True)
+    assert "月度报告（PDF）" in page and "0 / 4 步" in page and "gd-export-download" in page
+
+    assert scheduler_pickup() == 1
+    status = client.get(job_url + "status").get_json()
+    assert status["state"] == "done" and status["percent"] == 100, status
+    assert status["progress_text"] == "已完成：4 / 4 步"
+    assert "下载 PDF" in client.get(job_url).get_data(as_text=True)
+    response = client.get(status["download_url"])
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "2026-11.pdf" in response.headers["Content-Disposition"]
     text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.data,
                           capture_output=True, check=True).stdout.decode("utf-8")
     assert "一号街道" in text and "月度报告" in text.replace(" ", "")
     assert "甲社区" in text and "受理量" in text
+    # The file is the requesting user's: another user finds no such job.
+    other = login_as("community2")
+    assert other.get(job_url).status_code == 404
+    assert other.get(status["download_url"]).status_code == 404
+    assert "月度报告（PDF）" in client.get("/admin/exports/").get_data(as_text=True)
+
+
+def test_a_pdf_that_cannot_be_made_fails_with_its_reason(month_world, login_as, stopped_worker,
+                                                         monkeypatch):
+    from integrations.exports import writers
+    from integrations.pdf import PdfUnavailable
+
+    def no_pango(html):
+        raise PdfUnavailable("the Pango library WeasyPrint needs is missing")
+
+    monkeypatch.setattr(writers, "report_pdf", no_pango)
+    client = login_as("street")
+    job_url = ask_for_the_pdf(client, month_world.areas["street1"].code)
+    assert scheduler_pickup() == 1
+    status = client.get(job_url + "status").get_json()
+    assert status["state"] == "failed" and status["download_url"] is None
+    assert "系统库" in status["error"] or "打印" in status["error"], status["error"]
+    page = client.get(job_url).get_data(as_text=True)
+    assert status["error"] in page and 'id="gd-export-error"' in page
+
+
+def test_a_pdf_for_a_bad_month_or_a_foreign_area_is_refused_before_queuing(month_world, login_as):
+    client = login_as("community")
+    before = db.session.execute(sa.select(sa.func.count()).select_from(ExportJob)).scalar_one()
+    for area, month in (("T010101", "2026-13"), ("T010201", "2026-11")):
+        answer = client.post("/admin/report/pdf", data={
+            "csrf_token": session_csrf_token(client), "area": area, "month": month},
+            follow_redirects=True)
+        assert answer.status_code == 200 and "alert-danger" in answer.get_data(as_text=True)
+    after = db.session.execute(sa.select(sa.func.count()).select_from(ExportJob)).scalar_one()
+    assert after == before
+    # An old link to the PDF opens the report page, whose button makes the PDF.
+    old = client.get("/admin/report/pdf?area=T010101&month=2026-11")
+    assert old.status_code == 302 and "/admin/report/?" in old.headers["Location"]
 
 
 def test_server_side_charts_escape_their_labels():

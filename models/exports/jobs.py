@@ -1,4 +1,5 @@
-"""An export that runs in the background: its row carries the request, the progress and the
+"""An export that runs in the background (the ticket list as .xlsx, an area's monthly report as
+PDF): its row carries the request, the progress (rows written, or the report's steps) and the
 result, so any web worker answers "how far is it?" and serves the file (state in the database,
 never in one process's memory).
 
@@ -20,7 +21,9 @@ from models.vocabulary import ExportState
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 KEEP_FILES = timedelta(days=2)
-EXPORT_KINDS = ("tickets",)
+TICKETS = "tickets"  # the ticket list with its filters, as .xlsx
+MONTHLY_REPORT = "monthly_report"  # an area's monthly report, as PDF
+EXPORT_KINDS = (TICKETS, MONTHLY_REPORT)
 
 
 class ExportJob(db.Model):

@@ -6,14 +6,12 @@
   var text = document.getElementById('gd-export-progress-text');
   var link = document.getElementById('gd-export-download');
   var error = document.getElementById('gd-export-error');
-  var template = box.getAttribute('data-progress-text');
   var state = document.getElementById('gd-export-state');
   function show(data) {
     if (state) { state.textContent = data.state_label; }
     bar.style.width = data.percent + '%';
     bar.textContent = data.percent + '%';
-    text.textContent = template.replace('{done}', data.progress)
-      .replace('{total}', data.total === null ? '…' : data.total).replace('{state}', data.state_label);
+    text.textContent = data.progress_text;
     if (data.download_url) {
       link.href = data.download_url;
       link.classList.remove('d-none');

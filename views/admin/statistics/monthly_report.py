@@ -1,24 +1,22 @@
-"""The printable monthly report of an area (HTML with print CSS, and the same as a PDF), and
-the indicator tables as .xlsx — all scoped to the user."""
+"""The printable monthly report of an area (HTML with print CSS; the same as a PDF, made in the
+background as an export job with its progress), and the indicator tables as .xlsx — all scoped
+to the user."""
 from __future__ import annotations
 
 import io
 from datetime import date
-from pathlib import Path
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from integrations.charts.svg import bar_chart, column_chart
 from integrations.excel.indicators import write_indicator_workbook
 from integrations.excel.tickets import MEDIA_TYPE
-from integrations.pdf import PdfUnavailable, html_to_pdf
-from models.clock import format_local
+from integrations.reports.monthly import GROUP_LABELS, render_report
+from models.exports.jobs import MONTHLY_REPORT
 from models.people.roles import AREA_REPORT_ROLES
-from models.stats.definitions import BY_CODE, INDICATORS
+from models.stats.definitions import INDICATORS
 from models.stats.indicators import GROUPS, indicators
 from models.stats.monthly_report import (month_end, monthly_report, parse_month, report_area,
                                          report_areas)
@@ -26,57 +24,7 @@ from models.stats.scope import StatsQueryError, find_area, find_category
 from models.errors import WorkflowError
 
 from ..base import GridDeskView
-
-GROUP_LABELS = {"grid": _l("Grid"), "community": _l("Community"), "street": _l("Street"),
-                "district": _l("District"), "department": _l("Department"),
-                "assignee": _l("Assigned to"), "category": _l("Category"),
-                "month": _l("Report month"), "day": _l("Report day")}
-
-
-def figure(value, unit: str) -> str:
-    """An indicator's value as the report prints it."""
-    if value is None:
-        return "—"
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "hours":
-        return f"{value:.1f}"
-    if unit == "stars":
-        return f"{value:.2f}"
-    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
-
-
-def report_charts(report) -> dict:
-    days = [row.key[-2:] if isinstance(row.key, str) else str(row.key) for row in report.by_day]
-    charts = {
-        "daily": column_chart(days, [
-            (BY_CODE["received"].name, [r.values.get("received") or 0 for r in report.by_day]),
-            (BY_CODE["closed"].name, [r.values.get("closed") or 0 for r in report.by_day])],
-            title=_("Received and closed per day")),
-        "places": bar_chart([(r.label, r.values.get("received") or 0) for r in report.by_place],
-                            title=_("Received by %(group)s", group=GROUP_LABELS[report.place_group])),
-        "categories": bar_chart([(r.label, r.values.get("received") or 0)
-                                 for r in report.by_category], title=_("Categories with the most cases")),
-    }
-    if report.hotspots:
-        charts["hotspots"] = bar_chart(
-            [(f"{h.grid} · {h.category}", h.count) for h in report.hotspots],
-            title=_("Hotspots (grid × category)"))
-    return charts
-
-
-def render_report(report, *, for_pdf: bool) -> str:
-    return render_template("admin/report/monthly.html", report=report, for_pdf=for_pdf,
-                           charts=report_charts(report), figure=figure,
-                           group_label=GROUP_LABELS[report.place_group],
-                           generated=format_local(report.generated_at),
-                           month_label=_("%(year)s-%(month)s", year=report.month.year,
-                                         month=report.month.month))
-
-
-def report_stylesheet() -> Path:
-    return Path(current_app.static_folder) / "css" / "report.css"
-
+from ..export_views import begin_export
 
 class ReportView(GridDeskView):
     allowed_roles = AREA_REPORT_ROLES
@@ -98,24 +46,20 @@ class ReportView(GridDeskView):
                                groups=[(g, GROUP_LABELS[g]) for g in GROUPS if g != "day"])
         return render_report(report, for_pdf=False)
 
-    @expose("/pdf")
+    @expose("/pdf", methods=["GET", "POST"])
     def pdf(self):
+        """POST: the PDF is made in the background (an export job with its progress page);
+        GET (an old link): the report page, whose button asks for the PDF."""
         try:
-            report = self._report()
+            area = report_area(current_user, request.values.get("area"))
+            month = parse_month(request.values.get("month"))
         except WorkflowError as exc:
             flash(exc.message, "danger")
             return redirect(url_for(".index"))
-        try:
-            data = html_to_pdf(render_report(report, for_pdf=True), [report_stylesheet()])
-        except PdfUnavailable as exc:
-            current_app.logger.error("PDF report: %s", exc)
-            flash(_("PDF reports cannot be made on this server (a system library is missing); "
-                    "print the page instead."), "danger")
-            return redirect(url_for(".index", area=report.area.code,
-                                    month=report.month.strftime("%Y-%m")))
-        name = f"{_('Monthly report')}-{report.area.name}-{report.month:%Y-%m}.pdf"
-        return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
-                         as_attachment=request.args.get("download") == "1")
+        if request.method == "GET":
+            return redirect(url_for(".index", area=area.code, month=month.strftime("%Y-%m")))
+        job = begin_export(MONTHLY_REPORT, {"area": area.code, "month": month.strftime("%Y-%m")})
+        return redirect(url_for("exports.job", job_id=job.id))
 
     @expose("/indicators.xlsx")
     def indicator_table(self):

@@ -1,5 +1,6 @@
-"""Running export jobs (models/exports/jobs.py): claim, write the workbook batch by batch while
-recording the progress, store the file under UPLOAD_DIR/exports/, finish.
+"""Running export jobs (models/exports/jobs.py): claim, write the file step by step while
+recording the progress, store it under UPLOAD_DIR/exports/, finish — or fail with a reason the
+user can act on.
 
 The web worker that queued a job starts it at once in a thread of its own; the scheduler's sweep
 (jobs/sweeps.py) runs any job whose runner never started or stopped, and deletes old files. The
@@ -16,17 +17,13 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, current_app
-from flask_babel import gettext as _
 
 from models.base import db
-from models.clock import local_zone
 from models.exports.jobs import (ExportJob, abandoned_exports, claim_export, expired_export_files,
-                                 finish_export, forget_export_files, record_progress)
-from models.exports.ticket_rows import (count_rows, custom_field_columns, export_categories,
-                                        export_condition, row_batches)
+                                 finish_export, forget_export_files)
 from models.people.user import User
 
-from .tickets import write_ticket_workbook
+from .writers import WRITERS, ExportRefused
 
 log = logging.getLogger("griddesk.exports")
 THREAD_PREFIX = "griddesk-export-"
@@ -45,43 +42,31 @@ def export_path(job: ExportJob) -> Path | None:
     return path if path.is_file() else None
 
 
-def _stamp() -> str:
-    return datetime.now(local_zone()).strftime("%Y%m%d-%H%M")
-
-
-def _write_tickets(job: ExportJob, user: User, target: Path) -> str:
-    params = job.params or {}
-    condition = export_condition(user, params.get("filters") or [], params.get("search"))
-    record_progress(job.id, 0, total=count_rows(condition))
-    categories = export_categories()
-    write_ticket_workbook(target, row_batches(condition), categories,
-                          custom_field_columns(condition, categories),
-                          on_batch=lambda done: record_progress(job.id, done))
-    return f"{_('tickets')}-{_stamp()}.xlsx"
-
-
-WRITERS = {"tickets": _write_tickets}
-
-
 def run_export(job_id: int) -> bool:
     """Run one job if this runner can claim it; True when it ran (done or failed)."""
     if not claim_export(job_id):
         return False
     job = db.session.get(ExportJob, job_id)
     user = db.session.get(User, job.user_id)
-    stored = f"{job.id}-{secrets.token_hex(8)}.xlsx"
+    writer = WRITERS[job.kind]
+    stored = f"{job.id}-{secrets.token_hex(8)}{writer.suffix}"
     partial = export_folder() / f"{stored}.part"
     try:
         if user is None or not user.active:
             raise PermissionError("the user who asked for the export is no longer active")
-        file_name = WRITERS[job.kind](job, user, partial)
+        file_name = writer.write(job, user, partial)
         os.replace(partial, export_folder() / stored)
         finish_export(job_id, stored_name=stored, file_name=file_name)
+    except ExportRefused as refused:  # the reason is the user's to read
+        db.session.rollback()
+        log.warning("export %s refused: %s", job_id, refused.detail or refused.reason)
+        partial.unlink(missing_ok=True)
+        finish_export(job_id, error=refused.reason)
     except Exception:  # the job row must say it failed, whatever failed
         db.session.rollback()
         log.exception("export %s failed", job_id)
         partial.unlink(missing_ok=True)
-        finish_export(job_id, error=_("The export failed. Try again, or narrow the filters."))
+        finish_export(job_id, error=writer.failed())
     return True
 
 
