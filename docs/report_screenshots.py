@@ -1,8 +1,9 @@
 """The monthly report and the ticket export in a real browser, on the seeded demo.
 
 Saves docs/screenshots/stats-report.png (the printable report page at 1440 px),
-stats-report-pdf.png (the first page of its PDF, rendered with pdftoppm) and
-export-progress.png (an "export all" job after it finished).
+stats-report-pdf-job.png (the PDF's export job when it is ready), stats-report-pdf.png (the
+first page of that PDF, rendered with pdftoppm) and export-progress.png (an "export all" job
+after it finished).
 Run from docs/: python report_screenshots.py (needs chromium + chromium-driver, poppler-utils).
 """
 from __future__ import annotations
@@ -60,7 +61,12 @@ def main() -> None:
             time.sleep(5)
             driver.get(report_url)
         save_page(driver, "stats-report", max_height=9000)
-        pdf_url = driver.find_element(By.ID, "gd-report-pdf").get_attribute("href")
+        # The PDF is a background job: its page shows the steps, then offers the file.
+        driver.find_element(By.CSS_SELECTOR, "#gd-report-pdf button").click()
+        WebDriverWait(driver, 300).until(
+            lambda d: d.find_element(By.ID, "gd-export-download").is_displayed())
+        save_page(driver, "stats-report-pdf-job")
+        pdf_url = driver.find_element(By.ID, "gd-export-download").get_attribute("href")
         pdf = fetch_pdf(driver, pdf_url)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "report.pdf"

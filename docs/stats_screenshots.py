@@ -1,6 +1,7 @@
 """Screenshots of the statistics pages on the demo at 1440 px, into docs/screenshots/:
-stats-dashboard (a year, district command centre), stats-analysis, stats-map (no tiles
-configured: the grids on a plain background) and stats-home (the leader's home page).
+stats-dashboard (a year, district command centre), stats-figure-tickets (the tickets behind the
+dispatch figure, each with its count), stats-definitions (指标口径), stats-analysis, stats-map (no
+tiles configured: the grids on a plain background) and stats-home (the leader's home page).
 """
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ def main() -> None:
         driver.get(BASE + "/admin/stats/" + year)
         wait_for_charts(driver)
         save_page(driver, "stats-dashboard", max_height=3200)
+        # A figure of events (派单量: a ticket is often dispatched twice) and its tickets.
+        driver.set_window_size(1440, 1000)
+        driver.find_element(By.CSS_SELECTOR, "#gd-figure-dispatched a.gd-figure-value").click()
+        WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "gd-figure-summary"))
+        save_page(driver, "stats-figure-tickets", max_height=1400)
+        driver.get(BASE + "/admin/stats/definitions/#def-rework")
+        save_page(driver, "stats-definitions", max_height=2400)
         driver.get(BASE + "/admin/stats/analysis/" + year)
         wait_for_charts(driver)
         save_page(driver, "stats-analysis", max_height=3200)
