@@ -57,12 +57,13 @@ def separate_database_url(tmp_path):
     admin = psycopg.connect(host=url.host or "127.0.0.1", port=url.port or 5432,
                             user=url.username, password=url.password, dbname="postgres",
                             autocommit=True)
+    quoted = '"' + MIGRATION_TEST_DB.replace('"', '""') + '"'  # names like gd_stats-pages
     try:
-        admin.execute(f"DROP DATABASE IF EXISTS {MIGRATION_TEST_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {MIGRATION_TEST_DB}")
+        admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {quoted}")
         yield url.set(database=MIGRATION_TEST_DB).render_as_string(hide_password=False)
     finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {MIGRATION_TEST_DB} WITH (FORCE)")
+        admin.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
         admin.close()
 
 
