@@ -14,6 +14,7 @@ from models.people.department import Department
 from models.people.user import User
 from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
 from models.stats.tables import StatsDaily, StatsFact, StatsPending
+from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.dispatch_rules import DispatchRule
 from models.tickets.public_limits import ReportCount
 from models.tickets.reporters import TicketReporter
@@ -29,6 +30,6 @@ __all__ = [
     "Notification", "NotificationState", "PatrolCheckIn", "PatrolReport", "PatrolRound", "Priority",
     "ResponsibleKind", "Role", "Source", "StatsDaily", "StatsFact", "StatsPending", "Ticket",
     "EvaluationMonth", "EvaluationResult", "ScoringScheme",
-    "ReportCount", "TicketReporter",
+    "ReportCount", "TicketReporter", "CoHandlingTask",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",
 ]

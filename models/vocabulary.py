@@ -160,6 +160,27 @@ OPEN_STATUSES = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
                  TicketStatus.PENDING_REVIEW, TicketStatus.SUSPENDED)
 
 
+class TaskStatus(LabelledEnum):
+    """A co-handling task (协办任务): open until the department accepts it, then submitted (its
+    part done) or returned (not theirs, with the reason), or closed by a manager (with a reason)."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    CLOSED = "closed"
+
+    @classmethod
+    def _labels(cls):
+        return {cls.OPEN: _l("Waiting for acceptance"), cls.ACCEPTED: _l("Being handled"),
+                cls.SUBMITTED: _l("Part done"), cls.RETURNED: _l("Returned"),
+                cls.CLOSED: _l("Closed by the manager")}
+
+
+# Tasks still owed by their department: the lead cannot submit the case while one is left.
+ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.ACCEPTED)
+
+
 class ActorKind(LabelledEnum):
     USER = "user"
     SYSTEM = "system"

@@ -131,6 +131,16 @@ def facts(tickets, events, workdays: Workdays) -> list[dict]:
                 if stars >= 4:
                     kinds.append("satisfied")
                 base = dict(base, stars=stars)
+            if e.action in ("co_handle", "task_submit") and d.get("department_id"):
+                # A co-handling task counts for its own department (and the person acting).
+                task = dict(base, department=int(d["department_id"]),
+                            assignee=e.actor_user_id or 0)
+                if e.action == "co_handle":
+                    out.append(dict(task, kind="co_handled"))
+                else:
+                    out.append(dict(task, kind="co_handled_done"))
+                    if d.get("in_time", True):
+                        out.append(dict(task, kind="co_handled_in_time"))
             for kind in kinds:
                 out.append(dict(base, kind=kind))
     return out
@@ -152,7 +162,8 @@ def figures(rows: list[dict]) -> dict:
     result = {k: count[k] for k in (
         "received", "dispatched", "accepted", "accepted_in_time", "closed", "closed_in_time",
         "rework", "returned", "reopened", "escalated", "rated", "rated_by_reporter",
-        "follow_ups", "merged", "invalidated", "patrol_found")}
+        "follow_ups", "merged", "invalidated", "patrol_found", "co_handled", "co_handled_done",
+        "co_handled_in_time")}
     result.update(
         ever_overdue=count["overdue_marked"],
         response_rate=ratio(count["accepted_in_time"], count["accepted"]),
@@ -167,6 +178,7 @@ def figures(rows: list[dict]) -> dict:
         median_hours=median(natural) / 3600 if natural else None,
         avg_work_hours=ratio(sum(working), len(working) * 3600),
         median_work_hours=median(working) / 3600 if working else None,
+        co_handled_on_time_rate=ratio(count["co_handled_in_time"], count["co_handled_done"]),
     )
     return result
 

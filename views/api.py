@@ -25,10 +25,13 @@ from models.categories import in_category
 from models.clock import local_zone
 from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
-from models.people.access import reporter_phone_for, ticket_scope
+from models.people.access import pickable_departments, reporter_phone_for, ticket_scope
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
 from models.tickets.actions import Action, action_label
 from models.tickets.attachments import Upload, open_photo
+from models.tickets.co_tasks import CoHandlingTask
+from models.tickets.cohandling import (TASK_ACTIONS, act_on_task, allowed_task_actions,
+                                       task_overdue, tasks_by_ticket)
 from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import ticket_list_loads
@@ -206,7 +209,8 @@ def area_ref(area: Area | None) -> dict | None:
         if area is not None else None
 
 
-def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = False) -> dict:
+def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = False,
+                tasks: list[CoHandlingTask] | None = None) -> dict:
     phone = reporter_phone_for(principal.user, ticket) if principal.user else \
         reporter_phone_for_client(ticket)
     data = {
@@ -240,6 +244,8 @@ def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = F
         "reporter_phone": phone, "tracking_code": ticket.tracking_code,
         "attributes": ticket.attributes or {}, "version": ticket.version,
         "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at),
+        "co_handling": [task_json(t, ticket, principal) for t in
+                        (tasks if tasks is not None else tasks_by_ticket([ticket.id])[ticket.id])],
     }
     if principal.user is not None:
         data["allowed_actions"] = allowed_actions(principal.actor, ticket)
@@ -248,6 +254,18 @@ def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = F
         data["attachments"] = [attachment_json(a) for a in db.session.execute(
             sa.select(Attachment).where(Attachment.ticket_id == ticket.id)
             .order_by(Attachment.id)).scalars()]
+    return data
+
+
+def task_json(task: CoHandlingTask, ticket: Ticket, principal: Principal) -> dict:
+    """One co-handling task (主办/协办) of a ticket, with the steps the caller may take on it."""
+    data = {"id": task.id, "department": {"id": task.department.id, "name": task.department.name},
+            "status": task.status.value, "status_label": task.status.label,
+            "deadline": iso(task.deadline), "overdue": task_overdue(task, utcnow()),
+            "note": task.note, "outcome": task.outcome, "created_at": iso(task.created_at),
+            "accepted_at": iso(task.accepted_at), "finished_at": iso(task.finished_at)}
+    if principal.user is not None:
+        data["allowed_actions"] = allowed_task_actions(principal.actor, ticket, task)
     return data
 
 
@@ -419,7 +437,9 @@ def list_tickets():
         .options(*ticket_list_loads())).scalars().all()
     items, more = rows[:limit], len(rows) > limit
     cursor = _encode_cursor(items[-1]) if more else None
-    return jsonify({"items": [ticket_json(t, principal) for t in items], "next": cursor})
+    tasks = tasks_by_ticket(t.id for t in items)  # the page's co-handling tasks in one query
+    return jsonify({"items": [ticket_json(t, principal, tasks=tasks[t.id]) for t in items],
+                    "next": cursor})
 
 
 def _int(value, name: str) -> int:
@@ -474,13 +494,49 @@ def ticket_action(ticket_id: int, action: str):
     if "version" not in data:
         raise ApiError(422, "invalid", _("Give the version of the ticket you are acting on."))
     params = {k: v for k, v in data.items()
-              if k in ("note", "department_id", "user_id", "until", "rating", "master_id")}
+              if k in ("note", "department_id", "user_id", "until", "rating", "master_id",
+                       "department_ids")}
     if data.get("master_number") and "master_id" not in params:
         params["master_id"] = db.session.execute(sa.select(Ticket.id).where(
             Ticket.number == str(data["master_number"]))).scalar()
     perform(ticket, action, principal.actor, expected_version=_int(data["version"], "version"),
             **params)
     return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+
+
+@bp.post("/tickets/<int:ticket_id>/tasks/<int:task_id>/actions/<action>")
+@authenticated
+@idempotent
+def task_action(ticket_id: int, task_id: int, action: str):
+    """A co-handling department's step on its own task (accept, note, submit, return), or a
+    manager closing a task (close). ``version`` (the ticket's), when given, is checked."""
+    principal = g.principal
+    ticket = visible_ticket(ticket_id)
+    task = db.session.get(CoHandlingTask, task_id)
+    if task is None or task.ticket_id != ticket.id:
+        raise ApiError(404, "not_found", _("No such co-handling task on this ticket."))
+    if action not in TASK_ACTIONS:
+        raise ApiError(404, "not_found", _("Unknown action %(action)s.", action=action))
+    if principal.user is None:
+        raise ApiError(403, "forbidden", _("Integrations may only rate or reopen for the reporter."))
+    data = json_body()
+    version = _int(data["version"], "version") if data.get("version") is not None else None
+    note = data.get("note")
+    act_on_task(ticket, task, action, principal.actor, note=str(note) if note is not None else None,
+                expected_version=version)
+    return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+
+
+@bp.get("/departments")
+@authenticated
+def departments():
+    """The departments the caller may pick (to assign, transfer, call in as co-handlers)."""
+    principal = g.principal
+    if principal.user is None:
+        raise ApiError(403, "forbidden", _("Only staff pick departments."))
+    return jsonify({"items": [
+        {"id": d.id, "name": d.name, "kind": d.kind.value,
+         "area": area_ref(d.area)} for d in pickable_departments(principal.user)]})
 
 
 @bp.post("/tickets/<int:ticket_id>/attachments")

@@ -1,6 +1,7 @@
 """The OpenAPI 3 description of /api/v1. tests/test_api.py checks it against the routes."""
 from __future__ import annotations
 
+from models.tickets.cohandling import TASK_ACTIONS
 from models.tickets.workflow import ACTIONS
 
 ERROR_RESPONSES = {
@@ -14,6 +15,8 @@ IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
                "description": "Repeat a POST safely: the first answer is replayed, nothing is created twice.",
                "schema": {"type": "string", "maxLength": 200}}
 TICKET_ID = {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"},
+           "description": "A co-handling task of the ticket (co_handling[].id)"}
 SECURED = [{"bearer": []}]
 ATTACHMENT_ID = {"name": "attachment_id", "in": "path", "required": True,
                  "schema": {"type": "integer"}}
@@ -96,7 +99,41 @@ def openapi_document(server_url: str) -> dict:
                     "timeline": {"type": "array", "items": {"type": "object"}},
                     "attachments": {"type": "array",
                                     "items": {"$ref": "#/components/schemas/Attachment"}},
-                    "possible_duplicates": {"type": "array", "items": {"type": "object"}}}},
+                    "possible_duplicates": {"type": "array", "items": {"type": "object"}},
+                    "co_handling": {"type": "array", "description": (
+                        "Co-handling (主办/协办): the departments called onto the ticket beside "
+                        "its lead (assigned_department), each with its own task."),
+                        "items": {"$ref": "#/components/schemas/CoHandlingTask"}}}},
+                "CoHandlingTask": {"type": "object",
+                                   "required": ["id", "department", "status", "deadline", "note"],
+                                   "properties": {
+                    "id": {"type": "integer"},
+                    "department": {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "name": {"type": "string"}}},
+                    "status": {"type": "string", "enum": ["open", "accepted", "submitted",
+                                                          "returned", "closed"],
+                               "description": "open: waiting for the department to accept; "
+                                              "accepted: being handled; submitted: its part "
+                                              "done; returned: not theirs (outcome says why); "
+                                              "closed: closed by a manager (outcome says why). "
+                                              "While a task is open or accepted the lead "
+                                              "cannot submit the ticket."},
+                    "status_label": {"type": "string"},
+                    "deadline": {"type": "string", "format": "date-time", "nullable": True},
+                    "overdue": {"type": "boolean"},
+                    "note": {"type": "string", "nullable": True,
+                             "description": "What is asked of the department"},
+                    "outcome": nullable_str,
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "accepted_at": nullable_str, "finished_at": nullable_str,
+                    "allowed_actions": {"type": "array", "items": {
+                        "type": "string", "enum": list(TASK_ACTIONS)}}}},
+                "Department": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "name": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["command_centre", "functional",
+                                                        "community_office", "property_company",
+                                                        "other"]},
+                    "area": {"$ref": "#/components/schemas/AreaRef"}}},
                 "Attachment": {"type": "object", "properties": {
                     "id": {"type": "integer"},
                     "kind": {"type": "string", "enum": ["before", "after", "other"]},
@@ -137,7 +174,11 @@ def openapi_document(server_url: str) -> dict:
                     "until": {"type": "string", "format": "date-time"},
                     "rating": {"type": "integer", "minimum": 1, "maximum": 5,
                                "description": "rate and follow_up"},
-                    "master_id": {"type": "integer"}, "master_number": {"type": "string"}}},
+                    "master_id": {"type": "integer"}, "master_number": {"type": "string"},
+                    "department_ids": {"type": "array", "items": {"type": "integer"},
+                                       "description": "co_handle: the departments to call in "
+                                                      "(GET /departments), each given a task; "
+                                                      "note says what is asked of them"}}},
             },
             "responses": {"Unauthorized": _error("No or a bad token"),
                           "Forbidden": _error("Not allowed for this user or client"),
@@ -205,6 +246,33 @@ def openapi_document(server_url: str) -> dict:
                     "schema": {"$ref": "#/components/schemas/Action"}}}},
                 "responses": {"200": _json("#/components/schemas/Ticket", "Done"),
                               **ERROR_RESPONSES}}},
+            "/tickets/{ticket_id}/tasks/{task_id}/actions/{action}": {"post": {
+                "operationId": "actOnCoHandlingTask",
+                "summary": "A co-handling department's step on its own task",
+                "description": (
+                    "accept, note, submit (its part done) and return (not ours, with the "
+                    "reason) are taken by members of the task's department; close (with the "
+                    "reason) by a manager of the ticket. note is required except for accept. "
+                    "Each step is one event on the ticket's timeline (task_accept, task_note, "
+                    "task_submit, task_return, task_close)."),
+                "parameters": [TICKET_ID, TASK_ID, IDEMPOTENCY,
+                               {"name": "action", "in": "path", "required": True,
+                                "schema": {"type": "string", "enum": list(TASK_ACTIONS)}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "note": {"type": "string"},
+                        "version": {"type": "integer",
+                                    "description": "The ticket's version; checked when given"}}}}}},
+                "responses": {"200": _json("#/components/schemas/Ticket", "Done"),
+                              **ERROR_RESPONSES}}},
+            "/departments": {"get": {
+                "operationId": "listDepartments",
+                "summary": "The departments the caller may pick (assign, transfer, co_handle)",
+                "responses": {"200": {"description": "Departments", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "items": {"type": "array", "items": {
+                            "$ref": "#/components/schemas/Department"}}}}}}},
+                    "401": ERROR_RESPONSES["401"], "403": ERROR_RESPONSES["403"]}}},
             "/tickets/{ticket_id}/attachments": {"post": {
                 "operationId": "addAttachment", "parameters": [TICKET_ID, IDEMPOTENCY],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

@@ -63,6 +63,15 @@ KINDS: dict[Action | str, tuple[str, str, str]] = {
                     "处置结果待审核：{{ number }} {{ title }}"),
     Action.REQUEST_EXTENSION: (STAFF, "延期申请待审批 {{ number }}",
                                "延期申请待审批：{{ number }} {{ title }}"),
+    Action.CO_HANDLE: (STAFF, "请协办工单 {{ number }}",
+                       "您的部门被邀请协办（吹哨报到）：{{ number }} {{ title }}"
+                       "{% if task_deadline %}，协办期限 {{ task_deadline }}{% endif %}"),
+    Action.TASK_SUBMIT: (STAFF, "协办单位已完成 {{ number }}",
+                         "{{ task_department }}已完成协办部分：{{ number }} {{ title }}"),
+    Action.TASK_RETURN: (STAFF, "协办任务被退回 {{ number }}",
+                         "{{ task_department }}退回了协办任务：{{ number }} {{ title }}"),
+    Action.TASK_CLOSE: (STAFF, "协办任务已关闭 {{ number }}",
+                        "您部门的协办任务已由管理人员关闭：{{ number }} {{ title }}"),
     "reporter_accepted": (REPORTER, "您反映的问题已受理（{{ number }}）",
                           "您反映的问题（工单号 {{ number }}）已受理，正在处理。"),
     "reporter_closed": (REPORTER, "您反映的问题已办结（{{ number }}）",
@@ -136,6 +145,8 @@ VARIABLES = [
     ("tracking_url", _l("Tracking page link (when configured)")),
     ("reporter_name", _l("Reporter's name")),
     ("master_number", _l("Number of the case a duplicate was merged into")),
+    ("task_department", _l("Co-handling department (co-handling messages)")),
+    ("task_deadline", _l("Deadline of the co-handling task (local time)")),
     ("year", _l("Year (work calendar message)")),
     ("payload", _l("All values stored with the message")),
 ]
@@ -374,6 +385,8 @@ def sample_context(kind: str = "dispatch") -> dict:
             "created_at": format_local(now), "note": "请尽快清运并上传处置后照片",
             "action": kind_label(kind), "tracking_code": "ABCD234567",
             "reporter_name": "张女士", "master_number": "GD202611220007", "event_kind": kind,
+            "task_department": "区市场监督管理局",
+            "task_deadline": format_local(now + timedelta(days=2)),
             "year": now.year + 1,
         }
     context["tracking_url"] = tracking_url(context["tracking_code"]) or \

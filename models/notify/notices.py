@@ -132,6 +132,10 @@ REPORTER_EVENTS = {Action.ACCEPT: "reporter_accepted", Action.APPROVE: "reporter
                    Action.REOPEN: "reporter_reopened", Action.INVALIDATE: "reporter_invalidated"}
 REVIEWER_EVENTS = {Action.SUBMIT, Action.REQUEST_EXTENSION, Action.OVERDUE}
 GROUP_EVENTS = {Action.ESCALATE, Action.OVERDUE}
+# Co-handling (主办/协办): the co-handling department hears that it was called in and when a
+# manager closes its task; the lead hears when a department submits or returns its part.
+TASK_DEPARTMENT_EVENTS = {Action.CO_HANDLE, Action.TASK_CLOSE}
+TASK_LEAD_EVENTS = {Action.TASK_SUBMIT, Action.TASK_RETURN}
 
 
 def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
@@ -145,6 +149,10 @@ def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
         people += assignee_people(ticket)
     if kind in REVIEWER_EVENTS:
         people += reviewers(ticket)
+    if kind in TASK_DEPARTMENT_EVENTS:
+        people += department_members((event.details or {}).get("department_id"))
+    if kind in TASK_LEAD_EVENTS:
+        people += assignee_people(ticket)
     seen = set()
     for person in people:
         if person.id in seen or (event.actor_user_id == person.id):
@@ -167,10 +175,17 @@ def assignee_people(ticket: Ticket) -> list:
     if ticket.assigned_user_id is not None:
         user = db.session.get(User, ticket.assigned_user_id)
         return [user] if user is not None and user.active else []
-    if ticket.assigned_department_id is None:
+    return department_members(ticket.assigned_department_id)
+
+
+def department_members(department_id: int | None) -> list:
+    """The active people of a department (at most 50), e.g. a department's queue."""
+    from models.people.user import User
+
+    if department_id is None:
         return []
     return db.session.execute(sa.select(User).where(
-        User.department_id == ticket.assigned_department_id, User.active.is_(True))
+        User.department_id == department_id, User.active.is_(True))
         .order_by(User.id).limit(50)).scalars().all()
 
 
@@ -199,8 +214,23 @@ def enabled_group_channels() -> list[Channel]:
 
 def _outbox(ticket: Ticket, event: TicketEvent, channel: Channel, template: str, *,
             user_id: int | None = None, address: str | None = None) -> Notification | None:
+    payload = {"number": ticket.number, "title": ticket.title,
+               "status": ticket.status.value, "action": event.action, "note": event.note}
+    payload.update(_task_payload(event))
     return write_notice(cause=event_cause(event, ticket), channel=channel, template=template,
                         user_id=user_id, address=address, ticket=ticket, event=event,
-                        payload={"number": ticket.number, "title": ticket.title,
-                                 "status": ticket.status.value, "action": event.action,
-                                 "note": event.note})
+                        payload=payload)
+
+
+def _task_payload(event: TicketEvent) -> dict:
+    """A co-handling event's department and task deadline, for its message."""
+    from datetime import datetime
+
+    from models.clock import format_local
+
+    details = event.details or {}
+    if not details.get("task_id"):
+        return {}
+    deadline = details.get("deadline")
+    return {"task_department": details.get("department") or "",
+            "task_deadline": format_local(datetime.fromisoformat(deadline)) if deadline else ""}

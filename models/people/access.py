@@ -17,6 +17,7 @@ from models.people.phones import mask_phone
 from models.people.roles import (AREA_SCOPED_ROLES, ASSIGNABLE_ROLES, EVERYWHERE_ROLES,
                                  FULL_PHONE_ROLES, MANAGER_ROLES, READ_ONLY_ROLES, REPORTING_ROLES)
 from models.people.user import User
+from models.tickets.co_tasks import co_handled_by, department_co_handles
 from models.tickets.tables import Ticket
 from models.vocabulary import AreaLevel, Role
 
@@ -40,6 +41,9 @@ def ticket_scope(user: User) -> sa.ColumnElement[bool]:
         # The department's queue: tickets sent to the department and not yet taken by a person.
         own.append(sa.and_(Ticket.assigned_department_id == user.department_id,
                            Ticket.assigned_user_id.is_(None)))
+        # A case the department was called onto as co-handler (主办/协办): it reads the whole
+        # ticket, and acts only on its own task (models.tickets.cohandling).
+        own.append(co_handled_by(user.department_id))
     return sa.or_(*own)
 
 
@@ -59,9 +63,11 @@ def can_see_ticket(user: User, ticket: Ticket) -> bool:
         return area is not None and getattr(ticket, LEVEL_COLUMN[area.level]) == area.id
     if ticket.assigned_user_id == user.id or ticket.created_by_id == user.id:
         return True
-    return (user.role == Role.HANDLER and user.department_id is not None
-            and ticket.assigned_department_id == user.department_id
-            and ticket.assigned_user_id is None)
+    if user.role != Role.HANDLER or user.department_id is None:
+        return False
+    return ((ticket.assigned_department_id == user.department_id
+             and ticket.assigned_user_id is None)
+            or department_co_handles(user.department_id, ticket.id))
 
 
 def can_edit_tickets(user: User) -> bool:

@@ -68,6 +68,14 @@ INDICATORS: tuple[Indicator, ...] = (
     I("invalidated", "作废", "期间内作废的事件数。", "Marked invalid", "count"),
     I("patrol_found", "巡查发现", "网格员巡查中上报的事件数（来源为巡查），计入上报人。",
       "Found on patrol", "count"),
+    I("co_handled", "协办件数", "期间内派给该部门的协办任务数（主办/协办中的协办方，按派出日计），"
+      "与主办的派单量、办结量分开统计。", "Co-handling tasks", "count"),
+    I("co_handled_done", "协办完成", "期间内协办部门提交协办结果的任务数（退回和被关闭的不计），"
+      "按提交日计。", "Co-handling parts done", "count"),
+    I("co_handled_in_time", "协办按期完成", "提交时未超过协办期限的协办任务数。",
+      "Co-handling parts done in time", "count"),
+    I("co_handled_on_time_rate", "协办按期完成率", "协办按期完成 ÷ 协办完成。",
+      "Co-handling on-time rate", "ratio"),
     I("patrol_rounds", "巡查轮次", "期间内开始的巡查轮次数，按开始日计；按网格员分组时计入巡查人。",
       "Patrol rounds", "count"),
     I("patrol_coverage", "巡查覆盖率", "期间内至少巡查过一轮的网格 ÷ 范围内在用网格数（按网格员分组时："

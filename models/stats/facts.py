@@ -7,7 +7,10 @@ Each fact has the Asia/Shanghai day its event happened (models.clock), the ticke
   a rating and an overdue mark;
 * the owner before it (from_*) for what that owner did or is judged on: a return (退回), an
   escalation (上报), a rejected result (审核退回, rework), a closure (审核通过), a reopening;
-* the reporting staff member (the event's actor) for a patrol find (a report from a patrol).
+* the reporting staff member (the event's actor) for a patrol find (a report from a patrol);
+* the co-handling department of the task (details.department_id; the actor as the person) for
+  a co-handling task given to it and for its part submitted — counted apart from the lead's
+  dispatches and closures (主办/协办).
 
 Acceptance and closure "in time" are what the workflow wrote on the event (details.in_time,
 from deadlines.in_time at that moment); an overdue mark is the scheduler's "overdue" event
@@ -93,6 +96,11 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
             fact("from", merged=1)
         elif action == Action.INVALIDATE.value:
             fact("from", invalidated=1)
+        elif action == Action.CO_HANDLE.value and details.get("department_id"):
+            fact("task", co_handled=1)
+        elif action == Action.TASK_SUBMIT.value and details.get("department_id"):
+            fact("task", co_handled_done=1,
+                 co_handled_in_time=int(bool(details.get("in_time", True))))
         elif action in (Action.RATE.value, Action.FOLLOW_UP.value) and details.get("rating"):
             stars = int(details["rating"])
             by_reporter = action == Action.RATE.value
@@ -102,6 +110,9 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
 
 
 def _owner(event, which: str) -> dict:
+    if which == "task":
+        return {"department_id": int((event.details or {}).get("department_id") or 0),
+                "user_id": event.actor_user_id or 0}
     if which == "actor":
         return {"department_id": 0, "user_id": event.actor_user_id or 0}
     if which == "from":

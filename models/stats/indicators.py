@@ -103,7 +103,8 @@ def compute(sums: dict, medians: tuple) -> dict:
     values = {name: sums[name] for name in (
         "received", "dispatched", "accepted", "accepted_in_time", "closed", "closed_in_time",
         "rework", "returned", "reopened", "rated", "rated_by_reporter", "follow_ups",
-        "escalated", "merged", "invalidated", "patrol_found")}
+        "escalated", "merged", "invalidated", "patrol_found", "co_handled", "co_handled_done",
+        "co_handled_in_time")}
     values.update(
         ever_overdue=sums["overdue_marked"],
         response_rate=ratio(sums["accepted_in_time"], sums["accepted"]),
@@ -114,6 +115,7 @@ def compute(sums: dict, medians: tuple) -> dict:
         satisfaction_rate=ratio(sums["satisfied"], rated),
         average_rating=ratio(sums["rating_sum"], rated),
         rating_coverage=ratio(rated, closed),
+        co_handled_on_time_rate=ratio(sums["co_handled_in_time"], sums["co_handled_done"]),
         avg_hours=_hours(ratio(sums["handling_seconds"], closed)),
         avg_work_hours=_hours(ratio(sums["handling_work_seconds"], closed)),
         median_hours=_hours(natural),

@@ -29,6 +29,8 @@ MEASURES = (
     "rework", "returned", "reopened", "escalated", "rated", "rating_sum", "satisfied",
     "rated_by_reporter", "follow_ups", "overdue_marked", "merged", "invalidated", "patrol_found",
     "handling_seconds", "handling_work_seconds",
+    # Co-handling (协办), counted for the co-handling department apart from its lead cases.
+    "co_handled", "co_handled_done", "co_handled_in_time",
 )
 
 

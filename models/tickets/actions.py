@@ -45,6 +45,15 @@ class Action(LabelledEnum):
     # A further reporter of the same problem joins the ticket (models/tickets/reporters.py):
     # intake's, not the workflow's, so it has no rule below; it changes no state.
     JOIN = "join"
+    # Co-handling (主办/协办, models/tickets/cohandling.py): a manager calls departments onto the
+    # ticket, each with its own task; the task's steps are the department's, not the workflow's
+    # (they change no ticket state and have no rule below, except calling departments in).
+    CO_HANDLE = "co_handle"
+    TASK_ACCEPT = "task_accept"
+    TASK_NOTE = "task_note"
+    TASK_SUBMIT = "task_submit"
+    TASK_RETURN = "task_return"
+    TASK_CLOSE = "task_close"
     # What else the timeline records: intake, automatic dispatch, corrections, ledger imports
     # and the scheduler's deadline steps
     CREATE = "create"
@@ -68,6 +77,12 @@ class Action(LabelledEnum):
             cls.REOPEN: _l("Reopen"), cls.RATE: _l("Rate"),
             cls.FOLLOW_UP: _l("Record phone follow-up"),
             cls.JOIN: _l("Further reporter joined"),
+            cls.CO_HANDLE: _l("Call in co-handling departments"),
+            cls.TASK_ACCEPT: _l("Co-handling task accepted"),
+            cls.TASK_NOTE: _l("Co-handling progress note"),
+            cls.TASK_SUBMIT: _l("Co-handling part done"),
+            cls.TASK_RETURN: _l("Co-handling task returned"),
+            cls.TASK_CLOSE: _l("Co-handling task closed"),
             cls.CREATE: _l("Reported"), cls.DISPATCH: _l("Dispatched"),
             cls.EDIT: _l("Corrected"), cls.IMPORT: _l("Imported"),
             cls.DEADLINE_WARNING: _l("Deadline warning"), cls.OVERDUE: _l("Overdue"),
@@ -127,6 +142,8 @@ RULES: dict[Action, ActionRule] = {
     A.RATE: _rule({C}, {"reporter"}, "rating", "note"),
     # Staff do not rate for the reporter; they record a phone follow-up (回访) as such.
     A.FOLLOW_UP: _rule({C}, {"manager"}, "rating", "note!"),
+    # 主办/协办 (吹哨报到): several departments called onto the case in one action.
+    A.CO_HANDLE: _rule({P, IP}, {"manager"}, "department_ids", "note!"),
 }
 ACTIONS = tuple(RULES)
 

@@ -28,6 +28,9 @@ class DispatchRule(db.Model):
     sort_order: Mapped[int] = mapped_column(default=100)
     active: Mapped[bool] = mapped_column(default=True)
     note: Mapped[str | None] = mapped_column(sa.String(255))
+    # Departments called onto each ticket this rule dispatches, beside the responsible one
+    # (主办/协办: "城管 主办, 市场监管 协办"); ids of departments, in the order chosen.
+    co_department_ids: Mapped[list | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     category: Mapped[Category] = relationship()
@@ -42,6 +45,17 @@ class DispatchRule(db.Model):
         sa.CheckConstraint("(accept_deadline IS NULL) = (accept_deadline_unit IS NULL)",
                            name="accept_override_complete"),
     )
+
+    @property
+    def co_departments(self) -> list[Department]:
+        """The co-handling departments this rule names (inactive ones included: the matrix says
+        so; dispatch passes them over)."""
+        ids = [i for i in self.co_department_ids or [] if isinstance(i, int)]
+        if not ids:
+            return []
+        found = {d.id: d for d in db.session.execute(
+            sa.select(Department).where(Department.id.in_(ids))).scalars()}
+        return [found[i] for i in ids if i in found]
 
     def __str__(self) -> str:
         return f"{self.category} @ {self.area.name if self.area else '?'}"

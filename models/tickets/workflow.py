@@ -25,6 +25,7 @@ from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES, REPORTING_ROLES
 from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
                                     S)
+from models.tickets.cohandling import add_co_handlers, dispatch_co_handlers, open_tasks_refusal
 from models.tickets.deadlines import in_time, set_deadlines
 from models.tickets.dispatch import (command_centre_owner, community_office_of, ticket_owner,
                                      ticket_place)
@@ -111,6 +112,8 @@ def _precondition_error(action: str, ticket: Ticket, actor: Actor, now: datetime
             return _("You cannot decide on your own extension request.")
     if action in RATING_ACTIONS:
         return rating_refusal(ticket, now)
+    if action == "submit":
+        return open_tasks_refusal(ticket)  # 主办 waits for its 协办 departments
     if action == "reopen" and ticket.closed_at is not None:
         window = setting("REOPEN_WINDOW_DAYS", 7)
         if now - ticket.closed_at > timedelta(days=window):
@@ -165,8 +168,10 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     if resolution.passed_over:  # a covering rule nobody could take: say so on the timeline
         details["passed_over"] = [{"rule_id": r.id, "reason": reason}
                                   for r, reason in resolution.passed_over]
-    return _event(ticket, "dispatch", Actor.system(), now, to_department=owner.department,
-                  to_user=owner.user, details=details)
+    event = _event(ticket, "dispatch", Actor.system(), now, to_department=owner.department,
+                   to_user=owner.user, details=details)
+    dispatch_co_handlers(ticket, rule, now)  # the rule's 协办 departments, each with its task
+    return event
 
 
 def start_handling_clock(ticket: Ticket, start: datetime) -> None:
@@ -422,6 +427,14 @@ def _reopen(ticket, actor, now, note=None, **_ignored):
     return _event(ticket, "reopen", actor, now, to_status=IP, note=reason)
 
 
+def _co_handle(ticket, actor, now, department_ids=None, note=None, **_ignored):
+    """吹哨报到: the departments the manager may pick, called onto the case in one action."""
+    from models.people.access import pickable_departments
+
+    return add_co_handlers(ticket, actor, now, department_ids=department_ids, note=note,
+                           pickable=pickable_departments(actor.user))
+
+
 def _parse_time(value) -> datetime:
     if isinstance(value, datetime):
         parsed = value
@@ -457,7 +470,7 @@ HANDLERS: dict[str, Callable[..., TicketEvent]] = {
     "approve_extension": _approve_extension, "refuse_extension": _refuse_extension,
     "suspend": _suspend, "resume": _resume, "submit": _submit, "approve": _approve,
     "reject": _reject, "invalidate": _invalidate, "merge": _merge, "reopen": _reopen,
-    "rate": rate, "follow_up": record_follow_up,
+    "rate": rate, "follow_up": record_follow_up, "co_handle": _co_handle,
 }
 assert set(HANDLERS) == set(RULES)
 

@@ -27,6 +27,9 @@ from models.people.access import (can_edit_tickets, can_see_ticket, pickable_are
                                   pickable_departments, pickable_people, ticket_scope)
 from models.tickets.actions import Action
 from models.tickets.attachments import Upload
+from models.tickets.co_tasks import CoHandlingTask
+from models.tickets.cohandling import (TASK_STEPS, act_on_task, allowed_task_actions,
+                                       task_overdue, ticket_tasks)
 from models.tickets.deadlines import deadline_state
 from models.tickets.duplicates import possible_duplicates
 from models.tickets.intake import Report, check_report, report_ticket
@@ -39,7 +42,10 @@ from .export_views import begin_export
 
 BUTTON_STYLE = {Action.ACCEPT: "success", Action.APPROVE: "success", Action.SUBMIT: "primary",
                 Action.REJECT: "warning", Action.RETURN: "warning", Action.ESCALATE: "warning",
-                Action.INVALIDATE: "danger", Action.MERGE: "danger", Action.SUSPEND: "secondary"}
+                Action.INVALIDATE: "danger", Action.MERGE: "danger", Action.SUSPEND: "secondary",
+                Action.CO_HANDLE: "info"}
+TASK_BUTTON_STYLE = {"accept": "success", "submit": "primary", "return": "warning",
+                     "close": "outline-danger", "note": "outline-primary"}
 
 
 def staff_actor() -> Actor:
@@ -66,6 +72,8 @@ def action_params(action_name: str) -> dict:
         params["department_id"] = form.get("department_id") or None
     if "user_id" in asks:
         params["user_id"] = form.get("user_id") or None
+    if "department_ids" in asks:
+        params["department_ids"] = form.getlist("department_ids")
     if action_name == "request_extension":
         params["until"] = form.get("until")
     if "rating" in asks:
@@ -100,7 +108,8 @@ class TicketActionsMixin:
 
     def action_context(self, ticket: Ticket) -> dict:
         names = allowed_actions(staff_actor(), ticket)
-        needs_people = any(f in ("department_id", "user_id") for n in names for f in RULES[n].asks)
+        needs_people = any(f in ("department_id", "user_id", "department_ids")
+                           for n in names for f in RULES[n].asks)
         return {
             "actions": [(n.value, n.label, RULES[n].asks, BUTTON_STYLE.get(n, "outline-primary"))
                         for n in names],
@@ -110,7 +119,41 @@ class TicketActionsMixin:
             "duplicates": possible_duplicates(ticket.category, ticket.lon, ticket.lat,
                                               exclude_id=ticket.id)
             if ticket.is_open else [],
+            **self.co_handling_context(ticket),
         }
+
+    def co_handling_context(self, ticket: Ticket) -> dict:
+        """The ticket's co-handling tasks (主办/协办), each with the steps the user may take."""
+        actor, now = staff_actor(), utcnow()
+        tasks = ticket_tasks(ticket.id)
+        return {"co_tasks": [(task, task_overdue(task, now),
+                              [(name, TASK_STEPS[name].event.label,
+                                TASK_BUTTON_STYLE.get(name, "outline-primary"),
+                                TASK_STEPS[name].note_required)
+                               for name in allowed_task_actions(actor, ticket, task)])
+                             for task in tasks]}
+
+    @expose("/task/<int:ticket_id>/<int:task_id>/<step>", methods=["POST"])
+    def task_act(self, ticket_id: int, task_id: int, step: str):
+        """A co-handling department's step on its task, or a manager closing it."""
+        ticket = self.get_one(ticket_id)  # 404 outside the scope
+        task = db.session.get(CoHandlingTask, task_id)
+        if task is None or task.ticket_id != ticket.id or step not in TASK_STEPS:
+            flash(_("No such co-handling task on this ticket."), "danger")
+            return redirect(url_for(".details_view", id=ticket_id))
+        version = whole_number(request.form.get("version"))
+        try:
+            act_on_task(ticket, task, step, staff_actor(), note=request.form.get("note"),
+                        expected_version=version if version is not None else -1)
+            db.session.commit()
+            flash(_("%(action)s: done.", action=TASK_STEPS[step].event.label), "success")
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        except StaleDataError:
+            db.session.rollback()
+            flash(TicketChangedError.default_message(), "danger")
+        return redirect(url_for(".details_view", id=ticket_id))
 
     @expose("/act/<int:ticket_id>/<action_name>", methods=["POST"])
     def act(self, ticket_id: int, action_name: str):
