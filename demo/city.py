@@ -211,6 +211,25 @@ def seed_matrix(city: City) -> None:
     _seed_rules(city)
 
 
+# A matrix cell with a co-handling department (主办/协办): set after the year of history, so it
+# speaks for the cases reported from now on (the history's cases were dispatched without it).
+CO_HANDLING_RULE = ("0901", "cg", ("sj",),
+                    "占道经营由城管主办，涉及食品经营的由市场监管协办（吹哨报到）")
+
+
+def seed_co_handling_rule(city: City) -> DispatchRule:
+    code, key, co_keys, note = CO_HANDLING_RULE
+    rule = DispatchRule(category=city.categories[code], area=city.district,
+                        responsible_kind=ResponsibleKind.DEPARTMENT,
+                        department=city.departments[key], sort_order=100, note=note,
+                        co_department_ids=[city.departments[k].id for k in co_keys])
+    check_dispatch_rule(rule)
+    db.session.add(rule)
+    city.rules.append(rule)
+    db.session.flush()
+    return rule
+
+
 # ---- areas ---------------------------------------------------------------------------------
 def _lattice(rng: random.Random, cols: int, rows: int):
     """Jittered lattice points, and one sideways-offset mid-point per lattice edge, shared."""

@@ -14,7 +14,8 @@ import random
 
 import sqlalchemy as sa
 
-from demo.city import CATEGORY_TREE, DISTRICT_CODE, DISTRICT_NAME, City, seed_city, seed_matrix
+from demo.city import (CATEGORY_TREE, DISTRICT_CODE, DISTRICT_NAME, City, seed_city,
+                       seed_co_handling_rule, seed_matrix)
 from demo.history import settle_history
 from demo.lives import Life
 from demo.patrols import seed_patrols
@@ -51,6 +52,7 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
     settle_history(city.now)
     db.session.flush()
     patrol_rounds = seed_patrols(city)
+    seed_co_handling_rule(city)
     db.session.flush()
     count = sa.select(sa.func.count())
     return {

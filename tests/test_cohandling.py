@@ -351,3 +351,103 @@ def test_the_rollups_equal_a_recount_from_the_events(cw):
                      "co_handled_on_time_rate"):
             assert got[department][code] == expected[code], (key, code)
     assert got[cw.departments["urban"].id]["co_handled"] == 3
+
+
+# --- the admin panel and the phone app ----------------------------------------------------------
+
+def form_post(client, url, **data):
+    from .conftest import session_csrf_token
+
+    return client.post(url, data={"csrf_token": session_csrf_token(client), **data},
+                       follow_redirects=True)
+
+
+def test_the_street_centre_calls_two_departments_in_from_the_ticket_page(cw, login_as):
+    ticket = new_case(cw)
+    street = login_as("street")
+    page = street.get(f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)
+    assert 'id="gd-button-co_handle"' in page and "吹哨报到" in page
+    assert f'value="{cw.departments["market"].id}"' in page  # one tick box per department
+    refused = form_post(street, f"/admin/ticket/act/{ticket.id}/co_handle",
+                        version=ticket.version, note="请协办").get_data(as_text=True)
+    assert "请至少选择一个协办单位" in refused
+    done = form_post(street, f"/admin/ticket/act/{ticket.id}/co_handle", version=ticket.version,
+                     note="联合整治占道经营",
+                     department_ids=[cw.departments["urban"].id, cw.departments["market"].id])
+    html = done.get_data(as_text=True)
+    assert "添加协办单位" in html and 'id="gd-co-handling"' in html
+    assert html.count('class="list-group-item py-2 gd-co-task"') == 2
+    assert "待签收" in html and "协办期限" in html
+    # The list: the 协办 filter finds it for each department, with the badges.
+    from views.admin.ticket_views import list_filter_args
+
+    args = list_filter_args(co_handling=cw.departments["market"].id)
+    listed = street.get("/admin/ticket/", query_string=args).get_data(as_text=True)
+    assert ticket.number in listed and "协·区市场监督管理局·待签收" in listed
+    other = list_filter_args(co_handling=cw.departments["water"].id)
+    assert ticket.number not in street.get("/admin/ticket/", query_string=other).get_data(
+        as_text=True)
+    # The board card carries a badge per task.
+    board = street.get("/admin/board/").get_data(as_text=True)
+    assert "协·区城市管理局·待签收" in board
+
+
+def test_a_department_works_its_task_from_the_ticket_page_and_its_queue(cw, login_as):
+    ticket = new_case(cw)
+    tasks = call_in(cw, ticket, "market")
+    task = tasks[cw.departments["market"].id]
+    handler = login_as("market_handler")
+    home = handler.get("/admin/").get_data(as_text=True)
+    assert 'id="gd-home-co-handling"' in home and "区市场监督管理局 的协办待办" in home
+    db.session.expire_all()
+    version = db.session.get(Ticket, ticket.id).version
+    accepted = form_post(handler, f"/admin/ticket/task/{ticket.id}/{task.id}/accept",
+                         version=version).get_data(as_text=True)
+    assert "协办签收" in accepted and "办理中" in accepted
+    stale = form_post(handler, f"/admin/ticket/task/{ticket.id}/{task.id}/submit",
+                      version=version, note="已整改").get_data(as_text=True)
+    assert "已被他人修改" in stale or "changed meanwhile" in stale.lower() or "刷新" in stale
+    db.session.expire_all()
+    version = db.session.get(Ticket, ticket.id).version
+    form_post(handler, f"/admin/ticket/task/{ticket.id}/{task.id}/submit", version=version,
+              note="已责令整改")
+    db.session.expire_all()
+    assert db.session.get(CoHandlingTask, task.id).status.value == "submitted"
+    # The phone inbox has a 协办 tab for handlers.
+    phone = handler.get("/m/?tab=co_handling").get_data(as_text=True)
+    assert 'data-tab="co_handling"' in phone
+
+
+def test_the_phone_app_shows_the_task_and_takes_its_steps(cw, login_as):
+    ticket = new_case(cw)
+    task = call_in(cw, ticket, "market")[cw.departments["market"].id]
+    handler = login_as("market_handler")
+    inbox = handler.get("/m/?tab=co_handling").get_data(as_text=True)
+    assert ticket.number in inbox
+    page = handler.get(f"/m/tickets/{ticket.id}").get_data(as_text=True)
+    assert 'id="m-co-handling"' in page and f"/m/api/tickets/{ticket.id}/tasks/{task.id}/actions/accept" in page
+    from .conftest import session_csrf_token
+
+    response = handler.post(f"/m/api/tickets/{ticket.id}/tasks/{task.id}/actions/accept",
+                            data={"version": ticket.version},
+                            headers={"X-CSRFToken": session_csrf_token(handler)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CoHandlingTask, task.id).status.value == "accepted"
+
+
+def test_the_matrix_and_the_rule_form_name_co_handling_departments(cw, login_as):
+    admin = login_as("admin")
+    rule = db.session.execute(sa.select(DispatchRule)).scalar_one()
+    form = admin.get(f"/admin/dispatchrule/edit/?id={rule.id}").get_data(as_text=True)
+    assert 'name="co_department_ids"' in form
+    market, urban = cw.departments["market"].id, cw.departments["urban"].id
+    response = form_post(admin, f"/admin/dispatchrule/edit/?id={rule.id}",
+                         category=rule.category_id, area=rule.area_id,
+                         responsible_kind="grid_worker", co_department_ids=[market, urban],
+                         sort_order=100, active="y")
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(DispatchRule, rule.id).co_department_ids == [market, urban]
+    matrix = admin.get("/admin/matrix/?level=community").get_data(as_text=True)
+    assert "区市场监督管理局、区城市管理局" in matrix and "主办" in matrix

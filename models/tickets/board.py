@@ -12,6 +12,7 @@ from models.categories import Category, in_category
 from models.people.access import ticket_scope
 from models.people.user import User
 from models.settings import setting
+from models.tickets.cohandling import tasks_by_ticket
 from models.tickets.deadlines import deadline_state, running_deadline
 from models.tickets.records import ticket_list_loads
 from models.tickets.tables import Ticket
@@ -32,6 +33,7 @@ class Card:
     ticket: Ticket
     state: str | None  # green / yellow / red / paused (deadline_state), None when closed
     stalled: bool
+    tasks: list = field(default_factory=list)  # co-handling tasks (主办/协办), a badge each
 
     @property
     def due(self) -> datetime | None:
@@ -82,8 +84,10 @@ def build_board(user: User, filters: BoardFilters, now: datetime | None = None) 
         tickets = db.session.execute(
             sa.select(Ticket).where(*where).order_by(order, Ticket.id).limit(CARDS_PER_COLUMN)
             .options(*ticket_list_loads(("community", "grid")))).scalars().all()
+        tasks = tasks_by_ticket(t.id for t in tickets)
         column.cards = [Card(t, deadline_state(t, now),
-                             key != "closed" and now - t.last_activity_at > stalled_after)
+                             key != "closed" and now - t.last_activity_at > stalled_after,
+                             tasks[t.id])
                         for t in tickets]
         columns.append(column)
     return columns

@@ -25,6 +25,10 @@ def check_dispatch_rule(rule: DispatchRule) -> None:
         raise DispatchRuleError(_("Choose the responsible department."))
     if rule.responsible_kind != ResponsibleKind.DEPARTMENT:
         rule.department = None
+    if rule.department is not None and rule.department.id in (rule.co_department_ids or []):
+        raise DispatchRuleError(_("%(department)s is responsible here; it cannot also be a "
+                                  "co-handling department of the same rule.",
+                                  department=rule.department.name))
     for value, unit, label in ((rule.accept_deadline, rule.accept_deadline_unit, _("acceptance")),
                                (rule.handle_deadline, rule.handle_deadline_unit, _("handling"))):
         if (value is None) != (unit is None):

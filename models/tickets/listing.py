@@ -4,7 +4,8 @@ process, from the same named filters).
 
 A filter is a name and a value that JSON can carry: ``("status", "pending")``,
 ``("community", 12)``, ``("category", 3)``, ``("overdue", "1")``,
-``("created", ["2026-01-01", "2026-01-31"])``, ``("closed", [...])``.
+``("created", ["2026-01-01", "2026-01-31"])``, ``("closed", [...])``,
+``("co_handling", 7)`` (协办: department 7 owes a co-handling task on the ticket).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from models.base import utcnow
 from models.categories import in_category
 from models.clock import local_zone
 from models.people.phones import phone_search_key
+from models.tickets.co_tasks import co_handled_by
 from models.tickets.deadlines import overdue_condition
 from models.tickets.tables import Ticket
 
@@ -27,7 +29,7 @@ EQUAL_COLUMNS = {
     "department": Ticket.assigned_department_id, "assignee": Ticket.assigned_user_id}
 DAY_RANGES = {"created": Ticket.created_at, "closed": Ticket.closed_at}
 FILTER_NAMES = frozenset(EQUAL_COLUMNS) | frozenset(DAY_RANGES) | {"category", "overdue",
-                                                                   "figure"}
+                                                                   "figure", "co_handling"}
 
 
 def _day(value) -> date:
@@ -51,6 +53,8 @@ def list_filter(name: str, value) -> sa.ColumnElement[bool]:
         return in_category(int(value))
     if name == "overdue":
         return overdue_condition(utcnow(), overdue=str(value) == "1")
+    if name == "co_handling":  # the department's co-handling queue: tasks it still owes
+        return co_handled_by(int(value), still_owed=True)
     if name in DAY_RANGES:
         start, end = value
         return on_local_days(DAY_RANGES[name], start, end)

@@ -57,6 +57,9 @@ class MatrixCell:
     explicit: bool
     gaps: tuple[tuple[Area, tuple[str, ...]], ...] = ()
     places: int = 1
+    # The rule's co-handling departments (主办/协办: "城管 主办, 市场监管 协办"), active ones:
+    # dispatch calls exactly these in beside the responsible party.
+    co_departments: tuple[Department, ...] = ()
 
     @property
     def gap(self) -> bool:
@@ -93,16 +96,21 @@ def build_matrix(categories: list[Category], areas: list[Area]) -> Matrix:
     places = _places_below(areas)
     known = _areas_by_id([p for group in places.values() for p in group])
     staffing = KnownStaffing.load()
+    co_ids = {i for rule in rules for i in rule.co_department_ids or [] if isinstance(i, int)}
+    co_departments = {d.id: d for d in db.session.execute(
+        sa.select(Department).where(Department.id.in_(co_ids), Department.active.is_(True))
+    ).scalars()} if co_ids else {}
     rows = []
     for category in categories:
         candidates = by_category[category.id] + by_category.get(category.parent_id, [])
         rows.append((category, [(area, _cell(candidates, category, area, places[area.id], known,
-                                             staffing)) for area in areas]))
+                                             staffing, co_departments)) for area in areas]))
     return Matrix(rows)
 
 
 def _cell(rules: list[DispatchRule], category: Category, area: Area, places: list[Area],
-          known: dict[int, Area], staffing: Staffing) -> MatrixCell:
+          known: dict[int, Area], staffing: Staffing,
+          co_departments: dict[int, Department] | None = None) -> MatrixCell:
     ordered = most_specific_first(rules, category, area)
     winner = ordered[0] if ordered else None
     gaps = []
@@ -114,7 +122,9 @@ def _cell(rules: list[DispatchRule], category: Category, area: Area, places: lis
             gaps.append((place, reasons))
     explicit = winner is not None and winner.category_id == category.id \
         and winner.area_id == area.id
-    return MatrixCell(winner, explicit, tuple(gaps), len(places))
+    co = tuple(co_departments[i] for i in (winner.co_department_ids or [])
+               if i in (co_departments or {})) if winner is not None else ()
+    return MatrixCell(winner, explicit, tuple(gaps), len(places), co)
 
 
 def _places_below(areas: list[Area]) -> dict[int, list[Area]]:

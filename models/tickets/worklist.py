@@ -16,12 +16,14 @@ from models.base import db
 from models.clock import local_zone, to_local
 from models.people.access import ticket_scope
 from models.people.user import User
+from models.tickets.co_tasks import co_handled_by
 from models.tickets.deadlines import RED, YELLOW, deadline_state_sql
 from models.tickets.records import ticket_list_loads
 from models.tickets.tables import Ticket, TicketEvent
-from models.vocabulary import Role, TicketStatus
+from models.vocabulary import OPEN_STATUSES, Role, TicketStatus
 
 PENDING, IN_PROGRESS, REWORK, DUE_SOON = "pending", "in_progress", "rework", "due_soon"
+CO_HANDLING = "co_handling"  # 协办: open cases on which the user's department owes a task
 INBOX_TABS = (PENDING, IN_PROGRESS, REWORK, DUE_SOON)
 WORKING_STATUSES = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS)
 
@@ -57,11 +59,30 @@ def running_deadline_sql():
                    else_=Ticket.handle_deadline)
 
 
+def co_handling_tasks(user: User) -> sa.ColumnElement[bool]:
+    """SQL: open cases in the user's scope on which their department owes a co-handling task."""
+    if user.department_id is None:
+        return sa.false()
+    return sa.and_(ticket_scope(user), Ticket.status.in_(OPEN_STATUSES),
+                   co_handled_by(user.department_id, still_owed=True))
+
+
+def inbox_tabs(user: User) -> tuple[str, ...]:
+    """The inbox's tabs for this user: a handler's department may be called in to co-handle."""
+    return INBOX_TABS + ((CO_HANDLING,) if user.role == Role.HANDLER else ())
+
+
+def _tab_tickets(user: User, tab: str, now: datetime) -> sa.ColumnElement[bool]:
+    if tab == CO_HANDLING:
+        return co_handling_tasks(user)
+    return sa.and_(my_tasks(user), tab_condition(tab, now))
+
+
 def inbox(user: User, tab: str, now: datetime, limit: int = 100) -> list[Ticket]:
     """One tab of the inbox, most urgent first (nearest running deadline, then oldest)."""
     deadline = running_deadline_sql()
     return list(db.session.execute(
-        sa.select(Ticket).where(my_tasks(user), tab_condition(tab, now))
+        sa.select(Ticket).where(_tab_tickets(user, tab, now))
         .order_by(deadline.is_(None), deadline, Ticket.id).limit(limit)
         .options(*ticket_list_loads(("grid",)))).scalars())
 
@@ -71,7 +92,11 @@ def inbox_counts(user: User, now: datetime) -> dict[str, int]:
     row = db.session.execute(sa.select(*(
         sa.func.count().filter(tab_condition(tab, now)).label(tab) for tab in INBOX_TABS
     )).select_from(Ticket).where(my_tasks(user))).one()
-    return {tab: int(getattr(row, tab) or 0) for tab in INBOX_TABS}
+    counts = {tab: int(getattr(row, tab) or 0) for tab in INBOX_TABS}
+    if CO_HANDLING in inbox_tabs(user):
+        counts[CO_HANDLING] = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)
+                                                 .where(co_handling_tasks(user))).scalar_one()
+    return counts
 
 
 def is_my_task(user: User, ticket: Ticket) -> bool:

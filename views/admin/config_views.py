@@ -11,7 +11,8 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import FileField, IntegerField, PasswordField, SelectField, TextAreaField
+from wtforms import (FileField, IntegerField, PasswordField, SelectField, SelectMultipleField,
+                     TextAreaField)
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from models import (Area, AreaLevel, Category, DeadlineUnit, Department, DepartmentKind,
@@ -272,24 +273,32 @@ class CategoryView(ConfigView):
 
 class DispatchRuleView(ConfigView):
     can_delete = False  # untick Active instead
-    column_list = ("category", "area", "responsible_kind", "department", "handle_deadline",
-                   "handle_deadline_unit", "sort_order", "active")
+    column_list = ("category", "area", "responsible_kind", "department", "co_department_ids",
+                   "handle_deadline", "handle_deadline_unit", "sort_order", "active")
     column_labels = {"category": _l("Category"), "area": _l("Area"),
                      "responsible_kind": _l("Responsible"), "department": _l("Department"),
                      "accept_deadline": _l("Acceptance deadline override"),
                      "accept_deadline_unit": _l("Acceptance unit"),
                      "handle_deadline": _l("Handling deadline override"),
                      "handle_deadline_unit": _l("Handling unit"), "sort_order": _l("Order"),
-                     "active": _l("Active"), "note": _l("Note")}
+                     "active": _l("Active"), "note": _l("Note"),
+                     "co_department_ids": _l("Co-handling departments")}
+    column_formatters = {"co_department_ids": lambda v, c, m, n: "、".join(
+        d.name for d in m.co_departments)}
     column_default_sort = [("category.code", False), ("sort_order", False)]
     column_filters = (IdFilter(DispatchRule.area_id, _l("Area"), options=area_options()),
                       FilterEqual(DispatchRule.responsible_kind, _l("Responsible"),
                                   options=ResponsibleKind.choices),
                       "active")
     form_ajax_refs = {"area": AREA_LOOKUP}
-    form_columns = ("category", "area", "responsible_kind", "department", "accept_deadline",
-                    "accept_deadline_unit", "handle_deadline", "handle_deadline_unit",
-                    "sort_order", "active", "note")
+    form_columns = ("category", "area", "responsible_kind", "department", "co_department_ids",
+                    "accept_deadline", "accept_deadline_unit", "handle_deadline",
+                    "handle_deadline_unit", "sort_order", "active", "note")
+    # 主办/协办: departments called onto each ticket this rule dispatches, each with its task.
+    form_extra_fields = {"co_department_ids": SelectMultipleField(
+        _l("Co-handling departments"), coerce=int, choices=[],
+        description=_l("Called onto every ticket this rule dispatches, beside the responsible "
+                       "party (主办/协办); each gets its own task and deadline."))}
     form_overrides = {"responsible_kind": SelectField, "accept_deadline_unit": SelectField,
                       "handle_deadline_unit": SelectField}
     form_args = {
@@ -300,9 +309,20 @@ class DispatchRuleView(ConfigView):
         "handle_deadline": {"validators": [Optional(), NumberRange(min=1)]},
     }
 
+    def _co_department_field(self, form, obj=None):
+        form.co_department_ids.choices = [(d.id, d.name) for d in db.session.execute(
+            sa.select(Department).where(Department.active.is_(True))
+            .order_by(Department.name, Department.id)).scalars()]
+        if request.method == "GET" and obj is not None:
+            form.co_department_ids.data = list(obj.co_department_ids or [])
+        return form
+
+    def edit_form(self, obj=None):
+        return self._co_department_field(super().edit_form(obj), obj)
+
     def create_form(self, obj=None):
         """The matrix links here with ?category=&area= for the cell to fill."""
-        form = super().create_form(obj)
+        form = self._co_department_field(super().create_form(obj))
         if request.method == "GET":
             if (request.args.get("category") or "").isdigit():
                 form.category.data = db.session.get(Category, int(request.args["category"]))
@@ -311,6 +331,7 @@ class DispatchRuleView(ConfigView):
         return form
 
     def on_model_change(self, form, model, is_created):
+        model.co_department_ids = list(form.co_department_ids.data or []) or None
         try:
             check_dispatch_rule(model)
         except DispatchRuleError as exc:

@@ -10,6 +10,7 @@ from models.calendar import MISSING, PROVISIONAL, year_states
 from models.clock import local_today
 from models.people.access import ticket_scope
 from models.people.roles import COMMAND_ROLES
+from models.tickets.co_tasks import co_handled_by
 from models.tickets.deadlines import overdue_condition
 from models.vocabulary import OPEN_STATUSES
 
@@ -30,7 +31,13 @@ def open_ticket_counts(user) -> dict:
     overdue = db.session.execute(
         sa.select(sa.func.count()).select_from(Ticket)
         .where(ticket_scope(user), overdue_condition(utcnow()))).scalar_one()
-    return {"by_status": counts, "overdue": overdue}
+    co_handling = None
+    if user.department_id is not None:  # the department's co-handling queue (协办)
+        co_handling = db.session.execute(
+            sa.select(sa.func.count()).select_from(Ticket)
+            .where(ticket_scope(user), Ticket.status.in_(OPEN_STATUSES),
+                   co_handled_by(user.department_id, still_owed=True))).scalar_one()
+    return {"by_status": counts, "overdue": overdue, "co_handling": co_handling}
 
 
 

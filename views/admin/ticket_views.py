@@ -23,6 +23,7 @@ from models.people.access import (area_within_scope, can_edit_tickets, can_repor
                                   pickable_people, reporter_phone_for, ticket_scope)
 from models.people.roles import ALL_ROLES
 from models.tickets.attachments import open_photo
+from models.tickets.cohandling import tasks_by_ticket
 from models.tickets.deadlines import is_overdue, running_deadline_field
 from models.tickets.listing import (figure_key_valid, jsonable_filter_value, list_filter,
                                     list_search)
@@ -152,6 +153,8 @@ LIST_FILTERS = {
     "created": CreatedBetweenFilter(Ticket.created_at, _l("Created")),
     "closed": ClosedBetweenFilter(Ticket.closed_at, _l("Closed between")),
     "figure": FigureFilter(_l("Statistics figure")),
+    "co_handling": IdEqualFilter(Ticket.id, _l("Co-handling (tasks owed by)"),
+                                 options=department_options),
 }
 for _key, _filter in LIST_FILTERS.items():
     _filter.list_name = _key
@@ -223,8 +226,22 @@ def _assignee(view, context, model, name):
     dept = model.assigned_department.name if model.assigned_department else ""
     user = model.assigned_user.display_name if model.assigned_user else ""
     if dept and user:
-        return Markup(f"{escape(dept)}<br><small class=\"text-muted\">{escape(user)}</small>")
-    return dept or user
+        text = Markup(f"{escape(dept)}<br><small class=\"text-muted\">{escape(user)}</small>")
+    else:
+        text = escape(dept or user)
+    return text + co_handling_badges(g.get("page_tasks", {}).get(model.id, []))
+
+
+def co_handling_badges(tasks) -> Markup:
+    """The co-handling departments of a ticket, each as a small badge with its task's state."""
+    if not tasks:
+        return Markup("")
+    badges = "".join(
+        f'<span class="badge gd-task-badge gd-task-{t.status.value} mr-1" '
+        f'title="{escape(_l("Co-handling"))}：{escape(t.status.label)}">'
+        f'{escape(_l("Co"))}·{escape(t.department.name)}·{escape(t.status.label)}</span>'
+        for t in tasks)
+    return Markup(f'<div class="gd-co-badges mt-1">{badges}</div>')
 
 
 def _number_link(view, context, model, name):
@@ -323,6 +340,11 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
             # the scope's own column the count is an index-only scan of that area's index.
             return query
         return query.filter(ticket_scope(current_user))
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        g.page_tasks = tasks_by_ticket(t.id for t in rows)  # one query for the page's badges
+        return count, rows
 
     def _get_list_filter_args(self):
         # Read once per request: get_count_query reads them too, and each read flashes the

@@ -15,6 +15,8 @@ from models import AttachmentKind, Priority, Source, db
 from models.errors import WorkflowError
 from models.tickets.actions import ACTIONS
 from models.tickets.attachments import Upload
+from models.tickets.co_tasks import CoHandlingTask
+from models.tickets.cohandling import TASK_ACTIONS, act_on_task
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import TicketChangedError
 from models.tickets.workflow import Actor, perform
@@ -77,6 +79,32 @@ def _act(ticket_id: int, action: str):
         params["attachments"] = photos
     try:
         perform(ticket, action, Actor.staff(current_user), expected_version=_version(), **params)
+    except TicketChangedError:
+        raise ApiError(409, "conflict", _(
+            "This ticket has been changed by someone else; your step was not saved. Open the "
+            "ticket again to see its current state.")) from None
+    return jsonify({"ok": True, "ticket": {
+        "id": ticket.id, "number": ticket.number, "status": ticket.status.value,
+        "status_label": str(ticket.status.label), "version": ticket.version,
+        "url": ticket_page_url(current_user, ticket.id)}}), 200
+
+
+@bp.post("/api/tickets/<int:ticket_id>/tasks/<int:task_id>/actions/<action>")
+def task_act(ticket_id: int, task_id: int, action: str):
+    _as_principal()
+    return _task_act(ticket_id, task_id, action)
+
+
+@idempotent
+def _task_act(ticket_id: int, task_id: int, action: str):
+    """A co-handling department's step on its own task (协办), from the phone."""
+    ticket = visible_ticket_or_404(ticket_id)
+    task = db.session.get(CoHandlingTask, task_id)
+    if task is None or task.ticket_id != ticket.id or action not in TASK_ACTIONS:
+        raise ApiError(404, "not_found", _("No such co-handling task on this ticket."))
+    try:
+        act_on_task(ticket, task, action, Actor.staff(current_user), note=request.form.get("note"),
+                    expected_version=_version())
     except TicketChangedError:
         raise ApiError(409, "conflict", _(
             "This ticket has been changed by someone else; your step was not saved. Open the "

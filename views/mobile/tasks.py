@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from models import Area, Ticket, TicketEvent, db, utcnow
 from models.people.access import can_see_ticket, reporter_phone_for
 from models.tickets.actions import RULES, Actor
+from models.tickets.cohandling import TASK_STEPS, allowed_task_actions, task_overdue, ticket_tasks
 from models.tickets.deadlines import deadline_state, running_deadline
 from models.tickets.tables import Attachment
 from models.tickets.workflow import allowed_actions
@@ -18,7 +19,8 @@ from models.tickets import worklist
 from . import bp
 
 TAB_LABELS = {"pending": _l("To accept"), "in_progress": _l("In progress"),
-              "rework": _l("Sent back"), "due_soon": _l("Due soon")}
+              "rework": _l("Sent back"), "due_soon": _l("Due soon"),
+              "co_handling": _l("Co-handling")}
 # The steps a field worker takes on the phone, in the order of the buttons.
 PHONE_ACTIONS = ("accept", "note", "submit", "request_extension", "return", "escalate")
 
@@ -26,12 +28,13 @@ PHONE_ACTIONS = ("accept", "note", "submit", "request_extension", "return", "esc
 @bp.route("/")
 def inbox():
     tab = request.args.get("tab", worklist.PENDING)
-    if tab not in worklist.INBOX_TABS:
+    tabs = worklist.inbox_tabs(current_user)
+    if tab not in tabs:
         tab = worklist.PENDING
     now = utcnow()
     tickets = worklist.inbox(current_user, tab, now)
     return render_template(
-        "mobile/inbox.html", active_tab="tasks", tab=tab, tabs=worklist.INBOX_TABS,
+        "mobile/inbox.html", active_tab="tasks", tab=tab, tabs=tabs,
         tab_labels=TAB_LABELS, counts=worklist.inbox_counts(current_user, now), tickets=tickets,
         states={t.id: deadline_state(t, now) for t in tickets},
         deadlines={t.id: running_deadline(t) for t in tickets})
@@ -56,8 +59,12 @@ def ticket(ticket_id: int):
     actions = [name for name in PHONE_ACTIONS if name in allowed]
     grid = db.session.get(Area, ticket.grid_id) if ticket.grid_id else None
     now = utcnow()
+    tasks = [(task, task_overdue(task, now), allowed_task_actions(Actor.staff(current_user),
+                                                                  ticket, task))
+             for task in ticket_tasks(ticket.id)]
     return render_template(
         "mobile/ticket.html", active_tab="tasks", ticket=ticket, events=events, photos=photos,
+        co_tasks=tasks, task_steps=TASK_STEPS,
         actions=actions, asks={name: RULES[name].asks for name in actions},
         grid_boundary=grid.boundary if grid is not None else None, grid=grid,
         state=deadline_state(ticket, now), deadline=running_deadline(ticket),
