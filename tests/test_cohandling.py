@@ -451,3 +451,17 @@ def test_the_matrix_and_the_rule_form_name_co_handling_departments(cw, login_as)
     assert db.session.get(DispatchRule, rule.id).co_department_ids == [market, urban]
     matrix = admin.get("/admin/matrix/?level=community").get_data(as_text=True)
     assert "区市场监督管理局、区城市管理局" in matrix and "主办" in matrix
+
+
+def test_the_lead_sees_which_departments_it_waits_for(cw, login_as):
+    ticket = new_case(cw)
+    call_in(cw, ticket, "market")
+    perform(ticket, "accept", staff(cw, "gridworker"), expected_version=ticket.version)
+    db.session.commit()
+    lead = login_as("gridworker")
+    page = lead.get(f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)
+    assert 'id="gd-submit-waits"' in page and "协办尚未完成：区市场监督管理局" in page
+    assert 'id="gd-button-submit"' not in page
+    street = login_as("street")  # a manager is not told it waits (it is not the lead)
+    assert 'id="gd-submit-waits"' not in street.get(
+        f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)

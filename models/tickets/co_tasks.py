@@ -11,7 +11,7 @@ from models.base import BigId, UTCDateTime, db, str_enum, utcnow
 from models.people.department import Department
 from models.people.user import User
 from models.tickets.tables import Ticket
-from models.vocabulary import ACTIVE_TASK_STATUSES, TaskStatus
+from models.vocabulary import ACTIVE_TASK_STATUSES, OPEN_STATUSES, TaskStatus
 
 _ACTIVE = sa.text("status IN (%s)" % ", ".join(f"'{s.value}'" for s in ACTIVE_TASK_STATUSES))
 
@@ -59,12 +59,13 @@ class CoHandlingTask(db.Model):
 
 def co_handled_by(department_id: int, *, still_owed: bool = False) -> sa.ColumnElement[bool]:
     """SQL on tickets: the department has a co-handling task on the ticket (``still_owed``:
-    one it has not yet submitted or returned, and no manager closed)."""
+    one it has not yet submitted or returned, and no manager closed, on a case still open)."""
     tasks = sa.select(CoHandlingTask.ticket_id).where(
         CoHandlingTask.department_id == department_id)
-    if still_owed:
-        tasks = tasks.where(CoHandlingTask.status.in_(ACTIVE_TASK_STATUSES))
-    return Ticket.id.in_(tasks)
+    if not still_owed:
+        return Ticket.id.in_(tasks)
+    tasks = tasks.where(CoHandlingTask.status.in_(ACTIVE_TASK_STATUSES))
+    return sa.and_(Ticket.id.in_(tasks), Ticket.status.in_(OPEN_STATUSES))
 
 
 def department_co_handles(department_id: int | None, ticket_id: int | None) -> bool:

@@ -29,13 +29,13 @@ from models.tickets.actions import Action
 from models.tickets.attachments import Upload
 from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.cohandling import (TASK_STEPS, act_on_task, allowed_task_actions,
-                                       task_overdue, ticket_tasks)
+                                       open_tasks_refusal, task_overdue, ticket_tasks)
 from models.tickets.deadlines import deadline_state
 from models.tickets.duplicates import possible_duplicates
 from models.tickets.intake import Report, check_report, report_ticket
 from models.tickets.records import TicketChangedError, correct_tickets
 from models.tickets.reporters import join_ticket, joinable
-from models.tickets.workflow import RULES, Actor, allowed_actions, perform
+from models.tickets.workflow import RULES, Actor, allowed_actions, perform, relations
 from views.inputs import BIGINT_MAX, whole_number
 
 from .export_views import begin_export
@@ -126,7 +126,11 @@ class TicketActionsMixin:
         """The ticket's co-handling tasks (主办/协办), each with the steps the user may take."""
         actor, now = staff_actor(), utcnow()
         tasks = ticket_tasks(ticket.id)
-        return {"co_tasks": [(task, task_overdue(task, now),
+        # The lead sees why its submit button is missing: which departments it waits for.
+        leads = ticket.status in RULES[Action.SUBMIT].from_statuses \
+            and relations(actor, ticket) & RULES[Action.SUBMIT].who
+        return {"submit_waits": open_tasks_refusal(ticket) if leads and tasks else None,
+                "co_tasks": [(task, task_overdue(task, now),
                               [(name, TASK_STEPS[name].event.label,
                                 TASK_BUTTON_STYLE.get(name, "outline-primary"),
                                 TASK_STEPS[name].note_required)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import joinedload
 from models import Area, Ticket, TicketEvent, db, utcnow
 from models.people.access import can_see_ticket, reporter_phone_for
 from models.tickets.actions import RULES, Actor
-from models.tickets.cohandling import TASK_STEPS, allowed_task_actions, task_overdue, ticket_tasks
+from models.tickets.cohandling import (TASK_STEPS, allowed_task_actions, task_overdue,
+                                       tasks_by_ticket, ticket_tasks)
 from models.tickets.deadlines import deadline_state, running_deadline
 from models.tickets.tables import Attachment
 from models.tickets.workflow import allowed_actions
@@ -33,11 +34,21 @@ def inbox():
         tab = worklist.PENDING
     now = utcnow()
     tickets = worklist.inbox(current_user, tab, now)
+    states = {t.id: deadline_state(t, now) for t in tickets}
+    deadlines = {t.id: running_deadline(t) for t in tickets}
+    owed = {}
+    if tab == worklist.CO_HANDLING:  # the card shows the department's own task, not the case
+        for ticket_id, tasks in tasks_by_ticket(deadlines).items():
+            mine = [t for t in tasks if t.department_id == current_user.department_id
+                    and t.is_active]
+            if mine:
+                owed[ticket_id] = mine[0]
+                deadlines[ticket_id] = mine[0].deadline
+                states[ticket_id] = "red" if task_overdue(mine[0], now) else "green"
     return render_template(
         "mobile/inbox.html", active_tab="tasks", tab=tab, tabs=tabs,
         tab_labels=TAB_LABELS, counts=worklist.inbox_counts(current_user, now), tickets=tickets,
-        states={t.id: deadline_state(t, now) for t in tickets},
-        deadlines={t.id: running_deadline(t) for t in tickets})
+        states=states, deadlines=deadlines, owed_tasks=owed)
 
 
 def visible_ticket_or_404(ticket_id: int) -> Ticket:

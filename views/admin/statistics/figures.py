@@ -109,6 +109,8 @@ CARDS = (
     ("satisfaction_rate", "satisfied", "average_rating"), ("rating_coverage", "rated", "rated"),
     ("avg_hours", "closed", "avg_work_hours"), ("median_hours", "closed", "median_work_hours"),
     ("patrol_found", "patrol_found", None), ("invalidated", "invalidated", "merged"),
+    # Co-handling (协办), counted for the co-handling department apart from its lead cases.
+    ("co_handled", "co_handled", "co_handled_in_time"),
 )
 HOME_CARDS = ("received", "closed", "on_time_rate", "overdue_now", "satisfaction_rate",
               "avg_hours")
