@@ -157,8 +157,15 @@ def main() -> None:
         print("approve:", do_action(driver, ticket_url, "approve", "现场核查通过"))
         driver.get(ticket_url)
         shot(driver, "closed-with-timeline", max_height=2600)
+        as_user(driver, "district")
         driver.get(f"{BASE}/admin/matrix/?level=street")
-        shot(driver, "matrix-lead-and-co-handling")
+        driver.set_window_size(1440, 900)
+        row = driver.find_element(By.XPATH, "//tr[th[contains(., '占道经营')]]")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", row)
+        time.sleep(0.3)
+        STEP[0] += 1
+        driver.save_screenshot(str(OUT / f"cohandle-{STEP[0]:02d}-matrix-lead-and-co-handling.png"))
+        print("saved matrix")
 
         # A 占道经营 report: the matrix cell itself names 市场监管 as co-handler of 城管's case.
         as_user(driver, "community")

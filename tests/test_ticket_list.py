@@ -20,7 +20,9 @@ EMPTY_STATE = "没有符合条件的工单，请调整筛选条件或搜索内�
 DOCUMENTED_FILTERS = ["状态", "事件分类", "紧急程度", "来源", "区", "街道", "社区", "网格",
                       "承办部门", "处理人", "超期", "创建时间",
                       # the statistics' drill-down (issue 11): closed on days, a figure's tickets
-                      "办结时间", "统计口径"]
+                      "办结时间", "统计口径",
+                      # co-handling (issue 12): the departments owing a 协办 task on it
+                      "协办（待办单位）"]
 
 def local(*args) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
