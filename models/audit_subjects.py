@@ -98,7 +98,11 @@ def subjects() -> dict[type, Subject]:
                                          "created_at"}),
                       renamed={"password_hash": "password"}),
         Category: Subject("category", lambda s, c: f"{c.name}（{c.code}）"),
-        DispatchRule: Subject("dispatch_rule", rule_label, ignored=frozenset({"created_at"})),
+        DispatchRule: Subject("dispatch_rule", rule_label, ignored=frozenset({"created_at"}),
+                              # co-handling departments (主办/协办) by name, with their ids
+                              summaries={"co_department_ids": lambda ids: "、".join(
+                                  f"{_named(db.session, Department, i)}（#{i}）"
+                                  for i in ids or [])}),
         WorkCalendarDay: Subject("work_calendar_day", lambda s, d: d.day.isoformat(),
                                  on_request=True),
         NotificationTemplate: Subject(

@@ -449,6 +449,11 @@ def test_the_matrix_and_the_rule_form_name_co_handling_departments(cw, login_as)
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(DispatchRule, rule.id).co_department_ids == [market, urban]
+    from models import ConfigChange
+
+    change = db.session.execute(sa.select(ConfigChange).where(
+        ConfigChange.object_type == "dispatch_rule")).scalars().all()[-1]
+    assert "区市场监督管理局" in str(change.changes) and "区城市管理局" in str(change.changes)
     matrix = admin.get("/admin/matrix/?level=community").get_data(as_text=True)
     assert "区市场监督管理局、区城市管理局" in matrix and "主办" in matrix
 
