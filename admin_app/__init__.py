@@ -18,6 +18,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     configure_logging(app)
     configure_url_numbers(app)
     configure_extensions(app)
+    configure_security_headers(app)
     configure_storage(app)
     configure_i18n(app)
     configure_login(app)
@@ -64,6 +65,14 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+
+
+def configure_security_headers(app: Flask) -> None:
+    """CSP with a per-answer nonce, no framing, nosniff, referrer policy, HSTS in production
+    (admin_app/headers.py says why each source is allowed)."""
+    from .headers import install_security_headers
+
+    install_security_headers(app)
 
 
 def configure_storage(app: Flask) -> None:

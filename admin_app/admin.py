@@ -27,6 +27,8 @@ from views.admin.statistics.map import MapView
 from views.admin.statistics.monthly_report import ReportView
 from views.admin.ticket_views import TicketView
 
+from .headers import csp_nonce
+
 
 def build_admin(app: Flask) -> Admin:
     admin = Admin(
@@ -34,6 +36,7 @@ def build_admin(app: Flask) -> Admin:
         name=_l("GridDesk"),
         theme=Bootstrap4Theme(base_template="admin/griddesk_base.html", fluid=True),
         index_view=HomeView(name=_l("Home"), url="/admin"),
+        csp_nonce_generator=csp_nonce,  # Flask-Admin's inline scripts (admin_app/headers.py)
     )
     tickets = _l("Tickets")
     config = _l("Configuration")

@@ -285,6 +285,41 @@ def test_every_accepted_format_is_served_without_exif_and_with_a_thumbnail(
     assert_no_exif(thumbnail)
 
 
+def polyglot() -> bytes:
+    """A JPEG that is also a page: HTML in a comment segment and after the end-of-image marker
+    (a browser that sniffed it would run the script)."""
+    payload = b"<html><script>alert(document.cookie)</script></html>"
+    data = jpeg((120, 90))
+    comment = b"\xff\xfe" + struct.pack(">H", len(payload) + 2) + payload
+    return data[:2] + comment + data[2:] + payload
+
+
+def test_a_polyglot_is_re_encoded_and_every_photo_answer_says_nosniff(app, world, client):
+    ticket = new_ticket(client, token_for(client, "community"))
+    worker = token_for(client, "gridworker")
+    data = polyglot()
+    assert Image.open(io.BytesIO(data)).size == (120, 90)  # a valid JPEG …
+    answer = upload(client, worker, ticket["id"], data, "scene.jpg")
+    assert answer.status_code == 201, answer.get_json()
+    item = answer.get_json()["attachments"][0]
+    for url in (item["url"], item["thumbnail_url"]):
+        served = client.get(url, headers=auth(worker))
+        assert served.status_code == 200 and served.mimetype == "image/jpeg"
+        assert served.headers["X-Content-Type-Options"] == "nosniff"
+        assert b"<script" not in served.data and b"<html" not in served.data  # … re-encoded
+    for path in stored_files(app):
+        assert b"<script" not in path.read_bytes(), path
+
+
+def test_a_144_megapixel_photo_is_refused(app, world, client):
+    """The tester's 144-megapixel image (12,000 × 12,000) is over the 50-megapixel limit."""
+    ticket = new_ticket(client, token_for(client, "community"))
+    answer = upload(client, token_for(client, "gridworker"), ticket["id"],
+                    png_bomb(12000, 12000), "big.png")
+    assert answer.status_code == 422
+    assert "像素过多" in answer.get_json()["error"]["message"]
+
+
 def test_admin_serves_photo_and_thumbnail_without_exif(app, world, login_as):
     ticket = report_ticket(Report(
         category_id=world.categories["garbage"].id, description="垃圾桶满溢", **GRID1,
