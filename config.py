@@ -99,7 +99,18 @@ class Config:
         self.TICKET_NUMBER_DIGITS = int(env.get("GRIDDESK_TICKET_NUMBER_DIGITS", "4"))
         # Lists stop counting past this many rows and say so on the page.
         self.LIST_COUNT_CAP = int(env.get("GRIDDESK_LIST_COUNT_CAP", "10000"))
+        # Signing in: wrong passwords from one address for one account, and from one address
+        # for all accounts, before each further try waits (doubling, from BACKOFF up to
+        # BACKOFF_MAX seconds); counted in the database, shared by every web worker.
         self.LOGIN_MAX_FAILURES = int(env.get("GRIDDESK_LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(
+            env.get("GRIDDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", "30"))
+        self.LOGIN_BACKOFF_SECONDS = int(env.get("GRIDDESK_LOGIN_BACKOFF_SECONDS", "30"))
+        self.LOGIN_BACKOFF_MAX_SECONDS = int(env.get("GRIDDESK_LOGIN_BACKOFF_MAX_SECONDS", "900"))
+        # A signed-in session ends after this long without a request, and this long after
+        # signing in, whatever happens in between.
+        self.SESSION_IDLE_MINUTES = int(env.get("GRIDDESK_SESSION_IDLE_MINUTES", "120"))
+        self.SESSION_MAX_HOURS = int(env.get("GRIDDESK_SESSION_MAX_HOURS", "12"))
         # Workflow and deadline policy.
         self.DEADLINE_WARNING_SHARE = float(env.get("GRIDDESK_DEADLINE_WARNING_SHARE", "0.8"))
         # Working hours count only inside these local periods, e.g. "09:00-12:00,13:30-17:30".

@@ -141,15 +141,12 @@ def configure_i18n(app: Flask) -> None:
 
 
 def configure_login(app: Flask) -> None:
-    from models import User
+    from views.auth import session_user
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+    login_manager.user_loader(session_user)  # checks that the session has not ended
 
     from flask_babel import lazy_gettext as _l
 

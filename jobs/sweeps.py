@@ -134,12 +134,16 @@ def fold_statistics(now: datetime | None = None) -> dict:
 
 
 def forget_report_counts(now: datetime | None = None) -> dict:
-    """The public report page's counters of windows long past."""
+    """The public report page's counters of windows long past, and the failed sign-ins of
+    addresses quiet for a day."""
+    from models.people.login_limits import forget_old_failures
     from models.tickets.public_limits import forget_old_counts
 
-    forgotten = forget_old_counts(now or utcnow())
+    now = now or utcnow()
+    forgotten = forget_old_counts(now)
+    login_counters = forget_old_failures(now)
     db.session.commit()
-    return {"forgotten": forgotten}
+    return {"forgotten": forgotten, "login_counters": login_counters}
 
 
 JOBS = {

@@ -11,6 +11,8 @@ from models.exports.jobs import ExportJob
 from models.notify.outbox import ChannelSetting, Notification, NotificationTemplate
 from models.people.api_clients import ApiClient, IdempotencyRecord, UserToken
 from models.people.department import Department
+from models.people import sessions  # noqa: F401  (ending sessions when a user's rights change)
+from models.people.login_limits import LoginThrottle
 from models.people.user import User
 from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
 from models.stats.tables import StatsDaily, StatsFact, StatsPending
@@ -24,7 +26,7 @@ from models.vocabulary import (ActorKind, AreaLevel, AttachmentKind, Channel, De
                                ResponsibleKind, Role, Source, TicketStatus)
 
 __all__ = [
-    "ApiClient", "ChannelSetting", "ConfigChange", "ConfigChange", "IdempotencyRecord", "NotificationTemplate", "UserToken",
+    "ApiClient", "ChannelSetting", "ConfigChange", "ConfigChange", "IdempotencyRecord", "LoginThrottle", "NotificationTemplate", "UserToken",
     "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "ExportJob", "DepartmentKind", "DispatchRule", "HandlingLevel",
     "Notification", "NotificationState", "PatrolCheckIn", "PatrolReport", "PatrolRound", "Priority",

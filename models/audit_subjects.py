@@ -94,7 +94,7 @@ def subjects() -> dict[type, Subject]:
                       summaries={"boundary": boundary_summary}),
         Department: Subject("department", lambda s, d: d.name),
         User: Subject("user", lambda s, u: f"{u.display_name}（{u.username}）",
-                      ignored=frozenset({"last_login_at", "failed_logins", "login_blocked_until",
+                      ignored=frozenset({"last_login_at", "failed_logins", "session_version",
                                          "created_at"}),
                       renamed={"password_hash": "password"}),
         Category: Subject("category", lambda s, c: f"{c.name}（{c.code}）"),

@@ -313,13 +313,15 @@ def visible_ticket(ticket_id: int) -> Ticket:
 def auth_token():
     data = json_body()
     token, result = issue_user_token(str(data.get("username") or ""), str(data.get("password") or ""),
-                                     max_failures=current_app.config["LOGIN_MAX_FAILURES"])
+                                     address=request.remote_addr)
     db.session.commit()
     if token is None:
         if result.error == "blocked":
-            return jsonify(error_body("too_many_attempts", _(
+            response = jsonify(error_body("too_many_attempts", _(
                 "Too many failed attempts. Try again in %(seconds)s seconds.",
-                seconds=result.retry_after))), 429
+                seconds=result.retry_after)))
+            response.headers["Retry-After"] = str(result.retry_after)
+            return response, 429
         return jsonify(error_body("unauthorized", _("Wrong username or password."))), 401
     user = result.user
     return jsonify({"token": token, "token_type": "Bearer",

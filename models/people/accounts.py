@@ -1,18 +1,16 @@
-"""Signing in: password check, inactive accounts, and slowing down repeated failures."""
+"""Signing in: password check, inactive accounts, slowing down guessing (models/people/
+login_limits.py), and the operations on accounts: create, new password, deactivate."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from models.base import db, utcnow
 from models.people.api_clients import UserToken
-from models.people.user import MIN_PASSWORD_LENGTH, User
-
-# After the allowed failures, each further failure doubles the wait, up to this ceiling.
-BASE_BLOCK = timedelta(seconds=30)
-MAX_BLOCK = timedelta(minutes=15)
+from models.people.login_limits import count_failure, forget_failures, seconds_to_wait
+from models.people.user import MIN_PASSWORD_LENGTH, User, check_password_of_nobody
 
 
 @dataclass
@@ -22,28 +20,30 @@ class LoginResult:
     retry_after: int = 0  # seconds, when blocked
 
 
-def authenticate(username: str, password: str, *, max_failures: int = 5,
+def authenticate(username: str, password: str, *, address: str | None,
                  now: datetime | None = None) -> LoginResult:
-    """Check credentials and record the outcome; the caller commits."""
+    """Check credentials from this source address and count the outcome; the caller commits.
+
+    An unknown username gets the same answer, after the same work, as a wrong password; a
+    correct password of a disabled account is told so (only its owner knows the password)."""
     now = now or utcnow()
+    username = (username or "").strip()
+    wait = seconds_to_wait(address, username, now)
+    if wait:
+        return LoginResult(None, "blocked", wait)
     user = db.session.execute(
-        sa.select(User).where(User.username == (username or "").strip())
-    ).scalar_one_or_none()
-    if user is None:
-        return LoginResult(None, "invalid")
-    if user.login_blocked_until is not None and user.login_blocked_until > now:
-        return LoginResult(None, "blocked",
-                           int((user.login_blocked_until - now).total_seconds()) + 1)
-    if not user.check_password(password or ""):
-        user.failed_logins += 1
-        over = user.failed_logins - max_failures
-        if over >= 0:
-            user.login_blocked_until = now + min(BASE_BLOCK * (2 ** over), MAX_BLOCK)
+        sa.select(User).where(User.username == username)).scalar_one_or_none()
+    right = user.check_password(password or "") if user is not None \
+        else check_password_of_nobody(password or "")
+    if not right:
+        count_failure(address, username, now)
+        if user is not None:
+            user.failed_logins += 1  # shown to administrators; it blocks nobody
         return LoginResult(None, "invalid")
     if not user.active:
         return LoginResult(None, "inactive")
+    forget_failures(address, username)
     user.failed_logins = 0
-    user.login_blocked_until = None
     user.last_login_at = now
     return LoginResult(user)
 
@@ -86,7 +86,8 @@ def create_user(user: User, password: str | None) -> User:
 
 
 def set_password(user: User, password: str) -> None:
-    """Set or reset a password; a reset also ends the user's API tokens."""
+    """Set or reset a password; a reset also ends the user's API tokens and, like every change
+    of password, their signed-in sessions (models/people/sessions.py)."""
     from flask_babel import gettext as _
 
     if len(password or "") < MIN_PASSWORD_LENGTH:
@@ -99,7 +100,8 @@ def set_password(user: User, password: str) -> None:
 
 
 def deactivate_user(user: User) -> None:
-    """An inactive user cannot sign in, and the API tokens issued to them are revoked for good."""
+    """An inactive user cannot sign in, their sessions end, and the API tokens issued to them are
+    revoked for good."""
     user.active = False
     if user.id is not None:
         revoke_user_tokens(user)

@@ -43,9 +43,10 @@ def client_for_token(token: str | None) -> ApiClient | None:
     return client
 
 
-def issue_user_token(username: str, password: str, *, max_failures: int = 5):
-    """(token, user) for good credentials, else (None, the LoginResult error)."""
-    result = authenticate(username, password, max_failures=max_failures)
+def issue_user_token(username: str, password: str, *, address: str | None):
+    """(token, LoginResult) for good credentials, else (None, the LoginResult), with the same
+    limits on guessing as the login page."""
+    result = authenticate(username, password, address=address)
     if result.user is None:
         return None, result
     token = new_token("gdu")

@@ -31,7 +31,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(default=0)
-    login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Stored in each signed-in session; raising it ends them all (models/people/sessions.py).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     scope_area: Mapped[Area | None] = relationship()
@@ -56,3 +57,16 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+_stand_in_hashes: dict[str, str] = {}
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """The work of a password check, for a username that does not exist: answering it faster
+    would tell which usernames do. Always False."""
+    method = setting("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _stand_in_hashes:
+        _stand_in_hashes[method] = generate_password_hash("no such user", method=method)
+    check_password_hash(_stand_in_hashes[method], password)
+    return False
