@@ -139,3 +139,15 @@ def test_a_merge_along_a_chain_that_leaves_the_scope_is_refused_without_its_numb
     assert response.get_json()["error"]["message"] == "要合并到的工单不存在。"
     db.session.refresh(mine)
     assert mine.duplicate_of_id is None and mine.status != TicketStatus.INVALID
+
+
+def test_the_ticket_page_offers_as_duplicates_only_tickets_inside_the_scope(world, login_as):
+    mine = make_ticket(world, "grid2", title="边界这边")
+    across = make_ticket(world, "grid3", title="边界那边")
+    for ticket, lon in ((mine, 120.0199), (across, 120.0201)):  # 20 m apart, across the border
+        ticket.lon, ticket.lat = lon, 30.005
+    db.session.commit()
+    page = login_as("community").get(f"/admin/ticket/details/?id={mine.id}").get_data(as_text=True)
+    assert across.number not in page
+    page = login_as("district").get(f"/admin/ticket/details/?id={mine.id}").get_data(as_text=True)
+    assert 'id="gd-duplicates"' in page and across.number in page

@@ -18,8 +18,10 @@ METRES_PER_DEGREE_LAT = 111_320.0
 
 def possible_duplicates(category: Category, lon: float | None, lat: float | None, *,
                         now: datetime | None = None, exclude_id: int | None = None,
-                        limit: int = 10) -> list[tuple[Ticket, float]]:
-    """Tickets of the same category within the category's radius, nearest first, with metres."""
+                        limit: int = 10, seen_by=None) -> list[tuple[Ticket, float]]:
+    """Tickets of the same category within the category's radius, nearest first, with metres.
+    With ``seen_by`` (a user), only those inside that user's scope: the candidates a ticket
+    could be merged into. Intake offers every nearby case, to add the caller to it."""
     if lon is None or lat is None:
         return []
     now = now or utcnow()
@@ -31,6 +33,10 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
             Ticket.lat.between(lat - dlat, lat + dlat), Ticket.lon.between(lon - dlon, lon + dlon))
     if exclude_id is not None:
         near += (Ticket.id != exclude_id,)
+    if seen_by is not None:
+        from models.people.access import ticket_scope
+
+        near += (ticket_scope(seen_by),)
     # Two queries, not one OR: each branch then has its own partial index
     # (open tickets by category and place; closed tickets by category and closing time).
     open_nearby = sa.select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), *near).limit(200)

@@ -117,7 +117,7 @@ class TicketActionsMixin:
             "user_choices": assignable_user_choices() if needs_people else [],
             "deadline_state": deadline_state(ticket, utcnow()),
             "duplicates": possible_duplicates(ticket.category, ticket.lon, ticket.lat,
-                                              exclude_id=ticket.id)
+                                              exclude_id=ticket.id, seen_by=current_user)
             if ticket.is_open else [],
             **self.co_handling_context(ticket),
         }
