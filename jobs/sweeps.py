@@ -20,7 +20,7 @@ from models.clock import local_zone
 from models.errors import WorkflowError
 from models.notify.notices import tell_administrators
 from models.settings import setting
-from models.tickets import timeouts
+from models.tickets import supervision, timeouts
 
 BATCH = 500
 log = logging.getLogger("griddesk.jobs")
@@ -93,6 +93,16 @@ def expiries(now: datetime | None = None) -> dict:
     return counts
 
 
+def supervision_reminders(now: datetime | None = None) -> dict:
+    """Supervised tickets still open after the date their supervisor expected: the handler and
+    the supervisor are reminded, once per expected date."""
+    now = now or utcnow()
+    reminded = 0
+    for ticket in each_ticket(supervision.reminders_due(now)):
+        reminded += step(supervision.remind_expected_date_passed, ticket, now) is not None
+    return {"reminded": reminded}
+
+
 def calendar_check(now: datetime | None = None) -> dict:
     """Tell the administrators when this year, or (weeks before it starts) the next, is missing
     from the work calendar or still provisional (the State Council's arrangement not entered)."""
@@ -150,6 +160,7 @@ JOBS = {
     "deadline_sweep": deadline_sweep,
     "acceptance_timeouts": acceptance_timeouts,
     "expiries": expiries,
+    "supervision_reminders": supervision_reminders,
     "deliver_notifications": deliver_notifications,
     "calendar_check": calendar_check,
     "exports": exports,

@@ -20,12 +20,14 @@ from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.dispatch_rules import DispatchRule
 from models.tickets.public_limits import ReportCount
 from models.tickets.reporters import TicketReporter
+from models.tickets.supervision import Supervision
 from models.tickets.tables import Attachment, Ticket, TicketEvent, TicketNumberCounter
 from models.vocabulary import (ActorKind, AreaLevel, AttachmentKind, Channel, DeadlineUnit,
                                DepartmentKind, HandlingLevel, NotificationState, Priority,
                                ResponsibleKind, Role, Source, TicketStatus)
 
 __all__ = [
+    "Supervision",
     "ApiClient", "ChannelSetting", "ConfigChange", "ConfigChange", "IdempotencyRecord", "LoginThrottle", "NotificationTemplate", "UserToken",
     "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "ExportJob", "DepartmentKind", "DispatchRule", "HandlingLevel",

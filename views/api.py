@@ -35,6 +35,7 @@ from models.tickets.cohandling import (TASK_ACTIONS, act_on_task, allowed_task_a
 from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import ticket_list_loads
+from models.tickets.supervision import supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
 
@@ -243,12 +244,14 @@ def ticket_json(ticket: Ticket, principal: Principal, *, with_timeline: bool = F
         "duplicate_of": ticket.duplicate_of_id, "reporter_name": ticket.reporter_name,
         "reporter_phone": phone, "tracking_code": ticket.tracking_code,
         "attributes": ticket.attributes or {}, "version": ticket.version,
+        "supervision": supervision_json(ticket.supervision),
         "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at),
         "co_handling": [task_json(t, ticket, principal) for t in
                         (tasks if tasks is not None else tasks_by_ticket([ticket.id])[ticket.id])],
     }
     if principal.user is not None:
-        data["allowed_actions"] = allowed_actions(principal.actor, ticket)
+        data["allowed_actions"] = (allowed_actions(principal.actor, ticket)
+                                   + supervision_actions(principal.user, ticket))
     if with_timeline:
         data["timeline"] = timeline_json(ticket)
         data["attachments"] = [attachment_json(a) for a in db.session.execute(
@@ -267,6 +270,19 @@ def task_json(task: CoHandlingTask, ticket: Ticket, principal: Principal) -> dic
     if principal.user is not None:
         data["allowed_actions"] = allowed_task_actions(principal.actor, ticket, task)
     return data
+
+
+def supervision_json(row) -> dict | None:
+    """The ticket's current supervision (督办), or None."""
+    if row is None:
+        return None
+    reply = {"note": row.last_reply_note, "at": iso(row.last_reply_at),
+             "by": {"id": row.last_reply_by.id, "display_name": row.last_reply_by.display_name}
+             } if row.last_reply_at is not None else None
+    return {"level": row.level.value, "level_label": row.level.label, "note": row.note,
+            "expected_by": row.expected_by.isoformat(),
+            "by": {"id": row.by.id, "display_name": row.by.display_name},
+            "since": iso(row.started_at), "last_reply": reply}
 
 
 def reporter_phone_for_client(ticket: Ticket) -> str:
@@ -444,6 +460,13 @@ def list_tickets():
                     "next": cursor})
 
 
+def version_of(data: dict) -> int:
+    """The version of the ticket the client saw (required on every action)."""
+    if "version" not in data:
+        raise ApiError(422, "invalid", _("Give the version of the ticket you are acting on."))
+    return _int(data["version"], "version")
+
+
 def _int(value, name: str) -> int:
     try:
         return int(value)
@@ -493,16 +516,14 @@ def ticket_action(ticket_id: int, action: str):
     if principal.client is not None and action not in CLIENT_ACTIONS:
         raise ApiError(403, "forbidden", _("Integrations may only rate or reopen for the reporter."))
     data = json_body()
-    if "version" not in data:
-        raise ApiError(422, "invalid", _("Give the version of the ticket you are acting on."))
+    version = version_of(data)
     params = {k: v for k, v in data.items()
               if k in ("note", "department_id", "user_id", "until", "rating", "master_id",
                        "department_ids")}
     if data.get("master_number") and "master_id" not in params:
         params["master_id"] = db.session.execute(sa.select(Ticket.id).where(
             Ticket.number == str(data["master_number"]))).scalar()
-    perform(ticket, action, principal.actor, expected_version=_int(data["version"], "version"),
-            **params)
+    perform(ticket, action, principal.actor, expected_version=version, **params)
     return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
 
 
@@ -609,3 +630,4 @@ def openapi():
 
 
 from . import api_stats  # noqa: E402,F401  (the statistics routes join this blueprint)
+from . import api_supervision  # noqa: E402,F401  (supervision's actions join it too)

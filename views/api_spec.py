@@ -95,6 +95,9 @@ def openapi_document(server_url: str) -> dict:
                     "version": {"type": "integer"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},
+                    "supervision": {"allOf": [{"$ref": "#/components/schemas/Supervision"}],
+                                    "nullable": True,
+                                    "description": "The current supervision (督办), or null"},
                     "allowed_actions": {"type": "array", "items": {"type": "string"}},
                     "timeline": {"type": "array", "items": {"type": "object"}},
                     "attachments": {"type": "array",
@@ -168,6 +171,7 @@ def openapi_document(server_url: str) -> dict:
                         "by field code: a value, or a list for multivaluelist. Checked like "
                         "Open311's attributes: required fields must be answered."),
                         "additionalProperties": True}}},
+                **_supervision_schemas(),
                 "Action": {"type": "object", "required": ["version"], "properties": {
                     "version": {"type": "integer"}, "note": {"type": "string"},
                     "department_id": {"type": "integer"}, "user_id": {"type": "integer"},
@@ -189,6 +193,7 @@ def openapi_document(server_url: str) -> dict:
         "security": SECURED,
         "paths": {
             **_stats_paths(),
+            **_supervision_paths(),
             "/auth/token": {"post": {
                 "operationId": "issueToken", "security": [], "summary": "A personal token",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -302,6 +307,64 @@ def openapi_document(server_url: str) -> dict:
                 "200": {"description": "This document", "content": {"application/json": {
                     "schema": {"type": "object"}}}}}}},
         },
+    }
+
+
+LEVELS = ["watch", "supervise", "listed"]
+
+
+def _supervision_schemas() -> dict:
+    person = {"type": "object", "properties": {"id": {"type": "integer"},
+                                               "display_name": {"type": "string"}}}
+    return {
+        "Supervision": {"type": "object", "properties": {
+            "level": {"type": "string", "enum": LEVELS,
+                      "description": "watch 关注, supervise 督办, listed 挂牌督办"},
+            "level_label": {"type": "string"}, "note": {"type": "string"},
+            "expected_by": {"type": "string", "format": "date"}, "by": person,
+            "since": {"type": "string", "format": "date-time"},
+            "last_reply": {"type": "object", "nullable": True, "properties": {
+                "note": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                "by": person}}}},
+        "Supervise": {"type": "object", "required": ["version", "level", "note", "expected_by"],
+                      "properties": {
+            "version": {"type": "integer"},
+            "level": {"type": "string", "enum": LEVELS},
+            "note": {"type": "string"},
+            "expected_by": {"type": "string", "format": "date",
+                            "description": "The local date the case should be settled by; "
+                                           "today or later"}}},
+        "SupervisionNote": {"type": "object", "required": ["version"], "properties": {
+            "version": {"type": "integer"}, "note": {"type": "string"}}},
+    }
+
+
+def _supervision_paths() -> dict:
+    def action(operation: str, schema: str, description: str) -> dict:
+        return {"post": {
+            "operationId": operation, "description": description,
+            "parameters": [TICKET_ID, IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema}"}}}},
+            "responses": {"200": _json("#/components/schemas/Ticket", "Done"),
+                          **ERROR_RESPONSES}}}
+
+    base = "/tickets/{ticket_id}/actions/"
+    return {
+        base + "supervise": action(
+            "superviseTicket", "Supervise",
+            "Put the ticket under supervision (督办), or change its level, note and expected "
+            "date: district and street command centres and leaders, inside their area; a "
+            "supervision set by a higher level is changed by that level only. The assignee and "
+            "their department are told; the scheduler reminds them once the expected date has "
+            "passed."),
+        base + "supervision_reply": action(
+            "replyToSupervision", "SupervisionNote",
+            "The handler's answer to the supervision (督办回复): the assignee or a member of the "
+            "assigned department; the note is required. The supervisor is told."),
+        base + "lift_supervision": action(
+            "liftSupervision", "SupervisionNote",
+            "Lift the supervision: its supervisor's level or above."),
     }
 
 

@@ -5,8 +5,11 @@ only names the ones scoring uses and asks for them.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
+
+from models.clock import local_zone
 from models.people.user import User
 from models.stats.definitions import BY_CODE
 from models.vocabulary import Role
@@ -25,6 +28,13 @@ EVER_OVERDUE = "ever_overdue"
 REWORK = "rework"
 PATROL_DISCOVERIES = "patrol_found"
 PATROL_COVERAGE = "patrol_coverage"
+# Not an indicator: cases put under supervision (督办) in the month against the unit handling
+# them (models/tickets/supervision.py), deducted per case in every scheme.
+SUPERVISED = "supervised"
+OWN_LABELS = {SUPERVISED: (_l("Supervised cases (督办)"),
+                           _l("Cases put under supervision (督办 or 挂牌督办) in the month while "
+                              "the unit was handling them; each deducts the scheme's points per "
+                              "supervised case."))}
 
 # The number of cases a unit's month is judged on (the minimum-case rule counts these).
 CASES = CLOSED
@@ -44,11 +54,15 @@ GROUPING = {"grid_worker": "assignee", "department": "department", "community": 
 
 
 def label(code: str) -> str:
+    if code in OWN_LABELS:
+        return str(OWN_LABELS[code][0])
     indicator = BY_CODE.get(code)
     return indicator.name if indicator else code
 
 
 def definition(code: str) -> str:
+    if code in OWN_LABELS:
+        return str(OWN_LABELS[code][1])
     indicator = BY_CODE.get(code)
     return indicator.definition if indicator else ""
 
@@ -71,10 +85,15 @@ def _whole_district() -> User:
 def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) -> dict:
     """unit id → {indicator code: value} for the local month [month, next_month)."""
     from models.stats.indicators import indicators
+    from models.tickets.supervision import supervised_counts
 
     if not unit_ids:
         return {}
     rows = indicators(_whole_district(), month, next_month - timedelta(days=1),
                       group_by=GROUPING[str(getattr(role, "value", role))])
     wanted = set(unit_ids)
-    return {row.key: row.values for row in rows if row.key in wanted}
+    values = {row.key: dict(row.values) for row in rows if row.key in wanted}
+    start, end = (datetime.combine(day, time.min, local_zone()) for day in (month, next_month))
+    for unit, count in supervised_counts(role, start, end, unit_ids).items():
+        values.setdefault(unit, {})[SUPERVISED] = count
+    return values

@@ -14,7 +14,8 @@ from models.areas.hierarchy import Area
 from models.base import db
 from models.evaluation import measures
 from models.evaluation.schemes import EvaluatedRole, ScoringScheme, scheme_for
-from models.evaluation.scoring import POINTS, Score, points_score, weighted_score
+from models.evaluation.scoring import (POINTS, Score, points_score, weighted_score,
+                                       with_per_case_line)
 from models.people.department import Department
 from models.people.user import User
 from models.vocabulary import AreaLevel, DepartmentKind, Role
@@ -61,7 +62,8 @@ def next_month(value: date) -> date:
 
 def scheme_summary(scheme: ScoringScheme) -> dict:
     return {"name": scheme.name, "kind": scheme.kind, "lines": list(scheme.lines),
-            "base_points": scheme.base_points, "min_cases": scheme.min_cases}
+            "base_points": scheme.base_points, "min_cases": scheme.min_cases,
+            "supervised_points": scheme.supervised_points}
 
 
 # --- the units of each role -------------------------------------------------------------------
@@ -98,9 +100,14 @@ def score_values(scheme: ScoringScheme | dict, values: dict) -> Score:
     """One unit's score and breakdown under ``scheme`` from its indicator values."""
     get = scheme.get if isinstance(scheme, dict) else lambda k: getattr(scheme, k)
     if get("kind") == POINTS:
-        return points_score(float(get("base_points") or 0), get("lines"), values,
-                            measures.RATE_ITEMS)
-    return weighted_score(get("lines"), values, measures.LOWER_IS_BETTER)
+        score = points_score(float(get("base_points") or 0), get("lines"), values,
+                             measures.RATE_ITEMS)
+    else:
+        score = weighted_score(get("lines"), values, measures.LOWER_IS_BETTER)
+    per_case, supervised = get("supervised_points"), values.get(measures.SUPERVISED)
+    if per_case and supervised:  # a line where the unit had supervised cases
+        score = with_per_case_line(score, measures.SUPERVISED, supervised, float(per_case))
+    return score
 
 
 def rank_rows(rows: list[Row], min_cases: int) -> tuple[list[Row], list[Row]]:

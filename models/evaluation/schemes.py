@@ -35,6 +35,7 @@ class EvaluatedRole(LabelledEnum):
 SCHEME_KINDS = {WEIGHTED: _l("Weighted indicators"), POINTS: _l("Points scheme (积分制)")}
 MAX_POINTS = 1000
 MAX_MIN_CASES = 10000
+SUPERVISED_POINTS = -2.0  # the default deduction per supervised case
 
 
 class ScoringScheme(db.Model):
@@ -49,6 +50,10 @@ class ScoringScheme(db.Model):
     base_points: Mapped[float] = mapped_column(default=0.0)
     # Units with fewer closed cases in the month are listed apart (样本不足), not ranked.
     min_cases: Mapped[int] = mapped_column(default=5)
+    # Points per case put under supervision (督办 or 挂牌督办) against the unit handling it, in
+    # either kind of scheme: zero or negative (a deduction), shown as its own breakdown line.
+    supervised_points: Mapped[float] = mapped_column(default=SUPERVISED_POINTS,
+                                                     server_default=sa.text("-2"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __str__(self) -> str:
@@ -84,7 +89,8 @@ DEFAULTS = {
 def default_scheme(role: EvaluatedRole) -> ScoringScheme:
     name, kind, lines, base, min_cases = DEFAULTS[role]
     return ScoringScheme(role=role, name=name, kind=kind, lines=[dict(x) for x in lines],
-                         base_points=base, min_cases=min_cases)
+                         base_points=base, min_cases=min_cases,
+                         supervised_points=SUPERVISED_POINTS)
 
 
 def ensure_default_schemes() -> int:
@@ -168,8 +174,16 @@ def check_points(lines: list[Mapping]) -> list[dict]:
     return cleaned
 
 
+def check_supervised_points(raw) -> float:
+    points = _number(raw if raw not in (None, "") else 0, _("The points per supervised case"))
+    if points > 0 or points < -MAX_POINTS:
+        raise SchemeError(_("The points per supervised case are a deduction: enter zero or a "
+                            "negative number down to −%(max)s.", max=MAX_POINTS))
+    return points
+
+
 def save_scheme(role: EvaluatedRole, *, name: str, kind: str, lines: list[Mapping],
-                base_points=0, min_cases=1) -> ScoringScheme:
+                base_points=0, min_cases=1, supervised_points=SUPERVISED_POINTS) -> ScoringScheme:
     """Check everything first; on any mistake raise SchemeError and change nothing. The flush
     writes the audit entry (models/audit_subjects.py)."""
     name = (name or "").strip()
@@ -184,6 +198,7 @@ def save_scheme(role: EvaluatedRole, *, name: str, kind: str, lines: list[Mappin
     if abs(base) > MAX_POINTS:
         raise SchemeError(_("The base points must lie between −%(max)s and %(max)s.",
                             max=MAX_POINTS))
+    per_supervised = check_supervised_points(supervised_points)
     minimum = _number(min_cases, _("The minimum number of cases"))
     if minimum != int(minimum) or not 1 <= minimum <= MAX_MIN_CASES:
         raise SchemeError(_("The minimum number of cases must be a whole number from 1 to "
@@ -195,5 +210,6 @@ def save_scheme(role: EvaluatedRole, *, name: str, kind: str, lines: list[Mappin
         db.session.add(scheme)
     scheme.name, scheme.kind, scheme.lines = name, kind, cleaned
     scheme.base_points, scheme.min_cases = base, int(minimum)
+    scheme.supervised_points = per_supervised
     db.session.flush()
     return scheme

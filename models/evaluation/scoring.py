@@ -76,6 +76,15 @@ def weighted_score(lines: list[dict], values: Mapping[str, float | None],
     return Score(round(total, 2), result, measured_weight=measured)
 
 
+def with_per_case_line(score: Score, key: str, count: int | None, points: float) -> Score:
+    """``score`` with one more line: ``count × points`` (a per-case deduction such as the
+    supervised cases), added to the total in either kind of scheme."""
+    contribution = (count or 0) * points
+    return Score(round(score.total + contribution, 2),
+                 [*score.lines, Line(key, count or 0, points, contribution, is_rate=False)],
+                 score.base, score.measured_weight)
+
+
 def points_score(base: float, lines: list[dict], values: Mapping[str, float | None],
                  rate_items: frozenset[str]) -> Score:
     """``lines``: [{"item": key, "points": p}]; p < 0 deducts per item. A rate item (patrol

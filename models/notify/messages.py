@@ -72,6 +72,16 @@ KINDS: dict[Action | str, tuple[str, str, str]] = {
                          "{{ task_department }}退回了协办任务：{{ number }} {{ title }}"),
     Action.TASK_CLOSE: (STAFF, "协办任务已关闭 {{ number }}",
                         "您部门的协办任务已由管理人员关闭：{{ number }} {{ title }}"),
+    Action.SUPERVISE: (STAFF, "工单被{{ supervision_word }} {{ number }}",
+                       "工单被{{ supervision_word }}，请于 {{ expected_by }} 前办结并回复："
+                       "{{ number }} {{ title }}"),
+    Action.SUPERVISION_REPLY: (STAFF, "督办回复 {{ number }}",
+                               "承办人已回复督办：{{ number }} {{ title }}"),
+    Action.LIFT_SUPERVISION: (STAFF, "督办已解除 {{ number }}",
+                              "工单的督办已解除：{{ number }} {{ title }}"),
+    Action.SUPERVISION_DUE: (STAFF, "督办期限已过 {{ number }}",
+                             "{{ supervision_word }}工单已过期望办结日期 {{ expected_by }}，"
+                             "请尽快办结并回复：{{ number }} {{ title }}"),
     "reporter_accepted": (REPORTER, "您反映的问题已受理（{{ number }}）",
                           "您反映的问题（工单号 {{ number }}）已受理，正在处理。"),
     "reporter_closed": (REPORTER, "您反映的问题已办结（{{ number }}）",
@@ -95,6 +105,8 @@ KINDS: dict[Action | str, tuple[str, str, str]] = {
                              "工作日历”中录入该年的放假安排。"),
 }
 EVENT_KINDS = [str(kind) for kind in KINDS]
+# The supervision levels as the messages name them ({{ supervision_word }}).
+SUPERVISION_WORDS = {"watch": "关注", "supervise": "督办", "listed": "挂牌督办"}
 
 
 # Labels of the kinds that are not timeline actions; an action's kind is labelled by the action.
@@ -148,6 +160,8 @@ VARIABLES = [
     ("task_department", _l("Co-handling department (co-handling messages)")),
     ("task_deadline", _l("Deadline of the co-handling task (local time)")),
     ("year", _l("Year (work calendar message)")),
+    ("supervision_word", _l("Supervision level (关注, 督办 or 挂牌督办)")),
+    ("expected_by", _l("Date the supervisor expects the case settled by")),
     ("payload", _l("All values stored with the message")),
 ]
 
@@ -337,6 +351,7 @@ def message_context(notification, ticket=None) -> dict:
                 if own in payload:                           # several reported the ticket
                     context[own] = payload[own] or ""
         context.setdefault("action", kind_label(notification.template))
+    context["supervision_word"] = SUPERVISION_WORDS.get(payload.get("supervision_level"), "督办")
     for key, value in payload.items():  # e.g. {{ year }} of a system message
         if isinstance(value, (str, int, float)) and key.isidentifier():
             context.setdefault(key, value)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from models.base import db
 from models.notify.outbox import Notification
 from models.tickets.actions import Action
+from models.tickets.supervision import reminder_cause
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import Channel, NotificationState, TicketStatus
 
@@ -136,6 +137,10 @@ GROUP_EVENTS = {Action.ESCALATE, Action.OVERDUE}
 # manager closes its task; the lead hears when a department submits or returns its part.
 TASK_DEPARTMENT_EVENTS = {Action.CO_HANDLE, Action.TASK_CLOSE}
 TASK_LEAD_EVENTS = {Action.TASK_SUBMIT, Action.TASK_RETURN}
+# Supervision (督办): the handler and their department hear of it being set, changed or lifted
+# and of the expected date passing; the supervisor hears the reply and the date passing.
+HANDLER_EVENTS = {Action.SUPERVISE, Action.LIFT_SUPERVISION, Action.SUPERVISION_DUE}
+SUPERVISOR_EVENTS = {Action.SUPERVISION_REPLY, Action.SUPERVISION_DUE}
 
 
 def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
@@ -153,12 +158,19 @@ def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
         people += department_members((event.details or {}).get("department_id"))
     if kind in TASK_LEAD_EVENTS:
         people += assignee_people(ticket)
+    if kind in HANDLER_EVENTS:
+        people += handler_and_department(ticket)
+    if kind in SUPERVISOR_EVENTS:
+        supervisor = db.session.get(User, (event.details or {}).get("supervisor_id") or 0)
+        people += [supervisor] if supervisor is not None and supervisor.active else []
+    # A reminder is one per supervision and expected date, whichever event carries it.
+    cause = reminder_cause(event.details or {}) if kind == Action.SUPERVISION_DUE else None
     seen = set()
     for person in people:
         if person.id in seen or (event.actor_user_id == person.id):
             continue
         seen.add(person.id)
-        rows.append(_outbox(ticket, event, Channel.IN_APP, kind, user_id=person.id))
+        rows.append(_outbox(ticket, event, Channel.IN_APP, kind, user_id=person.id, cause=cause))
     if kind in REPORTER_EVENTS:
         rows += queue_reporter_notice(ticket, event, REPORTER_EVENTS[kind])
     if kind == Action.MERGE:
@@ -189,6 +201,15 @@ def department_members(department_id: int | None) -> list:
         .order_by(User.id).limit(50)).scalars().all()
 
 
+def handler_and_department(ticket: Ticket) -> list:
+    """The assignee and the active members of the assigned department."""
+    from models.people.user import User
+
+    user = db.session.get(User, ticket.assigned_user_id) if ticket.assigned_user_id else None
+    return ([user] if user is not None and user.active else []) + list(
+        department_members(ticket.assigned_department_id))
+
+
 def reviewers(ticket: Ticket) -> list:
     """Community staff of the ticket's community and the street command centre."""
     from models.people.roles import REVIEWER_ROLES
@@ -213,13 +234,15 @@ def enabled_group_channels() -> list[Channel]:
 
 
 def _outbox(ticket: Ticket, event: TicketEvent, channel: Channel, template: str, *,
-            user_id: int | None = None, address: str | None = None) -> Notification | None:
+            user_id: int | None = None, address: str | None = None,
+            cause: str | None = None) -> Notification | None:
     payload = {"number": ticket.number, "title": ticket.title,
                "status": ticket.status.value, "action": event.action, "note": event.note}
     payload.update(_task_payload(event))
-    return write_notice(cause=event_cause(event, ticket), channel=channel, template=template,
-                        user_id=user_id, address=address, ticket=ticket, event=event,
-                        payload=payload)
+    payload.update(supervision_payload(event))
+    return write_notice(cause=cause or event_cause(event, ticket), channel=channel,
+                        template=template, user_id=user_id, address=address, ticket=ticket,
+                        event=event, payload=payload)
 
 
 def _task_payload(event: TicketEvent) -> dict:
@@ -234,3 +257,12 @@ def _task_payload(event: TicketEvent) -> dict:
     deadline = details.get("deadline")
     return {"task_department": details.get("department") or "",
             "task_deadline": format_local(datetime.fromisoformat(deadline)) if deadline else ""}
+
+
+def supervision_payload(event: TicketEvent) -> dict:
+    """A supervision event's level and expected date, for the message texts."""
+    details = event.details or {}
+    if event.action not in HANDLER_EVENTS | SUPERVISOR_EVENTS:
+        return {}
+    return {"supervision_level": details.get("level") or "",
+            "expected_by": details.get("expected_by") or ""}

@@ -39,6 +39,10 @@ REPORTING_ROLES = MANAGER_ROLES | {Role.GRID_WORKER}
 EVALUATION_READER_ROLES = OVERVIEW_ROLES | {Role.COMMUNITY_STAFF}
 PUBLISHING_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_CENTRE})
 
+# Who puts tickets under supervision (督办) and lifts it: command centres of a street or the
+# district, leaders and administrators (models/tickets/supervision.py ranks them by level).
+SUPERVISING_ROLES = OVERVIEW_ROLES
+
 # Leaders read dashboards, lists and tickets; they change nothing, through any channel.
 READ_ONLY_ROLES = frozenset({Role.LEADER})
 

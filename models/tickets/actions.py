@@ -62,6 +62,12 @@ class Action(LabelledEnum):
     IMPORT = "import"
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
+    # Supervision (督办, models/tickets/supervision.py): set or changed, the handler's reply,
+    # lifted, and the scheduler's reminder when the expected date has passed. No state changes.
+    SUPERVISE = "supervise"
+    SUPERVISION_REPLY = "supervision_reply"
+    LIFT_SUPERVISION = "lift_supervision"
+    SUPERVISION_DUE = "supervision_due"
 
     @classmethod
     def _labels(cls):
@@ -86,6 +92,10 @@ class Action(LabelledEnum):
             cls.CREATE: _l("Reported"), cls.DISPATCH: _l("Dispatched"),
             cls.EDIT: _l("Corrected"), cls.IMPORT: _l("Imported"),
             cls.DEADLINE_WARNING: _l("Deadline warning"), cls.OVERDUE: _l("Overdue"),
+            cls.SUPERVISE: _l("Put under supervision"),
+            cls.SUPERVISION_REPLY: _l("Reply to supervision"),
+            cls.LIFT_SUPERVISION: _l("Lift supervision"),
+            cls.SUPERVISION_DUE: _l("Supervision: expected date passed"),
         }
 
 

@@ -30,7 +30,9 @@ def ticket_list_loads(levels: tuple[str, ...] = ALL_LEVELS) -> tuple:
     them costs PostgreSQL more to plan (~30 ms) than to run (<1 ms)."""
     return (joinedload(Ticket.category).joinedload(Category.parent),
             *(selectinload(getattr(Ticket, level)) for level in levels),
-            selectinload(Ticket.assigned_department), selectinload(Ticket.assigned_user))
+            selectinload(Ticket.assigned_department), selectinload(Ticket.assigned_user),
+            # the current supervision (督办), defined with it in models/tickets/supervision.py
+            selectinload(Ticket.supervision))
 
 
 class TicketChangedError(Conflict):

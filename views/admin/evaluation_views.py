@@ -105,6 +105,7 @@ class SchemeView(GridDeskView):
         if shown is None:
             shown = {"name": scheme.name, "kind": scheme.kind, "min_cases": scheme.min_cases,
                      "base_points": _num(scheme.base_points),
+                     "supervised_points": _num(scheme.supervised_points),
                      "weights": {l["indicator"]: _num(l["weight"]) for l in scheme.lines
                                  if "indicator" in l},
                      "points": {l["item"]: _num(l["points"]) for l in scheme.lines
@@ -115,6 +116,8 @@ class SchemeView(GridDeskView):
                            definition=measures.definition,
                            items=measures.point_items(), deductions=measures.DEDUCTIONS,
                            lower_is_better=measures.LOWER_IS_BETTER,
+                           supervised_label=measures.label(measures.SUPERVISED),
+                           supervised_definition=measures.definition(measures.SUPERVISED),
                            saved=scheme.id is not None), status
 
     @expose("/")
@@ -130,6 +133,7 @@ class SchemeView(GridDeskView):
         shown = {"name": form.get("name", ""), "kind": form.get("kind", ""),
                  "min_cases": form.get("min_cases", ""),
                  "base_points": form.get("base_points", ""), "weights": weights,
+                 "supervised_points": form.get("supervised_points", ""),
                  "points": points}
         if not AdminForm().validate_on_submit():
             flash(_("The form has expired; please try again."), "danger")
@@ -139,7 +143,8 @@ class SchemeView(GridDeskView):
                  [{"item": k, "points": v} for k, v in points.items() if v != ""])
         try:
             save_scheme(role, name=shown["name"], kind=shown["kind"], lines=lines,
-                        base_points=shown["base_points"], min_cases=shown["min_cases"])
+                        base_points=shown["base_points"], min_cases=shown["min_cases"],
+                        supervised_points=shown["supervised_points"])
             db.session.commit()
         except SchemeError as exc:
             db.session.rollback()
