@@ -210,9 +210,11 @@ def configure_error_handlers(app: Flask) -> None:
 def configure_template_helpers(app: Flask) -> None:
     from models.clock import format_local
     from models.tickets.actions import action_label
+    from views.admin.formatting import supervision_badge
 
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.globals["event_label"] = action_label
+    app.jinja_env.globals["supervision_badge"] = supervision_badge
 
     @app.context_processor
     def inject_languages():

@@ -10,6 +10,7 @@ from models import (ApiClient, Area, Category, ConfigChange, Department, Dispatc
                      NotificationTemplate, Ticket, User, WorkCalendarDay, db)
 from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
+from views.admin.supervision_views import SupervisionListView
 from views.admin.evaluation_views import RankingView, SchemeView
 from views.admin.export_views import ExportView
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
@@ -43,6 +44,8 @@ def build_admin(app: Flask) -> Admin:
     admin.add_view(TicketView(Ticket, db, name=_l("Ticket list"), category=tickets,
                               endpoint="ticket"))
     admin.add_view(BoardView(name=_l("Board"), category=tickets, endpoint="board"))
+    admin.add_view(SupervisionListView(name=_l("Supervised tickets"), category=tickets,
+                                       endpoint="supervision"))
     admin.add_view(MatrixView(name=_l("Responsibility matrix"), category=tickets,
                               endpoint="matrix"))
     admin.add_view(ExportView(name=_l("My exports"), endpoint="exports"))

@@ -228,3 +228,79 @@ def test_the_scheme_refuses_a_positive_supervision_points(world):
         save_scheme(EvaluatedRole.DEPARTMENT, name="部门", kind="weighted", min_cases=1,
                     lines=[{"indicator": measures.CLOSED_IN_TIME_RATE, "weight": 100}],
                     supervised_points=5)
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+from .conftest import csrf_token  # noqa: E402
+from .test_mobile_app import post_action  # noqa: E402
+
+
+def test_the_admin_pages_show_and_filter_supervised_tickets(world, case, login_as):
+    other = make_ticket(world, "grid1", title="路灯不亮", department=world.departments["sanitation"])
+    db.session.commit()
+    district = login_as("district")
+    page = f"/admin/ticket/details/?id={case.id}"
+    html = district.get(page).get_data(as_text=True)
+    assert 'id="gd-supervision-supervise"' in html
+    response = district.post(f"/admin/ticket/supervision/{case.id}/supervise", data={
+        "csrf_token": csrf_token(district, page), "version": case.version, "level": "listed",
+        "note": "挂牌督办：限期清运", "expected_by": local_today().isoformat()})
+    assert response.status_code == 302
+    html = district.get(page).get_data(as_text=True)
+    assert "gd-supervised-listed" in html and "挂牌督办：限期清运" in html
+    assert 'id="gd-supervision-button-lift"' in html
+
+    listing = district.get("/admin/ticket/").get_data(as_text=True)
+    assert listing.count("gd-supervised-listed") == 1
+    from views.admin.ticket_views import list_filter_args
+
+    filtered = district.get("/admin/ticket/", query_string=list_filter_args(
+        supervision="any")).get_data(as_text=True)
+    assert case.number in filtered and other.number not in filtered
+    by_level = district.get("/admin/ticket/", query_string=list_filter_args(
+        supervision="watch")).get_data(as_text=True)
+    assert case.number not in by_level
+
+    board = district.get("/admin/board/").get_data(as_text=True)
+    assert "gd-supervised-listed" in board
+
+    # The supervision page: the expected date passes, the handler replies
+    supervised = district.get("/admin/supervision/").get_data(as_text=True)
+    assert f'id="gd-supervised-{case.id}"' in supervised and other.number not in supervised
+    assert "gd-past-expected" not in supervised
+    db.session.expire_all()  # the page's request changed the ticket in its own session
+    row = current_supervision(db.session.get(Ticket, case.id))
+    row.expected_by = local_today() - timedelta(days=1)
+    reply_to_supervision(db.session.get(Ticket, case.id), world.users["handler"],
+                         note="已派车，今日清运完毕", expected_version=None)
+    db.session.commit()
+    supervised = district.get("/admin/supervision/").get_data(as_text=True)
+    assert "gd-past-expected" in supervised and "已派车，今日清运完毕" in supervised
+    late_only = district.get("/admin/supervision/?past=1").get_data(as_text=True)
+    assert case.number in late_only
+    # Community staff read the page of their area; a user of another street sees nothing of it
+    assert case.number in login_as("community").get("/admin/supervision/").get_data(as_text=True)
+    assert case.number not in login_as("street2").get("/admin/supervision/").get_data(
+        as_text=True)
+
+
+def test_the_handler_sees_the_badge_on_the_phone_and_replies_there(world, case, login_as):
+    supervise(case, world.users["district"], level="supervise", note="请尽快处理",
+              expected_by=local_today(), expected_version=case.version)
+    db.session.commit()
+    phone = login_as("handler")
+    inbox = phone.get("/m/?tab=in_progress").get_data(as_text=True)
+    assert "gd-supervised-supervise" in inbox
+    page = phone.get(f"/m/tickets/{case.id}").get_data(as_text=True)
+    assert 'data-action="supervision_reply"' in page and "请尽快处理" in page
+    version = db.session.get(Ticket, case.id).version
+    response = post_action(phone, case.id, "supervision_reply", version=version,
+                           note="明日上午处理完毕")
+    assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    assert current_supervision(db.session.get(Ticket, case.id)).last_reply_note == "明日上午处理完毕"
+    # A grid worker of the same area who does not handle it cannot answer
+    worker = login_as("gridworker2")
+    assert post_action(worker, case.id, "supervision_reply", version=version + 1,
+                       note="x").status_code in (403, 404)

@@ -29,7 +29,8 @@ EQUAL_COLUMNS = {
     "department": Ticket.assigned_department_id, "assignee": Ticket.assigned_user_id}
 DAY_RANGES = {"created": Ticket.created_at, "closed": Ticket.closed_at}
 FILTER_NAMES = frozenset(EQUAL_COLUMNS) | frozenset(DAY_RANGES) | {"category", "overdue",
-                                                                   "figure", "co_handling"}
+                                                                   "figure", "co_handling",
+                                                                   "supervision"}
 
 
 def _day(value) -> date:
@@ -58,6 +59,10 @@ def list_filter(name: str, value) -> sa.ColumnElement[bool]:
     if name in DAY_RANGES:
         start, end = value
         return on_local_days(DAY_RANGES[name], start, end)
+    if name == "supervision":  # under supervision (督办) now: "any" or one level
+        from models.tickets.supervision import under_supervision
+
+        return under_supervision(None if value == "any" else value)
     if name == "figure":  # the tickets behind a statistics figure
         from models.stats.drilldown import figure_condition, parse_figure_key
 

@@ -28,11 +28,13 @@ from models.tickets.deadlines import is_overdue, running_deadline_field
 from models.tickets.listing import (figure_key_valid, jsonable_filter_value, list_filter,
                                     list_search)
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
+from models.tickets.supervision import SupervisionLevel
 
 from .base import GridDeskModelView, IdFilter, request_options
 from .config_views import enum_field
-from .formatting import TYPE_FORMATTERS, stars
+from .formatting import TYPE_FORMATTERS, stars, supervision_badge
 from .maps import ticket_map_svg
+from .supervision_views import SupervisionMixin
 from .ticket_actions import TicketActionsMixin, person_label
 
 EDITABLE_FIELDS = ("title", "description", "address", "priority", "reporter_name",
@@ -132,6 +134,20 @@ class FigureFilter(ListFilter, BaseSQLAFilter):
         return _l("is")
 
 
+def supervision_filter_choices():
+    return [("any", _l("Any level")), *SupervisionLevel.choices()]
+
+
+class SupervisionFilter(ListFilter, BaseSQLAFilter):
+    """Under supervision (督办) now: at any level, or at one level."""
+
+    def __init__(self, name):
+        super().__init__(Ticket.id, name, options=supervision_filter_choices)
+
+    def operation(self):
+        return _l("is")
+
+
 # The list's filters by key, in the order of their URL index (flt<n>_<index>); each key is also
 # the filter's name in models.tickets.listing. New ones go at the end.
 LIST_FILTERS = {
@@ -155,6 +171,7 @@ LIST_FILTERS = {
     "figure": FigureFilter(_l("Statistics figure")),
     "co_handling": IdEqualFilter(Ticket.id, _l("Co-handling (tasks owed by)"),
                                  options=department_options),
+    "supervision": SupervisionFilter(_l("Supervision")),
 }
 for _key, _filter in LIST_FILTERS.items():
     _filter.list_name = _key
@@ -247,7 +264,10 @@ def co_handling_badges(tasks) -> Markup:
 def _number_link(view, context, model, name):
     from flask import url_for
 
-    return Markup(f'<a href="{url_for(".details_view", id=model.id)}">{escape(model.number)}</a>')
+    link = f'<a href="{url_for(".details_view", id=model.id)}">{escape(model.number)}</a>'
+    if model.supervision is not None:  # 督办: its level beside the number
+        link += f" {supervision_badge(model.supervision)}"
+    return Markup(link)
 
 
 def _version(value) -> int:
@@ -258,7 +278,7 @@ def _version(value) -> int:
         return -1
 
 
-class TicketView(TicketActionsMixin, GridDeskModelView):
+class TicketView(SupervisionMixin, TicketActionsMixin, GridDeskModelView):
     allowed_roles = ALL_ROLES
     can_delete = False
     create_template = "admin/ticket_create.html"
@@ -446,6 +466,7 @@ class TicketView(TicketActionsMixin, GridDeskModelView):
                    "map_svg": ticket_map_svg(ticket),
                    "custom_answers": field_answers(ticket.category, ticket.attributes)}
         context.update(self.action_context(ticket))
+        context.update(self.supervision_context(ticket))
         return context
 
     @expose("/attachment/<int:attachment_id>")

@@ -13,12 +13,13 @@ from flask_wtf.csrf import generate_csrf
 
 from models import AttachmentKind, Priority, Source, db
 from models.errors import WorkflowError
-from models.tickets.actions import ACTIONS
+from models.tickets.actions import ACTIONS, Action
 from models.tickets.attachments import Upload
 from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.cohandling import TASK_ACTIONS, act_on_task
 from models.tickets.intake import Report, report_ticket
 from models.tickets.records import TicketChangedError
+from models.tickets.supervision import reply_to_supervision
 from models.tickets.workflow import Actor, perform
 from views.api import ApiError, Principal, api_error_response, idempotent, workflow_error_response
 from views.inputs import whole_number
@@ -68,6 +69,8 @@ def act(ticket_id: int, action: str):
 @idempotent
 def _act(ticket_id: int, action: str):
     ticket = visible_ticket_or_404(ticket_id)
+    if action == Action.SUPERVISION_REPLY:  # the handler's answer to a supervision (督办回复)
+        return _reply_to_supervision(ticket)
     if action not in ACTIONS:
         raise ApiError(404, "not_found", _("Unknown action %(action)s.", action=action))
     kind = AttachmentKind.AFTER if action == "submit" else AttachmentKind.OTHER
@@ -80,9 +83,26 @@ def _act(ticket_id: int, action: str):
     try:
         perform(ticket, action, Actor.staff(current_user), expected_version=_version(), **params)
     except TicketChangedError:
-        raise ApiError(409, "conflict", _(
-            "This ticket has been changed by someone else; your step was not saved. Open the "
-            "ticket again to see its current state.")) from None
+        raise _changed() from None
+    return _done(ticket)
+
+
+def _changed() -> ApiError:
+    return ApiError(409, "conflict", _(
+        "This ticket has been changed by someone else; your step was not saved. Open the "
+        "ticket again to see its current state."))
+
+
+def _reply_to_supervision(ticket):
+    try:
+        reply_to_supervision(ticket, current_user._get_current_object(),
+                             note=request.form.get("note"), expected_version=_version())
+    except TicketChangedError:
+        raise _changed() from None
+    return _done(ticket)
+
+
+def _done(ticket):
     return jsonify({"ok": True, "ticket": {
         "id": ticket.id, "number": ticket.number, "status": ticket.status.value,
         "status_label": str(ticket.status.label), "version": ticket.version,

@@ -15,7 +15,7 @@ from models.tickets.cohandling import (TASK_STEPS, allowed_task_actions, task_ov
 from models.tickets.deadlines import deadline_state, running_deadline
 from models.tickets.tables import Attachment
 from models.tickets.workflow import allowed_actions
-from models.tickets import worklist
+from models.tickets import supervision, worklist
 
 from . import bp
 
@@ -79,7 +79,17 @@ def ticket(ticket_id: int):
         actions=actions, asks={name: RULES[name].asks for name in actions},
         grid_boundary=grid.boundary if grid is not None else None, grid=grid,
         state=deadline_state(ticket, now), deadline=running_deadline(ticket),
-        reporter_phone=reporter_phone_for(current_user, ticket), back_url=url_for("mobile.inbox"))
+        reporter_phone=reporter_phone_for(current_user, ticket), back_url=url_for("mobile.inbox"),
+        **supervision_context(ticket, now))
+
+
+def supervision_context(ticket: Ticket, now) -> dict:
+    """The ticket's supervision (督办) and whether this worker answers it here."""
+    row = ticket.supervision
+    return {"supervision": row,
+            "supervision_past_expected": row is not None and ticket.is_open
+            and row.is_past_expected(supervision.local_day(now)),
+            "can_reply_supervision": supervision.may_reply(current_user, ticket)}
 
 
 @bp.route("/me")
