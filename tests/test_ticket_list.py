@@ -22,7 +22,9 @@ DOCUMENTED_FILTERS = ["状态", "事件分类", "紧急程度", "来源", "区",
                       # the statistics' drill-down (issue 11): closed on days, a figure's tickets
                       "办结时间", "统计口径",
                       # co-handling (issue 12): the departments owing a 协办 task on it
-                      "协办（待办单位）"]
+                      "协办（待办单位）",
+                      # supervision (issue 12): under 督办 now, at any or one level
+                      "督办"]
 
 def local(*args) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
