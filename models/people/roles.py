@@ -43,7 +43,9 @@ PUBLISHING_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_CENTRE})
 # district, leaders and administrators (models/tickets/supervision.py ranks them by level).
 SUPERVISING_ROLES = OVERVIEW_ROLES
 
-# Leaders read dashboards, lists and tickets; they change nothing, through any channel.
+# Leaders read dashboards, lists and tickets; they change nothing, through any channel — except
+# that they may put a ticket under supervision (督办, SUPERVISING_ROLES above), which changes no
+# state of the ticket, only asks for it to be settled.
 READ_ONLY_ROLES = frozenset({Role.LEADER})
 
 # The people a ticket can be assigned to (offered in the assign form and the list filter).
