@@ -405,3 +405,28 @@ def test_the_analysis_offers_only_the_filters_it_reads(folded, login_as):
     assert 'name="department"' in dashboard and 'name="assignee"' in dashboard
     assert 'name="department"' not in analysis and 'name="assignee"' not in analysis
     assert 'name="area"' in analysis and 'name="category"' in analysis
+
+
+def test_the_dashboard_shows_last_months_rankings_with_their_breakdown(folded, app, login_as):
+    from models.evaluation.ranking import monthly_ranking
+
+    html = login_as("district").get("/admin/stats/").get_data(as_text=True)
+    card = html.split('id="gd-rankings"')[1].split('id="gd-figures"')[0]
+    month = (local_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    assert f"{month:%Y-%m} 考核排名" in card
+    assert [htmllib.unescape(r) for r in re.findall(r'gd-ranking" data-role="\d">\s*'
+                                                    r'<div[^>]*>([^<]*)<', card)] == \
+        ["网格员", "职能部门", "社区"]
+    with app.app_context():
+        district = user("district")
+        communities = monthly_ranking(district.scope_area, month, "community").ranked[:3]
+    assert communities, "the demo's communities have enough cases to be ranked"
+    shown = re.findall(r'gd-ranked-name">([^<]*)<.*?gd-ranked-breakdown">([^<]*)<.*?'
+                       r'gd-ranked-score">([^<]*)<', card.split('data-role="3"')[1], re.S)
+    assert [(name, score) for name, _b, score in shown] == [
+        (row.unit.label, f"{row.score.total:.1f}") for row in communities]
+    assert all("按期办结率 +" in htmllib.unescape(b) for _n, b, _s in shown)
+    assert f"/admin/evaluation/?month={month:%Y-%m}&amp;role=community" in card
+    # Who reads no rankings sees none.
+    assert 'id="gd-rankings"' not in login_as("gridworker").get("/admin/stats/").get_data(
+        as_text=True)

@@ -12,7 +12,12 @@ from flask_admin import expose
 from flask_babel import gettext as _
 
 from models import Category, User, db
-from models.people.roles import ALL_ROLES
+from models.clock import local_today
+from models.evaluation import measures
+from models.evaluation.ranking import month_start, monthly_ranking
+from models.evaluation.schemes import EvaluatedRole
+from models.people.access import sees_everywhere
+from models.people.roles import ALL_ROLES, EVALUATION_READER_ROLES
 from models.settings import setting
 from models.stats.definitions import BY_CODE
 from models.vocabulary import Role
@@ -26,6 +31,7 @@ from .filters import StatsFilters, read_filters
 TOP_GRIDS = 15
 TOP_CATEGORIES = 15
 TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
+RANKED_SHOWN = 3
 
 
 class DashboardView(GridDeskView):
@@ -44,6 +50,7 @@ def dashboard(filters: StatsFilters) -> dict:
     trend = trend_chart(filters, "month" if by_month else "day")
     workers = worker_rows(filters)
     return {"figures": figures(filters, values), "definitions": definitions(),
+            "rankings": month_rankings(viewer(), filters),
             "trend_title": _("Received and closed per month") if by_month
             else _("Received and closed per day"),
             "top_grids": TOP_GRIDS, "workers": workers, "focus": focus(filters),
@@ -165,3 +172,41 @@ def focus(filters: StatsFilters) -> list[dict]:
                 **{"from": max(filters.start, filters.end - timedelta(days=ANALYSIS_MAX_DAYS - 1))
                    .isoformat(), "category": category.id})) + "#gd-seasonality"})
     return items
+
+
+# --- the month's rankings (绩效考核): each evaluated role's top, with the breakdown ------------
+
+def ranking_month(filters: StatsFilters) -> date:
+    """The month the dashboard ranks: the range's last month once it has ended, else the month
+    before it (a month still running is not ranked yet)."""
+    month = month_start(filters.end)
+    if month >= month_start(local_today()):
+        month = month_start(month - timedelta(days=1))
+    return month
+
+
+def breakdown_text(score) -> str:
+    """The score's lines in one row: "按期办结率 +40.2 · 满意率 +18.0 · …"."""
+    return " · ".join(f"{measures.label(line.key)} {line.contribution:+.1f}"
+                      for line in score.lines if line.counted)
+
+
+def month_rankings(user: User, filters: StatsFilters) -> dict | None:
+    """That month's ranking of each evaluated role in the user's scope (as published when the
+    month is frozen): the first few with their scores and breakdowns, each linked to its table."""
+    if user.role not in EVALUATION_READER_ROLES:
+        return None
+    month = ranking_month(filters)
+    scope = None if sees_everywhere(user) else user.scope_area
+    roles = []
+    for role in EvaluatedRole:
+        ranking = monthly_ranking(scope, month, role)
+        roles.append({
+            "label": role.label, "published": ranking.published is not None,
+            "min_cases": ranking.scheme.get("min_cases"),
+            "rows": [{"rank": row.rank, "name": row.unit.label, "cases": row.cases,
+                      "score": f"{row.score.total:.1f}", "breakdown": breakdown_text(row.score)}
+                     for row in ranking.ranked[:RANKED_SHOWN]],
+            "insufficient": len(ranking.insufficient),
+            "url": url_for("evaluation.index", month=month.strftime("%Y-%m"), role=role.value)})
+    return {"month": month, "roles": roles, "published": any(r["published"] for r in roles)}
