@@ -430,3 +430,10 @@ def test_the_dashboard_shows_last_months_rankings_with_their_breakdown(folded, a
     # Who reads no rankings sees none.
     assert 'id="gd-rankings"' not in login_as("gridworker").get("/admin/stats/").get_data(
         as_text=True)
+
+
+def test_every_counted_measure_has_a_name_for_its_events():
+    """A measure added later (co-handling …) gets its words in "N 次…，涉及 M 件工单"."""
+    from models.stats.drilldown import COUNTED, EVENT_NAMES, counts_tickets
+
+    assert {m for m in COUNTED if not counts_tickets(m)} <= set(EVENT_NAMES)
