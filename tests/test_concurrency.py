@@ -6,10 +6,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from models import DispatchRule, ResponsibleKind, Ticket, TicketEvent, User, db
+from models import DispatchRule, ReportCount, ResponsibleKind, Ticket, TicketEvent, User, db
 from models.areas.locate import invalidate_area_index
 from models.errors import Conflict
 from models.tickets.intake import Report, report_ticket
+from models.tickets.public_intake import PublicReport, submit_public_report
+from models.tickets.public_limits import ReportRefused
 from models.tickets.workflow import Actor, perform
 
 from .conftest import TEST_DATABASE_URL
@@ -87,3 +89,57 @@ def test_many_simultaneous_actions_one_winner_no_lost_or_doubled_event(ctx, app)
     assert sorted(outcomes) == ["conflict", "won"], outcomes
     after, after_seqs = state(tid)
     assert len(after_seqs) == len(seqs) + 1 and after.event_seq == len(after_seqs)
+
+
+def report_at_once(app, world, count: int, *, phone_of) -> list[str]:
+    """``count`` residents' reports from one network at the same moment, each in its own session
+    (a web worker's connection); returns "accepted" / "refused" / the unexpected error of each."""
+    barrier = threading.Barrier(count)
+    outcomes: list = [None] * count
+    category_id = world.categories["garbage"].id
+
+    def resident(index):
+        with app.app_context():
+            barrier.wait()
+            try:
+                submit_public_report(PublicReport(
+                    category_id=category_id, description=f"垃圾满溢 {index}", lat=30.005,
+                    lon=120.005, phone=phone_of(index), ip="10.7.7.7"))
+                db.session.commit()
+                outcomes[index] = "accepted"
+            except ReportRefused:
+                db.session.rollback()
+                outcomes[index] = "refused"
+            except Exception as exc:  # anything else is a failure of the test
+                db.session.rollback()
+                outcomes[index] = repr(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=resident, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_simultaneous_resident_reports_cannot_slip_past_the_limit(ctx, app, monkeypatch):
+    invalidate_area_index()
+    world = build_world()
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PUBLIC_REPORTS_PER_IP_HOUR", 3)
+    monkeypatch.setitem(app.config, "PUBLIC_REPORTS_PER_PHONE_DAY", 2)
+    # Eight reports from one network at once: exactly three get through.
+    outcomes = report_at_once(app, world, 8, phone_of=lambda i: f"1361111{i:04d}")
+    assert outcomes.count("accepted") == 3 and outcomes.count("refused") == 5, outcomes
+    db.session.expire_all()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one() == 3
+    counts = db.session.execute(sa.select(ReportCount.key, ReportCount.count)).all()
+    assert sorted(c for k, c in counts if k.startswith("ip:")) == [3]
+    # The same phone from many networks at once: its last place taken once.
+    db.session.execute(sa.delete(ReportCount).where(ReportCount.key.like("ip:%")))
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PUBLIC_REPORTS_PER_IP_HOUR", 100)
+    outcomes = report_at_once(app, world, 8, phone_of=lambda i: "13622220000")
+    assert outcomes.count("accepted") == 2 and outcomes.count("refused") == 6, outcomes

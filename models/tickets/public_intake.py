@@ -14,7 +14,7 @@ from models.people.phones import clean_phone
 from models.tickets.actions import Actor
 from models.tickets.attachments import Upload
 from models.tickets.intake import Report, report_ticket
-from models.tickets.public_limits import check_public_report, count_public_report
+from models.tickets.public_limits import check_public_report
 from models.tickets.reporters import is_publicly_listed, join_ticket, joinable
 from models.tickets.tables import Ticket
 from models.vocabulary import AttachmentKind, Source
@@ -40,7 +40,7 @@ class PublicReport:
 
 def submit_public_report(report: PublicReport, now: datetime | None = None) -> tuple[Ticket, str]:
     """Refuse (nothing stored) or take the report; returns the ticket and the resident's own
-    tracking code. The caller commits."""
+    tracking code. The caller commits, or rolls back on a refusal (the limits' counts too)."""
     now = now or utcnow()
     phone = clean_phone(report.phone)
     check_public_report(honeypot=report.honeypot, description=report.description,
@@ -64,5 +64,4 @@ def submit_public_report(report: PublicReport, now: datetime | None = None) -> t
             area_id=report.area_id, source=RESIDENT_SOURCE, reporter_name=report.name,
             reporter_phone=phone, photos=photos), now=now).ticket
         code = ticket.tracking_code
-    count_public_report(ip=report.ip, phone=phone, now=now)
     return ticket, code

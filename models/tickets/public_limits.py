@@ -1,7 +1,8 @@
 """Limits on the resident report page, against floods and bots.
 
 Counters live in the database (``report_counts``), so every web worker sees the same numbers;
-a refused report stores nothing, counters included. Limits are settings (models/settings.py):
+checking and counting is one statement, so simultaneous reports cannot slip past a limit
+together; a refused report stores nothing, counters included. Limits are settings (models/settings.py):
 ``PUBLIC_REPORTS_PER_IP_HOUR``, ``PUBLIC_REPORTS_PER_PHONE_DAY``, ``PUBLIC_REPORT_MAX_PHOTOS``,
 ``PUBLIC_REPORT_MAX_TEXT``.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,7 +75,9 @@ def _senders(ip: str | None, phone: str | None) -> list[tuple[Limit, str]]:
 def check_public_report(*, honeypot: str | None, description: str, photo_count: int,
                         ip: str | None, phone: str | None, now: datetime | None = None) -> None:
     """Refuse a public report (ReportRefused, with the reason in Chinese) before anything is
-    stored: a filled honeypot field, too long a text, too many photos, or a sender over its limit."""
+    stored: a filled honeypot field, too long a text, too many photos, or a sender over its
+    limit. A report that passes is counted against its senders at once, in the report's own
+    transaction: a later refusal rolls the count back with everything else."""
     now = now or utcnow()
     if (honeypot or "").strip():
         raise ReportRefused(_("The report could not be accepted. Please fill in the form "
@@ -86,10 +90,7 @@ def check_public_report(*, honeypot: str | None, description: str, photo_count: 
                               count=max_photos()))
     for limit, value in _senders(ip, phone):
         allowed = setting(limit.setting, limit.default)
-        used = db.session.execute(sa.select(ReportCount.count).where(
-            ReportCount.key == _key(limit, value),
-            ReportCount.window_start == _window(limit, now))).scalar() or 0
-        if used >= allowed:
+        if not _claim(_key(limit, value), _window(limit, now), allowed):
             raise ReportRefused(_too_many(limit, allowed))
 
 
@@ -101,17 +102,23 @@ def _too_many(limit: Limit, allowed: int) -> str:
              "Please try again tomorrow, or call the service hotline.", count=allowed)
 
 
-def count_public_report(*, ip: str | None, phone: str | None, now: datetime | None = None) -> None:
-    """Count an accepted report against its senders, in the report's own transaction."""
-    now = now or utcnow()
-    for limit, value in _senders(ip, phone):
-        key, window = _key(limit, value), _window(limit, now)
-        updated = db.session.execute(
-            sa.update(ReportCount).where(ReportCount.key == key, ReportCount.window_start == window)
-            .values(count=ReportCount.count + 1).execution_options(synchronize_session=False))
-        if updated.rowcount == 0:
-            db.session.add(ReportCount(key=key, window_start=window, count=1))
-    db.session.flush()
+def _claim(key: str, window: datetime, allowed: int) -> bool:
+    """Count one more report of this sender in this window, if it stays within ``allowed``.
+
+    One statement checks and counts (an upsert whose update only happens below the limit), so
+    two reports sent at the same moment cannot both take the last place: on PostgreSQL the
+    second waits for the first's row lock and then sees its count; SQLite has one writer."""
+    if allowed <= 0:
+        return False
+    insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql"
+              else sqlite.insert)(ReportCount)
+    claimed = db.session.execute(
+        insert.values(key=key, window_start=window, count=1)
+        .on_conflict_do_update(index_elements=[ReportCount.key, ReportCount.window_start],
+                               set_={"count": ReportCount.count + 1},
+                               where=ReportCount.count < allowed)
+        .returning(ReportCount.count)).scalar()
+    return claimed is not None
 
 
 def forget_old_counts(now: datetime | None = None) -> int:
