@@ -340,11 +340,64 @@ def test_each_refusal_says_why_and_stores_nothing(world, client, app, fields, ph
     assert stored_state(app) == before
 
 
-def test_the_grid_map_lists_the_grids(world, client):
-    data = client.get("/report/grids.geojson").get_json()
+def test_the_grid_map_answers_only_the_grids_of_the_visible_area(world, client):
+    data = client.get("/report/grids.geojson?bbox=119.995,29.995,120.015,30.005").get_json()
     names = {f["properties"]["name"] for f in data["features"]}
-    assert names == {"甲一网格", "甲二网格", "乙一网格"}
+    assert names == {"甲一网格", "甲二网格"}  # 乙一网格 lies east of the box
     assert data["features"][0]["geometry"]["type"] == "Polygon"
+    assert not data["truncated"]
+    data = client.get("/report/grids.geojson?bbox=121,31,121.1,31.1").get_json()
+    assert data["features"] == []
+    page = client.get("/report").get_data(as_text=True)
+    assert 'data-grids-extent="[120.0, 30.0, 120.03, 30.01]"' in page
+
+
+@pytest.mark.parametrize("bbox, message", [
+    (None, "bbox=minlon,minlat,maxlon,maxlat"),
+    ("120,30,120.01", "四个数"),
+    ("120,30,120.01,abc", "四个数"),
+    ("120,30,nan,30.01", "四个数"),
+    ("120,30,inf,30.01", "四个数"),
+    ("120.01,30,120,30.01", "从西到东"),
+    ("120,30,190,30.01", "从西到东"),
+    ("119,29,121,31", "范围过大"),
+])
+def test_the_grid_map_refuses_a_bad_or_too_large_area_with_a_400(world, client, bbox, message):
+    url = "/report/grids.geojson" + (f"?bbox={bbox}" if bbox is not None else "")
+    response = client.get(url)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]["message"]
+
+
+def test_the_grid_map_stays_small_at_city_scale(world, client):
+    """25,600 grids (160 × 160 of about 500 m): a phone's view gets a few dozen, the largest area
+    the map may ask for at most MAX_GRIDS, in a small answer."""
+    from models.areas.grid_map import MAX_GRIDS
+    from models.areas.hierarchy import Area
+    from models.areas.locate import invalidate_area_index
+    from models.vocabulary import AreaLevel
+
+    parent = world.areas["community1"]
+    step = 0.005
+    rows = [{"code": f"C{x:03d}{y:03d}", "name": f"城{x}-{y}网格", "level": AreaLevel.GRID,
+             "parent_id": parent.id, "path": f"{parent.path}x{x}y{y}/", "active": True,
+             "boundary": {"type": "Polygon", "coordinates": [[
+                 [lon, lat], [lon + step, lat], [lon + step, lat + step], [lon, lat + step],
+                 [lon, lat]]]},
+             "centroid_lon": lon + step / 2, "centroid_lat": lat + step / 2}
+            for x in range(160) for y in range(160)
+            for lon, lat in [(121 + x * step, 31 + y * step)]]
+    db.session.execute(sa.insert(Area), rows)
+    db.session.commit()
+    invalidate_area_index()
+    phone_view = client.get("/report/grids.geojson?bbox=121.2,31.2,121.22,31.24")
+    assert phone_view.status_code == 200
+    assert 20 <= len(phone_view.get_json()["features"]) <= 60
+    assert len(phone_view.get_data()) < 20_000
+    widest = client.get("/report/grids.geojson?bbox=121.1,31.1,121.3,31.3")
+    data = widest.get_json()
+    assert data["truncated"] and len(data["features"]) == MAX_GRIDS
+    assert len(widest.get_data()) < 150_000
 
 
 def test_the_scheduler_forgets_counters_of_windows_long_past(world, client):

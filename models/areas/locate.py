@@ -10,10 +10,11 @@ import threading
 import time
 from dataclasses import dataclass
 
+import shapely
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from shapely import STRtree
-from shapely.geometry import Point, shape
+from shapely.geometry import Point, box, shape
 
 from models.areas.coordinates import to_wgs84
 from models.areas.geometry import in_china
@@ -41,6 +42,8 @@ class _AreaIndex:
         self.grid_ids = [g[0] for g in grids]
         self.grid_shapes = [g[2] for g in grids]
         self.grid_tree = STRtree(self.grid_shapes) if grids else None
+        self.grid_extent = [float(v) for v in shapely.total_bounds(self.grid_shapes)] \
+            if grids else None
         communities = [(i, shape(b)) for i, code, level, b in rows if level == AreaLevel.COMMUNITY]
         self.community_ids = [c[0] for c in communities]
         self.community_shapes = [c[1] for c in communities]
@@ -51,6 +54,17 @@ class _AreaIndex:
             return None
         hits = sorted(int(i) for i in self.grid_tree.query(point, predicate="intersects"))
         return self.grid_ids[hits[0]] if hits else None
+
+    def grids_in_box(self, min_lon: float, min_lat: float, max_lon: float,
+                     max_lat: float) -> list[int]:
+        """Ids of the grids that reach into the box, by grid code."""
+        if self.grid_tree is None:
+            return []
+        hits = self.grid_tree.query(box(min_lon, min_lat, max_lon, max_lat), predicate="intersects")
+        return [self.grid_ids[i] for i in sorted(int(h) for h in hits)]
+
+    def grids_extent(self) -> list[float] | None:
+        return self.grid_extent
 
     def nearest_community(self, point: Point) -> int | None:
         if self.community_tree is None:

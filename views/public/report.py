@@ -6,10 +6,11 @@ from flask import jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from models import db
-from models.areas.grid_map import active_communities, grid_feature_collection
+from models.areas.grid_map import (MAX_BOX_DEGREES, active_communities,
+                                   grid_feature_collection, grids_extent, parse_box)
 from models.categories import Category
 from models.clock import format_local
-from models.errors import WorkflowError
+from models.errors import ActionInvalid, WorkflowError
 from models.notify.messages import tracking_url
 from models.tickets.attachments import Upload
 from models.tickets.public_intake import PublicReport, submit_public_report
@@ -17,6 +18,7 @@ from models.tickets.public_limits import max_photos
 from models.tickets.public_view import nearby_open_cases, public_categories
 from models.tickets.reporters import find_by_tracking_code
 from models.vocabulary import AttachmentKind
+from views.api import error_body
 from views.inputs import whole_number
 
 from . import bp, not_found
@@ -37,7 +39,8 @@ def _integer(name: str) -> int | None:
 def _form_page(values: dict, error: str | None = None, status: int = 200):
     return render_template("public/report.html", values=values, error=error,
                            categories=public_categories(), communities=active_communities(),
-                           max_photos=max_photos()), status
+                           max_photos=max_photos(), grids_extent=grids_extent(),
+                           max_box=MAX_BOX_DEGREES), status
 
 
 @bp.get("/report")
@@ -78,7 +81,12 @@ def report_nearby():
 
 @bp.get("/report/grids.geojson")
 def report_grids():
-    response = jsonify(grid_feature_collection())
+    """The grids in the map's visible area: ``?bbox=minlon,minlat,maxlon,maxlat``."""
+    try:
+        area = parse_box(request.args.get("bbox"))
+    except ActionInvalid as exc:
+        return jsonify(error_body("invalid", exc.message)), 400
+    response = jsonify(grid_feature_collection(area))
     response.cache_control.public = True
     response.cache_control.max_age = 600
     return response

@@ -34,18 +34,70 @@
   });
 
   // --- the offline grid map (grid polygons only, no tiles) ---------------------------------
-  if (window.L && document.getElementById('p-map')) {
-    map = L.map('p-map', {attributionControl: false, zoomSnap: 0.5}).setView([30.54, 114.33], 14);
-    fetch(form.getAttribute('data-grids'), {credentials: 'same-origin'})
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        var layer = L.geoJSON(data, {
-          style: {color: '#1f6feb', weight: 1.5, fillColor: '#cfe2ff', fillOpacity: 0.35},
-          onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, {sticky: true}); }
-        }).addTo(map);
-        if (layer.getLayers().length) { map.fitBounds(layer.getBounds(), {padding: [8, 8]}); }
-        if (lat.value && lon.value) { setPlace(parseFloat(lat.value), parseFloat(lon.value), true); }
-      }).catch(function () {});
+  // Only the grids of the visible area are asked for, in fixed cells (so a cell's URL repeats
+  // and the browser's HTTP cache answers it); each cell's answer is also kept in localStorage,
+  // so the map still shows the grids seen before when the network is gone.
+  var CELL = 0.05, KEEP_CELLS = 40, STORE_PREFIX = 'gd-grids:';
+  var mapBox = document.getElementById('p-map');
+  if (window.L && mapBox) {
+    var maxBox = parseFloat(form.getAttribute('data-max-box')) || 0.2;
+    var extent = null;
+    try { extent = JSON.parse(form.getAttribute('data-grids-extent') || 'null'); } catch (e) { extent = null; }
+    map = L.map('p-map', {attributionControl: false, zoomSnap: 0.5});
+    var gridLayer = L.geoJSON(null, {
+      style: {color: '#1f6feb', weight: 1.5, fillColor: '#cfe2ff', fillOpacity: 0.35},
+      onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, {sticky: true}); }
+    }).addTo(map);
+    var drawn = {}, cells = {}, hint = document.getElementById('p-map-hint');
+    var fitsAll = extent && extent[2] - extent[0] <= maxBox && extent[3] - extent[1] <= maxBox;
+    if (fitsAll) { map.fitBounds([[extent[1], extent[0]], [extent[3], extent[2]]], {padding: [8, 8]}); }
+    else if (extent) { map.setView([(extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2], 15); }
+    else { map.setView([30.54, 114.33], 14); }
+
+    var draw = function (data) {
+      (data.features || []).forEach(function (f) {
+        if (!drawn[f.properties.id]) { drawn[f.properties.id] = true; gridLayer.addData(f); }
+      });
+    };
+    var remember = function (key, data) {
+      try {
+        var index = JSON.parse(localStorage.getItem(STORE_PREFIX + 'index') || '[]');
+        index = index.filter(function (k) { return k !== key; });
+        index.push(key);
+        while (index.length > KEEP_CELLS) { localStorage.removeItem(STORE_PREFIX + index.shift()); }
+        localStorage.setItem(STORE_PREFIX + key, JSON.stringify(data));
+        localStorage.setItem(STORE_PREFIX + 'index', JSON.stringify(index));
+      } catch (e) { /* storage full or off: the map still works online */ }
+    };
+    var remembered = function (key) {
+      try { return JSON.parse(localStorage.getItem(STORE_PREFIX + key) || 'null'); } catch (e) { return null; }
+    };
+    var loadCell = function (x, y) {
+      var key = x + ':' + y;
+      if (cells[key]) { return; }
+      cells[key] = 'loading';
+      var bbox = [x * CELL, y * CELL, (x + 1) * CELL, (y + 1) * CELL].map(function (v) { return v.toFixed(2); }).join(',');
+      fetch(form.getAttribute('data-grids') + '?bbox=' + bbox, {credentials: 'same-origin'})
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (data) { cells[key] = 'done'; remember(key, data); draw(data); })
+        .catch(function () {
+          var kept = remembered(key);
+          if (kept) { cells[key] = 'done'; draw(kept); } else { delete cells[key]; }
+        });
+    };
+    var loadVisible = function () {
+      var b = map.getBounds();
+      var tooLarge = b.getEast() - b.getWest() > maxBox || b.getNorth() - b.getSouth() > maxBox;
+      if (hint) { hint.hidden = !tooLarge; }
+      if (tooLarge) { return; }
+      for (var x = Math.floor(b.getWest() / CELL); x * CELL < b.getEast(); x++) {
+        for (var y = Math.floor(b.getSouth() / CELL); y * CELL < b.getNorth(); y++) { loadCell(x, y); }
+      }
+    };
+    map.on('moveend', loadVisible);
+    window.addEventListener('online', loadVisible);
+    loadVisible();
+    if (lat.value && lon.value) { setPlace(parseFloat(lat.value), parseFloat(lon.value), true); }
     map.on('click', function (e) { setPlace(e.latlng.lat, e.latlng.lng, false); });
   }
 
