@@ -270,3 +270,43 @@ def test_patrol_discoveries_count_patrol_reports_and_those_made_on_rounds(world,
     assert found.by_grid == {world.areas["grid1"].id: 1, world.areas["grid2"].id: 1}
     assert patrol_discoveries(world.areas["grid2"], today - timedelta(1), today + timedelta(1)).total == 1
     assert patrol_discoveries(world.users["community2"], today, today).total == 0
+
+
+def test_check_in_lists_show_thumbnails_and_the_full_photo_only_on_tap(world, login_as, app):
+    from pathlib import Path
+
+    worker = login_as("gridworker")
+    patrol = start(worker)
+    big = io.BytesIO()
+    Image.new("RGB", (2000, 1500), "teal").save(big, "JPEG")
+    for place in ("东门", "北门"):
+        big.seek(0)
+        response = worker.post(f"/m/patrol/{patrol.id}/check-in", data=form(
+            worker, lon=str(LON), lat=str(LAT), place=place, photo=(io.BytesIO(big.getvalue()),
+                                                                    "big.jpg")),
+            content_type="multipart/form-data")
+        assert response.status_code == 302, response.get_data(as_text=True)
+    visit = db.session.execute(sa.select(PatrolCheckIn)).scalars().first()
+    full, thumb = (f"/m/patrol/check-in/{visit.id}/photo", f"/m/patrol/check-in/{visit.id}/photo/thumbnail")
+
+    def image_size(data: bytes) -> tuple[int, int]:
+        return Image.open(io.BytesIO(data)).size
+
+    # The round under way, its summary, and the supervisor's round page list thumbnails; the
+    # full photo is only the link behind them.
+    for page in (worker.get("/m/patrol"), worker.get(f"/m/patrol/{patrol.id}")):
+        html = page.get_data(as_text=True)
+        assert f'src="{thumb}"' in html and f'href="{full}"' in html and f'src="{full}"' not in html
+    assert max(image_size(worker.get(thumb).data)) <= 320
+    assert image_size(worker.get(full).data) == (2000, 1500)
+    community = login_as("community")
+    html = community.get(f"/admin/patrol/round/{patrol.id}").get_data(as_text=True)
+    admin_thumb = f"/admin/patrol/check-in/{visit.id}/photo/thumbnail"
+    assert f'src="{admin_thumb}"' in html and f'src="/admin/patrol/check-in/{visit.id}/photo"' not in html
+    assert max(image_size(community.get(admin_thumb).data)) <= 320
+    assert login_as("community2").get(admin_thumb).status_code == 404
+
+    # A check-in stored before thumbnails were kept gets one made the first time it is listed.
+    kept = Path(app.config["UPLOAD_DIR"]) / f"{visit.photo_sha256[:2]}/{visit.photo_sha256}.thumb.jpg"
+    kept.unlink()
+    assert max(image_size(worker.get(thumb).data)) <= 320 and kept.exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -20,7 +21,7 @@ from models.people.roles import PATROLLING_ROLES
 from models.people.user import User
 from models.patrol.route import check_position, check_times, extend_route, parse_points
 from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
-from models.tickets.attachments import Upload, check_upload, photo_storage
+from models.tickets.attachments import Upload, open_thumbnail, photo_storage, store_photo
 from models.tickets.intake import Report, report_ticket
 from models.tickets.tables import Ticket
 from models.vocabulary import AreaLevel, AttachmentKind, Source
@@ -98,13 +99,20 @@ def check_in(worker: User, round_id: int, *, photo: Upload | None, lon: object, 
     note, place = _text(note, MAX_NOTE), _text(place, 100)
     if photo is None or not photo.data:
         raise ActionInvalid(_("Take a photo of the place to check in."))
-    check_upload(photo)
-    key = photo_storage().save(photo.data, f"{photo.sha256[:2]}/{photo.sha256}.{photo.extension}")
+    key, _thumbnail = store_photo(photo)
     visit = PatrolCheckIn(round=patrol, at=now, lon=lon_f, lat=lat_f, note=note, place=place,
                           photo_key=key, photo_mime=photo.mime, photo_sha256=photo.sha256,
                           photo_size=len(photo.data))
     db.session.add(visit)
     return visit
+
+
+def open_check_in_photo(visit: PatrolCheckIn, *, thumbnail: bool = False) -> tuple[BinaryIO, str]:
+    """The check-in's photo (or its thumbnail, for lists) and its MIME type; FileNotFoundError
+    when it is missing. Who may see it is the caller's check (visible_check_in)."""
+    if thumbnail:
+        return open_thumbnail(visit.photo_key, visit.photo_sha256), "image/jpeg"
+    return photo_storage().open(visit.photo_key), visit.photo_mime
 
 
 def report_during_round(worker: User, round_id: int, *, category_id: int | None,

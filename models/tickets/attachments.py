@@ -19,7 +19,7 @@ from models.errors import ActionInvalid
 from models.people.user import User
 from models.settings import setting
 from models.tickets.photos import (FORMATS, PHOTO_EXTENSIONS, NotAPhoto, TooManyPixels,
-                                   process_photo)
+                                   process_photo, thumbnail_of)
 from models.tickets.tables import Attachment, Ticket, TicketEvent
 from models.vocabulary import AttachmentKind, TicketStatus
 
@@ -121,13 +121,35 @@ def check_upload(upload: Upload) -> Upload:
     return upload
 
 
-def save_attachment(ticket: Ticket, event: TicketEvent, upload: Upload,
-                    uploaded_by: User | None) -> Attachment:
+def thumbnail_name(sha256: str) -> str:
+    """Where the thumbnail of the photo with this content hash is stored."""
+    return f"{sha256[:2]}/{sha256}.thumb.jpg"
+
+
+def store_photo(upload: Upload) -> tuple[str, str]:
+    """Check and store the photo and its thumbnail; returns both keys."""
     check_upload(upload)
     storage = photo_storage()
-    name = f"{upload.sha256[:2]}/{upload.sha256}"
-    key = storage.save(upload.data, f"{name}.{upload.extension}")
-    thumbnail_key = storage.save(upload.thumbnail, f"{name}.thumb.jpg")
+    key = storage.save(upload.data, f"{upload.sha256[:2]}/{upload.sha256}.{upload.extension}")
+    return key, storage.save(upload.thumbnail, thumbnail_name(upload.sha256))
+
+
+def open_thumbnail(photo_key: str, sha256: str) -> BinaryIO:
+    """The stored thumbnail of a stored photo; made (and kept) from the photo when it was stored
+    without one. FileNotFoundError when the photo itself is missing."""
+    storage = photo_storage()
+    try:
+        return storage.open(thumbnail_name(sha256))
+    except FileNotFoundError:
+        with storage.open(photo_key) as stored:
+            small = thumbnail_of(stored.read(),
+                                 int(setting("PHOTO_THUMBNAIL_SIZE", THUMBNAIL_SIZE)))
+        return storage.open(storage.save(small, thumbnail_name(sha256)))
+
+
+def save_attachment(ticket: Ticket, event: TicketEvent, upload: Upload,
+                    uploaded_by: User | None) -> Attachment:
+    key, thumbnail_key = store_photo(upload)
     attachment = Attachment(
         ticket_id=ticket.id, event_id=event.id, kind=upload.kind, stored_path=key,
         thumbnail_path=thumbnail_key,

@@ -64,6 +64,14 @@ def process_photo(data: bytes, *, max_pixels: int, thumbnail_size: int) -> Photo
                  _thumbnail(upright, thumbnail_size), gps)
 
 
+def thumbnail_of(stored: bytes, size: int) -> bytes:
+    """The thumbnail of a photo stored already (re-encoded, upright): for photos kept before
+    their thumbnail was."""
+    with Image.open(io.BytesIO(stored), formats=list(FORMATS)) as image:
+        image.load()
+        return _thumbnail(image, size)
+
+
 def _encode(image: Image.Image, fmt: str) -> bytes:
     icc, mode = image.info.get("icc_profile"), image.mode
     if fmt == "JPEG":

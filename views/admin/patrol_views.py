@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, request, send_file, url_for
+from flask import abort, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
@@ -15,8 +15,8 @@ from models.patrol.rounds import round_summary
 from models.patrol.route import route_latlngs
 from models.people.access import can_see_ticket, pickable_areas
 from models.people.roles import PATROL_OVERSIGHT_ROLES
-from models.tickets.attachments import photo_storage
 from views.inputs import whole_number
+from views.mobile.patrol import check_in_photo_response
 
 from .base import GridDeskView
 
@@ -83,12 +83,12 @@ class PatrolRoundsView(GridDeskView):
                            visible=lambda t: can_see_ticket(_user(), t))
 
     @expose("/check-in/<int:check_in_id>/photo")
-    def check_in_photo(self, check_in_id: int):
+    @expose("/check-in/<int:check_in_id>/photo/<any(thumbnail):size>")
+    def check_in_photo(self, check_in_id: int, size: str | None = None):
         visit = visible_check_in(_user(), check_in_id)
         if visit is None:
             abort(404)
-        return send_file(photo_storage().open(visit.photo_key), mimetype=visit.photo_mime,
-                         max_age=3600)
+        return check_in_photo_response(visit, thumbnail=size == "thumbnail")
 
 
 class PatrolCoverageView(GridDeskView):

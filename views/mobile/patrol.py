@@ -15,7 +15,7 @@ from models.patrol import rounds
 from models.patrol.queries import recent_rounds, report_categories, visible_check_in, visible_round
 from models.patrol.route import MAX_POINTS_PER_REQUEST
 from models.people.roles import PATROLLING_ROLES
-from models.tickets.attachments import Upload, photo_storage
+from models.tickets.attachments import Upload
 from models.vocabulary import AttachmentKind
 from views.inputs import whole_number
 
@@ -170,12 +170,22 @@ def patrol_summary(round_id: int):
 
 
 @bp.route("/patrol/check-in/<int:check_in_id>/photo")
-def patrol_check_in_photo(check_in_id: int):
+@bp.route("/patrol/check-in/<int:check_in_id>/photo/<any(thumbnail):size>")
+def patrol_check_in_photo(check_in_id: int, size: str | None = None):
     visit = visible_check_in(current_user._get_current_object(), check_in_id)
     if visit is None:
         abort(404)
-    return send_file(photo_storage().open(visit.photo_key), mimetype=visit.photo_mime,
-                     max_age=3600)
+    return check_in_photo_response(visit, thumbnail=size == "thumbnail")
+
+
+def check_in_photo_response(visit, *, thumbnail: bool):
+    """A check-in's photo or thumbnail, cached by the browser (also used by the admin page)."""
+    try:
+        stored, mime = rounds.open_check_in_photo(visit, thumbnail=thumbnail)
+    except FileNotFoundError:
+        abort(404)
+    return send_file(stored, mimetype=mime, max_age=3600, conditional=True,
+                     etag=f"{visit.photo_sha256}-t" if thumbnail else visit.photo_sha256)
 
 
 def _open_round_page(worker, round_id: int):
