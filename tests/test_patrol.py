@@ -107,7 +107,7 @@ def test_a_round_with_route_check_in_and_a_linked_report(world, login_as):
     assert "巡查已结束" in summary and "打卡" in summary and ticket.number in summary
     # Ended rounds cannot change; a new round can start.
     refused = post_points(worker, patrol.id, points(2))
-    assert refused.status_code == 409 and "已结束" in refused.json["message"]
+    assert refused.status_code == 409 and "已结束" in refused.json["error"]["message"]
     assert start(worker).id != patrol.id
 
 
@@ -117,22 +117,22 @@ def test_refusals_store_nothing_and_say_why(world, login_as):
     before = counts()
 
     outside = post_points(worker, patrol.id, points(2) + points(1, lon=2.35, lat=48.85))
-    assert outside.status_code == 422 and "第 3 个轨迹点不在中国境内" in outside.json["message"]
+    assert outside.status_code == 422 and "第 3 个轨迹点不在中国境内" in outside.json["error"]["message"]
     too_many = post_points(worker, patrol.id, points(MAX_POINTS_PER_REQUEST + 1))
-    assert too_many.status_code == 422 and "轨迹点过多" in too_many.json["message"]
+    assert too_many.status_code == 422 and "轨迹点过多" in too_many.json["error"]["message"]
     backwards = points(3)
     backwards[2]["t"] = backwards[0]["t"] - 1000
     unordered = post_points(worker, patrol.id, backwards)
-    assert unordered.status_code == 422 and "时间顺序" in unordered.json["message"]
+    assert unordered.status_code == 422 and "时间顺序" in unordered.json["error"]["message"]
     old = post_points(worker, patrol.id, points(2, start_ms=(time.time() - 86400) * 1000))
-    assert old.status_code == 422 and "不在本次巡查" in old.json["message"]
+    assert old.status_code == 422 and "不在本次巡查" in old.json["error"]["message"]
     db.session.expire_all()
     assert db.session.get(PatrolRound, patrol.id).point_count == 0
 
     # Another worker's round: refused through the JSON endpoint and the forms.
     other = login_as("gridworker2")
     foreign = post_points(other, patrol.id, points(2))
-    assert foreign.status_code == 403 and "其他网格员" in foreign.json["message"]
+    assert foreign.status_code == 403 and "其他网格员" in foreign.json["error"]["message"]
     image, name = photo()
     response = other.post(f"/m/patrol/{patrol.id}/check-in", data=form(
         other, lon=str(LON), lat=str(LAT), photo=(image, name)), content_type="multipart/form-data",
@@ -310,3 +310,36 @@ def test_check_in_lists_show_thumbnails_and_the_full_photo_only_on_tap(world, lo
     kept = Path(app.config["UPLOAD_DIR"]) / f"{visit.photo_sha256[:2]}/{visit.photo_sha256}.thumb.jpg"
     kept.unlink()
     assert max(image_size(worker.get(thumb).data)) <= 320 and kept.exists()
+
+
+def test_route_batches_from_the_offline_queue_are_recorded_once(world, login_as):
+    """The phone sends its route in compact batches ([lon, lat, t, accuracy]), each with an
+    Idempotency-Key: a batch sent again (its answer was lost) is answered like the first time and
+    stores no point twice; a key reused for other points is refused."""
+    from models.people.api_clients import IdempotencyRecord
+
+    worker = login_as("gridworker")
+    patrol = start(worker)
+    compact = [[p["lon"], p["lat"], p["t"], p["accuracy"]] for p in points(5)]
+
+    def send(batch, key):
+        return worker.post(f"/m/patrol/{patrol.id}/points", json={"points": batch}, headers={
+            "X-CSRFToken": session_csrf_token(worker), "Idempotency-Key": key})
+
+    first = send(compact[:3], "m-route-1")
+    assert first.status_code == 200 and first.json["kept"] == 3 and first.json["point_count"] == 3
+    again = send(compact[:3], "m-route-1")
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json == first.json
+    second = send(compact[3:], "m-route-2")
+    assert second.json["kept"] == 2 and second.json["point_count"] == 5
+    reused = send(compact[:1], "m-route-2")
+    assert reused.status_code == 422
+    db.session.expire_all()
+    stored = db.session.get(PatrolRound, patrol.id)
+    assert stored.point_count == 5 and len(stored.route) == 5
+    assert len({tuple(p) for p in stored.route}) == 5
+    assert db.session.execute(sa.select(sa.func.count()).select_from(IdempotencyRecord)).scalar_one() == 2
+    # A malformed compact point is refused with the reason, like any other.
+    bad = send([[LON, LAT]], "m-route-3")
+    assert bad.status_code == 422 and "格式不正确" in bad.json["error"]["message"]

@@ -47,8 +47,9 @@ def check_position(lon: object, lat: object) -> tuple[float, float]:
 
 
 def parse_points(raw: object) -> list[RoutePoint]:
-    """``[{"lon":…, "lat":…, "t": epoch milliseconds, "accuracy": metres?}, …]`` → points, or a
-    refusal of the whole batch naming the first bad point."""
+    """``[[lon, lat, t, accuracy?], …]`` (the phone's compact form) or ``[{"lon":…, "lat":…,
+    "t": epoch milliseconds, "accuracy": metres?}, …]`` → points, or a refusal of the whole
+    batch naming the first bad point."""
     if not isinstance(raw, list):
         raise ActionInvalid(_("The route points must be a list."))
     if len(raw) > MAX_POINTS_PER_REQUEST:
@@ -65,6 +66,8 @@ def parse_points(raw: object) -> list[RoutePoint]:
 
 
 def _parse_point(number: int, item: object) -> RoutePoint:
+    if isinstance(item, list) and len(item) in (3, 4):
+        item = dict(zip(("lon", "lat", "t", "accuracy"), item))
     if not isinstance(item, dict):
         raise ActionInvalid(_("Route point %(n)s is malformed.", n=number))
     try:

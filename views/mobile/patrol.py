@@ -17,9 +17,11 @@ from models.patrol.route import MAX_POINTS_PER_REQUEST
 from models.people.roles import PATROLLING_ROLES
 from models.tickets.attachments import Upload
 from models.vocabulary import AttachmentKind
+from views.api import idempotent
 from views.inputs import whole_number
 
 from . import bp
+from .sync import as_principal
 
 SEND_EVERY_SECONDS = 15
 
@@ -70,20 +72,22 @@ def patrol_start():
 
 @bp.route("/patrol/<int:round_id>/points", methods=["POST"])
 def patrol_points(round_id: int):
-    """JSON: {"points": [{"lon", "lat", "t" (epoch ms), "accuracy"}, …]}."""
+    """JSON: {"points": [[lon, lat, t (epoch ms), accuracy], …]} (or the same as objects), sent
+    from the offline queue with an Idempotency-Key: a batch sent again is answered like the
+    first time and records nothing twice."""
+    as_principal()
+    return _record_points(round_id)
+
+
+@idempotent
+def _record_points(round_id: int):
     payload = request.get_json(silent=True)
     raw = payload.get("points") if isinstance(payload, dict) else None
-    try:
-        kept = rounds.add_route_points(_worker(), round_id, raw)
-        current = db.session.get(PatrolRound, round_id)
-        answer = {"kept": kept, "point_count": current.point_count,
-                  "distance_m": int(current.distance_m),
-                  "distance": patrol_distance(current.distance_m)}
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        return jsonify({"error": exc.code, "message": exc.message}), exc.http_status
-    return jsonify(answer)
+    kept = rounds.add_route_points(_worker(), round_id, raw)
+    current = db.session.get(PatrolRound, round_id)
+    return jsonify({"kept": kept, "point_count": current.point_count,
+                    "distance_m": int(current.distance_m),
+                    "distance": patrol_distance(current.distance_m)}), 200
 
 
 @bp.route("/patrol/<int:round_id>/check-in", methods=["GET", "POST"])

@@ -42,7 +42,7 @@ def session_info():
         "id": current_user.id, "display_name": current_user.display_name}})
 
 
-def _as_principal() -> None:
+def as_principal() -> None:
     g.principal = Principal(user=current_user._get_current_object())
 
 
@@ -62,7 +62,7 @@ def _version() -> int:
 
 @bp.post("/api/tickets/<int:ticket_id>/actions/<action>")
 def act(ticket_id: int, action: str):
-    _as_principal()
+    as_principal()
     return _act(ticket_id, action)
 
 
@@ -137,7 +137,7 @@ def _task_act(ticket_id: int, task_id: int, action: str):
 
 @bp.post("/api/reports")
 def report():
-    _as_principal()
+    as_principal()
     return _report()
 
 

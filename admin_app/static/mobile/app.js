@@ -8,11 +8,11 @@
   var T = zh ? {
     queued: "已保存到离线队列，联网后自动发送。", sending: "正在发送…", sent: "已发送。",
     refused: "未被接受：", login: "登录已过期，请重新登录后再发送。", waiting: "待发送 ",
-    refusedShort: "被拒 ", photoCount: "张照片"
+    refusedShort: "被拒 ", photoCount: "张照片", pointCount: " 个轨迹点"
   } : {
     queued: "Saved in the offline queue; it is sent when you are back online.", sending: "Sending…",
     sent: "Sent.", refused: "Not accepted: ", login: "Your session expired: log in again to send.",
-    waiting: "queued ", refusedShort: "refused ", photoCount: " photo(s)"
+    waiting: "queued ", refusedShort: "refused ", photoCount: " photo(s)", pointCount: " route point(s)"
   };
 
   if ("serviceWorker" in navigator && script) {
@@ -141,7 +141,8 @@
         var li = document.createElement("li"); li.className = "m-qitem m-qitem-" + item.state; li.dataset.key = item.key;
         var link = document.createElement("a"); link.href = item.ticketUrl || "#"; link.textContent = item.label || item.url;
         var meta = document.createElement("div"); meta.className = "m-muted m-small";
-        meta.textContent = texts.queuedAt + " " + new Date(item.queuedAt).toLocaleString() + ((item.files || []).length ? " · " + item.files.length + T.photoCount : "");
+        meta.textContent = texts.queuedAt + " " + new Date(item.queuedAt).toLocaleString() + ((item.files || []).length ? " · " + item.files.length + T.photoCount : "") +
+          (item.json && item.json.points ? " · " + item.json.points.length + T.pointCount : "");
         li.appendChild(link); li.appendChild(meta);
         if (item.state === "refused") {
           var why = document.createElement("div"); why.className = "m-qerror"; why.textContent = (item.status ? item.status + " · " : "") + item.error; li.appendChild(why);

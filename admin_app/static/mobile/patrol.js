@@ -1,17 +1,18 @@
-/* Patrol route recorder: watchPosition while the page is open, points queued in sessionStorage
-   (they survive moving between the round's pages) and sent every few seconds; the forms' hidden
-   lon/lat get the latest position. */
+/* Patrol route recorder: watchPosition while a page of the round is open. Every point goes to
+   IndexedDB at once (queue.js, store "route": it survives reloads, closed tabs and dead
+   networks) and is sent in batches through the offline queue, each batch with its own
+   Idempotency-Key; the recorder shows how many points still wait. The forms' hidden lon/lat get
+   the latest position. */
 (function () {
   "use strict";
   var box = document.getElementById("patrol-recorder");
   if (!box) return;
-  var url = box.dataset.pointsUrl, every = (+box.dataset.sendEvery || 15) * 1000;
-  var batchMax = +box.dataset.batchMax || 200, key = "patrol-queue-" + box.dataset.roundId;
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var roundId = box.dataset.roundId, every = (+box.dataset.sendEvery || 15) * 1000;
   var text = document.getElementById("patrol-gps-text"), routeText = document.getElementById("patrol-route-text");
-  var queue = [], sending = false, stopped = false;
-  try { queue = JSON.parse(sessionStorage.getItem(key) || "[]"); } catch (e) { queue = []; }
-  function save() { try { sessionStorage.setItem(key, JSON.stringify(queue)); } catch (e) { /* full */ } }
+  var queuedText = document.getElementById("patrol-route-queued");
+  var lastT = null;
+  function Q() { return window.GDQueue; }  // queue.js loads after this script
+  function mine(item) { return String(item.routeOf) === String(roundId); }
 
   function fillForms(p) {
     document.querySelectorAll('input[name="lon"]').forEach(function (i) { i.value = p.lon; });
@@ -21,11 +22,28 @@
   try { last = JSON.parse(sessionStorage.getItem("patrol-last") || "null"); } catch (e) { last = null; }
   if (last) fillForms(last);
 
+  function showWaiting() {
+    if (!Q() || !queuedText) return Promise.resolve();
+    return Q().routeWaiting().then(function (counts) {
+      var n = counts[roundId] || 0;
+      queuedText.hidden = !n;
+      queuedText.textContent = box.dataset.msgQueued.replace("{n}", n);
+    }).catch(function () {});
+  }
+
+  function record(p) {
+    if (!Q()) return Promise.resolve();
+    return Q().addRoutePoint({
+      roundId: roundId, url: box.dataset.pointsUrl, label: box.dataset.label, pageUrl: box.dataset.pageUrl,
+      p: [+p.lon.toFixed(6), +p.lat.toFixed(6), Math.round(p.t), p.accuracy == null ? null : Math.round(p.accuracy)]
+    }).then(showWaiting);
+  }
+
   function onPosition(pos) {
     var p = { lon: pos.coords.longitude, lat: pos.coords.latitude, t: pos.timestamp || Date.now(),
               accuracy: pos.coords.accuracy };
-    if (!queue.length || queue[queue.length - 1].t !== p.t) { queue.push(p); save(); }
-    sessionStorage.setItem("patrol-last", JSON.stringify(p));
+    if (p.t !== lastT) { lastT = p.t; record(p).catch(function () {}); }
+    try { sessionStorage.setItem("patrol-last", JSON.stringify(p)); } catch (e) { /* full */ }
     fillForms(p);
     box.classList.add("p-ok"); box.classList.remove("p-bad");
     text.textContent = box.dataset.msgFix.replace("{m}", Math.round(p.accuracy || 0));
@@ -34,34 +52,44 @@
     box.classList.add("p-bad"); box.classList.remove("p-ok");
     text.textContent = box.dataset.msgDenied;
   }
-  if (navigator.geolocation) {
-    navigator.geolocation.watchPosition(onPosition, onError,
-      { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 });
-  } else { onError(); }
 
+  /* Online: the whole queue is sent (route batches among the other steps, in order).
+     Offline: the waiting points become queued batches, shown on the queue page. */
   function send() {
-    if (sending || stopped || !queue.length || !navigator.onLine) return;
-    var batch = queue.slice(0, batchMax);
-    sending = true;
-    fetch(url, { method: "POST", credentials: "same-origin",
-                 headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-                 body: JSON.stringify({ points: batch }) })
-      .then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); })
-      .then(function (res) {
-        if (res.status === 200 || res.status === 422) { queue = queue.slice(batch.length); save(); }
-        if (res.status === 200) {
-          routeText.textContent = box.dataset.msgRecorded.replace("{points}", res.body.point_count)
-            .replace("{distance}", res.body.distance);
-        } else if (res.status === 403 || res.status === 409) {
-          stopped = true; queue = []; save(); text.textContent = res.body.message;
+    if (!Q()) return Promise.resolve();
+    var step = navigator.onLine && window.GDApp ? window.GDApp.sync() : Q().queueRoutePoints();
+    return step.then(function (summary) {
+      if (!summary || !summary.sent) return;
+      summary.sent.filter(mine).forEach(function (item) {
+        if (item.answer) {
+          routeText.textContent = box.dataset.msgRecorded.replace("{points}", item.answer.point_count)
+            .replace("{distance}", item.answer.distance);
         }
-      })
-      .catch(function () { /* offline: the points stay queued */ })
-      .then(function () { sending = false; });
+      });
+      summary.refused.filter(mine).forEach(function (item) {
+        box.classList.add("p-bad"); box.classList.remove("p-ok"); text.textContent = item.error;
+      });
+    }).catch(function () {}).then(showWaiting);
   }
-  window.patrolSend = send;  // also called on every form submit
-  setInterval(send, every);
-  setTimeout(send, 1500);
+  window.patrolSend = send;
+
+  /* Points an older version of this page kept in sessionStorage go to IndexedDB too. */
+  function adoptOldPoints() {
+    var key = "patrol-queue-" + roundId, old = [];
+    try { old = JSON.parse(sessionStorage.getItem(key) || "[]"); } catch (e) { old = []; }
+    sessionStorage.removeItem(key);
+    return old.reduce(function (chain, p) { return chain.then(function () { return record(p); }); }, Promise.resolve());
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    adoptOldPoints().catch(function () {}).then(showWaiting);
+    if (navigator.geolocation) {
+      navigator.geolocation.watchPosition(onPosition, onError,
+        { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 });
+    } else { onError(); }
+    setInterval(send, every);
+    setTimeout(send, 1500);
+  });
 
   document.querySelectorAll(".p-photo input[type=file]").forEach(function (input) {
     input.addEventListener("change", function () {
@@ -73,7 +101,18 @@
       var span = label.querySelector(".p-photo-text"); if (span) span.hidden = true;
     });
   });
+  /* Before a form of the round leaves the page (check-in, report, end), the route so far is
+     sent (waiting at most a few seconds), so the round's distance is up to date. */
   document.querySelectorAll("form").forEach(function (form) {
-    form.addEventListener("submit", send);
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.routeSent) return;
+      event.preventDefault();
+      var submitter = event.submitter;
+      var go = function () {
+        form.dataset.routeSent = "1";
+        if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
+      };
+      Promise.race([send(), new Promise(function (resolve) { setTimeout(resolve, 4000); })]).then(go, go);
+    });
   });
 })();

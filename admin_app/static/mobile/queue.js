@@ -1,26 +1,35 @@
 /* GridDesk field app: the offline queue (IndexedDB), shared by the pages and the service worker.
  * Every step is stored with its own Idempotency-Key and sent in order; the server answers a
- * repeat with the first answer, so a retry never does a step twice. No DOM here. */
+ * repeat with the first answer, so a retry never does a step twice. No DOM here.
+ * Patrol route points wait in their own store ("route", one compact [lon, lat, t, accuracy]
+ * row each) and are moved into the queue in batches, each batch one step with its own key. */
 (function (scope) {
   "use strict";
-  var DB_NAME = "griddesk-m", STORE = "queue", SESSION_URL = "/m/api/session";
+  var DB_NAME = "griddesk-m", STORE = "queue", ROUTE = "route", SESSION_URL = "/m/api/session";
+  var ROUTE_BATCH = 200;  // the server's MAX_POINTS_PER_REQUEST
 
   function openDb() {
     return new Promise(function (resolve, reject) {
-      var req = indexedDB.open(DB_NAME, 1);
+      var req = indexedDB.open(DB_NAME, 2);
       req.onupgradeneeded = function () {
-        var store = req.result.createObjectStore(STORE, { keyPath: "key" });
-        store.createIndex("queuedAt", "queuedAt");
+        var db = req.result;
+        if (!db.objectStoreNames.contains(STORE)) {
+          db.createObjectStore(STORE, { keyPath: "key" }).createIndex("queuedAt", "queuedAt");
+        }
+        if (!db.objectStoreNames.contains(ROUTE)) {
+          db.createObjectStore(ROUTE, { keyPath: "n", autoIncrement: true });
+        }
       };
       req.onsuccess = function () { resolve(req.result); };
       req.onerror = function () { reject(req.error); };
     });
   }
 
-  function tx(mode, work) {
+  function tx(mode, work, stores) {
     return openDb().then(function (db) {
       return new Promise(function (resolve, reject) {
-        var t = db.transaction(STORE, mode), store = t.objectStore(STORE), result;
+        var t = db.transaction(stores || STORE, mode), result;
+        var store = stores ? t : t.objectStore(STORE);
         Promise.resolve(work(store)).then(function (r) { result = r; });
         t.oncomplete = function () { db.close(); resolve(result); };
         t.onerror = t.onabort = function () { db.close(); reject(t.error); };
@@ -61,6 +70,55 @@
     });
   }
 
+  /* A patrol route point: {roundId, url (where the round's points go), label, pageUrl, p: [lon, lat, t, accuracy]}. */
+  function addRoutePoint(point) {
+    return tx("readwrite", function (t) { return request(t.objectStore(ROUTE).add(point)); }, [ROUTE]);
+  }
+
+  /* Move the waiting route points into the queue, at most ROUTE_BATCH a step, in one
+   * transaction (a point is either waiting or queued, never both, never lost). */
+  function queueRoutePoints() {
+    return tx("readwrite", function (t) {
+      var route = t.objectStore(ROUTE), queue = t.objectStore(STORE);
+      return request(route.getAll()).then(function (points) {
+        var batches = [], byRound = {};
+        points.forEach(function (point) {
+          var batch = byRound[point.roundId];
+          if (!batch || batch.json.points.length >= ROUTE_BATCH) {
+            batch = byRound[point.roundId] = {
+              key: newKey(), state: "pending", queuedAt: Date.now() + batches.length / 1000, url: point.url,
+              label: point.label, ticketUrl: point.pageUrl, routeOf: point.roundId, fields: [], files: [],
+              json: { points: [] } };
+            batches.push(batch);
+          }
+          batch.json.points.push(point.p);
+        });
+        batches.forEach(function (batch) { queue.put(batch); });
+        if (points.length) { route.clear(); }
+        return batches.length;
+      });
+    }, [ROUTE, STORE]);
+  }
+
+  /* Route points not yet sent, per round id: waiting to be batched and in queued steps. */
+  function routeWaiting() {
+    return tx("readonly", function (t) {
+      return Promise.all([request(t.objectStore(ROUTE).getAll()), request(t.objectStore(STORE).getAll())]);
+    }, [ROUTE, STORE]).then(function (both) {
+      var counts = {};
+      both[0].forEach(function (point) { counts[point.roundId] = (counts[point.roundId] || 0) + 1; });
+      both[1].forEach(function (item) {
+        if (item.routeOf && item.state === "pending") { counts[item.routeOf] = (counts[item.routeOf] || 0) + item.json.points.length; }
+      });
+      return counts;
+    });
+  }
+
+  function body(item, versions) {
+    if (item.json) { return JSON.stringify(item.json); }
+    return formData(item, versions);
+  }
+
   function formData(item, versions) {
     var data = new FormData();
     item.fields.forEach(function (pair) {
@@ -84,7 +142,7 @@
 
   function doDrain() {
     var summary = { sent: [], refused: [], waiting: 0, needsLogin: false };
-    return all().then(function (items) {
+    return queueRoutePoints().then(all).then(function (items) {
       var pending = items.filter(function (i) { return i.state === "pending"; });
       if (!pending.length) { return summary; }
       var versions = {};
@@ -108,15 +166,18 @@
   }
 
   function sendOne(item, csrf, versions, summary) {
+    var headers = { "Idempotency-Key": item.key, "X-CSRFToken": csrf, Accept: "application/json" };
+    if (item.json) { headers["Content-Type"] = "application/json"; }
     return fetch(item.url, {
-      method: "POST", credentials: "same-origin", body: formData(item, versions),
-      headers: { "Idempotency-Key": item.key, "X-CSRFToken": csrf, Accept: "application/json" }
+      method: "POST", credentials: "same-origin", body: body(item, versions), headers: headers
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (body) {
         if (resp.ok) {
           item.state = "done"; item.sentAt = Date.now(); item.result = body.ticket || null;
+          if (item.routeOf) { item.answer = body; }
           if (body.ticket && body.ticket.version) { item.resultVersion = body.ticket.version; versions[item.key] = body.ticket.version; }
           summary.sent.push(item);
+          if (item.routeOf) { return remove(item.key).then(function () { return false; }); }  // the sent list is for steps on tickets
           return put(item).then(function () { return false; });
         }
         if (resp.status === 401) { summary.needsLogin = true; summary.waiting += 1; return true; }
@@ -136,5 +197,6 @@
     });
   }
 
-  scope.GDQueue = { all: all, enqueue: enqueue, drain: drain, remove: remove, prune: prune };
+  scope.GDQueue = { all: all, enqueue: enqueue, drain: drain, remove: remove, prune: prune,
+                    addRoutePoint: addRoutePoint, queueRoutePoints: queueRoutePoints, routeWaiting: routeWaiting };
 })(typeof self !== "undefined" ? self : window);
