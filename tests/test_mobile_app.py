@@ -218,3 +218,18 @@ def test_notification_links_open_the_phone_page_for_field_staff(world, login_as)
     opened = staff.post("/admin/inbox/read/999999", data={"open": "1", "ticket_id": str(ticket.id),
                                                          "csrf_token": session_csrf_token(staff)})
     assert "/admin/ticket/details/" in opened.headers["Location"]
+
+
+def test_a_queued_report_takes_the_place_its_photo_was_taken(world, login_as):
+    """A report queued on the phone without a place: its photo was made smaller (no EXIF), the
+    place read from the original travels as photo_gps and places the ticket."""
+    client = login_as("gridworker")
+    headers = {"X-CSRFToken": session_csrf_token(client), "Idempotency-Key": "m-report-gps",
+               "Accept": "application/json"}
+    answer = client.post("/m/api/reports", data={
+        "category_id": str(world.categories["garbage"].id), "description": "路边垃圾堆",
+        "photo_gps": "30.004,120.004", "photos": (io.BytesIO(photo_bytes()), "a.jpg")},
+        headers=headers, content_type="multipart/form-data")
+    assert answer.status_code == 201, answer.get_json()
+    ticket = db.session.get(Ticket, answer.get_json()["ticket"]["id"])
+    assert ticket.grid_id == world.areas["grid1"].id and round(ticket.lat, 3) == 30.004

@@ -411,3 +411,24 @@ def test_the_scheduler_forgets_counters_of_windows_long_past(world, client):
     assert forget_report_counts(utcnow())["forgotten"] == 0
     assert forget_report_counts(utcnow() + timedelta(days=3))["forgotten"] == 2
     assert count(ReportCount) == 0
+
+
+def test_a_photo_made_smaller_in_the_browser_still_places_a_report_without_a_place(world, client,
+                                                                                  app):
+    """The browser drops the EXIF when it makes a photo smaller, so it sends the place it read
+    from it as photo_gps: a report without coordinates takes it, like the EXIF's own GPS."""
+    shrunk = photo("teal")  # no EXIF at all, as a canvas makes it
+    response = send_report(client, world, lat="", lon="", photos=[("IMG_1.jpg", shrunk)],
+                           photo_gps="30.006000,120.014000")
+    ticket = db.session.execute(sa.select(Ticket).where(
+        Ticket.tracking_code == tracking_code_of(response))).scalar_one()
+    assert ticket.grid_id == world.areas["grid2"].id
+    assert (round(ticket.lat, 4), round(ticket.lon, 4)) == (30.006, 120.014)
+    created = db.session.execute(sa.select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.action == "create")).scalar_one()
+    assert created.details.get("location_from") == "photo"
+    # A place that is none (or outside every grid) moves nothing: the usual message.
+    for nonsense in ("abc", "nan,120", "30.0,120.0,1", "39.9,116.4"):
+        refused = send_report(client, world, lat="", lon="", photos=[("IMG_2.jpg", shrunk)],
+                              photo_gps=nonsense, phone="13611117777")
+        assert refused.status_code == 422 and "坐标" in refused.get_data(as_text=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -79,10 +80,26 @@ class Upload:
     gps: tuple[float, float] | None = None  # (lat, lon) the EXIF carried, before it was dropped
 
     @classmethod
-    def from_file(cls, kind: AttachmentKind, file, name: str = "") -> "Upload":
+    def from_file(cls, kind: AttachmentKind, file, name: str = "",
+                  place: str | None = None) -> "Upload":
         """From an uploaded file (werkzeug FileStorage): never more than one byte past the
-        limit is read, so check_upload refuses a 60 MB file without holding it in memory."""
-        return cls(kind, file.filename or name, file.read(max_bytes() + 1))
+        limit is read, so check_upload refuses a 60 MB file without holding it in memory.
+        ``place``: where the photo was taken, as the browser read it (photo_place)."""
+        return cls(kind, file.filename or name, file.read(max_bytes() + 1),
+                   gps=photo_place(place))
+
+
+def photo_place(text: str | None) -> tuple[float, float] | None:
+    """"lat,lon" that the browser read from a photo's EXIF before it made the photo smaller (the
+    smaller copy has no EXIF): used like the EXIF's own GPS. None when absent or no place."""
+    try:
+        lat, lon = (float(part) for part in (text or "").split(","))
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or not (-90 <= lat <= 90
+                                                               and -180 <= lon <= 180):
+        return None
+    return None if lat == 0 and lon == 0 else (lat, lon)
 
 
 def check_upload(upload: Upload) -> Upload:
@@ -116,7 +133,9 @@ def check_upload(upload: Upload) -> Upload:
                               name=name)) from None
     upload.mime, upload.extension = FORMATS[photo.format]
     upload.width, upload.height = photo.width, photo.height
-    upload.data, upload.thumbnail, upload.gps = photo.content, photo.thumbnail, photo.gps
+    upload.data, upload.thumbnail = photo.content, photo.thumbnail
+    if photo.gps is not None:  # else the place the browser read before making it smaller
+        upload.gps = photo.gps
     upload.sha256 = hashlib.sha256(photo.content).hexdigest()
     return upload
 

@@ -48,7 +48,7 @@ def submit_public_report(report: PublicReport, now: datetime | None = None) -> t
     category = db.session.get(Category, report.category_id) if report.category_id else None
     if category is None or not category.active or not is_publicly_listed(category.id):
         raise ActionInvalid(_("Choose what kind of problem it is."))
-    photos = [Upload(AttachmentKind.BEFORE, p.filename, p.data) for p in report.photos]
+    photos = [Upload(AttachmentKind.BEFORE, p.filename, p.data, gps=p.gps) for p in report.photos]
     if report.join_id is not None:
         ticket = db.session.get(Ticket, report.join_id)
         if not joinable(ticket, category, report.lon, report.lat, public=True):

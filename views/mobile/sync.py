@@ -23,6 +23,7 @@ from models.tickets.supervision import reply_to_supervision
 from models.tickets.workflow import Actor, perform
 from views.api import ApiError, Principal, api_error_response, idempotent, workflow_error_response
 from views.inputs import whole_number
+from views.uploads import photo_uploads
 
 from . import bp
 from .shell import ticket_page_url
@@ -47,10 +48,9 @@ def as_principal() -> None:
 
 
 def _photos(kind: AttachmentKind) -> list[Upload]:
-    files = [f for f in request.files.getlist("photos") if f and f.filename]
-    if len(files) > MAX_PHOTOS:
+    if len([f for f in request.files.getlist("photos") if f and f.filename]) > MAX_PHOTOS:
         raise ApiError(422, "invalid", _("At most %(count)s photos at a time.", count=MAX_PHOTOS))
-    return [Upload.from_file(kind, f) for f in files]
+    return photo_uploads(kind)
 
 
 def _version() -> int:

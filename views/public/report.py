@@ -12,7 +12,6 @@ from models.categories import Category
 from models.clock import format_local
 from models.errors import ActionInvalid, WorkflowError
 from models.notify.messages import tracking_url
-from models.tickets.attachments import Upload
 from models.tickets.public_intake import PublicReport, submit_public_report
 from models.tickets.public_limits import max_photos
 from models.tickets.public_view import nearby_open_cases, public_categories
@@ -20,6 +19,7 @@ from models.tickets.reporters import find_by_tracking_code
 from models.vocabulary import AttachmentKind
 from views.api import error_body
 from views.inputs import whole_number
+from views.uploads import photo_uploads
 
 from . import bp, not_found
 
@@ -50,8 +50,7 @@ def report_form():
 
 @bp.post("/report")
 def report_submit():
-    photos = [Upload.from_file(AttachmentKind.BEFORE, f, "photo")
-              for f in request.files.getlist("photos") if f and f.filename]
+    photos = photo_uploads(AttachmentKind.BEFORE)
     report = PublicReport(
         category_id=_integer("category_id"), description=request.form.get("description", ""),
         lat=_number("lat"), lon=_number("lon"), address=request.form.get("address"),

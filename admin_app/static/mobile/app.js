@@ -77,7 +77,11 @@
       var item = { url: form.action, label: form.dataset.queueLabel, ticketUrl: ticketUrl,
                    ticketId: ticketUrl, fields: fields, files: files };
       button.disabled = true;
-      Q.enqueue(item).then(function (queued) {
+      smaller(files).then(function (shrunk) {
+        item.files = shrunk.files;
+        shrunk.places.forEach(function (place) { fields.push(["photo_gps", place]); });
+        return Q.enqueue(item);
+      }).then(function (queued) {
         msg.hidden = false; msg.className = "m-form-msg"; msg.textContent = navigator.onLine ? T.sending : T.queued;
         refreshBadge();
         if (!navigator.onLine && "serviceWorker" in navigator) {
@@ -98,6 +102,19 @@
       }).catch(function (error) { msg.hidden = false; msg.textContent = String(error); button.disabled = false; });
     });
   });
+
+  /* Photos go into the queue made smaller (photo_shrink.js), with the place each was taken. */
+  function smaller(files) {
+    if (!window.GDPhotos) { return Promise.resolve({ files: files, places: [] }); }
+    return Promise.all(files.map(function (f) { return GDPhotos.shrink(f.blob); })).then(function (results) {
+      return {
+        files: results.map(function (r, i) {
+          return { field: files[i].field, name: r.file.name, type: r.file.type, blob: r.file };
+        }),
+        places: results.map(function (r) { return GDPhotos.gpsText(r.gps); })
+      };
+    });
+  }
 
   /* The place on the map: drawn without tiles (works offline): the grid's outline and the point. */
   var mapBox = document.getElementById("m-map");

@@ -91,10 +91,13 @@
     setTimeout(send, 1500);
   });
 
+  /* The photo is made smaller before it is sent (photo_shrink.js); the form waits for it. */
+  var shrinking = Promise.resolve();
   document.querySelectorAll(".p-photo input[type=file]").forEach(function (input) {
     input.addEventListener("change", function () {
       var label = input.closest(".p-photo"), file = input.files && input.files[0];
       if (!file) return;
+      if (window.GDPhotos) { shrinking = GDPhotos.shrinkInput(input).catch(function () {}); }
       label.classList.add("p-has-photo");
       var img = label.querySelector("img") || label.appendChild(document.createElement("img"));
       img.src = URL.createObjectURL(file);
@@ -112,7 +115,8 @@
         form.dataset.routeSent = "1";
         if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
       };
-      Promise.race([send(), new Promise(function (resolve) { setTimeout(resolve, 4000); })]).then(go, go);
+      var routeSent = Promise.race([send(), new Promise(function (resolve) { setTimeout(resolve, 4000); })]);
+      Promise.all([routeSent, shrinking]).then(go, go);
     });
   });
 })();

@@ -135,9 +135,10 @@
     r.addEventListener('change', lookNearby);
   });
 
-  // --- photos: previews and the limit ------------------------------------------------------
+  // --- photos: made smaller in the browser (photo_shrink.js), previews and the limit -----------
   var inputs = form.querySelectorAll('.p-photo-input'), thumbs = document.getElementById('p-thumbs');
-  var warning = document.getElementById('p-photo-warning');
+  var warning = document.getElementById('p-photo-warning'), submit = document.getElementById('p-submit');
+  var busy = 0;
   function showPhotos() {
     thumbs.innerHTML = '';
     var count = 0;
@@ -151,7 +152,28 @@
       });
     });
     warning.hidden = count <= maxPhotos;
-    document.getElementById('p-submit').disabled = count > maxPhotos;
+    submit.disabled = busy > 0 || count > maxPhotos;
+    submit.textContent = busy > 0 ? T.shrinking : T.send;
   }
-  inputs.forEach(function (input) { input.addEventListener('change', showPhotos); });
+  inputs.forEach(function (input) {
+    input.addEventListener('change', function () {
+      input.gdGps = [];
+      if (!window.GDPhotos) { showPhotos(); return; }
+      busy += 1; showPhotos();
+      GDPhotos.shrinkInput(input).then(function (gps) { input.gdGps = gps; }, function () {})
+        .then(function () { busy -= 1; showPhotos(); });
+    });
+  });
+  // Where each photo was taken (read before shrinking dropped its EXIF), in the photos' order.
+  form.addEventListener('submit', function () {
+    form.querySelectorAll('input[name="photo_gps"]').forEach(function (old) { old.remove(); });
+    inputs.forEach(function (input) {
+      Array.prototype.forEach.call(input.files || [], function (file, i) {
+        var hidden = document.createElement('input');
+        hidden.type = 'hidden'; hidden.name = 'photo_gps';
+        hidden.value = window.GDPhotos ? GDPhotos.gpsText((input.gdGps || [])[i]) : '';
+        form.appendChild(hidden);
+      });
+    });
+  });
 })();
