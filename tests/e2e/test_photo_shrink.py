@@ -32,7 +32,7 @@ def test_a_residents_photo_is_sent_smaller_and_still_places_the_report(world, li
     phone.get_by_text("垃圾清运").click()
     phone.fill("#p-description", "路口垃圾桶满溢")
     phone.locator("#p-gallery").set_input_files(str(original))
-    phone.wait_for_function("!document.getElementById('p-submit').disabled")
+    phone.wait_for_function("() => !document.getElementById('p-submit').disabled")
     size, kind = phone.evaluate(
         "[document.getElementById('p-gallery').files[0].size, document.getElementById('p-gallery').files[0].type]")
     assert kind == "image/jpeg" and size < original.stat().st_size

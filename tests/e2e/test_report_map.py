@@ -9,7 +9,7 @@ def test_the_map_asks_for_the_visible_area_only_and_keeps_it_for_offline(world, 
     asked = []
     phone.on("request", lambda r: asked.append(r.url) if "grids.geojson" in r.url else None)
     phone.goto(f"{live_url}/report")
-    phone.wait_for_function("document.querySelectorAll('#p-map path.leaflet-interactive').length >= 3")
+    phone.wait_for_function("() => document.querySelectorAll('#p-map path.leaflet-interactive').length >= 3")
     assert asked
     for url in asked:
         west, south, east, north = map(float, parse_qs(urlparse(url).query)["bbox"][0].split(","))
@@ -18,6 +18,6 @@ def test_the_map_asks_for_the_visible_area_only_and_keeps_it_for_offline(world, 
     # The grids' answers no longer come (the network is gone): the page shows what it kept.
     phone.context.route("**/report/grids.geojson*", lambda route: route.abort())
     phone.reload()
-    phone.wait_for_function("document.querySelectorAll('#p-map path.leaflet-interactive').length >= 3")
+    phone.wait_for_function("() => document.querySelectorAll('#p-map path.leaflet-interactive').length >= 3")
     names = phone.evaluate("Object.keys(localStorage).filter(k => k.startsWith('gd-grids:'))")
     assert "gd-grids:index" in names and len(names) >= 2
