@@ -89,9 +89,11 @@ def can_see_reporter_phone(user: User, ticket: Ticket) -> bool:
     return user.role in FULL_PHONE_ROLES or ticket.assigned_user_id == user.id
 
 
-def reporter_phone_for(user: User, ticket: Ticket) -> str:
-    return ticket.reporter_phone or "" if can_see_reporter_phone(user, ticket) \
-        else mask_phone(ticket.reporter_phone)
+def reporter_phone_for(user: User, ticket: Ticket, phone: str | None = None) -> str:
+    """The reporter's number as this user may read it: the ticket's first reporter's, or
+    ``phone`` of another reporter of the ticket (one who joined it), masked the same way."""
+    phone = ticket.reporter_phone if phone is None else phone
+    return phone or "" if can_see_reporter_phone(user, ticket) else mask_phone(phone)
 
 
 # --- what a user may pick in filters and forms ------------------------------------------------

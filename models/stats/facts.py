@@ -101,7 +101,8 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
         elif action == Action.TASK_SUBMIT.value and details.get("department_id"):
             fact("task", co_handled_done=1,
                  co_handled_in_time=int(bool(details.get("in_time", True))))
-        elif action in (Action.RATE.value, Action.FOLLOW_UP.value) and details.get("rating"):
+        elif action in (Action.RATE.value, Action.FOLLOW_UP.value) and details.get("rating") \
+                and not details.get("reporter_id"):  # the case's rating, not a joined resident's
             stars = int(details["rating"])
             by_reporter = action == Action.RATE.value
             fact(rated=1, rating_sum=stars, satisfied=int(stars >= 4),

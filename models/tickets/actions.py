@@ -114,7 +114,8 @@ def action_label(action: str) -> str:
 #   author   — the staff member who reported the ticket (a grid worker's patrol find): adds
 #              notes and photos to it while it is open, whoever handles it
 #   reviewer — a manager who did not submit the result under review
-#   reporter — the resident, through the tracking code
+#   reporter — a resident who reported the ticket, through their tracking code: the first
+#              reporter or one who joined it later, each rating and reopening alike
 #   system   — the scheduler
 
 
@@ -160,10 +161,12 @@ ACTIONS = tuple(RULES)
 
 @dataclass
 class Actor:
-    """Who acts: a staff user, the system (scheduler) or the reporter (tracking code)."""
+    """Who acts: a staff user, the system (scheduler) or a reporter (tracking code): the first
+    reporter, or one who joined the ticket later (``reporter_id``, their TicketReporter row)."""
 
     user: User | None = None
     kind: ActorKind = ActorKind.USER
+    reporter_id: int | None = None
 
     @classmethod
     def staff(cls, user: User) -> "Actor":
@@ -174,5 +177,5 @@ class Actor:
         return cls(None, ActorKind.SYSTEM)
 
     @classmethod
-    def reporter(cls) -> "Actor":
-        return cls(None, ActorKind.REPORTER)
+    def reporter(cls, reporter_id: int | None = None) -> "Actor":
+        return cls(None, ActorKind.REPORTER, reporter_id)

@@ -129,13 +129,17 @@ class PublicStep:
     stars: int | None = None
 
 
-def public_timeline(ticket: Ticket) -> list[PublicStep]:
+def public_timeline(ticket: Ticket, contact: Contact) -> list[PublicStep]:
+    """The case's steps as this reporter may read them: their own rating, not another
+    reporter's; the follow-up call (made to the first reporter) only on the first one's page."""
     events = db.session.execute(sa.select(TicketEvent).where(
         TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.seq)).scalars()
     steps: list[PublicStep] = []
     for event in events:
         label = PUBLIC_STEPS.get(event.action)
-        if label is None:
+        if event.id == contact.join_event_id:
+            label = YOU_JOINED
+        if label is None or not _theirs(event, contact):
             continue
         stars = (event.details or {}).get("rating") if event.action in ("rate", "follow_up") \
             else None
@@ -144,6 +148,16 @@ def public_timeline(ticket: Ticket) -> list[PublicStep]:
             continue  # e.g. dispatch then assign: one step for the resident
         steps.append(PublicStep(event.created_at, text, stars))
     return steps
+
+
+YOU_JOINED = _l("You reported the same problem and were added to this case")
+
+
+def _theirs(event: TicketEvent, contact: Contact) -> bool:
+    """Whether a rating step belongs to this reporter (other steps are everyone's)."""
+    if event.action not in ("rate", "follow_up"):
+        return True
+    return (event.details or {}).get("reporter_id") == contact.reporter_id
 
 
 def after_photos(ticket: Ticket) -> list[Attachment]:

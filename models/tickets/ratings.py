@@ -4,6 +4,11 @@ A rating is the reporter's own ("rate": through the tracking code, actor kind re
 phone follow-up (回访评价, "follow_up") that a manager records as such: what the reporter said,
 with the recorder's name. Staff never "rate" on the reporter's behalf. The ticket keeps which
 of the two it was (``rating_source``, ``rated_by_id``), so statistics can tell them apart.
+
+Every reporter rates once: the first reporter's rating (or the follow-up) is the case's, on the
+ticket; a resident who joined the ticket later (models/tickets/reporters.py) rates on their own
+row, and their rating event names that row (``details.reporter_id``). The case's statistics
+count the case's rating only (one rating per closed case).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from models.base import utcnow
 from models.errors import ActionInvalid
 from models.settings import setting
 from models.tickets.actions import Action, Actor
+from models.tickets.reporters import joined_reporter
 from models.tickets.tables import Ticket, TicketEvent
 from models.tickets.timeline import record_event
 from models.vocabulary import RatingSource
@@ -26,14 +32,22 @@ def rating_window() -> int:
     return setting("RATING_WINDOW_DAYS", 7)
 
 
-def rating_refusal(ticket: Ticket, now: datetime | None = None) -> str | None:
-    """Why the ticket cannot be rated at ``now`` (by either path), or None."""
+def rating_refusal(ticket: Ticket, now: datetime | None = None,
+                   actor: Actor | None = None) -> str | None:
+    """Why the ticket cannot be rated at ``now`` (by either path; by a joined reporter: by this
+    one), or None."""
     now = now or utcnow()
-    if ticket.rating is not None:
+    if own_rating(ticket, actor) is not None:
         return _("This ticket has already been rated.")
     if ticket.closed_at is not None and now - ticket.closed_at > timedelta(days=rating_window()):
         return _("Ratings are taken within %(days)s days of closing.", days=rating_window())
     return None
+
+
+def own_rating(ticket: Ticket, actor: Actor | None = None) -> int | None:
+    """The rating this actor gave (a joined reporter's own), else the case's rating."""
+    joined = joined_reporter(ticket, actor.reporter_id) if actor is not None else None
+    return joined.rating if joined is not None else ticket.rating
 
 
 def _stars(rating) -> int:
@@ -51,9 +65,15 @@ def rate(ticket: Ticket, actor: Actor, now: datetime, rating=None, note=None,
     """The reporter's own rating."""
     value = _stars(rating)
     comment = (note or "").strip() or None
-    _store(ticket, value, comment, now, RatingSource.REPORTER, None)
+    details = {"rating": value}
+    joined = joined_reporter(ticket, actor.reporter_id)
+    if joined is None:
+        _store(ticket, value, comment, now, RatingSource.REPORTER, None)
+    else:
+        joined.rating, joined.rating_comment, joined.rated_at = value, comment, now
+        details["reporter_id"] = joined.id
     return record_event(ticket, Action.RATE, actor=actor.user, actor_kind=actor.kind, at=now,
-                        note=comment, details={"rating": value})
+                        note=comment, details=details)
 
 
 def record_follow_up(ticket: Ticket, actor: Actor, now: datetime, rating=None, note=None,

@@ -45,6 +45,15 @@ class TicketReporter(db.Model):
     email: Mapped[str | None] = mapped_column(sa.String(255))
     tracking_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Their own rating of the closed case (models/tickets/ratings.py), as the first reporter's
+    # is on the ticket.
+    rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
+    )
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,9 @@ class Contact:
     name: str | None
     phone: str | None
     email: str | None
-    first: bool  # the one who reported the ticket (may rate and reopen it)
+    first: bool  # the one who reported the ticket (the others joined it)
+    reporter_id: int | None = None  # a joined reporter's TicketReporter row
+    join_event_id: int | None = None  # the timeline step where they joined
 
     @property
     def page_address(self) -> str:
@@ -73,14 +84,27 @@ def first_contact(ticket: Ticket) -> Contact:
 
 
 def _contact(row: TicketReporter) -> Contact:
-    return Contact(row.tracking_code, row.name, row.phone, row.email, False)
+    return Contact(row.tracking_code, row.name, row.phone, row.email, False, row.id, row.event_id)
+
+
+def joined_reporter(ticket: Ticket, reporter_id: int | None) -> TicketReporter | None:
+    """The further reporter ``reporter_id`` of this ticket; None for the first reporter or for a
+    reporter of another ticket."""
+    if reporter_id is None:
+        return None
+    row = db.session.get(TicketReporter, reporter_id)
+    return row if row is not None and row.ticket_id == ticket.id else None
+
+
+def further_reporters(ticket: Ticket) -> list[TicketReporter]:
+    """Those who joined the ticket after its first reporter, in order."""
+    return list(db.session.execute(sa.select(TicketReporter).where(
+        TicketReporter.ticket_id == ticket.id).order_by(TicketReporter.id)).scalars())
 
 
 def reporter_contacts(ticket: Ticket) -> list[Contact]:
     """Everyone who reported this ticket: the first reporter, then those who joined, in order."""
-    rows = db.session.execute(sa.select(TicketReporter).where(
-        TicketReporter.ticket_id == ticket.id).order_by(TicketReporter.id)).scalars()
-    return [first_contact(ticket), *(_contact(row) for row in rows)]
+    return [first_contact(ticket), *(_contact(row) for row in further_reporters(ticket))]
 
 
 def find_by_tracking_code(code: str) -> tuple[Ticket, Contact] | None:

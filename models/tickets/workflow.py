@@ -31,6 +31,7 @@ from models.tickets.dispatch import (command_centre_owner, community_office_of, 
                                      ticket_place)
 from models.tickets.ratings import RATING_ACTIONS, rate, rating_refusal, record_follow_up
 from models.tickets.records import TicketChangedError, check_version
+from models.tickets.reporters import joined_reporter
 from models.tickets.tables import Ticket, TicketEvent
 from models.tickets.timeline import record_event
 from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Role,
@@ -47,6 +48,9 @@ def relations(actor: Actor, ticket: Ticket) -> set[str]:
     if actor.kind == ActorKind.SYSTEM:
         return {"system"}
     if actor.kind == ActorKind.REPORTER:
+        # A joined reporter acts on the ticket they joined, not on another one.
+        if actor.reporter_id is not None and joined_reporter(ticket, actor.reporter_id) is None:
+            return set()
         return {"reporter"}
     user = actor.user
     if user is None or not can_act(user):
@@ -111,7 +115,7 @@ def _precondition_error(action: str, ticket: Ticket, actor: Actor, now: datetime
         if actor.user is not None and actor.user.id == ticket.extension_requested_by_id:
             return _("You cannot decide on your own extension request.")
     if action in RATING_ACTIONS:
-        return rating_refusal(ticket, now)
+        return rating_refusal(ticket, now, actor)
     if action == "submit":
         return open_tasks_refusal(ticket)  # 主办 waits for its 协办 departments
     if action == "reopen" and ticket.closed_at is not None:

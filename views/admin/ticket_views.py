@@ -28,6 +28,7 @@ from models.tickets.deadlines import is_overdue, running_deadline_field
 from models.tickets.listing import (figure_key_valid, jsonable_filter_value, list_filter,
                                     list_search)
 from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
+from models.tickets.reporters import further_reporters
 from models.tickets.supervision import SupervisionLevel
 
 from .base import GridDeskModelView, IdFilter, request_options
@@ -464,6 +465,9 @@ class TicketView(SupervisionMixin, TicketActionsMixin, GridDeskModelView):
             .order_by(Attachment.id)).scalars().all()
         context = {"events": events, "attachments": attachments,
                    "map_svg": ticket_map_svg(ticket),
+                   "further_reporters": [
+                       (row, reporter_phone_for(current_user, ticket, row.phone or ""))
+                       for row in further_reporters(ticket)],
                    "custom_answers": field_answers(ticket.category, ticket.attributes)}
         context.update(self.action_context(ticket))
         context.update(self.supervision_context(ticket))

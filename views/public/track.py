@@ -12,6 +12,7 @@ from models.tickets.actions import Actor
 from models.tickets.attachments import open_photo
 from models.tickets.public_view import (after_photos, notices_for, photo_for_tracking_code,
                                         public_timeline)
+from models.tickets.ratings import own_rating
 from models.tickets.reporters import find_by_tracking_code
 from models.tickets.workflow import allowed_actions, perform
 from views.inputs import whole_number
@@ -33,26 +34,26 @@ def track(code: str):
     if found is None:
         return not_found()
     ticket, contact = found
-    actions = allowed_actions(Actor.reporter(), ticket) if contact.first else []
+    actor = Actor.reporter(contact.reporter_id)
+    actions = allowed_actions(actor, ticket)
     return render_template(
         "public/track.html", ticket=ticket, contact=contact, code=contact.tracking_code,
-        steps=public_timeline(ticket), photos=after_photos(ticket),
+        rating=own_rating(ticket, actor),
+        steps=public_timeline(ticket, contact), photos=after_photos(ticket),
         notices=notices_for(ticket, contact), can_rate="rate" in actions,
         can_reopen="reopen" in actions, reopen_days=setting("REOPEN_WINDOW_DAYS", 7))
 
 
 @bp.post("/track/<code>/<any(rate, reopen):action>")
 def track_act(code: str, action: str):
-    """The reporter's own steps: rate the closed case, or reopen it ("没有解决")."""
+    """The reporter's own steps (the first reporter's or a joined one's): rate the closed case,
+    or reopen it ("没有解决")."""
     found = find_by_tracking_code(code)
     if found is None:
         return not_found()
     ticket, contact = found
-    if not contact.first:
-        flash(_("Only the first reporter of the case can rate or reopen it."), "error")
-        return redirect(url_for("public.track", code=code))
     try:
-        perform(ticket, action, Actor.reporter(), expected_version=_version(),
+        perform(ticket, action, Actor.reporter(contact.reporter_id), expected_version=_version(),
                 rating=request.form.get("rating"), note=request.form.get("note"))
         db.session.commit()
         flash(_("Thank you for your rating.") if action == "rate"
