@@ -64,6 +64,8 @@
         if (item.answer) {
           routeText.textContent = box.dataset.msgRecorded.replace("{points}", item.answer.point_count)
             .replace("{distance}", item.answer.distance);
+          var distance = document.getElementById("patrol-distance");  // the round's figures
+          if (distance) distance.textContent = item.answer.distance;
         }
       });
       summary.refused.filter(mine).forEach(function (item) {
