@@ -162,3 +162,18 @@ def test_a_caller_joined_at_the_hotline_follows_rates_and_is_listed(world, clien
     page = client.get(f"/track/{row.tracking_code}").get_data(as_text=True)
     assert "已办结" in page and "张三" not in page and "13812345678" not in page
     assert "感谢您的评价" in act(client, row.tracking_code, "rate", rating="4")
+
+
+def test_the_hotline_form_offers_and_joins_only_tickets_the_staff_member_may_see(world, login_as):
+    case = existing_case(world)  # in 甲社区 (community1)
+    other_office = login_as("community2")  # 乙社区's staff takes a call about the same place
+    data = {"csrf_token": csrf_token(other_office, "/admin/ticket/new/"),
+            "category_id": world.categories["garbage"].id, "description": "来电：东门垃圾满",
+            "lon": LON, "lat": LAT, "coord_system": "wgs84", "source": "phone",
+            "priority": "normal", "reporter_name": "钱七", "reporter_phone": "13500005555"}
+    shown = other_office.post("/admin/ticket/new/", data=data).get_data(as_text=True)
+    assert case.number not in shown and 'name="join"' not in shown
+    refused = other_office.post("/admin/ticket/new/", data={**data, "join": str(case.id)})
+    assert refused.status_code == 200 and "不能再加入" in refused.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(TicketReporter)).scalar_one() == 0
+    assert case.number not in refused.get_data(as_text=True)

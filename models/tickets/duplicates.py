@@ -21,7 +21,7 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
                         limit: int = 10, seen_by=None) -> list[tuple[Ticket, float]]:
     """Tickets of the same category within the category's radius, nearest first, with metres.
     With ``seen_by`` (a user), only those inside that user's scope: the candidates a ticket
-    could be merged into. Intake offers every nearby case, to add the caller to it."""
+    could be merged into, or a caller a staff member enters could be added to."""
     if lon is None or lat is None:
         return []
     now = now or utcnow()

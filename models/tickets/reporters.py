@@ -21,6 +21,7 @@ from models.categories import Category, publicly_listed_category_ids
 from models.errors import ActionForbidden, ActionInvalid
 from models.people.access import can_report_tickets
 from models.people.phones import clean_phone
+from models.people.user import User
 from models.tickets.actions import Action, Actor
 from models.tickets.attachments import Upload, check_upload, save_attachment
 from models.tickets.duplicates import possible_duplicates
@@ -132,14 +133,16 @@ def unused_tracking_code() -> str:
 # --- joining ------------------------------------------------------------------------------------
 
 def joinable(ticket: Ticket | None, category: Category | None, lon: float | None,
-             lat: float | None, *, public: bool) -> bool:
+             lat: float | None, *, public: bool, staff: User | None = None) -> bool:
     """Whether a reporter at (lon, lat) reporting ``category`` may join ``ticket``: it is one of
-    the open possible duplicates of that report (for residents: of a publicly listed category)."""
+    the open possible duplicates of that report (for residents: of a publicly listed category;
+    for a caller a staff member enters: of the tickets that staff member may see)."""
     if ticket is None or category is None or ticket.status not in OPEN_STATUSES:
         return False
     if public and not is_publicly_listed(ticket.category_id):
         return False
-    return any(other.id == ticket.id for other, _m in possible_duplicates(category, lon, lat))
+    return any(other.id == ticket.id
+               for other, _m in possible_duplicates(category, lon, lat, seen_by=staff))
 
 
 def is_publicly_listed(category_id: int) -> bool:

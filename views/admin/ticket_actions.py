@@ -306,7 +306,7 @@ class TicketActionsMixin:
                 if whole_number(values.get("join"), BIGINT_MAX) is not None:
                     return self.join_caller(whole_number(values["join"], BIGINT_MAX), report,
                                             category, lon, lat)
-                duplicates = possible_duplicates(category, lon, lat)
+                duplicates = possible_duplicates(category, lon, lat, seen_by=current_user)
                 if values.get("confirm") == "1" or not duplicates:
                     result = report_ticket(report, actor=current_user._get_current_object())
                     db.session.commit()
@@ -344,7 +344,8 @@ class TicketActionsMixin:
         """The caller reports a problem already open nearby: add them as a further reporter of
         that ticket (told when it closes) instead of opening a second one."""
         ticket = db.session.get(Ticket, ticket_id)
-        if not joinable(ticket, category, lon, lat, public=False):
+        if not joinable(ticket, category, lon, lat, public=False,
+                        staff=current_user._get_current_object()):
             raise ActionInvalid(_("That ticket can no longer be joined; save a new ticket."))
         joined = join_ticket(ticket, Actor.staff(current_user._get_current_object()),
                              source=report.source, name=report.reporter_name,
