@@ -4,6 +4,9 @@ phone inbox and answers from the phone (375 px); the district centre reads the r
 ticket page and on the 督办件 page; the list filtered by 督办; the board's badge.
 
     SCREENSHOT_PORT=5231 .venv/bin/python docs/supervise_screenshots.py
+
+On a slow machine (the demo takes minutes to seed), start the demo yourself on that port with
+GRIDDESK_INSTANCE=DIR and DATABASE_URL=sqlite:///DIR/shots.db, and pass SUPERVISE_DEMO_DIR=DIR.
 """
 from __future__ import annotations
 
@@ -19,6 +22,19 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from take_screenshots import BASE, OUT, ROOT, chromium, demo_server, log_in, save_page  # noqa: E402
+
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+@contextmanager
+def the_demo():
+    running = os.environ.get("SUPERVISE_DEMO_DIR")
+    if running:
+        yield Path(running)
+        return
+    with demo_server("griddesk-supervise-shots-") as workdir:
+        yield workdir
 
 FIND_CASE = """
 import json
@@ -51,7 +67,7 @@ def save_phone(driver, name: str) -> None:
 
 
 def main() -> None:
-    with demo_server("griddesk-supervise-shots-") as workdir, chromium() as driver:
+    with the_demo() as workdir, chromium() as driver:
         case = overdue_case_of_the_handler(workdir)
         page = f"{BASE}/admin/ticket/details/?id={case['id']}"
         # The district command centre supervises the overdue case
@@ -99,7 +115,7 @@ def main() -> None:
         save_page(driver, "supervise-admin-list")
         driver.find_element(By.ID, "gd-supervision-in-list").click()
         save_page(driver, "supervise-admin-ticket-list")
-        driver.get(f"{BASE}/admin/board/")
+        driver.get(f"{BASE}/admin/board/?supervised=1")
         save_page(driver, "supervise-admin-board")
         month = time.strftime("%Y-%m")
         driver.get(f"{BASE}/admin/evaluation/?role=department&month={month}&live=1")

@@ -262,8 +262,9 @@ def test_the_admin_pages_show_and_filter_supervised_tickets(world, case, login_a
         supervision="watch")).get_data(as_text=True)
     assert case.number not in by_level
 
-    board = district.get("/admin/board/").get_data(as_text=True)
-    assert "gd-supervised-listed" in board
+    board = district.get("/admin/board/?supervised=1").get_data(as_text=True)
+    assert "gd-supervised-listed" in board and case.number in board
+    assert other.number not in board
 
     # The supervision page: the expected date passes, the handler replies
     supervised = district.get("/admin/supervision/").get_data(as_text=True)

@@ -15,6 +15,7 @@ from models.settings import setting
 from models.tickets.cohandling import tasks_by_ticket
 from models.tickets.deadlines import deadline_state, running_deadline
 from models.tickets.records import ticket_list_loads
+from models.tickets.supervision import under_supervision
 from models.tickets.tables import Ticket
 from models.vocabulary import TicketStatus
 
@@ -54,6 +55,7 @@ class BoardFilters:
     area: Area | None = None
     category: Category | None = None
     department_id: int | None = None
+    supervised: bool = False  # only tickets under supervision (督办)
 
 
 def _conditions(user: User, filters: BoardFilters) -> list:
@@ -64,6 +66,8 @@ def _conditions(user: User, filters: BoardFilters) -> list:
         conditions.append(in_category(filters.category.id))
     if filters.department_id:
         conditions.append(Ticket.assigned_department_id == filters.department_id)
+    if filters.supervised:
+        conditions.append(under_supervision())
     return conditions
 
 

@@ -29,7 +29,8 @@ class BoardView(GridDeskView):
     def index(self):
         area = db.session.get(Area, _int_arg("area")) if _int_arg("area") else None
         category = db.session.get(Category, _int_arg("category")) if _int_arg("category") else None
-        filters = BoardFilters(area=area, category=category, department_id=_int_arg("department"))
+        filters = BoardFilters(area=area, category=category, department_id=_int_arg("department"),
+                               supervised=request.args.get("supervised") == "1")
         columns = build_board(current_user._get_current_object(), filters)
         categories = db.session.execute(sa.select(Category).order_by(Category.code)).scalars().all()
         user = current_user._get_current_object()
