@@ -111,7 +111,7 @@ def _done(ticket):
 
 @bp.post("/api/tickets/<int:ticket_id>/tasks/<int:task_id>/actions/<action>")
 def task_act(ticket_id: int, task_id: int, action: str):
-    _as_principal()
+    as_principal()
     return _task_act(ticket_id, task_id, action)
 
 
