@@ -161,7 +161,8 @@ def test_the_pdf_report_is_made_in_the_background_and_has_chinese_text(month_wor
     waiting = client.get(job_url + "status").get_json()
     assert waiting["state"] == "queued" and waiting["download_url"] is None
     page = client.get(job_url).get_data(as_text=True)
-    assert "月度报告（PDF）" in page and "0 / 4 步" in page and "gd-export-download" in page
+    assert "月度报告（PDF）一号街道 2026-11" in page and "0 / 4 步" in page
+    assert "gd-export-download" in page
 
     assert scheduler_pickup() == 1
     status = client.get(job_url + "status").get_json()

@@ -29,7 +29,8 @@ def begin_export(kind: str, params: dict) -> ExportJob:
 def job_title(job: ExportJob) -> str:
     if job.kind == MONTHLY_REPORT:
         params = job.params or {}
-        return _("Monthly report (PDF) %(area)s %(month)s", area=params.get("area", ""),
+        return _("Monthly report (PDF) %(area)s %(month)s",
+                 area=params.get("area_name") or params.get("area", ""),
                  month=params.get("month", ""))
     return _("Tickets")
 

@@ -15,12 +15,12 @@
     if (data.download_url) {
       link.href = data.download_url;
       link.classList.remove('d-none');
-      bar.classList.remove('progress-bar-animated');
+      bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
     }
     if (data.error) {
       error.textContent = data.error;
       error.classList.remove('d-none');
-      bar.classList.remove('progress-bar-animated');
+      bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
     }
     if (!data.finished) { window.setTimeout(poll, 1000); }
   }

@@ -58,7 +58,8 @@ class ReportView(GridDeskView):
             return redirect(url_for(".index"))
         if request.method == "GET":
             return redirect(url_for(".index", area=area.code, month=month.strftime("%Y-%m")))
-        job = begin_export(MONTHLY_REPORT, {"area": area.code, "month": month.strftime("%Y-%m")})
+        job = begin_export(MONTHLY_REPORT, {"area": area.code, "area_name": area.name,
+                                             "month": month.strftime("%Y-%m")})
         return redirect(url_for("exports.job", job_id=job.id))
 
     @expose("/indicators.xlsx")
