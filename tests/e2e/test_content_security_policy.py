@@ -14,6 +14,7 @@ from ..conftest import PASSWORD
 ADMIN_PAGES = [
     "/admin/", "/admin/ticket/", "/admin/ticket/new/", "/admin/board/", "/admin/matrix/",
     "/admin/stats/", "/admin/stats/analysis/", "/admin/stats/map/", "/admin/report/",
+    "/admin/stats/definitions/", "/admin/stats/figure/?measure=dispatched",
     "/admin/evaluation/", "/admin/evaluationscheme/", "/admin/exports/", "/admin/ledger/",
     "/admin/patrol/", "/admin/patrol-coverage/", "/admin/area/", "/admin/department/",
     "/admin/user/", "/admin/user/new/", "/admin/category/", "/admin/dispatchrule/",
