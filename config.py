@@ -128,7 +128,14 @@ class Config:
                               "acceptance_timeouts": int(env.get("GRIDDESK_SWEEP_SECONDS", "60")),
                               "expiries": 300, "deliver_notifications": 15,
                               "calendar_check": 6 * 3600, "fold_statistics": 30,
-                              "forget_report_counts": 3600, "supervision_reminders": 600}
+                              "forget_report_counts": 3600, "supervision_reminders": 600,
+                              "train_category_model": 3600}
+        # Category suggestion: no suggestions below this many closed tickets.
+        self.CATEGORY_SUGGEST_MIN_TICKETS = int(env.get("GRIDDESK_CATEGORY_SUGGEST_MIN_TICKETS",
+                                                        "200"))
+        # The resident page's suggestion endpoint: requests per IP and minute.
+        self.PUBLIC_SUGGESTIONS_PER_IP_MINUTE = int(
+            env.get("GRIDDESK_PUBLIC_SUGGESTIONS_PER_IP_MINUTE", "60"))
         self.SCHEDULER_IN_PROCESS = _env_bool(env, "GRIDDESK_SCHEDULER_IN_PROCESS", True)
         # Notification delivery: attempts before "failed", first retry delay (doubling), how long
         # a claimed message may stay "sending" before another deliverer takes it over.

@@ -132,6 +132,22 @@ def register_commands(app: Flask) -> None:
         db.session.commit()
         click.echo("Demo data: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
 
+    @app.cli.command("train-category-model")
+    def train_category_model_command():
+        """Learn the category suggestion from the closed tickets now (the scheduler does it
+        nightly) and print its accuracy on the held-out month."""
+        from models.category_suggestion import train_category_model
+
+        row = train_category_model()
+        db.session.commit()
+        click.echo(f"Category model: {row.ticket_count} closed tickets, "
+                   f"{row.category_count} categories.")
+        if not row.enough_history:
+            click.echo("Not enough history: no suggestions until there are more closed tickets.")
+        elif row.accuracy_top1 is not None:
+            click.echo(f"Held-out month {row.held_out_month} ({row.held_out_count} tickets): "
+                       f"top-1 {row.accuracy_top1:.0%}, top-3 {row.accuracy_top3:.0%}.")
+
     @app.cli.command("create-admin")
     @click.argument("username")
     @click.option("--password", help="Asked for when not given.")

@@ -156,6 +156,17 @@ def forget_report_counts(now: datetime | None = None) -> dict:
     return {"forgotten": forgotten, "login_counters": login_counters}
 
 
+def train_category_model(now: datetime | None = None) -> dict:
+    """Nightly: relearn the category suggestion from the closed tickets (catches up once)."""
+    from models.category_suggestion import train_category_model as train, training_due
+
+    if not training_due(now):
+        return {"trained": 0}
+    row = train(now)
+    db.session.commit()
+    return {"trained": row.ticket_count}
+
+
 JOBS = {
     "deadline_sweep": deadline_sweep,
     "acceptance_timeouts": acceptance_timeouts,
@@ -166,4 +177,5 @@ JOBS = {
     "exports": exports,
     "fold_statistics": fold_statistics,
     "forget_report_counts": forget_report_counts,
+    "train_category_model": train_category_model,
 }

@@ -5,6 +5,7 @@ from models import audit_subjects  # noqa: F401  (the audit trail's flush listen
 from models.base import Base, db, utcnow
 from models.calendar import WorkCalendarDay
 from models.categories import Category
+from models.category_suggestion import CategoryModel
 from models.evaluation.publishing import EvaluationMonth, EvaluationResult
 from models.evaluation.schemes import ScoringScheme
 from models.exports.jobs import ExportJob
@@ -34,6 +35,6 @@ __all__ = [
     "Notification", "NotificationState", "PatrolCheckIn", "PatrolReport", "PatrolRound", "Priority",
     "ResponsibleKind", "Role", "Source", "StatsDaily", "StatsFact", "StatsPending", "Ticket",
     "EvaluationMonth", "EvaluationResult", "ScoringScheme",
-    "ReportCount", "TicketReporter", "CoHandlingTask",
+    "ReportCount", "TicketReporter", "CoHandlingTask", "CategoryModel",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",
 ]

@@ -14,6 +14,7 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -22,6 +23,7 @@ from models import (ApiClient, Area, AttachmentKind, Category, IdempotencyRecord
 from models.areas.hierarchy import LEVEL_COLUMN, lineage
 from models.areas.locate import locate
 from models.categories import in_category
+from models.category_suggestion import suggest_categories
 from models.clock import local_zone
 from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
@@ -34,6 +36,7 @@ from models.tickets.cohandling import (TASK_ACTIONS, act_on_task, allowed_task_a
                                        task_overdue, tasks_by_ticket)
 from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
+from models.tickets.public_limits import max_text
 from models.tickets.records import ticket_list_loads
 from models.tickets.supervision import supervision_actions
 from models.tickets.tables import Attachment
@@ -118,6 +121,18 @@ def authenticated(fn):
             raise ApiError(401, "unauthorized", _("A valid bearer token is required."))
         g.principal = Principal(user=user, client=client)
         return fn(*args, **kwargs)
+    return wrapper
+
+
+def signed_in_or_token(fn):
+    """A bearer token, or the staff member signed in to the admin or phone pages (the forms
+    that ask while someone types use the session)."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        if bearer_token() is None and current_user.is_authenticated:
+            g.principal = Principal(user=current_user._get_current_object())
+            return fn(*args, **kwargs)
+        return authenticated(fn)(*args, **kwargs)
     return wrapper
 
 
@@ -358,6 +373,20 @@ def categories():
         "requires_after_photo": c.requires_after_photo, "custom_fields": c.custom_fields or [],
         "fields": attribute_definitions(c),
         "leaf": not any(child.active for child in c.children)} for c in rows]})
+
+
+@bp.get("/categories/suggest")
+@signed_in_or_token
+def suggest_category():
+    """The three most likely categories for a description, with the words behind each."""
+    return jsonify(suggestion_json(request.args.get("text", "")))
+
+
+def suggestion_json(text: str, *, public: bool = False) -> dict:
+    enough, found = suggest_categories(text[:max_text()], public=public)
+    return {"enough_history": enough, "items": [
+        {"code": s.category.code, "name": s.category.name, "score": s.score, "words": s.words}
+        for s in found]}
 
 
 @bp.get("/areas/lookup")

@@ -212,6 +212,23 @@ def openapi_document(server_url: str) -> dict:
                     "schema": {"type": "object", "properties": {"items": {
                         "type": "array", "items": {"type": "object"}}}}}}},
                 "401": ERROR_RESPONSES["401"]}}},
+            "/categories/suggest": {"get": {
+                "operationId": "suggestCategories",
+                "summary": "The three most likely categories for a description, learned from "
+                           "this office's closed tickets (offline), with the words behind each",
+                "parameters": [{"name": "text", "in": "query", "required": True,
+                                "schema": {"type": "string", "maxLength": 1000}}],
+                "responses": {"200": {"description": "enough_history false: too little history, "
+                                                     "no items", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["enough_history", "items"],
+                               "properties": {"enough_history": {"type": "boolean"}, "items": {
+                                   "type": "array", "maxItems": 3, "items": {
+                                       "type": "object", "properties": {
+                                           "code": {"type": "string"}, "name": {"type": "string"},
+                                           "score": {"type": "number"},
+                                           "words": {"type": "array",
+                                                     "items": {"type": "string"}}}}}}}}}},
+                              "401": ERROR_RESPONSES["401"]}}},
             "/areas/lookup": {"get": {"operationId": "lookupArea", "parameters": [
                 {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
                 {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},

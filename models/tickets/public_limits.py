@@ -49,6 +49,7 @@ class Limit:
 
 IP_LIMIT = Limit("ip", "PUBLIC_REPORTS_PER_IP_HOUR", 10, 3600)
 PHONE_LIMIT = Limit("phone", "PUBLIC_REPORTS_PER_PHONE_DAY", 5, 86400)
+SUGGEST_LIMIT = Limit("suggest", "PUBLIC_SUGGESTIONS_PER_IP_MINUTE", 60, 60)
 
 
 def max_photos() -> int:
@@ -119,6 +120,26 @@ def _claim(key: str, window: datetime, allowed: int) -> bool:
                                where=ReportCount.count < allowed)
         .returning(ReportCount.count)).scalar()
     return claimed is not None
+
+
+def count_public_suggestion(ip: str | None, now: datetime | None = None) -> None:
+    """Count one category-suggestion request of the resident page against its IP; refused
+    (ReportRefused) beyond the per-minute limit."""
+    if not ip:
+        return
+    now = now or utcnow()
+    key, window = _key(SUGGEST_LIMIT, ip), _window(SUGGEST_LIMIT, now)
+    used = db.session.execute(sa.select(ReportCount.count).where(
+        ReportCount.key == key, ReportCount.window_start == window)).scalar()
+    if (used or 0) >= setting(SUGGEST_LIMIT.setting, SUGGEST_LIMIT.default):
+        raise ReportRefused(_("Too many requests from this network. Please wait a minute."))
+    if used is None:
+        db.session.add(ReportCount(key=key, window_start=window, count=1))
+    else:
+        db.session.execute(sa.update(ReportCount).where(
+            ReportCount.key == key, ReportCount.window_start == window)
+            .values(count=ReportCount.count + 1).execution_options(synchronize_session=False))
+    db.session.flush()
 
 
 def forget_old_counts(now: datetime | None = None) -> int:

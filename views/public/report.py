@@ -13,7 +13,7 @@ from models.clock import format_local
 from models.errors import ActionInvalid, WorkflowError
 from models.notify.messages import tracking_url
 from models.tickets.public_intake import PublicReport, submit_public_report
-from models.tickets.public_limits import max_photos
+from models.tickets.public_limits import count_public_suggestion, max_photos
 from models.tickets.public_view import nearby_open_cases, public_categories
 from models.tickets.reporters import find_by_tracking_code
 from models.vocabulary import AttachmentKind
@@ -76,6 +76,20 @@ def report_nearby():
     return jsonify({"cases": [{"id": c.id, "category": c.category, "title": c.title,
                                "metres": c.metres, "status": c.status, "reporters": c.reporters,
                                "reported_at": format_local(c.reported_at)} for c in cases]})
+
+
+@bp.get("/report/suggest")
+def report_suggest():
+    """Likely categories for what the resident typed (only categories listed publicly)."""
+    from views.api import suggestion_json
+
+    try:
+        count_public_suggestion(request.remote_addr)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.http_status
+    return jsonify(suggestion_json(request.args.get("text", ""), public=True))
 
 
 @bp.get("/report/grids.geojson")
