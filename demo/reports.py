@@ -4,14 +4,15 @@ dispatches it."""
 from __future__ import annotations
 
 import random
+import zlib
 
 from shapely.geometry import Point, Polygon
 
 from demo.city import City
 from demo.people import mobile_phone, person_name
 from demo.plans import Plan
-from demo.texts import (ASKS, CHRONIC_SPOT, CHRONIC_TEXTS, GATES, PLACES, SHOPS, SOURCE_PREFIX,
-                        SURNAMES, TEXTS)
+from demo.texts import (ASKS, CHRONIC_SPOT, CHRONIC_TEXTS, GATES, MORE_TEXTS, PLACES, SHOPS,
+                        SOURCE_PREFIX, SURNAMES, TEXTS)
 from models.tickets.intake import Report, report_ticket
 from models.tickets.tables import Ticket
 from models.vocabulary import Source
@@ -65,8 +66,14 @@ def _texts(city: City, plan: Plan) -> tuple[str, str, str]:
         address = "{road}{no}号".format(**values)
     else:
         address = "{road}{place}".format(**values)
-    return (title_template.format(**values), text_template.format(**values),
-            f"{grid.street.name}{address}")
+    title = title_template.format(**values)
+    more = [] if plan.chronic else MORE_TEXTS.get(plan.category.code, [])
+    # Half the cases are told in other words; drawn apart from the city's random sequence, so
+    # the rest of the demo stays as it was.
+    variety = random.Random(zlib.crc32(title.encode("utf-8")))
+    if more and variety.random() < 0.5:
+        text_template = variety.choice(more)
+    return title, text_template.format(**values), f"{grid.street.name}{address}"
 
 
 def _point_in(rng: random.Random, polygon: Polygon, near: tuple[float, float] | None = None):

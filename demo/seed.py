@@ -25,6 +25,7 @@ from demo.reports import report
 from models.areas.hierarchy import Area
 from models.base import db, utcnow
 from models.calendar import WorkCalendarDay, fill_calendar
+from models.category_suggestion import train_category_model
 from models.evaluation.schemes import ensure_default_schemes
 from models.tickets.tables import Ticket
 from models.vocabulary import OPEN_STATUSES
@@ -54,6 +55,7 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
     patrol_rounds = seed_patrols(city)
     seed_co_handling_rule(city)
     db.session.flush()
+    model = train_category_model(city.now)  # as the scheduler would have done last night
     count = sa.select(sa.func.count())
     return {
         "areas": 1 + len(city.streets) + len(city.communities) + len(city.grids),
@@ -66,6 +68,7 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
         "open_tickets": sum(1 for ticket in tickets if ticket.status in OPEN_STATUSES),
         "events": sum(ticket.event_seq for ticket in tickets),
         "patrol_rounds": patrol_rounds,
+        "category_model_tickets": model.ticket_count,
     }
 
 

@@ -67,12 +67,15 @@ def rank(model: dict, text: str, limit: int = 3) -> list[tuple[str, float, list[
     top = max(scores.values())
     norm = sum(math.exp(s - top) for s in scores.values())
     best = sorted(scores, key=lambda label: -scores[label])[:limit]
-    return [(label, math.exp(scores[label] - top) / norm, _drivers(model, label, found))
+    text_words = set(words(text))
+    return [(label, math.exp(scores[label] - top) / norm, _drivers(model, label, found, text_words))
             for label in best]
 
 
-def _drivers(model: dict, label: str, found: Counter, limit: int = 4) -> list[str]:
-    """The tokens that speak most for ``label`` against the other classes, words before bigrams."""
+def _drivers(model: dict, label: str, found: Counter, text_words: set[str],
+             limit: int = 4) -> list[str]:
+    """The tokens that speak most for ``label`` against every other class: whole words first,
+    a character bigram only where no word of the text does."""
     classes, vocabulary = model["classes"], model["vocabulary"]
     others = [e for name, e in classes.items() if name != label]
     weight = {}
@@ -81,8 +84,11 @@ def _drivers(model: dict, label: str, found: Counter, limit: int = 4) -> list[st
         rest = max((_log_likelihood(e, token, vocabulary) for e in others), default=own - 1)
         if own > rest:
             weight[token] = own - rest
+    ordered = sorted(weight, key=lambda t: (t not in text_words, -weight[t], t))
     chosen: list[str] = []
-    for token in sorted(weight, key=lambda t: (-weight[t], t)):
+    for token in ordered:
+        if token not in text_words and (chosen or any(ch in STOP_WORDS for ch in token)):
+            break
         if not any(token in c or c in token for c in chosen):
             chosen.append(token)
     return chosen[:limit]
