@@ -11,6 +11,7 @@ from models import (ApiClient, Area, Category, ConfigChange, Department, Dispatc
 from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
 from views.admin.supervision_views import SupervisionListView
+from views.admin.suggestion_views import CategorySuggestionView
 from views.admin.evaluation_views import RankingView, SchemeView
 from views.admin.export_views import ExportView
 from views.admin.config_views import (ApiClientView, AreaView, CategoryView, DepartmentView,
@@ -70,6 +71,8 @@ def build_admin(app: Flask) -> Admin:
     change_log = ConfigChangeView(ConfigChange, db, name=_l("Change log"), category=config,
                                   endpoint="configchange")
     admin.add_view(change_log)
+    admin.add_view(CategorySuggestionView(name=_l("Category suggestion"), category=config,
+                                          endpoint="category_suggestion"))
     install_change_log(app, change_log)
     statistics = _l("Statistics")
     admin.add_view(DashboardView(name=_l("Dashboard"), category=statistics, endpoint="stats",

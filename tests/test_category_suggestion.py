@@ -171,3 +171,38 @@ def test_cli_trains_and_prints_the_accuracy(history, app):
     assert result.exit_code == 0, result.output
     assert "420 closed tickets" in result.output and "top-3" in result.output
     assert current_model().enough_history
+
+
+def test_admin_page_shows_the_held_out_accuracy_to_administrators_only(history, login_as):
+    train_category_model()
+    db.session.commit()
+    page = login_as("admin").get("/admin/category_suggestion/").get_data(as_text=True)
+    model = current_model()
+    assert "top-1" in page and "top-3" in page and model.held_out_month in page
+    assert f"{model.accuracy_top3 * 100:.0f}%" in page and "420" in page
+    assert login_as("district").get("/admin/category_suggestion/").status_code in (302, 403)
+
+
+def test_admin_page_says_too_little_history(world, login_as):
+    categories = _categories(world)
+    _history(world, 50, categories)
+    train_category_model()
+    db.session.commit()
+    page = login_as("admin").get("/admin/category_suggestion/").get_data(as_text=True)
+    assert "历史不足" in page and "gd-top1" not in page
+
+
+def test_admin_can_retrain_from_the_page(history, login_as):
+    from .conftest import csrf_token
+
+    admin = login_as("admin")
+    token = csrf_token(admin, "/admin/category_suggestion/")
+    assert admin.post("/admin/category_suggestion/train", data={"csrf_token": token}).status_code == 302
+    assert current_model().ticket_count == 420
+
+
+def test_forms_where_descriptions_are_typed_ask_for_suggestions(history, login_as, client):
+    hotline = login_as("admin").get("/admin/ticket/new/").get_data(as_text=True)
+    assert 'class="gd-suggest"' in hotline and 'data-code="0203"' in hotline
+    public = client.get("/report").get_data(as_text=True)
+    assert 'data-url="/report/suggest"' in public and "category_suggest.js" in public
