@@ -135,7 +135,7 @@ def test_api_with_a_token_and_in_the_openapi_document(history, client):
     from models.people.tokens import issue_user_token
 
     train_category_model()
-    token, _user = issue_user_token("handler", PASSWORD)
+    token, _user = issue_user_token("handler", PASSWORD, address="127.0.0.1")
     db.session.commit()
     body = client.get("/api/v1/categories/suggest?text=路灯不亮",
                       headers={"Authorization": f"Bearer {token}"}).get_json()
