@@ -154,4 +154,5 @@ def suggest_categories(text: str, *, public: bool = False) -> tuple[bool, list[S
     categories = {c.id: c for c in db.session.execute(query).scalars()}
     found = [Suggestion(categories[int(label)], round(score, 3), drivers)
              for label, score, drivers in ranked if int(label) in categories]
-    return True, found[:SUGGESTIONS]
+    # The best is always offered; a runner-up the model gives under 1 % is noise, not a choice.
+    return True, [s for i, s in enumerate(found[:SUGGESTIONS]) if i == 0 or s.score >= 0.01]

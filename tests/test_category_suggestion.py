@@ -74,10 +74,12 @@ def test_learns_the_known_patterns_and_reports_held_out_accuracy(history):
     assert model.accuracy_top3 >= 0.9
     assert model.accuracy_top1 >= 0.7
     enough, items = suggest_categories("楼道里堆满了纸箱，通道都堵了")
-    assert enough and len(items) == 3
+    assert enough and 1 <= len(items) <= 3
     assert items[0].category.code == "0203"
     assert "纸箱" in items[0].words and "楼道" in items[0].words
-    assert items[0].score > items[1].score >= items[2].score
+    # Runners-up are offered only when the model gives them a real chance (at least 1 %).
+    assert all(item.score >= 0.01 for item in items[1:])
+    assert [i.score for i in items] == sorted((i.score for i in items), reverse=True)
 
 
 def test_too_little_history_suggests_nothing(world, app):

@@ -128,18 +128,9 @@ def count_public_suggestion(ip: str | None, now: datetime | None = None) -> None
     if not ip:
         return
     now = now or utcnow()
-    key, window = _key(SUGGEST_LIMIT, ip), _window(SUGGEST_LIMIT, now)
-    used = db.session.execute(sa.select(ReportCount.count).where(
-        ReportCount.key == key, ReportCount.window_start == window)).scalar()
-    if (used or 0) >= setting(SUGGEST_LIMIT.setting, SUGGEST_LIMIT.default):
+    allowed = setting(SUGGEST_LIMIT.setting, SUGGEST_LIMIT.default)
+    if not _claim(_key(SUGGEST_LIMIT, ip), _window(SUGGEST_LIMIT, now), allowed):
         raise ReportRefused(_("Too many requests from this network. Please wait a minute."))
-    if used is None:
-        db.session.add(ReportCount(key=key, window_start=window, count=1))
-    else:
-        db.session.execute(sa.update(ReportCount).where(
-            ReportCount.key == key, ReportCount.window_start == window)
-            .values(count=ReportCount.count + 1).execution_options(synchronize_session=False))
-    db.session.flush()
 
 
 def forget_old_counts(now: datetime | None = None) -> int:
