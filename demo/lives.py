@@ -49,6 +49,7 @@ class Life:
             self.end_invalid(master)
         elif status != P:
             self.hand_on_gap()
+            self.hand_to_grid_worker()
             self.maybe_return()
             holder = self.accept()
             holder = self.maybe_escalate_dispute(holder)
@@ -120,6 +121,16 @@ class Life:
         to = office if target == "community" else self.city.departments[target]
         self.step(self.later(10, 240), "assign", lambda: centre_staff(self.city, self.ticket),
                   department_id=to.id, note=f"经研判，交{to.name}处置。")
+
+    def hand_to_grid_worker(self) -> None:
+        """The community office sends a case it owns to the grid's own worker (上门劝导)."""
+        worker = self.city.grid_worker.get(self.plan.grid.area.id)
+        department = db.session.get(Department, self.ticket.assigned_department_id)
+        if not self.plan.to_grid_worker or worker is None or department is None \
+                or department.kind != DepartmentKind.COMMUNITY_OFFICE:
+            return
+        self.step(self.later(10, 120), "assign", lambda: centre_staff(self.city, self.ticket),
+                  user_id=worker.id, note="请网格员上门劝导处理。")
 
     def maybe_return(self) -> None:
         """Now and then a department returns a case as not its own; the street centre re-sends."""

@@ -56,6 +56,7 @@ class Plan:
     chronic: bool = False
     merge_of: int | None = None  # index of an earlier plan this one duplicates
     text: tuple[str, str, str] | None = None  # title, what was seen, address (set when reported)
+    to_grid_worker: bool = False  # the community office sends it on to the grid's own worker
 
 
 def _weighted(rng: random.Random, table: dict):
@@ -106,6 +107,7 @@ def plan_tickets(city: City, count: int) -> list[Plan]:
             priority = _weighted(rng, {Priority.NORMAL: 90, Priority.URGENT: 9, Priority.EMERGENCY: 1})
         plans.append(Plan(created=created, category=category, grid=grid, source=source,
                            status=status, priority=priority, chronic=is_chronic))
+    plans.extend(plan_caseload(city))
     plans.sort(key=lambda p: p.created)
     _ensure_every_status(city, plans)
     # About half of the invalid tickets are duplicates of an earlier report of the same problem.
@@ -137,3 +139,59 @@ def _ensure_every_status(city: City, plans: list[Plan]) -> None:
         present.add(status)
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# The month's ranking needs cases: in the last complete month and in the current one, most grid
+# workers handle a few cases of their grid — disputes (03 goes to the grid's own worker) and
+# what the community office sends them to settle at the door (sorting, stairwells, e-bike
+# charging) — and each handling department closes a few cases of its own, so the rankings have
+# real rows. A few newcomers and two departments stay below the minimum number of cases (样本不足).
+# --------------------------------------------------------------------------------------------
+GRID_CASES = (3, 4, 4, 5)  # a grid worker's cases in a month (some escalate to the community)
+NEWCOMERS = 4  # grid workers with one case or none
+DEPARTMENT_CASES = (5, 6, 7)
+DEPARTMENT_WORK = {  # department key → the category the matrix sends it, and where
+    "cg": ("0503", None), "zf": ("0901", None), "zj": ("0401", None), "hw": ("0102", None),
+    "sj": ("0203", lambda g: g.community_index != 0), "xf": ("0801", None),
+    "wxwy": ("0203", lambda g: g.community_index == 0),
+    "jlwy": ("0201", lambda g: g.community_index == 3),
+}  # 杭州翠苑物业 (sewers, seasonal) gets no extra cases
+FEW_CASES = {"xf": 2}  # a department with too few cases to be ranked
+GRID_WORK = {"0301": False, "0302": False, "0104": True, "0204": True, "0802": True}
+
+
+def month_windows(now_local: datetime) -> list[tuple[datetime, datetime]]:
+    """When the cases of the last complete month and of the current month are reported: early
+    enough in a month to close within it (the current month: before now)."""
+    first = now_local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    windows = [(previous + timedelta(hours=8), previous + (first - previous) * 0.6)]
+    if now_local - first > timedelta(hours=1):
+        windows.append((first + min(timedelta(hours=8), (now_local - first) * 0.1),
+                        now_local - timedelta(minutes=30)))
+    return windows
+
+
+def plan_caseload(city: City) -> list[Plan]:
+    rng = random.Random(city.rng.random())
+    now_local = city.now.astimezone(local_zone())
+    newcomers = set(rng.sample(range(len(city.grids)), NEWCOMERS))
+    plans = []
+    for start, end in month_windows(now_local):
+        def moment() -> datetime:
+            return (start + (end - start) * rng.random()).astimezone(city.now.tzinfo)
+
+        for index, grid in enumerate(city.grids):
+            count = rng.choice((0, 1)) if index in newcomers else rng.choice(GRID_CASES)
+            for _ in range(count):
+                code = rng.choice(list(GRID_WORK))
+                source = Source.PATROL if rng.random() < 0.5 else Source.PHONE
+                plans.append(Plan(moment(), city.categories[code], grid, source,
+                                  TicketStatus.CLOSED, to_grid_worker=GRID_WORK[code]))
+        for key, (code, where) in DEPARTMENT_WORK.items():
+            grids = [g for g in city.grids if where is None or where(g)]
+            for _ in range(FEW_CASES.get(key) or rng.choice(DEPARTMENT_CASES)):
+                plans.append(Plan(moment(), city.categories[code], rng.choice(grids),
+                                  _weighted(rng, dict(SOURCE_WEIGHTS)), TicketStatus.CLOSED))
+    return plans
