@@ -21,6 +21,22 @@ RUNNING = {"pending", "in_progress", "pending_review"}
 FROM_OWNER = {"approve", "reject", "return", "escalate", "reopen", "merge", "invalidate"}
 
 
+def is_closure(e) -> bool:
+    """审核通过, or a ledger row imported as closed (its historical closed date)."""
+    return e.action == "approve" or (e.action == "import" and e.to_status == "closed")
+
+
+def rated_after(timeline, index: int) -> bool:
+    """Whether a rating came after the closure at ``index`` and before it was reopened."""
+    for later in timeline[index + 1:]:
+        if later.action in ("reopen", "approve") or is_closure(later):
+            return False
+        if later.action in ("rate", "follow_up") and _details(later).get("rating") \
+                and not _details(later).get("reporter_id"):
+            return True
+    return False
+
+
 def load():
     """(tickets by id, events by ticket id in order) read with simple SELECTs."""
     tickets = {row.id: row for row in db.session.execute(sa.text(
@@ -90,7 +106,8 @@ def facts(tickets, events, workdays: Workdays) -> list[dict]:
                      category=ticket.category_id)
         reported = [e for e in timeline if e.action in ("create", "import")][:1]
         for index, e in enumerate(timeline):
-            owner = ((e.from_department_id, e.from_user_id) if e.action in FROM_OWNER
+            owner = ((e.from_department_id, e.from_user_id)
+                     if e.action in FROM_OWNER or is_closure(e)
                      else (e.to_department_id, e.to_user_id))
             base = dict(place, day=local_day(e.created_at), department=owner[0] or 0,
                         assignee=owner[1] or 0)
@@ -114,10 +131,12 @@ def facts(tickets, events, workdays: Workdays) -> list[dict]:
                 kinds.append("accepted")
                 if d.get("in_time", True):
                     kinds.append("accepted_in_time")
-            if e.action == "approve":
+            if is_closure(e):
                 kinds.append("closed")
                 if d.get("in_time", True):
                     kinds.append("closed_in_time")
+                if rated_after(timeline, index):
+                    kinds.append("closed_rated")
                 natural = working = 0.0
                 for before, after in zip(timeline[:index], timeline[1:index + 1]):
                     if before.to_status in RUNNING:
@@ -173,7 +192,7 @@ def figures(rows: list[dict]) -> dict:
         return_rate=ratio(count["returned"], count["dispatched"]),
         satisfaction_rate=ratio(count["satisfied"], count["rated"]),
         average_rating=ratio(sum(stars), len(stars)),
-        rating_coverage=ratio(count["rated"], count["closed"]),
+        rating_coverage=ratio(count["closed_rated"], count["closed"]),
         avg_hours=ratio(sum(natural), len(natural) * 3600),
         median_hours=median(natural) / 3600 if natural else None,
         avg_work_hours=ratio(sum(working), len(working) * 3600),

@@ -42,10 +42,11 @@ from models.people.access import sees_everywhere
 from models.people.phones import PhoneError, clean_phone, phones_in_text
 from models.people.roles import ASSIGNABLE_ROLES
 from models.people.user import User
+from models.tickets.deadlines import in_time
 from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
-from models.tickets.workflow import dispatch, start_handling_clock
+from models.tickets.workflow import dispatch, past_handling_deadline, start_handling_clock
 from models.vocabulary import ActorKind, AreaLevel, Source, TicketStatus
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -1059,7 +1060,7 @@ def create_historical_ticket(p: ParsedRow, *, actor: User | None, file_name: str
                              sheet: str = "") -> Ticket:
     """One good ledger row as a ticket with the timeline it had: reported at the row's date,
     imported (in progress when someone handled it), and closed at the closed date with the
-    result. A row still open gets an owner and deadlines counted from the import: the person
+    result (a closure like any other in the statistics, models/stats/facts.py). A row still open gets an owner and deadlines counted from the import: the person
     in the handler column when GridDesk knows them (in progress), else the matrix (pending)."""
     area = db.session.get(Area, p.area.id)
     ticket = open_ticket(category=db.session.get(Category, p.category.id), title=p.title, description=p.description,
@@ -1097,13 +1098,18 @@ def create_historical_ticket(p: ParsedRow, *, actor: User | None, file_name: str
         else:
             dispatch(ticket, now, deadlines_from=now)
     if p.closed_at is not None:
+        # The deadline the case had (the matrix's, counted from the report) tells whether it
+        # closed in time; the closure counts in the statistics on its historical day.
+        deadline = past_handling_deadline(ticket, p.reported_at)
         note = p.result or ""
         if p.handler:
             note = (note + "\n" if note else "") + _("Handled by %(name)s.", name=p.handler)
         append_event(ticket, "import", actor=actor, actor_kind=kind,
                      to_status=TicketStatus.CLOSED, note=note or None,
                      details={"file": file_name, "row": p.row, "closed": True,
-                              "handler": p.handler}, at=p.closed_at)
+                              "handler": p.handler,
+                              "in_time": in_time(p.closed_at, deadline)},
+                     at=p.closed_at)
         ticket.submitted_at = ticket.closed_at = p.closed_at
         if p.handler_user is not None:
             ticket.submitted_by_id = p.handler_user[0]

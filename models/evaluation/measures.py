@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from models.base import db
 from models.clock import local_zone
 from models.people.user import User
 from models.stats.definitions import BY_CODE
@@ -27,7 +29,6 @@ CLOSED_IN_TIME = "closed_in_time"
 EVER_OVERDUE = "ever_overdue"
 REWORK = "rework"
 PATROL_DISCOVERIES = "patrol_found"
-PATROL_COVERAGE = "patrol_coverage"
 # Not an indicator: cases put under supervision (督办) in the month against the unit handling
 # them (models/tickets/supervision.py), deducted per case in every scheme.
 SUPERVISED = "supervised"
@@ -35,6 +36,8 @@ OWN_LABELS = {SUPERVISED: (_l("Supervised cases (督办)"),
                            _l("Cases put under supervision (督办 or 挂牌督办) in the month while "
                               "the unit was handling them; each deducts the scheme's points per "
                               "supervised case."))}
+PATROL_COVERAGE = "patrol_coverage"  # 巡查覆盖率: grids walked at least once
+PATROL_DAY_COVERAGE = "patrol_day_coverage"  # 巡查日覆盖率: grid-days walked
 
 # The number of cases a unit's month is judged on (the minimum-case rule counts these).
 CASES = CLOSED
@@ -45,9 +48,20 @@ WEIGHABLE = (CLOSED_IN_TIME_RATE, SATISFACTION_RATE, ACCEPTED_IN_TIME_RATE, REWO
 LOWER_IS_BETTER = frozenset({REWORK_RATE, OVERDUE_RATE, RETURNED_RATE})
 # The points scheme (积分制): points per count, deductions (entered negative), and patrol
 # coverage, a ratio that earns its points × the rate.
-POINT_ITEMS = (PATROL_DISCOVERIES, CLOSED_IN_TIME, EVER_OVERDUE, REWORK, PATROL_COVERAGE)
+POINT_ITEMS = (PATROL_DISCOVERIES, CLOSED_IN_TIME, EVER_OVERDUE, REWORK, PATROL_DAY_COVERAGE,
+               PATROL_COVERAGE)
 DEDUCTIONS = frozenset({EVER_OVERDUE, REWORK})
-RATE_ITEMS = frozenset({PATROL_COVERAGE})
+RATE_ITEMS = frozenset({PATROL_COVERAGE, PATROL_DAY_COVERAGE})
+# How each item of the points scheme earns (or costs) its points, shown beside the line.
+POINT_RULES = {
+    PATROL_DISCOVERIES: "每上报一件巡查发现的事件，得一次分值。",
+    CLOSED_IN_TIME: "每按期办结一件，得一次分值。",
+    EVER_OVERDUE: "每被判定超期一次，扣一次分值。",
+    REWORK: "每被审核退回（返工）一次，扣一次分值。",
+    PATROL_DAY_COVERAGE: "得分 = 分值 × 巡查日覆盖率：本月（到今天为止）每天把负责的每个网格都巡查"
+                         "一轮得满分值，少巡查的网格日按比例少得；只算本人的巡查。",
+    PATROL_COVERAGE: "得分 = 分值 × 巡查覆盖率：本月至少巡查过一轮的负责网格 ÷ 负责网格数。",
+}
 
 # The indicators grouping that answers each evaluated role (models/stats/indicators GROUPS).
 GROUPING = {"grid_worker": "assignee", "department": "department", "community": "community"}
@@ -76,6 +90,10 @@ def point_items() -> dict[str, str]:
     return {code: label(code) for code in POINT_ITEMS}
 
 
+def point_rule(code: str) -> str:
+    return POINT_RULES.get(code, "")
+
+
 def _whole_district() -> User:
     """Who asks the indicators for a unit's month: a unit's score is its whole month, whoever
     looks at it (the viewer's scope picks the units shown, not the cases counted)."""
@@ -83,17 +101,28 @@ def _whole_district() -> User:
 
 
 def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) -> dict:
-    """unit id → {indicator code: value} for the local month [month, next_month)."""
+    """unit id → {indicator code: value} for the local month [month, next_month). A grid
+    worker's patrol coverage is theirs even without a round (0 %, not "no data"), from
+    models/patrol's one rule of a covered grid-day."""
     from models.stats.indicators import indicators
     from models.tickets.supervision import supervised_counts
 
     if not unit_ids:
         return {}
-    rows = indicators(_whole_district(), month, next_month - timedelta(days=1),
-                      group_by=GROUPING[str(getattr(role, "value", role))])
+    role = str(getattr(role, "value", role))
+    last = next_month - timedelta(days=1)
+    rows = indicators(_whole_district(), month, last, group_by=GROUPING[role])
     wanted = set(unit_ids)
     values = {row.key: dict(row.values) for row in rows if row.key in wanted}
     start, end = (datetime.combine(day, time.min, local_zone()) for day in (month, next_month))
     for unit, count in supervised_counts(role, start, end, unit_ids).items():
         values.setdefault(unit, {})[SUPERVISED] = count
+    if role == "grid_worker":
+        from models.patrol.queries import worker_coverage
+
+        workers = db.session.scalars(sa.select(User).where(User.id.in_(unit_ids))).all()
+        for worker_id, coverage in worker_coverage(list(workers), month, last).items():
+            unit = values.setdefault(worker_id, {})
+            unit[PATROL_COVERAGE] = coverage.grid_share
+            unit[PATROL_DAY_COVERAGE] = coverage.day_share
     return values

@@ -50,6 +50,7 @@ class Ranking:
     insufficient: list[Row] = field(default_factory=list)  # 样本不足
     published: object = None  # the EvaluationMonth, when the month is frozen
     publication_exists: bool = False  # live figures of a month that is published
+    frozen_parts: list = field(default_factory=list)  # publications inside a live view
 
 
 def month_start(value: date) -> date:
@@ -144,14 +145,16 @@ def live_ranking(role: EvaluatedRole, month: date, scope: Area | None) -> Rankin
 def monthly_ranking(scope: Area | None, month: date, role: EvaluatedRole | str, *,
                     live: bool = False) -> Ranking:
     """The ranking of ``role``'s units inside ``scope`` (None: everywhere) for the month of
-    ``month``: as published when the month is frozen (unless ``live`` is asked for: the figures
-    as they stand now, for comparison), else live. For pages and exports."""
-    from models.evaluation.publishing import published_month, published_ranking
+    ``month``: as published when a publication covers the scope (unless ``live`` is asked for:
+    the figures as they stand now, for comparison), else live with the units of the
+    publications inside the scope as published. For pages and exports."""
+    from models.evaluation.publishing import covering_publication, published_ranking, \
+        with_frozen_parts
 
     role = EvaluatedRole(role)
-    publication = published_month(month_start(month))
+    publication = covering_publication(month_start(month), role, scope)
     if publication is not None and not live:
         return published_ranking(publication, role, scope)
     ranking = live_ranking(role, month, scope)
     ranking.publication_exists = publication is not None
-    return ranking
+    return ranking if live else with_frozen_parts(ranking, scope)

@@ -77,7 +77,7 @@ DEFAULT_POINTS = [
     {"item": measures.CLOSED_IN_TIME, "points": 1},
     {"item": measures.EVER_OVERDUE, "points": -2},
     {"item": measures.REWORK, "points": -1},
-    {"item": measures.PATROL_COVERAGE, "points": 20},
+    {"item": measures.PATROL_DAY_COVERAGE, "points": 20},
 ]
 DEFAULTS = {
     EvaluatedRole.GRID_WORKER: ("网格员积分制考核", POINTS, DEFAULT_POINTS, 60.0, 3),

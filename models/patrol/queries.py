@@ -142,6 +142,72 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc)
 
 
+@dataclass(frozen=True)
+class WorkerCoverage:
+    """How well a grid worker covered the grids of their area in a period: a grid-day (网格日)
+    is one of their grids on one day; it is covered when they started a round there that day."""
+
+    grids: int  # active grids of the worker's area
+    days: int  # days of the period up to today
+    grids_walked: int  # of their grids, those with at least one round of theirs
+    grid_days_walked: int  # (grid, day) pairs with at least one round of theirs
+
+    @property
+    def grid_share(self) -> float | None:
+        """Share of their grids walked at least once in the period."""
+        return self.grids_walked / self.grids if self.grids else None
+
+    @property
+    def day_share(self) -> float | None:
+        """Share of their grid-days walked: every grid every day is 100 %."""
+        possible = self.grids * self.days
+        return self.grid_days_walked / possible if possible else None
+
+
+def days_so_far(date_from: date, date_to: date, today: date) -> int:
+    """The days of the period that have begun (a period still running counts to today)."""
+    return max(0, (min(date_to, today) - date_from).days + 1)
+
+
+def walked_grid_days(date_from: date, date_to: date,
+                     condition: sa.ColumnElement[bool] = sa.true()) -> set[tuple]:
+    """(worker id, grid id, grid path, local day) of every round started in the period (both
+    days included) that ``condition`` selects, once per worker, grid and day."""
+    rows = db.session.execute(
+        sa.select(PatrolRound.worker_id, PatrolRound.grid_id, Area.path, PatrolRound.started_at)
+        .join(Area, PatrolRound.grid_id == Area.id)
+        .where(PatrolRound.started_at >= local_day_start(date_from),
+               PatrolRound.started_at < local_day_start(date_to + timedelta(1)), condition))
+    zone = local_zone()
+    return {(worker, grid, path, _aware(started).astimezone(zone).date())
+            for worker, grid, path, started in rows}
+
+
+def worker_coverage(workers: list[User], date_from: date, date_to: date, *,
+                    today: date | None = None) -> dict[int, WorkerCoverage]:
+    """worker id → their coverage of the active grids of their scope area in the period (their
+    own rounds only). A worker without a scope area has no grids (coverage None)."""
+    from models.clock import local_today
+
+    days = days_so_far(date_from, date_to, today or local_today())
+    grids = {row.id: row.path for row in db.session.execute(
+        sa.select(Area.id, Area.path).where(Area.level == AreaLevel.GRID,
+                                            Area.active.is_(True)))}
+    walked = walked_grid_days(date_from, date_to,
+                              PatrolRound.worker_id.in_([w.id for w in workers])) \
+        if workers else set()
+    result = {}
+    for worker in workers:
+        area = worker.scope_area
+        own = {gid for gid, path in grids.items()
+               if area is not None and path.startswith(area.path)}
+        pairs = {(grid, day) for who, grid, _path, day in walked
+                 if who == worker.id and grid in own}
+        result[worker.id] = WorkerCoverage(len(own), days, len({g for g, _d in pairs}),
+                                           len(pairs))
+    return result
+
+
 @dataclass
 class PatrolDiscoveries:
     total: int = 0  # tickets reported by patrol (source 巡查) in the period

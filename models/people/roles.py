@@ -34,10 +34,10 @@ FULL_PHONE_ROLES = MANAGER_ROLES
 REPORTING_ROLES = MANAGER_ROLES | {Role.GRID_WORKER}
 
 # Who reads the performance rankings (绩效考核): command centres and leaders for their area,
-# community staff for their community. A published (frozen) month holds the whole district's
-# rankings, so it is published by the district command centre or an administrator.
+# community staff for their community. A command centre publishes (freezes) a month's ranking
+# of its own area — each street its own, the district its district; an administrator any area.
 EVALUATION_READER_ROLES = OVERVIEW_ROLES | {Role.COMMUNITY_STAFF}
-PUBLISHING_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_CENTRE})
+PUBLISHING_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_CENTRE, Role.STREET_CENTRE})
 
 # Who puts tickets under supervision (督办) and lifts it: command centres of a street or the
 # district, leaders and administrators (models/tickets/supervision.py ranks them by level).

@@ -32,10 +32,10 @@ INDICATORS: tuple[Indicator, ...] = (
       "count"),
     I("response_rate", "响应率", "按时签收 ÷ 签收量。", "Response rate", "ratio"),
     I("closed", "办结量", "期间内审核通过（办结）的次数，计入办理人；重新打开后再次办结再计一次；"
-      "台账导入时已办结的历史事件不计。",
+      "从台账导入的已办结历史事件按台账上的办结日计入（有办理人的计入办理人）。",
       "Closed", "count"),
-    I("closed_in_time", "按期办结", "提交办理结果时未超过办理时限的办结次数。", "Closed in time",
-      "count"),
+    I("closed_in_time", "按期办结", "提交办理结果时未超过办理时限的办结次数；台账导入的历史事件"
+      "以其类别的办理时限从台账上的上报时间起算。", "Closed in time", "count"),
     I("on_time_rate", "按期办结率", "按期办结 ÷ 办结量。", "Closed-in-time rate", "ratio"),
     I("overdue_now", "当前超期", "此刻仍未办结且已过当前时限的事件数（统一超期定义：待受理看签收时限，"
       "办理中和待审核看办理时限，挂起不计），与所选期间无关。", "Overdue now", "count"),
@@ -53,7 +53,9 @@ INDICATORS: tuple[Indicator, ...] = (
     I("follow_ups", "回访评价", "工作人员电话回访并记录的评价数。", "Phone follow-ups", "count"),
     I("satisfaction_rate", "满意率", "评分 4 星及以上的评价 ÷ 评价数。", "Satisfaction rate", "ratio"),
     I("average_rating", "平均评分", "评价星级（1–5）的平均值。", "Average rating", "stars"),
-    I("rating_coverage", "评价覆盖率", "评价数 ÷ 办结量（同一期间）。", "Rating coverage", "ratio"),
+    I("rating_coverage", "评价覆盖率", "期间内办结的事件中已获评价（群众自评或回访）的比例：已评价的办结"
+      " ÷ 办结量。按办结日归入期间：月底办结、下月才评价的，算作办结那个月的已评价；"
+      "重新打开后再次办结的，看再次办结之后有没有评价。", "Rating coverage", "ratio"),
     I("avg_hours", "平均处理时长（自然小时）", "办结事件从上报到办结、处于待受理/处理中/待审核的时间"
       "平均值；挂起期间和重新打开前的已办结期间不计。", "Average handling time (hours)", "hours"),
     I("median_hours", "处理时长中位数（自然小时）", "同上时长的中位数（精确到秒）。",
@@ -81,6 +83,10 @@ INDICATORS: tuple[Indicator, ...] = (
     I("patrol_coverage", "巡查覆盖率", "期间内至少巡查过一轮的网格 ÷ 范围内在用网格数（按网格员分组时："
       "其负责区域内的网格）；按部门、类别、月份分组或按类别筛选时不适用。", "Patrol coverage",
       "ratio"),
+    I("patrol_day_coverage", "巡查日覆盖率", "负责的每个网格每天算一个“网格日”，当天开始过至少一轮巡查即为"
+      "已巡查：已巡查的网格日 ÷（在用网格数 × 期间天数，本月只算到今天）。按网格员分组时只看本人在"
+      "本人负责网格内的巡查；按区域看区域内所有网格，谁巡查都算。每天把负责的网格都走一遍为 100%。",
+      "Patrol coverage by grid-day", "ratio"),
 )
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
 

@@ -12,6 +12,11 @@ Each fact has the Asia/Shanghai day its event happened (models.clock), the ticke
   a co-handling task given to it and for its part submitted — counted apart from the lead's
   dispatches and closures (主办/协办).
 
+A closure is an approval (审核通过), or the import of a case the ledger shows closed (its
+historical closed date, in time against the category's deadline counted from its report, as the
+importer wrote it). A closure is "rated" when a rating (the reporter's or a phone follow-up)
+follows it before the case is reopened; the fact stays on the closure's day, so rating coverage
+compares the closures of a period with how many of them were rated, whenever that happened.
 Acceptance and closure "in time" are what the workflow wrote on the event (details.in_time,
 from deadlines.in_time at that moment); an overdue mark is the scheduler's "overdue" event
 (deadlines.py's one definition); rework is a "reject" event. Handling time of a closure is the
@@ -35,6 +40,28 @@ RUNNING = {TicketStatus.PENDING.value, TicketStatus.IN_PROGRESS.value,
 DISPATCHING = {Action.DISPATCH.value, Action.ASSIGN.value, Action.TRANSFER.value,
                Action.ESCALATE.value}
 RECEIVING = {Action.CREATE.value, Action.IMPORT.value}
+RATING = {Action.RATE.value, Action.FOLLOW_UP.value}
+
+
+def closes(event) -> bool:
+    """An approval, or the import of a case the ledger shows closed."""
+    return event.action == Action.APPROVE.value or (
+        event.action == Action.IMPORT.value
+        and _value(event.to_status) == TicketStatus.CLOSED.value)
+
+
+def rated_closures(events: list) -> set[int]:
+    """The sequence numbers of the closures a rating followed before any reopening."""
+    rated, last = set(), None
+    for event in events:
+        if closes(event):
+            last = event.seq
+        elif event.action == Action.REOPEN.value:
+            last = None
+        elif event.action in RATING and (event.details or {}).get("rating") and last \
+                and not (event.details or {}).get("reporter_id"):
+            rated.add(last)
+    return rated
 
 
 def _value(enum_or_str) -> str | None:
@@ -51,6 +78,8 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
              "community_id": ticket.community_id or 0, "grid_id": ticket.grid_id or 0,
              "category_id": ticket.category_id or 0}
     facts: list[dict] = []
+    events = list(events)
+    rated = rated_closures(events)
     running_since = None
     natural = working = 0.0  # seconds, summed exactly; whole seconds on the closure's fact
     received = False
@@ -79,9 +108,10 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
             fact(dispatched=1)
         if action == Action.ACCEPT.value:
             fact(accepted=1, accepted_in_time=int(bool(details.get("in_time", True))))
-        elif action == Action.APPROVE.value:
+        elif closes(event):
             fact("from", closed=1, closed_in_time=int(bool(details.get("in_time", True))),
-                 handling_seconds=round(natural), handling_work_seconds=round(working))
+                 handling_seconds=round(natural), handling_work_seconds=round(working),
+                 closed_rated=int(event.seq in rated))
         elif action == Action.REJECT.value:
             fact("from", rework=1)
         elif action == Action.RETURN.value:
@@ -101,7 +131,7 @@ def ticket_facts(ticket, events: Iterable) -> list[dict]:
         elif action == Action.TASK_SUBMIT.value and details.get("department_id"):
             fact("task", co_handled_done=1,
                  co_handled_in_time=int(bool(details.get("in_time", True))))
-        elif action in (Action.RATE.value, Action.FOLLOW_UP.value) and details.get("rating") \
+        elif action in RATING and details.get("rating") \
                 and not details.get("reporter_id"):  # the case's rating, not a joined resident's
             stars = int(details["rating"])
             by_reporter = action == Action.RATE.value

@@ -47,7 +47,7 @@ _TICKET_COLUMN = {"grid": "grid_id", "community": "community_id", "street": "str
                   "district": "district_id", "department": "assigned_department_id",
                   "assignee": "assigned_user_id", "category": "category_id"}
 TOTAL = "all"
-_NO_PATROL = {"patrol_rounds": None, "patrol_coverage": None}
+_NO_PATROL = {"patrol_rounds": None, "patrol_coverage": None, "patrol_day_coverage": None}
 
 
 @dataclass
@@ -82,7 +82,8 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
                          medians.get(key, (None, None)))
         values["overdue_now"] = overdue.get(key, 0) if group_by not in ("month", "day") else None
         values.update(patrol.get(key, _NO_PATROL if not patrol else
-                                 {"patrol_rounds": 0, "patrol_coverage": None}))
+                                 {"patrol_rounds": 0, "patrol_coverage": None,
+                                  "patrol_day_coverage": None}))
         rows.append(IndicatorRow(key, labels.get(key, str(key)), values))
     if group_by is None and not rows:
         values = compute(dict.fromkeys(MEASURES, 0), (None, None))
@@ -114,13 +115,14 @@ def compute(sums: dict, medians: tuple) -> dict:
         return_rate=ratio(sums["returned"], sums["dispatched"]),
         satisfaction_rate=ratio(sums["satisfied"], rated),
         average_rating=ratio(sums["rating_sum"], rated),
-        rating_coverage=ratio(rated, closed),
+        rating_coverage=ratio(sums["closed_rated"], closed),
         co_handled_on_time_rate=ratio(sums["co_handled_in_time"], sums["co_handled_done"]),
         avg_hours=_hours(ratio(sums["handling_seconds"], closed)),
         avg_work_hours=_hours(ratio(sums["handling_work_seconds"], closed)),
         median_hours=_hours(natural),
         median_work_hours=_hours(working),
-        patrol_rounds=None, patrol_coverage=None,  # models.stats.patrol fills them in
+        # models.stats.patrol fills these in
+        patrol_rounds=None, patrol_coverage=None, patrol_day_coverage=None,
     )
     return {indicator.code: values.get(indicator.code) for indicator in INDICATORS}
 

@@ -1,4 +1,4 @@
-"""Patrol figures beside the indicators: rounds walked and grid coverage.
+"""Patrol figures beside the indicators: rounds walked, grid coverage and grid-day coverage.
 
 Rounds come from the patrol rounds table (models.patrol, scoped by its one rule ``round_scope``),
 by the local day they started — one row per round, read by the indexed start time; they are not
@@ -6,6 +6,10 @@ in the daily rollups. Coverage is the share of the active grids of a group that 
 round in the range: per area (the grids inside it), per grid worker (the grids of their scope
 area), in total (the grids of the caller's scope, or of the area asked for). Groupings without
 grids (department, category, month, day) and a category filter have no patrol figures (None).
+Grid-day coverage (巡查日覆盖率) is the share of grid-days (a grid on a day of the period so far)
+with a round started: per area any round in its grids, per grid worker their own rounds in the
+grids of their area — models.patrol.queries (``walked_grid_days``, ``worker_coverage``) says
+what a covered grid-day is, once.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from models.clock import local_zone
 from models.people.access import sees_everywhere
 from models.people.roles import AREA_SCOPED_ROLES, PATROLLING_ROLES
 from models.people.user import User
-from models.patrol.queries import round_scope
+from models.clock import local_today
+from models.patrol.queries import days_so_far, round_scope, walked_grid_days, worker_coverage
 from models.patrol.tables import PatrolRound
 from models.vocabulary import AreaLevel
 
@@ -31,8 +36,9 @@ TOTAL = "all"
 
 def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None,
                    category, group_by: str | None) -> dict:
-    """{group key: {"patrol_rounds": n, "patrol_coverage": ratio or None}}; {} where the
-    grouping or filter has no patrol figures."""
+    """{group key: {"patrol_rounds": n, "patrol_coverage": ratio or None,
+    "patrol_day_coverage": ratio or None}}; {} where the grouping or filter has no patrol
+    figures."""
     if category is not None or group_by not in (None, "assignee", *AREA_GROUPS):
         return {}
     zone = local_zone()
@@ -47,7 +53,7 @@ def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None
         query = query.where(grid.path.startswith(area.path))
     rounds = db.session.execute(query).all()
     if group_by == "assignee":
-        return _by_worker(rounds)
+        return _by_worker(rounds, date_from, date_to)
     universe = _grids(user, area)
     depth = AREA_GROUPS.get(group_by)
     counts, covered, totals = defaultdict(int), defaultdict(set), defaultdict(int)
@@ -57,9 +63,17 @@ def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None
         covered[key].add(grid_id)
     for grid_id, path in universe:
         totals[TOTAL if depth is None else _ancestor(path, depth)] += 1
+    walked = walked_grid_days(date_from, date_to, sa.and_(
+        round_scope(user), Area.path.startswith(area.path) if area is not None else sa.true()))
+    grid_days = defaultdict(set)
+    for _worker, grid_id, path, day in walked:
+        grid_days[TOTAL if depth is None else _ancestor(path, depth)].add((grid_id, day))
+    days = days_so_far(date_from, date_to, local_today())
     keys = set(totals) | set(counts)
     return {key: {"patrol_rounds": counts[key],
-                  "patrol_coverage": len(covered[key]) / totals[key] if totals[key] else None}
+                  "patrol_coverage": len(covered[key]) / totals[key] if totals[key] else None,
+                  "patrol_day_coverage": len(grid_days[key]) / (totals[key] * days)
+                  if totals[key] and days else None}
             for key in keys}
 
 
@@ -83,21 +97,14 @@ def _grids(user: User, area: Area | None) -> list[tuple[int, str]]:
     return db.session.execute(query).all()
 
 
-def _by_worker(rounds) -> dict:
-    counts, covered = defaultdict(int), defaultdict(set)
-    for worker_id, grid_id, _path in rounds:
+def _by_worker(rounds, date_from: date, date_to: date) -> dict:
+    counts = defaultdict(int)
+    for worker_id, _grid_id, _path in rounds:
         counts[worker_id] += 1
-        covered[worker_id].add(grid_id)
     workers = db.session.scalars(sa.select(User).where(User.id.in_(list(counts)))).all() \
         if counts else []
-    result = {}
-    for worker in workers:
-        scope = worker.scope_area
-        own = db.session.scalar(sa.select(sa.func.count()).select_from(Area).where(
-            Area.level == AreaLevel.GRID, Area.active.is_(True),
-            Area.path.startswith(scope.path))) if scope is not None else 0
-        result[worker.id] = {"patrol_rounds": counts[worker.id],
-                             "patrol_coverage": len(covered[worker.id]) / own if own else None}
-    return result
-
-
+    coverage = worker_coverage(list(workers), date_from, date_to)
+    return {worker.id: {"patrol_rounds": counts[worker.id],
+                        "patrol_coverage": coverage[worker.id].grid_share,
+                        "patrol_day_coverage": coverage[worker.id].day_share}
+            for worker in workers}

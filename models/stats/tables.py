@@ -4,7 +4,8 @@
 rework, return, reopening, escalation, rating, overdue mark …) with the ticket's place and
 category, the unit it counts for and the Asia/Shanghai day it happened. A closure row also
 carries the case's handling time (natural and working seconds) — the per-ticket duration facts
-medians are computed from, exactly.
+medians are computed from, exactly — and whether that closure has been rated since
+(``closed_rated``: a rating arriving next month updates the closure's own day).
 
 ``StatsDaily``: the facts summed per day × grid (with its community, street, district) ×
 category × department × person. Counts are read from here. Absent dimensions are 0, not NULL,
@@ -28,7 +29,7 @@ MEASURES = (
     "received", "dispatched", "accepted", "accepted_in_time", "closed", "closed_in_time",
     "rework", "returned", "reopened", "escalated", "rated", "rating_sum", "satisfied",
     "rated_by_reporter", "follow_ups", "overdue_marked", "merged", "invalidated", "patrol_found",
-    "handling_seconds", "handling_work_seconds",
+    "handling_seconds", "handling_work_seconds", "closed_rated",
     # Co-handling (协办), counted for the co-handling department apart from its lead cases.
     "co_handled", "co_handled_done", "co_handled_in_time",
 )

@@ -26,7 +26,7 @@ from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
                                     S)
 from models.tickets.cohandling import add_co_handlers, dispatch_co_handlers, open_tasks_refusal
-from models.tickets.deadlines import in_time, set_deadlines
+from models.tickets.deadlines import in_time, set_deadlines, ticket_deadlines
 from models.tickets.dispatch import (command_centre_owner, community_office_of, ticket_owner,
                                      ticket_place)
 from models.tickets.ratings import RATING_ACTIONS, rate, rating_refusal, record_follow_up
@@ -182,6 +182,13 @@ def start_handling_clock(ticket: Ticket, start: datetime) -> None:
     """Give a ticket already being handled the handling deadline the matrix gives it, counted
     from ``start`` (an open case imported from an old ledger starts at its import)."""
     set_deadlines(ticket, ticket_owner(ticket)[0].rule, start, accept=False)
+
+
+def past_handling_deadline(ticket: Ticket, start: datetime) -> datetime:
+    """The handling deadline the matrix would have given a case reported at ``start`` (a closed
+    case from an old ledger: whether it closed in time), without setting it on the ticket."""
+    return ticket_deadlines(ticket.category, ticket_owner(ticket)[0].rule, ticket.priority,
+                            start)[1]
 
 
 def restart_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> None:

@@ -9,17 +9,21 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import sqlalchemy as sa
+
 from models import db
+from models.areas.hierarchy import Area
 from models.clock import format_local, local_today
 from models.errors import WorkflowError
 from models.evaluation import measures
-from models.evaluation.publishing import can_publish, publish_month
+from models.evaluation.publishing import PUBLISHED_LEVELS, can_publish, publish_month
 from models.evaluation.ranking import monthly_ranking, month_start
 from models.evaluation.schemes import (SCHEME_KINDS, EvaluatedRole, SchemeError, save_scheme,
                                        scheme_for)
 from models.evaluation.scoring import POINTS
-from models.people.access import sees_everywhere
+from models.people.access import area_within_scope, pickable_areas, sees_everywhere
 from models.people.roles import CONFIGURING_ROLES, EVALUATION_READER_ROLES
+from models.vocabulary import AreaLevel
 
 from .base import AdminForm, GridDeskView
 
@@ -61,6 +65,21 @@ def formula(line: dict | object) -> str:
     return f"{shown} × {_num(factor)} = {_num(get('contribution'))}"
 
 
+def area_arg(user, code: str | None) -> Area | None:
+    """The area whose ranking is shown: the one asked for when it lies inside the user's
+    scope, else the user's scope (None: an administrator's whole system)."""
+    scope = None if sees_everywhere(user) else user.scope_area
+    if code:
+        area = db.session.execute(sa.select(Area).where(Area.code == code)).scalar_one_or_none()
+        if area is not None and area_within_scope(user, area):
+            return area
+    return scope
+
+
+def area_choices(user) -> list[Area]:
+    return pickable_areas(user, (AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.COMMUNITY))
+
+
 class RankingView(GridDeskView):
     allowed_roles = EVALUATION_READER_ROLES
 
@@ -69,32 +88,46 @@ class RankingView(GridDeskView):
         user = current_user._get_current_object()
         month = month_arg(request.args.get("month")) or previous_month()
         role = role_arg(request.args.get("role"))
-        scope = None if sees_everywhere(user) else user.scope_area
+        scope = area_arg(user, request.args.get("area"))
         ranking = monthly_ranking(scope, month, role, live=request.args.get("live") == "1")
+        publishable = (can_publish(user, scope) and month < month_start(local_today())
+                       and (scope is None or scope.level in PUBLISHED_LEVELS))
         return self.render(
             "admin/evaluation_ranking.html", ranking=ranking, month=month, role=role,
             roles=list(EvaluatedRole), formula=formula, label=measures.label,
-            definition=measures.definition,
+            definition=measures.definition, point_rule=measures.point_rule,
             kinds=SCHEME_KINDS, points_kind=POINTS, format_local=format_local,
-            can_publish=can_publish(user) and month < month_start(local_today()),
-            can_edit_schemes=user.role in CONFIGURING_ROLES, scope=scope)
+            can_publish=publishable, can_edit_schemes=user.role in CONFIGURING_ROLES,
+            scope=scope, areas=area_choices(user), whole_system=sees_everywhere(user),
+            area_code=scope.code if scope is not None else "")
 
     @expose("/publish", methods=["POST"])
     def publish(self):
+        user = current_user._get_current_object()
         month = month_arg(request.form.get("month"))
         role = role_arg(request.form.get("role"))
+        code = request.form.get("area") or None
+        # The area asked for as it is: publishing one outside the user's scope is refused.
+        scope = db.session.execute(sa.select(Area).where(Area.code == code)).scalar_one_or_none() \
+            if code else area_arg(user, None)
+        if code and scope is None:
+            flash(_("No area has the code %(code)s.", code=code), "danger")
+            return redirect(url_for(".index", role=role.value))
+        code = scope.code if scope is not None else None
         if not AdminForm().validate_on_submit() or month is None:
             flash(_("The form has expired; please try again."), "danger")
-            return redirect(url_for(".index", role=role.value))
+            return redirect(url_for(".index", role=role.value, area=code))
         try:
-            publish_month(current_user._get_current_object(), month)
+            publication = publish_month(user, month, role, scope)
             db.session.commit()
-            flash(_("The rankings of %(month)s are published and frozen.",
-                    month=month.strftime("%Y-%m")), "success")
+            flash(_("The %(role)s ranking of %(month)s for %(area)s is published and frozen.",
+                    role=role.label, month=month.strftime("%Y-%m"), area=publication.where),
+                  "success")
         except WorkflowError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
-        return redirect(url_for(".index", month=month.strftime("%Y-%m"), role=role.value))
+        return redirect(url_for(".index", month=month.strftime("%Y-%m"), role=role.value,
+                                area=code))
 
 
 class SchemeView(GridDeskView):
@@ -113,7 +146,7 @@ class SchemeView(GridDeskView):
         return self.render("admin/evaluation_scheme.html", role=role, roles=list(EvaluatedRole),
                            shown=shown, kinds=SCHEME_KINDS,
                            indicators=measures.weighted_indicators(),
-                           definition=measures.definition,
+                           definition=measures.definition, point_rule=measures.point_rule,
                            items=measures.point_items(), deductions=measures.DEDUCTIONS,
                            lower_is_better=measures.LOWER_IS_BETTER,
                            supervised_label=measures.label(measures.SUPERVISED),

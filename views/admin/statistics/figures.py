@@ -106,7 +106,8 @@ CARDS = (
     ("ever_overdue", "overdue_marked", None), ("overdue_rate", "closed", None),
     ("rework_rate", "rework", "rework"), ("return_rate", "returned", "returned"),
     ("reopened", "reopened", None), ("escalated", "escalated", None),
-    ("satisfaction_rate", "satisfied", "average_rating"), ("rating_coverage", "rated", "rated"),
+    ("satisfaction_rate", "satisfied", "average_rating"),
+    ("rating_coverage", "closed_rated", "rated"),
     ("avg_hours", "closed", "avg_work_hours"), ("median_hours", "closed", "median_work_hours"),
     ("patrol_found", "patrol_found", None), ("invalidated", "invalidated", "merged"),
     # Co-handling (协办), counted for the co-handling department apart from its lead cases.
