@@ -1,7 +1,9 @@
-"""Screenshots of the performance evaluation pages (绩效考核) at 1440 px: the ranking with a
-breakdown, the same month published (frozen), and the scoring scheme editor.
+"""Screenshots of the performance evaluation pages (绩效考核) at 1440 px: the rankings of the last
+complete month and of the current month with their breakdowns (the points scheme scoring patrol
+coverage by grid-day), a street publishing (freezing) its own month, the district seeing that
+street frozen and the other live, and the scoring scheme editor.
 
-    .venv/bin/python docs/evaluation_screenshots.py
+    SCREENSHOT_PORT=5123 .venv/bin/python docs/evaluation_screenshots.py
 """
 from __future__ import annotations
 
@@ -42,11 +44,19 @@ def main() -> None:
         driver.execute_script(  # one breakdown of the 样本不足 list open as well
             "var d = document.querySelector('#gd-eval-insufficient details'); if (d) d.open = true;")
         save_page(driver, "stats-evaluation-ranking")
+        driver.get(f"{BASE}/admin/evaluation/?role=grid_worker&month={this_month()}")
+        save_page(driver, "stats-evaluation-ranking-current")
+        driver.get(f"{BASE}/logout")
+        log_in(driver, "street")  # a street centre publishes its own street's month
+        driver.get(f"{BASE}/admin/evaluation/?role=grid_worker")
         driver.find_element(By.ID, "gd-eval-publish").click()
         driver.switch_to.alert.accept()
         WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "gd-eval-frozen"))
-        driver.get(f"{BASE}/admin/evaluation/?role=department")
         save_page(driver, "stats-evaluation-published")
+        driver.get(f"{BASE}/logout")
+        log_in(driver, "district")
+        driver.get(f"{BASE}/admin/evaluation/?role=grid_worker")
+        save_page(driver, "stats-evaluation-street-frozen")
         driver.get(f"{BASE}/logout")
         log_in(driver, "admin")
         driver.get(f"{BASE}/admin/evaluationscheme/?role=grid_worker")
@@ -56,6 +66,13 @@ def main() -> None:
         driver.find_element(By.ID, "w_on_time_rate").send_keys("50")
         driver.find_element(By.ID, "gd-scheme-save").click()
         save_page(driver, "stats-evaluation-scheme-error")
+
+
+def this_month() -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
 
 
 if __name__ == "__main__":

@@ -197,7 +197,7 @@ def test_a_published_month_keeps_its_ranking_after_a_late_event(world, month_of_
     assert 'id="gd-eval-publish"' not in leader.get(url).get_data(as_text=True)
     refused = leader.post(PAGE + "publish", data={"csrf_token": session_csrf_token(leader),
                                                   "month": month}, follow_redirects=True)
-    assert "只有区指挥中心或系统管理员可以发布排名" in refused.get_data(as_text=True)
+    assert "只有指挥中心可以发布本辖区的排名" in refused.get_data(as_text=True)
     assert published_month(month_of_cases) is None
     district = login_as("district")
     before = row_of(live_ranking(EvaluatedRole.GRID_WORKER, month_of_cases, None), worker)
