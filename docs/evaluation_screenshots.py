@@ -8,14 +8,19 @@ street frozen and the other live, and the scoring scheme editor.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from take_screenshots import BASE, ROOT, chromium, demo_server, log_in, save_page  # noqa: E402
+from take_screenshots import (BASE, ROOT, chromium, log_in, save_page,  # noqa: E402
+                              start_server)
 
 FOLD = """
 from admin_app import create_app
@@ -27,16 +32,30 @@ with app.app_context():
 """
 
 
-def fold_statistics(workdir) -> None:
-    """Fold the demo's timeline into the rollups now rather than wait for the scheduler."""
+@contextmanager
+def seeded_demo_server(prefix: str):
+    """The demo seeded and its statistics folded first (on a busy machine seeding takes longer
+    than the server start waits; a fold beside the running server's scheduler finds SQLite
+    locked), then served until the block ends; yields the folder."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
                GRIDDESK_INSTANCE=str(workdir), GRIDDESK_ENV="demo")
-    subprocess.run([sys.executable, "-c", FOLD], cwd=ROOT, env=env, check=True)
+    try:
+        for command in (["run.py", "init-db"], ["run.py", "seed-demo"], ["-c", FOLD]):
+            subprocess.run([sys.executable, *command], cwd=ROOT, env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+        server = start_server(workdir)
+        try:
+            yield workdir
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
-    with demo_server("griddesk-eval-shots-") as workdir, chromium() as driver:
-        fold_statistics(workdir)
+    with seeded_demo_server("griddesk-eval-shots-"), chromium() as driver:
         log_in(driver, "district")
         driver.get(f"{BASE}/admin/evaluation/?role=community")
         save_page(driver, "stats-evaluation-ranking-community")
