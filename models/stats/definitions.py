@@ -53,6 +53,8 @@ INDICATORS: tuple[Indicator, ...] = (
     I("follow_ups", "回访评价", "工作人员电话回访并记录的评价数。", "Phone follow-ups", "count"),
     I("satisfaction_rate", "满意率", "评分 4 星及以上的评价 ÷ 评价数。", "Satisfaction rate", "ratio"),
     I("average_rating", "平均评分", "评价星级（1–5）的平均值。", "Average rating", "stars"),
+    I("closed_rated", "已评价办结", "期间内的办结中，办结后（重新打开前）获得评价的次数，按办结日计。",
+      "Closures rated", "count"),
     I("rating_coverage", "评价覆盖率", "期间内办结的事件中已获评价（群众自评或回访）的比例：已评价的办结"
       " ÷ 办结量。按办结日归入期间：月底办结、下月才评价的，算作办结那个月的已评价；"
       "重新打开后再次办结的，看再次办结之后有没有评价。", "Rating coverage", "ratio"),

@@ -40,6 +40,7 @@ EVENT_NAMES = {
     "escalated": "上报上级", "rated": "评价", "satisfied": "满意评价（4 星及以上）",
     "rated_by_reporter": "群众自评", "follow_ups": "回访评价", "overdue_marked": "超期",
     "co_handled": "协办任务", "co_handled_done": "协办完成", "co_handled_in_time": "协办按期完成",
+    "closed_rated": "已评价的办结",
 }
 LISTED_AT_MOST = 500
 _PATTERN = re.compile(r"^(?P<measure>[a-z_]+):(?P<start>\d{4}-\d{2}-\d{2}):(?P<end>\d{4}-\d{2}-\d{2})"

@@ -105,7 +105,7 @@ def compute(sums: dict, medians: tuple) -> dict:
         "received", "dispatched", "accepted", "accepted_in_time", "closed", "closed_in_time",
         "rework", "returned", "reopened", "rated", "rated_by_reporter", "follow_ups",
         "escalated", "merged", "invalidated", "patrol_found", "co_handled", "co_handled_done",
-        "co_handled_in_time")}
+        "co_handled_in_time", "closed_rated")}
     values.update(
         ever_overdue=sums["overdue_marked"],
         response_rate=ratio(sums["accepted_in_time"], sums["accepted"]),
