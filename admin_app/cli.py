@@ -124,6 +124,9 @@ def register_commands(app: Flask) -> None:
         from demo.seed import seed_demo
 
         refuse_demo_data(current_app)
+        if not sa.inspect(db.engine).has_table("users"):
+            raise click.ClickException("The database has no tables yet: run "
+                                       "'python run.py init-db' first.")
         if not database_is_empty():
             raise click.ClickException("The database already has users, areas or tickets; "
                                        "nothing seeded. Demo data goes into an empty database "
