@@ -10,6 +10,7 @@ from models import (ApiClient, Area, Category, ConfigChange, Department, Dispatc
                      NotificationTemplate, Ticket, User, WorkCalendarDay, db)
 from views.admin.audit_views import ConfigChangeView, install_change_log
 from views.admin.board import BoardView, MatrixView
+from views.admin.dispatch_quality_views import DispatchQualityView
 from views.admin.supervision_views import SupervisionListView
 from views.admin.suggestion_views import CategorySuggestionView
 from views.admin.evaluation_views import RankingView, SchemeView
@@ -64,6 +65,8 @@ def build_admin(app: Flask) -> Admin:
                                 endpoint="category"))
     admin.add_view(DispatchRuleView(DispatchRule, db, name=_l("Dispatch rules"), category=config,
                                     endpoint="dispatchrule"))
+    admin.add_view(DispatchQualityView(name=_l("Dispatch quality"), category=config,
+                                       endpoint="dispatchquality", url="dispatch-quality"))
     admin.add_view(WorkCalendarView(WorkCalendarDay, db, name=_l("Work calendar"),
                                     category=config, endpoint="calendar"))
     admin.add_view(ApiClientView(ApiClient, db, name=_l("API clients"), category=config,

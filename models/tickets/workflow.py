@@ -168,7 +168,10 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     details = {"rule_id": rule.id if rule else None,
                "rule": str(rule) if rule else None,
                "fallback": "command_centre" if rule is None else None,
-               "flagged": bool(ticket.location_flagged)}
+               "flagged": bool(ticket.location_flagged),
+               # the matrix cell it was routed from (dispatch quality, models/tickets/dispatch_quality.py)
+               "category_id": ticket.category_id,
+               "area_id": ticket.grid_id or ticket.community_id or ticket.street_id}
     if resolution.passed_over:  # a covering rule nobody could take: say so on the timeline
         details["passed_over"] = [{"rule_id": r.id, "reason": reason}
                                   for r, reason in resolution.passed_over]

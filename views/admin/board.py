@@ -10,6 +10,7 @@ from models import Area, AreaLevel, Category, db
 from models.people.access import pickable_areas, pickable_departments
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
 from models.tickets.board import BoardFilters, build_board
+from models.tickets.dispatch_quality import dispatch_quality
 from models.tickets.matrix import build_matrix
 from models.vocabulary import AREA_LEVELS
 from views.inputs import whole_number
@@ -54,6 +55,13 @@ class MatrixView(GridDeskView):
             sa.select(Category).where(Category.parent_id.is_not(None), Category.active.is_(True))
             .order_by(Category.code)).scalars().all()
         matrix = build_matrix(categories, areas)
+        can_configure = current_user.role in CONFIGURING_ROLES
+        # Dispatch quality marks are for administrators (they change rules)
+        quality = dispatch_quality(level) if can_configure else None
         return self.render("admin/matrix.html", rows=matrix.rows, areas=areas, level=level,
                            levels=[lv for lv in AREA_LEVELS], gaps=matrix.gaps,
-                           can_configure=current_user.role in CONFIGURING_ROLES)
+                           can_configure=can_configure,
+                           flagged_rules={f.rule_id: f for f in quality.flagged_rules()}
+                           if quality else {},
+                           flagged_cells={(f.category_id, f.area_id): f
+                                          for f in quality.flagged_cells()} if quality else {})
