@@ -156,6 +156,7 @@ RULES = [
     ("04", "district", ResponsibleKind.DEPARTMENT, "zj", None, None),
     ("05", "district", ResponsibleKind.DEPARTMENT, "cg", None, None),
     ("0504", "district", ResponsibleKind.DEPARTMENT, "sw", None, "供水管网由水务公司抢修"),
+    ("0503", "district", ResponsibleKind.DEPARTMENT, "cg", None, "道路破损由城管巡查处置"),
     ("07", "district", ResponsibleKind.DEPARTMENT, "zf", None, None),
     ("08", "district", ResponsibleKind.DEPARTMENT, "xf", None, None),
     ("0802", "district", ResponsibleKind.COMMUNITY_OFFICE, None, None, "电动车充电由社区上门劝导"),

@@ -51,7 +51,7 @@ def suggest_share() -> float:
 
 
 def window_days() -> int:
-    return int(setting("DISPATCH_QUALITY_DAYS", 180))
+    return int(setting("DISPATCH_QUALITY_DAYS", 365))
 
 
 @dataclass

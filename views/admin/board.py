@@ -7,9 +7,10 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models import Area, AreaLevel, Category, db
-from models.people.access import pickable_areas, pickable_departments
+from models.people.access import pickable_areas, pickable_departments, ticket_scope
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
 from models.tickets.board import BoardFilters, build_board
+from models.tickets.closing_levels import LEVELS_SHOWN, closing_levels
 from models.tickets.dispatch_quality import dispatch_quality
 from models.tickets.matrix import build_matrix
 from models.vocabulary import AREA_LEVELS
@@ -43,6 +44,19 @@ class BoardView(GridDeskView):
 
 class MatrixView(GridDeskView):
     allowed_roles = OVERVIEW_ROLES
+
+    @expose("/levels")
+    def levels(self):
+        """The second view: at which level each category's cases were closed, vs its level."""
+        months = whole_number(request.args.get("months", "")) or 6
+        months = min(max(months, 1), 36)
+        user = current_user._get_current_object()
+        categories = db.session.execute(
+            sa.select(Category).where(Category.parent_id.is_not(None), Category.active.is_(True))
+            .order_by(Category.code)).scalars().all()
+        rows = closing_levels(categories, months, scope=ticket_scope(user))
+        return self.render("admin/matrix_levels.html", rows=rows, months=months,
+                           levels=LEVELS_SHOWN)
 
     @expose("/")
     def index(self):
