@@ -10,6 +10,8 @@
     python run.py create-api-client NAME [--scope CODE]  an integration token
     python run.py scheduler       the job scheduler (one per deployment)
     python run.py serve           serve (use Gunicorn in production)
+    python run.py backup [F]      one archive: database, photos on disk, manifest
+    python run.py restore F [--force]  restore an archive into an empty database
     python run.py db ...          Flask-Migrate (Alembic) commands
 """
 from __future__ import annotations

@@ -348,3 +348,54 @@ def register_commands(app: Flask) -> None:
                 click.echo(f"The rows not imported are listed in {target}.")
             except OSError as exc:
                 click.echo(f"The error sheet could not be written ({exc}).", err=True)
+
+    @app.cli.command("backup")
+    @click.argument("path", required=False, type=click.Path(dir_okay=False))
+    def backup_command(path: str | None):
+        """Write one archive (tar.gz) with the database, the photos on the local disk and a
+        manifest; default: instance/backups/griddesk-<UTC date and time>.tar.gz."""
+        from config import INSTANCE_DIR
+        from integrations.backup import BackupError, backup, default_archive
+
+        config = current_app.config
+        db.session.remove()
+        try:
+            outcome = backup(config["SQLALCHEMY_DATABASE_URI"],
+                             path or default_archive(INSTANCE_DIR),
+                             upload_dir=config.get("UPLOAD_DIR"),
+                             photo_storage=config.get("PHOTO_STORAGE", "disk"))
+        except BackupError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"Backup written: {outcome.archive}")
+        echo_manifest(outcome)
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--force", is_flag=True, help="Replace a database that has tickets or users.")
+    def restore_command(path: str, force: bool):
+        """Restore an archive written by `backup` into DATABASE_URL and the photo folder, then
+        check the counts against its manifest. Stop the web workers and the scheduler first."""
+        from integrations.backup import BackupError, restore
+
+        config = current_app.config
+        db.session.remove()
+        db.engine.dispose()  # the restore replaces the database under this process
+        try:
+            outcome = restore(path, config["SQLALCHEMY_DATABASE_URI"],
+                              upload_dir=config.get("UPLOAD_DIR"),
+                              photo_storage=config.get("PHOTO_STORAGE", "disk"), force=force)
+        except BackupError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"Restored from {outcome.archive}; the counts match the backup:")
+        echo_manifest(outcome)
+
+
+def echo_manifest(outcome) -> None:
+    manifest = outcome.manifest
+    click.echo(f"  made {manifest['created_at']} from commit {manifest['app_commit']}, "
+               f"schema {manifest['alembic_revision']}")
+    click.echo(f"  tickets {manifest['tickets']}, events {manifest['events']}, attachments "
+               f"{manifest['attachments']}, outbox rows {manifest['outbox']}"
+               + (f", photo files {manifest['photo_files']}" if "photo_files" in manifest else ""))
+    for note in outcome.notes:
+        click.echo(f"  {note}")
