@@ -117,7 +117,8 @@ def register_commands(app: Flask) -> None:
         click.echo("Database is at the newest schema.")
 
     @app.cli.command("seed-demo")
-    @click.option("--tickets", default=600, show_default=True, help="How many demo tickets.")
+    @click.option("--tickets", default=600, show_default=True, type=click.IntRange(min=500),
+                  help="How many demo tickets (at least 500: the stories need them).")
     def seed_demo_command(tickets: int):
         """Create the demo district, users and tickets (only into an empty, non-production
         database)."""
