@@ -162,6 +162,32 @@ def test_a_manager_closes_an_open_task_with_a_reason_and_the_lead_may_submit(cw)
     assert "submit" in allowed_actions(staff(cw, "gridworker"), ticket)
 
 
+
+def test_an_invalidated_or_merged_case_ends_the_tasks_still_owed(cw):
+    """A department called onto a case that is then declared invalid or merged does not keep
+    waiting: its task is closed with the reason; a part already submitted stays submitted."""
+    ticket = new_case(cw)
+    tasks = call_in(cw, ticket, "urban", "market")
+    urban, market = tasks[cw.departments["urban"].id], tasks[cw.departments["market"].id]
+    task_step(cw, ticket, urban, "accept", "urban_handler")
+    task_step(cw, ticket, urban, "submit", "urban_handler", "摊点已清理")
+    perform(ticket, "invalidate", staff(cw, "community"), expected_version=ticket.version,
+            note="重复来电，同一摊点已另案处理")
+    db.session.commit()
+    db.session.refresh(market)
+    assert urban.status.value == "submitted"
+    assert market.status.value == "closed" and "重复来电" in market.outcome
+    assert not events(ticket.id, "task_close")  # the ticket's own event says why
+
+    duplicate, master = new_case(cw), new_case(cw)
+    task = call_in(cw, duplicate, "water")[cw.departments["water"].id]
+    perform(duplicate, "merge", staff(cw, "community"), expected_version=duplicate.version,
+            master_id=master.id)
+    db.session.commit()
+    db.session.refresh(task)
+    assert task.status.value == "closed" and master.number in task.outcome
+
+
 def test_refusals_change_nothing(cw):
     ticket = new_case(cw)
     version = ticket.version

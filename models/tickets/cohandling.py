@@ -269,6 +269,15 @@ def act_on_task(ticket: Ticket, task: CoHandlingTask, name: str, actor: Actor, *
         raise TicketChangedError(TicketChangedError.default_message()) from None
 
 
+
+def end_open_tasks(ticket: Ticket, now: datetime, reason: str) -> None:
+    """The case ends without its co-handling (作废, 合并): the tasks still owed are closed with
+    the reason, so no department keeps waiting on a case nobody handles. The ticket's own event
+    says why; the tasks' figures (their own events) are not touched."""
+    for task in active_tasks(ticket.id) if ticket.id is not None else []:
+        task.status, task.finished_at, task.outcome = CLOSED, now, reason
+
+
 _NOTE_WHAT = {"note": lambda: _("the progress note"), "submit": lambda: _("the result of your part"),
               "return": lambda: _("the reason for returning"),
               "close": lambda: _("the reason for closing the task")}
@@ -286,6 +295,6 @@ def _task_event(ticket: Ticket, task: CoHandlingTask, action: Action, actor: Act
 
 
 __all__ = ["TASK_ACTIONS", "TASK_STEPS", "act_on_task", "active_tasks", "add_co_handlers",
-           "allowed_task_actions", "co_handling_condition", "dispatch_co_handlers",
+           "allowed_task_actions", "co_handling_condition", "dispatch_co_handlers", "end_open_tasks",
            "open_tasks_refusal", "task_deadline", "task_overdue", "tasks_by_ticket",
            "ticket_tasks"]

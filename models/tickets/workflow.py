@@ -25,7 +25,8 @@ from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES, REPORTING_ROLES
 from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
                                     S)
-from models.tickets.cohandling import add_co_handlers, dispatch_co_handlers, open_tasks_refusal
+from models.tickets.cohandling import (add_co_handlers, dispatch_co_handlers, end_open_tasks,
+                                       open_tasks_refusal)
 from models.tickets.deadlines import in_time, set_deadlines, ticket_deadlines
 from models.tickets.dispatch import (command_centre_owner, community_office_of, ticket_owner,
                                      ticket_place)
@@ -403,6 +404,7 @@ def _reject(ticket, actor, now, note=None, **_ignored):
 def _invalidate(ticket, actor, now, note=None, **_ignored):
     reason = _required_text(note, _("why the ticket is invalid"))
     ticket.suspended_at = ticket.resume_status = None
+    end_open_tasks(ticket, now, _("The ticket was declared invalid: %(reason)s", reason=reason))
     return _event(ticket, "invalidate", actor, now, to_status=INV, note=reason)
 
 
@@ -428,6 +430,7 @@ def _merge(ticket, actor, now, master_id=None, note=None, **_ignored):
                               number=master.number))
     ticket.duplicate_of_id = master.id
     ticket.suspended_at = ticket.resume_status = None
+    end_open_tasks(ticket, now, _("The ticket was merged into %(number)s.", number=master.number))
     return _event(ticket, "merge", actor, now, to_status=INV, note=(note or "").strip() or None,
                   details={"master_id": master.id, "master_number": master.number})
 
