@@ -305,3 +305,23 @@ def test_the_handler_sees_the_badge_on_the_phone_and_replies_there(world, case, 
     worker = login_as("gridworker2")
     assert post_action(worker, case.id, "supervision_reply", version=version + 1,
                        note="x").status_code in (403, 404)
+
+
+def test_the_api_list_filters_supervised_tickets(world, case, client):
+    other = make_ticket(world, "grid1", department=world.departments["sanitation"],
+                        assignee=world.users["handler"], status=TicketStatus.IN_PROGRESS)
+    db.session.commit()
+    district = token_for(client, "district")
+    assert act(client, district, case.id, "supervise", version=case.version, level="supervise",
+               note="请尽快处置", expected_by=later(2)).status_code == 200
+
+    def listed(query):
+        response = client.get(f"/api/v1/tickets?{query}", headers=auth(district))
+        return response.status_code, [t["id"] for t in (response.get_json().get("items") or [])]
+
+    assert listed("")[1].count(other.id) == 1
+    assert listed("supervision=any") == (200, [case.id])
+    assert listed("supervision=supervise") == (200, [case.id])
+    assert listed("supervision=listed") == (200, [])
+    status, _ = listed("supervision=urgent")
+    assert status == 422

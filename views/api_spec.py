@@ -242,6 +242,9 @@ def openapi_document(server_url: str) -> dict:
                     {"name": n, "in": "query", "schema": {"type": "string"}} for n in
                     ("status", "category", "area", "assignee", "overdue", "created_from",
                      "created_to", "cursor")] + [
+                    {"name": "supervision", "in": "query", "description": "Under supervision "
+                     "(督办) now: any, or one level", "schema": {
+                         "type": "string", "enum": ["any", "watch", "supervise", "listed"]}}] + [
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}}],
                     "responses": {"200": _json("#/components/schemas/TicketPage", "A page"),
                                   "401": ERROR_RESPONSES["401"], "422": ERROR_RESPONSES["422"]}},
