@@ -44,7 +44,7 @@ def users() -> int:
 def test_seed_demo_refuses_a_database_that_is_not_empty(world, app):
     before = users()
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["seed-demo", "--tickets", "5"])
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--tickets", "500"])
     assert result.exit_code != 0
     assert "nothing seeded" in result.output
     db.session.expire_all()
