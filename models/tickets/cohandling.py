@@ -269,7 +269,6 @@ def act_on_task(ticket: Ticket, task: CoHandlingTask, name: str, actor: Actor, *
         raise TicketChangedError(TicketChangedError.default_message()) from None
 
 
-
 def end_open_tasks(ticket: Ticket, now: datetime, reason: str) -> None:
     """The case ends without its co-handling (作废, 合并): the tasks still owed are closed with
     the reason, so no department keeps waiting on a case nobody handles. The ticket's own event
