@@ -444,6 +444,7 @@ def create_ticket():
 
 SUPERVISION_LEVELS = frozenset(level.value for level in SupervisionLevel)
 
+
 @bp.get("/tickets")
 @authenticated
 def list_tickets():
