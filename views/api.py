@@ -39,7 +39,7 @@ from models.tickets.intake import Report, report_ticket
 from models.tickets.listing import list_filter
 from models.tickets.public_limits import max_text
 from models.tickets.records import ticket_list_loads
-from models.tickets.supervision import SupervisionLevel, supervision_actions
+from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
 
@@ -442,9 +442,6 @@ def create_ticket():
     return jsonify(body), 201
 
 
-SUPERVISION_LEVELS = frozenset(level.value for level in SupervisionLevel)
-
-
 @bp.get("/tickets")
 @authenticated
 def list_tickets():
@@ -475,9 +472,8 @@ def list_tickets():
     if args.get("overdue") in ("true", "false"):
         query = query.where(overdue_condition(utcnow(), overdue=args["overdue"] == "true"))
     if args.get("supervision"):  # under supervision (督办) now: "any" or one level
-        if args["supervision"] != "any" and args["supervision"] not in SUPERVISION_LEVELS:
-            raise ApiError(422, "invalid", _("Unknown supervision level."))
-        query = query.where(list_filter("supervision", args["supervision"]))
+        level = "any" if args["supervision"] == "any" else parse_level(args["supervision"]).value
+        query = query.where(list_filter("supervision", level))
     for name, op in (("created_from", "ge"), ("created_to", "le")):
         if args.get(name):
             moment = _moment(args[name], end=(op == "le"))
