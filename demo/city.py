@@ -78,7 +78,7 @@ OTHER = ("sw", "云栖水务有限公司", 1)
 # --------------------------------------------------------------------------------------------
 CATEGORY_TREE = [
     (("01", "街面环境卫生", HandlingLevel.DISTRICT, (2, WH), (1, WD)), [
-        ("0101", "垃圾清运", HandlingLevel.DISTRICT, (2, NH), (24, NH), True, 20),
+        ("0101", "垃圾清运", HandlingLevel.DISTRICT, (2, NH), (24, NH), True, 24),
         ("0102", "道路保洁", HandlingLevel.DISTRICT, (2, WH), (1, WD), False, 6),
         ("0103", "乱堆乱放", HandlingLevel.DISTRICT, (4, WH), (3, WD), True, 7),
         ("0104", "垃圾分类不规范", HandlingLevel.COMMUNITY, (1, WD), (3, WD), False, 3),

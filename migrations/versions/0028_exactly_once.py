@@ -1,0 +1,23 @@
+"""exactly_once: reserved slot (filled in by the work that needs it; a no-op until then)
+
+Revision ID: 0028
+Revises: 0027
+Create Date: 2026-12-02 14:10:00
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = '0028'
+down_revision = '0027'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
