@@ -24,7 +24,7 @@ install: $(STAMP) $(CATALOG)/messages.mo
 demo: install
 	$(PY) run.py demo
 
-## The whole suite on SQLite, then on PostgreSQL (TEST_DATABASE_URL or 127.0.0.1:5432).
+## The whole suite on SQLite and on PostgreSQL at once (TEST_DATABASE_URL or 127.0.0.1:5432).
 test: install
 	$(PY) tests/run_suite.py $(PYTEST_ARGS)
 

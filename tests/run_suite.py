@@ -1,4 +1,6 @@
-"""Run the whole test suite on SQLite, then again on PostgreSQL.
+"""Run the whole test suite on SQLite and on PostgreSQL, both at once (the two runs share nothing:
+each has its own instance folder and database), each run's output printed whole when it ends.
+GRIDDESK_TESTS_ONE_AT_A_TIME=1 runs them one after the other with live output instead.
 
 PostgreSQL: TEST_DATABASE_URL when set (then it must work), otherwise a server on
 127.0.0.1:5432 (user postgres) when one answers, in a fresh database griddesk_test.
@@ -9,6 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,22 +34,52 @@ def local_postgres_url() -> str | None:
     return f"postgresql://postgres@127.0.0.1:5432/{LOCAL_TEST_DB}"
 
 
-def run_pytest(label: str, database_url: str | None, args: list[str]) -> int:
+def pytest_environment(database_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("TEST_DATABASE_URL", None)
     if database_url:
         env["TEST_DATABASE_URL"] = database_url
-    print(f"\n=== GridDesk tests on {label} ===", flush=True)
-    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
+    return env
+
+
+def run_one_at_a_time(runs: dict[str, str | None], args: list[str]) -> dict[str, int]:
+    results = {}
+    for label, url in runs.items():
+        print(f"\n=== GridDesk tests on {label} ===", flush=True)
+        results[label] = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT,
+                                         env=pytest_environment(url))
+    return results
+
+
+def run_together(runs: dict[str, str | None], args: list[str]) -> dict[str, int]:
+    started = time.monotonic()
+    running = {}
+    for label, url in runs.items():
+        log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        print(f"=== GridDesk tests on {label}: started ===", flush=True)
+        running[label] = (subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=ROOT,
+                                           env=pytest_environment(url), stdout=log,
+                                           stderr=subprocess.STDOUT), log)
+    results = {}
+    for label, (process, log) in running.items():
+        results[label] = process.wait()
+        log.seek(0)
+        print(f"\n=== GridDesk tests on {label} (ended after {time.monotonic() - started:.0f} s) ===")
+        print(log.read(), flush=True)
+        log.close()
+    return results
 
 
 def main(args: list[str]) -> int:
-    results = {"SQLite": run_pytest("SQLite", None, args)}
-    configured = os.environ.get("TEST_DATABASE_URL")
-    postgres = configured or local_postgres_url()
+    runs: dict[str, str | None] = {"SQLite": None}
+    postgres = os.environ.get("TEST_DATABASE_URL") or local_postgres_url()
     if postgres:
-        results["PostgreSQL"] = run_pytest("PostgreSQL", postgres, args)
+        runs["PostgreSQL"] = postgres
+    if os.environ.get("GRIDDESK_TESTS_ONE_AT_A_TIME") == "1" or len(runs) == 1:
+        results = run_one_at_a_time(runs, args)
     else:
+        results = run_together(runs, args)
+    if not postgres:
         print("\n=== PostgreSQL run SKIPPED: TEST_DATABASE_URL is not set and no PostgreSQL "
               "server answers on 127.0.0.1:5432. Only SQLite was tested. ===")
     print("\n" + ", ".join(f"{name}: {'passed' if code == 0 else 'FAILED'}"
