@@ -87,7 +87,8 @@ def _claim_next(now: datetime, after_id: int, configs: dict) -> tuple[int, str, 
                   "last_error": _("The %(channel)s channel is switched off.",
                                   channel=channel.label)}
         outcome, new_attempts = "failed", attempts
-    elif state == NotificationState.SENDING and attempts >= _setting("NOTIFY_MAX_ATTEMPTS"):
+    elif (state == NotificationState.SENDING and attempts >= _setting("NOTIFY_MAX_ATTEMPTS")
+          and channel != Channel.IN_APP):  # nothing left the system: deliver it, once
         values = {"state": NotificationState.FAILED, "next_attempt_at": None,
                   "last_error": _("The deliverer stopped during the last attempt; whether the "
                                   "message arrived is unknown.")}
