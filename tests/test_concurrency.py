@@ -1,4 +1,6 @@
-"""Many people acting on one ticket at the same moment (PostgreSQL, real parallel transactions)."""
+"""Many people acting on one ticket at the same moment (PostgreSQL, real parallel transactions):
+in the domain, and through the real app over HTTP (50 conflicting API actions: one applied, 49
+answered 409, one event; 200 simultaneous API intakes under Gunicorn: 200 distinct numbers)."""
 from __future__ import annotations
 
 import threading
@@ -143,3 +145,102 @@ def test_simultaneous_resident_reports_cannot_slip_past_the_limit(ctx, app, monk
     monkeypatch.setitem(app.config, "PUBLIC_REPORTS_PER_IP_HOUR", 100)
     outcomes = report_at_once(app, world, 8, phone_of=lambda i: "13622220000")
     assert outcomes.count("accepted") == 2 and outcomes.count("refused") == 6, outcomes
+
+
+# --- the same, through the real app served over HTTP ---------------------------------------------
+
+def post_at_once(requests_to_send: list[tuple[str, dict, dict]], base: str) -> list:
+    """POST every (path, json, headers) at the same moment, each from its own thread (its own
+    connection to the server); returns (status, json) in order, or the exception's repr."""
+    import requests
+
+    barrier = threading.Barrier(len(requests_to_send))
+    answers: list = [None] * len(requests_to_send)
+
+    def send(index, path, body, headers):
+        with requests.Session() as session:
+            session.trust_env = False  # straight to 127.0.0.1, never through a proxy
+            barrier.wait()
+            try:
+                response = session.post(base + path, json=body, headers=headers, timeout=120)
+                answers[index] = (response.status_code, response.json())
+            except Exception as exc:  # a failure of the test, reported with the answers
+                answers[index] = repr(exc)
+
+    threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests_to_send)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    return answers
+
+
+def bearer(client, username: str) -> dict:
+    response = client.post("/api/v1/auth/token", json={"username": username,
+                                                       "password": "demo12345"})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def test_fifty_conflicting_api_actions_over_http_one_applied_the_rest_409(world, app, client):
+    from .conftest import served
+
+    worker, community = bearer(client, "gridworker"), bearer(client, "community")
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id,
+                                  description="垃圾桶满溢", lon=120.004, lat=30.006)).ticket
+    db.session.commit()
+    before, seqs = state(ticket.id)
+    version, status = before.version, before.status
+    path = f"/api/v1/tickets/{ticket.id}/actions/"
+    attempts = ([(path + "accept", {"version": version}, worker)] * 20
+                + [(path + "return", {"version": version, "note": "不属于本网格"}, worker)] * 15
+                + [(path + "note", {"version": version, "note": "已电话联系"}, community)] * 15)
+    with served(app) as base:
+        answers = post_at_once(attempts, base)
+    statuses = [a[0] if isinstance(a, tuple) else a for a in answers]
+    assert statuses.count(200) == 1 and statuses.count(409) == 49, statuses
+    assert all(a[1]["error"]["code"] == "conflict" for a in answers if a[0] == 409)
+    winner = attempts[statuses.index(200)][0].rsplit("/", 1)[1]
+    after, after_seqs = state(ticket.id)
+    assert after.version == version + 1
+    assert after_seqs == list(range(1, len(seqs) + 2)) and after.event_seq == len(after_seqs)
+    last = db.session.execute(sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                              .order_by(TicketEvent.seq.desc()).limit(1)).scalar_one()
+    assert last.action == winner
+    assert (after.status == status) == (winner == "note")  # the ticket is in the winner's state
+
+
+def test_two_hundred_simultaneous_api_intakes_get_unique_numbers(world, app, tmp_path):
+    """Served by Gunicorn as in production (2 workers of 4 threads): the 200 connections wait in
+    its queue, not in a single process's connection pool."""
+    from models.people.tokens import create_api_client
+
+    from .processes import free_port, run_py, stop, wait_for_http
+
+    _client, token = create_api_client("12345热线")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    reports = [("/api/v1/tickets", {"category": "0101", "description": f"垃圾桶满溢 {i}",
+                                    "lat": 30.006, "lon": 120.004,
+                                    "reporter_phone": f"1390000{i:04d}"}, headers)
+               for i in range(200)]
+    port = free_port()
+    server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                    "--workers", "2", "--threads", "4", "--access-logfile", "/dev/null",
+                    "wsgi:app", command=("-m", "gunicorn"), GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    log: list[str] = []  # the server's output, drained so that a full pipe never stalls it
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        threading.Thread(target=lambda: log.extend(server.stdout), daemon=True).start()
+        answers = post_at_once(reports, f"http://127.0.0.1:{port}")
+    finally:
+        stop(server)
+    statuses = [a[0] if isinstance(a, tuple) else a for a in answers]
+    assert statuses == [201] * 200, (sorted(set(map(str, statuses))), "".join(log)[-3000:])
+    numbers = [a[1]["number"] for a in answers]
+    assert len(set(numbers)) == 200
+    db.session.expire_all()
+    stored = db.session.execute(sa.select(Ticket.number)).scalars().all()
+    assert sorted(stored) == sorted(numbers)
+    events = db.session.execute(sa.select(TicketEvent.ticket_id, TicketEvent.seq)).all()
+    assert len(events) == len(set(events))  # no doubled event on any ticket
