@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 CATALOG := admin_app/translations/zh_Hans_CN/LC_MESSAGES
 
-.PHONY: demo test install translations screenshots clean
+.PHONY: demo test soak install translations screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ demo: install
 ## The whole suite on SQLite and on PostgreSQL at once (TEST_DATABASE_URL or 127.0.0.1:5432).
 test: install
 	$(PY) tests/run_suite.py $(PYTEST_ARGS)
+
+## Not in `test`: a 10-minute mixed load on PostgreSQL under Gunicorn with the scheduler
+## (SOAK_DATABASE_URL, default a database gd_soak on 127.0.0.1; SOAK_SECONDS, default 600).
+soak: install
+	$(PY) tests/soak/run_soak.py
 
 ## Re-extract the UI strings and compile the catalogs after editing messages.po.
 translations: $(STAMP)
