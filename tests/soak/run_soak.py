@@ -24,7 +24,8 @@ was replaced, a traceback in a log, an outbox row failed or still waiting once t
 a minute to drain it, or a web worker whose resident memory grew after the warm-up (the first fifth
 of the run) by more than max(10 %, 16 MB) (the median of the first tenth of the samples after the
 warm-up against the median of the last tenth, sampled every 5 s from /proc/PID/status). It
-prints the figures as a Markdown block for docs/OPERATIONS.md and writes them as JSON to SOAK_REPORT (default /tmp/griddesk-soak.json).
+prints the figures as a Markdown block for docs/OPERATIONS.md and writes them as JSON to
+SOAK_REPORT (default /tmp/griddesk-soak.json).
 """
 from __future__ import annotations
 
