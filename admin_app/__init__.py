@@ -18,6 +18,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     configure_logging(app)
     configure_url_numbers(app)
     configure_extensions(app)
+    configure_input_checks(app)
     configure_security_headers(app)
     configure_storage(app)
     configure_i18n(app)
@@ -65,6 +66,13 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+
+
+def configure_input_checks(app: Flask) -> None:
+    """A NUL character anywhere in a request is refused before any view reads it (400)."""
+    from views.inputs import refuse_unstorable_input
+
+    app.before_request(refuse_unstorable_input)
 
 
 def configure_security_headers(app: Flask) -> None:
@@ -197,14 +205,17 @@ def configure_cli(app: Flask) -> None:
 
 def configure_error_handlers(app: Flask) -> None:
     """400/403/404/405/500 in Chinese, in the admin layout (menu kept); JSON for the machine
-    interfaces."""
+    interfaces, the GeoReport error list for Open311; input refused at the edge likewise."""
     from werkzeug.exceptions import InternalServerError
 
-    from .error_pages import error_response
+    from views.inputs import InputRefused
+
+    from .error_pages import error_response, refused_input_response
 
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, error_response)
     app.register_error_handler(InternalServerError, error_response)
+    app.register_error_handler(InputRefused, refused_input_response)
 
 
 def configure_template_helpers(app: Flask) -> None:

@@ -39,9 +39,35 @@ def error_response(error: HTTPException):
 
         text = too_large_message()
     if request.path.startswith(MACHINE_PREFIXES):
-        message = text if code == 413 else title
-        return jsonify({"error": {"code": MACHINE_CODES[code], "message": message}}), code
+        return _machine_error(code, MACHINE_CODES[code], text if code == 413 else title)
     return _page(title, text), code
+
+
+def refused_input_response(error):
+    """Input refused at the edge (views/inputs.InputRefused): its own message, in the caller's
+    format; on a page, the 400 page with that message."""
+    from models import db
+
+    db.session.rollback()
+    if request.path.startswith(MACHINE_PREFIXES) or _wants_json():
+        return _machine_error(error.status, error.code, error.message)
+    return _page(str(PAGES[400][0]), error.message), 400
+
+
+def _wants_json() -> bool:
+    """A page's script asking for JSON (the report page's suggestions and grid map)."""
+    return request.path.endswith((".json", ".geojson")) \
+        or request.accept_mimetypes.best == "application/json"
+
+
+def _machine_error(status: int, code: str, message: str):
+    """JSON {"error": {code, message}}; under /open311/ the GeoReport v2 error list, in XML for
+    a .xml resource."""
+    if request.path.startswith("/open311/"):
+        from views.open311 import error, requested_format
+
+        return error(requested_format(), status, message)
+    return jsonify({"error": {"code": code, "message": message}}), status
 
 
 def _page(title: str, text: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 from functools import wraps
 
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from models.areas.hierarchy import LEVEL_COLUMN, lineage
 from models.areas.locate import locate
 from models.categories import in_category
 from models.category_suggestion import suggest_categories
-from models.clock import local_zone
+from models.clock import DateOutOfRange, local_zone, parse_iso_datetime, within_range
 from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
 from models.people.access import pickable_departments, reporter_phone_for, ticket_scope
@@ -42,6 +42,9 @@ from models.tickets.records import ticket_list_loads
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
+
+from .inputs import (BIGINT_MAX, INTEGER_MAX, INTEGERS, NUMBER, OBJECT, Field, integer,
+                     json_object, text, whole_number)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -209,11 +212,24 @@ def _replay(stored: IdempotencyRecord, digest: str):
     return response, stored.status_code
 
 
-def json_body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(422, "invalid", _("Send a JSON object."))
-    return data
+def json_body(schema: dict[str, Field]) -> dict:
+    """The JSON object sent, checked against the body's schema (views/inputs.py)."""
+    return json_object(schema)
+
+
+# The bodies the API reads: each field's kind, and lengths from the columns that store it.
+TOKEN_BODY = {"username": text(User.username), "password": text()}
+NEW_TICKET_BODY = {
+    "category": text(Category.code), "description": text(), "title": text(Ticket.title),
+    "lat": NUMBER, "lon": NUMBER, "coord_system": text(limit=16), "address": text(Ticket.address),
+    "area_code": text(Area.code), "priority": text(limit=16), "source": text(limit=16),
+    "reporter_name": text(Ticket.reporter_name), "reporter_phone": text(Ticket.reporter_phone),
+    "reporter_email": text(Ticket.reporter_email), "attributes": OBJECT}
+ACTION_BODY = {
+    "version": integer(), "note": text(), "department_id": integer(), "user_id": integer(),
+    "until": text(limit=40), "rating": integer(), "master_id": integer(BIGINT_MAX),
+    "master_number": text(Ticket.number), "department_ids": INTEGERS}
+TASK_ACTION_BODY = {"version": integer(), "note": text()}
 
 
 # --- representation ----------------------------------------------------------------------------
@@ -343,7 +359,7 @@ def visible_ticket(ticket_id: int) -> Ticket:
 # --- endpoints ---------------------------------------------------------------------------------
 @bp.post("/auth/token")
 def auth_token():
-    data = json_body()
+    data = json_body(TOKEN_BODY)
     token, result = issue_user_token(str(data.get("username") or ""), str(data.get("password") or ""),
                                      address=request.remote_addr)
     db.session.commit()
@@ -406,7 +422,7 @@ def area_lookup():
 @authenticated
 @idempotent
 def create_ticket():
-    data = json_body()
+    data = json_body(NEW_TICKET_BODY)
     principal = g.principal
     category = db.session.execute(sa.select(Category).where(
         Category.code == str(data.get("category") or ""))).scalar_one_or_none()
@@ -467,9 +483,11 @@ def list_tickets():
         query = query.where(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)
     if args.get("assignee"):
         assignee = principal.user.id if args["assignee"] == "me" and principal.user else \
-            _int(args["assignee"], "assignee")
+            _row_id(args["assignee"], "assignee")
         query = query.where(Ticket.assigned_user_id == assignee)
-    if args.get("overdue") in ("true", "false"):
+    if args.get("overdue"):
+        if args["overdue"] not in ("true", "false"):
+            raise ApiError(422, "invalid", _("overdue must be true or false."))
         query = query.where(overdue_condition(utcnow(), overdue=args["overdue"] == "true"))
     if args.get("supervision"):  # under supervision (督办) now: "any" or one level
         level = "any" if args["supervision"] == "any" else parse_level(args["supervision"]).value
@@ -500,6 +518,14 @@ def version_of(data: dict) -> int:
     return _int(data["version"], "version")
 
 
+def _row_id(value, name: str) -> int:
+    number = whole_number(value)
+    if number is None:
+        raise ApiError(422, "invalid", _("%(name)s must be a whole number from 0 to %(max)s.",
+                                         name=name, max=INTEGER_MAX))
+    return number
+
+
 def _int(value, name: str) -> int:
     try:
         return int(value)
@@ -509,11 +535,9 @@ def _int(value, name: str) -> int:
 
 def _moment(value: str, *, end: bool) -> datetime:
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day, time.max if end else time.min, local_zone())
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=local_zone())
+        return parse_iso_datetime(value, end_of_day=end)
+    except DateOutOfRange as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
     except ValueError:
         raise ApiError(422, "invalid", _("Give dates as YYYY-MM-DD or ISO 8601.")) from None
 
@@ -524,12 +548,17 @@ def _encode_cursor(ticket: Ticket) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position a cursor of ours names; anything else (edited, forged, cut) is a 400."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, ident = raw.split("|")
-        return datetime.fromisoformat(created), int(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(422, "invalid", _("The cursor is not valid.")) from None
+        created_text, ident_text = raw.split("|")
+        created, ident = datetime.fromisoformat(created_text), whole_number(ident_text, BIGINT_MAX)
+        if created.tzinfo is None or ident is None:
+            raise ValueError(raw)
+        within_range(created.date())
+        return created, ident
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+        raise ApiError(400, "bad_request", _("The cursor is not valid.")) from None
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -548,7 +577,7 @@ def ticket_action(ticket_id: int, action: str):
         raise ApiError(404, "not_found", _("Unknown action %(action)s.", action=action))
     if principal.client is not None and action not in CLIENT_ACTIONS:
         raise ApiError(403, "forbidden", _("Integrations may only rate or reopen for the reporter."))
-    data = json_body()
+    data = json_body(ACTION_BODY)
     version = version_of(data)
     params = {k: v for k, v in data.items()
               if k in ("note", "department_id", "user_id", "until", "rating", "master_id",
@@ -575,8 +604,8 @@ def task_action(ticket_id: int, task_id: int, action: str):
         raise ApiError(404, "not_found", _("Unknown action %(action)s.", action=action))
     if principal.user is None:
         raise ApiError(403, "forbidden", _("Integrations may only rate or reopen for the reporter."))
-    data = json_body()
-    version = _int(data["version"], "version") if data.get("version") is not None else None
+    data = json_body(TASK_ACTION_BODY)
+    version = data.get("version")
     note = data.get("note")
     act_on_task(ticket, task, action, principal.actor, note=str(note) if note is not None else None,
                 expected_version=version)

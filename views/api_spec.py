@@ -35,7 +35,18 @@ def _json(schema_ref: str, description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
 
 
+BAD_REQUEST = {"$ref": "#/components/responses/BadRequest"}
+
+
 def openapi_document(server_url: str) -> dict:
+    document = _document(server_url)
+    for operations in document["paths"].values():  # a NUL character is refused everywhere
+        for operation in operations.values():
+            operation["responses"].setdefault("400", BAD_REQUEST)
+    return document
+
+
+def _document(server_url: str) -> dict:
     nullable_str = {"type": "string", "nullable": True}
     area_ref = {"type": "object", "nullable": True, "properties": {
         "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
@@ -184,7 +195,10 @@ def openapi_document(server_url: str) -> dict:
                                                       "(GET /departments), each given a task; "
                                                       "note says what is asked of them"}}},
             },
-            "responses": {"Unauthorized": _error("No or a bad token"),
+            "responses": {"BadRequest": _error("The request cannot be read (a NUL character "
+                                               "in a text, a cursor that is not ours); nothing "
+                                               "was changed"),
+                          "Unauthorized": _error("No or a bad token"),
                           "Forbidden": _error("Not allowed for this user or client"),
                           "NotFound": _error("Not found, or outside your scope"),
                           "Conflict": _error("The ticket changed meanwhile (stale version)"),

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
-from models.clock import local_today
+from models.clock import DateOutOfRange, local_today, parse_day
 from models.stats.analysis import hotspots, seasonality
 from models.stats.definitions import definitions
 from models.stats.indicators import indicators
@@ -37,7 +37,9 @@ def _day(name: str, default: date) -> date:
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
+        return parse_day(value)
+    except DateOutOfRange as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
     except ValueError:
         raise ApiError(422, "invalid", _("%(name)s must be a date YYYY-MM-DD.", name=name)) from None
 

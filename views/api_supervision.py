@@ -9,13 +9,17 @@ from models.tickets import supervision
 
 from .api import (ApiError, authenticated, bp, idempotent, json_body, ticket_json, version_of,
                   visible_ticket)
+from .inputs import integer, text
+
+SUPERVISION_BODY = {"version": integer(), "level": text(limit=16), "note": text(),
+                    "expected_by": text(limit=40)}
 
 
 def _staff_request() -> tuple:
     principal = g.principal
     if principal.user is None:
         raise ApiError(403, "forbidden", _("Integrations may only rate or reopen for the reporter."))
-    data = json_body()
+    data = json_body(SUPERVISION_BODY)
     return principal, data, version_of(data)
 
 

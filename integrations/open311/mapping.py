@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from models.base import db, utcnow
 from models.categories import Category, publicly_listed_category_ids
-from models.clock import local_zone, parse_iso_datetime
+from models.clock import DateOutOfRange, local_zone, parse_iso_datetime
 from models.people.api_clients import ApiClient
 from models.people.tokens import client_for_token
 from models.people.user import User
@@ -219,6 +219,8 @@ def _date_range(start_text: str | None, end_text: str | None, now: datetime):
     try:
         start = parse_iso_datetime(start_text) if (start_text or "").strip() else None
         end = parse_iso_datetime(end_text, end_of_day=True) if (end_text or "").strip() else None
+    except DateOutOfRange as exc:
+        raise Open311Error(400, str(exc)) from None
     except ValueError:
         raise Open311Error(400, _("start_date and end_date must be ISO 8601 date-times, e.g. "
                                   "2026-01-01T00:00:00+08:00.")) from None

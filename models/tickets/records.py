@@ -12,6 +12,7 @@ from models.base import db, utcnow
 from models.categories import Category
 from models.clock import local_zone
 from models.errors import ActionInvalid, Conflict
+from models.fields import check_text
 from models.people.phones import clean_phone
 from models.people.user import User
 from models.tickets.attachments import Upload, save_attachment
@@ -68,6 +69,8 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
     if not (title or "").strip():
         raise TicketInputError(_("The title is required."))
     phone = clean_phone(reporter_phone)  # every refusal before the number is taken
+    check_ticket_texts(title=title.strip()[:200], description=description, address=address,
+                       reporter_name=reporter_name, reporter_email=reporter_email)
     ticket = Ticket(
         number=next_ticket_number(at.astimezone(local_zone()).date()),
         tracking_code=new_tracking_code(),
@@ -90,6 +93,16 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
         for photo in photos:
             save_attachment(ticket, created, photo, uploaded_by=actor)
     return ticket
+
+
+def check_ticket_texts(**texts: str | None) -> None:
+    """Refuse texts a ticket cannot store (a NUL, longer than the column) before the ticket is
+    numbered, so a refusal leaves no gap in the numbers."""
+    labels = {"title": _("The title"), "description": _("The description"),
+              "address": _("The address"), "reporter_name": _("The reporter's name"),
+              "reporter_email": _("The reporter's e-mail")}
+    for name, value in texts.items():
+        check_text(labels[name], value, getattr(Ticket, name))
 
 
 def place_ticket(ticket: Ticket, area: Area) -> None:

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import BigId, UTCDateTime, db, str_enum, utcnow
-from models.clock import local_zone
+from models.clock import DateOutOfRange, local_zone, within_range
 from models.errors import ActionForbidden, ActionInvalid
 from models.people.roles import SUPERVISING_ROLES
 from models.people.user import User
@@ -180,7 +180,10 @@ def parse_expected_by(value, today: date) -> date:
             raise ActionInvalid(_("Give the expected date as YYYY-MM-DD.")) from None
     if value < today:
         raise ActionInvalid(_("The expected date lies in the past."))
-    return value
+    try:
+        return within_range(value)
+    except DateOutOfRange as exc:
+        raise ActionInvalid(str(exc)) from None
 
 
 def _note(value, *, required: bool) -> str:

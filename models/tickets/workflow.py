@@ -460,9 +460,13 @@ def _parse_time(value) -> datetime:
             parsed = datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise ActionInvalid(_("Give the new deadline as a date and time.")) from None
-    if parsed.tzinfo is None:
-        from models.clock import local_zone
+    from models.clock import DateOutOfRange, local_zone, within_range
 
+    try:
+        within_range(parsed.date())
+    except DateOutOfRange as exc:
+        raise ActionInvalid(str(exc)) from None
+    if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=local_zone())
     return parsed
 

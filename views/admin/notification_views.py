@@ -28,6 +28,7 @@ from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProbl
                                     preview, render_source, sample_context)
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
 
+from views.inputs import whole_number
 from views.mobile.shell import ticket_page_url
 
 from .audit_views import AuditedView
@@ -48,8 +49,7 @@ class InboxView(GridDeskView):
 
     @expose("/")
     def index(self):
-        page = request.args.get("page", "1")
-        page = int(page) if page.isdigit() and int(page) > 0 else 1
+        page = whole_number(request.args.get("page")) or 1
         unread_only = request.args.get("unread") == "1"
         rows, has_more = inbox_page(current_user.id, page, self.per_page, unread_only)
         items = [(row, displayed_text(row)) for row in rows]
