@@ -201,3 +201,14 @@ def test_api_refusals_are_json(world, client, api):
     assert api_error(client.delete("/api/v1/tickets", headers=api), 405)
     assert api_error(client.post("/api/v1/tickets", headers=api, data=io.BytesIO(b"x" * (33 << 20)),
                                  content_type="application/json"), 413)
+
+
+def test_a_multipart_part_without_a_name_is_refused_not_a_500(world, client, api):
+    """Found by tests/test_api_fuzz.py: the Idempotency-Key digest sorted a part named None."""
+    ticket = new_ticket(client, api["Authorization"][7:]).get_json()
+    body = (b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nx\r\n'
+            b'--b\r\nContent-Disposition: form-data\r\n\r\ny\r\n--b--\r\n')
+    response = client.post(f"/api/v1/tickets/{ticket['id']}/attachments", data=body,
+                           content_type="multipart/form-data; boundary=b",
+                           headers={**api, "Idempotency-Key": "photo-1"})
+    assert "file" in api_error(response, 422)

@@ -173,7 +173,9 @@ def request_digest() -> str:
     a client retrying the same upload builds a new random boundary each time."""
     digest = hashlib.sha256(request.method.encode() + request.path.encode())
     if request.mimetype == "multipart/form-data":
-        for name, value in sorted(request.form.items(multi=True)):
+        # A part without a name is read with the name None: sort by text, never compare None.
+        for name, value in sorted(request.form.items(multi=True),
+                                  key=lambda item: (item[0] or "", item[1])):
             digest.update(f"\0{name}={value}".encode())
         for name, upload in request.files.items(multi=True):
             digest.update(f"\0{name}:{upload.filename}:".encode())
