@@ -40,10 +40,37 @@ BAD_REQUEST = {"$ref": "#/components/responses/BadRequest"}
 
 def openapi_document(server_url: str) -> dict:
     document = _document(server_url)
+    _with_body_limits(document)
     for operations in document["paths"].values():  # a NUL character is refused everywhere
         for operation in operations.values():
             operation["responses"].setdefault("400", BAD_REQUEST)
     return document
+
+
+def _with_body_limits(document: dict) -> None:
+    """The most characters of each text field, as the API checks them (views/api.py's body
+    schemas, read from the columns): one rule, documented where clients look."""
+    from .api import ACTION_BODY, NEW_TICKET_BODY, TASK_ACTION_BODY, TOKEN_BODY
+    from .api_supervision import SUPERVISION_BODY
+
+    schemas = document["components"]["schemas"]
+    token = document["paths"]["/auth/token"]["post"]["requestBody"]["content"]
+    task = document["paths"]["/tickets/{ticket_id}/tasks/{task_id}/actions/{action}"]["post"]
+    for body, schema in ((NEW_TICKET_BODY, schemas["NewTicket"]), (ACTION_BODY, schemas["Action"]),
+                         (SUPERVISION_BODY, schemas["Supervise"]),
+                         (SUPERVISION_BODY, schemas["SupervisionNote"]),
+                         (TOKEN_BODY, token["application/json"]["schema"]),
+                         (TASK_ACTION_BODY,
+                          task["requestBody"]["content"]["application/json"]["schema"])):
+        for name, field in body.items():
+            described = schema["properties"].get(name)
+            if described is None:
+                continue
+            if field.kind == "text" and field.limit is not None:
+                described["maxLength"] = field.limit
+            elif field.kind == "integer":
+                described.update(minimum=described.get("minimum", 0), maximum=min(
+                    described.get("maximum", field.limit), field.limit))
 
 
 def _document(server_url: str) -> dict:
