@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 CATALOG := admin_app/translations/zh_Hans_CN/LC_MESSAGES
 
-.PHONY: demo test soak install translations screenshots clean
+.PHONY: demo test soak install translations screenshots bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ translations: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o admin_app/translations/messages.pot --no-location --omit-header .
 	$(VENV)/bin/pybabel update -i admin_app/translations/messages.pot -d admin_app/translations -l zh_Hans_CN --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d admin_app/translations
+
+## The benchmark of issue 14 on the local PostgreSQL (SCALE=demo|district|city; resumable):
+## builds the synthetic city in griddesk_bench_SCALE, measures, writes bench/SCALE.json.
+SCALE ?= district
+bench: install
+	$(PY) -m bench --scale $(SCALE) --json bench/$(SCALE).json $(BENCH_ARGS)
 
 ## Screenshots of the main pages in headless Chromium (needs Debian's chromium + chromium-driver).
 screenshots: install

@@ -51,6 +51,21 @@ def parse_work_periods(text: str) -> tuple:
     return tuple(periods)
 
 
+def engine_options(env, url: str) -> dict[str, object]:
+    """Connection pool: no ping per checkout (a round trip on every request); connections are
+    recycled after GRIDDESK_DB_POOL_RECYCLE seconds instead, so none outlives a server-side or
+    firewall idle timeout. On PostgreSQL each process holds at most pool size + overflow
+    connections: default one per Gunicorn thread (GRIDDESK_THREADS) plus 2. All workers, the
+    scheduler and psql must fit in max_connections (docs/OPERATIONS.md)."""
+    options: dict[str, object] = {
+        "pool_recycle": int(env.get("GRIDDESK_DB_POOL_RECYCLE", "1800"))}
+    if url.startswith("postgresql"):
+        options["pool_size"] = int(env.get("GRIDDESK_DB_POOL_SIZE",
+                                           env.get("GRIDDESK_THREADS", "4")))
+        options["max_overflow"] = int(env.get("GRIDDESK_DB_MAX_OVERFLOW", "2"))
+    return options
+
+
 class Config:
     """One configuration object, built from the environment at app creation."""
 
@@ -168,7 +183,7 @@ class Config:
         # where they are reported most, and in which months they peak.
         self.STATS_FOCUS_CATEGORIES = [name.strip() for name in env.get(
             "GRIDDESK_STATS_FOCUS_CATEGORIES", "乱停车,下水道堵塞").split(",") if name.strip()]
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(env, self.SQLALCHEMY_DATABASE_URI)
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         self.BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
         self.BABEL_DEFAULT_TIMEZONE = self.GRIDDESK_TIMEZONE

@@ -30,7 +30,7 @@ from models.evaluation.schemes import ensure_default_schemes
 from models.tickets.tables import Ticket
 from models.vocabulary import OPEN_STATUSES
 
-__all__ = ["CATEGORY_TREE", "DEMO_PASSWORD", "SEASONALITY", "seed_demo"]  # bench/synth.py reads two
+__all__ = ["CATEGORY_TREE", "DEMO_PASSWORD", "SEASONALITY", "seed_demo"]  # bench/city.py reads two
 
 SEED = 20261123
 MIN_TICKETS = 500

@@ -1,0 +1,612 @@
+"""The figures of issue 14, each the median and p95 of repeated runs, with their ceilings.
+
+In process (the app from ``create_app``): point → grid lookups, the deadline sweep (idle, and
+with a share of the open tickets just past their deadline, rolled back after each run).
+Over HTTP against Gunicorn with the project's ``gunicorn.conf.py`` (started here, stopped
+after): intake at several concurrencies, read one, lists, admin list, board and statistics
+dashboard for a street and for the whole city, and one worker's resident memory after all that.
+Ceilings in the same run: ``raw_intake`` inserts the very rows one intake wrote (ticket, events,
+outbox) with psycopg and nothing else; ``bare_read_one`` is ``bench/bare.py`` under the same
+Gunicorn settings. Load runs: client threads in this process, each its own session and token.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+
+from bench.city import PASSWORD, app_url, log, plain_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FIGURES = ["intake", "raw_intake", "read_one", "bare_read_one", "list_100", "list_100_deep",
+           "admin_list_street", "admin_list_city", "board_street", "board_city",
+           "stats_street_year", "stats_city_year", "sweep", "sweep_idle", "point_to_grid",
+           "worker_rss_mb"]
+
+# PostgreSQL settings for 10 M tickets on this machine (23 GiB RAM, SSD): applied per database
+# (ALTER DATABASE … SET, effective for new connections, no reload); shared_buffers needs a
+# server restart and is only recorded (see docs/PERFORMANCE.md).
+TUNING = {"work_mem": "16MB", "effective_cache_size": "12GB", "random_page_cost": "1.1",
+          "effective_io_concurrency": "200", "jit": "off"}
+RECORDED_SETTINGS = ["shared_buffers", "work_mem", "effective_cache_size", "random_page_cost",
+                     "effective_io_concurrency", "jit", "max_connections", "maintenance_work_mem",
+                     "synchronous_commit", "server_version"]
+
+
+@dataclass
+class Plan:
+    """How long and how often, per scale."""
+    load_seconds: float
+    repeats: int
+    concurrencies: tuple[int, ...]
+    lookups: int
+    warmup_seconds: float
+
+
+# demo: a smoke run (tests/test_bench_smoke.py), its figures mean nothing
+PLANS = {"demo": Plan(0.5, 2, (1, 2), 500, 0.5),
+         "district": Plan(10.0, 30, (1, 4, 8), 50_000, 10.0),
+         "city": Plan(15.0, 30, (1, 4, 8), 100_000, 15.0)}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def figure(ms: list[float], per_s: float | None = None, **extra) -> dict:
+    """{"per_s", "p50_ms", "p95_ms", "runs"} of repeated runs (latencies in ms)."""
+    if not ms:
+        return {"per_s": 0.0, "p50_ms": None, "p95_ms": None, "runs": 0, **extra}
+    p50 = statistics.median(ms)
+    return {"per_s": round(per_s if per_s is not None else 1000 / p50, 1),
+            "p50_ms": round(p50, 2), "p95_ms": round(pct(ms, 95), 2), "runs": len(ms), **extra}
+
+
+# ---- machine, settings, dataset ------------------------------------------------------------
+def machine_info() -> dict:
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
+    model = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    return {"cpus": os.cpu_count(), "cpu_model": model.group(1).strip() if model else "?",
+            "ram_gib": round(mem_kb / 1024 / 1024, 1), "python": sys.version.split()[0],
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+
+
+def commit_id() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                         text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def apply_tuning(url: str) -> None:
+    name = plain_url(url).rsplit("/", 1)[1]
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        for key, value in TUNING.items():
+            conn.execute(f'ALTER DATABASE "{name}" SET {key} = \'{value}\'')
+
+
+def pg_settings(url: str) -> dict:
+    with psycopg.connect(plain_url(url)) as conn:
+        return dict(conn.execute("""SELECT name, setting || coalesce(' ' || unit, '')
+            FROM pg_settings WHERE name = ANY(%s) ORDER BY name""", (RECORDED_SETTINGS,)).fetchall())
+
+
+def dataset_info(url: str, scale: str) -> dict:
+    with psycopg.connect(plain_url(url)) as conn:
+        count = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "scale": scale,
+            "tickets": count("SELECT count(*) FROM tickets"),
+            "open_tickets": count("SELECT count(*) FROM tickets WHERE status IN "
+                                  "('pending','in_progress','pending_review','suspended')"),
+            "ticket_events": count("SELECT count(*) FROM ticket_events"),
+            "grids": count("SELECT count(*) FROM areas WHERE level = 'grid'"),
+            "districts": count("SELECT count(*) FROM areas WHERE level = 'district'"),
+            "users": count("SELECT count(*) FROM users"),
+            "stats_daily_rows": count("SELECT count(*) FROM stats_daily"),
+            "database_size": count("SELECT pg_size_pretty(pg_database_size(current_database()))"),
+        }
+
+
+# ---- in process ----------------------------------------------------------------------------
+def in_process_figures(url: str, plan: Plan, wanted: set[str]) -> dict:
+    os.environ["DATABASE_URL"] = app_url(url)
+    os.environ["GRIDDESK_SCHEDULER_IN_PROCESS"] = "0"
+    from admin_app import create_app
+
+    app = create_app()
+    out: dict = {}
+    with app.app_context():
+        if "point_to_grid" in wanted:
+            out["point_to_grid"] = point_to_grid(plan.lookups)
+        if wanted & {"sweep", "sweep_idle"}:
+            out.update(sweeps(url, plan))
+    return out
+
+
+def point_to_grid(lookups: int) -> dict:
+    from models.areas.locate import area_index, locate
+
+    t0 = time.perf_counter()
+    index = area_index()
+    build_ms = (time.perf_counter() - t0) * 1000
+    min_lon, min_lat, max_lon, max_lat = index.grids_extent()
+    rng = random.Random(7)
+    points = [(rng.uniform(min_lon, max_lon), rng.uniform(min_lat, max_lat)) for _ in range(lookups)]
+    times, placed = [], 0
+    started = time.perf_counter()
+    for lon, lat in points:
+        t = time.perf_counter()
+        placed += not locate(lon, lat).flagged
+        times.append((time.perf_counter() - t) * 1000)
+    elapsed = time.perf_counter() - started
+    result = figure(times, lookups / elapsed, grids=len(index.grid_ids),
+                    index_build_ms=round(build_ms, 1), placed_in_a_grid=placed)
+    log(f"point_to_grid: {result['per_s']:,.0f}/s over {len(index.grid_ids):,} grids "
+        f"(index built in {build_ms:.0f} ms)")
+    return result
+
+
+def sweeps(url: str, plan: Plan) -> dict:
+    """Idle sweep (steady state), then a sweep where 5 % of the open tickets (at most 5,000)
+    just became overdue; that one is rolled back after each run."""
+    import sqlalchemy as sa
+
+    from jobs.sweeps import deadline_sweep
+    from models import db
+
+    t0 = time.perf_counter()
+    catch_up = deadline_sweep()  # the generator's steady state may leave a few to do
+    db.session.commit()
+    catch_up_ms = (time.perf_counter() - t0) * 1000
+    idle = []
+    for _ in range(max(plan.repeats // 3, 2)):
+        t = time.perf_counter()
+        deadline_sweep()
+        db.session.commit()
+        idle.append((time.perf_counter() - t) * 1000)
+    open_count = db.session.execute(sa.text("SELECT count(*) FROM tickets WHERE status IN "
+                                            "('pending','in_progress','pending_review','suspended')")).scalar()
+    share = min(5000, max(open_count // 20, 1))
+    original = db.session.commit
+    runs, counts = [], {}
+    db.session.commit = db.session.flush  # type: ignore[method-assign]
+    try:
+        for _ in range(3 if plan.repeats > 2 else 1):
+            db.session.execute(sa.text("""
+                UPDATE tickets SET handle_deadline = now() - interval '1 minute', overdue_at = NULL,
+                       warned_at = coalesce(warned_at, now() - interval '1 hour')
+                WHERE id IN (SELECT id FROM tickets WHERE status = 'in_progress'
+                             AND overdue_at IS NULL ORDER BY id DESC LIMIT :n)"""), {"n": share})
+            t = time.perf_counter()
+            counts = deadline_sweep()
+            runs.append((time.perf_counter() - t) * 1000)
+            db.session.rollback()
+    finally:
+        db.session.commit = original  # type: ignore[method-assign]
+    log(f"sweep_idle p50 {statistics.median(idle):.0f} ms; sweep with {share:,} just overdue of "
+        f"{open_count:,} open: p50 {statistics.median(runs):.0f} ms {counts}")
+    return {"sweep_idle": figure(idle, open_tickets=open_count, catch_up_ms=round(catch_up_ms),
+                                 catch_up=catch_up),
+            "sweep": figure(runs, open_tickets=open_count, just_overdue=share, did=counts)}
+
+
+# ---- servers -------------------------------------------------------------------------------
+class Server:
+    """Gunicorn with the project's gunicorn.conf.py, in its own process group."""
+
+    def __init__(self, app: str, port: int, env: dict, workers: int | None, threads: int | None):
+        env = dict(env, GRIDDESK_BIND=f"127.0.0.1:{port}")
+        if workers:
+            env["GRIDDESK_WORKERS"] = str(workers)
+        if threads:
+            env["GRIDDESK_THREADS"] = str(threads)
+        self.port = port
+        self.logfile = open(ROOT / "bench" / f"server-{port}.log", "w")
+        self.proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
+                                      "--access-logfile", "/dev/null", app], cwd=ROOT, env=env,
+                                     stdout=self.logfile, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        import requests
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.proc.returncode}; see {self.logfile.name}")
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise SystemExit("gunicorn did not become ready")
+
+    def worker_rss_mb(self) -> list[float]:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        sizes = []
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            sizes.append(round(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024, 1))
+        return sizes
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # our own process group only
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.logfile.close()
+
+
+def load_run(threads: int, seconds: float, make_call) -> tuple[list[float], float, Counter]:
+    """``threads`` clients calling as fast as they can for ``seconds``: (ok ms, ok/s, statuses)."""
+    import requests
+
+    results: list[tuple[float, int]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads + 1)
+    stop_at = [0.0]
+
+    calls = [make_call(i) for i in range(threads)]  # errors surface here, not in a thread
+
+    def worker(index: int) -> None:
+        session = requests.Session()
+        call = calls[index]
+        local = []
+        barrier.wait()
+        while time.perf_counter() < stop_at[0]:
+            t0 = time.perf_counter()
+            try:
+                status = call(session)
+            except requests.RequestException:
+                status = -1
+            local.append(((time.perf_counter() - t0) * 1000, status))
+        with lock:
+            results.extend(local)
+
+    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for t in pool:
+        t.start()
+    stop_at[0] = time.perf_counter() + seconds
+    started = time.perf_counter()
+    barrier.wait()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - started
+    ok = [ms for ms, status in results if 200 <= status < 300]
+    return ok, len(ok) / elapsed, Counter(status for _ms, status in results)
+
+
+def repeated(session, url: str, repeats: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        session.get(url, timeout=300).raise_for_status()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        response = session.get(url, timeout=300)
+        times.append((time.perf_counter() - t0) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {response.status_code}\n{response.text[:500]}")
+    return times
+
+
+def login(base: str, username: str):
+    import requests
+    session = requests.Session()
+    page = session.get(f"{base}/login", timeout=60).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = session.post(f"{base}/login", data={"csrf_token": token, "username": username,
+                                                  "password": PASSWORD}, allow_redirects=False,
+                            timeout=60)
+    if response.status_code != 302:
+        raise SystemExit(f"login of {username} failed: HTTP {response.status_code}")
+    return session
+
+
+def api_token(base: str, username: str) -> str:
+    import requests
+    response = requests.post(f"{base}/api/v1/auth/token",
+                             json={"username": username, "password": PASSWORD}, timeout=60)
+    response.raise_for_status()
+    return response.json()["token"]
+
+
+class Targets:
+    """Who and what the HTTP figures ask for, read from the database once."""
+
+    def __init__(self, url: str):
+        with psycopg.connect(plain_url(url)) as conn:
+            one = lambda sql, *a: conn.execute(sql, a).fetchone()  # noqa: E731
+            self.street_user, self.street_id = one(
+                "SELECT username, scope_area_id FROM users WHERE role = 'street_centre' ORDER BY id LIMIT 1")
+            self.intake_user = one("SELECT username FROM users WHERE role = 'district_centre' "
+                                   "ORDER BY id LIMIT 1")[0]
+            self.grids = conn.execute("SELECT centroid_lat, centroid_lon FROM areas "
+                                      "WHERE level = 'grid'").fetchall()
+            self.categories = [r[0] for r in conn.execute(
+                "SELECT code FROM categories WHERE parent_id IS NOT NULL AND active ORDER BY code")]
+            max_id = one("SELECT max(id) FROM tickets")[0]
+            rng = random.Random(11)
+            self.ids = [rng.randint(1001, max_id) for _ in range(5000)]
+            total = one("SELECT count(*) FROM tickets")[0]
+            created, ident = one("SELECT created_at, id FROM tickets ORDER BY created_at DESC, id DESC "
+                                 "OFFSET %s LIMIT 1", total // 2)
+            from views.api import _encode_cursor  # the API's own cursor format
+
+            class Row:
+                pass
+            row = Row()
+            row.created_at, row.id = created, ident
+            self.deep_cursor, self.deep_offset = _encode_cursor(row), total // 2
+
+
+def intake_call(base: str, targets: Targets, tokens: list[str]):
+    def make(index: int):
+        rng = random.Random(index * 7919 + int(time.time()))
+        headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
+
+        def call(session):
+            lat, lon = rng.choice(targets.grids)
+            body = {"category": rng.choice(targets.categories), "source": "api",
+                    "coord_system": "wgs84", "lat": lat + rng.uniform(-0.0003, 0.0003),
+                    "lon": lon + rng.uniform(-0.0003, 0.0003),
+                    "description": f"基准测试上报 {rng.randrange(10 ** 9)}：现场需要处理",
+                    "reporter_phone": f"139{rng.randrange(10 ** 8):08d}"}
+            return session.post(f"{base}/api/v1/tickets", json=body, headers=headers,
+                                timeout=120).status_code
+        return call
+    return make
+
+
+def get_call(base: str, tokens: list[str], path):
+    def make(index: int):
+        rng = random.Random(1000 + index)
+        headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"} if tokens else {}
+
+        def call(session):
+            return session.get(base + path(rng), headers=headers, timeout=120).status_code
+        return call
+    return make
+
+
+def load_figure(name: str, threads: int, seconds: float, make_call) -> dict:
+    ok, per_s, statuses = load_run(threads, seconds, make_call)
+    result = figure(ok, per_s, concurrency=threads, errors=sum(v for k, v in statuses.items()
+                                                               if not 200 <= k < 300))
+    if result["errors"]:
+        result["statuses"] = {str(k): v for k, v in statuses.items()}
+    log(f"{name:<22} {result['per_s']:>9,.1f}/s  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms"
+        f"  c={threads}  errors {result['errors']}")
+    return result
+
+
+def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, threads) -> dict:
+    import requests
+
+    env = dict(os.environ, DATABASE_URL=app_url(url), GRIDDESK_SCHEDULER_IN_PROCESS="0",
+               GRIDDESK_ENV=os.environ.get("GRIDDESK_ENV", "demo"))
+    targets = Targets(url)
+    base = f"http://127.0.0.1:{port}"
+    top = max(plan.concurrencies)
+    out: dict = {}
+    server = Server("wsgi:app", port, env, workers, threads)
+    try:
+        out["_server"] = {"app": "wsgi:app", "workers": len(server.worker_rss_mb()),
+                          "threads": int(env.get("GRIDDESK_THREADS", threads or 4))}
+        tokens = [api_token(base, "admin") for _ in range(top)]
+        intake_tokens = [api_token(base, targets.intake_user) for _ in range(top)]
+        # warm every worker: caches, pools, the grid index
+        load_run(top, plan.warmup_seconds, intake_call(base, targets, intake_tokens))
+        load_run(top, plan.warmup_seconds / 2, get_call(base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
+        if "intake" in wanted or "raw_intake" in wanted:
+            for c in plan.concurrencies:
+                out[f"intake_c{c}"] = load_figure(f"intake c={c}", c, plan.load_seconds,
+                                                  intake_call(base, targets, intake_tokens))
+            out["intake"] = dict(out[f"intake_c{top}"])
+        if "read_one" in wanted or "bare_read_one" in wanted:
+            out["read_one"] = load_figure("read_one", top, plan.load_seconds, get_call(
+                base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {tokens[0]}"
+        if "list_100" in wanted:
+            out["list_100"] = figure(repeated(session, f"{base}/api/v1/tickets?limit=100",
+                                              plan.repeats))
+        if "list_100_deep" in wanted:
+            out["list_100_deep"] = figure(repeated(
+                session, f"{base}/api/v1/tickets?limit=100&cursor={targets.deep_cursor}",
+                plan.repeats), rows_deep=targets.deep_offset)
+        pages = {"admin_list": "/admin/ticket/", "board": "/admin/board/"}
+        year = f"from={date.today() - timedelta(days=364)}&to={date.today()}"
+        pages["stats"] = f"/admin/stats/?{year}"
+        for who, username in (("street", targets.street_user), ("city", "admin")):
+            browser = None
+            for page, path in pages.items():
+                name = f"{page}_{who}" if page != "stats" else f"stats_{who}_year"
+                if name not in wanted:
+                    continue
+                browser = browser or login(base, username)
+                repeats = plan.repeats if page != "stats" else max(plan.repeats // 3, 1)
+                out[name] = figure(repeated(browser, base + path, repeats), user=username)
+        for name in [n for n in out if not n.startswith("_") and "repeats" not in n]:
+            if name in ("list_100", "list_100_deep") or name.startswith(("admin_", "board_", "stats_")):
+                log(f"{name:<22} p50 {out[name]['p50_ms']} ms  p95 {out[name]['p95_ms']} ms")
+        if "worker_rss_mb" in wanted:
+            sizes = server.worker_rss_mb()
+            out["worker_rss_mb"] = max(sizes)
+            out["_server"]["worker_rss_mb_all"] = sizes
+            log(f"worker RSS after warm-up: {sizes} MB")
+    finally:
+        server.stop()
+    if "raw_intake" in wanted and "intake" in out:
+        out["raw_intake"] = raw_intake(url, top, plan.load_seconds)
+        out["raw_intake"]["ratio"] = round(out["intake"]["per_s"] / max(out["raw_intake"]["per_s"], 0.1), 3)
+        out["intake"]["ratio_to_raw"] = out["raw_intake"]["ratio"]
+    if "bare_read_one" in wanted and "read_one" in out:
+        out["bare_read_one"] = bare_read_one(url, plan, port + 1, workers, threads, targets, top)
+        out["bare_read_one"]["ratio"] = round(out["read_one"]["per_s"] / max(out["bare_read_one"]["per_s"], 0.1), 3)
+        out["read_one"]["ratio_to_bare"] = out["bare_read_one"]["ratio"]
+    return out
+
+
+def bare_read_one(url, plan, port, workers, threads, targets, top) -> dict:
+    env = dict(os.environ, DATABASE_URL=app_url(url))
+    server = Server("bench.bare:app", port, env, workers, threads)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        call = get_call(base, [], lambda rng: f"/t/{rng.choice(targets.ids)}")
+        load_run(top, plan.warmup_seconds / 2, call)
+        return load_figure("bare_read_one", top, plan.load_seconds, call)
+    finally:
+        server.stop()
+
+
+def raw_intake(url: str, threads: int, seconds: float) -> dict:
+    """The same rows the app's last intake wrote (ticket, events, outbox rows), inserted by psycopg
+    in one transaction per ticket, then deleted again."""
+    with psycopg.connect(plain_url(url)) as conn:
+        ticket = conn.execute("SELECT * FROM tickets WHERE source = 'api' ORDER BY id DESC LIMIT 1")
+        columns = [d.name for d in ticket.description]
+        template = dict(zip(columns, ticket.fetchone()))
+        events = conn.execute("SELECT * FROM ticket_events WHERE ticket_id = %s ORDER BY seq",
+                              (template["id"],))
+        event_columns = [d.name for d in events.description if d.name != "id"]
+        event_rows = [dict(zip([d.name for d in events.description], r)) for r in events.fetchall()]
+        outbox = conn.execute("SELECT * FROM notifications WHERE ticket_id = %s", (template["id"],))
+        outbox_columns = [d.name for d in outbox.description if d.name != "id"]
+        outbox_rows = [dict(zip([d.name for d in outbox.description], r)) for r in outbox.fetchall()]
+    ticket_columns = [c for c in columns if c != "id"]
+    for rows in (event_rows, outbox_rows):
+        for row in rows:
+            for key, value in row.items():
+                if isinstance(value, (dict, list)):
+                    row[key] = json.dumps(value)
+    for key, value in template.items():
+        if isinstance(value, (dict, list)):
+            template[key] = json.dumps(value)
+    counter = iter(range(10 ** 9))
+    lock = threading.Lock()
+    ticket_sql = (f"INSERT INTO tickets ({', '.join(ticket_columns)}) VALUES "
+                  f"({', '.join(['%s'] * len(ticket_columns))}) RETURNING id")
+    event_sql = (f"INSERT INTO ticket_events ({', '.join(event_columns)}) VALUES "
+                 f"({', '.join(['%s'] * len(event_columns))}) RETURNING id")
+    outbox_sql = (f"INSERT INTO notifications ({', '.join(outbox_columns)}) VALUES "
+                  f"({', '.join(['%s'] * len(outbox_columns))})")
+    results: list[float] = []
+    stop_at = time.perf_counter() + seconds
+    barrier = threading.Barrier(threads)
+
+    def worker() -> None:
+        local = []
+        with psycopg.connect(plain_url(url)) as conn:
+            barrier.wait()
+            while time.perf_counter() < stop_at:
+                with lock:
+                    n = next(counter)
+                t0 = time.perf_counter()
+                row = dict(template, number=f"RAW{os.getpid()}{n:09d}"[:24],
+                           tracking_code=f"R{n:010d}"[:16])
+                tid = conn.execute(ticket_sql, [row[c] for c in ticket_columns]).fetchone()[0]
+                event_ids = {}
+                for event in event_rows:
+                    values = dict(event, ticket_id=tid)
+                    event_ids[event["id"]] = conn.execute(
+                        event_sql, [values[c] for c in event_columns]).fetchone()[0]
+                for message in outbox_rows:
+                    values = dict(message, ticket_id=tid, event_id=event_ids.get(message["event_id"]),
+                                  dedupe_key=f"raw:{tid}:{message['dedupe_key']}"[:160])
+                    conn.execute(outbox_sql, [values[c] for c in outbox_columns])
+                conn.commit()
+                local.append((time.perf_counter() - t0) * 1000)
+        with lock:
+            results.extend(local)
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - started
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        conn.execute("DELETE FROM notifications WHERE dedupe_key LIKE 'raw:%%'")
+        conn.execute("DELETE FROM ticket_events WHERE ticket_id IN "
+                     "(SELECT id FROM tickets WHERE number LIKE 'RAW%%')")
+        conn.execute("DELETE FROM tickets WHERE number LIKE 'RAW%%'")
+    result = figure(results, len(results) / elapsed, concurrency=threads,
+                    rows_per_ticket={"tickets": 1, "ticket_events": len(event_rows),
+                                     "notifications": len(outbox_rows)})
+    log(f"raw_intake             {result['per_s']:>9,.1f}/s  p50 {result['p50_ms']} ms  "
+        f"p95 {result['p95_ms']} ms  c={threads} ({len(event_rows)} events, {len(outbox_rows)} outbox rows)")
+    return result
+
+
+def gunicorn_mix(url: str, plan: Plan, port: int, mixes: list[tuple[int, int]]) -> dict:
+    """Intake and read one at the top concurrency for several workers × threads mixes."""
+    env = dict(os.environ, DATABASE_URL=app_url(url), GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    targets = Targets(url)
+    top = max(plan.concurrencies)
+    base = f"http://127.0.0.1:{port}"
+    out = {}
+    for workers, threads in mixes:
+        server = Server("wsgi:app", port, env, workers, threads)
+        try:
+            tokens = [api_token(base, targets.intake_user) for _ in range(top)]
+            load_run(top, plan.warmup_seconds, intake_call(base, targets, tokens))
+            out[f"mix_{workers}x{threads}_intake"] = load_figure(
+                f"{workers}x{threads} intake", top, plan.load_seconds, intake_call(base, targets, tokens))
+            out[f"mix_{workers}x{threads}_read_one"] = load_figure(
+                f"{workers}x{threads} read_one", top, plan.load_seconds,
+                get_call(base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
+        finally:
+            server.stop()
+    return out
+
+
+def run(url: str, scale: str, only: set[str] | None, port: int, workers: int | None,
+        threads: int | None, tune: bool) -> dict:
+    plan = PLANS[scale]
+    if tune:
+        apply_tuning(url)
+    wanted = set(FIGURES) if not only else set(only)
+    unknown = wanted - set(FIGURES) - {"mix"}
+    if unknown:
+        raise SystemExit(f"unknown figure(s) {sorted(unknown)}; names: {', '.join(FIGURES)}, mix")
+    result = {"machine": machine_info(), "commit": commit_id(), "dataset": dataset_info(url, scale),
+              "postgresql": pg_settings(url), "tuning_applied": TUNING if tune else {},
+              "figures": {}}
+    result["machine"]["postgresql"] = result["postgresql"]
+    log(f"dataset: {result['dataset']}")
+    figures = result["figures"]
+    figures.update(in_process_figures(url, plan, wanted))
+    http = wanted - {"point_to_grid", "sweep", "sweep_idle", "mix"}
+    if http:
+        got = app_figures(url, plan, http, port, workers, threads)
+        result["server"] = got.pop("_server", {})
+        figures.update(got)
+    if "mix" in wanted:
+        figures.update(gunicorn_mix(url, plan, port, [(2, 4), (3, 4), (5, 4), (4, 2), (8, 1)]))
+    result["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    return result

@@ -1,0 +1,57 @@
+"""`python -m bench --scale demo` end to end, so the benchmark never rots: a tiny synthetic city
+(32 grids, 1,000 tickets, loaded with COPY), Gunicorn started and stopped, every figure taken
+once. No timing is asserted: only that the JSON the acceptance checks read has every figure.
+PostgreSQL only (COPY, ALTER DATABASE, Gunicorn against a shared database)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from .conftest import TEST_DATABASE_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ["intake", "raw_intake", "read_one", "bare_read_one", "list_100", "list_100_deep",
+           "board_street", "board_city", "sweep", "sweep_idle", "point_to_grid"]
+
+pytestmark = pytest.mark.skipif(
+    not (TEST_DATABASE_URL or "").startswith("postgresql"),
+    reason="the benchmark smoke runs on PostgreSQL only (it loads with COPY); "
+           "set TEST_DATABASE_URL to a PostgreSQL database to run it")
+
+
+def test_bench_demo_writes_every_figure(tmp_path):
+    url = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+    server, name = url.rsplit("/", 1)
+    bench_db = f"{name}_bench_smoke"
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, GRIDDESK_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", "--scale", "demo", "--fresh", "--port", "5197", "--workers", "1",
+             "--threads", "2",
+             "--database-url", f"{server}/{bench_db}", "--json", str(out)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        result = json.loads(out.read_text())
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)')
+    assert result["commit"]
+    assert result["machine"]["cpus"] >= 1 and result["machine"]["ram_gib"] > 0
+    assert "work_mem" in result["machine"]["postgresql"]
+    assert result["dataset"]["tickets"] >= 1000 and result["dataset"]["grids"] == 32
+    assert result["dataset"]["stats_daily_rows"] > 0
+    for name in FIGURES:
+        entry = result["figures"][name]
+        assert set(entry) >= {"per_s", "p50_ms", "p95_ms", "runs"}, name
+        assert entry["runs"] > 0, name
+    assert isinstance(result["figures"]["worker_rss_mb"], (int, float))
+    assert result["figures"]["worker_rss_mb"] > 0
+    assert result["figures"]["raw_intake"]["ratio"] > 0
+    assert result["figures"]["bare_read_one"]["ratio"] > 0
