@@ -123,6 +123,21 @@ def test_boolean_settings_come_from_the_given_mapping(clean_env):
     assert settings.SESSION_COOKIE_SECURE is False
 
 
+def test_the_pool_is_sized_per_thread_and_recycled_instead_of_pinged(clean_env):
+    """No round trip per request to ping a connection; every worker's pool fits in
+    max_connections: one connection per Gunicorn thread plus a small overflow."""
+    settings = Config({"DATABASE_URL": "postgresql+psycopg://gd@db/griddesk", "SECRET_KEY": "x",
+                       "GRIDDESK_THREADS": "8"})
+    assert settings.SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 1800, "pool_size": 8,
+                                                  "max_overflow": 2}
+    tuned = Config({"DATABASE_URL": "postgresql://gd@db/griddesk", "SECRET_KEY": "x",
+                    "GRIDDESK_DB_POOL_SIZE": "3", "GRIDDESK_DB_MAX_OVERFLOW": "0",
+                    "GRIDDESK_DB_POOL_RECYCLE": "600"})
+    assert tuned.SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 600, "pool_size": 3,
+                                               "max_overflow": 0}
+    assert Config({"SECRET_KEY": "x"}).SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 1800}
+
+
 # --- create-admin ----------------------------------------------------------------------------
 
 def run_cli(app, *args):
