@@ -720,6 +720,7 @@ def rebuild_rollups(url: str, batch: int = 5000) -> None:
         if not progress(conn, "daily_done"):
             sums = ", ".join(f"sum({m})" for m in MEASURES)
             nonzero = " OR ".join(f"sum({m}) <> 0" for m in MEASURES)
+            conn.execute("SET work_mem = '512MB'")
             with conn.transaction():
                 conn.execute("TRUNCATE stats_daily")
                 conn.execute(f"""INSERT INTO stats_daily (day, {', '.join(DIMENSIONS)}, {', '.join(MEASURES)})
