@@ -54,15 +54,16 @@ def parse_work_periods(text: str) -> tuple:
 def engine_options(env, url: str) -> dict[str, object]:
     """Connection pool: no ping per checkout (a round trip on every request); connections are
     recycled after GRIDDESK_DB_POOL_RECYCLE seconds instead, so none outlives a server-side or
-    firewall idle timeout. On PostgreSQL each process holds at most pool size + overflow
-    connections: default one per Gunicorn thread (GRIDDESK_THREADS) plus 2. All workers, the
-    scheduler and psql must fit in max_connections (docs/OPERATIONS.md)."""
+    firewall idle timeout. On PostgreSQL each process keeps one connection per Gunicorn thread
+    (GRIDDESK_THREADS) and opens up to 10 more for bursts (closed when returned: the scheduler's
+    or the dev server's extra threads); all workers, the scheduler and psql must fit in
+    max_connections (docs/OPERATIONS.md)."""
     options: dict[str, object] = {
         "pool_recycle": int(env.get("GRIDDESK_DB_POOL_RECYCLE", "1800"))}
     if url.startswith("postgresql"):
         options["pool_size"] = int(env.get("GRIDDESK_DB_POOL_SIZE",
                                            env.get("GRIDDESK_THREADS", "4")))
-        options["max_overflow"] = int(env.get("GRIDDESK_DB_MAX_OVERFLOW", "2"))
+        options["max_overflow"] = int(env.get("GRIDDESK_DB_MAX_OVERFLOW", "10"))
     return options
 
 

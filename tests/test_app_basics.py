@@ -125,11 +125,11 @@ def test_boolean_settings_come_from_the_given_mapping(clean_env):
 
 def test_the_pool_is_sized_per_thread_and_recycled_instead_of_pinged(clean_env):
     """No round trip per request to ping a connection; every worker's pool fits in
-    max_connections: one connection per Gunicorn thread plus a small overflow."""
+    max_connections: one connection per Gunicorn thread plus an overflow for bursts."""
     settings = Config({"DATABASE_URL": "postgresql+psycopg://gd@db/griddesk", "SECRET_KEY": "x",
                        "GRIDDESK_THREADS": "8"})
     assert settings.SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 1800, "pool_size": 8,
-                                                  "max_overflow": 2}
+                                                  "max_overflow": 10}
     tuned = Config({"DATABASE_URL": "postgresql://gd@db/griddesk", "SECRET_KEY": "x",
                     "GRIDDESK_DB_POOL_SIZE": "3", "GRIDDESK_DB_MAX_OVERFLOW": "0",
                     "GRIDDESK_DB_POOL_RECYCLE": "600"})
