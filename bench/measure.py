@@ -420,7 +420,8 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
         intake_tokens = [api_token(base, targets.intake_user) for _ in range(top)]
         # warm every worker: caches, pools, the grid index
         load_run(top, plan.warmup_seconds, intake_call(base, targets, intake_tokens))
-        load_run(top, plan.warmup_seconds / 2, get_call(base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
+        load_run(top, plan.warmup_seconds / 2, get_call(
+            base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
         if "intake" in wanted or "raw_intake" in wanted:
             for c in plan.concurrencies:
                 out[f"intake_c{c}"] = load_figure(f"intake c={c}", c, plan.load_seconds,
@@ -466,7 +467,8 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
         out["intake"]["ratio_to_raw"] = out["raw_intake"]["ratio"]
     if "bare_read_one" in wanted and "read_one" in out:
         out["bare_read_one"] = bare_read_one(url, plan, port + 1, workers, threads, targets, top)
-        out["bare_read_one"]["ratio"] = round(out["read_one"]["per_s"] / max(out["bare_read_one"]["per_s"], 0.1), 3)
+        out["bare_read_one"]["ratio"] = round(
+            out["read_one"]["per_s"] / max(out["bare_read_one"]["per_s"], 0.1), 3)
         out["read_one"]["ratio_to_bare"] = out["bare_read_one"]["ratio"]
     return out
 
