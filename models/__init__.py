@@ -15,6 +15,7 @@ from models.people.department import Department
 from models.people import sessions  # noqa: F401  (ending sessions when a user's rights change)
 from models.people.login_limits import LoginThrottle
 from models.people.user import User
+from models.reference_cache import ReferenceVersion
 from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
 from models.stats.tables import StatsDaily, StatsFact, StatsPending
 from models.tickets.co_tasks import CoHandlingTask
@@ -28,7 +29,7 @@ from models.vocabulary import (ActorKind, AreaLevel, AttachmentKind, Channel, De
                                ResponsibleKind, Role, Source, TicketStatus)
 
 __all__ = [
-    "Supervision",
+    "Supervision", "ReferenceVersion",
     "ApiClient", "ChannelSetting", "ConfigChange", "ConfigChange", "IdempotencyRecord", "LoginThrottle", "NotificationTemplate", "UserToken",
     "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "ExportJob", "DepartmentKind", "DispatchRule", "HandlingLevel",

@@ -21,7 +21,7 @@ from config import Config  # noqa: E402
 from models import db  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-KEEP_TABLES = {"work_calendar_days", "alembic_version"}
+KEEP_TABLES = {"work_calendar_days", "alembic_version", "reference_versions"}
 PASSWORD = "demo12345"
 
 
@@ -85,7 +85,14 @@ def wipe() -> None:
     else:
         for table in tables:
             db.session.execute(table.delete())
+    # New versions (but the kept calendar's) and an empty cache: the rows went behind the ORM's back.
+    from models.reference_cache import ReferenceVersion, forget, seed_versions
+
+    db.session.execute(ReferenceVersion.__table__.delete()
+                       .where(ReferenceVersion.__table__.c.name != "calendar"))
+    seed_versions(db.session.connection())
     db.session.commit()
+    forget()
 
 
 @pytest.fixture()

@@ -72,9 +72,6 @@ def set_boundary(area: Area, geojson: dict | None) -> None:
     geometry = parse_boundary(geojson)
     area.boundary = geometry_to_geojson(geometry)
     area.updated_at = utcnow()
-    from models.areas.locate import invalidate_area_index
-
-    invalidate_area_index()
     centre = geometry.representative_point() if not geometry.centroid.within(geometry) \
         else geometry.centroid
     area.centroid_lon, area.centroid_lat = round(centre.x, 7), round(centre.y, 7)
@@ -84,10 +81,6 @@ def place_area(area: Area, parent: Area | None) -> None:
     """Put an area under its parent (checked) and keep the materialized paths of it and below."""
     check_parent(area.level, parent)
     check_activation(area, parent)
-    if area.id is not None:
-        from models.areas.locate import invalidate_area_index
-
-        invalidate_area_index()  # e.g. deactivated: this process stops placing reports in it now
     if area.id is not None:
         if parent is not None and parent.is_within(area):
             raise AreaError(_("An area cannot sit under its own sub-area."))

@@ -1,13 +1,10 @@
 """Where a report belongs: point → grid by point-in-polygon over all grid boundaries.
 
-The index (a shapely STRtree over every grid polygon) is built once per process and rebuilt when
-the areas change: a cheap signature query (count and last update of grids) is checked at most
-every few seconds, and this process's own area changes drop the index at once.
+The index (a shapely STRtree over every grid polygon) is built once per process and rebuilt after
+any committed change of an area, in every process (models/reference_cache.py).
 """
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
 import shapely
@@ -21,10 +18,8 @@ from models.areas.geometry import in_china
 from models.areas.hierarchy import Area
 from models.base import db
 from models.errors import ActionInvalid
+from models.reference_cache import cached, forget
 from models.vocabulary import AreaLevel
-
-SIGNATURE_CHECK_SECONDS = 5.0
-
 
 @dataclass(frozen=True)
 class Placement:
@@ -72,38 +67,22 @@ class _AreaIndex:
         return self.community_ids[int(self.community_tree.nearest(point))]
 
 
-_lock = threading.Lock()
-_state: dict = {"index": None, "signature": None, "checked": 0.0}
-
-
-def _signature() -> tuple:
-    return tuple(db.session.execute(
-        sa.select(sa.func.count(), sa.func.max(Area.updated_at))
+def _build_index() -> _AreaIndex:
+    rows = db.session.execute(
+        sa.select(Area.id, Area.code, Area.level, Area.boundary)
         .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]), Area.active.is_(True),
-               Area.boundary.is_not(None))).one())
+               Area.boundary.is_not(None))).all()
+    return _AreaIndex(rows)
 
 
 def area_index() -> _AreaIndex:
-    now = time.monotonic()
-    with _lock:
-        index = _state["index"]
-        if index is not None and now - _state["checked"] < SIGNATURE_CHECK_SECONDS:
-            return index
-        signature = _signature()
-        _state["checked"] = now
-        if index is not None and signature == _state["signature"]:
-            return index
-        rows = db.session.execute(
-            sa.select(Area.id, Area.code, Area.level, Area.boundary)
-            .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]), Area.active.is_(True),
-                   Area.boundary.is_not(None))).all()
-        _state.update(index=_AreaIndex(rows), signature=signature)
-        return _state["index"]
+    """The index of this process, rebuilt after any committed change of an area (read-only)."""
+    return cached(("areas",), "area_index", _build_index)
 
 
 def invalidate_area_index() -> None:
-    with _lock:
-        _state.update(index=None, signature=None, checked=0.0)
+    """Drop this process's index (tests that rebuild the areas behind the ORM's back)."""
+    forget("areas")
 
 
 def locate(lon: float, lat: float, coord_system: str | None = None) -> Placement:

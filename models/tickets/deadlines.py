@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import math
-import threading
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from time import monotonic as _monotonic
+from types import MappingProxyType
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from models.base import db
 from models.calendar import WorkCalendarDay
 from models.clock import local_zone
+from models.reference_cache import cached, forget
 from models.settings import setting
 from models.vocabulary import OPEN_STATUSES, DeadlineUnit, Priority, TicketStatus
 
@@ -21,9 +23,9 @@ MAX_SPAN_DAYS = 3 * 366  # a deadline further out than this is a configuration e
 class WorkCalendar:
     """Which local dates are working days: the table where it knows the year, else Monday–Friday."""
 
-    def __init__(self, days: dict[date, bool]) -> None:
+    def __init__(self, days: Mapping[date, bool], known_years: frozenset[int] | None = None) -> None:
         self._days = days
-        self._known_years = {d.year for d in self._days}
+        self._known_years = known_years if known_years is not None else {d.year for d in days}
         self.guessed_years: set[int] = set()
 
     def is_workday(self, day: date) -> bool:
@@ -34,24 +36,25 @@ class WorkCalendar:
         return day.weekday() < 5
 
 
-CALENDAR_TTL_SECONDS = 60.0
-_calendar_lock = threading.Lock()
-_calendar_cache: dict = {"days": None, "loaded": 0.0}
+class CalendarDays(NamedTuple):
+    days: Mapping[date, bool]  # read-only: shared by every request of the process
+    known_years: frozenset[int]
+
+
+def _load_calendar_days() -> CalendarDays:
+    days = dict(db.session.execute(sa.select(WorkCalendarDay.day, WorkCalendarDay.is_workday)).all())
+    return CalendarDays(MappingProxyType(days), frozenset(d.year for d in days))
 
 
 def work_calendar() -> WorkCalendar:
-    """The whole calendar table, cached per process (a few thousand rows, re-read every minute)."""
-    with _calendar_lock:
-        now = _monotonic()
-        if _calendar_cache["days"] is None or now - _calendar_cache["loaded"] > CALENDAR_TTL_SECONDS:
-            rows = db.session.execute(sa.select(WorkCalendarDay.day, WorkCalendarDay.is_workday))
-            _calendar_cache.update(days=dict(rows.all()), loaded=now)
-        return WorkCalendar(_calendar_cache["days"])
+    """The calendar table, read once per process and again after it changes (reference cache)."""
+    loaded = cached(("calendar",), "work_calendar", _load_calendar_days)
+    return WorkCalendar(loaded.days, loaded.known_years)
 
 
 def invalidate_calendar() -> None:
-    with _calendar_lock:
-        _calendar_cache.update(days=None, loaded=0.0)
+    """Drop this process's copy (tests that write the table behind the ORM's back)."""
+    forget("calendar")
 
 
 def work_periods() -> tuple[tuple[time, time], ...]:

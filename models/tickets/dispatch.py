@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
 
 from models.areas.hierarchy import Area, lineage
 from models.base import db
 from models.categories import Category
 from models.people.department import Department
 from models.people.user import User
+from models.reference_cache import area_lineage, area_rows, cached, department_rows, user_rows
 from models.tickets.dispatch_rules import DispatchRule
 from models.vocabulary import AreaLevel, DepartmentKind, ResponsibleKind, Role
 
@@ -55,18 +57,6 @@ def most_specific_first(rules: list[DispatchRule], category: Category,
                 and area.path.startswith(r.area.path)]
     return sorted(covering, key=lambda r: (r.category_id != category.id,
                                            -r.area.level.depth, r.sort_order, r.id))
-
-
-def matching_rules(category: Category, area: Area) -> list[DispatchRule]:
-    """Active rules for the category (or its parent) in the area (or an area above it)."""
-    category_ids = [category.id] + ([category.parent_id] if category.parent_id else [])
-    rules = db.session.execute(
-        sa.select(DispatchRule)
-        .where(DispatchRule.active.is_(True), DispatchRule.category_id.in_(category_ids),
-               DispatchRule.area_id.in_(area.ancestor_ids))
-        .options(joinedload(DispatchRule.area), joinedload(DispatchRule.department))
-    ).scalars().all()
-    return most_specific_first(list(rules), category, area)
 
 
 # Why a rule covering a cell cannot take its tickets (stored in dispatch events, shown on the matrix).
@@ -122,9 +112,20 @@ def resolve_owner(category: Category, area: Area) -> Owner:
 
 
 def resolve_place(category: Category, area: Area) -> tuple[Owner, Resolution]:
-    levels = lineage(area)
-    resolution = resolve(matching_rules(category, area), levels, Staffing())
-    return resolution.owner or command_centre_owner(levels), resolution
+    """The owner of one cell, resolved in memory on the cached matrix (``matrix_in_memory``),
+    returned as rows of the current session."""
+    matrix = matrix_in_memory()
+    levels = area_lineage(area.id)
+    if not levels:  # an area this transaction has just created: not in the snapshot yet
+        levels = {level: _AreaView.of(a) for level, a in lineage(area).items()}
+    here = levels[area.level]
+    resolution = resolve(most_specific_first(list(matrix.rules_for(category)), category, here),
+                         levels, matrix)
+    owner = resolution.owner or matrix.command_centre_owner(levels)
+    return _attached(owner), Resolution(
+        _attached(resolution.owner) if resolution.owner is not None else None,
+        tuple((db.session.get(DispatchRule, rule.id), reason)
+              for rule, reason in resolution.passed_over))
 
 
 def ticket_place(ticket) -> Area | None:
@@ -142,6 +143,118 @@ def ticket_owner(ticket) -> tuple[Owner, Resolution]:
     if ticket.location_flagged and area.level == AreaLevel.COMMUNITY:
         return Owner(community_office_of(area), None, AreaLevel.COMMUNITY, None), Resolution(None)
     return resolve_place(ticket.category, area)
+
+
+# --- the matrix in memory -------------------------------------------------------------------------
+#
+# The active rules, the grid workers, the community offices and the command centres as plain rows,
+# read once per process and again after any change of rules, areas, departments or users
+# (models/reference_cache.py). ``resolve`` and ``most_specific_first`` run on them unchanged: the
+# rows carry the attributes they read (``rule.area.path``, ``department.area.level`` …).
+
+MATRIX_KINDS = ("dispatch_rules", "areas", "departments", "users")
+
+
+class _AreaView(NamedTuple):
+    id: int
+    path: str
+    level: AreaLevel
+
+    @classmethod
+    def of(cls, area) -> "_AreaView":
+        return cls(area.id, area.path, area.level)
+
+
+class _DepartmentView(NamedTuple):
+    id: int
+    active: bool
+    area: _AreaView | None
+
+
+class _UserView(NamedTuple):
+    id: int
+
+
+class _RuleView(NamedTuple):
+    id: int
+    category_id: int
+    area: _AreaView
+    responsible_kind: ResponsibleKind
+    department: _DepartmentView | None
+    sort_order: int
+    active: bool
+
+
+class MatrixInMemory(Staffing):
+    """The matrix's rules and its staff as plain, shared, read-only rows."""
+
+    def __init__(self, rules: dict[int, tuple[_RuleView, ...]], workers: dict[int, int],
+                 offices: dict[int, _DepartmentView], centres: dict[int, _DepartmentView]) -> None:
+        self._rules = MappingProxyType(rules)
+        self._workers = MappingProxyType(workers)
+        self._offices = MappingProxyType(offices)
+        self._centres = MappingProxyType(centres)
+
+    def rules_for(self, category: Category) -> tuple[_RuleView, ...]:
+        return self._rules.get(category.id, ()) + (
+            self._rules.get(category.parent_id, ()) if category.parent_id else ())
+
+    def grid_worker(self, grid) -> _UserView | None:
+        worker = self._workers.get(grid.id) if grid is not None else None
+        return _UserView(worker) if worker is not None else None
+
+    def community_office(self, community) -> _DepartmentView | None:
+        return self._offices.get(community.id) if community is not None else None
+
+    def command_centre_owner(self, levels) -> Owner:
+        """As ``command_centre_owner``, from memory."""
+        for level in (AreaLevel.STREET, AreaLevel.DISTRICT):
+            area = levels.get(level)
+            centre = self._centres.get(area.id) if area is not None else None
+            if centre is not None:
+                return Owner(centre, None, level, None)
+        return Owner(None, None, AreaLevel.DISTRICT, None)
+
+
+def _load_matrix() -> MatrixInMemory:
+    areas = {a.id: _AreaView(a.id, a.path, a.level) for a in area_rows().values()}
+    departments = {d.id: _DepartmentView(d.id, d.active, areas.get(d.area_id))
+                   for d in department_rows().values()}
+    rules: dict[int, list[_RuleView]] = {}
+    for row in db.session.execute(sa.select(
+            DispatchRule.id, DispatchRule.category_id, DispatchRule.area_id,
+            DispatchRule.responsible_kind, DispatchRule.department_id, DispatchRule.sort_order)
+            .where(DispatchRule.active.is_(True)).order_by(DispatchRule.id)):
+        if row.area_id in areas:
+            rules.setdefault(row.category_id, []).append(_RuleView(
+                row.id, row.category_id, areas[row.area_id], row.responsible_kind,
+                departments.get(row.department_id), row.sort_order, True))
+    workers: dict[int, int] = {}
+    for user in sorted(user_rows().values()):  # by id: the first grid worker of a grid
+        if user.role == Role.GRID_WORKER and user.active and user.scope_area_id is not None:
+            workers.setdefault(user.scope_area_id, user.id)
+    offices: dict[int, _DepartmentView] = {}
+    centres: dict[int, _DepartmentView] = {}
+    for department in sorted(department_rows().values()):
+        if not department.active:
+            continue
+        if department.kind == DepartmentKind.COMMUNITY_OFFICE:
+            offices.setdefault(department.area_id, departments[department.id])
+        elif department.kind == DepartmentKind.COMMAND_CENTRE:
+            centres.setdefault(department.area_id, departments[department.id])
+    return MatrixInMemory({k: tuple(v) for k, v in rules.items()}, workers, offices, centres)
+
+
+def matrix_in_memory() -> MatrixInMemory:
+    return cached(MATRIX_KINDS, "matrix_in_memory", _load_matrix)
+
+
+def _attached(owner: Owner) -> Owner:
+    """The owner as rows of this session (primary-key lookups, usually in the identity map)."""
+    return Owner(db.session.get(Department, owner.department.id) if owner.department else None,
+                 db.session.get(User, owner.user.id) if owner.user else None,
+                 owner.level,
+                 db.session.get(DispatchRule, owner.rule.id) if owner.rule else None)
 
 
 def _owner_from_rule(rule: DispatchRule, levels: dict[AreaLevel, Area],

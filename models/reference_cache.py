@@ -1,0 +1,304 @@
+"""Reference data cached per process, dropped everywhere the moment a change commits.
+
+Configuration (areas, categories, departments, users, dispatch rules, the work calendar, API
+tokens) is read on every request but changes a few times a day. Each kind has a row in
+``reference_versions``; a flush that creates, changes or deletes a row of that kind raises the
+kind's version on the same connection, in the same transaction (``_after_flush`` below, whoever
+made the change: admin panel, command line, import, a domain operation). So a change and its new
+version commit together, and every web worker and the scheduler see both at once.
+
+Checking costs one tiny query per database transaction (all versions at once, remembered in the
+session until the transaction ends) — in practice once per request or per scheduler step. Not a
+time-to-live: a revoked token or a deactivated user must stop working at the very next request,
+in every process. While the current transaction has changed a kind itself (not yet committed),
+that kind is read from the database directly and not cached: the cache never holds data another
+transaction cannot see.
+
+Usage (cache plain, immutable data — tuples, namedtuples, frozen dataclasses, MappingProxyType —
+never ORM instances, which belong to one session)::
+
+    from models.reference_cache import cached
+
+    def category_labels() -> Mapping[int, str]:
+        return cached(("categories",), "category_labels", _load_category_labels)
+
+The ready-made snapshots (``category_rows``, ``area_rows``, ``department_rows``, ``user_rows``,
+``area_lineage``) give labels by id without touching the ORM. ``forget()`` drops this
+process's entries (tests that rebuild the database under a running process).
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from time import monotonic
+from types import MappingProxyType
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import db
+
+KINDS = ("areas", "categories", "departments", "users", "dispatch_rules", "calendar", "tokens")
+
+
+class ReferenceVersion(db.Model):
+    """One row per kind of reference data; its version rises with every committed change."""
+
+    __tablename__ = "reference_versions"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+def _start() -> int:
+    """A random first version: a database built anew never repeats the versions of the last."""
+    return secrets.randbits(48)
+
+
+def seed_versions(connection) -> None:
+    """A row for every kind that has none (new database, migration, tests' wipe)."""
+    table = ReferenceVersion.__table__
+    present = set(connection.execute(sa.select(table.c.name)).scalars())
+    missing = [{"name": kind, "version": _start()} for kind in KINDS if kind not in present]
+    if missing:
+        connection.execute(table.insert(), missing)
+
+
+sa.event.listen(ReferenceVersion.__table__, "after_create",
+                lambda table, connection, **kw: seed_versions(connection))
+
+
+# --- which changes count --------------------------------------------------------------------------
+
+# Columns written by use, not by configuration: a login is not a change. (A token's use is
+# written behind the session, models/people/tokens.py, so it never comes here.)
+_IGNORED = frozenset({"last_login_at", "failed_logins", "created_at"})
+
+
+def _watched() -> dict[type, str]:
+    from models.areas.hierarchy import Area
+    from models.calendar import WorkCalendarDay
+    from models.categories import Category
+    from models.people.api_clients import ApiClient, UserToken
+    from models.people.department import Department
+    from models.people.user import User
+    from models.tickets.dispatch_rules import DispatchRule
+
+    return {Area: "areas", Category: "categories", Department: "departments", User: "users",
+            DispatchRule: "dispatch_rules", WorkCalendarDay: "calendar", ApiClient: "tokens",
+            UserToken: "tokens"}
+
+
+_watched_classes: dict[type, str] = {}
+
+
+def kind_of(cls) -> str | None:
+    if not _watched_classes:
+        _watched_classes.update(_watched())
+    return _watched_classes.get(cls)
+
+
+def _really_changed(obj) -> bool:
+    state = sa.inspect(obj)
+    return any(attr.key not in _IGNORED and attr.history.has_changes() for attr in state.attrs)
+
+
+def _changed_kinds(session: Session) -> set[str]:
+    kinds = set()
+    for objects, updated in ((session.new, False), (session.dirty, True), (session.deleted, False)):
+        for obj in objects:
+            kind = kind_of(type(obj))
+            if kind is None or kind in kinds or (updated and not _really_changed(obj)):
+                continue
+            kinds.add(kind)
+    return kinds
+
+
+def bump(session: Session, kinds: Iterable[str]) -> None:
+    """Raise the versions of ``kinds`` in the session's transaction (committed with it)."""
+    kinds = sorted(set(kinds))
+    if not kinds:
+        return
+    table = ReferenceVersion.__table__
+    connection = session.connection()
+    done = connection.execute(table.update().where(table.c.name.in_(kinds))
+                              .values(version=table.c.version + 1)).rowcount
+    if done < len(kinds):
+        seed_versions(connection)
+    session.info.setdefault("reference_changed", set()).update(kinds)
+    session.info.pop("reference_versions", None)
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    kinds = _changed_kinds(session)
+    if kinds:
+        bump(session, kinds)
+
+
+def _bulk_statement(state) -> None:
+    """``session.execute(update(Area)…)`` and the like bypass the flush: count them too."""
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    mapper = state.bind_mapper
+    kind = kind_of(mapper.class_) if mapper is not None else None
+    if kind is not None:
+        bump(state.session, [kind])
+
+
+def _transaction_ended(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("reference_changed", None)
+        session.info.pop("reference_versions", None)
+
+
+sa.event.listen(Session, "after_flush", _after_flush)
+sa.event.listen(Session, "do_orm_execute", _bulk_statement)
+sa.event.listen(Session, "after_transaction_end", _transaction_ended)
+
+
+# --- the cache ------------------------------------------------------------------------------------
+
+def current_versions() -> Mapping[str, int]:
+    """Every kind's version as this transaction sees it (one query per transaction)."""
+    session = db.session()
+    found = session.info.get("reference_versions")
+    if found is None:
+        table = ReferenceVersion.__table__
+        found = dict(session.execute(sa.select(table.c.name, table.c.version)).all())
+        session.info["reference_versions"] = found
+    return found
+
+
+class _Entry(NamedTuple):
+    kinds: tuple[str, ...]
+    versions: tuple
+    value: object
+    loaded: float
+
+
+_lock = threading.Lock()
+_entries: dict[Hashable, _Entry] = {}
+
+
+def cached(kinds: tuple[str, ...], key: Hashable, load: Callable[[], object], *,
+           ttl: float | None = None):
+    """``load()``'s value, computed once per process until one of ``kinds`` changes (or ``ttl``
+    seconds pass). The value is shared by every request and thread of the process: it must be
+    immutable. None is never kept (an unknown token must not take memory)."""
+    session = db.session()
+    if session.info.get("reference_changed", set()) & set(kinds):
+        return load()  # this transaction changed it: read through, cache nothing uncommitted
+    versions = current_versions()
+    stamp = tuple(versions.get(kind) for kind in kinds)
+    entry = _entries.get(key)
+    now = monotonic()
+    if entry is not None and entry.versions == stamp and (ttl is None or now - entry.loaded < ttl):
+        return entry.value
+    value = load()
+    if None not in stamp and value is not None:
+        with _lock:
+            _entries[key] = _Entry(tuple(kinds), stamp, value, now)
+    return value
+
+
+def forget(*kinds: str) -> None:
+    """Drop this process's entries that depend on ``kinds`` (every entry when none is named)."""
+    with _lock:
+        for key in [k for k, e in _entries.items() if not kinds or set(e.kinds) & set(kinds)]:
+            del _entries[key]
+
+
+def frozen(mapping: dict) -> Mapping:
+    """A read-only view: what a cache hands out is shared by every request of the process."""
+    return MappingProxyType(mapping)
+
+
+# --- snapshots of the reference tables: plain rows by id, for labels and lookups ------------------
+
+class CategoryRow(NamedTuple):
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    active: bool
+
+    @property
+    def label(self) -> str:
+        """As ``str(Category)``: "parent / name" for a sub-category."""
+        parent = category_rows().get(self.parent_id) if self.parent_id else None
+        return f"{parent.name} / {self.name}" if parent is not None else self.name
+
+
+class AreaRow(NamedTuple):
+    id: int
+    code: str
+    name: str
+    level: object  # AreaLevel
+    parent_id: int | None
+    path: str
+    active: bool
+
+
+class DepartmentRow(NamedTuple):
+    id: int
+    name: str
+    kind: object  # DepartmentKind
+    area_id: int
+    active: bool
+
+
+class UserRow(NamedTuple):
+    id: int
+    username: str
+    display_name: str
+    role: object  # Role
+    scope_area_id: int | None
+    department_id: int | None
+    active: bool
+
+    @property
+    def label(self) -> str:
+        """As ``str(User)``."""
+        return f"{self.display_name}（{self.username}）"
+
+
+def _rows(model, row_type) -> Mapping:
+    columns = [getattr(model, name) for name in row_type._fields]
+    return frozen({row[0]: row_type(*row)
+                   for row in db.session.execute(sa.select(*columns)).all()})
+
+
+def category_rows() -> Mapping[int, CategoryRow]:
+    from models.categories import Category
+
+    return cached(("categories",), "category_rows", lambda: _rows(Category, CategoryRow))
+
+
+def area_rows() -> Mapping[int, AreaRow]:
+    from models.areas.hierarchy import Area
+
+    return cached(("areas",), "area_rows", lambda: _rows(Area, AreaRow))
+
+
+def department_rows() -> Mapping[int, DepartmentRow]:
+    from models.people.department import Department
+
+    return cached(("departments",), "department_rows", lambda: _rows(Department, DepartmentRow))
+
+
+def user_rows() -> Mapping[int, UserRow]:
+    from models.people.user import User
+
+    return cached(("users",), "user_rows", lambda: _rows(User, UserRow))
+
+
+def area_lineage(area_id: int) -> Mapping:
+    """{AreaLevel: AreaRow} from the district down to the area itself (empty if unknown)."""
+    rows = area_rows()
+    area = rows.get(area_id)
+    if area is None:
+        return frozen({})
+    ids = [int(part) for part in area.path.strip("/").split("/") if part]
+    return frozen({rows[i].level: rows[i] for i in ids if i in rows})
