@@ -11,8 +11,8 @@ Checking costs one tiny query per database transaction (all versions at once, re
 session until the transaction ends) — in practice once per request or per scheduler step. Not a
 time-to-live: a revoked token or a deactivated user must stop working at the very next request,
 in every process. While the current transaction has changed a kind itself (not yet committed),
-that kind is read from the database directly and not cached: the cache never holds data another
-transaction cannot see.
+that kind is read again after each such change and kept in the session only: the process's
+cache never holds data another transaction cannot see.
 
 Usage (cache plain, immutable data — tuples, namedtuples, frozen dataclasses, MappingProxyType —
 never ORM instances, which belong to one session)::
@@ -127,8 +127,9 @@ def bump(session: Session, kinds: Iterable[str]) -> None:
                               .values(version=table.c.version + 1)).rowcount
     if done < len(kinds):
         seed_versions(connection)
-    session.info.setdefault("reference_changed", set()).update(kinds)
-    session.info.pop("reference_versions", None)
+    changed = session.info.setdefault("reference_changed", {})
+    for kind in kinds:
+        changed[kind] = changed.get(kind, 0) + 1
 
 
 def _after_flush(session: Session, _flush_context) -> None:
@@ -149,8 +150,8 @@ def _bulk_statement(state) -> None:
 
 def _transaction_ended(session: Session, transaction) -> None:
     if transaction.parent is None:
-        session.info.pop("reference_changed", None)
-        session.info.pop("reference_versions", None)
+        for key in ("reference_changed", "reference_versions", "reference_uncommitted"):
+            session.info.pop(key, None)
 
 
 sa.event.listen(Session, "after_flush", _after_flush)
@@ -188,8 +189,9 @@ def cached(kinds: tuple[str, ...], key: Hashable, load: Callable[[], object], *,
     seconds pass). The value is shared by every request and thread of the process: it must be
     immutable. None is never kept (an unknown token must not take memory)."""
     session = db.session()
-    if session.info.get("reference_changed", set()) & set(kinds):
-        return load()  # this transaction changed it: read through, cache nothing uncommitted
+    changed = session.info.get("reference_changed")
+    if changed and any(kind in changed for kind in kinds):
+        return _uncommitted(session, changed, kinds, key, load)
     versions = current_versions()
     stamp = tuple(versions.get(kind) for kind in kinds)
     entry = _entries.get(key)
@@ -201,6 +203,17 @@ def cached(kinds: tuple[str, ...], key: Hashable, load: Callable[[], object], *,
         with _lock:
             _entries[key] = _Entry(tuple(kinds), stamp, value, now)
     return value
+
+
+def _uncommitted(session: Session, changed: dict, kinds, key: Hashable, load: Callable):
+    """This transaction changed one of ``kinds`` itself: what it loads stays in its session
+    (until its next change of those kinds), never in the process — it may yet roll back."""
+    stamp = tuple(changed.get(kind, 0) for kind in kinds)
+    local = session.info.setdefault("reference_uncommitted", {})
+    entry = local.get(key)
+    if entry is None or entry[0] != stamp:
+        entry = local[key] = (stamp, load())
+    return entry[1]
 
 
 def forget(*kinds: str) -> None:

@@ -112,20 +112,26 @@ def resolve_owner(category: Category, area: Area) -> Owner:
 
 
 def resolve_place(category: Category, area: Area) -> tuple[Owner, Resolution]:
-    """The owner of one cell, resolved in memory on the cached matrix (``matrix_in_memory``),
-    returned as rows of the current session."""
-    matrix = matrix_in_memory()
-    levels = area_lineage(area.id)
-    if not levels:  # an area this transaction has just created: not in the snapshot yet
-        levels = {level: _AreaView.of(a) for level, a in lineage(area).items()}
-    here = levels[area.level]
-    resolution = resolve(most_specific_first(list(matrix.rules_for(category)), category, here),
-                         levels, matrix)
-    owner = resolution.owner or matrix.command_centre_owner(levels)
+    """The owner of one cell as rows of the current session (see ``owner_in_memory``)."""
+    owner, resolution = owner_in_memory(category, area)
     return _attached(owner), Resolution(
         _attached(resolution.owner) if resolution.owner is not None else None,
         tuple((db.session.get(DispatchRule, rule.id), reason)
               for rule, reason in resolution.passed_over))
+
+
+def owner_in_memory(category, area) -> tuple[Owner, Resolution]:
+    """The owner of one cell resolved on the cached matrix, without a query: its department,
+    user and rule are plain read-only rows (``.id`` …), not ORM instances. ``category`` needs
+    ``id`` and ``parent_id``; ``area`` ``id``, ``path`` and ``level``."""
+    matrix = matrix_in_memory()
+    levels = area_lineage(area.id)
+    if not levels:  # an area committed after this transaction's snapshot of the areas
+        levels = {level: _AreaView.of(a) for level, a in lineage(area).items()}
+    here = levels[area.level]
+    resolution = resolve(most_specific_first(list(matrix.rules_for(category)), category, here),
+                         levels, matrix)
+    return resolution.owner or matrix.command_centre_owner(levels), resolution
 
 
 def ticket_place(ticket) -> Area | None:
