@@ -162,3 +162,20 @@ def test_what_the_cache_hands_out_cannot_be_changed_by_a_request(world):
     with pytest.raises(TypeError):
         calendar_days[START.date()] = False
     assert category_rows()[world.categories["garbage"].id].label == "街面环境卫生 / 垃圾清运"
+
+
+def test_reporting_and_handling_tickets_change_no_reference_version(world, client):
+    """Work on tickets is not a configuration change: the caches stay warm under load."""
+    from models.reference_cache import current_versions
+
+    from .test_api import new_ticket
+
+    token = token_for(client, "community")
+    db.session.commit()
+    before = dict(current_versions())
+    created = new_ticket(client, token)
+    assert created.status_code == 201, created.get_json()
+    assert client.get(f"/api/v1/tickets/{created.get_json()['id']}",
+                      headers=auth(token)).status_code == 200
+    db.session.commit()
+    assert dict(current_versions()) == before
