@@ -22,9 +22,14 @@ never ORM instances, which belong to one session)::
     def category_labels() -> Mapping[int, str]:
         return cached(("categories",), "category_labels", _load_category_labels)
 
-The ready-made snapshots (``category_rows``, ``area_rows``, ``department_rows``, ``user_rows``,
-``area_lineage``) give labels by id without touching the ORM. ``forget()`` drops this
-process's entries (tests that rebuild the database under a running process).
+The ready-made snapshots give labels by id without touching the ORM (read-only mappings of
+namedtuples): ``category_rows()[id].label`` (as ``str(Category)``), ``area_rows()[id].name``,
+``area_lineage(area_id)`` ({AreaLevel: AreaRow}), ``department_rows()[id].name``,
+``user_rows()[id].display_name``. Built on the same mechanism elsewhere: the work calendar
+(``models.tickets.deadlines.work_calendar``), the grid index (``models.areas.locate.area_index``),
+the responsibility matrix (``models.tickets.dispatch.owner_in_memory``: the owner's ids without a
+query) and API tokens (``models.people.tokens``, with a 60 s life on top). ``forget()`` drops
+this process's entries (tests that rewrite tables behind the ORM's back).
 """
 from __future__ import annotations
 
