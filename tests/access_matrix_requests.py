@@ -126,6 +126,7 @@ FIXED = {
     "rule_id": lambda c: c.world.rule_id,
     "fmt": lambda c: "json",
     "size": lambda c: "thumbnail",
+    "filename": lambda c: "css/griddesk.css",
     "rest": lambda c: "nothing.json",
 }
 

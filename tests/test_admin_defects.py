@@ -332,3 +332,15 @@ def test_custom_fields_are_asked_shown_and_exported(world, login_as):
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]]))
     assert row["满溢桶数"] == 3 and row["异味来源"] == "垃圾桶、下水道"
+
+
+@pytest.mark.parametrize("view", ["notifytemplate", "area", "department", "user", "category",
+                                  "dispatchrule", "notification", "apiclient", "configchange"])
+@pytest.mark.parametrize("page", ["edit", "details"])
+@pytest.mark.parametrize("bad_id", ["None", "abc", "99999999999999999999"])
+def test_a_hand_edited_record_id_is_a_record_that_does_not_exist(world, login_as, view, page,
+                                                                  bad_id):
+    """Found by the access matrix: ?id=None was a 500 on PostgreSQL (the text compared with an
+    integer key); now the list with "record does not exist", on both databases."""
+    response = login_as("admin").get(f"/admin/{view}/{page}/?id={bad_id}")
+    assert response.status_code in (302, 404), response.status_code

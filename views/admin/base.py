@@ -112,6 +112,16 @@ class GridDeskModelView(RoleGate, ModelView):
             flash(_("The list cannot be filtered that way; it is shown without filters."), "error")
             return redirect(url_for(".index_view"))
 
+    def get_one(self, id):
+        """The record of a URL's ?id=; an id that is none of this table's (edited by hand:
+        ?id=None, ?id=abc, a number past the column's range) is a record that does not exist,
+        not a 500 (PostgreSQL refuses to compare such text with an integer key)."""
+        try:
+            return super().get_one(id)
+        except (StatementError, ValueError, OverflowError):
+            db.session.rollback()
+            return None
+
     def is_action_allowed(self, name):
         # Nothing is deleted in bulk: what the history points at is deactivated instead.
         return name != "delete" and super().is_action_allowed(name)
