@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import wraps
 
+import orjson
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
@@ -38,7 +39,7 @@ from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
 from models.tickets.listing import list_filter
 from models.tickets.public_limits import max_text
-from models.tickets.records import ticket_list_loads
+from models.tickets.reading import read_ticket_row, read_ticket_rows, ticket_document
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
@@ -342,12 +343,22 @@ def timeline_json(ticket: Ticket) -> list[dict]:
 
 def attachment_json(item: Attachment) -> dict:
     """Each photo with the URLs the caller fetches it (and its thumbnail) from, with its own token."""
-    ids = {"ticket_id": item.ticket_id, "attachment_id": item.id}
     return {"id": item.id, "event_seq": None, "kind": item.kind.value, "mime": item.mime,
             "size": item.size, "width": item.width, "height": item.height,
             "sha256": item.sha256, "name": item.original_name, "created_at": iso(item.created_at),
-            "url": url_for("api.attachment_file", **ids, _external=True),
+            **photo_urls(item.ticket_id, item.id)}
+
+
+def photo_urls(ticket_id: int, attachment_id: int) -> dict:
+    ids = {"ticket_id": ticket_id, "attachment_id": attachment_id}
+    return {"url": url_for("api.attachment_file", **ids, _external=True),
             "thumbnail_url": url_for("api.attachment_thumbnail", **ids, _external=True)}
+
+
+def fast_json(body: dict, status: int = 200):
+    """A JSON response encoded by orjson (the reads: several times faster than Flask's encoder)."""
+    return current_app.response_class(orjson.dumps(body, default=str), status=status,
+                                      mimetype="application/json")
 
 
 def visible_ticket(ticket_id: int) -> Ticket:
@@ -503,14 +514,11 @@ def list_tickets():
         created, last_id = _decode_cursor(args["cursor"])
         # A row comparison is an index condition on (created_at, id); an OR would be a filter.
         query = query.where(sa.tuple_(Ticket.created_at, Ticket.id) < (created, last_id))
-    rows = db.session.execute(
-        query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
-        .options(*ticket_list_loads())).scalars().all()
+    rows = read_ticket_rows(query.whereclause, limit=limit + 1)  # plain rows, one statement
     items, more = rows[:limit], len(rows) > limit
     cursor = _encode_cursor(items[-1]) if more else None
-    tasks = tasks_by_ticket(t.id for t in items)  # the page's co-handling tasks in one query
-    return jsonify({"items": [ticket_json(t, principal, tasks=tasks[t.id]) for t in items],
-                    "next": cursor})
+    return fast_json({"items": [ticket_document(t, user=principal.user, actor=principal.actor)
+                                for t in items], "next": cursor})
 
 
 def version_of(data: dict) -> int:
@@ -566,7 +574,14 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 @bp.get("/tickets/<int:ticket_id>")
 @authenticated
 def get_ticket(ticket_id: int):
-    return jsonify(ticket_json(visible_ticket(ticket_id), g.principal, with_timeline=True))
+    principal = g.principal
+    row = read_ticket_row(ticket_id, principal.scope())  # one statement, timeline included
+    if row is None:
+        raise ApiError(404, "not_found", _("No such ticket in your scope."))
+    body = ticket_document(row, user=principal.user, actor=principal.actor, full=True)
+    for item in body["attachments"]:
+        item.update(photo_urls(ticket_id, item["id"]))
+    return fast_json(body)
 
 
 @bp.post("/tickets/<int:ticket_id>/actions/<action>")

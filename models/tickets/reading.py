@@ -1,0 +1,331 @@
+"""Reading tickets for the API without the ORM's unit of work: one statement per read.
+
+The API's read of one ticket is a single SELECT: the ticket's columns, the labels of its category,
+areas, department and people (outer joins), its current supervision, and its co-handling tasks,
+timeline and attachments aggregated as JSON in SQL (``json_agg`` on PostgreSQL,
+``json_group_array`` on SQLite). A page of the list is the same statement without timeline and
+attachments. The rows become light ``TicketRow`` objects carrying the attribute names of
+``Ticket``, so the one definition of each rule (deadline state, allowed actions, phone masking,
+supervision steps, co-handling steps) is called on them unchanged.
+
+``ticket_document`` gives the JSON the API has always given (tests/test_api_reads.py compares it,
+parsed, with the ORM rendering for every demo ticket).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from models.areas.hierarchy import Area
+from models.base import db, utcnow
+from models.categories import Category
+from models.clock import local_zone
+from models.people.department import Department
+from models.people.phones import mask_phone
+from models.people.user import User
+from models.tickets.actions import action_label
+from models.tickets.co_tasks import CoHandlingTask
+from models.tickets.supervision import Supervision, SupervisionLevel
+from models.tickets.tables import Attachment, Ticket, TicketEvent
+from models.vocabulary import ACTIVE_TASK_STATUSES, TaskStatus
+
+LEVELS = ("district", "street", "community", "grid")
+
+# The ticket's own columns a read shows or a rule looks at.
+TICKET_COLUMNS = (
+    "id", "number", "title", "description", "status", "priority", "source", "category_id",
+    "district_id", "street_id", "community_id", "grid_id", "lat", "lon", "address",
+    "location_flagged", "reporter_name", "reporter_phone", "tracking_code", "created_by_id",
+    "assigned_department_id", "assigned_user_id", "current_level", "accept_deadline",
+    "handle_deadline", "deadlines_from", "accepted_at", "submitted_at", "submitted_by_id",
+    "closed_at", "rating", "rating_comment", "rating_source", "rated_by_id", "rework_count",
+    "duplicate_of_id", "attributes", "version", "created_at", "updated_at",
+    "extension_requested_until", "extension_requested_by_id", "suspended_at", "resume_status")
+
+
+# --- JSON aggregation, per database ------------------------------------------------------------
+
+def _json_object(pairs: dict) -> sa.ColumnElement:
+    args = []
+    for key, value in pairs.items():
+        args += [sa.literal(key), value]
+    if db.engine.dialect.name == "postgresql":
+        return sa.func.json_build_object(*args)
+    return sa.func.json_object(*args)
+
+
+def _json_value(column) -> sa.ColumnElement:
+    """A JSON column nested as JSON (SQLite stores it as text)."""
+    return column if db.engine.dialect.name == "postgresql" else sa.func.json(column)
+
+
+def _json_list(item: sa.ColumnElement, build) -> sa.ScalarSelect:
+    """One JSON array of ``item`` (a JSON object per row) over the rows ``build`` selects,
+    correlated to the outer ticket; NULL when there are none."""
+    agg = sa.func.json_agg if db.engine.dialect.name == "postgresql" else sa.func.json_group_array
+    return build(sa.select(agg(item))).correlate(Ticket).scalar_subquery()
+
+
+def _tasks_json() -> sa.ScalarSelect:
+    return _json_list(_json_object({
+        "id": CoHandlingTask.id, "department_id": CoHandlingTask.department_id,
+        "department_name": Department.name, "status": CoHandlingTask.status,
+        "deadline": CoHandlingTask.deadline, "note": CoHandlingTask.note,
+        "outcome": CoHandlingTask.outcome, "created_at": CoHandlingTask.created_at,
+        "accepted_at": CoHandlingTask.accepted_at, "finished_at": CoHandlingTask.finished_at,
+    }), lambda q: q.select_from(CoHandlingTask)
+        .join(Department, Department.id == CoHandlingTask.department_id)
+        .where(CoHandlingTask.ticket_id == Ticket.id))
+
+
+def _timeline_json() -> sa.ScalarSelect:
+    actor = aliased(User)
+    e = TicketEvent
+    return _json_list(_json_object({
+        "seq": e.seq, "action": e.action, "actor_kind": e.actor_kind, "actor_name": actor.display_name,
+        "from_status": e.from_status, "to_status": e.to_status, "from_user_id": e.from_user_id,
+        "to_user_id": e.to_user_id, "from_department_id": e.from_department_id,
+        "to_department_id": e.to_department_id, "note": e.note, "details": _json_value(e.details),
+        "at": e.created_at,
+    }), lambda q: q.select_from(e).outerjoin(actor, actor.id == e.actor_user_id)
+        .where(e.ticket_id == Ticket.id))
+
+
+def _attachments_json() -> sa.ScalarSelect:
+    a = Attachment
+    return _json_list(_json_object({
+        "id": a.id, "ticket_id": a.ticket_id, "kind": a.kind, "mime": a.mime, "size": a.size,
+        "width": a.width, "height": a.height, "sha256": a.sha256, "name": a.original_name,
+        "created_at": a.created_at,
+    }), lambda q: q.select_from(a).where(a.ticket_id == Ticket.id))
+
+
+# --- the statement -----------------------------------------------------------------------------
+
+def ticket_select(*, full: bool) -> sa.Select:
+    """Tickets with everything the API shows of them; ``full`` adds timeline and attachments."""
+    areas = {level: aliased(Area, name=f"a_{level}") for level in LEVELS}
+    assignee, rater = aliased(User, name="assignee"), aliased(User, name="rater")
+    sup_by, reply_by = aliased(User, name="sup_by"), aliased(User, name="reply_by")
+    columns = [getattr(Ticket, name) for name in TICKET_COLUMNS]
+    columns += [Category.code.label("category_code"), Category.name.label("category_name"),
+                Category.requires_after_photo.label("category_after_photo")]
+    for level, area in areas.items():
+        columns += [area.id.label(f"{level}__id"), area.code.label(f"{level}__code"),
+                    area.name.label(f"{level}__name"), area.level.label(f"{level}__level")]
+    columns += [Department.name.label("department_name"),
+                assignee.display_name.label("assignee_name"), rater.display_name.label("rater_name"),
+                Supervision.id.label("sup_id"), Supervision.level.label("sup_level"),
+                Supervision.note.label("sup_note"), Supervision.expected_by.label("sup_expected_by"),
+                Supervision.by_user_id.label("sup_by_id"), sup_by.display_name.label("sup_by_name"),
+                Supervision.started_at.label("sup_started_at"),
+                Supervision.last_reply_at.label("sup_reply_at"),
+                Supervision.last_reply_note.label("sup_reply_note"),
+                Supervision.last_reply_by_id.label("sup_reply_by_id"),
+                reply_by.display_name.label("sup_reply_by_name"),
+                sa.type_coerce(_tasks_json(), sa.JSON).label("tasks_json")]
+    if full:
+        columns += [sa.type_coerce(_timeline_json(), sa.JSON).label("timeline_json"),
+                    sa.type_coerce(_attachments_json(), sa.JSON).label("attachments_json")]
+    query = sa.select(*columns).select_from(Ticket).join(Category, Category.id == Ticket.category_id)
+    for level, area in areas.items():
+        query = query.outerjoin(area, area.id == getattr(Ticket, f"{level}_id"))
+    return (query.outerjoin(Department, Department.id == Ticket.assigned_department_id)
+            .outerjoin(assignee, assignee.id == Ticket.assigned_user_id)
+            .outerjoin(rater, rater.id == Ticket.rated_by_id)
+            .outerjoin(Supervision, sa.and_(Supervision.ticket_id == Ticket.id,
+                                            Supervision.lifted_at.is_(None)))
+            .outerjoin(sup_by, sup_by.id == Supervision.by_user_id)
+            .outerjoin(reply_by, reply_by.id == Supervision.last_reply_by_id))
+
+
+def read_ticket_row(ticket_id: int, visible: sa.ColumnElement[bool]) -> "TicketRow | None":
+    """One ticket inside ``visible`` (the caller's scope), with timeline and attachments."""
+    row = db.session.execute(ticket_select(full=True).where(Ticket.id == ticket_id, visible)).first()
+    return TicketRow(row._mapping) if row is not None else None
+
+
+def read_ticket_rows(where: sa.ColumnElement[bool] | None, *, limit: int) -> list["TicketRow"]:
+    """A page of tickets, newest first (the API list's order and its cursor's columns)."""
+    query = ticket_select(full=False)
+    if where is not None:
+        query = query.where(where)
+    rows = db.session.execute(
+        query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)).all()
+    return [TicketRow(row._mapping) for row in rows]
+
+
+# --- rows that answer to the Ticket's attribute names ------------------------------------------
+
+def moment(value) -> datetime | None:
+    """A timestamp read out of aggregated JSON, as an aware UTC datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+
+
+class TicketRow:
+    """A read-only ticket from ``ticket_select``: the column names of ``Ticket``, its related
+    labels as small objects, the current supervision and the co-handling tasks."""
+
+    def __init__(self, mapping) -> None:
+        for name in TICKET_COLUMNS:
+            setattr(self, name, mapping[name])
+        self.category = SimpleNamespace(id=self.category_id, code=mapping["category_code"],
+                                        name=mapping["category_name"],
+                                        requires_after_photo=mapping["category_after_photo"])
+        for level in LEVELS:
+            ident = mapping[f"{level}__id"]
+            setattr(self, level, None if ident is None else SimpleNamespace(
+                id=ident, code=mapping[f"{level}__code"], name=mapping[f"{level}__name"],
+                level=mapping[f"{level}__level"]))
+        self.assigned_department = None if self.assigned_department_id is None else \
+            SimpleNamespace(id=self.assigned_department_id, name=mapping["department_name"])
+        self.assigned_user = None if self.assigned_user_id is None else \
+            SimpleNamespace(id=self.assigned_user_id, display_name=mapping["assignee_name"])
+        self.rated_by = None if self.rated_by_id is None else \
+            SimpleNamespace(id=self.rated_by_id, display_name=mapping["rater_name"])
+        self.supervision = SupervisionRow(mapping) if mapping["sup_id"] is not None else None
+        self.tasks = sorted((TaskRow(self.id, item) for item in mapping["tasks_json"] or []),
+                            key=lambda t: t.id)
+        self.timeline = sorted(mapping.get("timeline_json") or [], key=lambda e: e["seq"])
+        self.attachments = sorted(mapping.get("attachments_json") or [], key=lambda a: a["id"])
+
+
+class SupervisionRow:
+    """The ticket's current supervision; ``by`` (a User, for the supervisor's rank) is loaded only
+    when a rule asks for it."""
+
+    def __init__(self, mapping) -> None:
+        self.id, self.level = mapping["sup_id"], SupervisionLevel(mapping["sup_level"])
+        self.note, self.expected_by = mapping["sup_note"], mapping["sup_expected_by"]
+        self.by_user_id, self.by_name = mapping["sup_by_id"], mapping["sup_by_name"]
+        self.started_at, self.last_reply_at = mapping["sup_started_at"], mapping["sup_reply_at"]
+        self.last_reply_note = mapping["sup_reply_note"]
+        self.last_reply_by_id, self.last_reply_by_name = (mapping["sup_reply_by_id"],
+                                                          mapping["sup_reply_by_name"])
+
+    @property
+    def by(self) -> User:
+        return db.session.get(User, self.by_user_id)
+
+
+class TaskRow:
+    def __init__(self, ticket_id: int, item: dict) -> None:
+        self.id, self.ticket_id = item["id"], ticket_id
+        self.department_id = item["department_id"]
+        self.department = SimpleNamespace(id=self.department_id, name=item["department_name"])
+        self.status = TaskStatus(item["status"])
+        self.note, self.outcome = item["note"], item["outcome"]
+        self.deadline, self.created_at = moment(item["deadline"]), moment(item["created_at"])
+        self.accepted_at, self.finished_at = moment(item["accepted_at"]), moment(item["finished_at"])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_TASK_STATUSES
+
+
+# --- the API's representation ------------------------------------------------------------------
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(local_zone()).isoformat() if value is not None else None
+
+
+def _ref(obj, *names) -> dict | None:
+    return {name: getattr(obj, name) for name in names} if obj is not None else None
+
+
+def _area(area) -> dict | None:
+    return {"id": area.id, "code": area.code, "name": area.name, "level": area.level.value} \
+        if area is not None else None
+
+
+def ticket_document(ticket: TicketRow, *, user: User | None, actor, now: datetime | None = None,
+                    full: bool = False) -> dict:
+    """The API's JSON of a ticket as ``user`` (None: an integration client) may read it.
+    Attachments come without their URLs (the view adds them)."""
+    from models.people.access import reporter_phone_for
+    from models.tickets.cohandling import allowed_task_actions, task_overdue
+    from models.tickets.deadlines import deadline_state
+    from models.tickets.supervision import supervision_actions
+    from models.tickets.workflow import allowed_actions
+
+    now = now or utcnow()
+    t = ticket
+    data = {
+        "id": t.id, "number": t.number, "title": t.title, "description": t.description,
+        "status": t.status.value, "status_label": t.status.label,
+        "category": {"code": t.category.code, "name": t.category.name},
+        "priority": t.priority.value, "source": t.source.value,
+        "areas": {level: _area(getattr(t, level)) for level in LEVELS},
+        "lat": t.lat, "lon": t.lon, "address": t.address, "location_flagged": t.location_flagged,
+        "assigned_department": _ref(t.assigned_department, "id", "name"),
+        "assigned_user": _ref(t.assigned_user, "id", "display_name"),
+        "current_level": t.current_level.value,
+        "accept_deadline": iso(t.accept_deadline), "handle_deadline": iso(t.handle_deadline),
+        "deadline_state": deadline_state(t, now),
+        "accepted_at": iso(t.accepted_at), "submitted_at": iso(t.submitted_at),
+        "closed_at": iso(t.closed_at), "rating": t.rating, "rating_comment": t.rating_comment,
+        "rating_source": t.rating_source.value if t.rating_source else None,
+        "rated_by": _ref(t.rated_by, "id", "display_name"), "rework_count": t.rework_count,
+        "duplicate_of": t.duplicate_of_id, "reporter_name": t.reporter_name,
+        "reporter_phone": reporter_phone_for(user, t) if user is not None
+        else mask_phone(t.reporter_phone),
+        "tracking_code": t.tracking_code, "attributes": t.attributes or {}, "version": t.version,
+        "supervision": _supervision(t.supervision),
+        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at),
+        "co_handling": [_task(task, t, user, actor, now, allowed_task_actions, task_overdue)
+                        for task in t.tasks],
+    }
+    if user is not None:
+        data["allowed_actions"] = allowed_actions(actor, t) + supervision_actions(user, t)
+    if full:
+        data["timeline"] = [_event(e) for e in t.timeline]
+        data["attachments"] = [_attachment(a) for a in t.attachments]
+    return data
+
+
+def _task(task: TaskRow, ticket, user, actor, now, allowed_task_actions, task_overdue) -> dict:
+    data = {"id": task.id, "department": {"id": task.department.id, "name": task.department.name},
+            "status": task.status.value, "status_label": task.status.label,
+            "deadline": iso(task.deadline), "overdue": task_overdue(task, now),
+            "note": task.note, "outcome": task.outcome, "created_at": iso(task.created_at),
+            "accepted_at": iso(task.accepted_at), "finished_at": iso(task.finished_at)}
+    if user is not None:
+        data["allowed_actions"] = allowed_task_actions(actor, ticket, task)
+    return data
+
+
+def _supervision(row: SupervisionRow | None) -> dict | None:
+    if row is None:
+        return None
+    reply = {"note": row.last_reply_note, "at": iso(row.last_reply_at),
+             "by": {"id": row.last_reply_by_id, "display_name": row.last_reply_by_name}
+             } if row.last_reply_at is not None else None
+    return {"level": row.level.value, "level_label": row.level.label, "note": row.note,
+            "expected_by": row.expected_by.isoformat(),
+            "by": {"id": row.by_user_id, "display_name": row.by_name},
+            "since": iso(row.started_at), "last_reply": reply}
+
+
+def _event(e: dict) -> dict:
+    return {"seq": e["seq"], "action": e["action"], "label": action_label(e["action"]),
+            "actor": {"kind": e["actor_kind"], "name": e["actor_name"]},
+            "from_status": e["from_status"], "to_status": e["to_status"],
+            "from_user_id": e["from_user_id"], "to_user_id": e["to_user_id"],
+            "from_department_id": e["from_department_id"],
+            "to_department_id": e["to_department_id"], "note": e["note"],
+            "details": e["details"] or {}, "at": iso(moment(e["at"]))}
+
+
+def _attachment(a: dict) -> dict:
+    return {"id": a["id"], "event_seq": None, "kind": a["kind"],
+            "mime": a["mime"], "size": a["size"], "width": a["width"], "height": a["height"],
+            "sha256": a["sha256"], "name": a["name"], "created_at": iso(moment(a["created_at"]))}
+
+
+__all__ = ["TicketRow", "read_ticket_row", "read_ticket_rows", "ticket_document", "ticket_select"]
