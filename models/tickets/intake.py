@@ -95,7 +95,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
                                 area=scope.name))
     attributes = {} if report.answers is None else check_attributes(category, report.answers)
     attributes.update(report.extra)
-    duplicates = possible_duplicates(category, lon, lat, now=now)
+    duplicates = possible_duplicates(category, lon, lat, now=now)  # read before any write
     description = report.description.strip()
     title = (report.title or "").strip() or description.splitlines()[0][:40]
     ticket = open_ticket(
@@ -107,8 +107,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
         details={**_channel(report), **({"location_from": "photo"} if from_photo else {})})
     ticket.location_flagged = flagged
     ticket.attributes = attributes or None
-    db.session.flush()
-    dispatch(ticket, now)
+    dispatch(ticket, now)  # its first flush writes the ticket, decided in full, in one INSERT
     return IntakeResult(ticket, duplicates)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.base import db
@@ -17,27 +17,47 @@ TRACKING_CODE_LENGTH = 10
 
 
 def next_ticket_number(day: date) -> str:
-    """Atomically take the next sequence number of ``day`` (safe across concurrent workers).
+    """The next number of ``day``, taken inside the intake's own transaction.
 
-    On PostgreSQL the number is taken in its own short transaction, so the day's counter row is
-    not locked while the rest of the intake runs (every intake of the day needs that row). The
-    price: an intake that fails afterwards leaves a gap in the day's numbers. SQLite has a
-    single writer anyway and takes the number inside the intake's transaction."""
+    PostgreSQL: one statement, no lock held until commit, no second transaction. The number is
+    ``nextval('ticket_number_seq')`` minus the day's base, the sequence value just before the
+    day's first number (``ticket_number_counters.last_value`` holds that base on PostgreSQL; the
+    first intake of a day inserts it, ON CONFLICT DO NOTHING). Numbers are unique and follow
+    arrival within a day; gaps are allowed: an intake that fails after taking its number, and
+    (rarely) a ticket numbered for yesterday just after midnight, leave one (docs/PERFORMANCE.md).
+
+    SQLite has a single writer: the day's counter is incremented in the intake's transaction."""
     bind = db.session.get_bind()
-    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(TicketNumberCounter).values(day=day, last_value=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[TicketNumberCounter.day],
-        set_={"last_value": TicketNumberCounter.last_value + 1},
-    ).returning(TicketNumberCounter.last_value)
     if bind.dialect.name == "postgresql":
-        with bind.connect() as connection:
-            value = connection.execute(stmt).scalar_one()
-            connection.commit()
+        value = _sequence_number(day)
     else:
+        stmt = sqlite_insert(TicketNumberCounter).values(day=day, last_value=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[TicketNumberCounter.day],
+            set_={"last_value": TicketNumberCounter.last_value + 1},
+        ).returning(TicketNumberCounter.last_value)
         value = db.session.execute(stmt).scalar_one()
     digits = setting("TICKET_NUMBER_DIGITS", 4)
     return f"GD{day:%Y%m%d}{value:0{digits}d}"
+
+
+_SEQUENCE_NUMBER = sa.text("""
+WITH taken AS (SELECT nextval('ticket_number_seq') AS value),
+     first AS (INSERT INTO ticket_number_counters (day, last_value)
+               SELECT :day, value - 1 FROM taken
+               ON CONFLICT (day) DO NOTHING RETURNING last_value)
+SELECT taken.value, COALESCE((SELECT last_value FROM first),
+                             (SELECT last_value FROM ticket_number_counters WHERE day = :day))
+FROM taken""")
+
+
+def _sequence_number(day: date) -> int:
+    while True:
+        value, base = db.session.execute(_SEQUENCE_NUMBER, {"day": day}).one()
+        # base is None when another intake inserted the day's row while this statement ran
+        # (not yet visible to it); value <= base when that intake took a later value first.
+        if base is not None and value > base:
+            return value - base
 
 
 def new_tracking_code() -> str:

@@ -137,6 +137,9 @@ class Ticket(db.Model):
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
         sa.Index("ix_tickets_closed_category", "category_id", "closed_at",
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+        # The duplicate check's closed branch: by category and place (migration 0030).
+        sa.Index("ix_tickets_closed_category_lat_lon", "category_id", "lat", "lon",
+                 postgresql_include=["closed_at"], postgresql_where=_CLOSED, sqlite_where=_CLOSED),
         # The list sorted by handling deadline.
         sa.Index("ix_tickets_handle_deadline_id", "handle_deadline", "id"),
         sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),

@@ -172,20 +172,23 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     The deadlines run from ``deadlines_from``, by default from when the ticket was reported
     (an old case brought in from a ledger starts its clock when it is imported)."""
     now = now or utcnow()
-    owner, resolution = ticket_owner(ticket)
-    rule = owner.rule
-    set_deadlines(ticket, rule, deadlines_from)
-    ticket.current_level = owner.level
-    details = {"rule_id": rule.id if rule else None,
-               "rule": str(rule) if rule else None,
-               "fallback": "command_centre" if rule is None else None,
-               "flagged": bool(ticket.location_flagged),
-               # the matrix cell it was routed from (dispatch quality, models/tickets/dispatch_quality.py)
-               "category_id": ticket.category_id,
-               "area_id": ticket.grid_id or ticket.community_id or ticket.street_id}
-    if resolution.passed_over:  # a covering rule nobody could take: say so on the timeline
-        details["passed_over"] = [{"rule_id": r.id, "reason": reason}
-                                  for r, reason in resolution.passed_over]
+    # Decided before anything is written: a new ticket is then INSERTed once with its owner and
+    # deadlines (with the event's flush below), not INSERTed by an autoflush and UPDATEd after.
+    with db.session.no_autoflush:
+        owner, resolution = ticket_owner(ticket)
+        rule = owner.rule
+        set_deadlines(ticket, rule, deadlines_from)
+        ticket.current_level = owner.level
+        details = {"rule_id": rule.id if rule else None,
+                   "rule": str(rule) if rule else None,
+                   "fallback": "command_centre" if rule is None else None,
+                   "flagged": bool(ticket.location_flagged),
+                   # the matrix cell it was routed from (models/tickets/dispatch_quality.py)
+                   "category_id": ticket.category_id,
+                   "area_id": ticket.grid_id or ticket.community_id or ticket.street_id}
+        if resolution.passed_over:  # a covering rule nobody could take: say so on the timeline
+            details["passed_over"] = [{"rule_id": r.id, "reason": reason}
+                                      for r, reason in resolution.passed_over]
     event = _event(ticket, "dispatch", Actor.system(), now, to_department=owner.department,
                    to_user=owner.user, details=details)
     dispatch_co_handlers(ticket, rule, now)  # the rule's 协办 departments, each with its task
@@ -506,5 +509,5 @@ HANDLERS: dict[str, Callable[..., TicketEvent]] = {
 assert set(HANDLERS) == set(RULES)
 
 
-__all__ = ["ACTIONS", "Actor", "RULES", "allowed_actions", "dispatch", "escalation_target",
+__all__ = ["ACTIONS", "Actor", "RULES", "allowed_actions", "candidate_actions", "dispatch", "escalation_target",
            "perform"]
