@@ -96,8 +96,10 @@ def test_read_one_equals_the_orm_rendering_for_every_demo_ticket(app, readers):
             principal = _reload(principal)
             seen = set(db.session.execute(sa.select(Ticket.id).where(principal.scope())).scalars())
             for ticket_id in ids:
-                if ticket_id not in seen and ticket_id % 25:
-                    continue  # outside the scope: a sample is enough to see the 404
+                # The administrator reads every ticket; the others a sample of what they see
+                # and of what they do not (a 404), which keeps the test to seconds.
+                if name != "admin" and ticket_id % (5 if ticket_id in seen else 25):
+                    continue
                 response = client.get(f"/api/v1/tickets/{ticket_id}",
                                       headers={"Authorization": f"Bearer {token}"})
                 if ticket_id not in seen:
@@ -107,7 +109,7 @@ def test_read_one_equals_the_orm_rendering_for_every_demo_ticket(app, readers):
                 expected = _orm_json(app, principal, ticket_id, with_timeline=True)
                 assert response.get_json() == expected, (name, ticket_id)
                 compared += 1
-        assert compared >= len(ids)  # at least the administrator's view of every ticket
+        assert compared >= len(ids)  # the administrator's view of every ticket, and more
 
 
 LISTS = ("limit=100", "status=pending,in_progress&limit=50", "overdue=true&limit=50",
@@ -119,11 +121,13 @@ def test_list_pages_equal_the_orm_rendering(app, readers, query):
     client, principals = readers
     with app.app_context():
         for name, principal, token, _uid in principals:
+            if name not in ("admin", "street_centre", "handler", "grid_worker", "client"):
+                continue
             principal = _reload(principal)
             if principal.user is None and "assignee=me" in query:
                 continue
             url, pages = f"/api/v1/tickets?{query}", 0
-            while url and pages < 3:  # the first page and two deeper ones through the cursor
+            while url and pages < 2:  # the first page and a deeper one through the cursor
                 response = client.get(url, headers={"Authorization": f"Bearer {token}"})
                 assert response.status_code == 200, (name, query, response.get_json())
                 body = response.get_json()
