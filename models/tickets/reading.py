@@ -28,7 +28,8 @@ from models.people.phones import mask_phone
 from models.people.user import User
 from models.tickets.actions import action_label
 from models.tickets.co_tasks import CoHandlingTask
-from models.tickets.supervision import Supervision, SupervisionLevel
+from models.tickets.supervision import Supervision as SupervisionTable
+from models.tickets.supervision import SupervisionLevel
 from models.tickets.tables import Attachment, Ticket, TicketEvent
 from models.vocabulary import ACTIVE_TASK_STATUSES, TaskStatus
 
@@ -110,6 +111,9 @@ def ticket_select(*, full: bool) -> sa.Select:
     areas = {level: aliased(Area, name=f"a_{level}") for level in LEVELS}
     assignee, rater = aliased(User, name="assignee"), aliased(User, name="rater")
     sup_by, reply_by = aliased(User, name="sup_by"), aliased(User, name="reply_by")
+    # An alias: a filter's subquery on ticket_supervisions (the list's supervision filter)
+    # must not be correlated to this join.
+    Supervision = aliased(SupervisionTable, name="sup")
     columns = [getattr(Ticket, name) for name in TICKET_COLUMNS]
     columns += [Category.code.label("category_code"), Category.name.label("category_name"),
                 Category.requires_after_photo.label("category_after_photo")]
