@@ -13,6 +13,7 @@ parsed, with the ORM rendering for every demo ticket).
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -107,7 +108,13 @@ def _attachments_json() -> sa.ScalarSelect:
 # --- the statement -----------------------------------------------------------------------------
 
 def ticket_select(*, full: bool) -> sa.Select:
-    """Tickets with everything the API shows of them; ``full`` adds timeline and attachments."""
+    """Tickets with everything the API shows of them; ``full`` adds timeline and attachments.
+    Built once per database kind (building it took most of a read's time); callers add WHERE."""
+    return _built_select(db.engine.dialect.name, full)
+
+
+@functools.cache
+def _built_select(_dialect: str, full: bool) -> sa.Select:
     areas = {level: aliased(Area, name=f"a_{level}") for level in LEVELS}
     assignee, rater = aliased(User, name="assignee"), aliased(User, name="rater")
     sup_by, reply_by = aliased(User, name="sup_by"), aliased(User, name="reply_by")
