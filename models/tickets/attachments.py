@@ -205,3 +205,13 @@ def public_photos(ticket: Ticket) -> list[Attachment]:
     return list(db.session.execute(sa.select(Attachment).where(
         Attachment.ticket_id == ticket.id, Attachment.kind == AttachmentKind.AFTER)
         .order_by(Attachment.id)).scalars())
+
+
+def check_uploads(uploads) -> list:
+    """Validate every upload of an action before the ticket changes at all."""
+    return [check_upload(item) for item in uploads or []]
+
+
+def save_attachments(ticket: Ticket, event: TicketEvent, uploads, *, uploaded_by: User | None) -> None:
+    for item in uploads or []:
+        save_attachment(ticket, event, item, uploaded_by=uploaded_by)

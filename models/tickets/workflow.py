@@ -26,6 +26,7 @@ from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES, REPORTING_ROLES
 from models.settings import setting
 from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
                                     S)
+from models.tickets.attachments import check_uploads, save_attachments
 from models.tickets.cohandling import (add_co_handlers, dispatch_co_handlers, end_open_tasks,
                                        open_tasks_refusal)
 from models.tickets.deadlines import in_time, set_deadlines, ticket_deadlines
@@ -314,9 +315,9 @@ def _escalate(ticket, actor, now, note=None, **_ignored):
 
 def _note(ticket, actor, now, note=None, attachments=None, **_ignored):
     text = _required_text(note, _("the progress note"))
-    attachments = _checked_uploads(attachments)
+    attachments = check_uploads(attachments)
     event = _event(ticket, "note", actor, now, note=text)
-    _attach(ticket, event, actor, attachments)
+    save_attachments(ticket, event, attachments, uploaded_by=actor.user)
     return event
 
 
@@ -370,7 +371,7 @@ def _resume(ticket, actor, now, note=None, **_ignored):
 
 def _submit(ticket, actor, now, note=None, attachments=None, **_ignored):
     result = _required_text(note, _("the handling result"))
-    attachments = _checked_uploads(attachments)
+    attachments = check_uploads(attachments)
     if ticket.category.requires_after_photo and not any(
             a.kind == AttachmentKind.AFTER for a in attachments) \
             and not _after_photo_since_handling_began(ticket):
@@ -379,7 +380,7 @@ def _submit(ticket, actor, now, note=None, attachments=None, **_ignored):
     ticket.submitted_by_id = actor.user.id if actor.user else None
     event = _event(ticket, "submit", actor, now, to_status=PR, note=result,
                    details={"in_time": in_time(now, ticket.handle_deadline)})
-    _attach(ticket, event, actor, attachments)
+    save_attachments(ticket, event, attachments, uploaded_by=actor.user)
     return event
 
 
@@ -482,20 +483,6 @@ def _parse_time(value) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=local_zone())
     return parsed
-
-
-def _checked_uploads(attachments) -> list:
-    """Validate every upload before the ticket changes at all."""
-    from models.tickets.attachments import check_upload
-
-    return [check_upload(item) for item in attachments or []]
-
-
-def _attach(ticket, event, actor, attachments) -> None:
-    from models.tickets.attachments import save_attachment
-
-    for item in attachments or []:
-        save_attachment(ticket, event, item, uploaded_by=actor.user)
 
 
 HANDLERS: dict[str, Callable[..., TicketEvent]] = {
