@@ -36,12 +36,9 @@ SEED = 20261123
 MIN_TICKETS = 500
 
 
-def seed_demo(ticket_count: int = 600) -> dict[str, int]:
-    """Create the demo district, its staff, rules and a year of tickets; the caller commits."""
-    if ticket_count < MIN_TICKETS:
-        raise ValueError(f"the demo needs at least {MIN_TICKETS} tickets")
-    if db.session.execute(sa.select(Area.id).where(Area.code == DISTRICT_CODE)).first():
-        raise ValueError(f"the demo district {DISTRICT_CODE} {DISTRICT_NAME} already exists")
+def seed_district() -> City:
+    """The demo district without its year of tickets: areas, departments, staff, the matrix, the
+    calendar and the scoring schemes (the soak starts from this); the caller commits."""
     city = City(rng=random.Random(SEED), now=utcnow())
     seed_city(city)
     seed_people(city)
@@ -49,6 +46,16 @@ def seed_demo(ticket_count: int = 600) -> dict[str, int]:
     fill_calendar()
     ensure_default_schemes()
     db.session.flush()
+    return city
+
+
+def seed_demo(ticket_count: int = 600) -> dict[str, int]:
+    """Create the demo district, its staff, rules and a year of tickets; the caller commits."""
+    if ticket_count < MIN_TICKETS:
+        raise ValueError(f"the demo needs at least {MIN_TICKETS} tickets")
+    if db.session.execute(sa.select(Area.id).where(Area.code == DISTRICT_CODE)).first():
+        raise ValueError(f"the demo district {DISTRICT_CODE} {DISTRICT_NAME} already exists")
+    city = seed_district()
     tickets = _seed_tickets(city, ticket_count)
     settle_history(city.now)
     db.session.flush()

@@ -452,25 +452,15 @@ def main() -> int:
 
 
 SETUP = """
-import random, sys
+import sys
 from admin_app import create_app
-from demo.city import City, seed_city
-from demo.people import seed_people
-from demo.seed import SEED, seed_matrix
+from demo.seed import seed_district
 from integrations.delivery.channels import save_channel_settings
 from models import db, Channel
-from models.base import utcnow
-from models.calendar import fill_calendar
-from models.evaluation.schemes import ensure_default_schemes
 from models.people.tokens import create_api_client
 app = create_app()
 with app.app_context():
-    city = City(rng=random.Random(SEED), now=utcnow())
-    seed_city(city)
-    seed_people(city)
-    seed_matrix(city)
-    fill_calendar()
-    ensure_default_schemes()
+    seed_district()
     save_channel_settings(Channel.WEBHOOK, True, {"url": sys.argv[1]})
     _client, token = create_api_client("浸泡测试")
     db.session.commit()
