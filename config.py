@@ -158,6 +158,10 @@ class Config:
         self.NOTIFY_MAX_ATTEMPTS = int(env.get("GRIDDESK_NOTIFY_MAX_ATTEMPTS", "6"))
         self.NOTIFY_BACKOFF_SECONDS = int(env.get("GRIDDESK_NOTIFY_BACKOFF_SECONDS", "60"))
         self.NOTIFY_LEASE_SECONDS = int(env.get("GRIDDESK_NOTIFY_LEASE_SECONDS", "300"))
+        # A delivery run stops after this many seconds (the next starts on its interval); in-app
+        # messages are marked sent in batches of this many rows, one transaction each.
+        self.NOTIFY_RUN_SECONDS = max(1, int(env.get("GRIDDESK_NOTIFY_RUN_SECONDS", "10")))
+        self.NOTIFY_IN_APP_BATCH = max(1, int(env.get("GRIDDESK_NOTIFY_IN_APP_BATCH", "200")))
         self.NOTIFY_HTTP_TIMEOUT = float(env.get("GRIDDESK_NOTIFY_HTTP_TIMEOUT", "10"))
         # Public tracking link in messages to reporters, e.g. https://example.cn/track/{code}.
         self.GRIDDESK_TRACKING_URL = env.get("GRIDDESK_TRACKING_URL", "")

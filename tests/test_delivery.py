@@ -364,6 +364,44 @@ def test_two_deliverers_at_once_send_every_message_once(world, receiver, app):
                for r in rows(Channel.WEBHOOK))
 
 
+def test_one_run_drains_a_backlog_and_in_app_floods_do_not_hold_up_the_others(
+        world, receiver, app, monkeypatch):
+    """A busy hour leaves hundreds of messages waiting: one run of the deliverer (two running at
+    once, as with two schedulers' worth of load) delivers every one of them once — not 200 per
+    run while the backlog grows — and the SMS rows go out between the in-app batches."""
+    configure(Channel.WEBHOOK, url=receiver.base + "/sms", secret=WEBHOOK_SECRET)
+    monkeypatch.setitem(app.config, "NOTIFY_IN_APP_BATCH", 50)
+    worker = world.users["gridworker"].id
+    db.session.execute(sa.insert(Notification), [
+        {"channel": Channel.IN_APP, "template": "dispatch", "recipient_user_id": worker,
+         "dedupe_key": f"flood:{i}", "payload": {"number": f"GD2026112{i:05d}", "title": "积水"},
+         "state": NotificationState.PENDING, "attempts": 0} for i in range(460)])
+    for i in range(6):
+        db.session.add(Notification(channel=Channel.WEBHOOK, template="reporter_accepted",
+                                    recipient_address=f"1390000{i:04d}", dedupe_key=f"sms:{i}",
+                                    payload={"number": f"GD20261123{i:04d}"},
+                                    state=NotificationState.PENDING, attempts=0))
+    db.session.commit()
+    results = []
+
+    def run():
+        with app.app_context():
+            results.append(deliver_due())
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sum(r["sent"] for r in results) == 466, results
+    assert sorted(r["headers"]["Idempotency-Key"] for r in receiver.requests) == \
+        sorted(f"sms:{i}" for i in range(6))
+    delivered = rows(Channel.IN_APP)
+    assert len(delivered) == 460
+    assert all(r.state == NotificationState.SENT and r.attempts == 1 for r in delivered)
+    assert all(r.payload["_rendered"]["subject"].startswith("新工单待受理：") for r in delivered)
+
+
 def test_a_redirect_is_not_followed_to_another_host(world, receiver):
     other = Receiver()
     try:

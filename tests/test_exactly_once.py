@@ -45,7 +45,11 @@ with app.app_context():
         print("delivered, dying before recording it", flush=True)
         os._exit(9)
 
-    runner._record_success = crash
+    if {crash_point!r} == "record":
+        runner._record_success = crash
+    else:  # an in-app batch: die once its first message is rendered, before anything is written
+        render = runner.render_message
+        runner.render_message = lambda *args, **kwargs: (render(*args, **kwargs), crash())[0]
     runner.deliver_due()
     print("not killed", flush=True)
 """
@@ -58,9 +62,9 @@ def receiver():
     r.close()
 
 
-def crash_after_delivering() -> str:
+def crash_after_delivering(crash_point: str = "record") -> str:
     code = CRASHING_DELIVERER.format(root=str(ROOT), instance=_INSTANCE, url=database_url(),
-                                     lease=LEASE)
+                                     lease=LEASE, crash_point=crash_point)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 9, (done.stdout, done.stderr[-3000:])
@@ -105,15 +109,19 @@ def only_id() -> int:
     return rows[0][0]
 
 
-def test_in_app_message_of_a_crashed_deliverer_is_in_the_inbox_once(world, app, monkeypatch,
-                                                                    login_as):
+def test_in_app_message_of_a_crashed_deliverer_is_in_the_inbox_once(world, app, login_as):
+    """In-app messages are rendered and marked sent in one transaction: a deliverer killed in
+    between wrote nothing, and the next run delivers the message at once (no lease to wait out)."""
     queue(world, Channel.IN_APP)
     worker = login_as("gridworker")
-    assert "dying" in crash_after_delivering()
-    assert only(Channel.IN_APP).state == NotificationState.SENDING  # the crash left it unrecorded
+    assert "dying" in crash_after_delivering("render")
+    assert only(Channel.IN_APP).state == NotificationState.PENDING  # the crash wrote nothing
     assert BELL.search(worker.get("/admin/").get_data(as_text=True)) is None
-    row = take_over_after_the_lease()
-    assert row.state == NotificationState.SENT and row.attempts == 2
+    stats = deliver_due()
+    assert stats["sent"] == 1, stats
+    assert deliver_due(now=utcnow() + timedelta(days=1))["claimed"] == 0  # and never again
+    row = db.session.get(Notification, only_id())
+    assert row.state == NotificationState.SENT and row.attempts == 1
     match = BELL.search(worker.get("/admin/").get_data(as_text=True))
     assert match and match.group(1) == "1"
     page = worker.get("/admin/inbox/").get_data(as_text=True)
