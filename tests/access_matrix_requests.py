@@ -298,8 +298,43 @@ def _ticket_new(c, url):
 
 @special("POST", "/admin/ticket/action/")
 def _ticket_list_action(c, url):
+    c.world.submit_for_review(c.ticket)  # so that a reviewer's bulk approval closes it
     return from_req(method="POST", url=url, data={"action": "bulk_approve",
                                                    "rowid": str(c.ticket.id)})
+
+
+@special("POST", "/admin/ledger/<token>/step/<mode>")
+def _ledger_step(c, url):
+    """The import of the caller's uploaded sheet, its columns mapped (its one row lies in 甲一网格)."""
+    return from_req(method="POST", url=url, data={
+        "restart": "1", "map_date": "0", "map_place": "1", "map_description": "2",
+        "map_category": "3", "map_grid": "4"})
+
+
+@special("POST", "/admin/evaluation/publish")
+def _publish(c, url):
+    """Each caller publishes a month of their own (a published month cannot be published twice)
+    for their own area (the administrator: the whole system)."""
+    user = c.user
+    area = user.scope_area.code if user is not None and user.scope_area is not None else ""
+    return from_req(method="POST", url=url, data={
+        "month": c.world.unpublished_month(), "role": "grid_worker", "area": area})
+
+
+@special("POST", "/m/patrol/<int:round_id>/points")
+def _points(c, url):
+    grid = c.world.live().areas["grid1"]
+    return from_req(method="POST", url=url, json={"points": c.world.route_points(grid)},
+                    headers={"Idempotency-Key": f"matrix-points-{c.world.next_serial()}"})
+
+
+@special("POST", "/m/patrol/<int:round_id>/report")
+def _patrol_report(c, url):
+    grid = c.world.live().areas["grid1"]
+    return from_req(method="POST", url=url, data={
+        "category_id": str(c.world.live().categories["garbage"].id), "note": "巡查发现垃圾堆放",
+        "lon": str(grid.centroid_lon), "lat": str(grid.centroid_lat),
+        "photo": (io.BytesIO(PHOTO), "found.jpg")})
 
 
 @special("POST", "/admin/ticket/bulk/<kind>")
@@ -410,13 +445,13 @@ def build(row, world, caller: str, inside: bool):
     return req, hidden
 
 
-def ledger_file() -> bytes:
+def ledger_file(owner: str) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
-    sheet.append(["日期", "地址", "问题描述", "类别"])
-    sheet.append(["2026-03-01", "测试路1号", "垃圾桶满溢", "垃圾清运"])
+    sheet.append(["日期", "地址", "问题描述", "类别", "网格"])
+    sheet.append(["2026-03-01", "测试路1号", f"垃圾桶满溢（{owner}的台账）", "垃圾清运", "甲一网格"])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -454,7 +489,7 @@ def prepare(world, callers) -> None:
         user = db.session.get(User, world.ids[name])
         state["jobs"][name] = world.export_job(user)
         state["notifications"][name] = world.notification(user)
-        state["ledgers"][name] = StoredLedger.create(ledger_file(), "台账.xlsx", user).token
+        state["ledgers"][name] = StoredLedger.create(ledger_file(name), "台账.xlsx", user).token
     for name in ("gridworker", "far"):
         worker = db.session.get(User, world.ids[name])
         patrol = rounds.start_round(worker)

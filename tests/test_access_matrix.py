@@ -33,9 +33,11 @@ from .factories import add_area, add_user, build_world, make_ticket, square
 # The resident's pages and Open311 are public by design: anyone may read what they show.
 PUBLIC = ("/open311/", "/report", "/track")
 PRINT = bool(os.environ.get("GD_MATRIX_PRINT"))
-# Bookkeeping that a refused request may write (a failed sign-in is counted, a token issued).
+TEXT_SHOWN = int(os.environ.get("GD_MATRIX_TEXT", "300"))  # of each answer, with GD_MATRIX_PRINT=2
+# Bookkeeping that a refused request may write (a failed sign-in is counted, a token issued,
+# the answer kept for a retry with the same Idempotency-Key).
 UNTRACKED = {"login_throttles", "report_counts", "work_calendar_days", "alembic_version",
-             "ticket_number_counters"}
+             "ticket_number_counters", "idempotency_records"}
 
 
 class World:
@@ -153,13 +155,27 @@ class World:
             "dispatchrule": lambda: self.rule_id,
             "calendar": lambda: "2026-10-01",
             "notification": lambda: self.state["notifications"]["spare"],
-            "notifytemplate": lambda: db.session.execute(
-                sa.select(NotificationTemplate.id)).scalars().first(),
+            "notifytemplate": lambda: self.template_id(),
             "apiclient": lambda: db.session.execute(sa.select(ApiClient.id)).scalars().first(),
             "configchange": lambda: db.session.execute(
                 sa.select(ConfigChange.id)).scalars().first(),
         }
         return found[view]()
+
+    def template_id(self) -> int:
+        """A custom message template (the world has none until one is made)."""
+        from models.notify.outbox import NotificationTemplate
+        from models.vocabulary import Channel
+
+        found = db.session.execute(sa.select(NotificationTemplate.id)).scalars().first()
+        if found is None:
+            template = NotificationTemplate(event_kind="dispatch", channel=Channel.IN_APP,
+                                            subject="新工单：{{ number }}", body="{{ title }}",
+                                            active=True)
+            db.session.add(template)
+            db.session.commit()
+            found = template.id
+        return found
 
     def referenced(self, view: str) -> object:
         """A record that tickets, users or rules point at (to delete)."""
@@ -175,7 +191,19 @@ class World:
     def config_body(self, view: str) -> dict:
         """A valid form of the configuration view (administrators only)."""
         n = self.next_serial()
+        district = str(self.keys["areas"]["district"])
         bodies = {
+            "dispatchrule": {"category": str(self.keys["categories"]["edited"]),
+                             "area": district, "responsible_kind": "department",
+                             "department": str(self.keys["departments"]["water"]),
+                             "sort_order": str(n), "active": "y", "note": f"矩阵规则{n}"},
+            "apiclient": {"name": f"矩阵对接系统{n}", "active": "y"},
+            "calendar": {"day": (date(2031, 1, 1) + timedelta(days=n)).isoformat(),
+                         "is_workday": "y", "note": f"矩阵{n}"},
+            "notifytemplate": {"event_kind": "reopen",  # one template per event and channel
+                               "channel": ("in_app", "email", "webhook", "wecom", "dingtalk")[n % 5],
+                               "subject": f"矩阵模板{n}：{{{{ number }}}}",
+                               "body": "工单 {{ number }} 已受理", "active": "y"},
             "department": {"name": f"矩阵部门{n}", "kind": "functional",
                            "area": str(self.keys["areas"]["district"]), "active": "y"},
             "area": {"code": f"T0199{n:02d}", "name": f"矩阵社区{n}", "level": "community",
@@ -187,6 +215,30 @@ class World:
                      "active": "y"},
         }
         return bodies.get(view, {"note": "矩阵"})
+
+    def submit_for_review(self, ticket: Ticket) -> None:
+        """The ticket's handler submits it: it waits for a reviewer."""
+        from models import TicketStatus
+        from models.tickets.timeline import append_event
+
+        handler = ticket.assigned_user
+        if ticket.status == TicketStatus.PENDING:
+            append_event(ticket, "accept", actor=handler, to_status=TicketStatus.IN_PROGRESS)
+        append_event(ticket, "submit", actor=handler, to_status=TicketStatus.PENDING_REVIEW)
+        db.session.commit()
+
+    def unpublished_month(self) -> str:
+        self.months = getattr(self, "months", 0) + 1
+        year, month = divmod(self.months - 1, 12)
+        return f"{2024 - year}-{month + 1:02d}"
+
+    def route_points(self, grid) -> list:
+        """Three points 30 m apart, a few seconds after the last batch (a walk, not a jump)."""
+        import time
+
+        self.route_clock = max(getattr(self, "route_clock", 0), time.time()) + 10
+        return [[grid.centroid_lon + 0.0003 * ((self.route_clock + i) % 7), grid.centroid_lat,
+                 int((self.route_clock + 3 * i) * 1000), 8] for i in range(3)]
 
     def fixed_number(self, caller: str) -> str:
         """The number of the caller's ticket outside their scope (admins have none)."""
@@ -252,6 +304,7 @@ def snapshot() -> tuple:
         sa.select(sa.func.count()).select_from(User).where(User.active.is_(True)).scalar_subquery(),
         sa.select(sa.func.count()).select_from(PatrolRound).where(
             PatrolRound.ended_at.is_not(None)).scalar_subquery(),
+        sa.select(sa.func.coalesce(sa.func.sum(PatrolRound.point_count), 0)).scalar_subquery(),
     ]
     values = tuple(db.session.execute(sa.select(*columns)).one())
     db.session.rollback()
@@ -305,6 +358,8 @@ class Callers:
         if req.method != "GET" and not req.api and data is not None:
             data = {"csrf_token": session_csrf_token(client), **data}
             headers.setdefault("X-CSRFToken", data["csrf_token"])
+        elif req.method != "GET" and not req.api and req.json is not None:
+            headers.setdefault("X-CSRFToken", session_csrf_token(client))
         return client.open(req.url, method=req.method, data=data, json=req.json, headers=headers,
                            environ_overrides=req.environ)
 
@@ -360,7 +415,7 @@ def test_access_matrix(matrix, row):
             if os.environ.get("GD_MATRIX_PRINT") == "2":
                 text = " ".join(re.sub(r"<[^>]+>", " ", body_text(response)).split())
                 print(f"  {caller} {'in' if inside else 'out'} {req.method} {req.url} → {token}"
-                      f" {response.headers.get('Location', '')} {text[:300]}")
+                      f" {response.headers.get('Location', '')} {text[:TEXT_SHOWN]}")
             if outside_number and not row.rule.startswith(PUBLIC) \
                     and outside_number in body_text(response):
                 problems.append(f"{caller}: the answer shows {outside_number}, outside the scope")
