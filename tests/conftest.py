@@ -78,12 +78,10 @@ def app():
 
 def wipe() -> None:
     """Delete every row except the calendar (the same on both databases)."""
-    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text(
-            "TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
+    # DELETE, not TRUNCATE: on PostgreSQL a TRUNCATE of every table took 0.3–0.9 s per test
+    # (it replaces each table's files), a DELETE of the few rows a test wrote about 10 ms.
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name not in KEEP_TABLES:
             db.session.execute(table.delete())
     # New versions (but the kept calendar's) and an empty cache: the rows went behind the ORM's back.
     from models.reference_cache import ReferenceVersion, forget, seed_versions

@@ -47,9 +47,10 @@ def wait_for_http(url: str, process: subprocess.Popen, seconds: float = 60) -> N
     raise AssertionError(f"{url} never answered")
 
 
-def lines_within(process, seconds: float) -> list[str]:
-    """What the process printed in the next few seconds (it keeps running). Read from the pipe's
-    file descriptor: a buffered readline would keep lines the selector no longer sees."""
+def lines_within(process, seconds: float, until: str | None = None) -> list[str]:
+    """What the process printed in the next few seconds (it keeps running), or up to the moment
+    it printed ``until``. Read from the pipe's file descriptor: a buffered readline would keep
+    lines the selector no longer sees."""
     import selectors
 
     chunks, deadline = [], time.time() + seconds
@@ -62,6 +63,8 @@ def lines_within(process, seconds: float) -> list[str]:
                 if not chunk:
                     break
                 chunks.append(chunk)
+                if until is not None and until.encode() in b"".join(chunks):
+                    break
     return b"".join(chunks).decode("utf-8", "replace").splitlines(keepends=True)
 
 

@@ -578,10 +578,22 @@ def get_ticket(ticket_id: int):
     row = read_ticket_row(ticket_id, principal.scope())  # one statement, timeline included
     if row is None:
         raise ApiError(404, "not_found", _("No such ticket in your scope."))
+    return fast_json(full_ticket_document(row, principal))
+
+
+def full_ticket_document(row, principal: Principal) -> dict:
+    """A ticket as GET /tickets/{id} answers it, with its photos' URLs."""
     body = ticket_document(row, user=principal.user, actor=principal.actor, full=True)
     for item in body["attachments"]:
-        item.update(photo_urls(ticket_id, item["id"]))
-    return fast_json(body)
+        item.update(photo_urls(row.id, item["id"]))
+    return body
+
+
+def ticket_after_action(ticket: Ticket, principal: Principal):
+    """The answer to an action: the ticket as it is now, read as GET reads it — also when the
+    action took it out of the caller's scope (sent up a level, transferred)."""
+    db.session.flush()
+    return fast_json(full_ticket_document(read_ticket_row(ticket.id, sa.true()), principal)), 200
 
 
 @bp.post("/tickets/<int:ticket_id>/actions/<action>")
@@ -603,7 +615,7 @@ def ticket_action(ticket_id: int, action: str):
         params["master_id"] = db.session.execute(sa.select(Ticket.id).where(
             Ticket.number == str(data["master_number"]))).scalar()
     perform(ticket, action, principal.actor, expected_version=version, **params)
-    return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+    return ticket_after_action(ticket, principal)
 
 
 @bp.post("/tickets/<int:ticket_id>/tasks/<int:task_id>/actions/<action>")
@@ -626,7 +638,7 @@ def task_action(ticket_id: int, task_id: int, action: str):
     note = data.get("note")
     act_on_task(ticket, task, action, principal.actor, note=str(note) if note is not None else None,
                 expected_version=version)
-    return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+    return ticket_after_action(ticket, principal)
 
 
 @bp.get("/departments")

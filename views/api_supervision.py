@@ -2,13 +2,13 @@
 Thin: JSON in, one call into models/tickets/supervision.py, the ticket out."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g
 from flask_babel import gettext as _
 
 from models.tickets import supervision
 
-from .api import (ApiError, authenticated, bp, idempotent, json_body, ticket_json, version_of,
-                  visible_ticket)
+from .api import (ApiError, authenticated, bp, idempotent, json_body, ticket_after_action,
+                  version_of, visible_ticket)
 from .inputs import integer, text
 
 SUPERVISION_BODY = {"version": integer(), "level": text(limit=16), "note": text(),
@@ -31,7 +31,7 @@ def supervise_ticket(ticket_id: int):
     principal, data, version = _staff_request()
     supervision.supervise(ticket, principal.user, level=data.get("level"), note=data.get("note"),
                           expected_by=data.get("expected_by"), expected_version=version)
-    return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+    return ticket_after_action(ticket, principal)
 
 
 @bp.post("/tickets/<int:ticket_id>/actions/supervision_reply")
@@ -42,7 +42,7 @@ def reply_to_supervision(ticket_id: int):
     principal, data, version = _staff_request()
     supervision.reply_to_supervision(ticket, principal.user, note=data.get("note"),
                                      expected_version=version)
-    return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+    return ticket_after_action(ticket, principal)
 
 
 @bp.post("/tickets/<int:ticket_id>/actions/lift_supervision")
@@ -53,4 +53,4 @@ def lift_supervision(ticket_id: int):
     principal, data, version = _staff_request()
     supervision.lift_supervision(ticket, principal.user, note=data.get("note"),
                                  expected_version=version)
-    return jsonify(ticket_json(ticket, principal, with_timeline=True)), 200
+    return ticket_after_action(ticket, principal)
