@@ -444,3 +444,18 @@ def test_a_retried_photo_upload_with_the_same_key_is_one_upload(world, client):
     assert [a.status_code for a in answers] == [201, 201]
     assert answers[1].headers.get("Idempotent-Replayed") == "true"
     assert answers[1].get_json() == answers[0].get_json()
+
+
+def test_an_actions_answer_is_the_ticket_as_a_read_shows_it(world, client):
+    """Every action answers with the ticket as GET /tickets/{id} reads it (one rendering), also
+    when the action took the ticket out of the actor's scope (sent up a level)."""
+    worker = token_for(client, "gridworker")
+    ticket = new_ticket(client, token_for(client, "community")).get_json()
+    answer = act(client, worker, ticket, "accept")
+    assert answer.status_code == 200
+    read = client.get(f"/api/v1/tickets/{ticket['id']}", headers=auth(worker)).get_json()
+    assert answer.get_json() == read
+    assert [e["action"] for e in read["timeline"]][-1] == "accept"
+    escalated = act(client, worker, read, "escalate", note="需要社区协调").get_json()
+    assert escalated["current_level"] == "community" and escalated["assigned_user"] is None
+    assert escalated["version"] > read["version"] and escalated["allowed_actions"] == []

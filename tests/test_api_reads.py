@@ -1,7 +1,7 @@
 """The API's reads from plain rows (one statement) give, parsed, the JSON the ORM rendering gives.
 
 The oracle is the ORM rendering that answered GET /api/v1/tickets/… before (views.api.ticket_json,
-still what the actions answer with): it loads the ticket, its relations, tasks, timeline and
+still what intake answers with): it loads the ticket, its relations, tasks, timeline and
 attachments through the ORM, one query each. Every demo ticket is compared, as read by people of
 each role and by an integration client, and several list pages (filters, cursors).
 """
