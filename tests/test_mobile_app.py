@@ -55,7 +55,8 @@ def test_inbox_holds_the_workers_tasks_by_tab_with_counts(world, login_as):
 
     client = login_as("gridworker")
     html = client.get("/m/").get_data(as_text=True)
-    assert tab_counts(html) == {"pending": 1, "in_progress": 2, "rework": 1, "due_soon": 1}
+    assert tab_counts(html) == {"pending": 1, "in_progress": 2, "rework": 1, "due_soon": 1,
+                                "supervised": 0}
     assert "待受理" in html and "审核退回" in html and "即将超期" in html
     assert waiting.title in html and handling.title not in html
     assert own_report.title not in html and "别人的桶" not in html

@@ -2,6 +2,7 @@
 admin pages, the phone inbox and the evaluation; scoped like every other action."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -305,6 +306,29 @@ def test_the_handler_sees_the_badge_on_the_phone_and_replies_there(world, case, 
     worker = login_as("gridworker2")
     assert post_action(worker, case.id, "supervision_reply", version=version + 1,
                        note="x").status_code in (403, 404)
+
+
+def test_the_phone_inbox_filters_the_handlers_supervised_tickets(world, case, login_as):
+    other = make_ticket(world, "grid1", title="路灯不亮", department=world.departments["sanitation"],
+                        assignee=world.users["handler"], status=TicketStatus.IN_PROGRESS)
+    db.session.commit()
+    supervise(case, world.users["district"], level="listed", note="挂牌督办",
+              expected_by=local_today(), expected_version=case.version)
+    db.session.commit()
+    phone = login_as("handler")
+    inbox = phone.get("/m/?tab=supervised").get_data(as_text=True)
+    assert 'data-tab="supervised"' in inbox and 'aria-current="page" data-tab="supervised"' in inbox
+    assert case.number in inbox and other.number not in inbox
+    assert "gd-supervised-listed" in inbox
+    tab = re.search(r'data-tab="supervised">\s*<span class="m-seg-label">督办</span>'
+                    r'<span class="m-count">(\d+)</span>', inbox)
+    assert tab and tab.group(1) == "1"
+    # Lifted: the tab is empty again; the case stays in 处理中
+    lift_supervision(db.session.get(Ticket, case.id), world.users["district"],
+                     expected_version=None)
+    db.session.commit()
+    assert case.number not in phone.get("/m/?tab=supervised").get_data(as_text=True)
+    assert case.number in phone.get("/m/?tab=in_progress").get_data(as_text=True)
 
 
 def test_the_api_list_filters_supervised_tickets(world, case, client):

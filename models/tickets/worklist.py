@@ -19,12 +19,14 @@ from models.people.user import User
 from models.tickets.co_tasks import co_handled_by
 from models.tickets.deadlines import RED, YELLOW, deadline_state_sql
 from models.tickets.records import ticket_list_loads
+from models.tickets.supervision import under_supervision
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import OPEN_STATUSES, Role, TicketStatus
 
 PENDING, IN_PROGRESS, REWORK, DUE_SOON = "pending", "in_progress", "rework", "due_soon"
+SUPERVISED = "supervised"  # 督办: my cases being worked on that a higher level supervises now
 CO_HANDLING = "co_handling"  # 协办: open cases on which the user's department owes a task
-INBOX_TABS = (PENDING, IN_PROGRESS, REWORK, DUE_SOON)
+INBOX_TABS = (PENDING, IN_PROGRESS, REWORK, DUE_SOON, SUPERVISED)
 WORKING_STATUSES = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS)
 
 
@@ -41,7 +43,8 @@ def my_tasks(user: User) -> sa.ColumnElement[bool]:
 
 def tab_condition(tab: str, now: datetime) -> sa.ColumnElement[bool]:
     """待受理: not yet accepted; 处理中: being handled; 审核退回: sent back by review (or reopened)
-    and being handled again; 即将超期: yellow or red on its running deadline."""
+    and being handled again; 即将超期: yellow or red on its running deadline; 督办: not yet
+    submitted and under supervision now (any level, models.tickets.supervision)."""
     if tab == PENDING:
         return Ticket.status == TicketStatus.PENDING
     if tab == IN_PROGRESS:
@@ -51,6 +54,8 @@ def tab_condition(tab: str, now: datetime) -> sa.ColumnElement[bool]:
     if tab == DUE_SOON:
         return sa.and_(Ticket.status.in_(WORKING_STATUSES),
                        deadline_state_sql(now).in_((YELLOW, RED)))
+    if tab == SUPERVISED:
+        return sa.and_(Ticket.status.in_(WORKING_STATUSES), under_supervision())
     raise ValueError(tab)
 
 

@@ -21,7 +21,7 @@ from . import bp
 
 TAB_LABELS = {"pending": _l("To accept"), "in_progress": _l("In progress"),
               "rework": _l("Sent back"), "due_soon": _l("Due soon"),
-              "co_handling": _l("Co-handling")}
+              "supervised": _l("Supervised"), "co_handling": _l("Co-handling")}
 # The steps a field worker takes on the phone, in the order of the buttons.
 PHONE_ACTIONS = ("accept", "note", "submit", "request_extension", "return", "escalate")
 
