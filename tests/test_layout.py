@@ -111,3 +111,18 @@ def test_the_check_sees_a_file_write(tmp_path):
     sample.write_text("from pathlib import Path\n\ndef f(p):\n    p.write_bytes(b'x')\n"
                       "    open('a', 'w')\n", encoding="utf-8")
     assert file_system_uses(sample) == ["1: imports pathlib", "4: .write_bytes()", "5: open()"]
+
+
+def test_every_name_a_models_module_exports_exists():
+    """A name in ``__all__`` that the module does not define breaks ``import *`` and misleads
+    the reader about where a rule lives."""
+    import importlib
+
+    wrong = []
+    for path in python_files("models"):
+        if "__all__" not in path.read_text(encoding="utf-8"):
+            continue
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        module = importlib.import_module(name)
+        wrong += [f"{name}.{n}" for n in getattr(module, "__all__", ()) if not hasattr(module, n)]
+    assert not wrong, "exported but not defined:\n" + "\n".join(wrong)

@@ -294,6 +294,6 @@ def _task_event(ticket: Ticket, task: CoHandlingTask, action: Action, actor: Act
 
 
 __all__ = ["TASK_ACTIONS", "TASK_STEPS", "act_on_task", "active_tasks", "add_co_handlers",
-           "allowed_task_actions", "co_handling_condition", "dispatch_co_handlers", "end_open_tasks",
+           "allowed_task_actions", "dispatch_co_handlers", "end_open_tasks",
            "open_tasks_refusal", "task_deadline", "task_overdue", "tasks_by_ticket",
            "ticket_tasks"]
