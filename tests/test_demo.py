@@ -281,3 +281,34 @@ def test_the_demo_has_patrol_rounds_with_routes_and_gaps_in_coverage(demo, app):
         admin = db.session.execute(sa.select(User).where(User.username == "admin")).scalar_one()
         week = patrol_coverage(admin, 7)
         assert any(row.covered for row in week) and any(not row.covered for row in week)
+
+
+# --- issue 12's "done when" on the demo (read only) ---------------------------------------------
+
+def test_the_demo_suggests_its_category_for_a_typed_description(demo, app, login_as):
+    """Typing "楼道里堆满了纸箱" (phone patrol form, hotline form: both ask this endpoint)
+    suggests 楼道堆物 first, with the words that drove it."""
+    body = login_as("gridworker").get("/api/v1/categories/suggest",
+                                      query_string={"text": "楼道里堆满了纸箱"}).get_json()
+    assert body["enough_history"] is True and 1 <= len(body["items"]) <= 3
+    first = body["items"][0]
+    assert first["name"] == "楼道堆物" and {"纸箱", "楼道"} & set(first["words"])
+
+
+def test_the_demo_matrix_flags_the_rule_that_routes_badly(demo, app, login_as):
+    """道路破损 → 城管 by the rule, but most of its cases end with 住建: flagged on the matrix and
+    on the report page, with the suggested change."""
+    from models.tickets.dispatch_quality import dispatch_quality, suggestion
+
+    with app.app_context():
+        rule = db.session.execute(sa.select(DispatchRule).join(Category).where(
+            Category.code == "0503")).scalar_one()
+        figures = dispatch_quality().by_rule[rule.id]
+        assert figures.flagged
+        assert "住房和城乡建设局" in suggestion(rule, figures).department.name
+    admin = login_as("admin")
+    matrix = admin.get("/admin/matrix/?level=street").get_data(as_text=True)
+    row = re.search(r'道路破损.*?</tr>', matrix, re.S).group(0)
+    assert "gd-dq-mark" in row
+    report = admin.get("/admin/dispatch-quality/").get_data(as_text=True)
+    assert f'id="gd-dq-rule-{rule.id}"' in report and "住房和城乡建设局" in report
