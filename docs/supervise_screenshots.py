@@ -1,6 +1,6 @@
 """Screenshots of supervision (督办) on a fresh demo, walked as users do it: the district
-command centre puts an overdue case under 挂牌督办 (1440 px); the handler sees the badge in the
-phone inbox and answers from the phone (375 px); the district centre reads the reply on the
+command centre puts an overdue case under 挂牌督办 (1440 px); the handler sees it in the phone
+inbox's 督办 tab and answers from the phone (375 px); the district centre reads the reply on the
 ticket page and on the 督办件 page; the list filtered by 督办; the board's badge.
 
     SCREENSHOT_PORT=5231 .venv/bin/python docs/supervise_screenshots.py
@@ -40,14 +40,18 @@ FIND_CASE = """
 import json
 import sqlalchemy as sa
 from admin_app import create_app
-from models import Ticket, TicketStatus, User, db, utcnow
+from models import Role, Ticket, TicketStatus, User, db, utcnow
 app = create_app()
 with app.app_context():
-    handler = db.session.execute(sa.select(User).where(User.username == "handler")).scalar_one()
-    ticket = db.session.execute(sa.select(Ticket).where(
-        Ticket.assigned_user_id == handler.id, Ticket.status == TicketStatus.IN_PROGRESS,
-        Ticket.handle_deadline < utcnow()).order_by(Ticket.handle_deadline)).scalars().first()
-    print(json.dumps({"id": ticket.id, "number": ticket.number}))
+    # An overdue case a department handler is working on: the demo account's when it has one
+    # (the demo's overdue cases depend on the day it was seeded), else another handler's.
+    ticket, user = db.session.execute(sa.select(Ticket, User).join(
+        User, User.id == Ticket.assigned_user_id).where(
+        User.role == Role.HANDLER, Ticket.status == TicketStatus.IN_PROGRESS,
+        Ticket.handle_deadline < utcnow()).order_by(
+        (User.username != "handler"), Ticket.handle_deadline)).first()
+    print(json.dumps({"id": ticket.id, "number": ticket.number, "handler": user.username,
+                      "department": ticket.assigned_department.name}))
 """
 
 
@@ -81,23 +85,23 @@ def main() -> None:
             "var d = new Date(Date.now() + 3 * 864e5); return d.toISOString().slice(0, 10);")
         driver.execute_script("arguments[0].value = arguments[1];",
                               form.find_element(By.NAME, "expected_by"), expected)
-        form.find_element(By.NAME, "note").send_keys("群众多次反映，已超期。请三日内清运完毕并回复处置情况。")
+        form.find_element(By.NAME, "note").send_keys("群众多次反映，已超期。请三日内办结并回复处置情况。")
         save_page(driver, "supervise-admin-form")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR,
                                                                    "#gd-supervision .gd-supervised"))
         save_page(driver, "supervise-admin-ticket")
         # The handler, on the phone: the badge in the inbox, the answer from the ticket page
-        log_in(driver, "handler")
+        log_in(driver, case["handler"])
         driver.set_window_size(375, 812)
-        driver.get(f"{BASE}/m/?tab=in_progress")
+        driver.get(f"{BASE}/m/?tab=supervised")
         save_phone(driver, "supervise-phone-inbox")
         driver.get(f"{BASE}/m/tickets/{case['id']}")
         driver.execute_script("window.scrollTo(0, document.getElementById('m-supervision')"
                               ".getBoundingClientRect().top + window.scrollY - 60);")
         driver.find_element(By.CSS_SELECTOR, "details[data-action=supervision_reply] summary").click()
         driver.find_element(By.CSS_SELECTOR, "details[data-action=supervision_reply] textarea") \
-            .send_keys("已安排清运车辆，明天上午完成清运，完成后上传照片。")
+            .send_keys("已安排人员到现场处置，明天上午办结，完成后上传照片。")
         save_phone(driver, "supervise-phone-reply")
         driver.find_element(By.CSS_SELECTOR,
                             "details[data-action=supervision_reply] button[type=submit]").click()
@@ -121,7 +125,8 @@ def main() -> None:
         driver.get(f"{BASE}/admin/evaluation/?role=department&month={month}&live=1")
         driver.execute_script("document.querySelectorAll('details').forEach(function (d) {"
                               " if (d.textContent.indexOf('督办') >= 0 || d.closest('tr')"
-                              ".textContent.indexOf('环境卫生') >= 0) d.open = true; });")
+                              ".textContent.indexOf(arguments[0]) >= 0) d.open = true; });",
+                              case["department"])
         save_page(driver, "supervise-evaluation")
 
 
