@@ -295,6 +295,27 @@ def test_the_api_names(cw, client):
     assert "/departments" in spec and "/tickets/{ticket_id}/tasks/{task_id}/actions/{action}" in spec
 
 
+def test_departments_are_scoped_to_the_callers_area(cw, client):
+    """GET /departments lists the departments serving the caller's area — the district's and
+    those of the areas above and inside it — and co_handle takes only those: one street's centre
+    cannot call the other street's offices onto a case (they would then see it)."""
+    def names(user):
+        items = client.get("/api/v1/departments", headers=auth(token_for(client, user)))
+        return {d["name"] for d in items.get_json()["items"]}
+
+    district_wide = {"区指挥中心", "区环卫中心", "区城市管理局", "区市场监督管理局", "区水务公司"}
+    assert names("street") == district_wide | {"一号街道指挥中心", "甲社区居委会"}
+    assert names("community2") == district_wide | {"二号街道指挥中心", "乙社区居委会"}
+    assert names("district") == names("admin") == district_wide | {
+        "一号街道指挥中心", "二号街道指挥中心", "甲社区居委会", "乙社区居委会"}
+    ticket = new_case(cw)
+    with pytest.raises(ActionInvalid):
+        perform(ticket, "co_handle", staff(cw, "street"), expected_version=ticket.version,
+                department_ids=[cw.departments["office2"].id], note="请协办")
+    db.session.rollback()
+    assert ticket_tasks(ticket.id) == []
+
+
 def test_the_api_refuses_the_lead_submitting_while_a_task_is_open(cw, client):
     ticket = new_case(cw)
     call_in(cw, ticket, "market")

@@ -334,6 +334,10 @@ def _document(server_url: str) -> dict:
             "/departments": {"get": {
                 "operationId": "listDepartments",
                 "summary": "The departments the caller may pick (assign, transfer, co_handle)",
+                "description": ("Scoped: the active departments of the areas above the "
+                                "caller's area and inside it (the district's serve every "
+                                "street; another street's or community's are not listed); "
+                                "every active department for administrators."),
                 "responses": {"200": {"description": "Departments", "content": {
                     "application/json": {"schema": {"type": "object", "properties": {
                         "items": {"type": "array", "items": {

@@ -140,6 +140,14 @@ def may_assign_to(user: User, person: User) -> bool:
 
 
 def pickable_departments(user: User) -> list[Department]:
-    """The departments offered to this user to assign or transfer to, or to filter by."""
-    return list(db.session.execute(sa.select(Department).where(Department.active.is_(True))
-                                   .order_by(Department.name, Department.id)).scalars())
+    """The departments offered to this user to assign or transfer to, to call in as
+    co-handlers, or to filter by: the active departments serving the user's scope area — those
+    of the areas above it (the district's departments serve every street) and inside it. Not
+    another street's centre or another community's office. Administrators, and users without a
+    scope area: every active department."""
+    query = sa.select(Department).where(Department.active.is_(True))
+    scope = user.scope_area
+    if not sees_everywhere(user) and scope is not None:
+        query = query.join(Area, Area.id == Department.area_id).where(sa.or_(
+            Area.id.in_(scope.ancestor_ids), Area.path.startswith(scope.path)))
+    return list(db.session.execute(query.order_by(Department.name, Department.id)).scalars())
