@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, defer, mapped_column
 
 from models import naive_bayes
 from models.base import UTCDateTime, db, utcnow
@@ -114,8 +114,9 @@ def train_category_model(now: datetime | None = None) -> CategoryModel:
 
 
 def current_model() -> CategoryModel | None:
-    return db.session.execute(sa.select(CategoryModel).order_by(CategoryModel.id.desc())
-                              .limit(1)).scalar_one_or_none()
+    """The newest model's row, without its counts (read on first use, see ``_counts``)."""
+    return db.session.execute(sa.select(CategoryModel).options(defer(CategoryModel.counts))
+                              .order_by(CategoryModel.id.desc()).limit(1)).scalar_one_or_none()
 
 
 def training_due(now: datetime | None = None) -> bool:
@@ -129,10 +130,12 @@ def training_due(now: datetime | None = None) -> bool:
     return trained is None or trained < last_slot
 
 
-_cache: dict[tuple, dict] = {}  # (row id, trained_at) → counts: one parse per process and model
+_cache: dict[tuple, dict] = {}  # (row id, trained_at) → counts: one read per process and model
 
 
 def _counts(row: CategoryModel) -> dict:
+    """The row's counts, read from the database (the deferred column) only when this process
+    has not read this model yet."""
     key = (row.id, row.trained_at)
     if key not in _cache:
         _cache.clear()
@@ -146,7 +149,8 @@ def suggest_categories(text: str, *, public: bool = False) -> tuple[bool, list[S
     row = current_model()
     if row is None or not row.enough_history:
         return False, []
-    ranked = naive_bayes.rank(_counts(row), text or "", limit=len(row.counts["classes"]))
+    counts = _counts(row)
+    ranked = naive_bayes.rank(counts, text or "", limit=len(counts["classes"]))
     query = sa.select(Category).where(Category.id.in_([int(label) for label, _s, _w in ranked]),
                                       Category.active.is_(True))
     if public:

@@ -5,6 +5,7 @@ import random
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from models import Category, Source, Ticket, TicketStatus, db, utcnow
 from models.category_suggestion import (current_model, suggest_categories, train_category_model,
@@ -80,6 +81,28 @@ def test_learns_the_known_patterns_and_reports_held_out_accuracy(history):
     # Runners-up are offered only when the model gives them a real chance (at least 1 %).
     assert all(item.score >= 0.01 for item in items[1:])
     assert [i.score for i in items] == sorted((i.score for i in items), reverse=True)
+
+
+def test_a_suggestion_reads_the_model_once_per_training(history):
+    """The model's counts (megabytes for a city) are read from the database once per process
+    and training, not on every keystroke's request."""
+    train_category_model()
+    db.session.commit()
+    suggest_categories("楼道里堆满了纸箱")  # the first request of this model reads its counts
+    db.session.expire_all()  # a new request: a fresh session
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        enough, items = suggest_categories("楼道里堆满了纸箱")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert enough and items[0].category.code == "0203"
+    reads = [s for s in statements if "category_models" in s]
+    assert reads and not any("counts" in s for s in reads), reads
 
 
 def test_too_little_history_suggests_nothing(world, app):
@@ -203,8 +226,18 @@ def test_admin_can_retrain_from_the_page(history, login_as):
     assert current_model().ticket_count == 420
 
 
-def test_forms_where_descriptions_are_typed_ask_for_suggestions(history, login_as, client):
+def test_forms_where_descriptions_are_typed_ask_for_suggestions(world, history, login_as, client):
     hotline = login_as("admin").get("/admin/ticket/new/").get_data(as_text=True)
     assert 'class="gd-suggest"' in hotline and 'data-code="0203"' in hotline
     public = client.get("/report").get_data(as_text=True)
     assert 'data-url="/report/suggest"' in public and "category_suggest.js" in public
+    # The grid worker's phone patrol report: the box asks the API while the note is typed, and
+    # each category button carries the code a chip taps.
+    from models.patrol.rounds import start_round
+
+    walk = start_round(world.users["gridworker"])
+    db.session.commit()
+    phone = login_as("gridworker").get(f"/m/patrol/{walk.id}/report").get_data(as_text=True)
+    assert 'class="gd-suggest"' in phone and 'data-url="/api/v1/categories/suggest"' in phone
+    assert 'data-for="#p-report-note"' in phone and "category_suggest.js" in phone
+    assert 'data-code="0203"' in phone
