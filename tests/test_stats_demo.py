@@ -168,11 +168,33 @@ def test_patrol_rounds_and_coverage_equal_the_recount(data):
     for worker_id in {w for w, _g, _d in rounds}:
         assert by_worker[worker_id]["patrol_rounds"] == sum(1 for w, *_ in rounds
                                                             if w == worker_id)
-    # A grid worker reads their own rounds; a category filter has no patrol figures.
+    # A grid worker who walked no round in a range covered 0 %, not "no data": the demo's
+    # rounds are of its last three weeks, its tickets older too.
+    quiet_from, quiet_to = last - timedelta(days=90), last - timedelta(days=60)
+    assert not [r for r in db.session.execute(sa.text("SELECT started_at FROM patrol_rounds"))
+                if quiet_from <= recount.local_day(r[0]) <= quiet_to]
+    workers = {u.id for u in db.session.scalars(sa.select(User).where(
+        User.role == Role.GRID_WORKER))}
+    quiet = [row for row in indicators(admin, quiet_from, quiet_to, group_by="assignee")
+             if row.key in workers]
+    assert quiet, "grid workers handled tickets then"
+    for row in quiet:
+        assert (row.values["patrol_rounds"], row.values["patrol_coverage"],
+                row.values["patrol_day_coverage"]) == (0, 0.0, 0.0), row.label
+    # A grid worker reads their own rounds (also as the person chosen: the dashboard's own
+    # figures); a category filter has no patrol figures.
     worker = db.session.get(User, rounds[0][0])
-    [mine] = indicators(worker, first, last)
-    assert mine.values["patrol_rounds"] == sum(1 for w, *_ in rounds if w == worker.id)
-    assert mine.values["patrol_coverage"] == 1.0
+    own_rounds = sum(1 for w, *_ in rounds if w == worker.id)
+    for asked in (indicators(worker, first, last),
+                  indicators(worker, first, last, assignee=worker),
+                  indicators(admin, first, last, assignee=worker)):
+        [mine] = asked
+        assert mine.values["patrol_rounds"] == own_rounds
+        assert mine.values["patrol_coverage"] == 1.0
+        own_grids = {g for g, path in grids.items() if path.startswith(worker.scope_area.path)}
+        walked_days = {(g, d) for w, g, d in rounds if w == worker.id and g in own_grids}
+        assert mine.values["patrol_day_coverage"] == pytest.approx(
+            len(walked_days) / (len(own_grids) * 14))
     top = db.session.scalars(sa.select(Category).where(Category.parent_id.is_(None))).first()
     [filtered] = indicators(admin, first, last, category=top.code)
     assert filtered.values["patrol_rounds"] is None

@@ -17,6 +17,8 @@ from models.stats.drilldown import LISTED_AT_MOST
 from models.stats.indicators import indicators
 from models.stats.rollups import fold_pending
 
+from .stats_recount import local_day
+
 ROLES = ("admin", "district", "street", "community", "gridworker", "handler", "leader")
 PAGES = ("/admin/stats/", "/admin/stats/analysis/", "/admin/stats/map/",
          "/admin/stats/map/grids.geojson")
@@ -442,3 +444,51 @@ def test_every_counted_measure_has_a_name_for_its_events():
     from models.stats.drilldown import COUNTED, EVENT_NAMES, counts_tickets
 
     assert {m for m in COUNTED if not counts_tickets(m)} <= set(EVENT_NAMES)
+
+
+def test_patrol_rounds_and_coverage_are_on_the_dashboard(folded, app, login_as):
+    """Issue 11 § 1: for grid workers also patrol finds and coverage, with their definitions —
+    on a grid worker's own dashboard and in the table of grid workers, recounted from the rounds."""
+    start, end = local_today() - timedelta(days=13), local_today()
+    args = f"?from={start}&to={end}"
+    with app.app_context():
+        rounds = db.session.execute(sa.text(
+            "SELECT r.worker_id, r.grid_id, r.started_at, a.path FROM patrol_rounds r "
+            "JOIN areas a ON a.id = r.grid_id")).all()
+        rounds = [(w, g, local_day(at), path) for w, g, at, path in rounds
+                  if start <= local_day(at) <= end]
+        worker = user("gridworker")
+        grids = {gid for gid, path in db.session.execute(sa.text(
+            "SELECT id, path FROM areas WHERE level = 'grid' AND active")).all()
+            if path.startswith(worker.scope_area.path)}
+        own = [(g, d) for w, g, d, _p in rounds if w == worker.id and g in grids]
+        district = user("district")
+        by_worker = {r.key: r.values for r in indicators(district, start, end,
+                                                         area=district.scope_area,
+                                                         group_by="assignee")}
+    html = login_as("gridworker").get("/admin/stats/" + args).get_data(as_text=True)
+    shown_figures = figures(html)
+    assert shown_figures["patrol_rounds"][0] == str(sum(1 for w, *_ in rounds if w == worker.id))
+    assert shown_figures["patrol_coverage"][0] == shown(len({g for g, _d in own}) / len(grids),
+                                                       "ratio")
+    detail = re.search(r'id="gd-figure-patrol_coverage".*?gd-figure-detail">([^<]*)<', html, re.S)
+    assert detail[1].strip() == f"巡查日覆盖率 {shown(len(set(own)) / (len(grids) * 14), 'ratio')}"
+    for key in ("patrol_rounds", "patrol_coverage"):
+        assert BY_CODE[key].definition in htmllib.unescape(html)
+    # The district's table of grid workers: finds and both coverages per worker.
+    html = login_as("district").get("/admin/stats/" + args).get_data(as_text=True)
+    table = html.split('id="gd-workers"')[1].split("</table>")[0]
+    assert "巡查发现" in table and "巡查覆盖率" in table and "巡查日覆盖率" in table
+    rows = re.findall(r'<tr class="gd-worker" data-user="(\d+)">(.*?)</tr>', table, re.S)
+    assert len(rows) >= 8
+    walked = {w for w, *_ in rounds}
+    for user_id, row in rows:
+        values = by_worker[int(user_id)]
+        found = re.search(r'gd-worker-patrol-found"[^>]*>(\d+)<', row)[1]
+        coverage = re.search(r'gd-worker-patrol-coverage">([^<]*)<', row)[1]
+        days = re.search(r'gd-worker-patrol-day-coverage">([^<]*)<', row)[1]
+        assert int(found) == values["patrol_found"]
+        assert coverage == shown(values["patrol_coverage"], "ratio") != "—"
+        assert days == shown(values["patrol_day_coverage"], "ratio") != "—"
+        if int(user_id) not in walked:
+            assert coverage == days == "0.0%"

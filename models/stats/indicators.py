@@ -70,9 +70,7 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
     sums = _sums(user, date_from, date_to, area, category, group_by, units)
     medians = _medians(user, date_from, date_to, area, category, group_by, units)
     overdue = _overdue_now(user, area, category, group_by, units)
-    # Patrol rounds belong to grid workers, not to a department or a chosen person's facts.
-    patrol = {} if any(units) else patrol_figures(user, date_from, date_to, area, category,
-                                                  group_by)
+    patrol = _patrol(user, date_from, date_to, area, category, group_by, units, sums)
     keys = sorted(set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]},
                   key=lambda k: (str(type(k)), k))
     labels = group_labels(group_by, keys)
@@ -91,6 +89,23 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
         values.update(patrol.get(TOTAL, _NO_PATROL))
         rows.append(IndicatorRow(TOTAL, labels[TOTAL], values))
     return rows
+
+
+def _patrol(user, date_from, date_to, area, category, group_by, units, sums) -> dict:
+    """Patrol figures of the groups (models.stats.patrol). Rounds belong to grid workers: none
+    for a department; for one chosen person (a grid worker's own figures) that person's rounds
+    and coverage, in total or as their own row."""
+    department, assignee = units
+    if department is not None:
+        return {}
+    if assignee is None:
+        return patrol_figures(user, date_from, date_to, area, category, group_by,
+                              workers=list(sums) if group_by == "assignee" else ())
+    if group_by not in (None, "assignee"):
+        return {}
+    mine = patrol_figures(user, date_from, date_to, area, category, "assignee",
+                          workers=[assignee.id], only=assignee.id).get(assignee.id)
+    return {} if mine is None else {TOTAL if group_by is None else assignee.id: mine}
 
 
 def compute(sums: dict, medians: tuple) -> dict:

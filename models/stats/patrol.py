@@ -35,10 +35,13 @@ TOTAL = "all"
 
 
 def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None,
-                   category, group_by: str | None) -> dict:
+                   category, group_by: str | None, *, workers=(),
+                   only: int | None = None) -> dict:
     """{group key: {"patrol_rounds": n, "patrol_coverage": ratio or None,
     "patrol_day_coverage": ratio or None}}; {} where the grouping or filter has no patrol
-    figures."""
+    figures. ``workers``: by grid worker, the ids of further people whose figures are wanted
+    although they walked no round (a grid worker who walked none covered 0 %, not "no data");
+    ``only``: the rounds of this one person."""
     if category is not None or group_by not in (None, "assignee", *AREA_GROUPS):
         return {}
     zone = local_zone()
@@ -51,9 +54,11 @@ def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None
                     round_scope(user)))
     if area is not None:
         query = query.where(grid.path.startswith(area.path))
+    if only is not None:
+        query = query.where(PatrolRound.worker_id == only)
     rounds = db.session.execute(query).all()
     if group_by == "assignee":
-        return _by_worker(rounds, date_from, date_to)
+        return _by_worker(rounds, date_from, date_to, workers)
     universe = _grids(user, area)
     depth = AREA_GROUPS.get(group_by)
     counts, covered, totals = defaultdict(int), defaultdict(set), defaultdict(int)
@@ -97,12 +102,16 @@ def _grids(user: User, area: Area | None) -> list[tuple[int, str]]:
     return db.session.execute(query).all()
 
 
-def _by_worker(rounds, date_from: date, date_to: date) -> dict:
+def _by_worker(rounds, date_from: date, date_to: date, others=()) -> dict:
     counts = defaultdict(int)
     for worker_id, _grid_id, _path in rounds:
         counts[worker_id] += 1
-    workers = db.session.scalars(sa.select(User).where(User.id.in_(list(counts)))).all() \
+    others = [key for key in others if isinstance(key, int) and key and key not in counts]
+    workers = list(db.session.scalars(sa.select(User).where(User.id.in_(list(counts))))) \
         if counts else []
+    if others:
+        workers += db.session.scalars(sa.select(User).where(
+            User.id.in_(others), User.role.in_(PATROLLING_ROLES))).all()
     coverage = worker_coverage(list(workers), date_from, date_to)
     return {worker.id: {"patrol_rounds": counts[worker.id],
                         "patrol_coverage": coverage[worker.id].grid_share,

@@ -32,6 +32,7 @@ TOP_GRIDS = 15
 TOP_CATEGORIES = 15
 TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
 RANKED_SHOWN = 3
+WORKER_PATROL_COLUMNS = ("patrol_found", "patrol_coverage", "patrol_day_coverage")
 
 
 class DashboardView(GridDeskView):
@@ -54,6 +55,7 @@ def dashboard(filters: StatsFilters) -> dict:
             "trend_title": _("Received and closed per month") if by_month
             else _("Received and closed per day"),
             "top_grids": TOP_GRIDS, "workers": workers, "focus": focus(filters),
+            "worker_heads": {code: BY_CODE[code] for code in WORKER_PATROL_COLUMNS},
             "chart_data": {"trend": trend, "category": bars(filters, "category", TOP_CATEGORIES),
                            "grid": bars(filters, "grid", TOP_GRIDS),
                            "workers": workers_chart(workers)}}
@@ -123,6 +125,10 @@ def worker_rows(filters: StatsFilters) -> list[dict]:
             "satisfaction": values["satisfaction_rate"],
             "satisfaction_text": fmt(values["satisfaction_rate"], "ratio"),
             "rated": values["rated"],
+            "patrol_found": values["patrol_found"],
+            "patrol_found_url": list_url(filters, "patrol_found", user_id=person.id),
+            "patrol_coverage_text": fmt(values["patrol_coverage"], "ratio"),
+            "patrol_day_coverage_text": fmt(values["patrol_day_coverage"], "ratio"),
             "dispatched_url": list_url(filters, "dispatched", user_id=person.id),
             "closed_url": list_url(filters, "closed", user_id=person.id)})
     return result

@@ -109,7 +109,10 @@ CARDS = (
     ("satisfaction_rate", "satisfied", "average_rating"),
     ("rating_coverage", "closed_rated", "rated"),
     ("avg_hours", "closed", "avg_work_hours"), ("median_hours", "closed", "median_work_hours"),
-    ("patrol_found", "patrol_found", None), ("invalidated", "invalidated", "merged"),
+    ("patrol_found", "patrol_found", None),
+    # Patrol rounds (grid workers): rounds walked, grids and grid-days covered; no tickets behind.
+    ("patrol_coverage", None, "patrol_day_coverage"), ("patrol_rounds", None, None),
+    ("invalidated", "invalidated", "merged"),
     # Co-handling (协办), counted for the co-handling department apart from its lead cases.
     ("co_handled", "co_handled", "co_handled_in_time"),
 )
