@@ -136,11 +136,11 @@ def exports(now: datetime | None = None) -> dict:
 
 
 def fold_statistics(now: datetime | None = None) -> dict:
-    """Fold the tickets whose timeline changed into the statistics rollups (every 30 s, so
-    "today" is current within a minute)."""
-    from models.stats.rollups import fold_pending
+    """Fold the tickets whose timeline changed into the statistics rollups (every 30 s, every
+    waiting batch, so "today" is current within a minute)."""
+    from models.stats.rollups import fold_until_current
 
-    return {"tickets": fold_pending()}
+    return {"tickets": fold_until_current()}
 
 
 def forget_report_counts(now: datetime | None = None) -> dict:

@@ -5,14 +5,16 @@ daily sums by the difference, so a ticket folded any number of times, in any ord
 same rows as a rebuild from nothing (a correction of its grid or category moves its counts).
 
 Every appended event marks its ticket (``mark_changed``, same transaction as the event); the
-scheduler's ``fold_pending`` folds the marked tickets every minute or less. ``rebuild`` recomputes
-a date range from the tickets and events themselves (``run.py rebuild-rollups``).
+scheduler's ``fold_until_current`` folds the marked tickets every 30 s, batch after batch until
+none is left. ``rebuild`` recomputes a date range from the tickets and events themselves
+(``run.py rebuild-rollups``).
 """
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 
 import sqlalchemy as sa
 
@@ -22,6 +24,8 @@ from models.stats.facts import ticket_facts
 from models.stats.tables import DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsPending
 
 FOLD_BATCH = 500
+FOLD_LIMIT = 5000  # marks read per batch
+FOLD_BUDGET_SECONDS = 20.0  # per scheduler run (every 30 s)
 LOCK_KEY = 0x7374_6174  # "stat"
 log = logging.getLogger("griddesk.stats")
 
@@ -31,13 +35,32 @@ def mark_changed(ticket) -> None:
     db.session.add(StatsPending(ticket=ticket))
 
 
-def fold_pending(limit: int = 5000) -> int:
-    """Fold the marked tickets (the scheduler's job); returns how many tickets were folded."""
+def fold_pending(limit: int = FOLD_LIMIT) -> int:
+    """Fold the marked tickets (at most ``limit`` marks); returns how many tickets were folded."""
+    return _fold_marks(limit)[0]
+
+
+def fold_until_current(budget_seconds: float = FOLD_BUDGET_SECONDS,
+                       limit: int | None = None) -> int:
+    """The scheduler's job: fold batch after batch until no mark is left, so that after a burst
+    of intake "today" is still current at the next run (every 30 s), not a batch per run behind;
+    stops after ``budget_seconds`` (the next run goes on). Returns the tickets folded."""
+    started, total = monotonic(), 0
+    while True:
+        folded, more = _fold_marks(limit or FOLD_LIMIT)
+        total += folded
+        # No progress (a full batch of tickets that cannot be folded) waits for the next run.
+        if not more or not folded or monotonic() - started >= budget_seconds:
+            return total
+
+
+def _fold_marks(limit: int) -> tuple[int, bool]:
+    """(tickets folded, whether more marks may be waiting: the batch was full)."""
     rows = db.session.execute(
         sa.select(StatsPending.id, StatsPending.ticket_id).order_by(StatsPending.id).limit(limit)
     ).all()
     if not rows:
-        return 0
+        return 0, False
     _serialize()
     ticket_ids = sorted({ticket_id for _id, ticket_id in rows})
     failed: set[int] = set()
@@ -49,7 +72,7 @@ def fold_pending(limit: int = 5000) -> int:
         db.session.execute(sa.delete(StatsPending).where(
             StatsPending.id.in_(marker_ids[start:start + FOLD_BATCH])))
     db.session.commit()
-    return len(ticket_ids) - len(failed)
+    return len(ticket_ids) - len(failed), len(rows) == limit
 
 
 def _fold_guarded(ticket_ids: list[int]) -> set[int]:
