@@ -120,6 +120,32 @@ def test_an_area_and_a_category_subtree_filter_the_figures(data):
         [f for f in facts if f["street"] == street.id and f["category"] in subtree]), "filtered")
 
 
+def test_one_department_or_one_person_as_the_scope_equals_the_recount(data):
+    """The dashboard's department and grid-worker selectors: indicators(department=,
+    assignee=) count the facts of that unit, and "overdue now" its open tickets."""
+    from models import Department
+
+    tickets, _events, facts = data
+    admin = _user(Role.ADMIN)
+    counts: dict = {}
+    for fact in facts:
+        if fact["kind"] == "closed" and fact["department"]:
+            counts[fact["department"]] = counts.get(fact["department"], 0) + 1
+    department = db.session.get(Department, max(counts, key=counts.get))
+    [row] = indicators(admin, FAR_PAST, FAR_FUTURE, department=department)
+    recount.compare(row.values, recount.figures(
+        [f for f in facts if f["department"] == department.id]), "department")
+    assert row.values["closed"] > 0 and row.values["patrol_rounds"] is None
+    assert row.values["overdue_now"] == recount.overdue_now(
+        tickets, utcnow(), lambda t: t.assigned_department_id == department.id)
+    worker = _user(Role.GRID_WORKER)
+    [row] = indicators(admin, FAR_PAST, FAR_FUTURE, assignee=worker)
+    recount.compare(row.values, recount.figures(
+        [f for f in facts if f["assignee"] == worker.id]), "person")
+    assert row.values["overdue_now"] == recount.overdue_now(
+        tickets, utcnow(), lambda t: t.assigned_user_id == worker.id)
+
+
 def test_incremental_rollups_equal_a_full_rebuild(app, folded):
     def snapshot():
         daily = db.session.execute(sa.text("SELECT * FROM stats_daily")).mappings().all()

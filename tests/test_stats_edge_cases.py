@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobs.sweeps import JOBS
-from models import db
+from models import db, utcnow
 from models.stats.indicators import indicators
 from models.stats.rollups import rebuild
 from models.tickets.actions import Actor
@@ -126,6 +126,9 @@ def test_edge_cases_equal_the_recount_and_a_rebuild(life, world):
     first, last = date(2025, 1, 1), date(2025, 12, 31)
     [total] = indicators(admin, first, last)
     recount.compare(total.values, recount.figures(facts), "total")
+    # "Overdue now" is a state of the open tickets: ticket 5, never accepted, is past its
+    # acceptance deadline (the merged, invalid and closed ones are not open).
+    assert total.values["overdue_now"] == recount.overdue_now(tickets, utcnow()) == 1
     # Days and months are local: ticket 1 is received in January and closed in February.
     months = {row.key: row.values for row in indicators(admin, first, last, group_by="month")}
     assert months["2025-01"]["received"] == 1 and months["2025-01"]["closed"] == 0
