@@ -80,6 +80,23 @@ def test_the_indicator_workbook_equals_the_indicator_function(month_world, login
     assert definitions.cell(2, 2).value == INDICATORS[0].definition
 
 
+def test_indicator_sheets_by_month_or_day_have_real_date_cells(month_world, login_as):
+    client = login_as("district")
+    sheet = workbook(client.get("/admin/report/indicators.xlsx?from=2026-10-01&to=2026-11-30"
+                                "&group_by=month")).worksheets[0]
+    assert sheet.freeze_panes == "A2" and sheet.cell(1, 1).value == "月份"
+    [november] = list(sheet.iter_rows(min_row=2))  # October has no figures
+    assert november[0].is_date and november[0].value == datetime(2026, 11, 1)
+    assert november[0].number_format == "yyyy-mm"
+    received = [c.value for c in sheet[1]].index("受理量")
+    assert november[received].value == 5
+    sheet = workbook(client.get("/admin/report/indicators.xlsx?from=2026-11-01&to=2026-11-30"
+                                "&group_by=day")).worksheets[0]
+    days = {row[0].value: row[received].value for row in sheet.iter_rows(min_row=2)}
+    assert all(sheet.cell(r, 1).is_date for r in range(2, sheet.max_row + 1))
+    assert days[datetime(2026, 11, 3)] == 1 and sum(v for v in days.values()) == 5
+
+
 def test_a_community_users_indicator_sheet_covers_only_their_community(month_world, login_as):
     client = login_as("community2")
     sheet = workbook(client.get("/admin/report/indicators.xlsx?month=2026-11"

@@ -86,7 +86,8 @@ class ReportView(GridDeskView):
         buffer = io.BytesIO()
         write_indicator_workbook(buffer, rows, INDICATORS,
                                  group_label=str(GROUP_LABELS.get(group_by, _("Report range"))),
-                                 about=about)
+                                 about=about,
+                                 dated=group_by if group_by in ("day", "month") else None)
         buffer.seek(0)
         name = f"{_('Indicator sheet')}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
         return send_file(buffer, as_attachment=True, download_name=name, mimetype=MEDIA_TYPE)
