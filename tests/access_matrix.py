@@ -233,6 +233,7 @@ ROWS: list[Row] = [
     Row("POST", "/api/v1/tickets", "401 201* 201* 201* 201* 201* 403 403"),
     Row("GET", "/api/v1/tickets/<int:ticket_id>", "401 200 200/404 200/404 200/404 200/404 200/404 200/404", scoped=True),
     Row("POST", "/api/v1/tickets/<int:ticket_id>/actions/<action>", "401 200* 200*/404 200*/404 200*/404 200*/404 200*/404 403/404", scoped=True),
+    Row("POST", "/api/v1/tickets/<int:ticket_id>/actions/co_handle", "401 200* 200*/404 200*/404 200*/404 403/404 403/404 403/404", scoped=True),
     Row("POST", "/api/v1/tickets/<int:ticket_id>/actions/lift_supervision", "401 200* 403/404 403/404 403/404 403/404 403/404 403/404", scoped=True),
     Row("POST", "/api/v1/tickets/<int:ticket_id>/actions/supervise", "401 200* 200*/404 200*/404 403/404 403/404 403/404 200*/404", scoped=True),
     Row("POST", "/api/v1/tickets/<int:ticket_id>/actions/supervision_reply", "401 403 403/404 403/404 403/404 200*/404 200*/404 403/404", scoped=True),

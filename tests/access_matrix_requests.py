@@ -197,6 +197,13 @@ def _api_supervise(c, url):
         "expected_by": (date.today() + timedelta(days=3)).isoformat()})
 
 
+@special("POST", "/api/v1/tickets/<int:ticket_id>/actions/co_handle")
+def _api_co_handle(c, url):
+    water = c.world.live().departments["water"]  # 区水务局: every manager of the district may call it
+    return from_req(method="POST", url=url, api=True, json={
+        "version": c.ticket.version, "department_ids": [water.id], "note": "请协助处理积水"})
+
+
 @special("POST", "/api/v1/tickets/<int:ticket_id>/actions/lift_supervision")
 def _api_lift(c, url):
     c.world.supervise(c.ticket)

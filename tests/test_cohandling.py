@@ -291,8 +291,13 @@ def test_the_api_names(cw, client):
     no_reason = client.post(f"/api/v1/tickets/{ticket.id}/tasks/{market_task}/actions/note",
                             json={}, headers=auth(market))
     assert no_reason.status_code in (403, 422)
-    spec = client.get("/api/v1/openapi.json").get_json()["paths"]
+    document = client.get("/api/v1/openapi.json").get_json()
+    spec = document["paths"]
     assert "/departments" in spec and "/tickets/{ticket_id}/tasks/{task_id}/actions/{action}" in spec
+    co_handle = spec["/tickets/{ticket_id}/actions/co_handle"]["post"]  # its own path and body
+    body = co_handle["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert set(document["components"]["schemas"][body]["required"]) == {"version",
+                                                                        "department_ids"}
 
 
 def test_departments_are_scoped_to_the_callers_area(cw, client):

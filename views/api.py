@@ -600,6 +600,19 @@ def ticket_after_action(ticket: Ticket, principal: Principal):
 @authenticated
 @idempotent
 def ticket_action(ticket_id: int, action: str):
+    return _act_on_ticket(ticket_id, action)
+
+
+@bp.post("/tickets/<int:ticket_id>/actions/co_handle")
+@authenticated
+@idempotent
+def co_handle_ticket(ticket_id: int):
+    """吹哨报到: call departments onto the case, each with its own task (its own path in the
+    OpenAPI document, with its own body; the same step as any other action)."""
+    return _act_on_ticket(ticket_id, "co_handle")
+
+
+def _act_on_ticket(ticket_id: int, action: str):
     principal = g.principal
     ticket = visible_ticket(ticket_id)
     if action not in ACTIONS:

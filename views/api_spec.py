@@ -401,6 +401,12 @@ def _supervision_schemas() -> dict:
                                            "today or later"}}},
         "SupervisionNote": {"type": "object", "required": ["version"], "properties": {
             "version": {"type": "integer"}, "note": {"type": "string"}}},
+        "CoHandle": {"type": "object", "required": ["version", "department_ids"], "properties": {
+            "version": {"type": "integer"},
+            "department_ids": {"type": "array", "minItems": 1, "items": {"type": "integer"},
+                               "description": "The departments to call in (GET /departments); "
+                                              "each is given a task with its own deadline"},
+            "note": {"type": "string", "description": "What is asked of them"}}},
     }
 
 
@@ -430,6 +436,13 @@ def _supervision_paths() -> dict:
         base + "lift_supervision": action(
             "liftSupervision", "SupervisionNote",
             "Lift the supervision: its supervisor's level or above."),
+        base + "co_handle": action(
+            "coHandleTicket", "CoHandle",
+            "吹哨报到 — call departments onto the case (主办/协办): managers of the ticket "
+            "(command centres, community staff, administrators). Each department gets a "
+            "co-handling task with its own deadline, listed in the ticket's co_handling and "
+            "worked at /tickets/{ticket_id}/tasks/{task_id}/actions/{action}; the lead cannot "
+            "submit while a task is open unless a manager closes it with a reason."),
     }
 
 
