@@ -426,7 +426,7 @@ def model_view(c: Ctx, method: str, rule: str):
     if verb == "ajax":
         return from_req(method="POST", url=rule, data={"list_form_pk": str(record), "title": "x"})
     if verb in ("edit", "new") and method == "POST":
-        body = c.world.config_body(view)
+        body = c.world.config_body(view, verb)
         url = f"{rule}?id={record}" if verb == "edit" else rule
         return from_req(method="POST", url=url, data=body)
     return None

@@ -188,10 +188,12 @@ class World:
         self.serial = getattr(self, "serial", 0) + 1
         return self.serial
 
-    def config_body(self, view: str) -> dict:
+    def config_body(self, view: str, verb: str) -> dict:
         """A valid form of the configuration view (administrators only)."""
         n = self.next_serial()
         district = str(self.keys["areas"]["district"])
+        if view == "calendar" and verb == "edit":  # 2026-10-01 stays the holiday it is
+            return {"day": "2026-10-01", "note": f"国庆节（矩阵{n}）"}
         bodies = {
             "dispatchrule": {"category": str(self.keys["categories"]["edited"]),
                              "area": district, "responsible_kind": "department",
@@ -366,13 +368,24 @@ class Callers:
 
 @pytest.fixture(scope="module")
 def matrix(app):
+    from models.calendar import WorkCalendarDay
+    from models.tickets.deadlines import invalidate_calendar
+
     with app.app_context():
         wipe()
+        calendar = [dict(row._mapping) for row in db.session.execute(
+            sa.select(WorkCalendarDay.__table__))]
         world = World(app)
         callers = Callers(app)
         prepare(world, callers)
         yield world, callers
         db.session.rollback()
+        # The calendar outlives wipe(): put back the days the calendar forms changed.
+        db.session.execute(sa.delete(WorkCalendarDay))
+        db.session.execute(sa.insert(WorkCalendarDay), calendar)
+        db.session.commit()
+        invalidate_calendar()
+        wipe()
 
 
 def test_every_rule_has_a_row_and_every_row_a_rule(app):
