@@ -234,3 +234,52 @@ def test_a_queued_report_takes_the_place_its_photo_was_taken(world, login_as):
     assert answer.status_code == 201, answer.get_json()
     ticket = db.session.get(Ticket, answer.get_json()["ticket"]["id"])
     assert ticket.grid_id == world.areas["grid1"].id and round(ticket.lat, 3) == 30.004
+
+
+def _form_of(page: str, ticket_id: int, action: str) -> dict[str, str]:
+    """The fields the phone page's form for one action asks for (names as the page writes them)."""
+    form = re.search(rf'<form[^>]*action="/m/api/tickets/{ticket_id}/actions/{action}"(.*?)</form>',
+                     page, re.S)
+    assert form, action
+    fields = {}
+    for tag in re.findall(r'<(?:input|textarea)[^>]*>', form.group(1)):
+        value = re.search(r'value="([^"]*)"', tag)
+        fields[re.search(r'name="(\w+)"', tag).group(1)] = value.group(1) if value else ""
+    return fields
+
+
+def test_return_extension_and_escalation_go_through_with_the_fields_the_page_asks_for(
+        world, login_as):
+    w = world
+    returned = make_ticket(w, "grid1", title="不归我们管的事", assignee=w.users["gridworker"])
+    working = make_ticket(w, "grid1", title="要多几天的事", assignee=w.users["gridworker"],
+                          status=TicketStatus.IN_PROGRESS, handle_deadline=utcnow() + timedelta(days=1))
+    db.session.commit()
+    client = login_as("gridworker")
+
+    page = client.get(f"/m/tickets/{returned.id}").get_data(as_text=True)
+    fields = _form_of(page, returned.id, "return")
+    assert set(fields) >= {"version", "note"}
+    done = post_action(client, returned.id, "return", version=fields["version"], note="属物业管理范围")
+    assert done.status_code == 200, done.get_json()
+    db.session.expire_all()
+    assert db.session.get(Ticket, returned.id).assigned_user_id is None
+
+    page = client.get(f"/m/tickets/{working.id}").get_data(as_text=True)
+    fields = _form_of(page, working.id, "request_extension")
+    assert set(fields) >= {"version", "until", "note"}
+    until = (utcnow() + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")  # what datetime-local sends
+    done = post_action(client, working.id, "request_extension", version=fields["version"],
+                       until=until, note="等待配件")
+    assert done.status_code == 200, done.get_json()
+    db.session.expire_all()
+    assert db.session.get(Ticket, working.id).extension_requested_until is not None
+
+    page = client.get(f"/m/tickets/{working.id}").get_data(as_text=True)
+    fields = _form_of(page, working.id, "escalate")
+    done = post_action(client, working.id, "escalate", version=fields["version"],
+                       note="需要街道协调")
+    assert done.status_code == 200, done.get_json()
+    kinds = [e.action for e in db.session.execute(sa.select(TicketEvent).where(
+        TicketEvent.ticket_id == working.id).order_by(TicketEvent.seq)).scalars()]
+    assert "request_extension" in kinds and "escalate" in kinds
