@@ -210,6 +210,14 @@ def test_supervisors_see_the_rounds_of_their_area(world, patrolled, login_as):
     filtered = community.get(f"/admin/patrol/?grid={world.areas['grid2'].id}").get_data(as_text=True)
     assert f"<td>{names['gridworker2']}</td>" in filtered
     assert f"<td>{names['gridworker']}</td>" not in filtered
+    by_worker = community.get(f"/admin/patrol/?worker={world.users['gridworker'].id}").get_data(
+        as_text=True)
+    assert f"<td>{names['gridworker']}</td>" in by_worker
+    assert f"<td>{names['gridworker2']}</td>" not in by_worker
+    # A worker outside the supervisor's area shows nothing of theirs, even when asked by id.
+    outside = community.get(f"/admin/patrol/?worker={world.users['gridworker3'].id}").get_data(
+        as_text=True)
+    assert f"<td>{names['gridworker3']}</td>" not in outside
     for user in ("handler", "gridworker"):
         assert login_as(user).get("/admin/patrol/").status_code == 403
     # A handler uses the phone app but walks no patrol rounds.

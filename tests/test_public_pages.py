@@ -20,6 +20,7 @@ from models.tickets.workflow import perform
 from models.vocabulary import ActorKind, AttachmentKind, RatingSource, Source, TicketStatus
 
 from .conftest import csrf_token
+from .test_photos import HOSTILE
 
 LON, LAT = "120.005", "30.005"  # grid1 of the factories' world
 
@@ -337,6 +338,17 @@ def test_each_refusal_says_why_and_stores_nothing(world, client, app, fields, ph
     response = send_report(client, world, photos=photos, **fields)
     assert response.status_code in (422, 429)
     assert message in response.get_data(as_text=True)
+    assert stored_state(app) == before
+
+
+# The request-size cases (60 MB, 20 MB) are the same app-wide limits, proven through the API.
+@pytest.mark.parametrize("case", [c for c in HOSTILE if "MB" not in c])
+def test_a_hostile_photo_on_the_report_page_is_refused_and_nothing_stored(world, client, app,
+                                                                            case):
+    name, data, _status, message = HOSTILE[case]
+    before = stored_state(app)
+    response = send_report(client, world, photos=[(name, data)])
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert stored_state(app) == before
 
 

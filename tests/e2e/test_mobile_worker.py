@@ -63,6 +63,9 @@ def test_worker_accepts_then_submits_offline_and_the_queue_drains(world, live_ur
     db.session.expire_all()
     assert db.session.get(Ticket, ticket_id).status == TicketStatus.IN_PROGRESS
 
+    phone.goto(f"{live_url}/m/")  # the inbox opens offline too (the copy last seen online)
+    assert phone.locator(".m-seg-active .m-count").count() == 1
+    assert "公园门口垃圾满溢" in phone.locator("body").inner_text()
     phone.goto(f"{live_url}/m/queue")  # offline: from the service worker's cache
     phone.wait_for_selector("#m-queue-pending .m-qitem")
     waiting = phone.locator("#m-queue-pending").inner_text()
@@ -126,3 +129,9 @@ def test_admin_pages_a_worker_reaches_from_a_notification_fit_a_phone(world, liv
     phone.wait_for_url(f"{live_url}/m/tickets/{ticket.id}")
     phone.goto(f"{live_url}/admin/ticket/details/?id=999999")
     assert no_sideways_scroll(phone), "the error page scrolls sideways at 375 px"
+    for path, status, title in (("/admin/no-such-page/", 404, "找不到该页面"),
+                                ("/admin/patrol/", 403, "无权打开此页面")):
+        answer = phone.goto(f"{live_url}{path}")
+        assert answer.status == status and phone.locator("#gd-error").is_visible()
+        assert title in phone.inner_text("body")
+        assert no_sideways_scroll(phone), f"the {status} page scrolls sideways at 375 px"
