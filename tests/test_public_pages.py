@@ -143,6 +143,17 @@ def test_reopening_is_refused_after_the_window(world, client, app, monkeypatch):
     assert 'id="p-reopen"' not in page
 
 
+def test_a_resident_without_a_place_on_the_map_reports_by_address_and_community(world, client):
+    community = world.areas["community1"]
+    assert f'<option value="{community.id}"' in client.get("/report").get_data(as_text=True)
+    nowhere = send_report(client, world, lat="", lon="", address="文三路 88 号南门")
+    assert nowhere.status_code == 422 and "选择网格或社区" in nowhere.get_data(as_text=True)
+    code = tracking_code_of(send_report(client, world, lat="", lon="", address="文三路 88 号南门",
+                                        area_id=str(community.id)))
+    ticket = db.session.execute(sa.select(Ticket).where(Ticket.tracking_code == code)).scalar_one()
+    assert (ticket.community_id, ticket.address, ticket.lat) == (community.id, "文三路 88 号南门", None)
+
+
 def test_a_reporter_without_phone_finds_the_notices_on_the_tracking_page(world, client):
     code = tracking_code_of(send_report(client, world, phone="", name=""))
     ticket = db.session.execute(sa.select(Ticket).where(Ticket.tracking_code == code)).scalar_one()
