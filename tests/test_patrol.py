@@ -351,3 +351,54 @@ def test_route_batches_from_the_offline_queue_are_recorded_once(world, login_as)
     # A malformed compact point is refused with the reason, like any other.
     bad = send([[LON, LAT]], "m-route-3")
     assert bad.status_code == 422 and "格式不正确" in bad.json["error"]["message"]
+
+
+def test_check_in_report_and_end_sent_from_the_offline_queue_happen_once(world, login_as):
+    """Offline, the round's forms go to the phone's queue; sent later with an Idempotency-Key,
+    each is answered in JSON, and sent again (the answer was lost) stores nothing twice."""
+    worker = login_as("gridworker")
+    patrol = start(worker)
+
+    def queued(path, key, **data):
+        return worker.post(f"/m/patrol/{patrol.id}/{path}", data=data, headers={
+            "X-CSRFToken": session_csrf_token(worker), "Idempotency-Key": key,
+            "Accept": "application/json"}, content_type="multipart/form-data")
+
+    def check_in(key):
+        image, name = photo()
+        return queued("check-in", key, lon=str(LON), lat=str(LAT), place="3号楼", note="正常",
+                      photo=(image, name))
+
+    def report(key, with_photo=True):
+        data = {"lon": str(LON), "lat": str(LAT), "category_id": str(world.categories["garbage"].id)}
+        if with_photo:
+            data["photo"] = photo("red")
+        return queued("report", key, **data)
+
+    before = counts()
+    refused = report("m-patrol-0", with_photo=False)
+    assert refused.status_code == 422 and "照片" in refused.json["error"]["message"]
+    assert counts() == before
+
+    first = check_in("m-patrol-1")
+    assert first.status_code == 200 and first.json["ok"], first.get_data(as_text=True)
+    again = check_in("m-patrol-1")
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json == first.json
+
+    reported = report("m-patrol-2")
+    assert reported.status_code == 201, reported.get_data(as_text=True)
+    assert report("m-patrol-2").json == reported.json
+    ticket = db.session.get(Ticket, reported.json["ticket"]["id"])
+    assert ticket.source == Source.PATROL
+    assert db.session.execute(sa.select(PatrolReport.round_id).where(
+        PatrolReport.ticket_id == ticket.id)).scalar_one() == patrol.id
+    assert counts() == (before[0], before[1] + 1, before[2] + 1, before[3] + 1)
+
+    ended = queued("end", "m-patrol-3", summary="路线走完")
+    assert ended.status_code == 200 and queued("end", "m-patrol-3", summary="路线走完").json == ended.json
+    db.session.expire_all()
+    assert db.session.get(PatrolRound, patrol.id).summary == "路线走完"
+    # A step queued after the round ended is refused with the reason (shown on the queue page).
+    late = check_in("m-patrol-4")
+    assert late.status_code == 409 and "已结束" in late.json["error"]["message"]
+    assert counts() == (before[0], before[1] + 1, before[2] + 1, before[3] + 1)

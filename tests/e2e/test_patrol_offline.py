@@ -70,3 +70,62 @@ def test_a_round_walked_offline_keeps_its_route_and_sends_it_once(world, live_ur
     phone.wait_for_selector("#patrol-route-queued", state="hidden", timeout=10_000)
     db.session.expire_all()
     assert db.session.get(PatrolRound, patrol.id).point_count == patrol.point_count
+
+
+def test_a_problem_and_a_check_in_made_offline_are_sent_once_back_online(world, live_url,
+                                                                         phone_at, tmp_path):
+    """Offline, the round's report (photo + category) and check-in wait in the phone's queue;
+    back online they arrive once: one ticket (source 巡查, linked to the round), one check-in."""
+    from PIL import Image
+
+    from models import PatrolCheckIn, PatrolReport, Source, Ticket
+
+    picture = tmp_path / "problem.jpg"
+    Image.new("RGB", (640, 480), "orange").save(picture, "JPEG")
+    phone = phone_at(LAT, LON)
+    sign_in(phone, live_url)
+    phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    phone.goto(f"{live_url}/m/patrol")
+    phone.click("#patrol-start")
+    phone.wait_for_selector("#patrol-recorder.p-ok")
+    phone.wait_for_timeout(1500)  # the round page fetches its form pages for offline use
+
+    phone.context.set_offline(True)
+    phone.click("#patrol-report-link")  # offline: the page from the service worker's cache
+    phone.wait_for_selector("#patrol-report-form")
+    phone.wait_for_selector("#patrol-recorder.p-ok")
+    phone.set_input_files("#patrol-report-form input[name=photo]", str(picture))
+    phone.click(".p-cat >> nth=0")
+    phone.wait_for_selector("#patrol-form-queued")
+    assert "联网后自动发送" in phone.inner_text("#patrol-form-queued")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 376
+
+    phone.goto(f"{live_url}/m/patrol")
+    phone.click("#patrol-check-in-link")
+    phone.wait_for_selector("#patrol-check-in-form")
+    phone.wait_for_selector("#patrol-recorder.p-ok")
+    phone.set_input_files("#patrol-check-in-form input[name=photo]", str(picture))
+    phone.fill("#patrol-check-in-form input[name=place]", "3号楼垃圾站")
+    phone.click("#patrol-check-in-form button[type=submit]")
+    phone.wait_for_selector("#patrol-form-queued")
+
+    db.session.expire_all()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one() == 0
+    phone.goto(f"{live_url}/m/queue")
+    phone.wait_for_selector("#m-queue-pending .m-qitem")
+    pending = phone.locator("#m-queue-pending").inner_text()
+    assert "上报问题" in pending and "打卡" in pending and "1张照片" in pending
+
+    phone.context.set_offline(False)
+    phone.evaluate("() => window.dispatchEvent(new Event('online'))")
+    phone.wait_for_function("() => !document.querySelector('#m-queue-pending .m-qitem')",
+                            timeout=20_000)
+    assert phone.locator("#m-queue-refused .m-qitem").count() == 0
+    phone.evaluate("() => window.GDApp.sync()")  # a second send finds nothing left to send
+    db.session.expire_all()
+    patrol = db.session.execute(sa.select(PatrolRound)).scalar_one()
+    ticket = db.session.execute(sa.select(Ticket)).scalar_one()
+    assert ticket.source == Source.PATROL and ticket.grid_id == world.areas["grid1"].id
+    assert db.session.execute(sa.select(PatrolReport.round_id)).scalar_one() == patrol.id
+    visit = db.session.execute(sa.select(PatrolCheckIn)).scalar_one()
+    assert visit.round_id == patrol.id and visit.place == "3号楼垃圾站"

@@ -94,6 +94,9 @@ def _record_points(round_id: int):
 def patrol_check_in(round_id: int):
     worker = _worker()
     error = None
+    if request.method == "POST" and _from_the_queue():
+        as_principal()
+        return _queued_check_in(round_id)
     if request.method == "POST":
         try:
             rounds.check_in(worker, round_id, photo=_photo("photo"), lon=request.form.get("lon"),
@@ -118,6 +121,9 @@ def patrol_check_in(round_id: int):
 def patrol_report(round_id: int):
     worker = _worker()
     error = None
+    if request.method == "POST" and _from_the_queue():
+        as_principal()
+        return _queued_report(round_id)
     if request.method == "POST":
         category = request.form.get("category_id", "")
         try:
@@ -145,6 +151,9 @@ def patrol_report(round_id: int):
 def patrol_end(round_id: int):
     worker = _worker()
     error = None
+    if request.method == "POST" and _from_the_queue():
+        as_principal()
+        return _queued_end(round_id)
     if request.method == "POST":
         try:
             rounds.end_round(worker, round_id, summary=request.form.get("summary"))
@@ -190,6 +199,48 @@ def check_in_photo_response(visit, *, thumbnail: bool):
         abort(404)
     return send_file(stored, mimetype=mime, max_age=3600, conditional=True,
                      etag=f"{visit.photo_sha256}-t" if thumbnail else visit.photo_sha256)
+
+
+# --- the same forms sent from the offline queue (patrol.js, when the phone is offline) ---------
+# The queue posts the form's fields with an Idempotency-Key and wants JSON: a step sent again
+# after a lost answer gets the first answer and stores nothing twice.
+def _from_the_queue() -> bool:
+    return bool(request.headers.get("Idempotency-Key"))
+
+
+def _round_answer(current, **extra):
+    return jsonify({"ok": True, "round": {"id": current.id, "url": url_for("mobile.patrol")},
+                    **extra}), 200
+
+
+@idempotent
+def _queued_check_in(round_id: int):
+    visit = rounds.check_in(_worker(), round_id, photo=_photo("photo"),
+                            lon=request.form.get("lon"), lat=request.form.get("lat"),
+                            note=request.form.get("note"), place=request.form.get("place"))
+    db.session.flush()
+    return _round_answer(visit.round, check_in={"id": visit.id})
+
+
+@idempotent
+def _queued_report(round_id: int):
+    worker = _worker()
+    ticket = rounds.report_during_round(
+        worker, round_id, category_id=whole_number(request.form.get("category_id", "")),
+        photo=_photo("photo"), lon=request.form.get("lon"), lat=request.form.get("lat"),
+        note=request.form.get("note"))
+    db.session.flush()
+    return jsonify({"ok": True, "ticket": {
+        "id": ticket.id, "number": ticket.number, "status": ticket.status.value,
+        "url": url_for("mobile.ticket", ticket_id=ticket.id)}}), 201
+
+
+@idempotent
+def _queued_end(round_id: int):
+    rounds.end_round(_worker(), round_id, summary=request.form.get("summary"))
+    db.session.flush()
+    return _round_answer(db.session.get(PatrolRound, round_id),
+                         summary_url=url_for("mobile.patrol_summary", round_id=round_id))
 
 
 def _open_round_page(worker, round_id: int):

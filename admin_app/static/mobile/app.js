@@ -187,5 +187,5 @@
   if (syncButton) { syncButton.addEventListener("click", function () { sync(); }); }
 
   if (Q) { Q.prune().then(refreshBadge).then(renderQueue).then(sync); }
-  window.GDApp = { sync: sync, renderQueue: renderQueue };
+  window.GDApp = { sync: sync, renderQueue: renderQueue, refreshBadge: refreshBadge };
 })();

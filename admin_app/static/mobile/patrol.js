@@ -106,6 +106,47 @@
       var span = label.querySelector(".p-photo-text"); if (span) span.hidden = true;
     });
   });
+  /* Offline, a form of the round (check-in, report, end) waits in the phone's queue like the
+     ticket steps: sent in order once back online, with its own Idempotency-Key (the server
+     answers a repeat with the first answer, so nothing is stored twice). The route points
+     recorded so far are queued before it. */
+  function queueForm(form, submitter) {
+    var fields = [], files = [];
+    new FormData(form).forEach(function (value, name) {
+      if (value instanceof File) {
+        if (value.name) files.push({ field: name, name: value.name, type: value.type, blob: value });
+      } else if (name !== "csrf_token") { fields.push([name, value]); }  // the queue sends a fresh one
+    });
+    var label = form.dataset.queueLabel;
+    if (submitter && submitter.name) {
+      fields.push([submitter.name, submitter.value]);
+      label += " · " + submitter.textContent.trim();
+    }
+    var item = { url: form.action || window.location.href, label: label,
+                 ticketUrl: box.dataset.pageUrl, fields: fields, files: files };
+    return Q().queueRoutePoints().then(function () { return Q().enqueue(item); }).then(function () {
+      form.hidden = true;
+      var note = document.createElement("div");
+      note.className = "m-flash m-flash-info"; note.id = "patrol-form-queued"; note.setAttribute("role", "status");
+      note.textContent = box.dataset.msgFormQueued + " ";
+      var back = document.createElement("a"); back.href = box.dataset.pageUrl; back.textContent = box.dataset.msgBack;
+      note.appendChild(back);
+      form.parentNode.insertBefore(note, form);
+      if (window.GDApp && window.GDApp.refreshBadge) window.GDApp.refreshBadge();
+      if ("serviceWorker" in navigator) {
+        navigator.serviceWorker.ready.then(function (reg) { if (reg.sync) return reg.sync.register("gd-queue"); }).catch(function () {});
+      }
+      return showWaiting();
+    });
+  }
+
+  /* The round's form pages are fetched once online, so the service worker has them offline. */
+  if (navigator.onLine) {
+    document.querySelectorAll("a[data-offline]").forEach(function (link) {
+      fetch(link.href, { credentials: "same-origin" }).catch(function () {});
+    });
+  }
+
   /* Before a form of the round leaves the page (check-in, report, end), the route so far is
      sent (waiting at most a few seconds), so the round's distance is up to date. */
   document.querySelectorAll("form").forEach(function (form) {
@@ -115,6 +156,12 @@
       var submitter = event.submitter;
       var go = function () {
         form.dataset.routeSent = "1";
+        if (!navigator.onLine && Q() && form.dataset.queueLabel) {
+          queueForm(form, submitter).catch(function (error) {
+            delete form.dataset.routeSent; text.textContent = String(error);
+          });
+          return;
+        }
         if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
       };
       var routeSent = Promise.race([send(), new Promise(function (resolve) { setTimeout(resolve, 4000); })]);
