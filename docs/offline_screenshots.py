@@ -3,7 +3,8 @@
 - phone-report-map-photo: /report at 375×812 with the grid map (only the visible cells asked for)
   and a camera photo made smaller in the browser;
 - phone-patrol-offline: a round walked offline, the route points kept on the phone;
-- phone-m-queue-route: the queue page listing the route batches waiting;
+- phone-patrol-report-queued: a problem reported offline in two taps, kept in the queue;
+- phone-m-queue-route: the queue page listing the route batches and the report waiting;
 - phone-patrol-round-thumbs / phone-patrol-summary-thumbs: check-ins listed with thumbnails;
 - patrol-round-thumbs: the supervisor's round page (1440 px) with check-in thumbnails.
 
@@ -92,6 +93,16 @@ def patrol_pages(browser, engine, tmp: Path) -> int:
     page.wait_for_function("() => parseInt(document.getElementById('patrol-route-queued').textContent) >= 6")
     page.evaluate("() => window.dispatchEvent(new Event('offline'))")
     shot(page, "phone-patrol-offline")
+    # A problem reported offline in two taps waits in the queue too (the round page fetched the
+    # form page beforehand, so the service worker opens it offline).
+    page.click("#patrol-report-link")
+    page.wait_for_selector("#patrol-report-form")
+    page.set_input_files("#patrol-report-form input[name=photo]", photo(tmp))
+    page.click(".p-cat >> nth=0")
+    page.wait_for_selector("#patrol-form-queued")
+    shot(page, "phone-patrol-report-queued")
+    page.goto(f"{BASE}/m/patrol")
+    page.wait_for_selector("#patrol-recorder")
     page.evaluate("window.patrolSend()")
     page.goto(f"{BASE}/m/queue")
     page.wait_for_selector("#m-queue-pending .m-qitem")
