@@ -283,3 +283,37 @@ def test_return_extension_and_escalation_go_through_with_the_fields_the_page_ask
     kinds = [e.action for e in db.session.execute(sa.select(TicketEvent).where(
         TicketEvent.ticket_id == working.id).order_by(TicketEvent.seq)).scalars()]
     assert "request_extension" in kinds and "escalate" in kinds
+
+
+def test_my_month_average_time_is_the_mean_from_acceptance_to_result(world, login_as):
+    """我的本月's average, recounted here from the timeline: per submitted ticket, the time from
+    its acceptance to the submitted result."""
+    w = world
+    worker = w.users["gridworker"]
+    now = utcnow()
+    from models.tickets.actions import Actor
+    from models.tickets.workflow import perform
+
+    tickets = []
+    for hours in (10, 4):  # accepted through the workflow, that many hours ago
+        ticket = make_ticket(w, "grid1", title=f"桶{hours}", assignee=worker,
+                             created_at=now - timedelta(hours=hours + 1))
+        perform(ticket, "accept", Actor.staff(worker), expected_version=ticket.version,
+                now=now - timedelta(hours=hours))
+        tickets.append(ticket)
+    db.session.commit()
+    client = login_as("gridworker")
+    for ticket in tickets:
+        done = post_action(client, ticket.id, "submit", version=ticket.version, note="完成",
+                           photos=(io.BytesIO(photo_bytes()), "after.jpg"))
+        assert done.status_code == 200, done.get_json()
+    db.session.expire_all()
+    spans = []
+    for ticket in tickets:
+        at = dict(db.session.execute(sa.select(TicketEvent.action, TicketEvent.created_at).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.action.in_(("accept", "submit")))).all())
+        spans.append((at["submit"] - at["accept"]).total_seconds() / 3600)
+    expected = sum(spans) / len(spans)
+    assert 6.9 < expected < 7.1
+    html = client.get("/m/me").get_data(as_text=True)
+    assert f"<b>{expected:.1f}</b>" in html, re.findall(r"m-stat\"><b>([^<]*)</b><span>([^<]*)", html)
