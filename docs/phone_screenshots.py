@@ -1,6 +1,7 @@
 """Phone-sized (375×812) screenshots of the resident's pages on the demo, into docs/screenshots/:
 phone-report-empty, phone-report-duplicate (the "是这件事吗？" suggestion), phone-report-sent (code
-and QR), phone-track-open, phone-track-closed (after-photo, rating form, the notices sent).
+and QR), phone-track-open, phone-track-closed (after-photo, rating form, the notices sent),
+phone-track-lookup (the code typed in) and phone-track-not-found (a mistyped code).
 
 Starts the demo server (docs/take_screenshots.py) and drives Debian's Chromium with Playwright;
 closes the new case in between through the same workflow operations the staff pages call.
@@ -129,6 +130,11 @@ def main() -> None:
         page.reload()
         page.wait_for_selector("#p-rate")
         shot(page, "phone-track-closed")
+
+        page.goto(f"{BASE}/track")  # the code typed in by hand (from the header's 查询进度)
+        shot(page, "phone-track-lookup")
+        page.goto(f"{BASE}/track/NOSUCHCODE")
+        shot(page, "phone-track-not-found")
         browser.close()
         print("case near", case_id, "tracking code", code)
 
