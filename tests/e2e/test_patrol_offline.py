@@ -74,8 +74,9 @@ def test_a_round_walked_offline_keeps_its_route_and_sends_it_once(world, live_ur
 
 def test_a_problem_and_a_check_in_made_offline_are_sent_once_back_online(world, live_url,
                                                                          phone_at, tmp_path):
-    """Offline, the round's report (photo + category) and check-in wait in the phone's queue;
-    back online they arrive once: one ticket (source 巡查, linked to the round), one check-in."""
+    """Offline, the round's report (photo + category), a check-in and the end wait in the phone's
+    queue; back online they arrive once and in order: one ticket (source 巡查, linked to the
+    round), one check-in, the round ended with its summary, no point recorded after the end."""
     from PIL import Image
 
     from models import PatrolCheckIn, PatrolReport, Source, Ticket
@@ -109,12 +110,23 @@ def test_a_problem_and_a_check_in_made_offline_are_sent_once_back_online(world, 
     phone.click("#patrol-check-in-form button[type=submit]")
     phone.wait_for_selector("#patrol-form-queued")
 
+    # The round ends offline too; the phone records no more points for it.
+    phone.goto(f"{live_url}/m/patrol")
+    phone.click("#patrol-end-link")
+    phone.wait_for_selector("#patrol-end-form")
+    phone.fill("#patrol-end-form textarea[name=summary]", "断网时巡查结束")
+    phone.click("#patrol-end-form button[type=submit]")
+    phone.wait_for_selector("#patrol-form-queued")
+    phone.context.set_geolocation({"latitude": LAT, "longitude": LON + 0.002})
+    phone.wait_for_timeout(1500)
+
     db.session.expire_all()
     assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one() == 0
     phone.goto(f"{live_url}/m/queue")
     phone.wait_for_selector("#m-queue-pending .m-qitem")
     pending = phone.locator("#m-queue-pending").inner_text()
     assert "上报问题" in pending and "打卡" in pending and "1张照片" in pending
+    assert "结束巡查" in pending
 
     phone.context.set_offline(False)
     phone.evaluate("() => window.dispatchEvent(new Event('online'))")
@@ -129,3 +141,5 @@ def test_a_problem_and_a_check_in_made_offline_are_sent_once_back_online(world, 
     assert db.session.execute(sa.select(PatrolReport.round_id)).scalar_one() == patrol.id
     visit = db.session.execute(sa.select(PatrolCheckIn)).scalar_one()
     assert visit.round_id == patrol.id and visit.place == "3号楼垃圾站"
+    assert patrol.ended_at is not None and patrol.summary == "断网时巡查结束"
+    assert all(lon < LON + 0.002 for lon, *_rest in patrol.route)  # nothing after the end

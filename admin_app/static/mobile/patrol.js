@@ -31,8 +31,13 @@
     }).catch(function () {});
   }
 
+  /* A round ended offline records no more points (they would reach an ended round). */
+  function endedOffline() {
+    try { return localStorage.getItem("patrol-ended-" + roundId) === "1"; } catch (e) { return false; }
+  }
+
   function record(p) {
-    if (!Q()) return Promise.resolve();
+    if (!Q() || endedOffline()) return Promise.resolve();
     return Q().addRoutePoint({
       roundId: roundId, url: box.dataset.pointsUrl, label: box.dataset.label, pageUrl: box.dataset.pageUrl,
       p: [+p.lon.toFixed(6), +p.lat.toFixed(6), Math.round(p.t), p.accuracy == null ? null : Math.round(p.accuracy)]
@@ -124,6 +129,9 @@
     }
     var item = { url: form.action || window.location.href, label: label,
                  ticketUrl: box.dataset.pageUrl, fields: fields, files: files };
+    if (form.id === "patrol-end-form") {
+      try { localStorage.setItem("patrol-ended-" + roundId, "1"); } catch (e) { /* private mode */ }
+    }
     return Q().queueRoutePoints().then(function () { return Q().enqueue(item); }).then(function () {
       form.hidden = true;
       var note = document.createElement("div");
