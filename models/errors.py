@@ -23,6 +23,11 @@ class ActionInvalid(WorkflowError):
     http_status = 422
 
 
+class PlaceMissing(ActionInvalid):
+    """A report gives neither coordinates nor a grid or community (each page words it its own
+    way: staff pick a grid, a resident taps the map or names their community)."""
+
+
 class Conflict(WorkflowError):
     code = "conflict"
     http_status = 409

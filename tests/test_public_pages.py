@@ -147,7 +147,7 @@ def test_a_resident_without_a_place_on_the_map_reports_by_address_and_community(
     community = world.areas["community1"]
     assert f'<option value="{community.id}"' in client.get("/report").get_data(as_text=True)
     nowhere = send_report(client, world, lat="", lon="", address="文三路 88 号南门")
-    assert nowhere.status_code == 422 and "选择网格或社区" in nowhere.get_data(as_text=True)
+    assert nowhere.status_code == 422 and "请告诉我们问题在哪里" in nowhere.get_data(as_text=True)
     code = tracking_code_of(send_report(client, world, lat="", lon="", address="文三路 88 号南门",
                                         area_id=str(community.id)))
     ticket = db.session.execute(sa.select(Ticket).where(Ticket.tracking_code == code)).scalar_one()
@@ -341,7 +341,7 @@ def test_the_limit_per_phone_counts_the_number_however_it_is_written(world, clie
     ({"description": "很长" * 501}, [], "最多 1000 个字"),
     ({}, [("evil.jpg", b"<html><script>alert(1)</script></html>")], "不是可识别的照片"),
     ({"phone": "12"}, [], "不是可以回拨的电话号码"),
-    ({"lat": "", "lon": ""}, [], "请填写坐标"),
+    ({"lat": "", "lon": ""}, [], "请告诉我们问题在哪里：使用当前位置、在地图上点选位置，或选择所在社区。"),
 ])
 def test_each_refusal_says_why_and_stores_nothing(world, client, app, fields, photos, message):
     tracking_code_of(send_report(client, world, phone="13611113333"))  # a counter row exists
@@ -454,4 +454,4 @@ def test_a_photo_made_smaller_in_the_browser_still_places_a_report_without_a_pla
     for nonsense in ("abc", "nan,120", "30.0,120.0,1", "39.9,116.4"):
         refused = send_report(client, world, lat="", lon="", photos=[("IMG_2.jpg", shrunk)],
                               photo_gps=nonsense, phone="13611117777")
-        assert refused.status_code == 422 and "坐标" in refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "请告诉我们问题在哪里" in refused.get_data(as_text=True)

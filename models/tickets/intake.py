@@ -12,7 +12,7 @@ from models.areas.locate import locate
 from models.base import db, utcnow
 from models.categories import Category
 from models.custom_fields import check_attributes
-from models.errors import ActionForbidden, ActionInvalid
+from models.errors import ActionForbidden, ActionInvalid, PlaceMissing
 from models.people.access import can_report_tickets
 from models.people.api_clients import ApiClient
 from models.people.user import User
@@ -76,7 +76,7 @@ def check_report(report: Report) -> tuple[Category, Area, float | None, float | 
                                                                   AreaLevel.COMMUNITY):
             raise ActionInvalid(_("Choose the grid or community of the report."))
     else:
-        raise ActionInvalid(_("Give the coordinates, or choose the grid or community."))
+        raise PlaceMissing(_("Give the coordinates, or choose the grid or community."))
     return category, area, lon, lat, flagged
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import segno
 from flask import jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from models import db
@@ -10,7 +11,7 @@ from models.areas.grid_map import (MAX_BOX_DEGREES, active_communities,
                                    grid_feature_collection, grids_extent, parse_box)
 from models.categories import Category
 from models.clock import format_local
-from models.errors import ActionInvalid, WorkflowError
+from models.errors import ActionInvalid, PlaceMissing, WorkflowError
 from models.notify.messages import tracking_url
 from models.tickets.public_intake import PublicReport, submit_public_report
 from models.tickets.public_limits import count_public_suggestion, max_photos
@@ -60,6 +61,11 @@ def report_submit():
     try:
         _ticket, code = submit_public_report(report)
         db.session.commit()
+    except PlaceMissing:
+        db.session.rollback()
+        return _form_page(request.form.to_dict(), _(
+            "Tell us where it is: use your current location, tap the place on the map, or "
+            "choose your community."), 422)
     except WorkflowError as exc:
         db.session.rollback()
         return _form_page(request.form.to_dict(), exc.message,
