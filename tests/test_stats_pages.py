@@ -492,3 +492,33 @@ def test_patrol_rounds_and_coverage_are_on_the_dashboard(folded, app, login_as):
         assert days == shown(values["patrol_day_coverage"], "ratio") != "—"
         if int(user_id) not in walked:
             assert coverage == days == "0.0%"
+
+
+def test_a_handlers_dashboard_and_api_read_their_departments_figures(folded, app, login_as):
+    """A department handler reads their department's figures (models/stats/scope.py): cases are
+    dispatched to the department, so counting only the handler as a person showed 派单量 0.
+    The dashboard's cards and /api/v1/stats equal the recount of the department's facts."""
+    from . import stats_recount as recount
+    from .test_api import auth, token_for
+
+    start, end = local_today() - timedelta(days=89), local_today()
+    with app.app_context():
+        handler = user("handler")
+        department = handler.department_id
+        tickets, events = recount.load()
+        facts = [f for f in recount.facts(tickets, events, recount.Workdays())
+                 if f["department"] == department and start <= f["day"] <= end]
+        expected = recount.figures(facts)
+    assert expected["dispatched"] > 0 and expected["closed"] > 0
+    client = login_as("handler")
+    html = client.get(f"/admin/stats/?from={start}&to={end}").get_data(as_text=True)
+    shown_figures = figures(html)
+    for key in ("received", "dispatched", "closed", "on_time_rate", "response_rate",
+                "rework_rate", "return_rate", "satisfaction_rate", "avg_hours", "median_hours"):
+        assert shown_figures[key][0] == shown(expected[key], BY_CODE[key].unit), key
+    # The dispatched figure leads to those dispatches.
+    assert drill_down_count(client, shown_figures["dispatched"][1]) == expected["dispatched"]
+    api = app.test_client()
+    token = token_for(api, "handler")
+    [row] = api.get(f"/api/v1/stats?from={start}&to={end}", headers=auth(token)).get_json()["rows"]
+    recount.compare(row["values"], expected, "handler api")

@@ -62,8 +62,12 @@ AREA_SCOPED_ROLES = frozenset({Role.DISTRICT_CENTRE, Role.STREET_CENTRE, Role.CO
 # Roles that see every ticket and every area, whatever their scope area.
 EVERYWHERE_ROLES = frozenset({Role.ADMIN})
 
-# Who reads an area's monthly report (printable page and PDF) and its indicator tables: the
-# roles whose view is an area.
+# Who reads the statistics' area views: an area's monthly report (printable page and PDF) and
+# its indicator tables, the analysis (分析研判: hotspots, seasons, recurring problems) and the
+# statistics map, in the admin panel and in the JSON API (hotspots, seasonality) — the roles
+# whose view is an area: administrators, command centres, community staff and leaders. Grid
+# workers and department handlers read their own figures on the dashboard instead
+# (models.stats.scope.own_unit): area counts are not counted for a person.
 AREA_REPORT_ROLES = AREA_SCOPED_ROLES | EVERYWHERE_ROLES
 
 # The level a role's scope area must have.

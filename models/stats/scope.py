@@ -2,7 +2,9 @@
 
 The scope follows models.people.access: administrators read everything; command centres,
 community staff and leaders their scope area; a department handler their department's
-figures; a grid worker their own.
+figures (the department as the unit each fact counts for: cases are dispatched to the
+department, not to the person); a grid worker their own. ``own_unit`` says which unit the
+dashboard of a person without an area shows.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from models.base import db
 from models.categories import Category
 from models.errors import WorkflowError
 from models.people.access import area_within_scope, sees_everywhere
-from models.people.roles import AREA_SCOPED_ROLES
+from models.people.department import Department
+from models.people.roles import AREA_REPORT_ROLES, AREA_SCOPED_ROLES
 from models.people.user import User
 from models.vocabulary import Role
 
@@ -39,6 +42,24 @@ def scope_condition(user: User, table) -> sa.ColumnElement[bool]:
     if user.role == Role.HANDLER and user.department_id is not None:
         return table.department_id == user.department_id
     return table.user_id == user.id
+
+
+def reads_area_views(user) -> bool:
+    """Whether the user reads the area views (analysis, map, monthly report): models.people.roles
+    AREA_REPORT_ROLES."""
+    return user.role in AREA_REPORT_ROLES
+
+
+def own_unit(user: User) -> tuple[Department | None, User | None] | None:
+    """The unit whose figures a person without an area view reads, as (department, person):
+    a department handler their department (the unit each fact of a case dispatched to it counts
+    for), a grid worker (or a handler with no department) themselves. None for the roles whose
+    view is an area (``reads_area_views``): they choose a unit, or none, in their area."""
+    if reads_area_views(user):
+        return None
+    if user.role == Role.HANDLER and user.department is not None:
+        return user.department, None
+    return None, user
 
 
 def find_area(user: User, code: "str | Area | None") -> Area | None:

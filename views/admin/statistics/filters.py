@@ -13,6 +13,7 @@ from models.clock import local_today
 from models.people.access import (area_within_scope, pickable_areas, pickable_departments,
                                   pickable_people, sees_everywhere)
 from models.people.roles import AREA_SCOPED_ROLES
+from models.stats.scope import own_unit
 from models.vocabulary import Role
 
 MAX_RANGE_DAYS = 3 * 366  # seasonality reads up to three years
@@ -28,7 +29,8 @@ class StatsFilters:
     department: Department | None = None
     assignee: User | None = None
     errors: list[str] = field(default_factory=list)
-    # Fixed by the user's role: a grid worker's or handler's figures are their own.
+    # Fixed by the user's role (models.stats.scope.own_unit): a grid worker's figures are
+    # their own, a handler's their department's.
     own_only: bool = False
 
     @property
@@ -40,7 +42,8 @@ class StatsFilters:
         values = {"from": self.start.isoformat(), "to": self.end.isoformat(),
                   "area": self.area.id if self.area else "",
                   "category": self.category.id if self.category else "",
-                  "department": self.department.id if self.department else "",
+                  "department": self.department.id if self.department and not self.own_only
+                  else "",
                   "assignee": self.assignee.id if self.assignee and not self.own_only else ""}
         values.update(overrides)
         return {k: str(v) for k, v in values.items() if v not in ("", None)}
@@ -87,11 +90,13 @@ def read_filters(user: User, *, max_days: int = MAX_RANGE_DAYS,
     filters = StatsFilters(start=start, end=end, errors=errors)
     filters.area = _read_area(user, errors)
     filters.category = _pick("category", Category, None, _("Category"), errors)
-    filters.department = _pick("department", Department,
-                               {d.id for d in pickable_departments(user)}, _("Department"), errors)
-    if user.role in (Role.GRID_WORKER, Role.HANDLER):
-        filters.assignee, filters.own_only = user, True
+    own = own_unit(user)
+    if own is not None:
+        (filters.department, filters.assignee), filters.own_only = own, True
     else:
+        filters.department = _pick("department", Department,
+                                   {d.id for d in pickable_departments(user)}, _("Department"),
+                                   errors)
         filters.assignee = _pick("assignee", User, {u.id for u in pickable_people(user)},
                                  _("Grid worker"), errors)
     return filters
@@ -122,8 +127,9 @@ def month_filters(user: User) -> StatsFilters:
     """This month so far, in the user's own scope (the home page's figures)."""
     today = local_today()
     filters = StatsFilters(start=today.replace(day=1), end=today)
-    if user.role in (Role.GRID_WORKER, Role.HANDLER):
-        filters.assignee, filters.own_only = user, True
+    own = own_unit(user)
+    if own is not None:
+        (filters.department, filters.assignee), filters.own_only = own, True
     elif user.role in AREA_SCOPED_ROLES and not sees_everywhere(user):
         filters.area = user.scope_area
     return filters
