@@ -87,6 +87,21 @@ def test_stats_need_a_token(client, world):
     assert client.get("/api/v1/stats").status_code == 401
 
 
+@pytest.mark.parametrize("name", ["gridworker", "handler"])
+def test_hotspots_and_seasons_are_area_views_a_person_is_told_so(reported, client, name):
+    """Area counts are not counted for a person: a grid worker or a department handler gets a
+    403 in Chinese (their own figures are at /api/v1/stats), not a list of zeros."""
+    token = token_for(client, name)
+    for url in ("/api/v1/stats/hotspots?from=2025-03-01&to=2025-03-31",
+                "/api/v1/stats/seasonality?top=0"):
+        response = _get(client, token, url)
+        assert response.status_code == 403, url
+        error = response.get_json()["error"]
+        assert error["code"] == "area_view" and "/api/v1/stats" in error["message"]
+        assert "指挥中心" in error["message"]
+    assert _get(client, token, "/api/v1/stats?from=2025-03-01&to=2025-03-31").status_code == 200
+
+
 def test_hotspots_rank_grid_and_category_with_the_previous_period(reported, client):
     admin = token_for(client, "admin")
     body = _get(client, admin, "/api/v1/stats/hotspots?from=2025-03-01&to=2025-03-31&top=2"

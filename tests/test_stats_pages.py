@@ -62,14 +62,44 @@ def user(name: str) -> User:
     return db.session.execute(sa.select(User).where(User.username == name)).scalar_one()
 
 
+AREA_VIEWERS = ("admin", "district", "street", "community", "leader")
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_every_statistics_page_opens_for_every_role(folded, login_as, role):
+def test_every_statistics_page_opens_for_every_role_that_reads_it(folded, login_as, role):
+    """The dashboard is everyone's; the analysis and the map are area views, for those who
+    manage areas (the others are not offered them, and told so in words when they open one)."""
     client = login_as(role)
-    for page in PAGES:
+    pages = PAGES if role in AREA_VIEWERS else PAGES[:1]
+    for page in pages:
         answer = client.get(page)
         assert answer.status_code == 200, (role, page)
     home = client.get("/admin/").get_data(as_text=True)
     assert 'id="gd-home-figures"' in home and "/admin/stats/" in home
+
+
+@pytest.mark.parametrize("role", ["gridworker", "handler"])
+def test_grid_workers_and_handlers_are_not_offered_the_area_views(folded, login_as, role):
+    """On the demo a grid worker saw 0 hotspots and a map of their grid at 0, a handler 32
+    grids all at 0: area counts are not counted for a person. No menu entry, no link; opened
+    by its address, a page in Chinese that says what the views are for and links to the
+    user's own dashboard; the map's data a JSON refusal in Chinese."""
+    client = login_as(role)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "统计看板" in home
+    assert "分析研判" not in home and "统计地图" not in home
+    dashboard = client.get("/admin/stats/").get_data(as_text=True)
+    assert "/admin/stats/analysis/" not in dashboard and "/admin/stats/map/" not in dashboard
+    for page in ("/admin/stats/analysis/", "/admin/stats/map/?from=2026-01-01"):
+        answer = client.get(page)
+        html = htmllib.unescape(answer.get_data(as_text=True))
+        assert answer.status_code == 403, page
+        assert "这是区域视图" in html and "供指挥中心、社区和领导使用" in html
+        assert 'id="gd-area-only-dashboard" href="/admin/stats/"' in html
+        assert "gd-hotspot" not in html and "gd-map-config" not in html
+    data = client.get("/admin/stats/map/grids.geojson")
+    assert data.status_code == 403 and "features" not in data.get_json()
+    assert "区域" in data.get_json()["error"]["message"]
 
 
 def test_the_menu_groups_the_pages_under_statistics(folded, login_as):

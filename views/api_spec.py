@@ -457,6 +457,9 @@ def _stats_paths() -> dict:
               query("area", "Area code (any level)"),
               query("category", "Category code (with its sub-categories)")]
     answers = {"401": ERROR_RESPONSES["401"], "422": ERROR_RESPONSES["422"]}
+    # Hotspots and seasonality are area views: a grid worker or handler gets 403 (their own
+    # figures are at /stats).
+    area_view = {"403": ERROR_RESPONSES["403"]}
 
     def ok(description):
         return {"description": description,
@@ -479,11 +482,12 @@ def _stats_paths() -> dict:
             "summary": "Grid × category counts of reported cases, top N, with the previous period",
             "parameters": common + [query("top", "How many (1–100, default 10)",
                                           {"type": "integer", "minimum": 1, "maximum": 100})],
-            "responses": {"200": ok("Hotspots"), **answers}}},
+            "responses": {"200": ok("Hotspots"), **answers, **area_view}}},
         "/stats/seasonality": {"get": {
             "operationId": "statisticsSeasonality",
             "summary": "Month × category counts of reported cases (at most three years; "
                        "default: from 1 January two years ago to today)",
             "parameters": common,
-            "responses": {"200": ok("Months, categories and counts"), **answers}}},
+            "responses": {"200": ok("Months, categories and counts"), **answers,
+                          **area_view}}},
     }

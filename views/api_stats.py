@@ -13,6 +13,7 @@ from models.clock import DateOutOfRange, local_today, parse_day
 from models.stats.analysis import hotspots, seasonality
 from models.stats.definitions import definitions
 from models.stats.indicators import indicators
+from models.stats.scope import reads_area_views
 from models.vocabulary import Role
 
 from .api import ApiError, authenticated, bp
@@ -42,6 +43,17 @@ def _day(name: str, default: date) -> date:
         raise ApiError(422, "invalid", str(exc)) from None
     except ValueError:
         raise ApiError(422, "invalid", _("%(name)s must be a date YYYY-MM-DD.", name=name)) from None
+
+
+def _area_reader():
+    """The caller of an area view (hotspots, seasonality): the roles whose view is an area
+    (models.stats.scope.reads_area_views); a grid worker or handler is told in words."""
+    reader = _reader()
+    if not reads_area_views(reader):
+        raise ApiError(403, "area_view", _(
+            "Hotspots and seasonality show areas: they are for the command centres, the "
+            "communities and the leaders. Your own figures are at /api/v1/stats."))
+    return reader
 
 
 def _range() -> tuple[date, date]:
@@ -79,8 +91,9 @@ def stats():
 @bp.get("/stats/hotspots")
 @authenticated
 def stats_hotspots():
+    reader = _area_reader()
     date_from, date_to = _range()
-    spots = hotspots(_reader(), date_from, date_to, area=request.args.get("area") or None,
+    spots = hotspots(reader, date_from, date_to, area=request.args.get("area") or None,
                      category=request.args.get("category") or None, top=_top())
     days = (date_to - date_from).days + 1
     return jsonify({"from": date_from.isoformat(), "to": date_to.isoformat(),
@@ -92,10 +105,11 @@ def stats_hotspots():
 @bp.get("/stats/seasonality")
 @authenticated
 def stats_seasonality():
+    reader = _area_reader()
     today = local_today()
     date_from = _day("from", date(today.year - 2, 1, 1))
     date_to = _day("to", today)
-    body = seasonality(_reader(), date_from, date_to, area=request.args.get("area") or None,
+    body = seasonality(reader, date_from, date_to, area=request.args.get("area") or None,
                        category=request.args.get("category") or None)
     body["counts"] = {str(cat): months for cat, months in body["counts"].items()}
     return jsonify({"from": date_from.isoformat(), "to": date_to.isoformat(), **body})

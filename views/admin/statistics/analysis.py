@@ -10,11 +10,10 @@ from flask import request
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from models.people.roles import ALL_ROLES
 from models.settings import setting
 from models.stats import analysis as stats_analysis
 
-from ..base import GridDeskView
+from .area_views import AreaStatsView
 from .figures import list_url, page_context, viewer
 from .filters import StatsFilters, read_filters
 
@@ -23,8 +22,8 @@ ANALYSIS_MAX_DAYS = 366  # hotspots and recurrences; seasonality reads its own t
 SEASON_YEARS = 3
 
 
-class AnalysisView(GridDeskView):
-    allowed_roles = ALL_ROLES
+class AnalysisView(AreaStatsView):
+    """For the roles whose view is an area (AreaStatsView)."""
 
     @expose("/")
     def index(self):

@@ -20,6 +20,7 @@ from models.people.access import sees_everywhere
 from models.people.roles import ALL_ROLES, EVALUATION_READER_ROLES
 from models.settings import setting
 from models.stats.definitions import BY_CODE
+from models.stats.scope import reads_area_views
 from models.vocabulary import Role
 
 from ..base import GridDeskView
@@ -50,11 +51,15 @@ def dashboard(filters: StatsFilters) -> dict:
     by_month = filters.days > TREND_BY_DAY_UP_TO
     trend = trend_chart(filters, "month" if by_month else "day")
     workers = worker_rows(filters)
+    # The analysis and the map are area views: linked (with the focus categories' places and
+    # seasons, which read areas) only for the roles that read them.
+    area_views = reads_area_views(viewer())
     return {"figures": figures(filters, values), "definitions": definitions(),
+            "area_views": area_views,
             "rankings": month_rankings(viewer(), filters),
             "trend_title": _("Received and closed per month") if by_month
             else _("Received and closed per day"),
-            "top_grids": TOP_GRIDS, "workers": workers, "focus": focus(filters),
+            "top_grids": TOP_GRIDS, "workers": workers, "focus": focus(filters) if area_views else [],
             "worker_heads": {code: BY_CODE[code] for code in WORKER_PATROL_COLUMNS},
             "chart_data": {"trend": trend, "category": bars(filters, "category", TOP_CATEGORIES),
                            "grid": bars(filters, "grid", TOP_GRIDS),

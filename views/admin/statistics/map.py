@@ -7,17 +7,17 @@ from flask_admin import expose
 from flask_babel import gettext as _
 
 from models import User
-from models.people.roles import ALL_ROLES
 from models.settings import map_tiles
 from models.stats.map_layers import scope_grids, ticket_points
 
-from ..base import GridDeskView
+from .area_views import AreaStatsView
 from .figures import list_url, page_context, rows, viewer
 from .filters import StatsFilters, read_filters
 
 
-class MapView(GridDeskView):
-    allowed_roles = ALL_ROLES
+class MapView(AreaStatsView):
+    """For the roles whose view is an area (AreaStatsView)."""
+    json_endpoints = ("geojson",)
 
     @expose("/")
     def index(self):
