@@ -548,6 +548,20 @@ def test_a_handlers_dashboard_and_api_read_their_departments_figures(folded, app
         assert shown_figures[key][0] == shown(expected[key], BY_CODE[key].unit), key
     # The dispatched figure leads to those dispatches.
     assert drill_down_count(client, shown_figures["dispatched"][1]) == expected["dispatched"]
+    # A department receives its cases by dispatch: its categories are charted by dispatches
+    # (reports count for whom they were reported to: none for the department), and no table
+    # of grid workers stands on its page.
+    import json
+
+    chart = json.loads(re.search(r'id="gd-data-category">(.*?)</script>', html, re.S)[1])
+    per_category: dict = {}
+    for fact in facts:
+        if fact["kind"] == "dispatched":
+            per_category[fact["category"]] = per_category.get(fact["category"], 0) + 1
+    assert "按事件分类的派单量" in html and chart["series"][0]["name"] == "派单量"
+    assert sorted((p["value"] for p in chart["series"][0]["data"]), reverse=True) == \
+        sorted(per_category.values(), reverse=True)[:15]
+    assert 'id="gd-workers"' not in html
     api = app.test_client()
     token = token_for(api, "handler")
     [row] = api.get(f"/api/v1/stats?from={start}&to={end}", headers=auth(token)).get_json()["rows"]

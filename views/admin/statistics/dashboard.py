@@ -54,15 +54,21 @@ def dashboard(filters: StatsFilters) -> dict:
     # The analysis and the map are area views: linked (with the focus categories' places and
     # seasons, which read areas) only for the roles that read them.
     area_views = reads_area_views(viewer())
+    # A department receives its cases by dispatch (a report counts for whom it was reported
+    # to): its categories and grids are charted by dispatches, everyone else's by reports.
+    measure = "dispatched" if filters.department is not None else "received"
     return {"figures": figures(filters, values), "definitions": definitions(),
-            "area_views": area_views,
+            "area_views": area_views, "bar_measure": BY_CODE[measure].name,
+            # A handler reads their department's figures: no grid worker's row is theirs.
+            "show_workers": not (filters.own_only and filters.department is not None),
             "rankings": month_rankings(viewer(), filters),
             "trend_title": _("Received and closed per month") if by_month
             else _("Received and closed per day"),
             "top_grids": TOP_GRIDS, "workers": workers, "focus": focus(filters) if area_views else [],
             "worker_heads": {code: BY_CODE[code] for code in WORKER_PATROL_COLUMNS},
-            "chart_data": {"trend": trend, "category": bars(filters, "category", TOP_CATEGORIES),
-                           "grid": bars(filters, "grid", TOP_GRIDS),
+            "chart_data": {"trend": trend,
+                           "category": bars(filters, "category", TOP_CATEGORIES, measure),
+                           "grid": bars(filters, "grid", TOP_GRIDS, measure),
                            "workers": workers_chart(workers)}}
 
 
@@ -102,15 +108,15 @@ def trend_chart(filters: StatsFilters, group_by: str) -> dict:
     return {"labels": [k[5:] if group_by == "day" else k for k in keys], "series": series}
 
 
-def bars(filters: StatsFilters, group_by: str, top: int) -> dict:
-    found = [row for row in rows(filters, group_by) if row.key and row.values["received"]]
-    found.sort(key=lambda row: (-row.values["received"], row.label))
+def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "received") -> dict:
+    found = [row for row in rows(filters, group_by) if row.key and row.values[measure]]
+    found.sort(key=lambda row: (-row.values[measure], row.label))
     found = found[:top]
     option = {"grid": "grid_id", "category": "category_id"}[group_by]
-    data = [{"value": row.values["received"],
-             "url": list_url(filters, "received", **{option: row.key})} for row in found]
+    data = [{"value": row.values[measure],
+             "url": list_url(filters, measure, **{option: row.key})} for row in found]
     return {"labels": [row.label for row in found],
-            "series": [{"name": BY_CODE["received"].name, "data": data}]}
+            "series": [{"name": BY_CODE[measure].name, "data": data}]}
 
 
 def worker_rows(filters: StatsFilters) -> list[dict]:
