@@ -1,7 +1,10 @@
 """Screenshots of the statistics pages on the demo at 1440 px, into docs/screenshots/:
 stats-dashboard (a year, district command centre), stats-figure-tickets (the tickets behind the
 dispatch figure, each with its count), stats-definitions (指标口径), stats-analysis, stats-map (no
-tiles configured: the grids on a plain background) and stats-home (the leader's home page).
+tiles configured: the grids on a plain background), stats-home (the leader's home page),
+stats-handler-dashboard (a department handler's dashboard: the department's figures) and
+stats-area-only (a grid worker who opens the analysis by its address: the area views are not
+theirs, and the page says so and leads to their dashboard).
 """
 from __future__ import annotations
 
@@ -84,6 +87,14 @@ def main() -> None:
         driver.get(BASE + "/admin/")
         time.sleep(0.5)
         save_page(driver, "stats-home")
+        log_in(driver, "handler")
+        driver.get(BASE + "/admin/stats/" + year)
+        wait_for_charts(driver)
+        save_page(driver, "stats-handler-dashboard", max_height=3200)
+        log_in(driver, "gridworker")
+        driver.set_window_size(1440, 700)
+        driver.get(BASE + "/admin/stats/analysis/" + year)
+        save_page(driver, "stats-area-only", max_height=900)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def dashboard(filters: StatsFilters) -> dict:
             "rankings": month_rankings(viewer(), filters),
             "trend_title": _("Received and closed per month") if by_month
             else _("Received and closed per day"),
-            "top_grids": TOP_GRIDS, "workers": workers, "focus": focus(filters) if area_views else [],
+            "top_grids": TOP_GRIDS, "workers": workers,
+            "focus": focus(filters) if area_views else [],
             "worker_heads": {code: BY_CODE[code] for code in WORKER_PATROL_COLUMNS},
             "chart_data": {"trend": trend,
                            "category": bars(filters, "category", TOP_CATEGORIES, measure),
