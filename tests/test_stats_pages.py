@@ -562,6 +562,10 @@ def test_a_handlers_dashboard_and_api_read_their_departments_figures(folded, app
     assert sorted((p["value"] for p in chart["series"][0]["data"]), reverse=True) == \
         sorted(per_category.values(), reverse=True)[:15]
     assert 'id="gd-workers"' not in html
+    trend = json.loads(re.search(r'id="gd-data-trend">(.*?)</script>', html, re.S)[1])
+    assert "每月派单量与办结量" in html and trend["series"][0]["name"] == "派单量"
+    assert sum(p["value"] for p in trend["series"][0]["data"]) == expected["dispatched"]
+    assert sum(p["value"] for p in trend["series"][1]["data"]) == expected["closed"]
     api = app.test_client()
     token = token_for(api, "handler")
     [row] = api.get(f"/api/v1/stats?from={start}&to={end}", headers=auth(token)).get_json()["rows"]

@@ -49,21 +49,22 @@ class DashboardView(GridDeskView):
 def dashboard(filters: StatsFilters) -> dict:
     values = totals(filters)
     by_month = filters.days > TREND_BY_DAY_UP_TO
-    trend = trend_chart(filters, "month" if by_month else "day")
+    # A department receives its cases by dispatch (a report counts for whom it was reported
+    # to): its trend, categories and grids are charted by dispatches, everyone else's by reports.
+    measure = "dispatched" if filters.department is not None else "received"
+    trend = trend_chart(filters, "month" if by_month else "day", measure)
     workers = worker_rows(filters)
     # The analysis and the map are area views: linked (with the focus categories' places and
     # seasons, which read areas) only for the roles that read them.
     area_views = reads_area_views(viewer())
-    # A department receives its cases by dispatch (a report counts for whom it was reported
-    # to): its categories and grids are charted by dispatches, everyone else's by reports.
-    measure = "dispatched" if filters.department is not None else "received"
     return {"figures": figures(filters, values), "definitions": definitions(),
             "area_views": area_views, "bar_measure": BY_CODE[measure].name,
             # A handler reads their department's figures: no grid worker's row is theirs.
             "show_workers": not (filters.own_only and filters.department is not None),
             "rankings": month_rankings(viewer(), filters),
-            "trend_title": _("Received and closed per month") if by_month
-            else _("Received and closed per day"),
+            "trend_title": (_("%(figure)s and closed per month", figure=BY_CODE[measure].name)
+                            if by_month else
+                            _("%(figure)s and closed per day", figure=BY_CODE[measure].name)),
             "top_grids": TOP_GRIDS, "workers": workers,
             "focus": focus(filters) if area_views else [],
             "worker_heads": {code: BY_CODE[code] for code in WORKER_PATROL_COLUMNS},
@@ -95,11 +96,11 @@ def _periods(filters: StatsFilters, group_by: str) -> list[str]:
     return keys
 
 
-def trend_chart(filters: StatsFilters, group_by: str) -> dict:
+def trend_chart(filters: StatsFilters, group_by: str, measure: str = "received") -> dict:
     found = {row.key: row.values for row in rows(filters, group_by)}
     keys = _periods(filters, group_by)
     series = []
-    for code, area in (("received", True), ("closed", False)):
+    for code, area in ((measure, True), ("closed", False)):
         data = []
         for key in keys:
             start, end = _period(filters, key, group_by)
