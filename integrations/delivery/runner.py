@@ -210,7 +210,10 @@ def _deliver_in_app_batch(now: datetime, size: int, templates_cache: dict, stats
     if _is_postgresql():
         query = query.with_for_update(skip_locked=True)  # held until the commit below
     rows = db.session.scalars(query).all()
-    updates = [(row.id, row.state, row.attempts, *_in_app_outcome(row, now, templates_cache))
+    tickets = {t.id: t for t in db.session.scalars(sa.select(Ticket).where(
+        Ticket.id.in_({r.ticket_id for r in rows if r.ticket_id})))} if rows else {}
+    updates = [(row.id, row.state, row.attempts,
+                *_in_app_outcome(row, tickets.get(row.ticket_id), now, templates_cache))
                for row in rows]
     if not _is_postgresql():
         db.session.rollback()  # end the read: SQLite's updates below start as a write
@@ -229,11 +232,11 @@ def _deliver_in_app_batch(now: datetime, size: int, templates_cache: dict, stats
     return len(rows)
 
 
-def _in_app_outcome(row: Notification, now: datetime, templates_cache: dict) -> tuple[dict, str]:
+def _in_app_outcome(row: Notification, ticket: Ticket | None, now: datetime,
+                    templates_cache: dict) -> tuple[dict, str]:
     """The values an in-app row gets from this attempt, and the outcome's name."""
     attempts = row.attempts + 1
     try:
-        ticket = db.session.get(Ticket, row.ticket_id) if row.ticket_id else None
         message = render_message(row.template, row.channel, message_context(row, ticket),
                                  cache=templates_cache)
     except SQLAlchemyError:

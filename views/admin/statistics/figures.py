@@ -132,10 +132,17 @@ class Figure:
     detail_url: str | None = None
 
 
+# A department neither receives reports (its cases come by dispatch) nor walks patrol rounds:
+# those cards would only ever show 0 or "—" on a department's page.
+NOT_A_DEPARTMENTS = {"received", "patrol_found", "patrol_coverage", "patrol_rounds"}
+
+
 def figures(filters: StatsFilters, values: dict, only: tuple | None = None) -> list[Figure]:
     result = []
     for code, measure, second in CARDS:
         if only is not None and code not in only:
+            continue
+        if filters.department is not None and code in NOT_A_DEPARTMENTS:
             continue
         indicator = BY_CODE[code]
         if code == "overdue_now":
