@@ -29,7 +29,7 @@ def test_walk_a_round_and_report_a_problem(world, live_url, phone_at, tmp_path):
         phone.context.set_geolocation({"latitude": LAT, "longitude": LON + step * 0.0003})
     phone.wait_for_timeout(500)
     phone.evaluate("window.patrolSend()")
-    phone.wait_for_function("document.getElementById('patrol-route-text').textContent.includes('轨迹')")
+    phone.wait_for_function("() => document.getElementById('patrol-route-text').textContent.includes('轨迹')")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 376
 
     picture = tmp_path / "problem.jpg"
@@ -73,9 +73,9 @@ def test_supervisor_sees_the_route_and_coverage_drawn_on_the_map(world, live_url
     page.click("button[type=submit]")
     page.goto(f"{live_url}/admin/patrol/round/{patrol.id}")
     # The grid, the route line, its start and end points.
-    page.wait_for_function("document.querySelectorAll('#gd-patrol-map path.leaflet-interactive').length >= 4")
+    page.wait_for_function("() => document.querySelectorAll('#gd-patrol-map path.leaflet-interactive').length >= 4")
     page.goto(f"{live_url}/admin/patrol-coverage/?days=7")
-    page.wait_for_function("document.querySelectorAll('#gd-patrol-map path.leaflet-interactive').length == 2")
+    page.wait_for_function("() => document.querySelectorAll('#gd-patrol-map path.leaflet-interactive').length == 2")
     assert page.locator("#gd-patrol-map .leaflet-tooltip").count() == 2  # the grids' names
     assert errors == []
     context.close()

@@ -31,7 +31,7 @@ def test_a_resident_reports_with_photo_and_location_on_a_phone(world, live_url, 
     assert page.evaluate("document.documentElement.scrollWidth") <= 376
     page.get_by_text("垃圾清运").click()
     page.locator("#p-locate").click()
-    page.wait_for_function("document.getElementById('p-lat').value !== ''")
+    page.wait_for_function("() => document.getElementById('p-lat').value !== ''")
     assert abs(float(page.input_value("#p-lat")) - WORLD_POINT[0]) < 1e-5
     assert page.locator("#p-map .leaflet-interactive").count() >= 3  # the grid polygons
     page.fill("#p-description", "路口垃圾桶满溢，气味很大")
