@@ -198,9 +198,17 @@ def test_fifty_conflicting_api_actions_over_http_one_applied_the_rest_409(world,
     with served(app) as base:
         answers = post_at_once(attempts, base)
     statuses = [a[0] if isinstance(a, tuple) else a for a in answers]
-    assert statuses.count(200) == 1 and statuses.count(409) == 49, statuses
-    assert all(a[1]["error"]["code"] == "conflict" for a in answers if a[0] == 409)
+    assert statuses.count(200) == 1, statuses
     winner = attempts[statuses.index(200)][0].rsplit("/", 1)[1]
+    # The others are stale (409) — or, when the winner returned the ticket, the grid worker's
+    # requests that arrive after that commit find it outside their scope (404): still refused.
+    for (url, _body, token), answer in zip(attempts, answers):
+        assert isinstance(answer, tuple), (url, answer)
+        if answer[0] == 200:
+            continue
+        code = answer[1]["error"]["code"]
+        allowed = {"conflict"} | ({"not_found"} if winner == "return" and token == worker else set())
+        assert code in allowed, (url, answer)
     after, after_seqs = state(ticket.id)
     assert after.version == version + 1
     assert after_seqs == list(range(1, len(seqs) + 2)) and after.event_seq == len(after_seqs)
