@@ -680,43 +680,28 @@ def verify(url: str) -> dict:
     return bad
 
 
-def rebuild_rollups(url: str, batch: int = 5000) -> None:
+def rebuild_rollups(url: str, batch: int = 5000, workers: int | None = None) -> None:
     """The statistics rollups from every ticket: the facts of each ticket from the project's own
     ``models.stats.rollups._new_facts`` (``ticket_facts``, the one definition of what counts),
     written with COPY; then the daily sums as one GROUP BY of the facts — what
     ``rollups.rebuild`` would write, without its row-by-row upserts (hours at city scale).
-    Resumable by ticket id."""
-    from admin_app import create_app
-    from models.stats.rollups import _new_facts
+    The facts are folded by one process per core, each over its own stripe of ticket ids;
+    resumable by ticket id per stripe."""
+    import multiprocessing
+
     from models.stats.tables import DIMENSIONS, MEASURES
 
-    columns = ["ticket_id", "seq", "day", *DIMENSIONS, *MEASURES]
-    app = create_app()
-    with psycopg.connect(plain_url(url), autocommit=True) as conn, app.app_context():
-        _freeze_calendar()
-        last_id = progress(conn, "facts_upto_id")
-        if last_id is None:
-            conn.execute("TRUNCATE stats_facts, stats_daily, stats_pending")
-            last_id = 0
-        total = conn.execute("SELECT count(*) FROM tickets WHERE id > %s", (last_id,)).fetchone()[0]
-        started, done = time.perf_counter(), 0
-        while True:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM tickets WHERE id > %s ORDER BY id LIMIT %s", (last_id, batch))]
-            if not ids:
-                break
-            facts = _new_facts(ids)
-            from models import db
-            db.session.rollback()
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        stripes = progress(conn, "facts_stripes")
+        if stripes is None:
+            stripes = _id_stripes(conn, workers or os.cpu_count() or 1)
             with conn.transaction():
-                copy_rows(conn, "stats_facts", columns,
-                          ([f.get(c) or 0 for c in columns] for f in facts))
-                set_progress(conn, "facts_upto_id", ids[-1])
-            last_id, done = ids[-1], done + len(ids)
-            if done % (batch * 10) == 0 or len(ids) < batch:
-                rate = done / (time.perf_counter() - started)
-                log(f"rollup facts: {done:,} / {total:,} tickets, {rate:,.0f}/s, "
-                    f"~{(total - done) / rate / 60:.1f} min left")
+                conn.execute("TRUNCATE stats_facts, stats_daily, stats_pending")
+                set_progress(conn, "facts_stripes", stripes)
+    with multiprocessing.get_context("spawn").Pool(len(stripes)) as pool:
+        pool.starmap(_fold_stripe, [(url, k, low, high, batch)
+                                    for k, (low, high) in enumerate(stripes)])
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
         if not progress(conn, "daily_done"):
             sums = ", ".join(f"sum({m})" for m in MEASURES)
             nonzero = " OR ".join(f"sum({m}) <> 0" for m in MEASURES)
@@ -731,6 +716,55 @@ def rebuild_rollups(url: str, batch: int = 5000) -> None:
             conn.execute("VACUUM (ANALYZE) stats_daily")
         rows = conn.execute("SELECT count(*) FROM stats_daily").fetchone()[0]
         log(f"rollups: {rows:,} daily rows")
+
+
+def _id_stripes(conn, count: int) -> list[list[int]]:
+    """``count`` ranges (low, high] of ticket ids with about as many tickets each."""
+    total = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    bounds = [0]
+    for k in range(1, count):
+        row = conn.execute("SELECT id FROM tickets ORDER BY id OFFSET %s LIMIT 1",
+                           (total * k // count,)).fetchone()
+        if row and row[0] > bounds[-1]:
+            bounds.append(row[0])
+    bounds.append(conn.execute("SELECT coalesce(max(id), 0) FROM tickets").fetchone()[0])
+    return [[low, high] for low, high in zip(bounds, bounds[1:]) if high > low]
+
+
+def _fold_stripe(url: str, k: int, low: int, high: int, batch: int) -> None:
+    """One process's stripe of ticket ids (low, high]: their facts, COPYed batch by batch."""
+    from admin_app import create_app
+    from models import db
+    from models.stats.rollups import _new_facts
+    from models.stats.tables import DIMENSIONS, MEASURES
+
+    columns = ["ticket_id", "seq", "day", *DIMENSIONS, *MEASURES]
+    app = create_app()
+    with psycopg.connect(plain_url(url), autocommit=True) as conn, app.app_context():
+        _freeze_calendar()
+        key = f"facts_upto_id_{k}"
+        last_id = progress(conn, key) or low
+        total = conn.execute("SELECT count(*) FROM tickets WHERE id > %s AND id <= %s",
+                             (last_id, high)).fetchone()[0]
+        started, done = time.perf_counter(), 0
+        while True:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM tickets WHERE id > %s AND id <= %s ORDER BY id LIMIT %s",
+                (last_id, high, batch))]
+            if not ids:
+                break
+            facts = _new_facts(ids)
+            db.session.rollback()
+            with conn.transaction():
+                copy_rows(conn, "stats_facts", columns,
+                          ([f.get(c) or 0 for c in columns] for f in facts))
+                set_progress(conn, key, ids[-1])
+            last_id, done = ids[-1], done + len(ids)
+            if done % (batch * 10) == 0 or len(ids) < batch:
+                rate = done / (time.perf_counter() - started)
+                log(f"rollup facts, stripe {k + 1}: "
+                    f"{done:,} / {total:,} tickets, {rate:,.0f}/s, "
+                    f"~{(total - done) / rate / 60:.1f} min left")
 
 
 def _freeze_calendar() -> None:
