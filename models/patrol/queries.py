@@ -5,6 +5,7 @@ User (their visible area, as everywhere) or an Area (everything inside it).
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -188,21 +189,27 @@ def worker_coverage(workers: list[User], date_from: date, date_to: date, *,
     """worker id → their coverage of the active grids of their scope area in the period (their
     own rounds only). A worker without a scope area has no grids (coverage None)."""
     from models.clock import local_today
+    from models.reference_cache import area_rows
 
     days = days_so_far(date_from, date_to, today or local_today())
-    grids = {row.id: row.path for row in db.session.execute(
-        sa.select(Area.id, Area.path).where(Area.level == AreaLevel.GRID,
-                                            Area.active.is_(True)))}
-    walked = walked_grid_days(date_from, date_to,
-                              PatrolRound.worker_id.in_([w.id for w in workers])) \
-        if workers else set()
+    areas = area_rows()
+    grid_paths = sorted((row.path, row.id) for row in areas.values()
+                        if row.level == AreaLevel.GRID and row.active)
+    paths = [path for path, _id in grid_paths]
+    walked_by_worker: dict[int, set[tuple]] = {}
+    if workers:
+        for who, grid, _path, day in walked_grid_days(
+                date_from, date_to, PatrolRound.worker_id.in_([w.id for w in workers])):
+            walked_by_worker.setdefault(who, set()).add((grid, day))
     result = {}
     for worker in workers:
-        area = worker.scope_area
-        own = {gid for gid, path in grids.items()
-               if area is not None and path.startswith(area.path)}
-        pairs = {(grid, day) for who, grid, _path, day in walked
-                 if who == worker.id and grid in own}
+        area = areas.get(worker.scope_area_id)
+        own: set[int] = set()
+        if area is not None:  # the grids whose path begins with the area's: one sorted range
+            first = bisect.bisect_left(paths, area.path)
+            last = bisect.bisect_left(paths, area.path + "\U0010ffff")
+            own = {grid_id for _path, grid_id in grid_paths[first:last]}
+        pairs = {(grid, day) for grid, day in walked_by_worker.get(worker.id, ()) if grid in own}
         result[worker.id] = WorkerCoverage(len(own), days, len({g for g, _d in pairs}),
                                            len(pairs))
     return result
