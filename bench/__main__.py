@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.city import SCALES, generate, log
+from bench.city import SCALES, generate, generation_state, log
 from bench.measure import FIGURES, run
 
 DEFAULT_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
@@ -31,6 +31,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
     parser.add_argument("--generate-only", action="store_true", help="build the city, measure nothing")
     parser.add_argument("--fresh", action="store_true", help="drop the database and start again")
+    parser.add_argument("--measure-as-is", action="store_true",
+                        help="measure the database as it is, without continuing its generation "
+                        "(e.g. a city whose rollups are still to come; the JSON says so)")
     parser.add_argument("--no-tune", action="store_true",
                         help="leave the database's PostgreSQL settings as they are")
     parser.add_argument("--port", type=int, default=5099)
@@ -44,7 +47,11 @@ def main(argv: list[str] | None = None) -> dict:
     url = args.database_url or f"{DEFAULT_SERVER}/griddesk_bench_{args.scale}"
     only = {name.strip() for item in args.only or [] for name in item.split(",") if name.strip()}
     started = time.perf_counter()
-    timings = generate(url, SCALES[args.scale], fresh=args.fresh)
+    timings = generation_state(url) if args.measure_as_is else \
+        generate(url, SCALES[args.scale], fresh=args.fresh)
+    if args.measure_as_is and "verify_s" not in timings:
+        raise SystemExit("the city is still being loaded (its indexes are dropped until the load "
+                         "ends): nothing to measure yet")
     if args.generate_only:
         return {"generation": timings}
     result = run(url, args.scale, only or None, args.port, args.workers, args.threads,

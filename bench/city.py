@@ -776,6 +776,13 @@ def _freeze_calendar() -> None:
     deadlines.work_calendar = lambda: calendar
 
 
+def generation_state(url: str) -> dict:
+    """The timings so far and whether the city is complete, without building anything."""
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        return {**progress(conn, "timings", {}), "complete": bool(progress(conn, "done")),
+                "rollups_done": bool(progress(conn, "daily_done"))}
+
+
 def generate(url: str, scale: Scale, fresh: bool = False) -> dict:
     """Build (or continue building) the synthetic city in ``url``; returns timings."""
     os.environ["DATABASE_URL"] = app_url(url)
