@@ -27,7 +27,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "'bench'")
     parser.add_argument("--only", action="append", metavar="NAME",
                         help=f"only this figure (repeatable, or comma-separated): {', '.join(FIGURES)}; "
-                        "'mix' measures Gunicorn workers × threads mixes")
+                        "'mix' measures Gunicorn workers × threads mixes, 'point_to_grid_city' "
+                        "point_to_grid over the city's 25,600 polygons at any scale")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
     parser.add_argument("--generate-only", action="store_true", help="build the city, measure nothing")
     parser.add_argument("--fresh", action="store_true", help="drop the database and start again")

@@ -36,6 +36,8 @@ FIGURES = ["intake", "raw_intake", "read_one", "bare_read_one", "list_100", "lis
            "admin_list_street", "admin_list_city", "board_street", "board_city",
            "stats_street_year", "stats_city_year", "sweep", "sweep_idle", "point_to_grid",
            "worker_rss_mb"]
+# Measured only when named with --only.
+ON_REQUEST = ["point_to_grid_city", "mix"]
 
 # PostgreSQL settings for 10 M tickets on this machine (23 GiB RAM, SSD): applied per database
 # (ALTER DATABASE … SET, effective for new connections, no reload); shared_buffers needs a
@@ -140,6 +142,8 @@ def in_process_figures(url: str, plan: Plan, wanted: set[str]) -> dict:
     with app.app_context():
         if "point_to_grid" in wanted:
             out["point_to_grid"] = point_to_grid(plan.lookups)
+        if "point_to_grid_city" in wanted:
+            out["point_to_grid_city"] = point_to_grid_city(plan.lookups)
         if wanted & {"sweep", "sweep_idle"}:
             out.update(sweeps(url, plan))
     return out
@@ -166,6 +170,26 @@ def point_to_grid(lookups: int) -> dict:
     log(f"point_to_grid: {result['per_s']:,.0f}/s over {len(index.grid_ids):,} grids "
         f"(index built in {build_ms:.0f} ms)")
     return result
+
+
+def point_to_grid_city(lookups: int) -> dict:
+    """point_to_grid over the city's 25,600 grid polygons (bench/city.py) at any scale: the app's
+    own locate and cache, the index built from those polygons instead of the areas table."""
+    from bench.city import SCALES, SEED, area_rows
+    from models.areas import locate as locating
+    from models.vocabulary import AreaLevel
+
+    rows = [(a["id"], a["code"], AreaLevel(a["level"]), a["boundary"])
+            for a in area_rows(SCALES["city"], random.Random(SEED))
+            if a["level"] in ("grid", "community")]
+    original = locating._build_index
+    locating._build_index = lambda: locating._AreaIndex(rows)
+    locating.invalidate_area_index()
+    try:
+        return point_to_grid(lookups)
+    finally:
+        locating._build_index = original
+        locating.invalidate_area_index()
 
 
 def sweeps(url: str, plan: Plan) -> dict:
@@ -600,9 +624,10 @@ def run(url: str, scale: str, only: set[str] | None, port: int, workers: int | N
     if tune:
         apply_tuning(url)
     wanted = set(FIGURES) if not only else set(only)
-    unknown = wanted - set(FIGURES) - {"mix"}
+    unknown = wanted - set(FIGURES) - set(ON_REQUEST)
     if unknown:
-        raise SystemExit(f"unknown figure(s) {sorted(unknown)}; names: {', '.join(FIGURES)}, mix")
+        raise SystemExit(f"unknown figure(s) {sorted(unknown)}; names: "
+                         f"{', '.join(FIGURES + ON_REQUEST)}")
     result = {"machine": machine_info(), "commit": commit_id(), "dataset": dataset_info(url, scale),
               "postgresql": pg_settings(url), "tuning_applied": TUNING if tune else {},
               "figures": {}}
@@ -610,7 +635,7 @@ def run(url: str, scale: str, only: set[str] | None, port: int, workers: int | N
     log(f"dataset: {result['dataset']}")
     figures = result["figures"]
     figures.update(in_process_figures(url, plan, wanted))
-    http = wanted - {"point_to_grid", "sweep", "sweep_idle", "mix"}
+    http = wanted - {"point_to_grid", "point_to_grid_city", "sweep", "sweep_idle", "mix"}
     if http:
         got = app_figures(url, plan, http, port, workers, threads)
         result["server"] = got.pop("_server", {})

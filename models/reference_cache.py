@@ -166,9 +166,9 @@ sa.event.listen(Session, "after_transaction_end", _transaction_ended)
 
 # --- the cache ------------------------------------------------------------------------------------
 
-def current_versions() -> Mapping[str, int]:
+def current_versions(session: Session | None = None) -> Mapping[str, int]:
     """Every kind's version as this transaction sees it (one query per transaction)."""
-    session = db.session()
+    session = session or db.session()
     found = session.info.get("reference_versions")
     if found is None:
         table = ReferenceVersion.__table__
@@ -197,12 +197,13 @@ def cached(kinds: tuple[str, ...], key: Hashable, load: Callable[[], object], *,
     changed = session.info.get("reference_changed")
     if changed and any(kind in changed for kind in kinds):
         return _uncommitted(session, changed, kinds, key, load)
-    versions = current_versions()
-    stamp = tuple(versions.get(kind) for kind in kinds)
+    versions = current_versions(session)
+    stamp = tuple(map(versions.get, kinds))
     entry = _entries.get(key)
-    now = monotonic()
-    if entry is not None and entry.versions == stamp and (ttl is None or now - entry.loaded < ttl):
+    if entry is not None and entry.versions == stamp and (
+            ttl is None or monotonic() - entry.loaded < ttl):
         return entry.value
+    now = monotonic()
     value = load()
     if None not in stamp and value is not None:
         with _lock:

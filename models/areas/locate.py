@@ -1,7 +1,8 @@
 """Where a report belongs: point → grid by point-in-polygon over all grid boundaries.
 
-The index (a shapely STRtree over every grid polygon) is built once per process and rebuilt after
-any committed change of an area, in every process (models/reference_cache.py).
+The index (a shapely STRtree over every grid polygon, and the cells of models/areas/grid_cells.py
+that answer most points without shapely) is built once per process and rebuilt after any
+committed change of an area, in every process (models/reference_cache.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from shapely.geometry import Point, box, shape
 
 from models.areas.coordinates import to_wgs84
 from models.areas.geometry import in_china
+from models.areas.grid_cells import GridCells
 from models.areas.hierarchy import Area
 from models.base import db
 from models.errors import ActionInvalid
@@ -39,16 +41,19 @@ class _AreaIndex:
         self.grid_tree = STRtree(self.grid_shapes) if grids else None
         self.grid_extent = [float(v) for v in shapely.total_bounds(self.grid_shapes)] \
             if grids else None
+        self.grid_cells = GridCells(self.grid_shapes, self.grid_extent) \
+            if grids else None
         communities = [(i, shape(b)) for i, code, level, b in rows if level == AreaLevel.COMMUNITY]
         self.community_ids = [c[0] for c in communities]
         self.community_shapes = [c[1] for c in communities]
         self.community_tree = STRtree(self.community_shapes) if communities else None
 
-    def grid_at(self, point: Point) -> int | None:
-        if self.grid_tree is None:
+    def grid_at(self, lon: float, lat: float) -> int | None:
+        """The grid with the smallest code among those whose closed polygon holds the point."""
+        if self.grid_cells is None:
             return None
-        hits = sorted(int(i) for i in self.grid_tree.query(point, predicate="intersects"))
-        return self.grid_ids[hits[0]] if hits else None
+        position = self.grid_cells.grid_at(lon, lat)
+        return None if position is None else self.grid_ids[position]
 
     def grids_in_box(self, min_lon: float, min_lat: float, max_lon: float,
                      max_lat: float) -> list[int]:
@@ -89,7 +94,8 @@ def locate(lon: float, lat: float, coord_system: str | None = None) -> Placement
     """The grid of a point (given in WGS-84, GCJ-02 or BD-09)."""
     try:
         lon, lat = float(lon), float(lat)
-        lon, lat = to_wgs84(lon, lat, coord_system)
+        if coord_system is not None:
+            lon, lat = to_wgs84(lon, lat, coord_system)
         # 7 decimals is about 1 cm: what a phone can mean, without float noise like ...999998.
         lon, lat = round(lon, 7), round(lat, 7)
     except (TypeError, ValueError):
@@ -99,11 +105,10 @@ def locate(lon: float, lat: float, coord_system: str | None = None) -> Placement
         raise ActionInvalid(_("The point lies outside China (longitude %(lon)s, latitude %(lat)s).",
                               lon=round(lon, 6), lat=round(lat, 6)))
     index = area_index()
-    point = Point(lon, lat)
-    grid_id = index.grid_at(point)
+    grid_id = index.grid_at(lon, lat)
     if grid_id is not None:
         return Placement(grid_id, lon, lat, False)
-    community_id = index.nearest_community(point)
+    community_id = index.nearest_community(Point(lon, lat))
     if community_id is None:
         raise ActionInvalid(_("No grid or community boundaries are configured yet."))
     return Placement(community_id, lon, lat, True)
