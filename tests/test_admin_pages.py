@@ -162,3 +162,28 @@ def test_the_matrix_marks_explicit_inherited_and_gaps(world, login_as):
     assert page.count('class="gd-gap"') == 2  # 其他环卫 in both communities
     assert "/admin/dispatchrule/new/?category=" in page
     assert login_as("community").get("/admin/matrix/").status_code == 403
+
+
+def test_the_board_takes_a_few_statements_and_labels_its_cards_from_the_caches(world, login_as):
+    """The four counts in one statement, the cards of every column in four (ids, tickets, their
+    supervision, their co-handling tasks); names from the reference caches (issue 14)."""
+    client = login_as("district")
+    client.get("/admin/board/")  # warm caches
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = client.get("/admin/board/").get_data(as_text=True)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    ticket_reads = [s for s in sent if re.search(r"FROM (tickets|ticket_supervisions|"
+                                                 r"co_handling_tasks)\b", s)]
+    assert len(ticket_reads) <= 5, ticket_reads
+    assert not [s for s in sent if re.search(r"FROM (areas|categories|departments)\b", s)
+                and not re.search(r"\.id = (\?|%\(pk_1\)s(::INTEGER)?)$", s)]
+    assert re.findall(r'gd-count">(\d+)<', page) == ["4", "0", "0", "0"]
+    card = page[page.index(world.tickets[0].number):]
+    assert "垃圾清运 · 甲一网格" in card[:800]

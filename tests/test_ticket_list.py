@@ -9,6 +9,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from models import Category, DeadlineUnit, Priority, Source, TicketStatus, db, utcnow
 
@@ -292,3 +293,50 @@ def test_the_count_is_capped_and_says_so(world, admin_list, app, monkeypatch):
     admin_list.assert_shows(admin_list.filtered("状态", "in_progress"), {"b", "f"})
     three = admin_list.filtered("状态", "pending")  # exactly the cap
     assert count_text(three) == "共 3 条工单"
+
+
+# --- speed without a second definition (issue 14) ------------------------------------------
+def sent_statements(client, path: str) -> tuple[str, list[str]]:
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        html = client.get(path).get_data(as_text=True)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    return html, sent
+
+
+def reference_reads(sent: list[str]) -> list[str]:
+    """Reads of areas, categories, departments and users other than one row by primary key."""
+    return [s for s in sent if re.search(r"FROM (areas|categories|departments|users)\b", s)
+            and not re.search(r"WHERE \w+\.id = (\?|%\(pk_1\)s(::INTEGER)?)$", s)]
+
+
+def test_the_list_labels_and_filter_choices_come_from_the_reference_caches(world, admin_list):
+    admin_list.get()  # the caches are warm after the first page
+    html, sent = sent_statements(admin_list.client, "/admin/ticket/")
+    assert reference_reads(sent) == []
+    assert len(sent) <= 8  # count, page, supervision badges, co-handling badges, versions, ...
+    row = re.search(r"甲一垃圾桶满溢.*?</tr>", html, re.S).group(0)
+    assert "甲社区 · 甲一网格" in row and "垃圾清运" in row
+    assert "甲社区居委会" in row and "用户gridworker" in row
+    assert filter_options(html, "处理人")[str(world.users["gridworker"].id)] == \
+        "用户gridworker（—）"
+    assert filter_options(html, "事件分类")[str(world.categories["garbage"].id)] == \
+        str(world.categories["garbage"])
+
+
+def test_a_renamed_area_or_person_shows_at_once_in_the_list_and_its_choices(world, admin_list):
+    admin_list.get()
+    world.areas["grid1"].name = "甲一新网格"
+    world.users["gridworker"].display_name = "新网格员"
+    db.session.commit()
+    html = admin_list.get()
+    assert filter_options(html, "网格")[str(world.areas["grid1"].id)] == "甲一新网格"
+    assert filter_options(html, "处理人")[str(world.users["gridworker"].id)] == "新网格员（—）"
+    row = re.search(r"甲一垃圾桶满溢.*?</tr>", html, re.S).group(0)
+    assert "甲社区 · 甲一新网格" in row and "新网格员" in row

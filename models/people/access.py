@@ -5,7 +5,7 @@ models.people.roles).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -17,6 +17,7 @@ from models.people.phones import mask_phone
 from models.people.roles import (AREA_SCOPED_ROLES, ASSIGNABLE_ROLES, EVERYWHERE_ROLES,
                                  FULL_PHONE_ROLES, MANAGER_ROLES, READ_ONLY_ROLES, REPORTING_ROLES)
 from models.people.user import User
+from models.reference_cache import cached
 from models.tickets.co_tasks import co_handled_by, department_co_handles
 from models.tickets.tables import Ticket
 from models.vocabulary import AreaLevel, Role
@@ -98,18 +99,48 @@ def reporter_phone_for(user: User, ticket: Ticket, phone: str | None = None) -> 
 
 # --- what a user may pick in filters and forms ------------------------------------------------
 
-def pickable_areas(user: User, levels: Iterable[AreaLevel], *,
-                   active_only: bool = False) -> list[Area]:
-    """The areas of these levels offered to this user (board and list filters, intake form):
-    those inside their scope area, in tree order. Without a scope area, all of them. For
-    anything new (``active_only``) inactive areas are left out; filters still find old tickets."""
+def _pickable_areas(user: User, levels: Iterable[AreaLevel], active_only: bool) -> sa.Select:
     query = sa.select(Area).where(Area.level.in_(list(levels))).order_by(Area.path)
     if active_only:
         query = query.where(Area.active.is_(True))
     scope = user.scope_area
     if not sees_everywhere(user) and scope is not None:
         query = query.where(Area.path.startswith(scope.path))
-    return list(db.session.execute(query).scalars())
+    return query
+
+
+def pickable_areas(user: User, levels: Iterable[AreaLevel], *,
+                   active_only: bool = False) -> list[Area]:
+    """The areas of these levels offered to this user (board and list filters, intake form):
+    those inside their scope area, in tree order. Without a scope area, all of them. For
+    anything new (``active_only``) inactive areas are left out; filters still find old tickets."""
+    return list(db.session.execute(_pickable_areas(user, levels, active_only)).scalars())
+
+
+def _scope_key(user: User) -> str | None:
+    """What the pickable lists of a user depend on: their scope area's path (None: everywhere)."""
+    scope = user.scope_area
+    return None if sees_everywhere(user) or scope is None else scope.path
+
+
+class AreaName(NamedTuple):
+    id: int
+    name: str
+    level: AreaLevel
+
+
+class DepartmentName(NamedTuple):
+    id: int
+    name: str
+
+
+def pickable_area_names(user: User, levels: Iterable[AreaLevel]) -> tuple[AreaName, ...]:
+    """pickable_areas as plain rows for filter options, kept per process and scope until an
+    area changes (a city has 25,600 grids: no ORM objects per page view)."""
+    levels = tuple(sorted(levels, key=lambda level: level.depth))
+    query = _pickable_areas(user, levels, False).with_only_columns(Area.id, Area.name, Area.level)
+    return cached(("areas",), ("pickable_area_names", _scope_key(user), levels),
+                  lambda: tuple(AreaName(*row) for row in db.session.execute(query)))
 
 
 def _assignable_people(user: User) -> sa.Select:
@@ -131,6 +162,15 @@ def pickable_people(user: User) -> list[User]:
     return list(db.session.execute(query).scalars())
 
 
+def pickable_people_names(user: User) -> tuple:
+    """pickable_people as plain (id, display name, department name or None) rows for filter
+    options, kept per process and scope until a user, department or area changes."""
+    query = (_assignable_people(user).with_only_columns(User.id, User.display_name, Department.name)
+             .order_by(Department.name, User.display_name, User.id))
+    return cached(("users", "departments", "areas"), ("pickable_people_names", _scope_key(user)),
+                  lambda: tuple(tuple(row) for row in db.session.execute(query)))
+
+
 def may_assign_to(user: User, person: User) -> bool:
     """Whether this user may give a ticket to ``person``: the people the assign form offers
     (pickable_people), whichever channel the assignment comes through."""
@@ -145,9 +185,21 @@ def pickable_departments(user: User) -> list[Department]:
     of the areas above it (the district's departments serve every street) and inside it. Not
     another street's centre or another community's office. Administrators, and users without a
     scope area: every active department."""
+    return list(db.session.execute(_pickable_departments(user)).scalars())
+
+
+def _pickable_departments(user: User) -> sa.Select:
     query = sa.select(Department).where(Department.active.is_(True))
     scope = user.scope_area
     if not sees_everywhere(user) and scope is not None:
         query = query.join(Area, Area.id == Department.area_id).where(sa.or_(
             Area.id.in_(scope.ancestor_ids), Area.path.startswith(scope.path)))
-    return list(db.session.execute(query.order_by(Department.name, Department.id)).scalars())
+    return query.order_by(Department.name, Department.id)
+
+
+def pickable_department_names(user: User) -> tuple[DepartmentName, ...]:
+    """pickable_departments as plain rows for filter options, kept per process and scope until
+    a department or area changes."""
+    query = _pickable_departments(user).with_only_columns(Department.id, Department.name)
+    return cached(("departments", "areas"), ("pickable_department_names", _scope_key(user)),
+                  lambda: tuple(DepartmentName(*row) for row in db.session.execute(query)))

@@ -7,7 +7,9 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models import Area, AreaLevel, Category, db
-from models.people.access import pickable_areas, pickable_departments, ticket_scope
+from models.people.access import (pickable_area_names, pickable_areas, pickable_department_names,
+                                  ticket_scope)
+from models.reference_cache import category_rows
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
 from models.tickets.board import BoardFilters, build_board
 from models.tickets.closing_levels import LEVELS_SHOWN, closing_levels
@@ -34,12 +36,12 @@ class BoardView(GridDeskView):
         filters = BoardFilters(area=area, category=category, department_id=_int_arg("department"),
                                supervised=request.args.get("supervised") == "1")
         columns = build_board(current_user._get_current_object(), filters)
-        categories = db.session.execute(sa.select(Category).order_by(Category.code)).scalars().all()
+        categories = sorted(category_rows().values(), key=lambda c: c.code)
         user = current_user._get_current_object()
         return self.render("admin/board.html", columns=columns, filters=filters,
-                           areas=pickable_areas(user, [AreaLevel.STREET, AreaLevel.COMMUNITY,
-                                                       AreaLevel.GRID]),
-                           categories=categories, departments=pickable_departments(user))
+                           areas=pickable_area_names(user, [AreaLevel.STREET, AreaLevel.COMMUNITY,
+                                                            AreaLevel.GRID]),
+                           categories=categories, departments=pickable_department_names(user))
 
 
 class MatrixView(GridDeskView):

@@ -53,7 +53,11 @@ def staff_actor() -> Actor:
 
 
 def person_label(user: User) -> str:
-    return f"{user.display_name}（{user.department.name if user.department else '—'}）"
+    return person_label_of(user.display_name, user.department.name if user.department else None)
+
+
+def person_label_of(display_name: str, department_name: str | None) -> str:
+    return f"{display_name}（{department_name or '—'}）"
 
 
 def department_choices() -> list[tuple[int, str]]:

@@ -10,24 +10,25 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy.orm import Query, joinedload
+from sqlalchemy.orm import Query, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField
 
-from models import (Area, AreaLevel, Attachment, Category, Priority, Source, Ticket, TicketEvent,
+from models import (Area, AreaLevel, Attachment, Priority, Source, Ticket, TicketEvent,
                     TicketStatus, db, utcnow)
 from models.areas.hierarchy import LEVEL_COLUMN
 from models.custom_fields import field_answers
 from models.people.access import (area_within_scope, can_edit_tickets, can_report_tickets,
-                                  can_see_ticket, pickable_areas, pickable_departments,
-                                  pickable_people, reporter_phone_for, ticket_scope)
+                                  can_see_ticket, pickable_area_names, pickable_department_names,
+                                  pickable_people_names, reporter_phone_for, ticket_scope)
+from models.reference_cache import area_rows, category_rows, department_rows, user_rows
 from models.people.roles import ALL_ROLES
 from models.tickets.attachments import open_photo
 from models.tickets.cohandling import tasks_by_ticket
 from models.tickets.deadlines import is_overdue, running_deadline_field
 from models.tickets.listing import (figure_key_valid, jsonable_filter_value, list_filter,
                                     list_search)
-from models.tickets.records import TicketChangedError, edit_ticket_fields, ticket_list_loads
+from models.tickets.records import TicketChangedError, edit_ticket_fields
 from models.tickets.reporters import further_reporters
 from models.tickets.supervision import SupervisionLevel
 
@@ -36,7 +37,7 @@ from .config_views import enum_field
 from .formatting import TYPE_FORMATTERS, stars, supervision_badge
 from .maps import ticket_map_svg
 from .supervision_views import SupervisionMixin
-from .ticket_actions import TicketActionsMixin, person_label
+from .ticket_actions import TicketActionsMixin, person_label_of
 
 EDITABLE_FIELDS = ("title", "description", "address", "priority", "reporter_name",
                    "reporter_phone", "reporter_email")
@@ -59,28 +60,29 @@ def scoped_area_options(level: AreaLevel):
     def options():
         if not current_user.is_authenticated:
             return []
-        return [(str(a.id), a.name) for a in pickable_areas(current_user, [level])]
+        return [(str(id_), name) for id_, name, _level in pickable_area_names(current_user, [level])]
     return options
 
 
 @request_options
 def category_options():
-    rows = db.session.execute(sa.select(Category).order_by(Category.code)).scalars()
-    return [(str(c.id), str(c)) for c in rows]
+    rows = sorted(category_rows().values(), key=lambda c: c.code)
+    return [(str(c.id), c.label) for c in rows]
 
 
 @request_options
 def department_options():
     if not current_user.is_authenticated:
         return []
-    return [(str(d.id), d.name) for d in pickable_departments(current_user)]
+    return [(str(id_), name) for id_, name in pickable_department_names(current_user)]
 
 
 @request_options
 def user_options():
     if not current_user.is_authenticated:
         return []
-    return [(str(u.id), person_label(u)) for u in pickable_people(current_user)]
+    return [(str(id_), person_label_of(name, department))
+            for id_, name, department in pickable_people_names(current_user)]
 
 
 class ListFilter:
@@ -230,19 +232,25 @@ def _priority_badge(view, context, model, name):
     return Markup(f'<span class="badge badge-{colour}">{escape(model.priority.label)}</span>')
 
 
+# The list's labels come from the reference caches (models/reference_cache.py): a page of
+# tickets loads no related rows.
 def _place(view, context, model, name):
     """Community and grid by name, the way staff say it."""
-    parts = [a.name for a in (model.community, model.grid) if a is not None]
+    areas = area_rows()
+    parts = [areas[i].name for i in (model.community_id, model.grid_id) if i in areas]
     return " · ".join(parts)
 
 
 def _category(view, context, model, name):
-    return model.category.name if model.category else ""
+    row = category_rows().get(model.category_id)
+    return row.name if row else ""
 
 
 def _assignee(view, context, model, name):
-    dept = model.assigned_department.name if model.assigned_department else ""
-    user = model.assigned_user.display_name if model.assigned_user else ""
+    department = department_rows().get(model.assigned_department_id)
+    person = user_rows().get(model.assigned_user_id)
+    dept = department.name if department else ""
+    user = person.display_name if person else ""
     if dept and user:
         text = Markup(f"{escape(dept)}<br><small class=\"text-muted\">{escape(user)}</small>")
     else:
@@ -318,7 +326,7 @@ class TicketView(SupervisionMixin, TicketActionsMixin, GridDeskModelView):
     # Only sorts an index serves: priority and status are filters instead (a sort would read the
     # whole scope on every click).
     column_sortable_list = ("number", "handle_deadline", "created_at")
-    column_auto_select_related = False  # get_query loads them (ticket_list_loads)
+    column_auto_select_related = False  # labels come from the reference caches
     column_default_sort = [("created_at", True), ("id", True)]
     column_searchable_list = ("number", "title", "address", "reporter_phone")
     column_filters = tuple(LIST_FILTERS.values())
@@ -347,9 +355,11 @@ class TicketView(SupervisionMixin, TicketActionsMixin, GridDeskModelView):
 
     # --- scoping: list, count, and every single-row access -------------------------------
     def get_query(self):
+        # Only the supervision badge is loaded with the page; the other columns' labels come
+        # from the reference caches (the formatters above).
         return (db.session.query(Ticket)
                 .filter(ticket_scope(current_user))
-                .options(*ticket_list_loads(("community", "grid"))))
+                .options(selectinload(Ticket.supervision)))
 
     def get_count_query(self):
         g.ticket_count_capped = False
