@@ -121,6 +121,9 @@ class Ticket(db.Model):
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_community_activity", "community_id", "last_activity_at",
                  "status", postgresql_where=_OPEN, sqlite_where=_OPEN),
+        # ... and for those who see every area (no scope column; migration 0037).
+        sa.Index("ix_tickets_open_activity", "last_activity_at", "status",
+                 postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_handle_deadline", "handle_deadline",
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
         # Overdue pending tickets (late for acceptance): home counts, list, API, sweep.
@@ -135,6 +138,7 @@ class Ticket(db.Model):
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
         sa.Index("ix_tickets_closed_community", "community_id", "closed_at",
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+        sa.Index("ix_tickets_closed_at", "closed_at", postgresql_where=_CLOSED, sqlite_where=_CLOSED),
         sa.Index("ix_tickets_closed_category", "category_id", "closed_at",
                  postgresql_where=_CLOSED, sqlite_where=_CLOSED),
         # The duplicate check's closed branch: by category and place (migration 0030).
