@@ -6,7 +6,7 @@ time, per scope (the district / street / community indexes of 0005). A user who 
 and every closure of the week, to sort them for 30 cards: ``ix_tickets_open_activity`` and
 ``ix_tickets_closed_at`` give them in order.
 
-Revision ID: 0037
+Revision ID: 0035
 Revises: 0034
 Create Date: 2026-12-03 14:00:00
 
@@ -15,7 +15,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0037'
+revision = '0035'
 down_revision = '0034'
 branch_labels = None
 depends_on = None
