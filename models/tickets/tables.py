@@ -121,7 +121,7 @@ class Ticket(db.Model):
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_community_activity", "community_id", "last_activity_at",
                  "status", postgresql_where=_OPEN, sqlite_where=_OPEN),
-        # ... and for those who see every area (no scope column; migration 0037).
+        # ... and for those who see every area (no scope column; migration 0035).
         sa.Index("ix_tickets_open_activity", "last_activity_at", "status",
                  postgresql_where=_OPEN, sqlite_where=_OPEN),
         sa.Index("ix_tickets_open_handle_deadline", "handle_deadline",
