@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.city import SCALES, generate, generation_state, log
+from bench.city import SCALES, generate, generation_state, log, upgrade_schema
 from bench.measure import FIGURES, run
 
 DEFAULT_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
                          "ends): nothing to measure yet")
     if args.generate_only:
         return {"generation": timings}
+    upgrade_schema(url)
     result = run(url, args.scale, only or None, args.port, args.workers, args.threads,
                  tune=not args.no_tune)
     result["dataset"]["generation_s"] = timings

@@ -776,6 +776,16 @@ def _freeze_calendar() -> None:
     deadlines.work_calendar = lambda: calendar
 
 
+def upgrade_schema(url: str) -> None:
+    """Bring a city built by an earlier commit to this commit's migrations, as a deployment
+    would (new indexes at city scale take a while)."""
+    env = dict(os.environ, DATABASE_URL=app_url(url), GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "run.py"), "init-db"], cwd=ROOT, check=True,
+                   env=env, stdout=subprocess.DEVNULL)
+    log(f"schema at this commit's migrations ({time.perf_counter() - t0:.1f} s)")
+
+
 def generation_state(url: str) -> dict:
     """The timings so far and whether the city is complete, without building anything."""
     with psycopg.connect(plain_url(url), autocommit=True) as conn:
