@@ -504,7 +504,8 @@ def test_the_matrix_and_the_rule_form_name_co_handling_departments(cw, login_as)
     from models import ConfigChange
 
     change = db.session.execute(sa.select(ConfigChange).where(
-        ConfigChange.object_type == "dispatch_rule")).scalars().all()[-1]
+        ConfigChange.object_type == "dispatch_rule").order_by(ConfigChange.id.desc())
+        .limit(1)).scalar_one()
     assert "区市场监督管理局" in str(change.changes) and "区城市管理局" in str(change.changes)
     matrix = admin.get("/admin/matrix/?level=community").get_data(as_text=True)
     assert "区市场监督管理局、区城市管理局" in matrix and "主办" in matrix
