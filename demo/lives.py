@@ -141,7 +141,10 @@ class Life:
         key = next((k for k, d in self.city.departments.items() if d is department), None)
         misrouted = MISROUTED.get(self.plan.category.code)
         if misrouted and key == misrouted[0] and not self.ticket.assigned_user_id:
-            if self.rng.random() < misrouted[2]:
+            self.rng.random()  # drawn as before, so the rest of the city stays the same
+            # Every ticket by its id, not by chance: the rule's share stays what it says on any
+            # day the demo is seeded (a draw left it under the suggestion's share now and then).
+            if self.ticket.id % 10 < misrouted[2] * 10:
                 self.return_and_transfer(self.city.departments[misrouted[1]])
             return
         if key not in RETURN_TO or self.ticket.assigned_user_id or self.rng.random() >= 0.05:
