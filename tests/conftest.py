@@ -235,3 +235,20 @@ def login_as(app):
         assert response.status_code == 302, f"{username} could not log in"
         return client
     return _login
+
+
+# --- seconds per test file, for tests/run_suite.py's split (GRIDDESK_DURATIONS_OUT=file) -------
+_FILE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    out = os.environ.get("GRIDDESK_DURATIONS_OUT")
+    if out:
+        import json
+
+        Path(out).write_text(json.dumps({k: round(v, 2) for k, v in _FILE_SECONDS.items()}))
