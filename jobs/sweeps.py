@@ -5,6 +5,8 @@ downtime), and a second run right after the first changes nothing.
 The sweeps write no events and no outbox rows themselves. Each ticket's step runs in its own
 savepoint: a ticket whose step fails is logged and left as it was, and the sweep goes on (the
 walk is by id, so a ticket that fails on every run never keeps the others from their turn).
+The deadline sweep's steps take a page of tickets at once (a few statements per page); a page
+whose batch fails is undone and its tickets take the one-ticket step each.
 """
 from __future__ import annotations
 
@@ -55,19 +57,53 @@ def step(operation: Callable, ticket: Ticket, now: datetime):
     return None
 
 
+def each_page(query: sa.Select) -> Iterator[list[sa.Row]]:
+    """``each_ticket`` for a batch step: the pages of (id, version) the query selects."""
+    last_id = 0
+    while True:
+        page = db.session.execute(query.with_only_columns(Ticket.id, Ticket.version)
+                                  .where(Ticket.id > last_id).order_by(Ticket.id)
+                                  .limit(BATCH)).all()
+        if page:
+            last_id = page[-1].id
+            yield page
+        db.session.commit()
+        if len(page) < BATCH:
+            return
+
+
+def page_step(batch: Callable, single: Callable, page: list[sa.Row], now: datetime) -> list:
+    """A page's step in one savepoint (the batch form); should it fail, the page is undone and
+    its tickets take the one-ticket step each (``step``), so one bad ticket keeps no other from
+    its turn. The results of the tickets done (a refused or failed one: None)."""
+    try:
+        with db.session.begin_nested():
+            return batch([tuple(row) for row in page], now)
+    except Exception:
+        log.warning("%s of a page from ticket %s failed, one ticket at a time instead",
+                    batch.__name__, page[0].id, exc_info=True)
+    results = []
+    for row in page:
+        ticket = db.session.get(Ticket, row.id, populate_existing=True)
+        results.append(step(single, ticket, now) if ticket is not None else None)
+    return results
+
+
 def deadline_sweep(now: datetime | None = None) -> dict:
     """Warn at the warning share, mark overdue tickets (and tell the centre), escalate by policy."""
     now = now or utcnow()
     counts = {"warned": 0, "overdue": 0, "escalated": 0}
-    for ticket in each_ticket(timeouts.due_for_warning(now)):
-        counts["warned"] += step(timeouts.warn_deadline_near, ticket, now) is not None
-    for ticket in each_ticket(timeouts.newly_overdue(now)):
-        outcome = step(timeouts.mark_overdue, ticket, now)
-        if outcome is not None:
+    for page in each_page(timeouts.due_for_warning(now)):
+        counts["warned"] += sum(done is not None for done in page_step(
+            timeouts.warn_deadlines_near, timeouts.warn_deadline_near, page, now))
+    for page in each_page(timeouts.newly_overdue(now)):
+        for outcome in page_step(timeouts.mark_all_overdue, timeouts.mark_overdue, page, now):
+            if outcome is None:
+                continue
             counts["overdue"] += 1
             counts["escalated"] += outcome.escalated
             if outcome.refusal:
-                log.warning("escalation of overdue %s refused: %s", ticket.number,
+                log.warning("escalation of overdue %s refused: %s", outcome.number,
                             outcome.refusal)
     return counts
 

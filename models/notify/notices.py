@@ -8,10 +8,13 @@ no-op (and the key is the idempotency key the receiver sees).
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
 from models.base import db
+from models.reference_cache import cached, frozen, user_rows
 from models.notify.outbox import Notification
 from models.tickets.actions import Action
 from models.tickets.supervision import reminder_cause
@@ -45,15 +48,56 @@ def write_notice(*, cause: str, channel: Channel, template: str, payload: dict,
                  ticket: Ticket | None = None,
                  event: TicketEvent | None = None) -> Notification | None:
     """Add one outbox row unless the same message (cause, channel, recipient) exists already."""
-    key = dedupe_key(cause, channel, recipient_of(user_id, address))
-    if db.session.execute(sa.select(Notification.id).where(Notification.dedupe_key == key)).first():
+    values = notice_row(cause=cause, channel=channel, template=template, payload=payload,
+                        user_id=user_id, address=address, ticket=ticket, event=event)
+    if db.session.execute(sa.select(Notification.id).where(
+            Notification.dedupe_key == values["dedupe_key"])).first():
         return None
-    row = Notification(ticket_id=ticket.id if ticket else None, event_id=event.id if event else None,
-                       recipient_user_id=user_id, recipient_address=address, channel=channel,
-                       template=template, state=NotificationState.PENDING, attempts=0,
-                       dedupe_key=key, payload=payload)
+    row = Notification(**values)
     db.session.add(row)
     return row
+
+
+def write_notice_all(notices: list[dict]) -> list[Notification]:
+    """``write_notice`` for several messages (its arguments each) with one look for the messages
+    already written, so the new rows go out in one INSERT at the next flush."""
+    values = [notice_row(**notice) for notice in notices]
+    if not values:
+        return []
+    written = set(db.session.execute(sa.select(Notification.dedupe_key).where(
+        Notification.dedupe_key.in_([v["dedupe_key"] for v in values]))).scalars())
+    rows = []
+    for value in values:
+        if value["dedupe_key"] in written:
+            continue
+        written.add(value["dedupe_key"])
+        rows.append(Notification(**value))
+    db.session.add_all(rows)
+    return rows
+
+
+def notice_row(*, cause: str, channel: Channel, template: str, payload: dict,
+               user_id: int | None = None, address: str | None = None, ticket=None,
+               event=None) -> dict:
+    """The values of one outbox row (both writers: ``write_notice`` and ``write_notices``)."""
+    return {"ticket_id": ticket.id if ticket else None, "event_id": event.id if event else None,
+            "recipient_user_id": user_id, "recipient_address": address, "channel": channel,
+            "template": template, "state": NotificationState.PENDING, "attempts": 0,
+            "dedupe_key": dedupe_key(cause, channel, recipient_of(user_id, address)),
+            "payload": payload}
+
+
+def write_notices(notices: list[dict]) -> None:
+    """The batch form of ``write_notice``: every row whose message (``dedupe_key``) is not in
+    the outbox yet, in one INSERT … ON CONFLICT DO NOTHING (``notices``: ``notice_row`` values)."""
+    if not notices:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(Notification.__table__)
+                       .on_conflict_do_nothing(index_elements=["dedupe_key"]), notices)
 
 
 def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
@@ -145,104 +189,162 @@ SUPERVISOR_EVENTS = {Action.SUPERVISION_REPLY, Action.SUPERVISION_DUE}
 
 def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
     """Write the outbox rows an event calls for, in the event's own transaction."""
-    from models.people.user import User
-
     kind = event.action
-    rows: list[Notification] = []
-    people: list[User] = []
-    if kind in ASSIGNEE_EVENTS:
-        people += assignee_people(ticket)
-    if kind in REVIEWER_EVENTS:
-        people += reviewers(ticket)
-    if kind in TASK_DEPARTMENT_EVENTS:
-        people += department_members((event.details or {}).get("department_id"))
-    if kind in TASK_LEAD_EVENTS:
-        people += assignee_people(ticket)
-    if kind in HANDLER_EVENTS:
-        people += handler_and_department(ticket)
-    if kind in SUPERVISOR_EVENTS:
-        supervisor = db.session.get(User, (event.details or {}).get("supervisor_id") or 0)
-        people += [supervisor] if supervisor is not None and supervisor.active else []
-    # A reminder is one per supervision and expected date, whichever event carries it.
-    cause = reminder_cause(event.details or {}) if kind == Action.SUPERVISION_DUE else None
-    seen = set()
-    for person in people:
-        if person.id in seen or (event.actor_user_id == person.id):
-            continue
-        seen.add(person.id)
-        rows.append(_outbox(ticket, event, Channel.IN_APP, kind, user_id=person.id, cause=cause))
+    rows = write_notice_all(people_notices(ticket, event))
     if kind in REPORTER_EVENTS:
         rows += queue_reporter_notice(ticket, event, REPORTER_EVENTS[kind])
     if kind == Action.MERGE:
         rows += tell_if_merged_into_closed(ticket, event)
     if kind in GROUP_EVENTS:
-        for channel in enabled_group_channels():
-            rows.append(_outbox(ticket, event, channel, kind, address=channel.value))
+        rows += write_notice_all(group_notices(ticket, event, enabled_group_channels()))
     return [r for r in rows if r is not None]
 
 
-def assignee_people(ticket: Ticket) -> list:
-    from models.people.user import User
+def notify_system_events(tickets: list, events: list[dict]) -> None:
+    """The batch form of ``notify_event`` for system events that tell people and groups only
+    (no reporter, no merge: the deadline sweep's marks); ``tickets`` are plain rows with the
+    columns the messages need and their new event's id as ``event_id``, ``events`` the events'
+    values in the same order."""
+    channels = None
+    notices = []
+    for ticket, values in zip(tickets, events):
+        event = SimpleNamespace(id=ticket.event_id, action=values["action"], note=values["note"],
+                                details=values["details"], actor_user_id=values["actor_user_id"])
+        if event.action in REPORTER_EVENTS or event.action == Action.MERGE:
+            raise ValueError(f"{event.action} tells reporters: use notify_event")
+        notices += [notice_row(**notice) for notice in people_notices(ticket, event)]
+        if event.action in GROUP_EVENTS:
+            channels = enabled_group_channels() if channels is None else channels
+            notices += [notice_row(**notice) for notice in group_notices(ticket, event, channels)]
+    write_notices(notices)
 
+
+def people_notices(ticket, event) -> list[dict]:
+    """The in-app messages of an event to the people it concerns (``event_recipients``)."""
+    kind = event.action
+    # A reminder is one per supervision and expected date, whichever event carries it.
+    cause = reminder_cause(event.details or {}) if kind == Action.SUPERVISION_DUE else None
+    return [_outbox(ticket, event, Channel.IN_APP, kind, user_id=user_id, cause=cause)
+            for user_id in event_recipients(ticket, event)]
+
+
+def group_notices(ticket, event, channels: list[Channel]) -> list[dict]:
+    """The command centre's group robots' messages about an event (switched-on channels)."""
+    return [_outbox(ticket, event, channel, event.action, address=channel.value)
+            for channel in channels]
+
+
+def event_recipients(ticket, event) -> list[int]:
+    """The active people who hear about an event in-app, each once, never its actor (ids, in
+    the order of the rules above)."""
+    kind, details = event.action, event.details or {}
+    people: list[int] = []
+    if kind in ASSIGNEE_EVENTS:
+        people += assignee_people(ticket)
+    if kind in REVIEWER_EVENTS:
+        people += reviewers(ticket)
+    if kind in TASK_DEPARTMENT_EVENTS:
+        people += department_members(details.get("department_id"))
+    if kind in TASK_LEAD_EVENTS:
+        people += assignee_people(ticket)
+    if kind in HANDLER_EVENTS:
+        people += handler_and_department(ticket)
+    if kind in SUPERVISOR_EVENTS:
+        people += _if_active(details.get("supervisor_id"))
+    return [person for person in dict.fromkeys(people) if person != event.actor_user_id]
+
+
+def _if_active(user_id: int | None) -> list[int]:
+    user = user_rows().get(user_id) if user_id else None
+    return [user.id] if user is not None and user.active else []
+
+
+def assignee_people(ticket) -> list[int]:
     if ticket.assigned_user_id is not None:
-        user = db.session.get(User, ticket.assigned_user_id)
-        return [user] if user is not None and user.active else []
+        return _if_active(ticket.assigned_user_id)
     return department_members(ticket.assigned_department_id)
 
 
-def department_members(department_id: int | None) -> list:
-    """The active people of a department (at most 50), e.g. a department's queue."""
-    from models.people.user import User
+MAX_PEOPLE = 50  # a department's or an area's reviewers told of one event, lowest ids first
 
+
+def department_members(department_id: int | None) -> list[int]:
+    """The active people of a department (at most 50), e.g. a department's queue."""
     if department_id is None:
         return []
-    return db.session.execute(sa.select(User).where(
-        User.department_id == department_id, User.active.is_(True))
-        .order_by(User.id).limit(50)).scalars().all()
+    return list(_people_index()[0].get(department_id, ())[:MAX_PEOPLE])
 
 
-def handler_and_department(ticket: Ticket) -> list:
+def handler_and_department(ticket) -> list[int]:
     """The assignee and the active members of the assigned department."""
-    from models.people.user import User
-
-    user = db.session.get(User, ticket.assigned_user_id) if ticket.assigned_user_id else None
-    return ([user] if user is not None and user.active else []) + list(
-        department_members(ticket.assigned_department_id))
+    return _if_active(ticket.assigned_user_id) + department_members(ticket.assigned_department_id)
 
 
-def reviewers(ticket: Ticket) -> list:
+def reviewers(ticket) -> list[int]:
     """Community staff of the ticket's community and the street command centre."""
-    from models.people.roles import REVIEWER_ROLES
-    from models.people.user import User
+    by_area = _people_index()[1]
+    found = [person for area in (ticket.community_id, ticket.street_id) if area is not None
+             for person in by_area.get(area, ())]
+    return sorted(found)[:MAX_PEOPLE]
 
-    areas = [a for a in (ticket.community_id, ticket.street_id) if a is not None]
-    if not areas:
-        return []
-    return db.session.execute(sa.select(User).where(
-        User.scope_area_id.in_(areas), User.active.is_(True),
-        User.role.in_(REVIEWER_ROLES)).order_by(User.id).limit(50)
-    ).scalars().all()
+
+def _people_index():
+    """(active people by department, active reviewers by scope area), ids in order, from the
+    cached user rows."""
+    return cached(("users",), "people_to_notify", _load_people_index)
+
+
+def _load_people_index():
+    from models.people.roles import REVIEWER_ROLES
+
+    by_department: dict[int, list[int]] = {}
+    by_area: dict[int, list[int]] = {}
+    for user in sorted(user_rows().values(), key=lambda row: row.id):
+        if not user.active:
+            continue
+        if user.department_id is not None:
+            by_department.setdefault(user.department_id, []).append(user.id)
+        if user.scope_area_id is not None and user.role in REVIEWER_ROLES:
+            by_area.setdefault(user.scope_area_id, []).append(user.id)
+    return (frozen({k: tuple(v) for k, v in by_department.items()}),
+            frozen({k: tuple(v) for k, v in by_area.items()}))
 
 
 def enabled_group_channels() -> list[Channel]:
     from models.notify.outbox import ChannelSetting
 
+    known = db.session.info.get(_GROUP_CHANNELS)
+    if known is not None:
+        return list(known)
     rows = db.session.execute(sa.select(ChannelSetting.channel).where(
         ChannelSetting.enabled.is_(True),
         ChannelSetting.channel.in_([Channel.WECOM, Channel.DINGTALK]))).scalars().all()
     return list(rows)
 
 
-def _outbox(ticket: Ticket, event: TicketEvent, channel: Channel, template: str, *,
-            user_id: int | None = None, address: str | None = None,
-            cause: str | None = None) -> Notification | None:
+_GROUP_CHANNELS = "group_channels"
+
+
+@contextmanager
+def group_channels_read_once():
+    """While a batch of events is told (a page of the sweep: one short stretch of one
+    transaction), the group channels switched on are read once, not once per event."""
+    db.session.info[_GROUP_CHANNELS] = tuple(enabled_group_channels())
+    try:
+        yield
+    finally:
+        db.session.info.pop(_GROUP_CHANNELS, None)
+
+
+def _outbox(ticket, event, channel: Channel, template: str, *, user_id: int | None = None,
+            address: str | None = None, cause: str | None = None) -> dict:
+    """One message of an event: ``write_notice``'s (and ``notice_row``'s) arguments."""
     payload = {"number": ticket.number, "title": ticket.title,
                "status": ticket.status.value, "action": event.action, "note": event.note}
     payload.update(_task_payload(event))
     payload.update(supervision_payload(event))
-    return write_notice(cause=cause or event_cause(event, ticket), channel=channel,
-                        template=template, user_id=user_id, address=address, ticket=ticket,
-                        event=event, payload=payload)
+    return dict(cause=cause or event_cause(event, ticket), channel=channel, template=template,
+                user_id=user_id, address=address, ticket=ticket, event=event, payload=payload)
 
 
 def _task_payload(event: TicketEvent) -> dict:

@@ -305,6 +305,22 @@ def grid_worker_of(grid: Area) -> User | None:
     ).scalar_one_or_none()
 
 
+def office_at(ticket, level: AreaLevel) -> tuple[AreaLevel, Department | None]:
+    """Who takes a ticket at ``level`` (an escalation): the community office of its community,
+    or the command centre of the lowest level up to ``level`` covering it — as
+    ``community_office_of`` and ``command_centre_owner`` find them, from the matrix in memory."""
+    place = ticket.grid_id or ticket.community_id or ticket.street_id or ticket.district_id
+    levels = (area_lineage(place) or lineage(ticket_place(ticket))) if place is not None else {}
+    matrix = matrix_in_memory()
+    if level == AreaLevel.COMMUNITY:
+        office = matrix.community_office(levels.get(AreaLevel.COMMUNITY))
+        return level, db.session.get(Department, office.id) if office is not None else None
+    owner = matrix.command_centre_owner({lv: a for lv, a in levels.items()
+                                         if lv.depth <= level.depth})
+    return owner.level, (db.session.get(Department, owner.department.id)
+                         if owner.department is not None else None)
+
+
 def community_office_of(community: Area | None) -> Department | None:
     if community is None:
         return None

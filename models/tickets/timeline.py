@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from types import SimpleNamespace
+from typing import Callable, Iterable, Sequence
+
+import sqlalchemy as sa
 
 from models.base import db, utcnow
 from models.people.department import Department
@@ -70,6 +73,64 @@ def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
     db.session.flush()
     notify_event(ticket, event)
     return event
+
+
+# Columns a batch step reads back from the tickets it changed (``record_events_on``).
+_CHANGED_COLUMNS = ("id", "number", "title", "status", "event_seq", "version", "category_id",
+                    "current_level", "assigned_user_id", "assigned_department_id",
+                    "community_id", "street_id", "handle_deadline")
+
+
+def record_events_on(seen: Sequence[tuple[int, int]], action: Action, *, changes: dict,
+                     unless, details: Callable[[sa.Row], dict | None], at: datetime) -> list:
+    """The batch form of ``record_event`` for a system step that changes neither status nor
+    assignee (the deadline sweep's warning and overdue marks): on each ticket of ``seen``
+    ((id, version) as the caller read it) still at that version and not ``unless``, apply
+    ``changes`` and append one system event (the same row ``append_event`` writes: next seq,
+    version + 1, last activity), mark it for the statistics and write its notifications —
+    a few statements for the whole batch. Returns the changed tickets' rows (``_CHANGED_COLUMNS``)
+    with their new event's id as ``event_id``; a ticket changed meanwhile is left alone."""
+    from models.notify.notices import notify_system_events
+    from models.stats.tables import StatsPending
+
+    if not seen:
+        return []
+    db.session.flush()  # the UPDATE below goes behind the unit of work
+    table = Ticket.__table__
+    changed = db.session.execute(
+        table.update()
+        .where(sa.tuple_(table.c.id, table.c.version).in_(list(seen)), sa.not_(unless))
+        .values(event_seq=table.c.event_seq + 1, version=table.c.version + 1,
+                last_activity_at=at, **changes)
+        .returning(*(table.c[name] for name in _CHANGED_COLUMNS))).all()
+    if not changed:
+        return []
+    changed.sort(key=lambda row: row.id)
+    for row in changed:  # a copy in the session is read again when next used
+        loaded = db.session.identity_map.get(sa.inspect(Ticket).identity_key_from_primary_key(
+            (row.id,)))
+        if loaded is not None:
+            db.session.expire(loaded)
+    events = [{"ticket_id": row.id, "seq": row.event_seq, "action": Action(action).value,
+               "actor_kind": ActorKind.SYSTEM, "actor_user_id": None,
+               "from_status": row.status if row.event_seq > 1 else None,
+               "to_status": row.status, "from_user_id": row.assigned_user_id,
+               "to_user_id": row.assigned_user_id,
+               "from_department_id": row.assigned_department_id,
+               "to_department_id": row.assigned_department_id, "note": None,
+               "details": details(row), "created_at": at} for row in changed]
+    written = TicketEvent.__table__
+    ids = dict((ticket_id, event_id) for event_id, ticket_id in db.session.execute(
+        written.insert().returning(written.c.id, written.c.ticket_id), events))
+    db.session.execute(StatsPending.__table__.insert(),
+                       [{"ticket_id": row.id} for row in changed])
+    rows = [_with_event(row, ids[row.id]) for row in changed]
+    notify_system_events(rows, events)
+    return rows
+
+
+def _with_event(row: sa.Row, event_id: int) -> SimpleNamespace:
+    return SimpleNamespace(**row._mapping, event_id=event_id)
 
 
 @dataclass(frozen=True)

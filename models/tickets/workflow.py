@@ -30,8 +30,7 @@ from models.tickets.attachments import check_uploads, save_attachments
 from models.tickets.cohandling import (add_co_handlers, dispatch_co_handlers, end_open_tasks,
                                        open_tasks_refusal)
 from models.tickets.deadlines import in_time, set_deadlines, ticket_deadlines
-from models.tickets.dispatch import (command_centre_owner, community_office_of, ticket_owner,
-                                     ticket_place)
+from models.tickets.dispatch import command_centre_owner, office_at, ticket_owner, ticket_place
 from models.tickets.ratings import RATING_ACTIONS, rate, rating_refusal, record_follow_up
 from models.tickets.records import TicketChangedError, check_version
 from models.tickets.reporters import joined_reporter
@@ -289,13 +288,7 @@ def _levels(ticket: Ticket) -> dict[AreaLevel, Area]:
 
 def escalation_target(ticket: Ticket) -> tuple[AreaLevel, Department | None]:
     """One level up: grid → community office, community → street centre, street → district."""
-    level = NEXT_LEVEL[ticket.current_level]
-    levels = _levels(ticket)
-    if level == AreaLevel.COMMUNITY:
-        return level, community_office_of(levels.get(AreaLevel.COMMUNITY))
-    owner = command_centre_owner({lv: a for lv, a in levels.items()
-                                  if lv.depth <= level.depth})
-    return owner.level, owner.department
+    return office_at(ticket, NEXT_LEVEL[ticket.current_level])
 
 
 def _escalate(ticket, actor, now, note=None, **_ignored):
