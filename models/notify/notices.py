@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from models.base import db
-from models.reference_cache import cached, frozen, user_rows
 from models.notify.outbox import Notification
+from models.reference_cache import cached, frozen, user_rows
 from models.tickets.actions import Action
 from models.tickets.supervision import reminder_cause
 from models.tickets.tables import Ticket, TicketEvent
@@ -56,24 +56,6 @@ def write_notice(*, cause: str, channel: Channel, template: str, payload: dict,
     row = Notification(**values)
     db.session.add(row)
     return row
-
-
-def write_notice_all(notices: list[dict]) -> list[Notification]:
-    """``write_notice`` for several messages (its arguments each) with one look for the messages
-    already written, so the new rows go out in one INSERT at the next flush."""
-    values = [notice_row(**notice) for notice in notices]
-    if not values:
-        return []
-    written = set(db.session.execute(sa.select(Notification.dedupe_key).where(
-        Notification.dedupe_key.in_([v["dedupe_key"] for v in values]))).scalars())
-    rows = []
-    for value in values:
-        if value["dedupe_key"] in written:
-            continue
-        written.add(value["dedupe_key"])
-        rows.append(Notification(**value))
-    db.session.add_all(rows)
-    return rows
 
 
 def notice_row(*, cause: str, channel: Channel, template: str, payload: dict,
@@ -187,17 +169,17 @@ HANDLER_EVENTS = {Action.SUPERVISE, Action.LIFT_SUPERVISION, Action.SUPERVISION_
 SUPERVISOR_EVENTS = {Action.SUPERVISION_REPLY, Action.SUPERVISION_DUE}
 
 
-def notify_event(ticket: Ticket, event: TicketEvent) -> list[Notification]:
+def notify_event(ticket: Ticket, event: TicketEvent) -> None:
     """Write the outbox rows an event calls for, in the event's own transaction."""
     kind = event.action
-    rows = write_notice_all(people_notices(ticket, event))
+    write_notices([notice_row(**notice) for notice in people_notices(ticket, event)])
     if kind in REPORTER_EVENTS:
-        rows += queue_reporter_notice(ticket, event, REPORTER_EVENTS[kind])
+        queue_reporter_notice(ticket, event, REPORTER_EVENTS[kind])
     if kind == Action.MERGE:
-        rows += tell_if_merged_into_closed(ticket, event)
+        tell_if_merged_into_closed(ticket, event)
     if kind in GROUP_EVENTS:
-        rows += write_notice_all(group_notices(ticket, event, enabled_group_channels()))
-    return [r for r in rows if r is not None]
+        write_notices([notice_row(**notice)
+                       for notice in group_notices(ticket, event, enabled_group_channels())])
 
 
 def notify_system_events(tickets: list, events: list[dict]) -> None:
