@@ -22,6 +22,7 @@ from models.categories import Category
 from models.errors import WorkflowError
 from models.notify.notices import group_channels_read_once
 from models.people.department import Department
+from models.people.user import User
 from models.reference_cache import area_lineage, cached
 from models.settings import setting
 from models.tickets.actions import RULES, Action, Actor
@@ -153,8 +154,9 @@ def _holding_what_is_read():
 
 
 def _read_for_escalation(ids: list[int]) -> dict[int, Ticket]:
-    """The tickets to escalate with their categories, places and the offices above them, in
-    three queries (instead of lookups for each ticket)."""
+    """The tickets to escalate with their categories, places, the offices above them and the
+    people of their places (a rule's grid worker), in four queries instead of lookups for each
+    ticket."""
     if not ids:
         return {}
     tickets = db.session.execute(sa.select(Ticket).where(Ticket.id.in_(ids))
@@ -164,6 +166,7 @@ def _read_for_escalation(ids: list[int]) -> dict[int, Ticket]:
     db.session.execute(sa.select(Area).where(Area.id.in_(places))).scalars().all()
     above = {area.id for place in places for area in area_lineage(place).values()}
     db.session.execute(sa.select(Department).where(Department.area_id.in_(above))).scalars().all()
+    db.session.execute(sa.select(User).where(User.scope_area_id.in_(places))).scalars().all()
     return {t.id: t for t in tickets}
 
 
