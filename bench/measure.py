@@ -193,8 +193,8 @@ def point_to_grid_city(lookups: int) -> dict:
 
 
 def sweeps(url: str, plan: Plan) -> dict:
-    """Idle sweep (steady state), then a sweep where 5 % of the open tickets (at most 5,000)
-    just became overdue; that one is rolled back after each run."""
+    """Idle sweep (steady state), then a sweep where 5 % of the open tickets (at most 5,000; or
+    BENCH_SWEEP_OVERDUE) just became overdue; that one is rolled back after each run."""
     import sqlalchemy as sa
 
     from jobs.sweeps import deadline_sweep
@@ -212,28 +212,47 @@ def sweeps(url: str, plan: Plan) -> dict:
         idle.append((time.perf_counter() - t) * 1000)
     open_count = db.session.execute(sa.text("SELECT count(*) FROM tickets WHERE status IN "
                                             "('pending','in_progress','pending_review','suspended')")).scalar()
-    share = min(5000, max(open_count // 20, 1))
+    share = int(os.environ.get("BENCH_SWEEP_OVERDUE") or min(5000, max(open_count // 20, 1)))
     original = db.session.commit
-    runs, counts = [], {}
+    runs, counts, executed = [], {}, []
+
+    def count_statement(*_args):
+        executed.append(1)
+
     db.session.commit = db.session.flush  # type: ignore[method-assign]
     try:
         for _ in range(3 if plan.repeats > 2 else 1):
+            # Too few being handled for the share asked for: the latest closed ones are reopened
+            # in the same transaction (rolled back like the rest).
+            db.session.execute(sa.text("""
+                UPDATE tickets SET status = 'in_progress', closed_at = NULL, overdue_at = NULL
+                WHERE id IN (SELECT id FROM tickets WHERE status = 'closed' ORDER BY id DESC
+                             LIMIT greatest(0, :n - (SELECT count(*) FROM tickets
+                                 WHERE status = 'in_progress' AND overdue_at IS NULL)))"""),
+                               {"n": share})
             db.session.execute(sa.text("""
                 UPDATE tickets SET handle_deadline = now() - interval '1 minute', overdue_at = NULL,
                        warned_at = coalesce(warned_at, now() - interval '1 hour')
                 WHERE id IN (SELECT id FROM tickets WHERE status = 'in_progress'
                              AND overdue_at IS NULL ORDER BY id DESC LIMIT :n)"""), {"n": share})
+            executed.clear()
+            sa.event.listen(db.engine, "before_cursor_execute", count_statement)
             t = time.perf_counter()
-            counts = deadline_sweep()
-            runs.append((time.perf_counter() - t) * 1000)
+            try:
+                counts = deadline_sweep()
+            finally:
+                runs.append((time.perf_counter() - t) * 1000)
+                sa.event.remove(db.engine, "before_cursor_execute", count_statement)
             db.session.rollback()
     finally:
         db.session.commit = original  # type: ignore[method-assign]
     log(f"sweep_idle p50 {statistics.median(idle):.0f} ms; sweep with {share:,} just overdue of "
-        f"{open_count:,} open: p50 {statistics.median(runs):.0f} ms {counts}")
+        f"{open_count:,} open: p50 {statistics.median(runs):.0f} ms {counts}, "
+        f"{len(executed):,} statements")
     return {"sweep_idle": figure(idle, open_tickets=open_count, catch_up_ms=round(catch_up_ms),
                                  catch_up=catch_up),
-            "sweep": figure(runs, open_tickets=open_count, just_overdue=share, did=counts)}
+            "sweep": figure(runs, open_tickets=open_count, just_overdue=share, did=counts,
+                            statements=len(executed))}
 
 
 # ---- servers -------------------------------------------------------------------------------

@@ -58,18 +58,17 @@ def step(operation: Callable, ticket: Ticket, now: datetime):
 
 
 def each_page(query: sa.Select) -> Iterator[list[sa.Row]]:
-    """``each_ticket`` for a batch step: the pages of (id, version) the query selects."""
-    last_id = 0
-    while True:
-        page = db.session.execute(query.with_only_columns(Ticket.id, Ticket.version)
-                                  .where(Ticket.id > last_id).order_by(Ticket.id)
-                                  .limit(BATCH)).all()
-        if page:
-            last_id = page[-1].id
-            yield page
+    """For a batch step: the (id, version) of every ticket the query selects, read at once (one
+    query, not one per page: each would read the due tickets again), in pages of BATCH; each
+    page's work is committed before the next. A ticket changed after the read is left alone by
+    its step (its version differs) until the next run."""
+    due = db.session.execute(query.with_only_columns(Ticket.id, Ticket.version)
+                             .order_by(Ticket.id)).all()
+    for start in range(0, len(due), BATCH):
+        yield due[start:start + BATCH]
         db.session.commit()
-        if len(page) < BATCH:
-            return
+    if not due:
+        db.session.commit()
 
 
 def page_step(batch: Callable, single: Callable, page: list[sa.Row], now: datetime) -> list:
