@@ -12,8 +12,10 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from models.base import db
+from models.base import db, utcnow
 from models.notify.outbox import Notification
 from models.reference_cache import cached, frozen, user_rows
 from models.tickets.actions import Action
@@ -43,54 +45,60 @@ def recipient_of(user_id: int | None = None, address: str | None = None) -> str:
     return f"user:{user_id}" if user_id is not None else f"to:{address}"
 
 
-def write_notice(*, cause: str, channel: Channel, template: str, payload: dict,
-                 user_id: int | None = None, address: str | None = None,
-                 ticket: Ticket | None = None,
-                 event: TicketEvent | None = None) -> Notification | None:
-    """Add one outbox row unless the same message (cause, channel, recipient) exists already."""
-    values = notice_row(cause=cause, channel=channel, template=template, payload=payload,
-                        user_id=user_id, address=address, ticket=ticket, event=event)
-    if db.session.execute(sa.select(Notification.id).where(
-            Notification.dedupe_key == values["dedupe_key"])).first():
-        return None
-    row = Notification(**values)
-    db.session.add(row)
-    return row
-
-
 def notice_row(*, cause: str, channel: Channel, template: str, payload: dict,
-               user_id: int | None = None, address: str | None = None, ticket=None,
-               event=None) -> dict:
-    """The values of one outbox row (both writers: ``write_notice`` and ``write_notices``)."""
+               user_id: int | None = None, address: str | None = None,
+               ticket: Ticket | None = None, event: TicketEvent | None = None) -> dict:
+    """One outbox row, as the values ``write_notices`` inserts (not written yet)."""
     return {"ticket_id": ticket.id if ticket else None, "event_id": event.id if event else None,
-            "recipient_user_id": user_id, "recipient_address": address, "channel": channel,
-            "template": template, "state": NotificationState.PENDING, "attempts": 0,
+            "recipient_user_id": user_id, "recipient_address": address,
+            "channel": Channel(channel), "template": template,
+            "state": NotificationState.PENDING, "attempts": 0,
             "dedupe_key": dedupe_key(cause, channel, recipient_of(user_id, address)),
-            "payload": payload}
+            "payload": payload, "created_at": utcnow()}
 
 
-def write_notices(notices: list[dict]) -> None:
-    """The batch form of ``write_notice``: every row whose message (``dedupe_key``) is not in
-    the outbox yet, in one INSERT … ON CONFLICT DO NOTHING (``notices``: ``notice_row`` values)."""
-    if not notices:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(Notification.__table__)
-                       .on_conflict_do_nothing(index_elements=["dedupe_key"]), notices)
+ROWS_PER_INSERT = 500  # a page of the sweep can tell thousands: keep each statement's parameters bounded
+
+
+def write_notices(rows: list[dict]) -> list[int]:
+    """Write outbox rows in one statement (per ROWS_PER_INSERT); a row whose message (cause,
+    channel, recipient) exists already is skipped by the database (``ON CONFLICT (dedupe_key)
+    DO NOTHING``), also against a concurrent transaction writing the same message. Returns the
+    ids written."""
+    seen: set[str] = set()
+    unique = [r for r in rows if not (r["dedupe_key"] in seen or seen.add(r["dedupe_key"]))]
+    table = Notification.__table__
+    insert = (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+    written: list[int] = []
+    for start in range(0, len(unique), ROWS_PER_INSERT):
+        stmt = insert(table).values(unique[start:start + ROWS_PER_INSERT]).on_conflict_do_nothing(
+            index_elements=[table.c.dedupe_key]).returning(table.c.id)
+        written += db.session.execute(stmt).scalars()
+    return written
+
+
+def write_notice(**row) -> int | None:
+    """Write one outbox row (``notice_row``'s arguments) unless the same message exists; its id."""
+    written = write_notices([notice_row(**row)])
+    return written[0] if written else None
 
 
 def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
                           payload: dict | None = None, *,
-                          contacts: list | None = None) -> list[Notification]:
+                          contacts: list | None = None) -> list[int]:
     """Tell each reporter of a ticket (the first and those who joined it; or only ``contacts``)
     what happened: SMS through the webhook gateway and/or e-mail, and where they left neither,
     on their tracking page (an in-app row addressed to it) — the page shows them all."""
+    return write_notices(reporter_notice_rows(ticket, event, template, payload,
+                                              contacts=contacts))
+
+
+def reporter_notice_rows(ticket: Ticket, event: TicketEvent, template: str,
+                         payload: dict | None = None, *, contacts: list | None = None) -> list[dict]:
+    """The rows ``queue_reporter_notice`` writes."""
     from models.tickets.reporters import reporter_contacts
 
-    queued = []
+    rows = []
     for contact in contacts if contacts is not None else reporter_contacts(ticket):
         targets = [(Channel.WEBHOOK, contact.phone), (Channel.EMAIL, contact.email)]
         if not (contact.phone or contact.email):
@@ -98,14 +106,12 @@ def queue_reporter_notice(ticket: Ticket, event: TicketEvent, template: str,
         for channel, address in targets:
             if not address:
                 continue
-            notice = write_notice(
+            rows.append(notice_row(
                 cause=event_cause(event, ticket), channel=channel, template=template,
                 address=address, ticket=ticket, event=event,
                 payload={"number": ticket.number, "tracking_code": contact.tracking_code,
-                         "reporter_name": contact.name or "", **(payload or {})})
-            if notice is not None:
-                queued.append(notice)
-    return queued
+                         "reporter_name": contact.name or "", **(payload or {})}))
+    return rows
 
 
 def reporter_notices(ticket: Ticket, addresses: list[str]) -> list[Notification]:
@@ -116,37 +122,37 @@ def reporter_notices(ticket: Ticket, addresses: list[str]) -> list[Notification]
         Notification.recipient_address.in_(addresses)).order_by(Notification.id)).scalars())
 
 
-def tell_administrators(cause: str, template: str, payload: dict) -> list[Notification]:
+def tell_administrators(cause: str, template: str, payload: dict) -> list[int]:
     """An in-app message about the system (not a ticket) to every active administrator, once."""
     from models.people.roles import CONFIGURING_ROLES
     from models.people.user import User
 
     admins = db.session.execute(sa.select(User.id).where(
         User.role.in_(CONFIGURING_ROLES), User.active.is_(True)).order_by(User.id)).scalars().all()
-    rows = [write_notice(cause=cause, channel=Channel.IN_APP, template=template,
-                         payload=payload, user_id=admin_id) for admin_id in admins]
-    return [r for r in rows if r is not None]
+    return write_notices([notice_row(cause=cause, channel=Channel.IN_APP, template=template,
+                                     payload=payload, user_id=admin_id) for admin_id in admins])
 
 
 def tell_merged_reporters(master: Ticket, event: TicketEvent) -> int:
     """When a case closes, the reporters of the tickets merged into it hear about it too."""
     duplicates = db.session.execute(
         sa.select(Ticket).where(Ticket.duplicate_of_id == master.id)).scalars().all()
-    count = 0
-    for duplicate in duplicates:
-        count += len(queue_reporter_notice(duplicate, event, "master_closed",
-                                           {"master_number": master.number}))
-    return count
+    return len(write_notices([row for duplicate in duplicates for row in reporter_notice_rows(
+        duplicate, event, "master_closed", {"master_number": master.number})]))
 
 
-def tell_if_merged_into_closed(duplicate: Ticket, event: TicketEvent) -> list[Notification]:
+def tell_if_merged_into_closed(duplicate: Ticket, event: TicketEvent) -> list[int]:
     """A ticket merged into a case that is already closed: its reporter hears now what the
     reporters merged earlier heard when the case closed."""
+    return write_notices(merged_into_closed_rows(duplicate, event))
+
+
+def merged_into_closed_rows(duplicate: Ticket, event: TicketEvent) -> list[dict]:
     master = db.session.get(Ticket, (event.details or {}).get("master_id"))
     if master is None or master.status != TicketStatus.CLOSED:
         return []
-    return queue_reporter_notice(duplicate, event, "master_closed",
-                                 {"master_number": master.number})
+    return reporter_notice_rows(duplicate, event, "master_closed",
+                                {"master_number": master.number})
 
 
 # Who hears about which event. In-app messages go to people; the reporter hears through the
@@ -169,17 +175,24 @@ HANDLER_EVENTS = {Action.SUPERVISE, Action.LIFT_SUPERVISION, Action.SUPERVISION_
 SUPERVISOR_EVENTS = {Action.SUPERVISION_REPLY, Action.SUPERVISION_DUE}
 
 
-def notify_event(ticket: Ticket, event: TicketEvent) -> None:
-    """Write the outbox rows an event calls for, in the event's own transaction."""
+def notify_event(ticket: Ticket, event: TicketEvent) -> list[int]:
+    """Write the outbox rows an event calls for, in the event's own transaction (one INSERT);
+    the ids written."""
+    return write_notices(event_notice_rows(ticket, event))
+
+
+def event_notice_rows(ticket: Ticket, event: TicketEvent) -> list[dict]:
+    """The outbox rows an event calls for (who hears about it, on which channel)."""
     kind = event.action
-    write_notices([notice_row(**notice) for notice in people_notices(ticket, event)])
+    rows = [notice_row(**notice) for notice in people_notices(ticket, event)]
     if kind in REPORTER_EVENTS:
-        queue_reporter_notice(ticket, event, REPORTER_EVENTS[kind])
+        rows += reporter_notice_rows(ticket, event, REPORTER_EVENTS[kind])
     if kind == Action.MERGE:
-        tell_if_merged_into_closed(ticket, event)
+        rows += merged_into_closed_rows(ticket, event)
     if kind in GROUP_EVENTS:
-        write_notices([notice_row(**notice)
-                       for notice in group_notices(ticket, event, enabled_group_channels())])
+        rows += [notice_row(**notice)
+                 for notice in group_notices(ticket, event, enabled_group_channels())]
+    return rows
 
 
 def notify_system_events(tickets: list, events: list[dict]) -> None:
