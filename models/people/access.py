@@ -56,11 +56,20 @@ def area_within_scope(user: User, area: Area) -> bool:
             and area.is_within(user.scope_area))
 
 
+def scope_area_row(user: User):
+    """The user's scope area as a cached row (``id``, ``level``), without a lazy load."""
+    from models.reference_cache import area_rows
+
+    if user.scope_area_id is None:
+        return None
+    return area_rows().get(user.scope_area_id) or user.scope_area
+
+
 def can_see_ticket(user: User, ticket: Ticket) -> bool:
     if sees_everywhere(user):
         return True
     if user.role in AREA_SCOPED_ROLES:
-        area = user.scope_area
+        area = scope_area_row(user)
         return area is not None and getattr(ticket, LEVEL_COLUMN[area.level]) == area.id
     if ticket.assigned_user_id == user.id or ticket.created_by_id == user.id:
         return True

@@ -32,6 +32,7 @@ from models.tickets.actions import Action, Actor
 from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.deadlines import in_time, ticket_deadlines
 from models.tickets.dispatch import ticket_owner
+from models.tickets.dispatch_rules import DispatchRule
 from models.tickets.records import TicketChangedError, check_version
 from models.tickets.tables import Ticket, TicketEvent
 from models.tickets.timeline import record_event
@@ -226,6 +227,7 @@ def dispatch_co_handlers(ticket: Ticket, rule, now: datetime) -> None:
     (inactive ones and the lead itself are passed over; one already owing a task keeps it)."""
     if rule is None or not rule.co_department_ids:
         return
+    rule = db.session.get(DispatchRule, rule.id)  # the rule's row, also when given a cached view
     owed = {t.department_id for t in active_tasks(ticket.id)}
     for department in rule.co_departments:
         if (department.active and department.id != ticket.assigned_department_id

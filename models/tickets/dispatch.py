@@ -13,9 +13,10 @@ from models.base import db
 from models.categories import Category
 from models.people.department import Department
 from models.people.user import User
-from models.reference_cache import area_lineage, area_rows, cached, department_rows, user_rows
+from models.reference_cache import (area_lineage, area_rows, cached, category_rows,
+                                    department_rows, user_rows)
 from models.tickets.dispatch_rules import DispatchRule
-from models.vocabulary import AreaLevel, DepartmentKind, ResponsibleKind, Role
+from models.vocabulary import AreaLevel, DeadlineUnit, DepartmentKind, ResponsibleKind, Role
 
 
 class DispatchRuleError(ValueError):
@@ -140,14 +141,20 @@ def ticket_place(ticket) -> Area | None:
                           or ticket.district_id)
 
 
-def ticket_owner(ticket) -> tuple[Owner, Resolution]:
+def ticket_owner(ticket, *, attached: bool = True) -> tuple[Owner, Resolution]:
     """Who the responsibility matrix gives this ticket to, from where it stands (a ticket
-    flagged outside every grid goes to its community's office)."""
+    flagged outside every grid goes to its community's office).
+
+    ``attached=False`` gives the owner as the matrix's cached rows (``owner_in_memory``: ids,
+    the rule's deadlines, co-handling departments and label) without a query — what a dispatch
+    needs to write its event."""
     area = ticket_place(ticket)
     if area is None:
         return Owner(None, None, AreaLevel.DISTRICT, None), Resolution(None)
     if ticket.location_flagged and area.level == AreaLevel.COMMUNITY:
         return Owner(community_office_of(area), None, AreaLevel.COMMUNITY, None), Resolution(None)
+    if not attached:
+        return owner_in_memory(ticket.category, area)
     return resolve_place(ticket.category, area)
 
 
@@ -189,6 +196,18 @@ class _RuleView(NamedTuple):
     department: _DepartmentView | None
     sort_order: int
     active: bool
+    # what a dispatch reads besides the owner: the deadline override and the co-handlers
+    accept_deadline: int | None = None
+    accept_deadline_unit: DeadlineUnit | None = None
+    handle_deadline: int | None = None
+    handle_deadline_unit: DeadlineUnit | None = None
+    co_department_ids: tuple | None = None
+
+    def __str__(self) -> str:
+        """As ``str(DispatchRule)``: "category @ area", from the cached labels."""
+        category = category_rows().get(self.category_id)
+        area = area_rows().get(self.area.id)
+        return f"{category.label if category else '?'} @ {area.name if area else '?'}"
 
 
 class MatrixInMemory(Staffing):
@@ -229,12 +248,18 @@ def _load_matrix() -> MatrixInMemory:
     rules: dict[int, list[_RuleView]] = {}
     for row in db.session.execute(sa.select(
             DispatchRule.id, DispatchRule.category_id, DispatchRule.area_id,
-            DispatchRule.responsible_kind, DispatchRule.department_id, DispatchRule.sort_order)
+            DispatchRule.responsible_kind, DispatchRule.department_id, DispatchRule.sort_order,
+            DispatchRule.accept_deadline, DispatchRule.accept_deadline_unit,
+            DispatchRule.handle_deadline, DispatchRule.handle_deadline_unit,
+            DispatchRule.co_department_ids)
             .where(DispatchRule.active.is_(True)).order_by(DispatchRule.id)):
         if row.area_id in areas:
             rules.setdefault(row.category_id, []).append(_RuleView(
                 row.id, row.category_id, areas[row.area_id], row.responsible_kind,
-                departments.get(row.department_id), row.sort_order, True))
+                departments.get(row.department_id), row.sort_order, True,
+                row.accept_deadline, row.accept_deadline_unit, row.handle_deadline,
+                row.handle_deadline_unit,
+                tuple(row.co_department_ids) if row.co_department_ids else None))
     workers: dict[int, int] = {}
     for user in sorted(user_rows().values()):  # by id: the first grid worker of a grid
         if user.role == Role.GRID_WORKER and user.active and user.scope_area_id is not None:

@@ -37,14 +37,16 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
         from models.people.access import ticket_scope
 
         near += (ticket_scope(seen_by),)
-    # Two queries, not one OR: each branch then has its own partial index
-    # (open tickets by category and place; closed tickets by category and closing time).
-    open_nearby = sa.select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), *near).limit(200)
-    closed_recently = sa.select(Ticket).where(
-        Ticket.status == TicketStatus.CLOSED,
-        Ticket.closed_at >= now - timedelta(days=days), *near).limit(200)
-    candidates = [*db.session.execute(open_nearby).scalars(),
-                  *db.session.execute(closed_recently).scalars()]
+    # Two branches, not one OR: each has its own partial index (open tickets by category and
+    # place; closed tickets by category and place), read in one statement.
+    def branch(*condition):
+        return sa.select(sa.select(Ticket.id).where(*condition, *near).limit(200).subquery().c.id)
+
+    ids = sa.union_all(branch(Ticket.status.in_(OPEN_STATUSES)),
+                       branch(Ticket.status == TicketStatus.CLOSED,
+                              Ticket.closed_at >= now - timedelta(days=days)))
+    candidates = db.session.execute(sa.select(Ticket).where(Ticket.id.in_(ids)).order_by(
+        Ticket.status == TicketStatus.CLOSED, Ticket.id)).scalars()
     found = []
     for ticket in candidates:
         metres = distance_m(lon, lat, ticket.lon, ticket.lat)

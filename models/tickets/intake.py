@@ -16,6 +16,7 @@ from models.errors import ActionForbidden, ActionInvalid, PlaceMissing
 from models.people.access import can_report_tickets
 from models.people.api_clients import ApiClient
 from models.people.user import User
+from models.reference_cache import category_rows
 from models.tickets.attachments import Upload, check_upload
 from models.tickets.duplicates import possible_duplicates
 from models.tickets.records import open_ticket
@@ -58,7 +59,7 @@ def check_report(report: Report) -> tuple[Category, Area, float | None, float | 
     category = db.session.get(Category, report.category_id) if report.category_id else None
     if category is None or not category.active:
         raise ActionInvalid(_("Choose an active category."))
-    if category.children and any(c.active for c in category.children):
+    if any(row.active and row.parent_id == category.id for row in category_rows().values()):
         raise ActionInvalid(_("Choose a sub-category of %(name)s.", name=category.name))
     if report.answers is not None:
         check_attributes(category, report.answers)  # before anything else is looked up

@@ -15,6 +15,7 @@ from models.errors import ActionInvalid, Conflict
 from models.fields import check_text
 from models.people.phones import clean_phone
 from models.people.user import User
+from models.reference_cache import area_lineage
 from models.tickets.attachments import Upload, save_attachment
 from models.tickets.corrections import Correction, apply_correction
 from models.tickets.numbering import new_tracking_code, next_ticket_number
@@ -106,8 +107,9 @@ def check_ticket_texts(**texts: str | None) -> None:
 
 
 def place_ticket(ticket: Ticket, area: Area) -> None:
-    """Store the four area levels of ``area`` on the ticket."""
-    levels = lineage(area)
+    """Store the four area levels of ``area`` on the ticket (from the cached area rows; an area
+    this transaction's snapshot of them does not hold yet is read from the database)."""
+    levels = area_lineage(area.id) or lineage(area)
     ticket.district_id = levels[AreaLevel.DISTRICT].id if AreaLevel.DISTRICT in levels else None
     ticket.street_id = levels[AreaLevel.STREET].id if AreaLevel.STREET in levels else None
     ticket.community_id = levels[AreaLevel.COMMUNITY].id if AreaLevel.COMMUNITY in levels else None

@@ -111,13 +111,13 @@ TOP_RANK = 3
 
 def supervising_rank(user: User | None) -> int:
     """How high a supervisor stands: street 1, district 2, administrators 3; 0 may not supervise."""
-    from models.people.access import sees_everywhere
+    from models.people.access import scope_area_row, sees_everywhere
 
     if user is None or user.role not in SUPERVISING_ROLES:
         return 0
     if sees_everywhere(user):
         return TOP_RANK
-    area = user.scope_area
+    area = scope_area_row(user)
     return _RANK.get(area.level, 0) if area is not None else 0
 
 

@@ -175,7 +175,7 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     # Decided before anything is written: a new ticket is then INSERTed once with its owner and
     # deadlines (with the event's flush below), not INSERTed by an autoflush and UPDATEd after.
     with db.session.no_autoflush:
-        owner, resolution = ticket_owner(ticket)
+        owner, resolution = ticket_owner(ticket, attached=False)  # cached rows, no query
         rule = owner.rule
         set_deadlines(ticket, rule, deadlines_from)
         ticket.current_level = owner.level
