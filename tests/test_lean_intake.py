@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from models import Ticket, TicketEvent, db
+from models import Channel, Notification, Ticket, TicketEvent, db
 from models.tickets.intake import Report, report_ticket
 from models.vocabulary import Source
 
@@ -69,3 +69,74 @@ def test_a_failed_intake_leaves_at_most_a_gap_never_a_repeat(world):
     db.session.commit()
     assert second > first
     assert db.session.execute(sa.select(sa.func.count(Ticket.number.distinct()))).scalar() == 2
+
+
+# --- round trips: a statement budget for one API intake -------------------------------------------
+
+# Was 27 (29 with BEGIN and COMMIT): the token's versions, the user, the category, the place,
+# the duplicates, the number, the ticket, its events, their statistics marks, its outbox rows,
+# the answer.
+STATEMENT_BUDGET = 11
+
+
+def _statements_of(app, fn) -> list[str]:
+    seen = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        fn()
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", listen)
+    return seen
+
+
+def test_an_api_intake_stays_within_its_statement_budget(world, app, client):
+    from .test_api import new_ticket, token_for
+
+    token = token_for(client, "community")
+    assert new_ticket(client, token).status_code == 201  # caches warm, as in a running server
+    answers = []
+    statements = _statements_of(app, lambda: answers.append(new_ticket(client, token)))
+    assert answers[0].status_code == 201, answers[0].get_json()
+    assert len(statements) <= STATEMENT_BUDGET, "\n".join(statements)
+    writes = [s.split(" (")[0] for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+    # the ticket once, its events in one statement, the outbox rows in one, no UPDATE
+    assert writes.count("INSERT INTO tickets") == 1 and not any(w.startswith("UPDATE")
+                                                                  for w in writes)
+    assert writes.count("INSERT INTO ticket_events") == 1
+    assert writes.count("INSERT INTO stats_pending") == 1
+    assert writes.count("INSERT INTO notifications") == 1
+    # the outbox is de-duplicated by its unique key, not by a SELECT before each row
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM notifications" in s]
+    with app.app_context():
+        ticket_id = answers[0].get_json()["id"]
+        recipients = db.session.execute(sa.select(Notification.recipient_user_id).where(
+            Notification.ticket_id == ticket_id)).scalars().all()
+        assert recipients == [world.users["gridworker"].id]
+
+
+def test_the_outbox_writes_a_message_once_whatever_repeats_it(world):
+    from models.notify.notices import notice_row, write_notice, write_notices
+
+    ticket = report_ticket(_report(world)).ticket
+    db.session.flush()
+    row = dict(cause=f"test:{ticket.id}", channel=Channel.IN_APP, template="assigned",
+               payload={"number": ticket.number}, user_id=world.users["admin"].id, ticket=ticket)
+    first = write_notice(**row)
+    assert first is not None
+    assert write_notice(**row) is None  # the same message again: nothing written, no error
+    # in one batch: the repeat inside the batch and the one already written are skipped
+    other = dict(row, user_id=world.users["gridworker"].id)
+    written = write_notices([notice_row(**other), notice_row(**other), notice_row(**row)])
+    assert len(written) == 1
+    db.session.commit()
+    keys = db.session.execute(sa.select(Notification.dedupe_key).where(
+        Notification.ticket_id == ticket.id, Notification.template == "assigned",
+        Notification.dedupe_key.like("test:%"))).scalars().all()
+    assert sorted(keys) == sorted({f"test:{ticket.id}:in_app:user:{world.users['admin'].id}",
+                                   f"test:{ticket.id}:in_app:user:{world.users['gridworker'].id}"})

@@ -8,10 +8,14 @@ from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
 from models.base import db, utcnow
 from models.people.department import Department
 from models.people.user import User
-from models.stats.rollups import mark_changed
+from models.stats.rollups import mark_changed, mark_changed_rows
 from models.tickets.actions import Action
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import ActorKind, TicketStatus
@@ -58,10 +62,60 @@ def append_event(
     event.to_department_id = ticket.assigned_department_id
     ticket.event_seq = event.seq
     ticket.last_activity_at = at
+    if ticket.id is None:  # a ticket being reported: written right after it (below)
+        ticket.__dict__.setdefault(UNWRITTEN, []).append(event)
+        db.session.add(ticket)
+        return event
     event.ticket = ticket  # after the ticket's own changes: the event joins the session with it
     db.session.add(event)
     mark_changed(ticket)  # the statistics fold it again (same transaction as the event)
     return event
+
+
+# --- a new ticket's events: one INSERT right after the ticket's own ------------------------------
+#
+# A ticket being reported has no id before its INSERT, so its first events (create, dispatch …)
+# wait on the ticket and are written by the flush that inserts it, whichever flush that is: the
+# events in one multi-row INSERT … RETURNING, their statistics marks in one more (the ORM would
+# write them a row at a time on SQLite). They then belong to the session like loaded events.
+
+UNWRITTEN = "_unwritten_events"
+_EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
+
+
+def _write_new_events(session: Session, _context) -> None:
+    tickets = [t for t in session.new if isinstance(t, Ticket) and t.__dict__.get(UNWRITTEN)]
+    if not tickets:
+        return
+    events = []
+    for ticket in tickets:
+        for event in ticket.__dict__.pop(UNWRITTEN):
+            event.ticket_id = ticket.id
+            events.append((ticket, event))
+    table = TicketEvent.__table__
+    connection = session.connection()
+    rows = connection.execute(table.insert().values(
+        [{key: getattr(event, key) for key in _EVENT_COLUMNS} for _ticket, event in events]
+    ).returning(table.c.id, table.c.ticket_id, table.c.seq))
+    ids = {(ticket_id, seq): event_id for event_id, ticket_id, seq in rows}
+    mark_changed_rows(connection, [ticket.id for ticket, _event in events])
+    for _ticket, event in events:
+        event.id = ids[(event.ticket_id, event.seq)]
+        make_transient_to_detached(event)
+    session.info.setdefault(UNWRITTEN, []).extend(events)
+
+
+def _attach_new_events(session: Session, _context) -> None:
+    """After the flush: the written events join the session, each with its ticket and in its
+    ticket's ``events`` (as ``event.ticket = ticket`` would have put them; it never loads)."""
+    for ticket, event in session.info.pop(UNWRITTEN, []):
+        session.add(event)
+        set_committed_value(event, "ticket", ticket)
+        set_committed_value(ticket, "events", [*ticket.__dict__.get("events", ()), event])
+
+
+sa.event.listen(Session, "after_flush", _write_new_events)
+sa.event.listen(Session, "after_flush_postexec", _attach_new_events)
 
 
 def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
