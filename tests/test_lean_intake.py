@@ -140,3 +140,23 @@ def test_the_outbox_writes_a_message_once_whatever_repeats_it(world):
         Notification.dedupe_key.like("test:%"))).scalars().all()
     assert sorted(keys) == sorted({f"test:{ticket.id}:in_app:user:{world.users['admin'].id}",
                                    f"test:{ticket.id}:in_app:user:{world.users['gridworker'].id}"})
+
+
+def test_a_return_writes_the_ticket_once_also_when_the_caches_are_cold(world, app, client):
+    """The new deadlines are decided with autoflush off: a cache reloading (first request of a
+    worker, or after a configuration change) must not write the ticket before its event does
+    (two UPDATEs: version + 2, a concurrency test's flake under load)."""
+    from models.reference_cache import forget
+
+    from .test_concurrency import bearer
+
+    worker = bearer(client, "gridworker")
+    ticket = report_ticket(_report(world)).ticket
+    db.session.commit()
+    version = ticket.version
+    forget()
+    answer = client.post(f"/api/v1/tickets/{ticket.id}/actions/return",
+                         json={"version": version, "note": "不属于本网格"}, headers=worker)
+    assert answer.status_code == 200, answer.get_json()
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).version == version + 1

@@ -209,9 +209,9 @@ def past_handling_deadline(ticket: Ticket, start: datetime) -> datetime:
 
 
 def restart_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> None:
-    """A new owner (assign, transfer, escalate, return) or a reopened case: new deadlines from
-    now, with the override of the rule of the ticket's matrix cell and its priority."""
-    set_deadlines(ticket, ticket_owner(ticket)[0].rule, now, accept=accept)
+    """A new owner or a reopened case: new deadlines from now (the cell's rule, the priority)."""
+    with db.session.no_autoflush:  # a cold cache's query must not write the ticket a first time
+        set_deadlines(ticket, ticket_owner(ticket)[0].rule, now, accept=accept)
 
 
 def _target(actor: Actor, department_id, user_id) -> tuple[Department | None, User | None]:
