@@ -15,6 +15,7 @@ from models.tickets.intake import Report, report_ticket
 from models.tickets.workflow import Actor, perform
 
 from .conftest import session_csrf_token
+from .test_roles import select_options
 from .factories import build_world
 from .test_workflow import photo_bytes
 
@@ -187,3 +188,23 @@ def test_the_board_takes_a_few_statements_and_labels_its_cards_from_the_caches(w
     assert re.findall(r'gd-count">(\d+)<', page) == ["4", "0", "0", "0"]
     card = page[page.index(world.tickets[0].number):]
     assert "垃圾清运 · 甲一网格" in card[:800]
+
+
+def test_a_city_sized_board_offers_whole_levels_and_the_chosen_areas_inside(world, login_as,
+                                                                            monkeypatch):
+    """Past AREA_CHOICES_SHOWN the board's area picker stops at the levels that fit; picking an
+    area then offers what lies inside it (a city's 25,600 grids are not drawn on every view)."""
+    from models.people import access
+
+    monkeypatch.setattr(access, "AREA_CHOICES_SHOWN", 2)
+    areas = world.areas
+    district = login_as("district")
+    offered = set(select_options(district.get("/admin/board/").get_data(as_text=True), "area"))
+    assert offered == {str(areas[k].id) for k in ("street1", "street2")}
+    inside = district.get(f"/admin/board/?area={areas['street1'].id}").get_data(as_text=True)
+    expected = {"street1", "street2", "community1", "grid1", "grid2"}
+    assert set(select_options(inside, "area")) == {str(areas[k].id) for k in expected}
+    assert f'<option value="{areas["street1"].id}" selected' in inside
+    monkeypatch.setattr(access, "AREA_CHOICES_SHOWN", 1000)
+    everything = set(select_options(district.get("/admin/board/").get_data(as_text=True), "area"))
+    assert everything > {str(areas[k].id) for k in expected}  # grid3, community2: all again

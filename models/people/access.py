@@ -152,6 +152,34 @@ def pickable_area_names(user: User, levels: Iterable[AreaLevel]) -> tuple[AreaNa
                   lambda: tuple(AreaName(*row) for row in db.session.execute(query)))
 
 
+AREA_CHOICES_SHOWN = 1000  # a drop-down of 25,600 grids is neither readable nor quick to draw
+
+
+def area_choices(user: User, levels: Iterable[AreaLevel], chosen: Area | None = None
+                 ) -> tuple[AreaName, ...]:
+    """The areas a filter offers: pickable_area_names, whole levels from the top while the list
+    stays within AREA_CHOICES_SHOWN; of the levels below, the areas inside the chosen area (a
+    city administrator picks a street, then its communities and grids are offered)."""
+    from models.reference_cache import area_rows
+
+    names = pickable_area_names(user, levels)
+    per_level: dict[AreaLevel, int] = {}
+    for name in names:
+        per_level[name.level] = per_level.get(name.level, 0) + 1
+    shown, total = set(), 0
+    for level in sorted(per_level, key=lambda level: level.depth):
+        if shown and total + per_level[level] > AREA_CHOICES_SHOWN:
+            break
+        shown.add(level)
+        total += per_level[level]
+    if len(shown) == len(per_level):
+        return names
+    rows = area_rows()
+    inside = chosen.path if chosen is not None else None
+    return tuple(name for name in names if name.level in shown or (
+        inside is not None and rows[name.id].path.startswith(inside)))
+
+
 def _assignable_people(user: User) -> sa.Select:
     """Active people of an assignable role inside the user's scope area; department handlers
     serve every area, so they are always in it."""

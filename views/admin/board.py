@@ -7,7 +7,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models import Area, AreaLevel, Category, db
-from models.people.access import (pickable_area_names, pickable_areas, pickable_department_names,
+from models.people.access import (area_choices, pickable_areas, pickable_department_names,
                                   ticket_scope)
 from models.reference_cache import category_rows
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
@@ -39,8 +39,8 @@ class BoardView(GridDeskView):
         categories = sorted(category_rows().values(), key=lambda c: c.code)
         user = current_user._get_current_object()
         return self.render("admin/board.html", columns=columns, filters=filters,
-                           areas=pickable_area_names(user, [AreaLevel.STREET, AreaLevel.COMMUNITY,
-                                                            AreaLevel.GRID]),
+                           areas=area_choices(user, [AreaLevel.STREET, AreaLevel.COMMUNITY,
+                                                     AreaLevel.GRID], filters.area),
                            categories=categories, departments=pickable_department_names(user))
 
 
