@@ -188,7 +188,7 @@ def drill_down_count(client, url: str) -> int:
 # The figure each card's link leads to: its own count, or the count its rate is made of.
 LINKED = {"on_time_rate": "closed_in_time", "response_rate": "accepted_in_time",
           "overdue_rate": "closed", "rework_rate": "rework", "return_rate": "returned",
-          "satisfaction_rate": "satisfied", "rating_coverage": "rated", "avg_hours": "closed",
+          "satisfaction_rate": "satisfied", "rating_coverage": "closed_rated", "avg_hours": "closed",
           "median_hours": "closed", "ever_overdue": "ever_overdue"}
 
 
