@@ -6,10 +6,13 @@ has no Python 2, so the interpreter comes from Debian bullseye's packages (check
 SHA-256 sums below) and is unpacked, not installed, under `.venv/py27`; `three` and the exact
 releases of its dependencies come from PyPI through a Python-2-capable pip. Nothing is installed
 system-wide. `provision()` is idempotent and returns a `LegacyPython`, or raises `Unavailable` with
-the reason (no dpkg-deb, no network to the mirror, a checksum that does not match).
+the reason (no dpkg-deb, no network to the mirror, a checksum that does not match). `make test` runs
+the suite on several databases at once, so provisioning holds a lock file: one run builds, the others
+wait for it and then find it ready.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -88,6 +91,13 @@ class LegacyPython:
 
 
 def provision(home: Path = DEFAULT_HOME) -> LegacyPython:
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with open(home.parent / (home.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _provision_locked(home)
+
+
+def _provision_locked(home: Path) -> LegacyPython:
     legacy = LegacyPython(home)
     stamp = home / ("ready-" + hashlib.sha256(repr((DEBS, BOOTSTRAP, CLIENT)).encode())
                     .hexdigest()[:12])
