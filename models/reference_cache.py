@@ -171,10 +171,13 @@ def current_versions(session: Session | None = None) -> Mapping[str, int]:
     session = session or db.session()
     found = session.info.get("reference_versions")
     if found is None:
-        table = ReferenceVersion.__table__
-        found = dict(session.execute(sa.select(table.c.name, table.c.version)).all())
+        found = dict(session.connection().execute(_ALL_VERSIONS).all())
         session.info["reference_versions"] = found
     return found
+
+
+# Built once: a statement object keeps its cache key, and this one is read on every request.
+_ALL_VERSIONS = sa.select(ReferenceVersion.__table__.c.name, ReferenceVersion.__table__.c.version)
 
 
 class _Entry(NamedTuple):

@@ -464,8 +464,8 @@ def create_ticket():
                     api_client=principal.client)
     result = report_ticket(report, actor=principal.user)
     db.session.flush()
-    # The ticket as a list reads it: one statement, labels from the cached reference rows.
-    row = read_ticket_rows(Ticket.id == result.ticket.id, limit=1)[0]
+    # The ticket as a page of the list shows it: one statement, labels from the cached rows.
+    row = read_ticket_row(result.ticket.id, sa.true(), full=False)
     body = ticket_document(row, user=principal.user, actor=principal.actor)
     body["possible_duplicates"] = [
         {"id": t.id, "number": t.number, "status": t.status.value, "distance_m": round(m, 1)}
