@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, request, send_file
+from flask import abort, current_app, g, has_request_context, jsonify, request, send_file
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -55,36 +56,6 @@ class CappedCountQuery(Query):
         return min(count, self.cap)
 
 
-def scoped_area_options(level: AreaLevel):
-    @request_options
-    def options():
-        if not current_user.is_authenticated:
-            return []
-        return [(str(id_), name) for id_, name, _level in pickable_area_names(current_user, [level])]
-    return options
-
-
-@request_options
-def category_options():
-    rows = sorted(category_rows().values(), key=lambda c: c.code)
-    return [(str(c.id), c.label) for c in rows]
-
-
-@request_options
-def department_options():
-    if not current_user.is_authenticated:
-        return []
-    return [(str(id_), name) for id_, name in pickable_department_names(current_user)]
-
-
-@request_options
-def user_options():
-    if not current_user.is_authenticated:
-        return []
-    return [(str(id_), person_label_of(name, department))
-            for id_, name, department in pickable_people_names(current_user)]
-
-
 class ListFilter:
     """A list filter whose condition is models.tickets.listing's filter of the same name (the
     one the "export everything" job applies later); the name is its LIST_FILTERS key."""
@@ -93,6 +64,75 @@ class ListFilter:
 
     def apply(self, query, value, alias=None):
         return query.filter(list_filter(self.list_name, value))
+
+
+@request_options
+def category_options():
+    rows = sorted(category_rows().values(), key=lambda c: c.code)
+    return [(str(c.id), c.label) for c in rows]
+
+
+# A filter offering more choices than this to the user carries none in the page: its value box
+# asks filter_options as the user types (a city administrator has 25,600 grids, 3,200
+# communities, 3,600 departments and 32,000 people; written into the page they made it 4.8 MB).
+TYPEAHEAD_OVER = 200
+TYPEAHEAD_MATCHES = 20  # matches answered per keystroke
+TYPEAHEAD_QUERY_MAX = 50  # characters of the typed text
+
+
+class ChoiceFilter(ListFilter, IdFilter):
+    """Equality on an id the user picks from their scoped choices: ``rows(user)`` is the scoped
+    list of models.people.access (cached per process and scope), ``label(row)`` its text.
+    Up to TYPEAHEAD_OVER choices it is a plain select, as ever; past it a type-ahead."""
+
+    def __init__(self, column, name, rows, label):
+        super().__init__(column, name, options=self._options)
+        self.rows, self.label = rows, label
+
+    def current_rows(self):
+        if not has_request_context() or not current_user.is_authenticated:
+            return ()
+        return self.rows(current_user)
+
+    def is_typeahead(self) -> bool:
+        return len(self.current_rows()) > TYPEAHEAD_OVER
+
+    def _options(self):
+        rows = self.current_rows()
+        if len(rows) > TYPEAHEAD_OVER:
+            return None  # a text box the page's script turns into a type-ahead
+        return [(str(row[0]), self.label(row)) for row in rows]
+
+    def matches(self, text: str, limit: int) -> tuple[list[tuple[str, str]], bool]:
+        """The first ``limit`` choices, in the select's order, whose label contains ``text``
+        (case-insensitive), and whether there are more."""
+        wanted, found = text.casefold(), []
+        for row in self.current_rows():
+            label = self.label(row)
+            if wanted in label.casefold():
+                if len(found) == limit:
+                    return found, True
+                found.append((str(row[0]), label))
+        return found, False
+
+    def labels_of(self, values) -> dict[str, str]:
+        """The labels of these ids among the user's choices (an id outside them has none)."""
+        wanted = {str(value) for value in values}
+        return {str(row[0]): self.label(row) for row in self.current_rows()
+                if str(row[0]) in wanted}
+
+
+def _area_names(level: AreaLevel):
+    return lambda user: pickable_area_names(user, [level])
+
+
+def _area_filter(level: AreaLevel, name) -> ChoiceFilter:
+    return ChoiceFilter(getattr(Ticket, LEVEL_COLUMN[level]), name, _area_names(level),
+                        lambda row: row.name)
+
+
+def _department_filter(column, name) -> ChoiceFilter:
+    return ChoiceFilter(column, name, pickable_department_names, lambda row: row.name)
 
 
 class EqualFilter(ListFilter, FilterEqual):
@@ -158,22 +198,18 @@ LIST_FILTERS = {
     "category": CategoryFilter(Ticket.category_id, _l("Category"), options=category_options),
     "priority": EqualFilter(Ticket.priority, _l("Priority"), options=Priority.choices),
     "source": EqualFilter(Ticket.source, _l("Source"), options=Source.choices),
-    "district": IdEqualFilter(Ticket.district_id, _l("District"),
-                              options=scoped_area_options(AreaLevel.DISTRICT)),
-    "street": IdEqualFilter(Ticket.street_id, _l("Street"),
-                            options=scoped_area_options(AreaLevel.STREET)),
-    "community": IdEqualFilter(Ticket.community_id, _l("Community"),
-                               options=scoped_area_options(AreaLevel.COMMUNITY)),
-    "grid": IdEqualFilter(Ticket.grid_id, _l("Grid"), options=scoped_area_options(AreaLevel.GRID)),
-    "department": IdEqualFilter(Ticket.assigned_department_id, _l("Assigned department"),
-                                options=department_options),
-    "assignee": IdEqualFilter(Ticket.assigned_user_id, _l("Assigned to"), options=user_options),
+    "district": _area_filter(AreaLevel.DISTRICT, _l("District")),
+    "street": _area_filter(AreaLevel.STREET, _l("Street")),
+    "community": _area_filter(AreaLevel.COMMUNITY, _l("Community")),
+    "grid": _area_filter(AreaLevel.GRID, _l("Grid")),
+    "department": _department_filter(Ticket.assigned_department_id, _l("Assigned department")),
+    "assignee": ChoiceFilter(Ticket.assigned_user_id, _l("Assigned to"), pickable_people_names,
+                             lambda row: person_label_of(row[1], row[2])),
     "overdue": OverdueFilter(_l("Overdue")),
     "created": CreatedBetweenFilter(Ticket.created_at, _l("Created")),
     "closed": ClosedBetweenFilter(Ticket.closed_at, _l("Closed between")),
     "figure": FigureFilter(_l("Statistics figure")),
-    "co_handling": IdEqualFilter(Ticket.id, _l("Co-handling (tasks owed by)"),
-                                 options=department_options),
+    "co_handling": _department_filter(Ticket.id, _l("Co-handling (tasks owed by)")),
     "supervision": SupervisionFilter(_l("Supervision")),
 }
 for _key, _filter in LIST_FILTERS.items():
@@ -194,6 +230,18 @@ def list_filter_args(**criteria) -> dict[str, str]:
             value = value.value
         args[f"flt{position}_{keys.index(key)}"] = str(value)
     return args
+
+
+def typeahead_texts() -> dict[str, str]:
+    """What the type-ahead says, in the user's language (the script carries no text)."""
+    return {"placeholder": _("Type part of a name"),
+            "too_short": _("Type part of a name to search for."),
+            "searching": _("Searching…"),
+            "none": _("Nothing matches within your area."),
+            "more": _("Only the first %(count)s matches are shown; type more to narrow them.",
+                      count=TYPEAHEAD_MATCHES),
+            "failed": _("The search failed; try again."),
+            "unknown": _("(not among your choices)")}
 
 
 def _status_badge(view, context, model, name):
@@ -424,6 +472,46 @@ class TicketView(SupervisionMixin, TicketActionsMixin, GridDeskModelView):
             flt = self._filters[index]
             filters.append([flt.list_name, jsonable_filter_value(flt.clean(value))])
         return {"filters": filters, "search": (request.args.get("search") or "").strip()}
+
+    # --- filters with many choices: a type-ahead instead of a select ----------------------
+    def _get_filter_groups(self):
+        """Flask-Admin's filter groups; a filter past TYPEAHEAD_OVER choices carries none, but
+        the address of its matches, the labels of its active values (a reload shows the chosen
+        name, not an id) and the type-ahead's texts (static/js/filter_typeahead.js)."""
+        groups = super()._get_filter_groups()
+        if not groups:
+            return groups
+        active: dict[int, list[str]] = {}
+        for index, _name, value in self._get_list_filter_args() or []:
+            active.setdefault(index, []).append(str(value))
+        for items in groups.values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if not isinstance(flt, ChoiceFilter) or not flt.is_typeahead():
+                    continue
+                item["type"] = "gd-typeahead"
+                item["typeahead"] = {
+                    "url": self.get_url(".filter_options", key=flt.list_name),
+                    "labels": flt.labels_of(active.get(item["index"], [])),
+                    "texts": typeahead_texts()}
+        return groups
+
+    @expose("/filter-options/<key>")
+    def filter_options(self, key: str):
+        """Up to TYPEAHEAD_MATCHES of the user's choices of one filter whose label contains
+        ?q= — the same scoped choices a select would offer. JSON: {"results": [{"id", "text"}],
+        "more": whether more match}; a bad request is a 400 with {"error": message}."""
+        flt = LIST_FILTERS.get(key)
+        if not isinstance(flt, ChoiceFilter):
+            return jsonify(error=_("There is no such filter.")), 404
+        text = " ".join(request.args.get("q", "").split())
+        if not text:
+            return jsonify(error=_("Type part of a name to search for.")), 400
+        if len(text) > TYPEAHEAD_QUERY_MAX:
+            return jsonify(error=_("Type at most %(count)s characters.",
+                                   count=TYPEAHEAD_QUERY_MAX)), 400
+        found, more = flt.matches(text, TYPEAHEAD_MATCHES)
+        return jsonify(results=[{"id": id_, "text": label} for id_, label in found], more=more)
 
     # --- edit: a version check and one timeline event --------------------------------------
     def edit_form(self, obj=None):
