@@ -118,6 +118,8 @@ class ChoiceFilter(ListFilter, IdFilter):
     def labels_of(self, values) -> dict[str, str]:
         """The labels of these ids among the user's choices (an id outside them has none)."""
         wanted = {str(value) for value in values}
+        if not wanted:
+            return {}
         return {str(row[0]): self.label(row) for row in self.current_rows()
                 if str(row[0]) in wanted}
 
