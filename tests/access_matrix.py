@@ -205,6 +205,7 @@ ROWS: list[Row] = [
     Row("POST", "/admin/ticket/edit/", "login 302* 302*/404 302*/404 302*/404 302 302 302", scoped=True),
     Row("POST", "/admin/ticket/export-all/", "login 302* 302* 302* 302* 302* 302* 302*"),
     Row("GET", "/admin/ticket/export/<export_type>/", "login 302 302 302 302 302 302 302"),
+    Row("GET", "/admin/ticket/filter-options/<key>", "login 200 200 200 200 200 200 200"),
     Row("GET", "/admin/ticket/new/", "login 200 200 200 200 200 302 302"),
     Row("POST", "/admin/ticket/new/", "login 302* 302* 302* 302* 302* 302 302"),
     Row("POST", "/admin/ticket/supervision/<int:ticket_id>/<step>", "login 302* 302*/404 302*/404 302/404 302/404 302/404 302*/404", scoped=True),

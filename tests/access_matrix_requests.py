@@ -121,6 +121,7 @@ FIXED = {
     "action": lambda c: "note",
     "step": lambda c: "note" if c.caller == "handler" else "close",
     "kind": lambda c: "edit",
+    "key": lambda c: "grid",
     "mode": lambda c: "import",
     "channel": lambda c: "webhook",
     "rule_id": lambda c: c.world.rule_id,
@@ -353,6 +354,11 @@ def _ticket_bulk(c, url):
 @special("GET", "/admin/ticket/bulk/<kind>")
 def _ticket_bulk_get(c, url):
     return from_req(method="GET", url=f"{url}?ids={c.ticket.id}")
+
+
+@special("GET", "/admin/ticket/filter-options/<key>")
+def _filter_options(c, url):
+    return from_req(method="GET", url=f"{url}?q=%E7%BD%91%E6%A0%BC")  # 网格
 
 
 def _grid1_point(c) -> str:
