@@ -7,6 +7,8 @@ no-op (and the key is the idempotency key the receiver sees).
 """
 from __future__ import annotations
 
+import functools
+
 import hashlib
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -67,14 +69,20 @@ def write_notices(rows: list[dict]) -> list[int]:
     ids written."""
     seen: set[str] = set()
     unique = [r for r in rows if not (r["dedupe_key"] in seen or seen.add(r["dedupe_key"]))]
-    table = Notification.__table__
-    insert = (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+    statement = _insert_notices(db.session.get_bind().dialect.name)
     written: list[int] = []
     for start in range(0, len(unique), ROWS_PER_INSERT):
-        stmt = insert(table).values(unique[start:start + ROWS_PER_INSERT]).on_conflict_do_nothing(
-            index_elements=[table.c.dedupe_key]).returning(table.c.id)
-        written += db.session.execute(stmt).scalars()
+        # Many parameter sets, one statement ("insertmanyvalues"): its compiled form is kept.
+        written += db.session.execute(statement, unique[start:start + ROWS_PER_INSERT]).scalars()
     return written
+
+
+@functools.cache
+def _insert_notices(dialect: str):
+    table = Notification.__table__
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(
+        table.c.id)
 
 
 def write_notice(**row) -> int | None:

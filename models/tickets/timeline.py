@@ -81,6 +81,8 @@ def append_event(
 
 UNWRITTEN = "_unwritten_events"
 _EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
+_INSERT_EVENTS = TicketEvent.__table__.insert().returning(
+    TicketEvent.__table__.c.id, TicketEvent.__table__.c.ticket_id, TicketEvent.__table__.c.seq)
 
 
 def _write_new_events(session: Session, _context) -> None:
@@ -94,9 +96,9 @@ def _write_new_events(session: Session, _context) -> None:
             events.append((ticket, event))
     table = TicketEvent.__table__
     connection = session.connection()
-    rows = connection.execute(table.insert().values(
-        [{key: getattr(event, key) for key in _EVENT_COLUMNS} for _ticket, event in events]
-    ).returning(table.c.id, table.c.ticket_id, table.c.seq))
+    rows = connection.execute(  # "insertmanyvalues": one INSERT, and its compiled form is kept
+        _INSERT_EVENTS, [{key: getattr(event, key) for key in _EVENT_COLUMNS}
+                         for _ticket, event in events])
     ids = {(ticket_id, seq): event_id for event_id, ticket_id, seq in rows}
     mark_changed_rows(connection, [ticket.id for ticket, _event in events])
     for _ticket, event in events:
