@@ -13,7 +13,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import User, db, utcnow
-from models.people.accounts import authenticate
+from models.people.accounts import authenticate, signed_in_user
 from models.people.sessions import end_sessions, session_lapsed
 
 bp = Blueprint("auth", __name__)
@@ -100,7 +100,7 @@ def session_user(user_id: str) -> User | None:
     """Flask-Login's user loader: the signed-in user, unless their session has ended (a new
     session version, idle or too old) or the account was disabled."""
     try:
-        user = db.session.get(User, int(user_id))
+        user = signed_in_user(int(user_id))  # no query: the process's copy (reference cache)
     except (TypeError, ValueError, OverflowError):
         user = None
     now = utcnow().timestamp()

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from models.base import db, utcnow
 from models.people.api_clients import UserToken
 from models.people.login_limits import count_failure, forget_failures, seconds_to_wait
 from models.people.user import MIN_PASSWORD_LENGTH, User, check_password_of_nobody
+from models.reference_cache import cached
 
 
 @dataclass
@@ -113,3 +116,32 @@ def revoke_user_tokens(user: User) -> int:
     for row in rows:
         row.revoked_at = utcnow()
     return len(rows)
+
+
+# Written by use, not configuration, so a change does not renew the cached copy: read afresh.
+_USER_COLUMNS_BY_USE = ("last_login_at", "failed_logins")
+
+
+def signed_in_user(user_id: int) -> User | None:
+    """The user a session or a token acts as, in this request's session without a query: copied
+    from the process's detached copy of the row (models/reference_cache.py renews it when any
+    user changes, in every process at its next request); a user the session holds is that one."""
+    session = db.session()
+    held = session.identity_map.get(identity_key(User, user_id))
+    if held is not None:
+        return held
+    copy = cached(("users",), ("user", user_id), lambda: _detached_user(session, user_id))
+    if copy is None:
+        return None
+    user = session.merge(copy, load=False)  # the shared copy is only read, never attached
+    session.expire(user, _USER_COLUMNS_BY_USE)
+    return user
+
+
+def _detached_user(session, user_id: int) -> User | None:
+    """The user's row as an object belonging to no session, read on the request's connection."""
+    with Session(bind=session.connection()) as reader:
+        user = reader.get(User, user_id)
+        if user is not None:
+            reader.expunge(user)
+        return user

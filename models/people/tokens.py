@@ -5,12 +5,10 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from models.areas.hierarchy import Area
 from models.base import db, utcnow
-from models.people.accounts import authenticate
+from models.people.accounts import authenticate, signed_in_user
 from models.people.api_clients import ApiClient, UserToken, hash_token, new_token
 from models.people.user import User
 from models.reference_cache import cached
@@ -66,39 +64,11 @@ def user_for_token(token: str | None) -> User | None:
     grant = _grant(UserToken, token)
     if grant is None or (grant.expires_at is not None and grant.expires_at < utcnow()):
         return None
-    user = _cached_user(grant.user_id)
+    user = signed_in_user(grant.user_id)
     if user is None or not user.active:
         return None
     _touch(UserToken, grant)
     return user
-
-
-# Written by use, not configuration, so a change does not renew the cached copy: read afresh.
-_USER_COLUMNS_BY_USE = ("last_login_at", "failed_logins")
-
-
-def _cached_user(user_id: int) -> User | None:
-    """The user in this request's session, copied from the process's detached copy (renewed when
-    any user changes); a user the session already holds is that one."""
-    session = db.session()
-    held = session.identity_map.get(identity_key(User, user_id))
-    if held is not None:
-        return held
-    copy = cached(("users",), ("user", user_id), lambda: _detached_user(session, user_id))
-    if copy is None:
-        return None
-    user = session.merge(copy, load=False)  # the shared copy is only read, never attached
-    session.expire(user, _USER_COLUMNS_BY_USE)
-    return user
-
-
-def _detached_user(session, user_id: int) -> User | None:
-    """The user's row as an object belonging to no session, read on the request's connection."""
-    with Session(bind=session.connection()) as reader:
-        user = reader.get(User, user_id)
-        if user is not None:
-            reader.expunge(user)
-        return user
 
 
 # --- tokens in the reference cache ------------------------------------------------------------
