@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from jobs.sweeps import deadline_sweep
-from models import (AreaLevel, Channel, ChannelSetting, Notification, Ticket, TicketEvent,
-                    TicketStatus, db)
+from models import (AreaLevel, Channel, ChannelSetting, DeadlineUnit, DispatchRule, Notification,
+                    Priority, Ticket, TicketEvent, TicketStatus, db)
 from models.errors import WorkflowError
 from models.tickets import timeouts
 from models.tickets.actions import Action
-from models.tickets.deadlines import invalidate_calendar
+from models.tickets.deadlines import invalidate_calendar, ticket_deadlines
 from models.tickets.timeline import record_event
 
 from .factories import make_ticket
@@ -81,10 +81,11 @@ def what_changed(ticket: Ticket, before: dict) -> dict:
     notices = db.session.execute(sa.select(Notification).where(
         Notification.event_id.in_(list(seq_of)))).scalars().all()
     return {
-        "ticket": {name: getattr(ticket, name) for name in (
+        "ticket": {**{name: getattr(ticket, name) for name in (
             "status", "overdue_at", "warned_at", "current_level", "assigned_user_id",
-            "assigned_department_id", "handle_deadline", "accept_deadline", "last_activity_at",
-            "event_seq")},
+            "assigned_department_id", "handle_deadline", "accept_deadline", "deadlines_from",
+            "accepted_at", "last_activity_at", "event_seq")},
+            "versions_on": ticket.version - before["version"]},
         "events": [(e.seq, e.action, e.actor_kind, e.actor_user_id, e.from_status, e.to_status,
                     e.from_user_id, e.to_user_id, e.from_department_id, e.to_department_id,
                     e.note, e.details, e.created_at) for e in events],
@@ -233,3 +234,125 @@ def test_the_sweep_marks_pages_and_a_second_run_changes_nothing(world, monkeypat
         assert ticket.overdue_at == LATE
         assert (ticket.event_seq, ticket.version) == (before[ticket.id]["event_seq"] + 1,
                                                       before[ticket.id]["version"] + 1)
+
+
+# --- the policy's escalations of a page: decided by the one escalate rule, written at once ----
+
+def escalating(world, count: int, *, grid: str = "grid1") -> list[Ticket]:
+    """Overdue tickets of the escalating category, each with its grid's worker."""
+    worker = world.users["gridworker" if grid == "grid1" else "gridworker2"]
+    made = [make_ticket(world, grid, assignee=worker, status=TicketStatus.IN_PROGRESS)
+            for _ in range(count)]
+    for ticket in made:
+        ticket.created_at = START
+        ticket.handle_deadline = DEADLINE
+    db.session.commit()
+    return made
+
+
+def mixed(world) -> list[Ticket]:
+    """A page as the sweep meets it: every situation above, an urgent ticket (its new clock is
+    scaled), and tickets whose community has no office to take them (refused: the mark stays)."""
+    made = situations(world)
+    urgent = make_ticket(world, "grid2", assignee=world.users["gridworker2"],
+                         status=TicketStatus.IN_PROGRESS, priority=Priority.URGENT)
+    no_office = [make_ticket(world, "grid3", department=world.departments["street2_centre"],
+                             status=TicketStatus.IN_PROGRESS) for _ in range(2)]
+    for ticket in [urgent, *no_office]:
+        ticket.created_at = START
+        ticket.handle_deadline = DEADLINE
+    db.session.commit()
+    return [made[0], no_office[0], made[1], urgent, made[2], no_office[1], made[3]]
+
+
+def test_a_mixed_page_escalates_and_refuses_as_each_ticket_alone(world):
+    """Escalations, refusals and tickets that stay, in one page: the same tickets (level,
+    office, no assignee, new deadlines from the rule's override, version), the same events and
+    the same outbox rows as the one-ticket path (``perform``), and the same refusals."""
+    rule = db.session.execute(sa.select(DispatchRule)).scalar_one()
+    rule.handle_deadline, rule.handle_deadline_unit = 6, DeadlineUnit.NATURAL_HOURS
+    world.departments["office2"].active = False  # grid3's community: nobody above its grid
+    db.session.commit()
+    singles, batch = mixed(world), mixed(world)
+    before = {t.id: state(t) for t in singles + batch}
+    alone = [marked_alone(t, LATE) for t in singles]
+    db.session.commit()
+    together = timeouts.mark_all_overdue([timeouts.seen(t) for t in batch], LATE)
+    db.session.commit()
+    refused = "上一级未配置接收部门。"  # "No office is configured at the next level up."
+    assert [(o.escalated, o.refusal) for o in alone] == [
+        (True, None), (False, refused), (False, None), (True, None), (False, None),
+        (False, refused), (True, None)]
+    assert {o.number: (o.escalated, o.refusal) for o in together} == {
+        t.number: (o.escalated, o.refusal) for o, t in zip(alone, batch)}
+    for one, other in zip(singles, batch):
+        assert what_changed(other, before[other.id]) == what_changed(one, before[one.id])
+    first, urgent = batch[0], batch[3]
+    changes = what_changed(first, before[first.id])
+    assert [e[1] for e in changes["events"]] == ["overdue", "escalate"]
+    assert changes["events"][1][10:12] == (timeouts.OVERDUE_NOTE,
+                                           {"from_level": "grid", "to_level": "community"})
+    assert changes["ticket"]["versions_on"] == 2 and changes["ticket"]["overdue_at"] is None
+    assert (first.status, first.current_level, first.assigned_user_id,
+            first.assigned_department_id) == (TicketStatus.PENDING, AreaLevel.COMMUNITY, None,
+                                              world.departments["office1"].id)
+    for ticket in (first, urgent):  # the new clock: the rule's six hours, scaled by priority
+        assert (ticket.accept_deadline, ticket.handle_deadline) == ticket_deadlines(
+            ticket.category, rule, ticket.priority, LATE)
+    assert urgent.handle_deadline - LATE < first.handle_deadline - LATE == timedelta(hours=6)
+    # the office one level up and the group robot are told, once per message
+    assert {(n[1], n[2], n[4]) for n in changes["outbox"] if n[0] == 2 + before[first.id][
+        "event_seq"]} == {(world.users["community"].id, None, "escalate"),
+                          (None, "wecom", "escalate")}
+    stays = batch[1]
+    assert stays.overdue_at == LATE and stays.current_level == AreaLevel.GRID
+    assert [e[1] for e in what_changed(stays, before[stays.id])["events"]] == ["overdue"]
+
+
+def test_a_ticket_changed_after_its_escalation_was_decided_is_left_alone(world):
+    """The page's write is guarded by the version each ticket was decided on: a ticket someone
+    changed meanwhile gets no escalation (no event, no message); the others go up."""
+    from models.tickets.timeline import Step, record_steps
+    from models.tickets.workflow import Actor, escalation
+
+    changed, kept = escalating(world, 2)
+    steps = []
+    for ticket in (changed, kept):
+        step = escalation(ticket, Actor.system(), LATE, timeouts.OVERDUE_NOTE)
+        steps.append(Step.on(ticket, step.to_status, None, step.department.id, step.changes,
+                          step.note, step.details))
+    before = {t.id: state(t) for t in (changed, kept)}
+    changed.title = "有人刚改过标题"  # another user's edit, committed first
+    db.session.commit()
+    written = record_steps(steps, Action.ESCALATE, at=LATE)
+    db.session.commit()
+    assert [row.id for row in written] == [kept.id]
+    assert changed.status == TicketStatus.IN_PROGRESS and changed.current_level == AreaLevel.GRID
+    assert what_changed(changed, before[changed.id])["events"] == []
+    assert [e[1] for e in what_changed(kept, before[kept.id])["events"]] == ["escalate"]
+
+
+def test_a_page_of_escalations_takes_the_same_few_statements_however_many_go_up(world):
+    """Marking and escalating a page is a fixed number of statements (the one-ticket path took
+    four or more per escalation): the marks (4), the reference versions and group channels (2),
+    the read of what the rule needs (3), then one UPDATE, one INSERT of events, one of
+    statistics marks, one of messages."""
+    def statements(count: int) -> int:
+        seen = [timeouts.seen(t) for t in escalating(world, count)]
+        executed = []
+
+        def listener(*args):
+            executed.append(args[2])
+
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            outcomes = timeouts.mark_all_overdue(seen, LATE)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        assert [o.escalated for o in outcomes] == [True] * count
+        db.session.commit()
+        return len(executed)
+
+    statements(1)  # the reference caches filled, as after the first page
+    few, many = statements(3), statements(40)
+    assert few == many <= 13

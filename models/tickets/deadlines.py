@@ -161,14 +161,21 @@ def set_deadlines(ticket, rule, start: datetime | None = None, *, accept: bool =
     ``accept=False`` leaves the acceptance deadline alone (a ticket already accepted). A new
     clock also clears the sweep's warning and overdue marks, so the new owner is warned again.
     """
+    for name, value in new_deadlines(ticket, rule, start, accept=accept).items():
+        setattr(ticket, name, value)
+
+
+def new_deadlines(ticket, rule, start: datetime | None = None, *, accept: bool = True) -> dict:
+    """What ``set_deadlines`` sets on the ticket (column → value), without setting it: a batch
+    step decides a page of tickets before writing them at once."""
     accept_at, handle_at = ticket_deadlines(ticket.category, rule, ticket.priority,
                                             start or ticket.deadlines_from or ticket.created_at)
-    if accept:
-        ticket.accept_deadline = accept_at
-    ticket.handle_deadline = handle_at
+    changes = {"accept_deadline": accept_at} if accept else {}
+    changes["handle_deadline"] = handle_at
     if start is not None:
-        ticket.deadlines_from = start
-    ticket.warned_at = ticket.overdue_at = None
+        changes["deadlines_from"] = start
+    changes["warned_at"] = changes["overdue_at"] = None
+    return changes
 
 
 # --- overdue: the one definition --------------------------------------------------------------

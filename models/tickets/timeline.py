@@ -7,8 +7,6 @@ from types import SimpleNamespace
 from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
-
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -146,9 +144,6 @@ def record_events_on(seen: Sequence[tuple[int, int]], action: Action, *, changes
     version + 1, last activity), mark it for the statistics and write its notifications —
     a few statements for the whole batch. Returns the changed tickets' rows (``_CHANGED_COLUMNS``)
     with their new event's id as ``event_id``; a ticket changed meanwhile is left alone."""
-    from models.notify.notices import notify_system_events
-    from models.stats.tables import StatsPending
-
     if not seen:
         return []
     db.session.flush()  # the UPDATE below goes behind the unit of work
@@ -159,6 +154,77 @@ def record_events_on(seen: Sequence[tuple[int, int]], action: Action, *, changes
         .values(event_seq=table.c.event_seq + 1, version=table.c.version + 1,
                 last_activity_at=at, **changes)
         .returning(*(table.c[name] for name in _CHANGED_COLUMNS))).all()
+    return _events_on(changed, action, at=at, before=lambda row: row, note=lambda row: None,
+                      details=details)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One system step decided on a ticket as it was read, for ``record_steps``: the batch form
+    of ``append_event``'s arguments (``to_user_id``/``to_department_id`` are ids). ``was`` is
+    the ticket as the step was decided on (``Step.on``): its id, version, status and assignee."""
+
+    was: SimpleNamespace
+    to_status: TicketStatus
+    to_user_id: int | None
+    to_department_id: int | None
+    changes: dict  # its other columns the step sets (the same names in every step of a batch)
+    note: str | None = None
+    details: dict | None = None
+
+    @classmethod
+    def on(cls, ticket, *args, **kwargs) -> "Step":
+        """The step on ``ticket`` as it is now (what the version guard and the event start from)."""
+        was = SimpleNamespace(id=ticket.id, version=ticket.version, status=ticket.status,
+                              assigned_user_id=ticket.assigned_user_id,
+                              assigned_department_id=ticket.assigned_department_id)
+        return cls(was, *args, **kwargs)
+
+
+def record_steps(steps: Sequence[Step], action: Action, *, at: datetime) -> list:
+    """The batch form of ``record_event`` for a system step that may change status, assignee
+    and other columns, each ticket its own (the deadline sweep's escalations): one UPDATE … FROM
+    the steps' values, guarded by the version each ticket was read at (a ticket changed
+    meanwhile is left alone), then as ``record_events_on``: one INSERT of the events, one of
+    their statistics marks, one of their notifications. Returns the changed tickets' rows
+    (``_CHANGED_COLUMNS``, as changed) with their new event's id as ``event_id``."""
+    if not steps:
+        return []
+    names = sorted(steps[0].changes)
+    if any(sorted(step.changes) != names for step in steps):
+        raise ValueError("every step of a batch sets the same columns")
+    db.session.flush()  # the UPDATE below goes behind the unit of work
+    by_id = {step.was.id: step for step in steps}
+    table = Ticket.__table__
+    set_here = ["status", "assigned_user_id", "assigned_department_id", *names]
+    values = sa.values(sa.column("id", table.c.id.type), sa.column("version", table.c.version.type),
+                       *(sa.column(name, table.c[name].type) for name in set_here),
+                       name="step").data(
+        [(step.was.id, step.was.version, step.to_status, step.to_user_id,
+          step.to_department_id, *(step.changes[name] for name in names)) for step in steps]
+    ).cte("step")  # a CTE: SQLite reads no VALUES with column names in FROM
+    typed = (lambda name: sa.cast(values.c[name], table.c[name].type)) \
+        if db.session.get_bind().dialect.name == "postgresql" \
+        else (lambda name: values.c[name])  # a column of NULLs is text to PostgreSQL
+    changed = db.session.execute(
+        table.update()
+        .where(table.c.id == values.c.id, table.c.version == values.c.version)
+        .values(event_seq=table.c.event_seq + 1, version=table.c.version + 1,
+                last_activity_at=at, **{name: typed(name) for name in set_here})
+        .returning(*(table.c[name] for name in _CHANGED_COLUMNS))).all()
+    return _events_on(changed, action, at=at, before=lambda row: by_id[row.id].was,
+                      note=lambda row: by_id[row.id].note,
+                      details=lambda row: by_id[row.id].details)
+
+
+def _events_on(changed: list, action: Action, *, at: datetime, before: Callable, note: Callable,
+               details: Callable) -> list:
+    """The events of a batch step on the tickets it changed (rows as changed; ``before(row)``
+    the ticket as it was, with ``status``, the assignee and ``event_seq`` — as ``append_event``
+    reads them), their statistics marks and their notifications."""
+    from models.notify.notices import notify_system_events
+    from models.stats.tables import StatsPending
+
     if not changed:
         return []
     changed.sort(key=lambda row: row.id)
@@ -167,14 +233,17 @@ def record_events_on(seen: Sequence[tuple[int, int]], action: Action, *, changes
             (row.id,)))
         if loaded is not None:
             db.session.expire(loaded)
-    events = [{"ticket_id": row.id, "seq": row.event_seq, "action": Action(action).value,
-               "actor_kind": ActorKind.SYSTEM, "actor_user_id": None,
-               "from_status": row.status if row.event_seq > 1 else None,
-               "to_status": row.status, "from_user_id": row.assigned_user_id,
-               "to_user_id": row.assigned_user_id,
-               "from_department_id": row.assigned_department_id,
-               "to_department_id": row.assigned_department_id, "note": None,
-               "details": details(row), "created_at": at} for row in changed]
+    events = []
+    for row in changed:
+        was = before(row)
+        events.append({"ticket_id": row.id, "seq": row.event_seq, "action": Action(action).value,
+                       "actor_kind": ActorKind.SYSTEM, "actor_user_id": None,
+                       "from_status": was.status if row.event_seq > 1 else None,
+                       "to_status": row.status, "from_user_id": was.assigned_user_id,
+                       "to_user_id": row.assigned_user_id,
+                       "from_department_id": was.assigned_department_id,
+                       "to_department_id": row.assigned_department_id, "note": note(row),
+                       "details": details(row), "created_at": at})
     written = TicketEvent.__table__
     ids = dict((ticket_id, event_id) for event_id, ticket_id in db.session.execute(
         written.insert().returning(written.c.id, written.c.ticket_id), events))

@@ -2,8 +2,9 @@
 
 The scheduler's sweeps (jobs/sweeps.py) loop over these queries and call these operations, one
 ticket at a time, or a page of tickets at a time for the deadline sweep's warning and overdue
-mark (their batch forms); every effect is a "system" timeline event with its notifications,
-the same rows users' actions write (``record_event``, or its batch form ``record_events_on``).
+mark with its escalations (their batch forms); every effect is a "system" timeline event with its
+notifications, the same rows users' actions write (``record_event``, or its batch forms
+``record_events_on`` and ``record_steps``).
 Each query leaves out the tickets its step has already handled, so a second run right after the
 first changes nothing.
 """
@@ -22,7 +23,6 @@ from models.categories import Category
 from models.errors import WorkflowError
 from models.notify.notices import group_channels_read_once
 from models.people.department import Department
-from models.people.user import User
 from models.reference_cache import area_lineage, cached
 from models.settings import setting
 from models.tickets.actions import RULES, Action, Actor
@@ -30,8 +30,8 @@ from models.tickets.deadlines import (YELLOW, deadline_state, handling_warning_d
                                       overdue_condition)
 from models.tickets.records import TicketChangedError
 from models.tickets.tables import Ticket, TicketEvent
-from models.tickets.timeline import record_events_on
-from models.tickets.workflow import perform
+from models.tickets.timeline import Step, record_events_on, record_steps
+from models.tickets.workflow import escalation, perform
 from models.vocabulary import AreaLevel, TicketStatus
 
 OVERDUE_NOTE = "超期未办结，自动上报"
@@ -123,17 +123,38 @@ def mark_overdue(ticket: Ticket, now: datetime) -> Overdue | None:
 
 def mark_all_overdue(tickets: list[tuple[int, int]], now: datetime) -> list[Overdue]:
     """``mark_overdue`` for a page of tickets (read by ``newly_overdue``): one mark per ticket not
-    yet marked, then the policy's escalations one ticket at a time (through the one escalate
-    rule). A refused escalation keeps its mark; any other failure is raised (the caller undoes
-    the page and takes its tickets one by one)."""
+    yet marked, then the policy's escalations, each decided by the one escalate rule
+    (``workflow.escalation``, what ``perform`` decides) and written for the whole page at once
+    (``record_steps``). A refused escalation keeps its mark and says why; a ticket changed since
+    its mark is not escalated; any other failure is raised (the caller undoes the page and takes
+    its tickets one by one)."""
+    with group_channels_read_once():  # read once for the marks and the escalations
+        return _mark_all_overdue(tickets, now)
+
+
+def _mark_all_overdue(tickets: list[tuple[int, int]], now: datetime) -> list[Overdue]:
     marked = _mark_overdue(tickets, now)
     going_up = [row.id for row in marked
                 if row.category_id in escalating_categories() and _can_go_up(row)]
     if not going_up:
         return [Overdue(False, number=row.number) for row in marked]
-    with _holding_what_is_read(), group_channels_read_once():
+    with _holding_what_is_read():
         loaded = _read_for_escalation(going_up)
-        return [_escalate_by_policy(row, now, loaded.get(row.id)) for row in marked]
+        steps, refusals = [], {}
+        for row in marked:
+            ticket = loaded.get(row.id)
+            if ticket is None or ticket.version != row.version:
+                continue  # not to go up, or changed since its mark
+            try:
+                step = escalation(ticket, Actor.system(), now, OVERDUE_NOTE)
+            except WorkflowError as exc:  # refused, e.g. no office above: the mark stays
+                refusals[row.id] = exc.message
+                continue
+            steps.append(Step.on(ticket, step.to_status, None, step.department.id, step.changes,
+                                 step.note, step.details))
+        escalated = {row.id for row in record_steps(steps, Action.ESCALATE, at=now)}
+    return [Overdue(row.id in escalated, refusals.get(row.id), number=row.number)
+            for row in marked]
 
 
 @contextmanager
@@ -154,9 +175,8 @@ def _holding_what_is_read():
 
 
 def _read_for_escalation(ids: list[int]) -> dict[int, Ticket]:
-    """The tickets to escalate with their categories, places, the offices above them and the
-    people of their places (a rule's grid worker), in four queries instead of lookups for each
-    ticket."""
+    """The tickets to escalate with their categories, places and the offices above them, in
+    three queries instead of lookups for each ticket (the rest is cached reference data)."""
     if not ids:
         return {}
     tickets = db.session.execute(sa.select(Ticket).where(Ticket.id.in_(ids))
@@ -166,7 +186,6 @@ def _read_for_escalation(ids: list[int]) -> dict[int, Ticket]:
     db.session.execute(sa.select(Area).where(Area.id.in_(places))).scalars().all()
     above = {area.id for place in places for area in area_lineage(place).values()}
     db.session.execute(sa.select(Department).where(Department.area_id.in_(above))).scalars().all()
-    db.session.execute(sa.select(User).where(User.scope_area_id.in_(places))).scalars().all()
     return {t.id: t for t in tickets}
 
 

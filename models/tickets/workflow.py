@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -29,7 +29,7 @@ from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionR
 from models.tickets.attachments import check_uploads, save_attachments
 from models.tickets.cohandling import (add_co_handlers, dispatch_co_handlers, end_open_tasks,
                                        open_tasks_refusal)
-from models.tickets.deadlines import in_time, set_deadlines, ticket_deadlines
+from models.tickets.deadlines import in_time, new_deadlines, set_deadlines, ticket_deadlines
 from models.tickets.dispatch import command_centre_owner, office_at, ticket_owner, ticket_place
 from models.tickets.ratings import RATING_ACTIONS, rate, rating_refusal, record_follow_up
 from models.tickets.records import TicketChangedError, check_version
@@ -96,8 +96,18 @@ def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int 
     rule = RULES.get(action)
     if rule is None:
         raise ActionInvalid(_("Unknown action %(action)s.", action=action))
-    label = Action(action).label
     check_version(ticket, expected_version)
+    _check_allowed(ticket, action, actor, now)
+    try:
+        return HANDLERS[action](ticket, actor, now, **params)
+    except StaleDataError:
+        # Someone else's change to this ticket committed first (the version no longer matches).
+        raise TicketChangedError(TicketChangedError.default_message()) from None
+
+
+def _check_allowed(ticket: Ticket, action: str, actor: Actor, now: datetime) -> None:
+    """``perform``'s checks after the version: the state, the actor's right, the preconditions."""
+    rule, label = RULES[action], Action(action).label
     if ticket.status not in rule.from_statuses:
         raise ActionForbidden(_("%(action)s is not possible while the ticket is %(status)s.",
                                 action=label, status=ticket.status.label))
@@ -106,11 +116,6 @@ def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int 
     problem = _precondition_error(action, ticket, actor, now)
     if problem:
         raise ActionForbidden(problem)
-    try:
-        return HANDLERS[action](ticket, actor, now, **params)
-    except StaleDataError:
-        # Someone else's change to this ticket committed first (the version no longer matches).
-        raise TicketChangedError(TicketChangedError.default_message()) from None
 
 
 # --- preconditions that depend on more than state and role ---------------------------------
@@ -210,8 +215,16 @@ def past_handling_deadline(ticket: Ticket, start: datetime) -> datetime:
 
 def restart_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> None:
     """A new owner or a reopened case: new deadlines from now (the cell's rule, the priority)."""
+    for name, value in new_clock(ticket, now, accept=accept).items():
+        setattr(ticket, name, value)
+
+
+def new_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> dict:
+    """What ``restart_clock`` sets on the ticket (column → value), without setting it. The
+    cell's rule is the matrix's cached row (its deadline override is all the clock reads)."""
     with db.session.no_autoflush:  # a cold cache's query must not write the ticket a first time
-        set_deadlines(ticket, ticket_owner(ticket)[0].rule, now, accept=accept)
+        return new_deadlines(ticket, ticket_owner(ticket, attached=False)[0].rule, now,
+                             accept=accept)
 
 
 def _target(actor: Actor, department_id, user_id) -> tuple[Department | None, User | None]:
@@ -291,19 +304,46 @@ def escalation_target(ticket: Ticket) -> tuple[AreaLevel, Department | None]:
     return office_at(ticket, NEXT_LEVEL[ticket.current_level])
 
 
-def _escalate(ticket, actor, now, note=None, **_ignored):
+@dataclass(frozen=True)
+class Escalation:
+    """Escalating one ticket, decided before anything changes: the office one level up takes
+    it pending (no assignee), with a new clock; the event carries the note and the levels."""
+
+    department: Department
+    changes: dict  # the ticket's columns: the level, no acceptance, the new clock's deadlines
+    note: str | None
+    details: dict
+    to_status: ClassVar[TicketStatus] = P  # pending, for the office to accept
+
+
+def escalation(ticket: Ticket, actor: Actor, now: datetime, note: str | None = None,
+               ) -> Escalation:
+    """What ``perform(ticket, "escalate", actor, ...)`` would do (the same checks, the same
+    decision), changing nothing; a refusal raises the same WorkflowError. The deadline sweep
+    decides a page of overdue tickets with it and writes them at once
+    (models/tickets/timeouts.py ``mark_all_overdue``)."""
+    _check_allowed(ticket, Action.ESCALATE, actor, now)
+    return _escalation(ticket, actor, now, note)
+
+
+def _escalation(ticket, actor, now, note) -> Escalation:
     if actor.kind != ActorKind.SYSTEM:
         note = _required_text(note, _("the reason for escalating"))
     level, department = escalation_target(ticket)
     if department is None:
         raise ActionInvalid(_("No office is configured at the next level up."))
-    from_level = ticket.current_level
-    ticket.current_level = level
-    ticket.accepted_at = None
-    restart_clock(ticket, now)
-    return _event(ticket, "escalate", actor, now, to_status=P, to_department=department,
-                  to_user=None, note=note,
-                  details={"from_level": from_level.value, "to_level": level.value})
+    return Escalation(department, {"current_level": level, "accepted_at": None,
+                                   **new_clock(ticket, now)}, note,
+                      {"from_level": ticket.current_level.value, "to_level": level.value})
+
+
+def _escalate(ticket, actor, now, note=None, **_ignored):
+    step = _escalation(ticket, actor, now, note)
+    for name, value in step.changes.items():
+        setattr(ticket, name, value)
+    return _event(ticket, "escalate", actor, now, to_status=step.to_status,
+                  to_department=step.department, to_user=None, note=step.note,
+                  details=step.details)
 
 
 def _note(ticket, actor, now, note=None, attachments=None, **_ignored):
@@ -489,5 +529,5 @@ HANDLERS: dict[str, Callable[..., TicketEvent]] = {
 assert set(HANDLERS) == set(RULES)
 
 
-__all__ = ["ACTIONS", "Actor", "RULES", "allowed_actions", "candidate_actions", "dispatch", "escalation_target",
-           "perform"]
+__all__ = ["ACTIONS", "Actor", "RULES", "Escalation", "allowed_actions", "candidate_actions",
+           "dispatch", "escalation", "escalation_target", "perform"]
