@@ -125,9 +125,9 @@ def mark_all_overdue(tickets: list[tuple[int, int]], now: datetime) -> list[Over
     """``mark_overdue`` for a page of tickets (read by ``newly_overdue``): one mark per ticket not
     yet marked, then the policy's escalations, each decided by the one escalate rule
     (``workflow.escalation``, what ``perform`` decides) and written for the whole page at once
-    (``record_steps``). A refused escalation keeps its mark and says why; a ticket changed since
-    its mark is not escalated; any other failure is raised (the caller undoes the page and takes
-    its tickets one by one)."""
+    (``record_steps``, guarded by the version each was decided on: a ticket changed meanwhile is
+    not escalated). A refused escalation keeps its mark and says why; any other failure is
+    raised (the caller undoes the page and takes its tickets one by one)."""
     with group_channels_read_once():  # read once for the marks and the escalations
         return _mark_all_overdue(tickets, now)
 
@@ -142,9 +142,9 @@ def _mark_all_overdue(tickets: list[tuple[int, int]], now: datetime) -> list[Ove
         loaded = _read_for_escalation(going_up)
         steps, refusals = [], {}
         for row in marked:
-            ticket = loaded.get(row.id)
-            if ticket is None or ticket.version != row.version:
-                continue  # not to go up, or changed since its mark
+            ticket = loaded.get(row.id)  # as read after its mark: its write is guarded by it
+            if ticket is None:
+                continue  # not to go up
             try:
                 step = escalation(ticket, Actor.system(), now, OVERDUE_NOTE)
             except WorkflowError as exc:  # refused, e.g. no office above: the mark stays
