@@ -62,14 +62,21 @@ def notice_row(*, cause: str, channel: Channel, template: str, payload: dict,
 ROWS_PER_INSERT = 500  # a page of the sweep can tell thousands: keep each statement's parameters bounded
 
 
-def write_notices(rows: list[dict]) -> list[int]:
+def write_notices(rows: list[dict], *, ids: bool = True) -> list[int]:
     """Write outbox rows in one statement (per ROWS_PER_INSERT); a row whose message (cause,
     channel, recipient) exists already is skipped by the database (``ON CONFLICT (dedupe_key)
     DO NOTHING``), also against a concurrent transaction writing the same message. Returns the
-    ids written."""
+    ids written; with ``ids=False`` nothing (the rows go as one short statement repeated in a
+    pipeline instead of long multi-row INSERTs, which the driver parses row by row: a sweep's
+    thousands of messages)."""
     seen: set[str] = set()
     unique = [r for r in rows if not (r["dedupe_key"] in seen or seen.add(r["dedupe_key"]))]
     statement = _insert_notices(db.session.get_bind().dialect.name)
+    if not ids:
+        if unique:
+            db.session.execute(statement, unique)
+        return []
+    statement = statement.returning(Notification.__table__.c.id)
     written: list[int] = []
     for start in range(0, len(unique), ROWS_PER_INSERT):
         # Many parameter sets, one statement ("insertmanyvalues"): its compiled form is kept.
@@ -81,8 +88,7 @@ def write_notices(rows: list[dict]) -> list[int]:
 def _insert_notices(dialect: str):
     table = Notification.__table__
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(
-        table.c.id)
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
 
 
 def write_notice(**row) -> int | None:
@@ -219,7 +225,7 @@ def notify_system_events(tickets: list, events: list[dict]) -> None:
         if event.action in GROUP_EVENTS:
             channels = enabled_group_channels() if channels is None else channels
             notices += [notice_row(**notice) for notice in group_notices(ticket, event, channels)]
-    write_notices(notices)
+    write_notices(notices, ids=False)
 
 
 def people_notices(ticket, event) -> list[dict]:
