@@ -6,6 +6,8 @@ committed change of an area, in every process (models/reference_cache.py).
 """
 from __future__ import annotations
 
+import ctypes
+
 from dataclasses import dataclass
 
 import shapely
@@ -77,7 +79,20 @@ def _build_index() -> _AreaIndex:
         sa.select(Area.id, Area.code, Area.level, Area.boundary)
         .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]), Area.active.is_(True),
                Area.boundary.is_not(None))).all()
-    return _AreaIndex(rows)
+    index = _AreaIndex(rows)
+    del rows
+    _give_back_freed_memory()
+    return index
+
+
+def _give_back_freed_memory() -> None:
+    """Return the heap freed after a build to the system: glibc keeps it otherwise, and a web
+    worker stays as large as its largest moment (the city's boundaries and the lattice's work
+    arrays: ~40 MB of 220 MB, measured with bench.city's 25,600 grids)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to give back this way
+        pass
 
 
 def area_index() -> _AreaIndex:
