@@ -34,7 +34,6 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-import requests
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from flask import current_app
@@ -279,6 +278,8 @@ def _deliver_claimed(row_id: int, attempts: int, now: datetime, configs: dict,
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, DeliveryError):
         return str(exc)
+    import requests  # imported by the sender that raised it, if any
+
     if isinstance(exc, (socket.timeout, TimeoutError, requests.Timeout)):
         return f"timed out after {http_timeout()} s"
     if isinstance(exc, (ConnectionError, requests.ConnectionError)):

@@ -13,7 +13,7 @@ from models.vocabulary import Priority, Source, TicketStatus
 
 from .cells import cell, header
 
-MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from . import MEDIA_TYPE  # noqa: F401  (where callers used to find it)
 
 
 def _label(enum_cls, value) -> str:

@@ -9,7 +9,7 @@ from typing import Callable
 
 from flask_babel import gettext as _
 
-from integrations.excel.tickets import MEDIA_TYPE as XLSX, write_ticket_workbook
+from integrations.excel import MEDIA_TYPE as XLSX
 from integrations.pdf import PdfUnavailable
 from integrations.reports.monthly import REPORT_STEPS, render_report, report_file_name, report_pdf
 from models.clock import local_zone
@@ -46,6 +46,8 @@ def write_tickets(job: ExportJob, user: User, target: Path) -> str:
     condition = export_condition(user, params.get("filters") or [], params.get("search"))
     record_progress(job.id, 0, total=count_rows(condition))
     categories = export_categories()
+    from integrations.excel.tickets import write_ticket_workbook  # openpyxl, when used
+
     write_ticket_workbook(target, row_batches(condition), categories,
                           custom_field_columns(condition, categories),
                           on_batch=lambda done: record_progress(job.id, done))

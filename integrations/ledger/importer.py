@@ -46,7 +46,8 @@ from models.tickets.deadlines import in_time
 from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
-from models.tickets.workflow import dispatch, past_handling_deadline, start_handling_clock
+from models.tickets.owner_deadlines import past_handling_deadline, start_handling_clock
+from models.tickets.workflow import dispatch
 from models.vocabulary import ActorKind, AreaLevel, Source, TicketStatus
 
 MAX_FILE_BYTES = 10 * 1024 * 1024

@@ -29,8 +29,9 @@ from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionR
 from models.tickets.attachments import check_uploads, save_attachments
 from models.tickets.cohandling import (add_co_handlers, dispatch_co_handlers, end_open_tasks,
                                        open_tasks_refusal)
-from models.tickets.deadlines import in_time, new_deadlines, set_deadlines, ticket_deadlines
+from models.tickets.deadlines import in_time, set_deadlines
 from models.tickets.dispatch import command_centre_owner, office_at, ticket_owner, ticket_place
+from models.tickets.owner_deadlines import new_clock, parse_new_deadline, restart_clock
 from models.tickets.ratings import RATING_ACTIONS, rate, rating_refusal, record_follow_up
 from models.tickets.records import TicketChangedError, check_version
 from models.tickets.reporters import joined_reporter
@@ -200,33 +201,6 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     return event
 
 
-def start_handling_clock(ticket: Ticket, start: datetime) -> None:
-    """Give a ticket already being handled the handling deadline the matrix gives it, counted
-    from ``start`` (an open case imported from an old ledger starts at its import)."""
-    set_deadlines(ticket, ticket_owner(ticket)[0].rule, start, accept=False)
-
-
-def past_handling_deadline(ticket: Ticket, start: datetime) -> datetime:
-    """The handling deadline the matrix would have given a case reported at ``start`` (a closed
-    case from an old ledger: whether it closed in time), without setting it on the ticket."""
-    return ticket_deadlines(ticket.category, ticket_owner(ticket)[0].rule, ticket.priority,
-                            start)[1]
-
-
-def restart_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> None:
-    """A new owner or a reopened case: new deadlines from now (the cell's rule, the priority)."""
-    for name, value in new_clock(ticket, now, accept=accept).items():
-        setattr(ticket, name, value)
-
-
-def new_clock(ticket: Ticket, now: datetime, *, accept: bool = True) -> dict:
-    """What ``restart_clock`` sets on the ticket (column → value), without setting it. The
-    cell's rule is the matrix's cached row (its deadline override is all the clock reads)."""
-    with db.session.no_autoflush:  # a cold cache's query must not write the ticket a first time
-        return new_deadlines(ticket, ticket_owner(ticket, attached=False)[0].rule, now,
-                             accept=accept)
-
-
 def _target(actor: Actor, department_id, user_id) -> tuple[Department | None, User | None]:
     """Whom an assignment goes to: a department and/or a person the actor may pick."""
     from models.people.access import may_assign_to
@@ -356,7 +330,7 @@ def _note(ticket, actor, now, note=None, attachments=None, **_ignored):
 
 def _request_extension(ticket, actor, now, until=None, note=None, **_ignored):
     reason = _required_text(note, _("the reason for the extension"))
-    until = _parse_time(until)
+    until = parse_new_deadline(until)
     if ticket.handle_deadline is not None and until <= ticket.handle_deadline:
         raise ActionInvalid(_("The new deadline must be later than the current one."))
     if until <= now:
@@ -497,25 +471,6 @@ def _co_handle(ticket, actor, now, department_ids=None, note=None, **_ignored):
 
     return add_co_handlers(ticket, actor, now, department_ids=department_ids, note=note,
                            pickable=pickable_departments(actor.user))
-
-
-def _parse_time(value) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ActionInvalid(_("Give the new deadline as a date and time.")) from None
-    from models.clock import DateOutOfRange, local_zone, within_range
-
-    try:
-        within_range(parsed.date())
-    except DateOutOfRange as exc:
-        raise ActionInvalid(str(exc)) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=local_zone())
-    return parsed
 
 
 HANDLERS: dict[str, Callable[..., TicketEvent]] = {

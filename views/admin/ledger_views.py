@@ -12,7 +12,6 @@ from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
-from openpyxl.utils import get_column_letter
 
 from integrations.ledger.importer import (FIELDS, MAX_FILE_BYTES, MAX_ROWS, MODES, ImportReport,
                                            LedgerError, Resolver, StoredLedger, cell_text,
@@ -94,6 +93,8 @@ class LedgerImportView(GridDeskView):
                 for problem in problems:
                     flash(problem, "danger")
             return redirect(url_for(".mapping", token=token))
+        from openpyxl.utils import get_column_letter  # openpyxl only where a ledger is read
+
         mapping = stored.mapping
         problems = mapping_problems(ledger, mapping)
         rows = [] if problems else preview(ledger, mapping,

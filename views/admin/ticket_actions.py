@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from integrations.excel.tickets import MEDIA_TYPE, write_ticket_workbook
+from integrations.excel import MEDIA_TYPE
 from models import (AreaLevel, AttachmentKind, Category, Priority, Role, Source, Ticket, User, db,
                     utcnow)
 from models.clock import local_zone
@@ -405,6 +405,8 @@ def export_workbook(ticket_ids: list[int]):
     condition = export_condition(current_user, [], ticket_ids=ticket_ids)
     categories = export_categories()
     buffer = io.BytesIO()
+    from integrations.excel.tickets import write_ticket_workbook  # openpyxl, when used
+
     write_ticket_workbook(buffer, row_batches(condition), categories,
                           custom_field_columns(condition, categories))
     buffer.seek(0)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-import requests
 from flask_babel import gettext as _
 
 from models.notify.messages import Message
@@ -80,6 +79,8 @@ def post(url: str, body: bytes, headers: dict) -> tuple[int, bytes]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError(f"not an http(s) URL: {parts.scheme}://{parts.hostname or ''}")
     direct = {"http": None, "https": None, "all": None} if parts.hostname in LOCAL_HOSTS else None
+    import requests  # here, not at the top: ~18 MB a web worker that never sends does not hold
+
     response = requests.post(
         url, data=body, timeout=http_timeout(), allow_redirects=False, verify=True, stream=True,
         proxies=direct,

@@ -11,8 +11,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from integrations.excel.indicators import write_indicator_workbook
-from integrations.excel.tickets import MEDIA_TYPE
+from integrations.excel import MEDIA_TYPE
 from integrations.reports.monthly import GROUP_LABELS, render_report
 from models.exports.jobs import MONTHLY_REPORT
 from models.people.roles import AREA_REPORT_ROLES
@@ -84,6 +83,8 @@ class ReportView(GridDeskView):
                  (_("Category"), str(category) if category else _("All categories")),
                  (_("Grouped by"), str(GROUP_LABELS.get(group_by, _("Total of the range"))))]
         buffer = io.BytesIO()
+        from integrations.excel.indicators import write_indicator_workbook  # openpyxl, when used
+
         write_indicator_workbook(buffer, rows, INDICATORS,
                                  group_label=str(GROUP_LABELS.get(group_by, _("Report range"))),
                                  about=about,
