@@ -63,6 +63,10 @@ POINT_RULES = {
     PATROL_COVERAGE: "得分 = 分值 × 巡查覆盖率：本月至少巡查过一轮的负责网格 ÷ 负责网格数。",
 }
 
+# Every indicator a score reads (the lines either scheme may have, and the cases): a month's
+# values are read for these only.
+SCORED = tuple(dict.fromkeys((*WEIGHABLE, *POINT_ITEMS, CASES)))
+
 # The indicators grouping that answers each evaluated role (models/stats/indicators GROUPS).
 GROUPING = {"grid_worker": "assignee", "department": "department", "community": "community"}
 
@@ -111,7 +115,7 @@ def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) 
         return {}
     role = str(getattr(role, "value", role))
     last = next_month - timedelta(days=1)
-    rows = indicators(_whole_district(), month, last, group_by=GROUPING[role])
+    rows = indicators(_whole_district(), month, last, group_by=GROUPING[role], codes=SCORED)
     wanted = set(unit_ids)
     values = {row.key: dict(row.values) for row in rows if row.key in wanted}
     start, end = (datetime.combine(day, time.min, local_zone()) for day in (month, next_month))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import date
 from statistics import median
 
@@ -62,13 +63,18 @@ class IndicatorRow:
 
 def indicators(user: User, date_from: date, date_to: date, *, area=None, category=None,
                department: Department | None = None, assignee: User | None = None,
-               group_by: str | None = None) -> list[IndicatorRow]:
+               group_by: str | None = None, codes=None) -> list[IndicatorRow]:
+    """``codes``: only these indicators (default: all of them). The rows are the same; each
+    row's values hold just these codes, read with only the measures they are computed from
+    (``inputs``), and without the medians' statement when none of them is a median."""
     if group_by is not None and group_by not in GROUPS:
         raise StatsQueryError(_("group_by must be one of: %(groups)s.", groups=", ".join(GROUPS)))
     area, category = find_area(user, area), find_category(category)
     units = (department, assignee)
-    sums = _sums(user, date_from, date_to, area, category, group_by, units)
-    medians = _medians(user, date_from, date_to, area, category, group_by, units)
+    measures, with_medians = inputs(codes)
+    sums = _sums(user, date_from, date_to, area, category, group_by, units, measures)
+    medians = _medians(user, date_from, date_to, area, category, group_by, units) \
+        if with_medians else {}
     overdue = _overdue_now(user, area, category, group_by, units)
     patrol = _patrol(user, date_from, date_to, area, category, group_by, units, sums)
     keys = sorted(set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]},
@@ -82,13 +88,46 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
         values.update(patrol.get(key, _NO_PATROL if not patrol else
                                  {"patrol_rounds": 0, "patrol_coverage": None,
                                   "patrol_day_coverage": None}))
-        rows.append(IndicatorRow(key, labels.get(key, str(key)), values))
+        rows.append(IndicatorRow(key, labels.get(key, str(key)), _only(values, codes)))
     if group_by is None and not rows:
         values = compute(dict.fromkeys(MEASURES, 0), (None, None))
         values["overdue_now"] = 0
         values.update(patrol.get(TOTAL, _NO_PATROL))
-        rows.append(IndicatorRow(TOTAL, labels[TOTAL], values))
+        rows.append(IndicatorRow(TOTAL, labels[TOTAL], _only(values, codes)))
     return rows
+
+
+def _only(values: dict, codes) -> dict:
+    return values if codes is None else {code: values[code] for code in codes}
+
+
+_MEDIANS = "medians"
+
+
+@cache
+def _inputs_of_each() -> dict[str, frozenset]:
+    """Indicator code → the measures (and ``_MEDIANS``) ``compute`` derives it from, found by
+    asking ``compute`` itself: each input changed alone, the codes whose value moves depend on
+    it. So the definitions stay in one place, and reading fewer columns cannot change a figure."""
+    base_sums, base_medians = dict.fromkeys(MEASURES, 3), (3.0, 5.0)
+    reference = compute(base_sums, base_medians)
+    changed = {name: compute({**base_sums, name: 7}, base_medians) for name in MEASURES}
+    changed[_MEDIANS] = compute(base_sums, (7.0, 11.0))
+    return {code: frozenset(name for name, values in changed.items()
+                            if values[code] != reference[code]) for code in reference}
+
+
+def inputs(codes) -> tuple[tuple[str, ...], bool]:
+    """(the measures to sum, whether the medians are needed) for these indicator codes (None:
+    all). "overdue now" and the patrol figures are read apart (they are not sums of the days)."""
+    if codes is None:
+        return MEASURES, True
+    each = _inputs_of_each()
+    unknown = set(codes) - set(each)
+    if unknown:
+        raise ValueError(f"unknown indicator codes: {sorted(unknown)}")
+    needed = set().union(*(each[code] for code in codes))
+    return tuple(name for name in MEASURES if name in needed), _MEDIANS in needed
 
 
 def _patrol(user, date_from, date_to, area, category, group_by, units, sums) -> dict:
@@ -164,16 +203,18 @@ def _key(group_by, value):
     return value
 
 
-def _sums(user, date_from, date_to, area, category, group_by, units=(None, None)) -> dict:
+def _sums(user, date_from, date_to, area, category, group_by, units=(None, None),
+          measures: tuple[str, ...] = MEASURES) -> dict:
+    """Each group's sums of ``measures`` (the other measures are left 0: not read)."""
     group = _group_column(StatsDaily, group_by).label("g")
     query = (sa.select(group, *(sa.func.coalesce(sa.func.sum(getattr(StatsDaily, name)), 0)
-                                .label(name) for name in MEASURES))
+                                .label(name) for name in measures))
              .where(*filters(user, StatsDaily, date_from, date_to, area, category, *units))
              .group_by(group))
     sums: dict = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
     for row in db.session.execute(query):
         target = sums[_key(group_by, row.g)]
-        for name in MEASURES:
+        for name in measures:
             target[name] += int(getattr(row, name) or 0)
     return dict(sums)
 

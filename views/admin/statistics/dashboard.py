@@ -34,6 +34,8 @@ TOP_CATEGORIES = 15
 TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
 RANKED_SHOWN = 3
 WORKER_PATROL_COLUMNS = ("patrol_found", "patrol_coverage", "patrol_day_coverage")
+WORKER_CODES = ("dispatched", "closed", "avg_hours", "satisfaction_rate", "rated",
+                *WORKER_PATROL_COLUMNS)
 
 
 class DashboardView(GridDeskView):
@@ -97,7 +99,7 @@ def _periods(filters: StatsFilters, group_by: str) -> list[str]:
 
 
 def trend_chart(filters: StatsFilters, group_by: str, measure: str = "received") -> dict:
-    found = {row.key: row.values for row in rows(filters, group_by)}
+    found = {row.key: row.values for row in rows(filters, group_by, codes=(measure, "closed"))}
     keys = _periods(filters, group_by)
     series = []
     for code, area in ((measure, True), ("closed", False)):
@@ -111,7 +113,8 @@ def trend_chart(filters: StatsFilters, group_by: str, measure: str = "received")
 
 
 def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "received") -> dict:
-    found = [row for row in rows(filters, group_by) if row.key and row.values[measure]]
+    found = [row for row in rows(filters, group_by, codes=(measure,))
+             if row.key and row.values[measure]]
     found.sort(key=lambda row: (-row.values[measure], row.label))
     found = found[:top]
     option = {"grid": "grid_id", "category": "category_id"}[group_by]
@@ -122,7 +125,7 @@ def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "receive
 
 
 def worker_rows(filters: StatsFilters) -> list[dict]:
-    found = {row.key: row for row in rows(filters, "assignee") if row.key}
+    found = {row.key: row for row in rows(filters, "assignee", codes=WORKER_CODES) if row.key}
     if not found:
         return []
     people = db.session.execute(sa.select(User).where(
@@ -175,12 +178,12 @@ def focus(filters: StatsFilters) -> list[dict]:
         category = by_name.get(name)
         if category is None:
             continue
-        grids = [r for r in rows(filters, "grid", category=category)
+        grids = [r for r in rows(filters, "grid", category=category, codes=("received",))
                  if r.key and r.values["received"]]
         top = max(grids, key=lambda r: (r.values["received"], -r.key), default=None)
         season_start, season_end = season_range(filters)
         months = peak_months({r.key: r.values["received"] for r in rows(
-            filters, "month", category=category, start=season_start)})
+            filters, "month", category=category, start=season_start, codes=("received",))})
         items.append({
             "category": category, "top_grid": top.label if top else None,
             "top_count": top.values["received"] if top else 0,

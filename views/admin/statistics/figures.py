@@ -27,13 +27,15 @@ def viewer() -> User:
 # --- the calls into models.stats ----------------------------------------------------------------
 
 def rows(filters: StatsFilters, group_by: str | None = None, *, start: date | None = None,
-         end: date | None = None, category: Category | None = None) -> list:
-    """The indicator rows of models.stats for these filters (optionally another range or category)."""
+         end: date | None = None, category: Category | None = None,
+         codes: tuple[str, ...] | None = None) -> list:
+    """The indicator rows of models.stats for these filters (optionally another range or
+    category; ``codes``: only the indicators a chart shows, read with only their measures)."""
     return indicators(viewer(), start or filters.start,
                       end or filters.end, area=filters.area,
                       category=category if category is not None else filters.category,
                       department=filters.department, assignee=filters.assignee,
-                      group_by=group_by)
+                      group_by=group_by, codes=codes)
 
 
 def totals(filters: StatsFilters) -> dict:
