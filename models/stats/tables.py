@@ -35,6 +35,10 @@ MEASURES = (
 )
 
 
+CLOSURES = sa.text("closed > 0")
+CLOSURE_COLUMNS = [*DIMENSIONS, "handling_seconds", "handling_work_seconds"]
+
+
 def _measures(cls):
     for name in MEASURES:
         setattr(cls, name, mapped_column(name, sa.BigInteger, default=0, nullable=False))
@@ -64,6 +68,10 @@ class StatsFact(db.Model):
         sa.Index("ix_stats_facts_grid_day", "grid_id", "day"),
         sa.Index("ix_stats_facts_user_day", "user_id", "day"),
         sa.Index("ix_stats_facts_department_day", "department_id", "day"),
+        # The medians' rows: a range's closures with their scope and durations, read from the
+        # index alone (a fifth of the facts, instead of every fact of the range from the heap).
+        sa.Index("ix_stats_facts_closures_day", "day", postgresql_where=CLOSURES,
+                 sqlite_where=CLOSURES, postgresql_include=CLOSURE_COLUMNS),
     )
 
 
