@@ -6,7 +6,7 @@ the range from the heap (four in five are not closures) and dropped the others: 
 district's year. ``ix_stats_facts_closures_day`` holds only the closures, with their place, unit
 and durations, so the median rows come from the index alone (index-only scan).
 
-Revision ID: 0037
+Revision ID: 0036
 Revises: 0035
 Create Date: 2026-12-03 18:00:00
 
@@ -15,7 +15,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0037'
+revision = '0036'
 down_revision = '0035'
 branch_labels = None
 depends_on = None
