@@ -109,12 +109,20 @@ def _inputs_of_each() -> dict[str, frozenset]:
     """Indicator code → the measures (and ``_MEDIANS``) ``compute`` derives it from, found by
     asking ``compute`` itself: each input changed alone, the codes whose value moves depend on
     it. So the definitions stay in one place, and reading fewer columns cannot change a figure."""
-    base_sums, base_medians = dict.fromkeys(MEASURES, 3), (3.0, 5.0)
-    reference = compute(base_sums, base_medians)
-    changed = {name: compute({**base_sums, name: 7}, base_medians) for name in MEASURES}
-    changed[_MEDIANS] = compute(base_sums, (7.0, 11.0))
-    return {code: frozenset(name for name, values in changed.items()
-                            if values[code] != reference[code]) for code in reference}
+    found: dict[str, set] = defaultdict(set)
+    # Two unlike starting points, so that a figure computed only past some threshold, or from a
+    # difference that happens to be zero at one point, still shows what it reads at the other.
+    for base_sums, base_medians in ((dict.fromkeys(MEASURES, 3), (3.0, 5.0)),
+                                    ({name: 11 + 2 * i for i, name in enumerate(MEASURES)},
+                                     (13.0, 17.0))):
+        reference = compute(base_sums, base_medians)
+        changed = {name: compute({**base_sums, name: base_sums[name] + 4}, base_medians)
+                   for name in MEASURES}
+        changed[_MEDIANS] = compute(base_sums, (base_medians[0] + 4, base_medians[1] + 4))
+        for code in reference:
+            found[code] |= {name for name, values in changed.items()
+                            if values[code] != reference[code]}
+    return {code: frozenset(names) for code, names in found.items()}
 
 
 def inputs(codes) -> tuple[tuple[str, ...], bool]:
