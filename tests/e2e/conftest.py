@@ -13,11 +13,14 @@ here is skipped with the reason. Fixtures:
 from __future__ import annotations
 
 import os
+import sys
+import threading
+import traceback
 from pathlib import Path
 
 import pytest
 
-from ..conftest import served
+from ..conftest import database_url, served
 
 CHROMIUM = Path(os.environ.get("GRIDDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu"]
@@ -87,3 +90,42 @@ def phone_at(browser):
 def phone(phone_at):
     """A phone-sized page with the browser's location at PHONE_LOCATION."""
     return phone_at()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that failed also reports what the served app's threads and the database
+    sessions were doing at that moment (a wait that timed out: a request still running, and on
+    what it waits), so a rare failure can be understood from CI's log alone."""
+    outcome = yield
+    report = outcome.get_result()
+    here = Path(__file__).parent
+    if report.when == "call" and report.failed and here in Path(str(item.fspath)).parents:
+        report.sections.append(("what the app and the database were doing", _app_state()))
+
+
+def _app_state() -> str:
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    lines = []
+    for ident, frame in sys._current_frames().items():
+        stack = traceback.format_stack(frame)
+        if any("/views/" in line or "/models/" in line or "werkzeug/serving" in line
+               for line in stack):
+            lines.append(f"--- thread {names.get(ident, ident)}")
+            lines += [line.rstrip() for line in stack[-14:]]
+    url = database_url()
+    if url.startswith("postgresql"):
+        try:
+            import psycopg
+
+            plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+            with psycopg.connect(plain, connect_timeout=5) as conn:
+                rows = conn.execute(
+                    "SELECT pid, state, wait_event_type, wait_event, now() - xact_start, "
+                    "left(query, 160) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() ORDER BY xact_start").fetchall()
+            lines.append("--- pg_stat_activity (pid, state, wait, transaction age, query)")
+            lines += [repr(row) for row in rows]
+        except Exception as exc:  # noqa: BLE001 - a report, never a second failure
+            lines.append(f"pg_stat_activity unavailable: {exc}")
+    return "\n".join(lines)
