@@ -5,6 +5,7 @@ batch fails is taken one ticket at a time."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -170,20 +171,27 @@ def not_escalating(world, count: int) -> list[Ticket]:
     return made
 
 
+@contextmanager
+def statements_run():
+    """The SQL statements sent to the database inside the block."""
+    executed: list[str] = []
+
+    def listener(*args):
+        executed.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield executed
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
 def test_a_page_takes_the_same_statements_however_many_tickets_it_holds(world):
     """Tickets that do not escalate are marked in a fixed number of statements per page."""
     def statements_to_mark(count: int) -> int:
         seen = [timeouts.seen(t) for t in not_escalating(world, count)]
-        executed = []
-
-        def listener(*args):
-            executed.append(args[2])
-
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with statements_run() as executed:
             assert len(timeouts.mark_all_overdue(seen, LATE)) == count
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
         db.session.commit()
         return len(executed)
 
@@ -339,16 +347,8 @@ def test_a_page_of_escalations_takes_the_same_few_statements_however_many_go_up(
     statistics marks, one of messages."""
     def statements(count: int) -> int:
         seen = [timeouts.seen(t) for t in escalating(world, count)]
-        executed = []
-
-        def listener(*args):
-            executed.append(args[2])
-
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with statements_run() as executed:
             outcomes = timeouts.mark_all_overdue(seen, LATE)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
         assert [o.escalated for o in outcomes] == [True] * count
         db.session.commit()
         return len(executed)
