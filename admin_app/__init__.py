@@ -66,6 +66,8 @@ def configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+    else:
+        _keep_prepared_statements(app)
 
 
 def configure_input_checks(app: Flask) -> None:
@@ -95,6 +97,17 @@ def configure_storage(app: Flask) -> None:
         from integrations.storage.disk import DiskStorage
 
         install_photo_storage(app, DiskStorage(app.config["UPLOAD_DIR"]))
+
+
+def _keep_prepared_statements(app: Flask) -> None:
+    """A transaction that only read ends with COMMIT, so psycopg keeps its prepared statements
+    (models/transactions.py says why). Registered after Flask-SQLAlchemy's teardown, so it runs
+    before it."""
+    from models.transactions import end_read_only_transaction, track_writes
+
+    with app.app_context():
+        track_writes(db.engine)
+    app.teardown_appcontext(end_read_only_transaction)
 
 
 def _sqlite_pragmas(app: Flask) -> None:

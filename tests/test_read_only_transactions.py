@@ -1,0 +1,91 @@
+"""A request that only read ends its transaction with COMMIT, so psycopg keeps the statements it
+prepared (a ROLLBACK drops them all, and PostgreSQL then plans the 16-join read of a ticket on
+every request); one that wrote anything it did not commit is still rolled back
+(models/transactions.py)."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from models import Channel, Notification, Ticket, User, db
+
+from .conftest import TEST_DATABASE_URL
+from .test_api import auth, new_ticket, token_for
+
+pytestmark = pytest.mark.skipif(
+    not (TEST_DATABASE_URL or "").startswith("postgresql"),
+    reason="prepared statements and how a transaction ends are PostgreSQL's (psycopg) matter")
+
+
+def _prepared_reads() -> list[tuple[str, int]]:
+    """The ticket reads prepared on the connection this context gets, with their generic plans."""
+    rows = db.session.execute(sa.text(
+        "SELECT statement, generic_plans FROM pg_prepared_statements "
+        "WHERE statement LIKE 'SELECT tickets.id, tickets.number%'")).all()
+    return [(statement[:40], generic) for statement, generic in rows]
+
+
+def test_reads_of_a_ticket_stay_prepared_and_planned_once(app, client, world):
+    token = token_for(client, "district")
+    ticket_id = new_ticket(client, token).get_json()["id"]
+    with app.app_context():
+        db.engine.dispose()  # one connection from here on: requests one after the other reuse it
+    for _ in range(15):
+        assert client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).status_code == 200
+    with app.app_context():
+        prepared = _prepared_reads()
+    assert prepared, "the read of a ticket was not kept prepared across requests"
+    assert max(generic for _statement, generic in prepared) >= 1  # planned once, then reused
+
+
+def _count_rows(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_write_left_uncommitted_is_still_rolled_back(app, world):
+    tickets_before = _count_rows(app, Ticket)
+    notifications_before = _count_rows(app, Notification)
+    with app.app_context():  # a Core write, not committed
+        db.session.execute(sa.insert(Notification).values(
+            recipient_user_id=world.users["gridworker"].id, channel=Channel.IN_APP,
+            template="uncommitted", payload={}, dedupe_key="uncommitted-write"))
+    with app.app_context():  # an ORM change flushed, not committed
+        ticket = db.session.scalars(sa.select(Ticket)).first()
+        if ticket is not None:
+            ticket.description = "未提交的修改"
+            db.session.flush()
+    with app.app_context():  # a change never flushed: a COMMIT would have written it
+        db.session.get(Notification, 1)  # a read first, so a transaction is open
+        user = world.users["gridworker"]
+        db.session.merge(user).display_name = "未提交"
+    assert _count_rows(app, Ticket) == tickets_before
+    assert _count_rows(app, Notification) == notifications_before
+    with app.app_context():
+        assert db.session.get(User, world.users["gridworker"].id).display_name != "未提交"
+
+
+def _prepared_counts() -> list[int]:
+    """How often the count of tickets below ran prepared on this context's connection."""
+    return list(db.session.scalars(sa.text(
+        "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+        "WHERE statement LIKE 'SELECT count(tickets.id) AS count_1%'")))
+
+
+def test_a_context_that_only_read_keeps_them_and_one_that_wrote_drops_them(app, world):
+    count_tickets = sa.select(sa.func.count(Ticket.id).label("count_1"))
+    with app.app_context():
+        db.engine.dispose()
+        for _ in range(7):  # psycopg prepares a statement at its fifth run
+            db.session.scalar(count_tickets)
+    with app.app_context():
+        assert _prepared_counts() == [2]  # runs 6 and 7 prepared, still there: the read-only context ended with COMMIT
+        db.session.execute(sa.update(Ticket).where(Ticket.id == -1).values(title="x"))
+    with app.app_context():
+        assert _prepared_counts() == []  # that context wrote, ended with ROLLBACK, psycopg forgot
+
+
+def test_objects_read_in_a_context_stay_readable_after_it(app, world):
+    with app.app_context():
+        user = db.session.get(User, world.users["gridworker"].id)
+    assert user.display_name == "用户gridworker"  # loaded, detached, not expired by the COMMIT
