@@ -41,8 +41,11 @@ translations: $(STAMP)
 
 ## The benchmark of issue 14 on the local PostgreSQL (SCALE=demo|district|city; resumable):
 ## builds the synthetic city in griddesk_bench_SCALE, measures, writes bench/SCALE.json.
+## The HTTP load comes from wrk (Debian's package, installed here when missing and possible).
 SCALE ?= district
 bench: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+		echo "wrk is not installed: the HTTP figures use Python threads (bench/load.py)"
 	$(PY) -m bench --scale $(SCALE) --json bench/$(SCALE).json $(BENCH_ARGS)
 
 ## Screenshots of the main pages in headless Chromium (needs Debian's chromium + chromium-driver).

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import psycopg
 
 from bench.city import PASSWORD, app_url, log, plain_url
+from bench.load import intake_requests, pct, read_requests, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,12 +65,6 @@ PLANS = {"demo": Plan(0.5, 2, (1, 2), 500, 0.5, 1),
          "district": Plan(10.0, 30, (1, 4, 8), 50_000, 10.0, 10),
          "city": Plan(15.0, 30, (1, 4, 8), 100_000, 15.0, 3)}
 SLOW_PAGE_TIMEOUT = 1800  # seconds: a city year dashboard is measured, however long it takes
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[k]
 
 
 def figure(ms: list[float], per_s: float | None = None, **extra) -> dict:
@@ -306,45 +300,6 @@ class Server:
         self.logfile.close()
 
 
-def load_run(threads: int, seconds: float, make_call) -> tuple[list[float], float, Counter]:
-    """``threads`` clients calling as fast as they can for ``seconds``: (ok ms, ok/s, statuses)."""
-    import requests
-
-    results: list[tuple[float, int]] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(threads + 1)
-    stop_at = [0.0]
-
-    calls = [make_call(i) for i in range(threads)]  # errors surface here, not in a thread
-
-    def worker(index: int) -> None:
-        session = requests.Session()
-        call = calls[index]
-        local = []
-        barrier.wait()
-        while time.perf_counter() < stop_at[0]:
-            t0 = time.perf_counter()
-            try:
-                status = call(session)
-            except requests.RequestException:
-                status = -1
-            local.append(((time.perf_counter() - t0) * 1000, status))
-        with lock:
-            results.extend(local)
-
-    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
-    for t in pool:
-        t.start()
-    stop_at[0] = time.perf_counter() + seconds
-    started = time.perf_counter()
-    barrier.wait()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - started
-    ok = [ms for ms, status in results if 200 <= status < 300]
-    return ok, len(ok) / elapsed, Counter(status for _ms, status in results)
-
-
 def repeated(session, url: str, repeats: int, warmup: int = 1,
              timeout: float = 300) -> list[float]:
     for _ in range(warmup):
@@ -409,43 +364,20 @@ class Targets:
             self.deep_cursor, self.deep_offset = _encode_cursor(row), total // 2
 
 
-def intake_call(base: str, targets: Targets, tokens: list[str]):
-    def make(index: int):
-        rng = random.Random(index * 7919 + int(time.time()))
-        headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
-
-        def call(session):
-            lat, lon = rng.choice(targets.grids)
-            body = {"category": rng.choice(targets.categories), "source": "api",
-                    "coord_system": "wgs84", "lat": lat + rng.uniform(-0.0003, 0.0003),
-                    "lon": lon + rng.uniform(-0.0003, 0.0003),
-                    "description": f"基准测试上报 {rng.randrange(10 ** 9)}：现场需要处理",
-                    "reporter_phone": f"139{rng.randrange(10 ** 8):08d}"}
-            return session.post(f"{base}/api/v1/tickets", json=body, headers=headers,
-                                timeout=120).status_code
-        return call
-    return make
+def intake_load(targets: Targets, tokens: list[str], seconds: float) -> list:
+    """Enough distinct reports for ``seconds`` at well above the target rate."""
+    return intake_requests(targets.grids, targets.categories, tokens,
+                           count=max(2_000, int(seconds * 1_500)), seed=int(time.time()))
 
 
-def get_call(base: str, tokens: list[str], path):
-    def make(index: int):
-        rng = random.Random(1000 + index)
-        headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"} if tokens else {}
-
-        def call(session):
-            return session.get(base + path(rng), headers=headers, timeout=120).status_code
-        return call
-    return make
+def read_one_load(targets: Targets, tokens: list[str], prefix: str = "/api/v1/tickets/") -> list:
+    return read_requests([f"{prefix}{i}" for i in targets.ids], tokens)
 
 
-def load_figure(name: str, threads: int, seconds: float, make_call) -> dict:
-    ok, per_s, statuses = load_run(threads, seconds, make_call)
-    result = figure(ok, per_s, concurrency=threads, errors=sum(v for k, v in statuses.items()
-                                                               if not 200 <= k < 300))
-    if result["errors"]:
-        result["statuses"] = {str(k): v for k, v in statuses.items()}
+def load_figure(name: str, base: str, clients: int, seconds: float, requests: list) -> dict:
+    result = dict(run_load(base, clients, seconds, requests), concurrency=clients)
     log(f"{name:<22} {result['per_s']:>9,.1f}/s  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms"
-        f"  c={threads}  errors {result['errors']}")
+        f"  c={clients}  errors {result['errors']}  ({result['load_generator']})")
     return result
 
 
@@ -464,18 +396,19 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
                           "threads": int(env.get("GRIDDESK_THREADS", threads or 4))}
         tokens = [api_token(base, "admin") for _ in range(top)]
         intake_tokens = [api_token(base, targets.intake_user) for _ in range(top)]
-        # warm every worker: caches, pools, the grid index
-        load_run(top, plan.warmup_seconds, intake_call(base, targets, intake_tokens))
-        load_run(top, plan.warmup_seconds / 2, get_call(
-            base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
+        # warm every worker: caches, pools, prepared statements, the grid index
+        run_load(base, top, plan.warmup_seconds, intake_load(targets, intake_tokens,
+                                                             plan.warmup_seconds))
+        run_load(base, top, plan.warmup_seconds / 2, read_one_load(targets, tokens))
         if "intake" in wanted or "raw_intake" in wanted:
             for c in plan.concurrencies:
-                out[f"intake_c{c}"] = load_figure(f"intake c={c}", c, plan.load_seconds,
-                                                  intake_call(base, targets, intake_tokens))
+                out[f"intake_c{c}"] = load_figure(
+                    f"intake c={c}", base, c, plan.load_seconds,
+                    intake_load(targets, intake_tokens, plan.load_seconds))
             out["intake"] = dict(out[f"intake_c{top}"])
         if "read_one" in wanted or "bare_read_one" in wanted:
-            out["read_one"] = load_figure("read_one", top, plan.load_seconds, get_call(
-                base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
+            out["read_one"] = load_figure("read_one", base, top, plan.load_seconds,
+                                          read_one_load(targets, tokens))
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {tokens[0]}"
         if "list_100" in wanted:
@@ -528,9 +461,9 @@ def bare_read_one(url, plan, port, workers, threads, targets, top) -> dict:
     server = Server("bench.bare:app", port, env, workers, threads)
     try:
         base = f"http://127.0.0.1:{port}"
-        call = get_call(base, [], lambda rng: f"/t/{rng.choice(targets.ids)}")
-        load_run(top, plan.warmup_seconds / 2, call)
-        return load_figure("bare_read_one", top, plan.load_seconds, call)
+        requests = read_one_load(targets, [], prefix="/t/")
+        run_load(base, top, plan.warmup_seconds / 2, requests)
+        return load_figure("bare_read_one", base, top, plan.load_seconds, requests)
     finally:
         server.stop()
 
@@ -629,12 +562,13 @@ def gunicorn_mix(url: str, plan: Plan, port: int, mixes: list[tuple[int, int]]) 
         server = Server("wsgi:app", port, env, workers, threads)
         try:
             tokens = [api_token(base, targets.intake_user) for _ in range(top)]
-            load_run(top, plan.warmup_seconds, intake_call(base, targets, tokens))
+            run_load(base, top, plan.warmup_seconds, intake_load(targets, tokens, plan.warmup_seconds))
             out[f"mix_{workers}x{threads}_intake"] = load_figure(
-                f"{workers}x{threads} intake", top, plan.load_seconds, intake_call(base, targets, tokens))
+                f"{workers}x{threads} intake", base, top, plan.load_seconds,
+                intake_load(targets, tokens, plan.load_seconds))
             out[f"mix_{workers}x{threads}_read_one"] = load_figure(
-                f"{workers}x{threads} read_one", top, plan.load_seconds,
-                get_call(base, tokens, lambda rng: f"/api/v1/tickets/{rng.choice(targets.ids)}"))
+                f"{workers}x{threads} read_one", base, top, plan.load_seconds,
+                read_one_load(targets, tokens))
         finally:
             server.stop()
     return out
