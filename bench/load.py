@@ -87,11 +87,14 @@ def _with_wrk(base: str, clients: int, seconds: float, requests: list[Request]) 
     if out.returncode != 0 or not lines:
         raise SystemExit(f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout[-500:]}")
     done = json.loads(lines[-1])
-    errors = sum(v for k, v in done.items() if k.startswith("errors_"))
+    errors = {k[len("errors_"):]: v for k, v in done.items() if k.startswith("errors_") and v}
     answered = max(done["requests"] - done["errors_status"], 0)
-    return {"per_s": round(answered / (done["duration_us"] / 1e6), 1),
-            "p50_ms": round(done["p50_us"] / 1000, 2), "p95_ms": round(done["p95_us"] / 1000, 2),
-            "runs": done["requests"], "errors": errors, "load_generator": "wrk"}
+    figure = {"per_s": round(answered / (done["duration_us"] / 1e6), 1),
+              "p50_ms": round(done["p50_us"] / 1000, 2), "p95_ms": round(done["p95_us"] / 1000, 2),
+              "runs": done["requests"], "errors": sum(errors.values()), "load_generator": "wrk"}
+    if errors:
+        figure["error_kinds"] = errors  # status: answers of 400 and above
+    return figure
 
 
 def _with_threads(base: str, clients: int, seconds: float, requests: list[Request]) -> dict:
