@@ -14,6 +14,7 @@ in the session; such a transaction is left to the rollback as before.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -59,5 +60,8 @@ def end_read_only_transaction(error: BaseException | None) -> None:
         return
     if any(conn.info.get(_WROTE) for conn in connections):
         return
-    for conn in connections:
-        conn.connection.dbapi_connection.commit()
+    drivers = [conn.connection.dbapi_connection for conn in connections]
+    if any(driver.info.transaction_status != TransactionStatus.INTRANS for driver in drivers):
+        return  # a failed read (say, a timeout) left the transaction aborted: the rollback ends it
+    for driver in drivers:
+        driver.commit()
