@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from views.admin import ticket_views
 
 from ..test_ticket_list import world  # noqa: F401 (the fixture: six tickets in three grids)
@@ -23,10 +25,9 @@ def test_a_grid_is_chosen_by_typing_part_of_its_name(world, live_url, watched, m
     options.first.wait_for()
     assert sorted(options.all_inner_texts()) == ["甲一网格", "甲二网格"]  # not 乙一网格
     page.keyboard.type("一")
-    page.locator(".select2-drop-active .select2-result-selectable",
-                 has_text="甲一网格").wait_for()
-    page.wait_for_timeout(400)  # the narrowed answer replaces the first one
-    assert options.all_inner_texts() == ["甲一网格"]
+    # the narrowed answer replaces the first one (retried until it does: a fixed wait of 400 ms
+    # was too short once under the load of three test runs at once)
+    expect(options).to_have_text(["甲一网格"], timeout=10_000)
     page.keyboard.press("Enter")
     page.click("#filter_form button[type=submit]")
     page.wait_for_load_state("load")
