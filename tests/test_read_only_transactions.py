@@ -44,25 +44,22 @@ def _count_rows(app, model) -> int:
 
 
 def test_a_write_left_uncommitted_is_still_rolled_back(app, world):
-    tickets_before = _count_rows(app, Ticket)
     notifications_before = _count_rows(app, Notification)
+    worker_id, handler_id = world.users["gridworker"].id, world.users["handler"].id
     with app.app_context():  # a Core write, not committed
         db.session.execute(sa.insert(Notification).values(
-            recipient_user_id=world.users["gridworker"].id, channel=Channel.IN_APP,
+            recipient_user_id=worker_id, channel=Channel.IN_APP,
             template="uncommitted", payload={}, dedupe_key="uncommitted-write"))
     with app.app_context():  # an ORM change flushed, not committed
-        ticket = db.session.scalars(sa.select(Ticket)).first()
-        if ticket is not None:
-            ticket.description = "未提交的修改"
-            db.session.flush()
+        db.session.get(User, handler_id).display_name = "未提交的修改"
+        db.session.flush()
     with app.app_context():  # a change never flushed: a COMMIT would have written it
         db.session.get(Notification, 1)  # a read first, so a transaction is open
-        user = world.users["gridworker"]
-        db.session.merge(user).display_name = "未提交"
-    assert _count_rows(app, Ticket) == tickets_before
+        db.session.get(User, worker_id).display_name = "未提交"
     assert _count_rows(app, Notification) == notifications_before
     with app.app_context():
-        assert db.session.get(User, world.users["gridworker"].id).display_name != "未提交"
+        assert db.session.get(User, handler_id).display_name == "用户handler"
+        assert db.session.get(User, worker_id).display_name == "用户gridworker"
 
 
 def _prepared_counts() -> list[int]:
