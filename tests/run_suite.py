@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DURATIONS = ROOT / "tests" / "durations.json"
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_TEST_DBS = ("griddesk_test", "griddesk_test_2")
+# Where a failed browser test leaves what the pages, the app and the database were doing
+# (tests/e2e/conftest.py), printed once more at the very end of the output.
+FAILURE_NOTES = tempfile.mkdtemp(prefix="griddesk-failure-notes-")
 UNKNOWN_FILE_SECONDS = 10.0
 
 
@@ -98,6 +102,7 @@ def environment(run: Run) -> dict[str, str]:
         env["TEST_DATABASE_URL"] = run.database_url
     run.durations_file = tempfile.mkstemp(prefix="griddesk-durations-", suffix=".json")[1]
     env["GRIDDESK_DURATIONS_OUT"] = run.durations_file
+    env["GRIDDESK_FAILURE_NOTES"] = FAILURE_NOTES
     return env
 
 
@@ -143,6 +148,13 @@ def save_durations(runs: list[Run]) -> None:
         Path(run.durations_file).unlink(missing_ok=True)
 
 
+def print_failure_notes() -> None:
+    for note in sorted(Path(FAILURE_NOTES).glob("*.txt")):
+        print("\n=== What a failed browser test saw (tests/e2e/conftest.py) ===")
+        print(note.read_text(encoding="utf-8")[-6000:], flush=True)
+    shutil.rmtree(FAILURE_NOTES, ignore_errors=True)
+
+
 def main(args: list[str]) -> int:
     runs, postgres = plan(args)
     if os.environ.get("GRIDDESK_TESTS_ONE_AT_A_TIME") == "1" or len(runs) == 1:
@@ -150,6 +162,7 @@ def main(args: list[str]) -> int:
     else:
         results = run_together(runs, args)
     save_durations(runs)
+    print_failure_notes()
     if not postgres:
         print("\n=== PostgreSQL run SKIPPED: TEST_DATABASE_URL is not set and no PostgreSQL "
               "server answers on 127.0.0.1:5432. Only SQLite was tested. ===")

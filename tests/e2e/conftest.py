@@ -101,7 +101,35 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     here = Path(__file__).parent
     if report.when == "call" and report.failed and here in Path(str(item.fspath)).parents:
-        report.sections.append(("what the app and the database were doing", _app_state()))
+        state = _pages_state(item.funcargs.get("browser")) + "\n" + _app_state()
+        report.sections.append(("what the pages, the app and the database were doing", state))
+        _keep_for_the_end_of_the_log(item.nodeid, state)
+
+
+def _keep_for_the_end_of_the_log(nodeid: str, state: str) -> None:
+    """tests/run_suite.py prints these notes after every run's output: CI's log keeps its
+    beginning and its end, and a failure's report sits in the middle."""
+    folder = os.environ.get("GRIDDESK_FAILURE_NOTES")
+    if folder:
+        with open(Path(folder) / f"{os.getpid()}.txt", "a", encoding="utf-8") as notes:
+            notes.write(f"--- {nodeid} ({os.environ.get('TEST_DATABASE_URL') or 'SQLite'})\n")
+            notes.write(state + "\n")
+
+
+def _pages_state(browser) -> str:
+    """Each open page's address and the messages it shows (a flash says why an action did not
+    succeed)."""
+    lines = []
+    for context in getattr(browser, "contexts", []):
+        for page in context.pages:
+            try:
+                shown = page.evaluate(
+                    "() => [...document.querySelectorAll('.alert, .m-flash, .m-form-msg')]"
+                    ".map(e => e.className + ': ' + e.innerText.trim()).join(' | ')")
+            except Exception as exc:  # noqa: BLE001 - a report, never a second failure
+                shown = f"(unreadable: {exc})"
+            lines.append(f"--- page {page.url}: {shown or 'no message shown'}")
+    return "\n".join(lines)
 
 
 def _app_state() -> str:
