@@ -190,7 +190,7 @@ def test_fifty_conflicting_api_actions_over_http_one_applied_the_rest_409(world,
                                   description="垃圾桶满溢", lon=120.004, lat=30.006)).ticket
     db.session.commit()
     before, seqs = state(ticket.id)
-    version, status = before.version, before.status
+    version, status, assignee = before.version, before.status, before.assigned_user_id
     path = f"/api/v1/tickets/{ticket.id}/actions/"
     attempts = ([(path + "accept", {"version": version}, worker)] * 20
                 + [(path + "return", {"version": version, "note": "不属于本网格"}, worker)] * 15
@@ -215,7 +215,10 @@ def test_fifty_conflicting_api_actions_over_http_one_applied_the_rest_409(world,
     last = db.session.execute(sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                               .order_by(TicketEvent.seq.desc()).limit(1)).scalar_one()
     assert last.action == winner
-    assert (after.status == status) == (winner == "note")  # the ticket is in the winner's state
+    # The ticket is in the winner's state: accept moves its status, return its owner (a pending
+    # ticket stays pending, back with the office), a note neither.
+    moved = (after.status, after.assigned_user_id) != (status, assignee)
+    assert moved == (winner != "note"), (winner, after.status, after.assigned_user_id)
 
 
 def test_two_hundred_simultaneous_api_intakes_get_unique_numbers(world, app, tmp_path):
