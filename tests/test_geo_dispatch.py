@@ -164,6 +164,31 @@ def test_deadlines_come_from_the_rule_and_the_priority(world):
     assert urgent.handle_deadline - urgent.created_at == timedelta(hours=4)
 
 
+def test_duplicates_are_nearest_first_open_before_closed_and_closed_only_when_recent(world):
+    from datetime import timedelta
+
+    from models import TicketStatus, utcnow
+    from models.tickets.duplicates import possible_duplicates
+
+    now = utcnow()
+    here_open = report(world, 120.005, 30.005)
+    here_closed = report(world, 120.005, 30.005)
+    ten_metres_open = report(world, 120.0051, 30.005)
+    here_closed_long_ago = report(world, 120.005, 30.005)
+    for ticket, days in ((here_closed, 2), (here_closed_long_ago, 30)):
+        ticket.status, ticket.closed_at = TicketStatus.CLOSED, now - timedelta(days=days)
+    db.session.commit()
+    garbage = world.categories["garbage"]
+
+    found = possible_duplicates(garbage, 120.005, 30.005, now=now)
+    assert [t.id for t, _m in found] == [here_open.id, here_closed.id, ten_metres_open.id]
+    assert [round(m) for _t, m in found] == [0, 0, 10]
+    assert [t.id for t, _m in possible_duplicates(garbage, 120.005, 30.005, now=now, limit=2,
+                                                  exclude_id=here_open.id)] \
+        == [here_closed.id, ten_metres_open.id]
+    assert possible_duplicates(garbage, 120.008, 30.008, now=now) == []
+
+
 def test_duplicates_nearby_are_offered_at_intake(world):
     first = report(world, 120.005, 30.005)
     db.session.commit()

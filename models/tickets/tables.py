@@ -14,8 +14,10 @@ from models.people.user import User
 from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Priority,
                                RatingSource, Source, TicketStatus)
 
-_OPEN = sa.text("status IN (%s)" % ", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
-_CLOSED = sa.text("status = 'closed'")
+# The partial indexes' predicates, as SQL text: a statement that repeats them word for word can
+# use those indexes with a plan kept across runs (models/tickets/duplicates.py).
+IS_OPEN_SQL = sa.text("status IN (%s)" % ", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
+IS_CLOSED_SQL = sa.text("status = 'closed'")
 _PENDING = sa.text("status = 'pending'")
 
 
@@ -116,34 +118,34 @@ class Ticket(db.Model):
         # The board and the deadline sweep only read open tickets. The board's columns sort by
         # last activity (status last: a column of two states is read in order, not sorted).
         sa.Index("ix_tickets_open_district_activity", "district_id", "last_activity_at", "status",
-                 postgresql_where=_OPEN, sqlite_where=_OPEN),
+                 postgresql_where=IS_OPEN_SQL, sqlite_where=IS_OPEN_SQL),
         sa.Index("ix_tickets_open_street_activity", "street_id", "last_activity_at", "status",
-                 postgresql_where=_OPEN, sqlite_where=_OPEN),
+                 postgresql_where=IS_OPEN_SQL, sqlite_where=IS_OPEN_SQL),
         sa.Index("ix_tickets_open_community_activity", "community_id", "last_activity_at",
-                 "status", postgresql_where=_OPEN, sqlite_where=_OPEN),
+                 "status", postgresql_where=IS_OPEN_SQL, sqlite_where=IS_OPEN_SQL),
         # ... and for those who see every area (no scope column; migration 0035).
         sa.Index("ix_tickets_open_activity", "last_activity_at", "status",
-                 postgresql_where=_OPEN, sqlite_where=_OPEN),
+                 postgresql_where=IS_OPEN_SQL, sqlite_where=IS_OPEN_SQL),
         sa.Index("ix_tickets_open_handle_deadline", "handle_deadline",
-                 postgresql_where=_OPEN, sqlite_where=_OPEN),
+                 postgresql_where=IS_OPEN_SQL, sqlite_where=IS_OPEN_SQL),
         # Overdue pending tickets (late for acceptance): home counts, list, API, sweep.
         sa.Index("ix_tickets_pending_accept_deadline", "accept_deadline",
                  postgresql_where=_PENDING, sqlite_where=_PENDING),
         sa.Index("ix_tickets_open_category_lat_lon", "category_id", "lat", "lon",
-                 postgresql_where=_OPEN, sqlite_where=_OPEN),
+                 postgresql_where=IS_OPEN_SQL, sqlite_where=IS_OPEN_SQL),
         # Recently closed tickets: the board's last column per scope, and the duplicate check.
         sa.Index("ix_tickets_closed_district", "district_id", "closed_at",
-                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+                 postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         sa.Index("ix_tickets_closed_street", "street_id", "closed_at",
-                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+                 postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         sa.Index("ix_tickets_closed_community", "community_id", "closed_at",
-                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
-        sa.Index("ix_tickets_closed_at", "closed_at", postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+                 postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
+        sa.Index("ix_tickets_closed_at", "closed_at", postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         sa.Index("ix_tickets_closed_category", "category_id", "closed_at",
-                 postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+                 postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         # The duplicate check's closed branch: by category and place (migration 0030).
         sa.Index("ix_tickets_closed_category_lat_lon", "category_id", "lat", "lon",
-                 postgresql_include=["closed_at"], postgresql_where=_CLOSED, sqlite_where=_CLOSED),
+                 postgresql_include=["closed_at"], postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         # The list sorted by handling deadline.
         sa.Index("ix_tickets_handle_deadline_id", "handle_deadline", "id"),
         sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
