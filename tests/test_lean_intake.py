@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from models import Channel, Notification, Ticket, TicketEvent, db
@@ -118,6 +119,33 @@ def test_an_api_intake_stays_within_its_statement_budget(world, app, client):
         recipients = db.session.execute(sa.select(Notification.recipient_user_id).where(
             Notification.ticket_id == ticket_id)).scalars().all()
         assert recipients == [world.users["gridworker"].id]
+
+
+def test_an_api_intake_converts_no_statement_anew_on_postgresql(world, app, client):
+    """psycopg turns a statement's %(name)s placeholders into $n once per process, but by its
+    own limit only for statements of up to 50 parameters: the ticket's INSERT has more, and was
+    parsed anew on every intake until admin_app raised the limit."""
+    import psycopg._queries
+
+    from .conftest import TEST_DATABASE_URL
+    from .test_api import new_ticket, token_for
+
+    if not (TEST_DATABASE_URL or "").startswith("postgresql"):
+        pytest.skip("psycopg converts statements on PostgreSQL only")
+    token = token_for(client, "community")
+    assert new_ticket(client, token).status_code == 201  # converted once, as in a running server
+    parsed, parse = [], psycopg._queries._query2pg_nocache
+
+    def counting(query, encoding):
+        parsed.append(bytes(query[:40]))
+        return parse(query, encoding)
+
+    psycopg._queries._query2pg_nocache = counting
+    try:
+        assert new_ticket(client, token).status_code == 201
+    finally:
+        psycopg._queries._query2pg_nocache = parse
+    assert parsed == []
 
 
 def test_the_outbox_writes_a_message_once_whatever_repeats_it(world):
