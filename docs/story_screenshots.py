@@ -140,6 +140,7 @@ def main() -> None:
         desk.wait_for_selector("#gd-ticket-fields")
         ticket_url = desk.url
         desk.click("#gd-button-assign")
+        desk.wait_for_selector("#gd-action-assign.show")  # slid fully open (tests/e2e/test_demo_story.py)
         desk.select_option("#gd-action-assign select[name=user_id]", str(worker_id))
         shot(desk, "05-desk-assign", full=False)
         desk.click("#gd-action-assign button[type=submit]")
@@ -177,6 +178,7 @@ def main() -> None:
         # --- the office reviews and approves ----------------------------------------------
         desk.goto(ticket_url)
         desk.click("#gd-button-approve")
+        desk.wait_for_selector("#gd-action-approve.show")
         shot(desk, "11-desk-review")
         desk.click("#gd-action-approve button[type=submit]")
         desk.wait_for_selector(".alert-success")
