@@ -11,6 +11,7 @@ from models.base import db, utcnow
 from models.categories import Category
 from models.settings import setting
 from models.tickets.tables import IS_CLOSED_SQL, IS_OPEN_SQL, Ticket
+from models.vocabulary import TicketStatus
 
 METRES_PER_DEGREE_LAT = 111_320.0
 CANDIDATES_PER_BRANCH = 200
@@ -34,16 +35,10 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
            "exclude_id": exclude_id if exclude_id is not None else 0,
            "closed_since": now - timedelta(days=setting("DUPLICATE_WINDOW_DAYS", 7))}
     statement = _NEARBY if seen_by is None else _nearby(_scope_of(seen_by))
-    near = sorted((metres, closed, ticket_id)
-                  for ticket_id, ticket_lat, ticket_lon, closed
-                  in db.session.execute(statement, box)
-                  if (metres := distance_m(lon, lat, ticket_lon, ticket_lat)) <= radius)[:limit]
-    if not near:
-        return []
-    wanted = [ticket_id for _m, _c, ticket_id in near]
-    tickets = {t.id: t for t in db.session.execute(
-        sa.select(Ticket).where(Ticket.id.in_(wanted))).scalars()}
-    return [(tickets[ticket_id], metres) for metres, _c, ticket_id in near if ticket_id in tickets]
+    found = [(ticket, metres) for ticket in db.session.execute(statement, box).scalars()
+             if (metres := distance_m(lon, lat, ticket.lon, ticket.lat)) <= radius]
+    found.sort(key=lambda pair: pair[1])  # stable: open before closed, then by id
+    return found[:limit]
 
 
 def _scope_of(user) -> sa.ColumnElement[bool]:
@@ -53,22 +48,22 @@ def _scope_of(user) -> sa.ColumnElement[bool]:
 
 
 def _nearby(*scope: sa.ColumnElement[bool]) -> sa.Select:
-    """Id, place and whether closed of the candidates in the box. Two branches, not one OR: each
-    has its own partial index (open tickets by category and place; closed tickets by category
-    and place), and repeats that index's predicate word for word so a kept plan uses it."""
+    """The candidates in the box, open before closed. Two branches, not one OR: each has its own
+    partial index (open tickets by category and place; closed tickets by category and place),
+    and repeats that index's predicate word for word so a kept plan uses it."""
     near = (Ticket.category_id == sa.bindparam("category_id"),
             Ticket.lat.between(sa.bindparam("lat_low"), sa.bindparam("lat_high")),
             Ticket.lon.between(sa.bindparam("lon_low"), sa.bindparam("lon_high")),
             Ticket.id != sa.bindparam("exclude_id"), *scope)
 
-    def branch(closed: int, *condition) -> sa.Select:
-        found = sa.select(Ticket.id, Ticket.lat, Ticket.lon).where(*condition, *near) \
-            .limit(CANDIDATES_PER_BRANCH).subquery()
-        return sa.select(found.c.id, found.c.lat, found.c.lon,
-                         sa.literal_column(str(closed)).label("closed"))
+    def branch(*condition) -> sa.Select:
+        found = sa.select(Ticket.id).where(*condition, *near).limit(CANDIDATES_PER_BRANCH)
+        return sa.select(found.subquery().c.id)
 
     since = sa.bindparam("closed_since", type_=Ticket.closed_at.type)
-    return sa.union_all(branch(0, IS_OPEN_SQL), branch(1, IS_CLOSED_SQL, Ticket.closed_at >= since))
+    ids = sa.union_all(branch(IS_OPEN_SQL), branch(IS_CLOSED_SQL, Ticket.closed_at >= since))
+    return sa.select(Ticket).where(Ticket.id.in_(ids)).order_by(
+        Ticket.status == TicketStatus.CLOSED, Ticket.id)
 
 
 # Built once: the intake's check runs it on every report (a statement object keeps its cache key).
