@@ -119,7 +119,9 @@ def test_a_deadline_is_computed_without_reading_the_calendar_again(ctx):
     with statements() as second:
         assert deadline_after(START, 3, DeadlineUnit.WORKING_DAYS) == due
     assert reads_of("work_calendar_days", first) and not reads_of("work_calendar_days", second)
-    assert len(second) == 1  # the versions, once per transaction
+    # The versions only, once per transaction (on PostgreSQL read through psycopg, below the
+    # SQLAlchemy events this counts).
+    assert len(second) <= 1 and all("FROM reference_versions" in s for s in second)
     with statements() as third:  # the same transaction: nothing at all
         deadline_after(START, 5, DeadlineUnit.WORKING_HOURS)
     assert third == []
