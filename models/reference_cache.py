@@ -42,6 +42,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from models.base import db
 
@@ -243,6 +244,32 @@ def forget(*kinds: str) -> None:
             del _entries[key]
 
 
+def reference_object(model, object_id: int, kind: str):
+    """Row ``object_id`` of a small reference table (users, categories) as an object of this
+    request's session, without a query: copied from the process's detached copy, renewed when
+    ``kind`` changes (in every process at its next request); an object the session holds
+    already is that one. Every row asked for stays in the process's memory: not for areas
+    (25,600 grids in a city)."""
+    session = db.session()
+    held = session.identity_map.get(identity_key(model, object_id))
+    if held is not None:
+        return held
+    copy = cached((kind,), (model.__tablename__, object_id),
+                  lambda: _detached(session, model, object_id))
+    if copy is None:
+        return None
+    return session.merge(copy, load=False)  # the shared copy is only read, never attached
+
+
+def _detached(session: Session, model, object_id: int):
+    """The row as an object belonging to no session, read on the request's connection."""
+    with Session(bind=session.connection()) as reader:
+        found = reader.get(model, object_id)
+        if found is not None:
+            reader.expunge(found)
+        return found
+
+
 def frozen(mapping: dict) -> Mapping:
     """A read-only view: what a cache hands out is shared by every request of the process."""
     return MappingProxyType(mapping)
@@ -313,6 +340,11 @@ def area_rows() -> Mapping[int, AreaRow]:
     from models.areas.hierarchy import Area
 
     return cached(("areas",), "area_rows", lambda: _rows(Area, AreaRow))
+
+
+def category_ids_by_code() -> Mapping[str, int]:
+    return cached(("categories",), "category_ids_by_code",
+                  lambda: frozen({row.code: row.id for row in category_rows().values()}))
 
 
 def department_rows() -> Mapping[int, DepartmentRow]:

@@ -71,6 +71,19 @@ def test_changes_take_effect_at_once_in_another_process(world, client, tmp_path)
         assert ticket["assigned_department"]["name"] == "区环卫中心"
         assert ticket["assigned_user"] is None
 
+        # … a category gets a new code, then is switched off: the API intake (which takes the
+        # category from the process's copy) follows at once.
+        garbage = world.categories["garbage"]
+        garbage.code = "0199"
+        db.session.commit()
+        body = {"description": "垃圾桶满溢", "lat": 30.006, "lon": 120.004}
+        assert call(base, "/api/v1/tickets", community, {"category": "0101", **body})[0] == 422
+        assert call(base, "/api/v1/tickets", community, {"category": "0199", **body})[0] == 201
+        garbage.active = False
+        db.session.commit()
+        status, answer = call(base, "/api/v1/tickets", community, {"category": "0199", **body})
+        assert (status, answer["error"]["message"]) == (422, "请选择已启用的事件分类。"), answer
+
         revoke_user_tokens(user("community"))
         db.session.commit()
         assert call(base, "/api/v1/categories", community)[0] == 401

@@ -30,6 +30,7 @@ from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
 from models.people.access import pickable_departments, reporter_phone_for, ticket_scope
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
+from models.reference_cache import category_ids_by_code, reference_object
 from models.tickets.actions import Action, action_label
 from models.tickets.attachments import Upload, open_photo
 from models.tickets.co_tasks import CoHandlingTask
@@ -437,8 +438,9 @@ def area_lookup():
 def create_ticket():
     data = json_body(NEW_TICKET_BODY)
     principal = g.principal
-    category = db.session.execute(sa.select(Category).where(
-        Category.code == str(data.get("category") or ""))).scalar_one_or_none()
+    # From the process's copy of the categories: no query (models/reference_cache.py).
+    category_id = category_ids_by_code().get(str(data.get("category") or ""))
+    category = reference_object(Category, category_id, "categories") if category_id else None
     if category is None:
         raise ApiError(422, "invalid", _("Unknown category code."))
     try:

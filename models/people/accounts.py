@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from models.base import db, utcnow
 from models.people.api_clients import UserToken
 from models.people.login_limits import count_failure, forget_failures, seconds_to_wait
 from models.people.user import MIN_PASSWORD_LENGTH, User, check_password_of_nobody
-from models.reference_cache import cached
+from models.reference_cache import reference_object
 
 
 @dataclass
@@ -130,18 +129,7 @@ def signed_in_user(user_id: int) -> User | None:
     held = session.identity_map.get(identity_key(User, user_id))
     if held is not None:
         return held
-    copy = cached(("users",), ("user", user_id), lambda: _detached_user(session, user_id))
-    if copy is None:
-        return None
-    user = session.merge(copy, load=False)  # the shared copy is only read, never attached
-    session.expire(user, _USER_COLUMNS_BY_USE)
+    user = reference_object(User, user_id, "users")
+    if user is not None:
+        session.expire(user, _USER_COLUMNS_BY_USE)
     return user
-
-
-def _detached_user(session, user_id: int) -> User | None:
-    """The user's row as an object belonging to no session, read on the request's connection."""
-    with Session(bind=session.connection()) as reader:
-        user = reader.get(User, user_id)
-        if user is not None:
-            reader.expunge(user)
-        return user
