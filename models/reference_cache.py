@@ -179,7 +179,7 @@ def current_versions(session: Session | None = None) -> Mapping[str, int]:
 def _read_versions(conn: sa.Connection) -> dict[str, int]:
     """On PostgreSQL straight through psycopg on the session's connection and transaction: two
     plain columns need none of SQLAlchemy's result set-up, which was most of this read's CPU
-    (0.15 → 0.065 ms, on every API request and page)."""
+    (0.07 → 0.04 ms, on every API request and page)."""
     if conn.dialect.name == "postgresql":
         with conn.connection.driver_connection.cursor() as cursor:
             cursor.execute(_ALL_VERSIONS_SQL)

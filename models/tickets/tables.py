@@ -140,12 +140,14 @@ class Ticket(db.Model):
                  postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         sa.Index("ix_tickets_closed_community", "community_id", "closed_at",
                  postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
-        sa.Index("ix_tickets_closed_at", "closed_at", postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
+        sa.Index("ix_tickets_closed_at", "closed_at",
+                 postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         sa.Index("ix_tickets_closed_category", "category_id", "closed_at",
                  postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
         # The duplicate check's closed branch: by category and place (migration 0030).
         sa.Index("ix_tickets_closed_category_lat_lon", "category_id", "lat", "lon",
-                 postgresql_include=["closed_at"], postgresql_where=IS_CLOSED_SQL, sqlite_where=IS_CLOSED_SQL),
+                 postgresql_include=["closed_at"], postgresql_where=IS_CLOSED_SQL,
+                 sqlite_where=IS_CLOSED_SQL),
         # The list sorted by handling deadline.
         sa.Index("ix_tickets_handle_deadline_id", "handle_deadline", "id"),
         sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
