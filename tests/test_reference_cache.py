@@ -133,8 +133,9 @@ def test_a_deadline_is_computed_without_reading_the_calendar_again(ctx):
         assert deadline_after(START, 3, DeadlineUnit.WORKING_DAYS) == due
     assert reads_of("work_calendar_days", first) and not reads_of("work_calendar_days", second)
     # The versions only, once per transaction (on PostgreSQL read through psycopg, below the
-    # SQLAlchemy events this counts).
-    assert len(second) <= 1 and all("FROM reference_versions" in s for s in second)
+    # SQLAlchemy events counted here).
+    versions_read = [] if db.engine.dialect.name == "postgresql" else ["reference_versions"]
+    assert [s.split("FROM ")[-1].split()[0] for s in second] == versions_read
     with statements() as third:  # the same transaction: nothing at all
         deadline_after(START, 5, DeadlineUnit.WORKING_HOURS)
     assert third == []

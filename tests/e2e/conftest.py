@@ -124,7 +124,7 @@ def _pages_state(browser) -> str:
         for page in context.pages:
             try:
                 shown = page.evaluate(
-                    "() => [...document.querySelectorAll('.alert, .m-flash, .m-form-msg')]"
+                    "() => [...document.querySelectorAll('.alert, .m-flash, .m-form-msg, .p-error')]"
                     ".map(e => e.className + ': ' + e.innerText.trim()).join(' | ')")
             except Exception as exc:  # noqa: BLE001 - a report, never a second failure
                 shown = f"(unreadable: {exc})"
