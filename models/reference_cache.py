@@ -300,6 +300,12 @@ class AreaRow(NamedTuple):
     path: str
     active: bool
 
+    def is_within(self, other) -> bool:
+        """As ``Area.is_within``."""
+        from models.areas.hierarchy import Area
+
+        return Area.is_within(self, other)
+
 
 class DepartmentRow(NamedTuple):
     id: int

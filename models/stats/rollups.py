@@ -37,7 +37,9 @@ def mark_changed(ticket) -> None:
 
 def mark_changed_rows(connection, ticket_ids: list[int]) -> None:
     """``mark_changed`` for tickets written below the ORM: one mark per id, one statement."""
-    if ticket_ids:
+    if len(ticket_ids) == 1:  # one reported ticket: a plain INSERT, not the many-rows path
+        connection.execute(StatsPending.__table__.insert(), {"ticket_id": ticket_ids[0]})
+    elif ticket_ids:
         connection.execute(StatsPending.__table__.insert(), [{"ticket_id": i} for i in ticket_ids])
 
 

@@ -137,8 +137,11 @@ def owner_in_memory(category, area) -> tuple[Owner, Resolution]:
 
 def ticket_place(ticket) -> Area | None:
     """The deepest area the ticket is placed in."""
-    return db.session.get(Area, ticket.grid_id or ticket.community_id or ticket.street_id
-                          or ticket.district_id)
+    return db.session.get(Area, _place_id(ticket))
+
+
+def _place_id(ticket) -> int | None:
+    return ticket.grid_id or ticket.community_id or ticket.street_id or ticket.district_id
 
 
 def ticket_owner(ticket, *, attached: bool = True) -> tuple[Owner, Resolution]:
@@ -148,7 +151,8 @@ def ticket_owner(ticket, *, attached: bool = True) -> tuple[Owner, Resolution]:
     ``attached=False`` gives the owner as the matrix's cached rows (``owner_in_memory``: ids,
     the rule's deadlines, co-handling departments and label) without a query — what a dispatch
     needs to write its event."""
-    area = ticket_place(ticket)
+    # Without a query where it can: the process's copy of the area rows has what is read below.
+    area = (None if attached else area_rows().get(_place_id(ticket))) or ticket_place(ticket)
     if area is None:
         return Owner(None, None, AreaLevel.DISTRICT, None), Resolution(None)
     if ticket.location_flagged and area.level == AreaLevel.COMMUNITY:

@@ -16,7 +16,7 @@ from models.errors import ActionForbidden, ActionInvalid, PlaceMissing
 from models.people.access import can_report_tickets
 from models.people.api_clients import ApiClient
 from models.people.user import User
-from models.reference_cache import category_rows
+from models.reference_cache import AreaRow, area_rows, category_rows
 from models.tickets.attachments import Upload, check_upload
 from models.tickets.duplicates import possible_duplicates
 from models.tickets.records import open_ticket
@@ -54,7 +54,8 @@ class IntakeResult:
     duplicates: list[tuple[Ticket, float]]
 
 
-def check_report(report: Report) -> tuple[Category, Area, float | None, float | None, bool]:
+def check_report(report: Report) -> tuple[Category, Area | AreaRow, float | None, float | None,
+                                          bool]:
     """Validate a report and find where it belongs, without writing anything."""
     category = db.session.get(Category, report.category_id) if report.category_id else None
     if category is None or not category.active:
@@ -69,16 +70,22 @@ def check_report(report: Report) -> tuple[Category, Area, float | None, float | 
     flagged = False
     if report.lat not in (None, "") or report.lon not in (None, ""):
         placement = locate(report.lon, report.lat, report.coord_system)
-        area = db.session.get(Area, placement.area_id)
+        area = _area(placement.area_id)
         lon, lat, flagged = placement.lon, placement.lat, placement.flagged
     elif report.area_id:
-        area = db.session.get(Area, int(report.area_id))
+        area = _area(int(report.area_id))
         if area is None or not area.active or area.level not in (AreaLevel.GRID,
                                                                   AreaLevel.COMMUNITY):
             raise ActionInvalid(_("Choose the grid or community of the report."))
     else:
         raise PlaceMissing(_("Give the coordinates, or choose the grid or community."))
     return category, area, lon, lat, flagged
+
+
+def _area(area_id: int) -> Area | AreaRow | None:
+    """The area from the process's copy of the area rows (no query); one this transaction's
+    copy does not hold yet (just created) from the session."""
+    return area_rows().get(area_id) or db.session.get(Area, area_id)
 
 
 def report_ticket(report: Report, *, actor: User | None = None,

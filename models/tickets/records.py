@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from models.areas.hierarchy import Area, lineage
@@ -15,7 +16,7 @@ from models.errors import ActionInvalid, Conflict
 from models.fields import check_text
 from models.people.phones import clean_phone
 from models.people.user import User
-from models.reference_cache import area_lineage
+from models.reference_cache import AreaRow, area_lineage
 from models.tickets.attachments import Upload, save_attachment
 from models.tickets.corrections import Correction, apply_correction
 from models.tickets.numbering import new_tracking_code, next_ticket_number
@@ -55,7 +56,7 @@ def check_version(ticket: Ticket, expected_version: int | None) -> None:
 
 
 def open_ticket(*, category: Category, title: str, description: str, source: Source,
-                area: Area | None, lat: float | None = None, lon: float | None = None,
+                area: Area | AreaRow | None, lat: float | None = None, lon: float | None = None,
                 address: str | None = None, priority: Priority = Priority.NORMAL,
                 reporter_name: str | None = None, reporter_phone: str | None = None,
                 reporter_email: str | None = None, actor: User | None = None,
@@ -99,14 +100,16 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
 def check_ticket_texts(**texts: str | None) -> None:
     """Refuse texts a ticket cannot store (a NUL, longer than the column) before the ticket is
     numbered, so a refusal leaves no gap in the numbers."""
-    labels = {"title": _("The title"), "description": _("The description"),
-              "address": _("The address"), "reporter_name": _("The reporter's name"),
-              "reporter_email": _("The reporter's e-mail")}
     for name, value in texts.items():
-        check_text(labels[name], value, getattr(Ticket, name))
+        check_text(_TEXT_LABELS[name], value, getattr(Ticket, name))
 
 
-def place_ticket(ticket: Ticket, area: Area) -> None:
+_TEXT_LABELS = {"title": _l("The title"), "description": _l("The description"),
+                "address": _l("The address"), "reporter_name": _l("The reporter's name"),
+                "reporter_email": _l("The reporter's e-mail")}
+
+
+def place_ticket(ticket: Ticket, area: Area | AreaRow) -> None:
     """Store the four area levels of ``area`` on the ticket (from the cached area rows; an area
     this transaction's snapshot of them does not hold yet is read from the database)."""
     levels = area_lineage(area.id) or lineage(area)

@@ -62,7 +62,8 @@ def append_event(
     ticket.last_activity_at = at
     if ticket.id is None:  # a ticket being reported: written right after it (below)
         ticket.__dict__.setdefault(UNWRITTEN, []).append(event)
-        db.session.add(ticket)
+        if ticket not in db.session:  # adding it again would walk its relationships again
+            db.session.add(ticket)
         return event
     event.ticket = ticket  # after the ticket's own changes: the event joins the session with it
     db.session.add(event)
@@ -70,12 +71,14 @@ def append_event(
     return event
 
 
-# --- a new ticket's events: one INSERT right after the ticket's own ------------------------------
+# --- a reported ticket's row and first events: written below the unit of work ------------------
 #
 # A ticket being reported has no id before its INSERT, so its first events (create, dispatch …)
-# wait on the ticket and are written by the flush that inserts it, whichever flush that is: the
-# events in one multi-row INSERT … RETURNING, their statistics marks in one more (the ORM would
-# write them a row at a time on SQLite). They then belong to the session like loaded events.
+# wait on the ticket. The flush that would insert it (whichever flush that is) writes instead,
+# before the unit of work starts: the ticket's row, decided in full, with one prebuilt INSERT …
+# RETURNING id (the unit of work's per-object bookkeeping cost about as much as the statement);
+# its events in one multi-row INSERT … RETURNING; their statistics mark in one more. The ticket
+# and its events then belong to the session like loaded rows.
 
 UNWRITTEN = "_unwritten_events"
 _EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
@@ -83,39 +86,61 @@ _INSERT_EVENTS = TicketEvent.__table__.insert().returning(
     TicketEvent.__table__.c.id, TicketEvent.__table__.c.ticket_id, TicketEvent.__table__.c.seq)
 
 
-def _write_new_events(session: Session, _context) -> None:
+_TICKETS = Ticket.__table__
+_INSERT_TICKET = _TICKETS.insert().returning(_TICKETS.c.id)
+# Many-to-one relationships a new ticket may be given as objects (``category=``): their keys.
+_BY_OBJECT = [(rel.key, [(local.key, remote.key) for local, remote in rel.local_remote_pairs])
+              for rel in Ticket.__mapper__.relationships if rel.direction.name == "MANYTOONE"]
+
+
+def _write_reported_tickets(session: Session, _context, _instances) -> None:
     tickets = [t for t in session.new if isinstance(t, Ticket) and t.__dict__.get(UNWRITTEN)]
     if not tickets:
         return
+    connection = session.connection()
     events = []
     for ticket in tickets:
+        values = _ticket_row(ticket)
+        ticket.id = connection.execute(_INSERT_TICKET, values).scalar_one()
+        session.expunge(ticket)
+        make_transient_to_detached(ticket)  # its values are now its loaded state
+        session.add(ticket)
         for event in ticket.__dict__.pop(UNWRITTEN):
             event.ticket_id = ticket.id
             events.append((ticket, event))
-    table = TicketEvent.__table__
-    connection = session.connection()
     rows = connection.execute(  # "insertmanyvalues": one INSERT, and its compiled form is kept
         _INSERT_EVENTS, [{key: getattr(event, key) for key in _EVENT_COLUMNS}
                          for _ticket, event in events])
     ids = {(ticket_id, seq): event_id for event_id, ticket_id, seq in rows}
-    mark_changed_rows(connection, [ticket.id for ticket, _event in events])
-    for _ticket, event in events:
+    mark_changed_rows(connection, [ticket.id for ticket in tickets])
+    for ticket, event in events:
         event.id = ids[(event.ticket_id, event.seq)]
         make_transient_to_detached(event)
-    session.info.setdefault(UNWRITTEN, []).extend(events)
-
-
-def _attach_new_events(session: Session, _context) -> None:
-    """After the flush: the written events join the session, each with its ticket and in its
-    ticket's ``events`` (as ``event.ticket = ticket`` would have put them; it never loads)."""
-    for ticket, event in session.info.pop(UNWRITTEN, []):
         session.add(event)
         set_committed_value(event, "ticket", ticket)
         set_committed_value(ticket, "events", [*ticket.__dict__.get("events", ()), event])
 
 
-sa.event.listen(Session, "after_flush", _write_new_events)
-sa.event.listen(Session, "after_flush_postexec", _attach_new_events)
+def _ticket_row(ticket: Ticket) -> dict:
+    """Every column of a new ticket as the unit of work would insert it: the values set, the
+    ids of the objects given for many-to-one relationships, the columns' defaults (also kept on
+    the ticket, so that reading one never loads)."""
+    state = ticket.__dict__
+    for key, pairs in _BY_OBJECT:
+        related = state.get(key)
+        if related is not None:
+            for local, remote in pairs:
+                if state.get(local) is None:
+                    setattr(ticket, local, getattr(related, remote))
+    for column in _TICKETS.columns:
+        if column.key != "id" and column.key not in state:
+            default = column.default
+            setattr(ticket, column.key, None if default is None else
+                    default.arg if default.is_scalar else default.arg(None))
+    return {column.key: state[column.key] for column in _TICKETS.columns if column.key != "id"}
+
+
+sa.event.listen(Session, "before_flush", _write_reported_tickets)
 
 
 def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
