@@ -83,6 +83,34 @@ def test_a_client_outside_its_area_is_refused_and_nothing_is_created(world, clie
     assert made.get_json()["number"].endswith("0001")  # the refusal took no number
 
 
+def test_scoped_readers_read_one_ticket_without_loading_their_area(world, app, client):
+    """A person or an integration scoped to an area reads one ticket with the read alone: the
+    scope comes from the process's copy of the area rows, not a load of their area per request."""
+    made = new_ticket(client, token_for(client, "community")).get_json()
+    _c, client_token = create_api_client("一号街道热线", world.areas["street1"])
+    db.session.commit()
+    for token in (token_for(client, "street"), client_token):
+        assert client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token)).status_code == 200
+        statements = []
+
+        def listen(_conn, _cursor, statement, *_args):
+            statements.append(" ".join(statement.split()))
+
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            response = client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token))
+        finally:
+            with app.app_context():
+                sa.event.remove(db.engine, "before_cursor_execute", listen)
+        assert response.status_code == 200 and response.get_json()["number"] == made["number"]
+        assert not [s for s in statements if "FROM areas" in s.split(" WHERE")[0]], statements
+    # and the scope still holds: street 2's integration does not see street 1's ticket
+    _c, other = create_api_client("二号街道热线", world.areas["street2"])
+    db.session.commit()
+    assert client.get(f"/api/v1/tickets/{made['id']}", headers=auth(other)).status_code == 404
+
+
 def test_a_refused_report_takes_no_ticket_number(world, client):
     token = token_for(client, "community")
     assert new_ticket(client, token, reporter_phone="12ab").status_code == 422

@@ -28,7 +28,8 @@ from models.category_suggestion import suggest_categories
 from models.clock import DateOutOfRange, local_zone, parse_iso_datetime, within_range
 from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
-from models.people.access import pickable_departments, reporter_phone_for, ticket_scope
+from models.people.access import (pickable_departments, reporter_phone_for, scope_area_row,
+                                   ticket_scope)
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
 from models.reference_cache import category_ids_by_code, reference_object
 from models.tickets.actions import Action, action_label
@@ -104,7 +105,7 @@ class Principal:
     def scope(self) -> sa.ColumnElement[bool]:
         if self.user is not None:
             return ticket_scope(self.user)
-        area = self.client.scope_area
+        area = scope_area_row(self.client)
         if area is None:
             return sa.true()
         return getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id

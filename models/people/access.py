@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db
+from models.people.api_clients import ApiClient
 from models.people.department import Department
 from models.people.phones import mask_phone
 from models.people.roles import (AREA_SCOPED_ROLES, ASSIGNABLE_ROLES, EVERYWHERE_ROLES,
@@ -33,7 +34,7 @@ def ticket_scope(user: User) -> sa.ColumnElement[bool]:
     if sees_everywhere(user):
         return sa.true()
     if user.role in AREA_SCOPED_ROLES:
-        area = user.scope_area
+        area = scope_area_row(user)
         if area is None:
             return sa.false()
         return getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id
@@ -56,8 +57,9 @@ def area_within_scope(user: User, area: Area) -> bool:
             and area.is_within(user.scope_area))
 
 
-def scope_area_row(user: User):
-    """The user's scope area as a cached row (``id``, ``level``), without a lazy load."""
+def scope_area_row(user: User | ApiClient):
+    """The scope area of a user or an API client as a cached row (``id``, ``level``,
+    ``path``), without a lazy load."""
     from models.reference_cache import area_rows
 
     if user.scope_area_id is None:

@@ -13,7 +13,7 @@ from models.base import db, utcnow
 from models.categories import Category
 from models.custom_fields import check_attributes
 from models.errors import ActionForbidden, ActionInvalid, PlaceMissing
-from models.people.access import can_report_tickets
+from models.people.access import can_report_tickets, scope_area_row
 from models.people.api_clients import ApiClient
 from models.people.user import User
 from models.reference_cache import AreaRow, area_rows, category_rows
@@ -97,7 +97,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
     photos = [check_upload(replace(photo, kind=AttachmentKind.BEFORE)) for photo in report.photos]
     report, from_photo = _located_by_photo(report, photos)
     category, area, lon, lat, flagged = check_report(report)
-    scope = report.api_client.scope_area if report.api_client is not None else None
+    scope = scope_area_row(report.api_client) if report.api_client is not None else None
     if scope is not None and not area.is_within(scope):
         raise ActionForbidden(_("The place lies outside the area of this API client (%(area)s).",
                                 area=scope.name))
