@@ -30,7 +30,8 @@ def _reader():
         return principal.user
     area = principal.client.scope_area
     return SimpleNamespace(id=0, role=Role.LEADER if area is not None else Role.ADMIN,
-                           scope_area=area, department_id=None)
+                           scope_area=area, scope_area_id=principal.client.scope_area_id,
+                           department_id=None)
 
 
 def _day(name: str, default: date) -> date:
