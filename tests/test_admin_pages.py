@@ -208,3 +208,28 @@ def test_a_city_sized_board_offers_whole_levels_and_the_chosen_areas_inside(worl
     monkeypatch.setattr(access, "AREA_CHOICES_SHOWN", 1000)
     everything = set(select_options(district.get("/admin/board/").get_data(as_text=True), "area"))
     assert everything > {str(areas[k].id) for k in expected}  # grid3, community2: all again
+
+
+def test_a_city_sized_board_offers_the_departments_of_whole_levels_and_of_the_chosen_area(
+        world, login_as, monkeypatch):
+    """A city has thousands of offices: past AREA_CHOICES_SHOWN the board's department filter
+    offers those of the area levels that fit, and once an area is chosen those serving it
+    (above it and inside it); the department filtered by stays offered."""
+    from models.people import access
+
+    departments = world.departments
+    admin = login_as("admin")
+
+    def offered(query=""):
+        page = admin.get(f"/admin/board/{query}").get_data(as_text=True)
+        return set(select_options(page, "department"))
+
+    def ids(*keys):
+        return {str(departments[k].id) for k in keys}
+
+    top = ("district_centre", "sanitation", "street1_centre", "street2_centre")
+    assert offered() == ids(*top, "office1", "office2")  # six fit: all
+    monkeypatch.setattr(access, "AREA_CHOICES_SHOWN", 4)
+    assert offered() == ids(*top)
+    assert offered(f"?area={world.areas['community1'].id}") == ids(*top, "office1")
+    assert offered(f"?department={departments['office2'].id}") == ids(*top, "office2")

@@ -165,21 +165,49 @@ def area_choices(user: User, levels: Iterable[AreaLevel], chosen: Area | None = 
     from models.reference_cache import area_rows
 
     names = pickable_area_names(user, levels)
-    per_level: dict[AreaLevel, int] = {}
-    for name in names:
-        per_level[name.level] = per_level.get(name.level, 0) + 1
-    shown, total = set(), 0
-    for level in sorted(per_level, key=lambda level: level.depth):
-        if shown and total + per_level[level] > AREA_CHOICES_SHOWN:
-            break
-        shown.add(level)
-        total += per_level[level]
-    if len(shown) == len(per_level):
+    shown = _levels_shown([name.level for name in names])
+    if shown is None:
         return names
     rows = area_rows()
     inside = chosen.path if chosen is not None else None
     return tuple(name for name in names if name.level in shown or (
         inside is not None and rows[name.id].path.startswith(inside)))
+
+
+def department_choices(user: User, chosen: Area | None = None,
+                       kept: int | None = None) -> tuple[DepartmentName, ...]:
+    """The departments a filter offers: pickable_department_names; when they are more than
+    AREA_CHOICES_SHOWN (a city has thousands of offices), those of whole area levels from the
+    top while the list stays within it, and those serving the chosen area (above it and inside
+    it), as for areas. ``kept`` (the department filtered by now) stays offered."""
+    from models.reference_cache import area_rows, department_rows
+
+    names = pickable_department_names(user)
+    areas, departments = area_rows(), department_rows()
+    area_of = [areas.get(departments[name.id].area_id) if name.id in departments else None
+               for name in names]
+    shown = _levels_shown([area.level if area is not None else None for area in area_of])
+    if shown is None:
+        return names
+    above = set(chosen.ancestor_ids) if chosen is not None else set()
+    return tuple(name for name, area in zip(names, area_of) if name.id == kept or area is None
+                 or area.level in shown or (chosen is not None and (
+                     area.id in above or area.path.startswith(chosen.path))))
+
+
+def _levels_shown(levels: list[AreaLevel | None]) -> set[AreaLevel | None] | None:
+    """Of the items' levels (None: above every area), the whole levels from the top whose
+    items together stay within AREA_CHOICES_SHOWN (at least the top one); None when all do."""
+    per_level: dict[AreaLevel | None, int] = {}
+    for level in levels:
+        per_level[level] = per_level.get(level, 0) + 1
+    shown, total = set(), 0
+    for level in sorted(per_level, key=lambda level: level.depth if level is not None else -1):
+        if shown and total + per_level[level] > AREA_CHOICES_SHOWN:
+            break
+        shown.add(level)
+        total += per_level[level]
+    return None if len(shown) == len(per_level) else shown
 
 
 def _assignable_people(user: User) -> sa.Select:

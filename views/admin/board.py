@@ -7,7 +7,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from models import Area, AreaLevel, Category, db
-from models.people.access import (area_choices, pickable_areas, pickable_department_names,
+from models.people.access import (area_choices, department_choices, pickable_areas,
                                   ticket_scope)
 from models.reference_cache import category_rows
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, OVERVIEW_ROLES
@@ -41,7 +41,9 @@ class BoardView(GridDeskView):
         return self.render("admin/board.html", columns=columns, filters=filters,
                            areas=area_choices(user, [AreaLevel.STREET, AreaLevel.COMMUNITY,
                                                      AreaLevel.GRID], filters.area),
-                           categories=categories, departments=pickable_department_names(user))
+                           categories=categories,
+                           departments=department_choices(user, filters.area,
+                                                          kept=filters.department_id))
 
 
 class MatrixView(GridDeskView):
