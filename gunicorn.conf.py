@@ -17,6 +17,21 @@ errorlog = "-"
 preload_app = True
 
 
+def when_ready(server):
+    """Before the workers fork (preload_app): the reference copies and templates are built once
+    and shared (admin_app/warmup.py)."""
+    from admin_app.warmup import warm_up
+
+    app = server.app.wsgi()
+    if getattr(app, "import_name", None) != "admin_app":  # another app (the benchmark's bare one)
+        return
+    try:
+        server.log.info("Warmed the reference data and templates in %.1f s", warm_up(app))
+    except Exception:  # noqa: BLE001 — e.g. the database not up yet: the workers build them
+        server.log.warning("Could not warm the reference data; each worker builds its own",
+                           exc_info=True)
+
+
 def post_fork(server, worker):
     """A forked worker must not share the parent's database connections."""
     from wsgi import app

@@ -281,12 +281,16 @@ class Server:
             time.sleep(0.3)
         raise SystemExit("gunicorn did not become ready")
 
-    def worker_rss_mb(self) -> list[float]:
+    def worker_rss_mb(self, field: str = "VmRSS") -> list[float]:
+        """Each worker's resident memory; ``field="Pss"``: its proportional share, pages shared
+        with the master and the other workers (the preloaded app, the warmed reference data)
+        counted once over all of them."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
         sizes = []
         for pid in children:
-            status = Path(f"/proc/{pid}/status").read_text()
-            sizes.append(round(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024, 1))
+            source = "status" if field == "VmRSS" else "smaps_rollup"
+            text = Path(f"/proc/{pid}/{source}").read_text()
+            sizes.append(round(int(re.search(rf"{field}:\s+(\d+)", text).group(1)) / 1024, 1))
         return sizes
 
     def stop(self) -> None:
@@ -445,7 +449,8 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
             sizes = server.worker_rss_mb()
             out["worker_rss_mb"] = max(sizes)
             out["_server"]["worker_rss_mb_all"] = sizes
-            log(f"worker RSS after warm-up: {sizes} MB")
+            out["_server"]["worker_pss_mb_all"] = server.worker_rss_mb("Pss")
+            log(f"worker RSS after warm-up: {sizes} MB; PSS {out['_server']['worker_pss_mb_all']} MB")
     finally:
         server.stop()
     if "raw_intake" in wanted and "intake" in out:

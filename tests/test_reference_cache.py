@@ -195,3 +195,35 @@ def test_reporting_and_handling_tickets_change_no_reference_version(world, clien
                       headers=auth(token)).status_code == 200
     db.session.commit()
     assert dict(current_versions()) == before
+
+
+def test_a_warmed_process_draws_its_first_board_without_reading_whole_reference_tables(
+        world, app, login_as):
+    """gunicorn.conf.py warms the preloaded master (admin_app/warmup.py): a worker's first page
+    then reads no whole table of areas, people, departments or categories, and its first API
+    intake places and dispatches the report from the same copies."""
+    from admin_app.warmup import warm_up
+
+    admin = login_as("admin")
+    forget()
+    warm_up(app)
+    sent = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert admin.get("/admin/board/").status_code == 200
+        made = admin.post("/api/v1/tickets", json={
+            "category": "0101", "description": "垃圾桶满溢", "lat": 30.006, "lon": 120.004},
+            headers=auth(token_for(admin, "community")))
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert made.status_code == 201, made.get_json()
+    whole = [s for s in sent
+             if re.search(r"\bFROM (areas|users|departments|categories|dispatch_rules)\b", s)
+             and " WHERE " not in s]
+    assert not whole, whole
