@@ -478,10 +478,18 @@ def bare_read_one(url, plan, port, workers, threads, targets, top) -> dict:
 
 
 def raw_intake(url: str, threads: int, seconds: float) -> dict:
-    """The same rows the app's last intake wrote (ticket, events, outbox rows), inserted by psycopg
-    in one transaction per ticket, then deleted again."""
+    """The rows a typical intake of the app wrote (ticket, events, outbox rows), inserted by
+    psycopg in one transaction per ticket, then deleted again. Typical: the latest of the app's
+    last 500 intakes with the most common number of outbox rows (a report dispatched to a
+    department of ten people writes ten; the last one alone moved this ceiling by 1.8×)."""
     with psycopg.connect(plain_url(url)) as conn:
-        ticket = conn.execute("SELECT * FROM tickets WHERE source = 'api' ORDER BY id DESC LIMIT 1")
+        ticket = conn.execute("""
+            WITH recent AS (SELECT id FROM tickets WHERE source = 'api' ORDER BY id DESC LIMIT 500),
+                 counted AS (SELECT recent.id, count(n.id) AS rows FROM recent
+                             LEFT JOIN notifications n ON n.ticket_id = recent.id GROUP BY recent.id),
+                 usual AS (SELECT mode() WITHIN GROUP (ORDER BY rows) AS rows FROM counted)
+            SELECT * FROM tickets WHERE id = (SELECT max(counted.id) FROM counted, usual
+                                              WHERE counted.rows = usual.rows)""")
         columns = [d.name for d in ticket.description]
         template = dict(zip(columns, ticket.fetchone()))
         events = conn.execute("SELECT * FROM ticket_events WHERE ticket_id = %s ORDER BY seq",
