@@ -237,6 +237,25 @@ def login_as(app):
     return _login
 
 
+def statements_of(app, fn) -> list[str]:
+    """The SQL statements (whitespace collapsed) SQLAlchemy sends while ``fn()`` runs."""
+    from models import db
+
+    seen = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        fn()
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", listen)
+    return seen
+
+
 # --- seconds per test file, for tests/run_suite.py's split (GRIDDESK_DURATIONS_OUT=file) -------
 _FILE_SECONDS: dict[str, float] = {}
 

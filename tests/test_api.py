@@ -12,6 +12,7 @@ from models import ApiClient, Ticket, TicketEvent, TicketStatus, db
 from models.people.api_clients import UserToken
 from models.people.tokens import create_api_client
 
+from .conftest import statements_of
 from .test_workflow import photo_bytes
 
 
@@ -91,18 +92,10 @@ def test_scoped_readers_read_one_ticket_without_loading_their_area(world, app, c
     db.session.commit()
     for token in (token_for(client, "street"), client_token):
         assert client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token)).status_code == 200
-        statements = []
-
-        def listen(_conn, _cursor, statement, *_args):
-            statements.append(" ".join(statement.split()))
-
-        with app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute", listen)
-        try:
-            response = client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token))
-        finally:
-            with app.app_context():
-                sa.event.remove(db.engine, "before_cursor_execute", listen)
+        answers = []
+        statements = statements_of(app, lambda: answers.append(
+            client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token))))
+        response = answers[0]
         assert response.status_code == 200 and response.get_json()["number"] == made["number"]
         assert not [s for s in statements if "FROM areas" in s.split(" WHERE")[0]], statements
     # and the scope still holds: street 2's integration does not see street 1's ticket

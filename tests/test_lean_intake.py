@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from models import Channel, Notification, Ticket, TicketEvent, db
 from models.stats.tables import StatsPending
 from models.tickets.intake import Report, report_ticket
+
+from .conftest import statements_of
 from models.vocabulary import Source
 
 GRID1 = {"lat": 30.006, "lon": 120.004}  # inside 甲一网格 (tests/factories.py)
@@ -81,29 +83,13 @@ def test_a_failed_intake_leaves_at_most_a_gap_never_a_repeat(world):
 STATEMENT_BUDGET = 8
 
 
-def _statements_of(app, fn) -> list[str]:
-    seen = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        fn()
-    finally:
-        with app.app_context():
-            sa.event.remove(db.engine, "before_cursor_execute", listen)
-    return seen
-
-
 def test_an_api_intake_stays_within_its_statement_budget(world, app, client):
     from .test_api import new_ticket, token_for
 
     token = token_for(client, "community")
     assert new_ticket(client, token).status_code == 201  # caches warm, as in a running server
     answers = []
-    statements = _statements_of(app, lambda: answers.append(new_ticket(client, token)))
+    statements = statements_of(app, lambda: answers.append(new_ticket(client, token)))
     assert answers[0].status_code == 201, answers[0].get_json()
     assert len(statements) <= STATEMENT_BUDGET, "\n".join(statements)
     writes = [s.split(" (")[0] for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE"))]

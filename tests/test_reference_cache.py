@@ -20,6 +20,7 @@ from models.tickets.deadlines import deadline_after, work_calendar
 from models.tickets.dispatch import resolve_owner
 from models.tickets.dispatch_rules import DispatchRule
 
+from .conftest import statements_of
 from .processes import free_port, run_py, stop, wait_for_http
 from .test_api import auth, token_for
 
@@ -207,21 +208,15 @@ def test_a_warmed_process_draws_its_first_board_without_reading_whole_reference_
     admin = login_as("admin")
     forget()
     warm_up(app)
-    sent = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        assert admin.get("/admin/board/").status_code == 200
-        made = admin.post("/api/v1/tickets", json={
-            "category": "0101", "description": "垃圾桶满溢", "lat": 30.006, "lon": 120.004},
-            headers=auth(token_for(admin, "community")))
-    finally:
-        with app.app_context():
-            sa.event.remove(db.engine, "before_cursor_execute", listen)
+    token = token_for(admin, "community")
+    answers = []
+    sent = statements_of(app, lambda: answers.extend([
+        admin.get("/admin/board/"),
+        admin.post("/api/v1/tickets", json={"category": "0101", "description": "垃圾桶满溢",
+                                            "lat": 30.006, "lon": 120.004},
+                   headers=auth(token))]))
+    board, made = answers
+    assert board.status_code == 200
     assert made.status_code == 201, made.get_json()
     whole = [s for s in sent
              if re.search(r"\bFROM (areas|users|departments|categories|dispatch_rules)\b", s)
