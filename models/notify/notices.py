@@ -7,17 +7,14 @@ no-op (and the key is the idempotency key the receiver sees).
 """
 from __future__ import annotations
 
-import functools
-
 import hashlib
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.base import db, utcnow
+from models.bulk import insert_rows
 from models.notify.outbox import Notification
 from models.reference_cache import cached, frozen, user_rows
 from models.tickets.actions import Action
@@ -59,36 +56,16 @@ def notice_row(*, cause: str, channel: Channel, template: str, payload: dict,
             "payload": payload, "created_at": utcnow()}
 
 
-ROWS_PER_INSERT = 500  # a page of the sweep can tell thousands: keep each statement's parameters bounded
-
-
 def write_notices(rows: list[dict], *, ids: bool = True) -> list[int]:
-    """Write outbox rows in one statement (per ROWS_PER_INSERT); a row whose message (cause,
-    channel, recipient) exists already is skipped by the database (``ON CONFLICT (dedupe_key)
-    DO NOTHING``), also against a concurrent transaction writing the same message. Returns the
-    ids written; with ``ids=False`` nothing (the rows go as one short statement repeated in a
-    pipeline instead of long multi-row INSERTs, which the driver parses row by row: a sweep's
-    thousands of messages)."""
+    """Write outbox rows in one statement (``bulk.insert_rows``: a sweep's thousands of messages
+    too); a row whose message (cause, channel, recipient) exists already is skipped by the
+    database (``ON CONFLICT (dedupe_key) DO NOTHING``), also against a concurrent transaction
+    writing the same message. Returns the ids written (with ``ids=False``, nothing)."""
     seen: set[str] = set()
     unique = [r for r in rows if not (r["dedupe_key"] in seen or seen.add(r["dedupe_key"]))]
-    statement = _insert_notices(db.session.get_bind().dialect.name)
-    if not ids:
-        if unique:
-            db.session.execute(statement, unique)
-        return []
-    statement = statement.returning(Notification.__table__.c.id)
-    written: list[int] = []
-    for start in range(0, len(unique), ROWS_PER_INSERT):
-        # Many parameter sets, one statement ("insertmanyvalues"): its compiled form is kept.
-        written += db.session.execute(statement, unique[start:start + ROWS_PER_INSERT]).scalars()
-    return written
-
-
-@functools.cache
-def _insert_notices(dialect: str):
-    table = Notification.__table__
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+    written = insert_rows(Notification.__table__, unique, returning=("id",) if ids else (),
+                          skip_conflicts_on="dedupe_key")
+    return sorted(row.id for row in written)
 
 
 def write_notice(**row) -> int | None:

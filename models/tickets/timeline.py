@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import db, utcnow
+from models.bulk import insert_rows, rows_source
 from models.people.department import Department
 from models.people.user import User
 from models.stats.rollups import mark_changed, mark_changed_rows
@@ -222,21 +223,16 @@ def record_steps(steps: Sequence[Step], action: Action, *, at: datetime) -> list
     by_id = {step.was.id: step for step in steps}
     table = Ticket.__table__
     set_here = ["status", "assigned_user_id", "assigned_department_id", *names]
-    values = sa.values(sa.column("id", table.c.id.type), sa.column("version", table.c.version.type),
-                       *(sa.column(name, table.c[name].type) for name in set_here),
-                       name="step").data(
+    values, params = rows_source(
+        "step", [table.c.id, table.c.version, *(table.c[name] for name in set_here)],
         [(step.was.id, step.was.version, step.to_status, step.to_user_id,
-          step.to_department_id, *(step.changes[name] for name in names)) for step in steps]
-    ).cte("step")  # a CTE: SQLite reads no VALUES with column names in FROM
-    typed = (lambda name: sa.cast(values.c[name], table.c[name].type)) \
-        if db.session.get_bind().dialect.name == "postgresql" \
-        else (lambda name: values.c[name])  # a column of NULLs is text to PostgreSQL
+          step.to_department_id, *(step.changes[name] for name in names)) for step in steps])
     changed = db.session.execute(
         table.update()
         .where(table.c.id == values.c.id, table.c.version == values.c.version)
         .values(event_seq=table.c.event_seq + 1, version=table.c.version + 1,
-                last_activity_at=at, **{name: typed(name) for name in set_here})
-        .returning(*(table.c[name] for name in _CHANGED_COLUMNS))).all()
+                last_activity_at=at, **{name: values.c[name] for name in set_here})
+        .returning(*(table.c[name] for name in _CHANGED_COLUMNS)), params).all()
     return _events_on(changed, action, at=at, before=lambda row: by_id[row.id].was,
                       note=lambda row: by_id[row.id].note,
                       details=lambda row: by_id[row.id].details)
@@ -269,11 +265,9 @@ def _events_on(changed: list, action: Action, *, at: datetime, before: Callable,
                        "from_department_id": was.assigned_department_id,
                        "to_department_id": row.assigned_department_id, "note": note(row),
                        "details": details(row), "created_at": at})
-    written = TicketEvent.__table__
-    ids = dict((ticket_id, event_id) for event_id, ticket_id in db.session.execute(
-        written.insert().returning(written.c.id, written.c.ticket_id), events))
-    db.session.execute(StatsPending.__table__.insert(),
-                       [{"ticket_id": row.id} for row in changed])
+    ids = dict((ticket_id, event_id) for event_id, ticket_id in insert_rows(
+        TicketEvent.__table__, events, returning=("id", "ticket_id")))
+    insert_rows(StatsPending.__table__, [{"ticket_id": row.id} for row in changed])
     rows = [_with_event(row, ids[row.id]) for row in changed]
     notify_system_events(rows, events)
     return rows
