@@ -247,3 +247,43 @@ def test_escalation_on_timeout_restarts_the_clock_for_the_new_owner(world):
     assert ticket.overdue_at is None and ticket.warned_at is None  # the new owner is warned anew
     assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket).where(
         overdue_condition(now))).scalar_one() == 0
+
+
+def test_the_systems_deadline_marks_are_not_activity_so_a_neglected_ticket_stays_stalled(world):
+    """The sweep's warning and overdue mark are events on the timeline, but nobody touched the
+    ticket: the board keeps it stalled and first in its column (most neglected first). A
+    person's step, or an escalation that hands it to someone else, is activity."""
+    from models.tickets.board import BoardFilters, build_board
+
+    world.categories["garbage"].escalate_when_overdue = False
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+    neglected, worked = report(world, start), report(world, start)
+    accepted = start + timedelta(minutes=5)
+    for ticket in (neglected, worked):
+        do(ticket, "accept", world, "gridworker", accepted)
+    assert neglected.last_activity_at == accepted
+    warn_at = accepted + (neglected.handle_deadline - accepted) * 0.9
+    assert deadline_sweep(warn_at)["warned"] == 2
+    late = neglected.handle_deadline + timedelta(days=3)
+    do(worked, "note", world, "gridworker", late - timedelta(hours=1), note="已联系环卫")
+    assert deadline_sweep(late) == {"warned": 0, "overdue": 2, "escalated": 0}
+    db.session.expire_all()
+
+    from models import TicketEvent
+    assert db.session.execute(sa.select(TicketEvent.action).where(
+        TicketEvent.ticket_id == neglected.id).order_by(TicketEvent.seq)).scalars().all()[-2:] == [
+        "deadline_warning", "overdue"]
+    assert db.session.get(Ticket, neglected.id).last_activity_at == accepted
+    assert db.session.get(Ticket, worked.id).last_activity_at == late - timedelta(hours=1)
+    column = {c.key: c for c in build_board(world.users["admin"], BoardFilters(), now=late)}
+    cards = {card.ticket.id: card for card in column["in_progress"].cards}
+    assert cards[neglected.id].stalled and not cards[worked.id].stalled
+    assert [card.ticket.id for card in column["in_progress"].cards][:2] == [neglected.id, worked.id]
+
+    world.categories["garbage"].escalate_when_overdue = True  # handed up: the new holder's clock
+    db.session.commit()
+    again = report(world, start)
+    do(again, "accept", world, "gridworker", accepted)
+    later = again.handle_deadline + timedelta(minutes=1)
+    assert deadline_sweep(later)["escalated"] == 1
+    assert db.session.get(Ticket, again.id).last_activity_at == later

@@ -85,8 +85,10 @@ def what_changed(ticket: Ticket, before: dict) -> dict:
         "ticket": {**{name: getattr(ticket, name) for name in (
             "status", "overdue_at", "warned_at", "current_level", "assigned_user_id",
             "assigned_department_id", "handle_deadline", "accept_deadline", "deadlines_from",
-            "accepted_at", "last_activity_at", "event_seq")},
-            "versions_on": ticket.version - before["version"]},
+            "accepted_at", "event_seq")},
+            "versions_on": ticket.version - before["version"],
+            "activity": ticket.last_activity_at if ticket.last_activity_at
+            != before["last_activity_at"] else "unchanged"},
         "events": [(e.seq, e.action, e.actor_kind, e.actor_user_id, e.from_status, e.to_status,
                     e.from_user_id, e.to_user_id, e.from_department_id, e.to_department_id,
                     e.note, e.details, e.created_at) for e in events],
@@ -98,7 +100,8 @@ def what_changed(ticket: Ticket, before: dict) -> dict:
 
 
 def state(ticket: Ticket) -> dict:
-    return {"event_seq": ticket.event_seq, "version": ticket.version}
+    return {"event_seq": ticket.event_seq, "version": ticket.version,
+            "last_activity_at": ticket.last_activity_at}
 
 
 def marked_alone(ticket: Ticket, now: datetime) -> timeouts.Overdue:

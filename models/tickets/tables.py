@@ -151,6 +151,10 @@ class Ticket(db.Model):
         # The list sorted by handling deadline.
         sa.Index("ix_tickets_handle_deadline_id", "handle_deadline", "id"),
         sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
+        # Room on each page for a row's next version: a step that changes no indexed column
+        # (the deadline sweep's marks) is then written beside it, its indexes left as they
+        # are (a HOT update; migration 0037).
+        {"postgresql_with": {"fillfactor": 90}},
     )
 
     def __str__(self) -> str:

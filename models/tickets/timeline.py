@@ -60,7 +60,8 @@ def append_event(
     event.to_user_id = ticket.assigned_user_id
     event.to_department_id = ticket.assigned_department_id
     ticket.event_seq = event.seq
-    ticket.last_activity_at = at
+    if moves_activity(event):
+        ticket.last_activity_at = at
     if ticket.id is None:  # a ticket being reported: written right after it (below)
         ticket.__dict__.setdefault(UNWRITTEN, []).append(event)
         if ticket not in db.session:  # adding it again would walk its relationships again
@@ -70,6 +71,17 @@ def append_event(
     db.session.add(event)
     mark_changed(ticket)  # the statistics fold it again (same transaction as the event)
     return event
+
+
+def moves_activity(event: TicketEvent) -> bool:
+    """Whether an event is activity on its ticket (``last_activity_at``: the board's "stalled"
+    badge and its columns' order, most neglected first): one taken by a person or an
+    integration, or one that changed the ticket's status or holder. The system's own marks and
+    reminders (deadline warning, overdue mark, supervision reminder) are not: a ticket nobody has
+    touched stays stalled, and its row is written without touching the indexes on activity."""
+    return (event.actor_kind != ActorKind.SYSTEM or event.from_status != event.to_status
+            or event.from_user_id != event.to_user_id
+            or event.from_department_id != event.to_department_id)
 
 
 # --- a reported ticket's row and first events: written below the unit of work ------------------
@@ -167,7 +179,8 @@ def record_events_on(seen: Sequence[tuple[int, int]], action: Action, *, changes
     assignee (the deadline sweep's warning and overdue marks): on each ticket of ``seen``
     ((id, version) as the caller read it) still at that version and not ``unless``, apply
     ``changes`` and append one system event (the same row ``append_event`` writes: next seq,
-    version + 1, last activity), mark it for the statistics and write its notifications —
+    version + 1; no activity, ``moves_activity``), mark it for the statistics and write its
+    notifications —
     a few statements for the whole batch. Returns the changed tickets' rows (``_CHANGED_COLUMNS``)
     with their new event's id as ``event_id``; a ticket changed meanwhile is left alone."""
     if not seen:
@@ -177,8 +190,7 @@ def record_events_on(seen: Sequence[tuple[int, int]], action: Action, *, changes
     changed = db.session.execute(
         table.update()
         .where(sa.tuple_(table.c.id, table.c.version).in_(list(seen)), sa.not_(unless))
-        .values(event_seq=table.c.event_seq + 1, version=table.c.version + 1,
-                last_activity_at=at, **changes)
+        .values(event_seq=table.c.event_seq + 1, version=table.c.version + 1, **changes)
         .returning(*(table.c[name] for name in _CHANGED_COLUMNS))).all()
     return _events_on(changed, action, at=at, before=lambda row: row, note=lambda row: None,
                       details=details)
