@@ -187,12 +187,17 @@ def point_to_grid_city(lookups: int) -> dict:
 
 
 def sweeps(url: str, plan: Plan) -> dict:
-    """Idle sweep (steady state), then a sweep where 5 % of the open tickets (at most 5,000; or
-    BENCH_SWEEP_OVERDUE) just became overdue; that one is rolled back after each run."""
+    """Idle sweep (steady state), then the sweep at the moment 5 % of the open tickets (at most
+    5,000; or BENCH_SWEEP_OVERDUE) being handled have just passed their deadline: the sweep's
+    clock is moved forward to that moment, so those tickets' rows are as their last real step
+    left them (as when time passes); the warnings falling due before it are written first, as
+    the sweeps of the minutes between would have, and not timed. Rolled back after each run."""
     import sqlalchemy as sa
 
-    from jobs.sweeps import deadline_sweep
+    from jobs.sweeps import deadline_sweep, each_page
     from models import db
+    from models.base import utcnow
+    from models.tickets import timeouts
 
     t0 = time.perf_counter()
     catch_up = deadline_sweep()  # the generator's steady state may leave a few to do
@@ -207,8 +212,18 @@ def sweeps(url: str, plan: Plan) -> dict:
     open_count = db.session.execute(sa.text("SELECT count(*) FROM tickets WHERE status IN "
                                             "('pending','in_progress','pending_review','suspended')")).scalar()
     share = int(os.environ.get("BENCH_SWEEP_OVERDUE") or min(5000, max(open_count // 20, 1)))
+    now = utcnow()
+    due = db.session.execute(sa.text("""
+        SELECT handle_deadline FROM tickets WHERE status = 'in_progress' AND overdue_at IS NULL
+          AND handle_deadline >= :now ORDER BY handle_deadline LIMIT :n"""),
+                             {"now": now, "n": share}).scalars().all()
+    if not due:
+        log("sweep: no ticket being handled has a deadline ahead; not measured")
+        return {"sweep_idle": figure(idle, open_tickets=open_count,
+                                     catch_up_ms=round(catch_up_ms), catch_up=catch_up)}
+    at = due[-1] + timedelta(microseconds=1)
     original = db.session.commit
-    runs, counts, executed = [], {}, []
+    runs, counts, executed, warned_first = [], {}, [], 0
 
     def count_statement(*_args):
         executed.append(1)
@@ -216,37 +231,30 @@ def sweeps(url: str, plan: Plan) -> dict:
     db.session.commit = db.session.flush  # type: ignore[method-assign]
     try:
         for _ in range(3 if plan.repeats > 2 else 1):
-            # Too few being handled for the share asked for: the latest closed ones are reopened
-            # in the same transaction (rolled back like the rest).
-            db.session.execute(sa.text("""
-                UPDATE tickets SET status = 'in_progress', closed_at = NULL, overdue_at = NULL
-                WHERE id IN (SELECT id FROM tickets WHERE status = 'closed' ORDER BY id DESC
-                             LIMIT greatest(0, :n - (SELECT count(*) FROM tickets
-                                 WHERE status = 'in_progress' AND overdue_at IS NULL)))"""),
-                               {"n": share})
-            db.session.execute(sa.text("""
-                UPDATE tickets SET handle_deadline = now() - interval '1 minute', overdue_at = NULL,
-                       warned_at = coalesce(warned_at, now() - interval '1 hour')
-                WHERE id IN (SELECT id FROM tickets WHERE status = 'in_progress'
-                             AND overdue_at IS NULL ORDER BY id DESC LIMIT :n)"""), {"n": share})
+            warned_first = 0
+            for page in each_page(timeouts.due_for_warning(at)):
+                warned_first += len(timeouts.warn_deadlines_near([tuple(r) for r in page], at))
             executed.clear()
             sa.event.listen(db.engine, "before_cursor_execute", count_statement)
             t = time.perf_counter()
             try:
-                counts = deadline_sweep()
+                counts = deadline_sweep(at)
             finally:
                 runs.append((time.perf_counter() - t) * 1000)
                 sa.event.remove(db.engine, "before_cursor_execute", count_statement)
             db.session.rollback()
     finally:
         db.session.commit = original  # type: ignore[method-assign]
-    log(f"sweep_idle p50 {statistics.median(idle):.0f} ms; sweep with {share:,} just overdue of "
+    ahead_min = round((at - now).total_seconds() / 60, 1)
+    log(f"sweep clock {ahead_min} min ahead ({warned_first:,} warnings written first)")
+    log(f"sweep_idle p50 {statistics.median(idle):.0f} ms; sweep with {len(due):,} just overdue of "
         f"{open_count:,} open: p50 {statistics.median(runs):.0f} ms {counts}, "
         f"{len(executed):,} statements")
     return {"sweep_idle": figure(idle, open_tickets=open_count, catch_up_ms=round(catch_up_ms),
                                  catch_up=catch_up),
-            "sweep": figure(runs, open_tickets=open_count, just_overdue=share, did=counts,
-                            statements=len(executed))}
+            "sweep": figure(runs, open_tickets=open_count, just_overdue=len(due), did=counts,
+                            statements=len(executed), clock_ahead_min=ahead_min,
+                            warnings_written_first=warned_first)}
 
 
 # ---- servers -------------------------------------------------------------------------------
