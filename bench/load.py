@@ -94,6 +94,9 @@ def _with_wrk(base: str, clients: int, seconds: float, requests: list[Request]) 
               "runs": done["requests"], "errors": sum(errors.values()), "load_generator": "wrk"}
     if errors:
         figure["error_kinds"] = errors  # status: answers of 400 and above
+        # wrk keeps one latency histogram for every answer: these percentiles count the errors'
+        # answers too (the Python threads time only the good ones).
+        figure["latency_includes_errors"] = True
     return figure
 
 
