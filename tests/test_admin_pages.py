@@ -151,6 +151,21 @@ def test_the_board_shows_each_users_own_columns(world, login_as):
     assert re.findall(r'gd-count">(\d+)<', filtered)[0] == "1"
 
 
+def test_a_board_column_past_the_count_cap_says_so(world, login_as, app, monkeypatch):
+    """DESIGN.md: no exact count of millions of rows per page view. A column counts up to
+    LIST_COUNT_CAP (the lists' cap) and then says "more than" on the page; below it, exact."""
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 3)
+    page = login_as("district").get("/admin/board/").get_data(as_text=True)
+    head = page[page.index('id="gd-column-pending"'):page.index('id="gd-column-in_progress"')]
+    assert '>3+</span>' in head and 'title="超过 3 条（为保证看板速度，不再继续计数）"' in head
+    assert "共超过 3 条，请到工单列表查看（为保证看板速度，不再继续计数）" in head
+    assert head.count("gd-card ") == 4  # every card is still shown
+    assert re.findall(r'gd-count">(\d+)<', page) == ["0", "0", "0"]
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 4)  # exactly the cap: exact
+    page = login_as("district").get("/admin/board/").get_data(as_text=True)
+    assert re.findall(r'gd-count">(\d+)<', page) == ["4", "0", "0", "0"]
+
+
 def test_the_matrix_marks_explicit_inherited_and_gaps(world, login_as):
     db.session.add(Category(code="0199", name="其他环卫", parent=world.categories["top"]))
     db.session.add(DispatchRule(category=world.categories["garbage"], area=world.areas["community2"],

@@ -16,6 +16,7 @@ from models.reference_cache import area_rows, category_rows, department_rows, us
 from models.settings import setting
 from models.tickets.cohandling import tasks_by_ticket
 from models.tickets.deadlines import deadline_state, running_deadline
+from models.tickets.listing import capped_count, count_cap
 from models.tickets.supervision import under_supervision
 from models.tickets.tables import Ticket
 from models.vocabulary import TicketStatus
@@ -69,7 +70,8 @@ class Card:
 class Column:
     key: str
     statuses: tuple
-    count: int = 0
+    count: int = 0  # at most count_cap(); past it ``capped``
+    capped: bool = False
     cards: list[Card] = field(default_factory=list)
 
 
@@ -95,8 +97,9 @@ def _conditions(user: User, filters: BoardFilters) -> list:
 
 
 def build_board(user: User, filters: BoardFilters, now: datetime | None = None) -> list[Column]:
-    """Five statements whatever the scope: the counts, the cards' ids, the cards' tickets, their
-    supervision, their co-handling tasks. Names come from the reference caches (Card)."""
+    """Five statements whatever the scope: the counts (capped, ``listing.capped_count``), the
+    cards' ids, the cards' tickets, their supervision, their co-handling tasks. Names come from
+    the reference caches (Card)."""
     now = now or utcnow()
     stalled_after = timedelta(hours=setting("STALLED_AFTER_HOURS", 48))
     since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
@@ -107,9 +110,9 @@ def build_board(user: User, filters: BoardFilters, now: datetime | None = None) 
         if key == "closed":
             where.append(Ticket.closed_at >= since)
         wheres.append(where)
+    cap = count_cap()
     counts = db.session.execute(sa.select(*(
-        sa.select(sa.func.count()).select_from(Ticket).where(*where).scalar_subquery()
-        for where in wheres))).one()
+        capped_count(sa.select(Ticket.id).where(*where), cap) for where in wheres))).one()
     ids = _card_ids(wheres)
     tickets = {t.id: t for t in db.session.execute(
         sa.select(Ticket).where(Ticket.id.in_([i for column in ids for i in column]))
@@ -117,7 +120,7 @@ def build_board(user: User, filters: BoardFilters, now: datetime | None = None) 
     tasks = tasks_by_ticket(tickets)
     columns = []
     for (key, statuses), count, column_ids in zip(COLUMNS, counts, ids):
-        column = Column(key, statuses, count)
+        column = Column(key, statuses, min(count, cap), capped=count > cap)
         column.cards = [Card(t, deadline_state(t, now),
                              key != "closed" and now - t.last_activity_at > stalled_after,
                              tasks[t.id])

@@ -18,6 +18,7 @@ from models.base import utcnow
 from models.categories import in_category
 from models.clock import local_zone
 from models.people.phones import phone_search_key
+from models.settings import setting
 from models.tickets.co_tasks import co_handled_by
 from models.tickets.deadlines import overdue_condition
 from models.tickets.tables import Ticket
@@ -106,3 +107,16 @@ def jsonable_filter_value(value):
     if isinstance(value, (list, tuple)):
         return [jsonable_filter_value(v) for v in value]
     return value
+
+
+def count_cap() -> int:
+    """Where the lists and the board stop counting (DESIGN.md: no exact count of millions of
+    rows per page view; the page says the count is capped)."""
+    return setting("LIST_COUNT_CAP", 10000)
+
+
+def capped_count(rows: sa.Select, cap: int) -> sa.ScalarSelect:
+    """The number of ``rows``, counted up to ``cap + 1``: exact up to ``cap``, and above it
+    only "more than ``cap``" (the caller shows that)."""
+    inner = rows.with_only_columns(Ticket.id).order_by(None).limit(cap + 1).subquery()
+    return sa.select(sa.func.count()).select_from(inner).scalar_subquery()

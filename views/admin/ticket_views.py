@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, current_app, g, has_request_context, jsonify, request, send_file
+from flask import abort, g, has_request_context, jsonify, request, send_file
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, DateBetweenFilter, FilterEqual
 from flask_babel import gettext as _
@@ -27,8 +27,8 @@ from models.people.roles import ALL_ROLES
 from models.tickets.attachments import open_photo
 from models.tickets.cohandling import tasks_by_ticket
 from models.tickets.deadlines import is_overdue, running_deadline_field
-from models.tickets.listing import (figure_key_valid, jsonable_filter_value, list_filter,
-                                    list_search)
+from models.tickets.listing import (capped_count, count_cap, figure_key_valid,
+                                    jsonable_filter_value, list_filter, list_search)
 from models.tickets.records import TicketChangedError, edit_ticket_fields
 from models.tickets.reporters import further_reporters
 from models.tickets.supervision import SupervisionLevel
@@ -50,8 +50,8 @@ class CappedCountQuery(Query):
     cap = 10000
 
     def scalar(self):
-        inner = self.with_entities(Ticket.id).order_by(None).limit(self.cap + 1).subquery()
-        count = self.session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
+        count = self.session.execute(sa.select(capped_count(
+            self.with_entities(Ticket.id).statement, self.cap))).scalar_one()
         g.ticket_count_capped = count > self.cap
         return min(count, self.cap)
 
@@ -414,7 +414,7 @@ class TicketView(SupervisionMixin, TicketActionsMixin, GridDeskModelView):
     def get_count_query(self):
         g.ticket_count_capped = False
         query = CappedCountQuery([sa.func.count(Ticket.id)], session=db.session())
-        query.cap = current_app.config["LIST_COUNT_CAP"]  # copied along by every .filter()
+        query.cap = count_cap()  # copied along by every .filter()
         query = query.select_from(Ticket)
         if self._area_filter_within_scope():
             # The area filter, applied next, already keeps the count inside the scope; without
