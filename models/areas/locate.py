@@ -35,7 +35,9 @@ class Placement:
 
 class _AreaIndex:
     def __init__(self, rows: list[tuple[int, str, AreaLevel, dict]]) -> None:
-        grids = [(i, code, shape(b)) for i, code, level, b in rows if level == AreaLevel.GRID]
+        rows = [(i, code, level, shape_of) for (i, code, level, _b), shape_of
+                in zip(rows, _shapes([b for _i, _code, _level, b in rows]))]
+        grids = [(i, code, s) for i, code, level, s in rows if level == AreaLevel.GRID]
         # Sorted by code: a point on a shared border goes to the grid with the smallest code.
         grids.sort(key=lambda g: g[1])
         self.grid_ids = [g[0] for g in grids]
@@ -45,7 +47,7 @@ class _AreaIndex:
             if grids else None
         self.grid_cells = GridCells(self.grid_shapes, self.grid_extent) \
             if grids else None
-        communities = [(i, shape(b)) for i, code, level, b in rows if level == AreaLevel.COMMUNITY]
+        communities = [(i, s) for i, code, level, s in rows if level == AreaLevel.COMMUNITY]
         self.community_ids = [c[0] for c in communities]
         self.community_shapes = [c[1] for c in communities]
         self.community_tree = STRtree(self.community_shapes) if communities else None
@@ -74,9 +76,17 @@ class _AreaIndex:
         return self.community_ids[int(self.community_tree.nearest(point))]
 
 
+def _shapes(boundaries: list) -> list:
+    """Polygons from GeoJSON: as text, read by GEOS itself (no Python object per coordinate,
+    whose freed memory a worker would keep: ~60 MB at 25,600 grids), or as dicts."""
+    if boundaries and all(isinstance(b, str) for b in boundaries):
+        return list(shapely.from_geojson(boundaries))
+    return [b if isinstance(b, shapely.Geometry) else shape(b) for b in boundaries]
+
+
 def _build_index() -> _AreaIndex:
     rows = db.session.execute(
-        sa.select(Area.id, Area.code, Area.level, Area.boundary)
+        sa.select(Area.id, Area.code, Area.level, sa.cast(Area.boundary, sa.Text))
         .where(Area.level.in_([AreaLevel.GRID, AreaLevel.COMMUNITY]), Area.active.is_(True),
                Area.boundary.is_not(None))).all()
     index = _AreaIndex(rows)
