@@ -65,13 +65,14 @@ def _recordset(name: str, columns: Sequence[sa.Column]):
 
 def _document(columns: Sequence[sa.Column], rows: Sequence[dict], dialect) -> str:
     """The rows as JSON, each value as the column's type would bind it (a UTC column's
-    datetime in UTC, and refused when naive); enums as their values, JSON columns as they are."""
+    datetime in UTC, and refused when naive); enums as their values, JSON columns as they are
+    (a None there is SQL NULL, read back as None like the JSON null the ORM writes)."""
     own = {column.name: functools.partial(column.type.process_bind_param, dialect=dialect)
            for column in columns if isinstance(column.type, sa.types.TypeDecorator)}
     if own:
         rows = [{name: own[name](value) if name in own else value for name, value in row.items()}
                 for row in rows]
-    return orjson.dumps(rows).decode()
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()  # keys as json.dumps
 
 
 @functools.cache
