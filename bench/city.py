@@ -580,13 +580,13 @@ _SOURCE_CUM = list(zip([s for s, _ in SOURCES],
 _SOURCE_CUM[-1] = (_SOURCE_CUM[-1][0], 101)
 
 
-def secondary_indexes(conn) -> list[list[str]]:
+def secondary_indexes(conn, tables=("tickets", "ticket_events")) -> list[list[str]]:
     return [list(r) for r in conn.execute("""
         SELECT i.relname, pg_get_indexdef(x.indexrelid)
         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-        WHERE t.relname IN ('tickets', 'ticket_events') AND NOT EXISTS (
+        WHERE t.relname = ANY(%s) AND NOT EXISTS (
             SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-        ORDER BY i.relname""").fetchall()]
+        ORDER BY i.relname""", (list(tables),)).fetchall()]
 
 
 def load_tickets(url: str, scale: Scale, model: Model, now: float) -> dict:
@@ -706,11 +706,23 @@ def rebuild_rollups(url: str, batch: int = 5000, workers: int | None = None) -> 
             sums = ", ".join(f"sum({m})" for m in MEASURES)
             nonzero = " OR ".join(f"sum({m}) <> 0" for m in MEASURES)
             conn.execute("SET work_mem = '512MB'")
+            conn.execute("SET maintenance_work_mem = '1GB'")
             with conn.transaction():
                 conn.execute("TRUNCATE stats_daily")
+                # ~0.9 daily rows per fact: built without the six scope indexes, which are then
+                # built in one sorted pass each (dropped and made again in this transaction)
+                defs = secondary_indexes(conn, ("stats_daily",))
+                for name, _definition in defs:
+                    conn.execute(f'DROP INDEX "{name}"')
+                t0 = time.perf_counter()
                 conn.execute(f"""INSERT INTO stats_daily (day, {', '.join(DIMENSIONS)}, {', '.join(MEASURES)})
                     SELECT day, {', '.join(DIMENSIONS)}, {sums} FROM stats_facts
                     GROUP BY day, {', '.join(DIMENSIONS)} HAVING {nonzero}""")
+                log(f"daily sums: {time.perf_counter() - t0:.0f} s")
+                for name, definition in defs:
+                    t0 = time.perf_counter()
+                    conn.execute(definition)
+                    log(f"index {name}: {time.perf_counter() - t0:.1f} s")
                 set_progress(conn, "daily_done", True)
             conn.execute("VACUUM (ANALYZE) stats_facts")
             conn.execute("VACUUM (ANALYZE) stats_daily")
