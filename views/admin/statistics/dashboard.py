@@ -18,6 +18,7 @@ from models.evaluation.ranking import month_start, monthly_ranking
 from models.evaluation.schemes import EvaluatedRole
 from models.people.access import sees_everywhere
 from models.people.roles import ALL_ROLES, EVALUATION_READER_ROLES
+from models.reference_cache import area_rows, user_rows
 from models.settings import setting
 from models.stats.definitions import BY_CODE
 from models.stats.scope import reads_area_views
@@ -31,6 +32,7 @@ from .filters import StatsFilters, read_filters
 
 TOP_GRIDS = 15
 TOP_CATEGORIES = 15
+WORKERS_SHOWN = 100  # a whole city's grid workers (~25,000) made a 30 MB page
 TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
 RANKED_SHOWN = 3
 WORKER_PATROL_COLUMNS = ("patrol_found", "patrol_coverage", "patrol_day_coverage")
@@ -55,7 +57,7 @@ def dashboard(filters: StatsFilters) -> dict:
     # to): its trend, categories and grids are charted by dispatches, everyone else's by reports.
     measure = "dispatched" if filters.department is not None else "received"
     trend = trend_chart(filters, "month" if by_month else "day", measure)
-    workers = worker_rows(filters)
+    workers, workers_total = worker_rows(filters)
     # The analysis and the map are area views: linked (with the focus categories' places and
     # seasons, which read areas) only for the roles that read them.
     area_views = reads_area_views(viewer())
@@ -67,7 +69,7 @@ def dashboard(filters: StatsFilters) -> dict:
             "trend_title": (_("%(figure)s and closed per month", figure=BY_CODE[measure].name)
                             if by_month else
                             _("%(figure)s and closed per day", figure=BY_CODE[measure].name)),
-            "top_grids": TOP_GRIDS, "workers": workers,
+            "top_grids": TOP_GRIDS, "workers": workers, "workers_total": workers_total,
             "focus": focus(filters) if area_views else [],
             "worker_heads": {code: BY_CODE[code] for code in WORKER_PATROL_COLUMNS},
             "chart_data": {"trend": trend,
@@ -124,18 +126,32 @@ def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "receive
             "series": [{"name": BY_CODE[measure].name, "data": data}]}
 
 
-def worker_rows(filters: StatsFilters) -> list[dict]:
+def worker_rows(filters: StatsFilters) -> tuple[list[dict], int]:
+    """The grid workers' rows in their grids' order; past WORKERS_SHOWN (a city has ~25,000)
+    the WORKERS_SHOWN with the most closed tickets, most first. And how many there are."""
     found = {row.key: row for row in rows(filters, "assignee", codes=WORKER_CODES) if row.key}
-    if not found:
-        return []
-    people = db.session.execute(sa.select(User).where(
-        User.id.in_(list(found)), User.role == Role.GRID_WORKER)).scalars().all()
+    people, areas = user_rows(), area_rows()
+    workers = [people[key] for key in found
+               if key in people and people[key].role == Role.GRID_WORKER]
+
+    def place(person):
+        area = areas.get(person.scope_area_id)
+        return (area.path if area else "", person.id)
+
+    total = len(workers)
+    if total > WORKERS_SHOWN:
+        workers.sort(key=lambda p: (-found[p.id].values["closed"],
+                                    -found[p.id].values["dispatched"], place(p)))
+        workers = workers[:WORKERS_SHOWN]
+    else:
+        workers.sort(key=place)
     result = []
-    for person in sorted(people, key=lambda u: (u.scope_area.path if u.scope_area else "", u.id)):
+    for person in workers:
         values = found[person.id].values
+        area = areas.get(person.scope_area_id)
         result.append({
             "id": person.id, "name": person.display_name,
-            "grid": person.scope_area.name if person.scope_area else "",
+            "grid": area.name if area else "",
             "dispatched": values["dispatched"], "closed": values["closed"],
             "hours": values["avg_hours"], "hours_text": fmt(values["avg_hours"], "hours"),
             "satisfaction": values["satisfaction_rate"],
@@ -147,7 +163,7 @@ def worker_rows(filters: StatsFilters) -> list[dict]:
             "patrol_day_coverage_text": fmt(values["patrol_day_coverage"], "ratio"),
             "dispatched_url": list_url(filters, "dispatched", user_id=person.id),
             "closed_url": list_url(filters, "closed", user_id=person.id)})
-    return result
+    return result, total
 
 
 def workers_chart(workers: list[dict]) -> dict:

@@ -196,5 +196,6 @@ def scope_label(user: User, filters: StatsFilters) -> str:
 
 def page_context(filters: StatsFilters) -> dict:
     """What every statistics page's header and filter form show."""
-    return {"filters": filters, "choices": filter_choices(viewer()), "presets": presets(filters),
+    return {"filters": filters, "choices": filter_choices(viewer(), filters),
+            "presets": presets(filters),
             "scope_label": scope_label(viewer(), filters)}
