@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from models.base import db
 from models.clock import local_zone
 from models.people.user import User
+from models.reference_cache import user_rows
 from models.stats.definitions import BY_CODE
 from models.vocabulary import Role
 
@@ -124,8 +125,9 @@ def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) 
     if role == "grid_worker":
         from models.patrol.queries import worker_coverage
 
-        workers = db.session.scalars(sa.select(User).where(User.id.in_(unit_ids))).all()
-        for worker_id, coverage in worker_coverage(list(workers), month, last).items():
+        people = user_rows()  # plain rows: a city's 25,600 grid workers are no ORM objects
+        workers = [people[key] for key in unit_ids if key in people]
+        for worker_id, coverage in worker_coverage(workers, month, last).items():
             unit = values.setdefault(worker_id, {})
             unit[PATROL_COVERAGE] = coverage.grid_share
             unit[PATROL_DAY_COVERAGE] = coverage.day_share

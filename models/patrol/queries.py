@@ -184,10 +184,11 @@ def walked_grid_days(date_from: date, date_to: date,
             for worker, grid, path, started in rows}
 
 
-def worker_coverage(workers: list[User], date_from: date, date_to: date, *,
+def worker_coverage(workers: list, date_from: date, date_to: date, *,
                     today: date | None = None) -> dict[int, WorkerCoverage]:
     """worker id → their coverage of the active grids of their scope area in the period (their
-    own rounds only). A worker without a scope area has no grids (coverage None)."""
+    own rounds only). A worker without a scope area has no grids (coverage None). ``workers``:
+    users or their plain rows (``reference_cache.user_rows``): ``id`` and ``scope_area_id``."""
     from models.clock import local_today
     from models.reference_cache import area_rows
 

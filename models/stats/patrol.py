@@ -28,6 +28,7 @@ from models.people.user import User
 from models.clock import local_today
 from models.patrol.queries import days_so_far, round_scope, walked_grid_days, worker_coverage
 from models.patrol.tables import PatrolRound
+from models.reference_cache import user_rows
 from models.vocabulary import AreaLevel
 
 AREA_GROUPS = {"district": 0, "street": 1, "community": 2, "grid": 3}
@@ -107,12 +108,11 @@ def _by_worker(rounds, date_from: date, date_to: date, others=()) -> dict:
     for worker_id, _grid_id, _path in rounds:
         counts[worker_id] += 1
     others = [key for key in others if isinstance(key, int) and key and key not in counts]
-    workers = list(db.session.scalars(sa.select(User).where(User.id.in_(list(counts))))) \
-        if counts else []
-    if others:
-        workers += db.session.scalars(sa.select(User).where(
-            User.id.in_(others), User.role.in_(PATROLLING_ROLES))).all()
-    coverage = worker_coverage(list(workers), date_from, date_to)
+    people = user_rows()  # plain rows: a city's 25,600 grid workers are no ORM objects
+    workers = [people[key] for key in counts if key in people]
+    workers += [people[key] for key in others
+                if key in people and people[key].role in PATROLLING_ROLES]
+    coverage = worker_coverage(workers, date_from, date_to)
     return {worker.id: {"patrol_rounds": counts[worker.id],
                         "patrol_coverage": coverage[worker.id].grid_share,
                         "patrol_day_coverage": coverage[worker.id].day_share}
