@@ -26,12 +26,11 @@ from statistics import median
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from models.areas.hierarchy import Area
 from models.base import db, utcnow
-from models.categories import Category
 from models.people.access import ticket_scope
 from models.people.department import Department
 from models.people.user import User
+from models.reference_cache import area_rows, category_rows, department_rows, user_rows
 from models.stats.definitions import INDICATORS
 from models.stats.patrol import patrol_figures
 from models.stats.scope import (StatsQueryError, category_ids, filters, find_area,
@@ -282,11 +281,10 @@ def group_labels(group_by: str | None, keys) -> dict:
         return {TOTAL: "合计"}
     if group_by in ("month", "day"):
         return {key: key for key in keys}
-    model, name = {"department": (Department, Department.name),
-                   "assignee": (User, User.display_name),
-                   "category": (Category, Category.name)}.get(group_by, (Area, Area.name))
-    ids = [key for key in keys if key]
+    # From the process's plain rows: a city's grids or people are tens of thousands of keys.
+    rows, name = {"department": (department_rows, "name"), "assignee": (user_rows, "display_name"),
+                  "category": (category_rows, "name")}.get(group_by, (area_rows, "name"))
+    found = rows()
     labels = {0: "（未指定）"}
-    if ids:
-        labels.update(db.session.execute(sa.select(model.id, name).where(model.id.in_(ids))).all())
+    labels.update((key, getattr(found[key], name)) for key in keys if key and key in found)
     return labels
