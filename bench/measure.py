@@ -414,7 +414,7 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
     out: dict = {}
     server = Server("wsgi:app", port, env, workers, threads)
     try:
-        out["_server"] = {"app": "wsgi:app", "workers": len(server.worker_rss_mb()),
+        out["_server"] = {"app": "wsgi:app",
                           "threads": int(env.get("GRIDDESK_THREADS", threads or 4))}
         tokens = [api_token(base, "admin") for _ in range(top)]
         intake_tokens = [api_token(base, targets.intake_user) for _ in range(top)]
@@ -465,6 +465,7 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
             out["_server"]["worker_rss_mb_all"] = sizes
             out["_server"]["worker_pss_mb_all"] = server.worker_rss_mb("Pss")
             log(f"worker RSS after warm-up: {sizes} MB; PSS {out['_server']['worker_pss_mb_all']} MB")
+        out["_server"]["workers"] = len(server.worker_rss_mb())  # all forked by now
     finally:
         server.stop()
     if "raw_intake" in wanted and "intake" in out:
