@@ -313,7 +313,7 @@ def test_past_the_shown_number_the_workers_with_most_closed_are_listed(folded, a
     shown = [int(u) for u in re.findall(r'<tr class="gd-worker" data-user="(\d+)">', html)]
     assert len(shown) == 3 and len(every) > 3
     assert [closed[u] for u in shown] == sorted(closed.values(), reverse=True)[:3]
-    assert f"共 {len(every)} 名网格员，此处列出办结最多的 3 名" in html
+    assert f"共 {len(every)} 名网格员，此处列出办结最多（其次派给本人最多）的 3 名" in html
 
 
 def test_a_city_sized_filter_form_offers_whole_levels_and_the_chosen_areas_people(

@@ -128,7 +128,8 @@ def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "receive
 
 def worker_rows(filters: StatsFilters) -> tuple[list[dict], int]:
     """The grid workers' rows in their grids' order; past WORKERS_SHOWN (a city has ~25,000)
-    the WORKERS_SHOWN with the most closed tickets, most first. And how many there are."""
+    the WORKERS_SHOWN with the most closed tickets (then the most dispatched to them), most
+    first. And how many there are."""
     found = {row.key: row for row in rows(filters, "assignee", codes=WORKER_CODES) if row.key}
     people, areas = user_rows(), area_rows()
     workers = [people[key] for key in found
