@@ -220,7 +220,8 @@ def sweeps(url: str, plan: Plan) -> dict:
     if not due:
         log("sweep: no ticket being handled has a deadline ahead; not measured")
         return {"sweep_idle": figure(idle, open_tickets=open_count,
-                                     catch_up_ms=round(catch_up_ms), catch_up=catch_up)}
+                                     catch_up_ms=round(catch_up_ms), catch_up=catch_up),
+                "sweep": figure([], open_tickets=open_count, just_overdue=0)}
     at = due[-1] + timedelta(microseconds=1)
     original = db.session.commit
     runs, counts, executed, warned_first = [], {}, [], 0
