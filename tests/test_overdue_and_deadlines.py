@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from jobs.sweeps import deadline_sweep
-from models import (DeadlineUnit, DispatchRule, Priority, ResponsibleKind, Ticket, TicketStatus,
-                    db, utcnow)
+from models import (DeadlineUnit, DispatchRule, Priority, ResponsibleKind, Ticket, TicketEvent,
+                    TicketStatus, db, utcnow)
+from models.tickets.board import BoardFilters, build_board
 from models.tickets.deadlines import (PAUSED, RED, YELLOW, deadline_state, deadline_state_sql,
                                       handling_warning_due, invalidate_calendar, overdue_condition)
 from models.tickets.intake import Report, report_ticket
@@ -253,8 +254,6 @@ def test_the_systems_deadline_marks_are_not_activity_so_a_neglected_ticket_stays
     """The sweep's warning and overdue mark are events on the timeline, but nobody touched the
     ticket: the board keeps it stalled and first in its column (most neglected first). A
     person's step, or an escalation that hands it to someone else, is activity."""
-    from models.tickets.board import BoardFilters, build_board
-
     world.categories["garbage"].escalate_when_overdue = False
     start = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
     neglected, worked = report(world, start), report(world, start)
@@ -269,7 +268,6 @@ def test_the_systems_deadline_marks_are_not_activity_so_a_neglected_ticket_stays
     assert deadline_sweep(late) == {"warned": 0, "overdue": 2, "escalated": 0}
     db.session.expire_all()
 
-    from models import TicketEvent
     assert db.session.execute(sa.select(TicketEvent.action).where(
         TicketEvent.ticket_id == neglected.id).order_by(TicketEvent.seq)).scalars().all()[-2:] == [
         "deadline_warning", "overdue"]
