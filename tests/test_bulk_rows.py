@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from models import Channel, Notification, NotificationState, db
+from models import Channel, Notification, NotificationState, Ticket, db
 from models.bulk import insert_rows, rows_source
 from models.notify.notices import notice_row, write_notice
 
@@ -62,7 +62,7 @@ def test_a_naive_time_is_refused_and_nothing_is_written(world):
 def test_rows_as_a_table_to_update_from(world):
     one, two = make_ticket(world, "grid1"), make_ticket(world, "grid2")
     db.session.commit()
-    table = Notification.__table__.metadata.tables["tickets"]
+    table = Ticket.__table__
     step, params = rows_source("step", [table.c.id, table.c.title],
                                [(one.id, "路灯不亮"), (two.id, None)])
     db.session.execute(table.update().where(table.c.id == step.c.id)

@@ -18,7 +18,7 @@ from models.errors import WorkflowError
 from models.tickets import timeouts
 from models.tickets.actions import Action
 from models.tickets.deadlines import invalidate_calendar, ticket_deadlines
-from models.tickets.timeline import record_event
+from models.tickets.timeline import Step, record_event, record_steps
 
 from .factories import make_ticket
 
@@ -323,7 +323,6 @@ def test_a_mixed_page_escalates_and_refuses_as_each_ticket_alone(world):
 def test_a_ticket_changed_after_its_escalation_was_decided_is_left_alone(world):
     """The page's write is guarded by the version each ticket was decided on: a ticket someone
     changed meanwhile gets no escalation (no event, no message); the others go up."""
-    from models.tickets.timeline import Step, record_steps
     from models.tickets.workflow import Actor, escalation
 
     changed, kept = escalating(world, 2)
@@ -359,3 +358,24 @@ def test_a_page_of_escalations_takes_the_same_few_statements_however_many_go_up(
     statements(1)  # the reference caches filled, as after the first page
     few, many = statements(3), statements(40)
     assert few == many <= 13
+
+
+def test_a_batch_step_moves_last_activity_only_when_it_changes_status_or_holder(world):
+    """record_steps applies the one activity rule (timeline.moves_activity) per ticket: a step
+    that hands the ticket to someone else is activity, one that leaves status and holder as they
+    are is not (the same as record_event for that event)."""
+    kept, handed = (make_ticket(world, "grid1", assignee=world.users["gridworker"],
+                                status=TicketStatus.IN_PROGRESS) for _ in range(2))
+    db.session.commit()
+    before = {t.id: t.last_activity_at for t in (kept, handed)}
+    steps = [Step.on(kept, kept.status, kept.assigned_user_id, kept.assigned_department_id,
+                     {"current_level": kept.current_level}),
+             Step.on(handed, handed.status, None, world.departments["office1"].id,
+                     {"current_level": handed.current_level})]
+    assert [step.moves_activity for step in steps] == [False, True]
+    changed = record_steps(steps, Action.OVERDUE, at=LATE)
+    db.session.commit()
+    assert {row.id for row in changed} == {kept.id, handed.id}
+    db.session.expire_all()
+    assert db.session.get(Ticket, kept.id).last_activity_at == before[kept.id]
+    assert db.session.get(Ticket, handed.id).last_activity_at == LATE

@@ -210,6 +210,15 @@ class Step:
     note: str | None = None
     details: dict | None = None
 
+    @property
+    def moves_activity(self) -> bool:
+        """``moves_activity`` of the system event this step appends."""
+        return moves_activity(SimpleNamespace(
+            actor_kind=ActorKind.SYSTEM, from_status=self.was.status, to_status=self.to_status,
+            from_user_id=self.was.assigned_user_id, to_user_id=self.to_user_id,
+            from_department_id=self.was.assigned_department_id,
+            to_department_id=self.to_department_id))
+
     @classmethod
     def on(cls, ticket, *args, **kwargs) -> "Step":
         """The step on ``ticket`` as it is now (what the version guard and the event start from)."""
@@ -235,15 +244,18 @@ def record_steps(steps: Sequence[Step], action: Action, *, at: datetime) -> list
     by_id = {step.was.id: step for step in steps}
     table = Ticket.__table__
     set_here = ["status", "assigned_user_id", "assigned_department_id", *names]
+    activity = sa.column("activity", table.c.last_activity_at.type)  # at, or None: unmoved
     values, params = rows_source(
-        "step", [table.c.id, table.c.version, *(table.c[name] for name in set_here)],
-        [(step.was.id, step.was.version, step.to_status, step.to_user_id,
-          step.to_department_id, *(step.changes[name] for name in names)) for step in steps])
+        "step", [table.c.id, table.c.version, activity, *(table.c[name] for name in set_here)],
+        [(step.was.id, step.was.version, at if step.moves_activity else None, step.to_status,
+          step.to_user_id, step.to_department_id, *(step.changes[name] for name in names))
+         for step in steps])
     changed = db.session.execute(
         table.update()
         .where(table.c.id == values.c.id, table.c.version == values.c.version)
         .values(event_seq=table.c.event_seq + 1, version=table.c.version + 1,
-                last_activity_at=at, **{name: values.c[name] for name in set_here})
+                last_activity_at=sa.func.coalesce(values.c.activity, table.c.last_activity_at),
+                **{name: values.c[name] for name in set_here})
         .returning(*(table.c[name] for name in _CHANGED_COLUMNS)), params).all()
     return _events_on(changed, action, at=at, before=lambda row: by_id[row.id].was,
                       note=lambda row: by_id[row.id].note,
