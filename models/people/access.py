@@ -195,6 +195,33 @@ def department_choices(user: User, chosen: Area | None = None,
                      area.id in above or area.path.startswith(chosen.path))))
 
 
+class PersonName(NamedTuple):
+    id: int
+    display_name: str
+    grid: str  # the name of their scope area ("" when none)
+
+
+def grid_worker_choices(user: User, chosen: Area | None = None,
+                        kept: int | None = None) -> tuple[PersonName, ...]:
+    """The grid workers a filter offers: those of pickable_people_names; when they are more
+    than AREA_CHOICES_SHOWN (a city has ~25,000), those inside the chosen area if they are few
+    enough, else none (the filter asks for an area first). ``kept`` (the person filtered by
+    now) stays offered."""
+    from models.reference_cache import area_rows, user_rows
+
+    people, areas = user_rows(), area_rows()
+    workers = [people[row[0]] for row in pickable_people_names(user)
+               if row[0] in people and people[row[0]].role == Role.GRID_WORKER]
+    if len(workers) > AREA_CHOICES_SHOWN:
+        inside = [p for p in workers if chosen is not None and p.scope_area_id in areas
+                  and areas[p.scope_area_id].path.startswith(chosen.path)]
+        workers = inside if len(inside) <= AREA_CHOICES_SHOWN else []
+        if kept in people and kept not in {p.id for p in workers}:
+            workers = [people[kept]] + workers
+    return tuple(PersonName(p.id, p.display_name, areas[p.scope_area_id].name
+                            if p.scope_area_id in areas else "") for p in workers)
+
+
 def _levels_shown(levels: list[AreaLevel | None]) -> set[AreaLevel | None] | None:
     """Of the items' levels (None: above every area), the whole levels from the top whose
     items together stay within AREA_CHOICES_SHOWN (at least the top one); None when all do."""

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import NamedTuple
 
 from flask import request
 from flask_babel import gettext as _
 
 from models import Area, AreaLevel, Category, Department, User, db
 from models.clock import local_today
-from models.people import access
 from models.people.access import (area_choices, area_within_scope, department_choices,
-                                  pickable_department_names, pickable_people_names,
-                                  sees_everywhere)
+                                  grid_worker_choices, pickable_department_names,
+                                  pickable_people_names, sees_everywhere)
 from models.people.roles import AREA_SCOPED_ROLES
-from models.reference_cache import area_rows, user_rows
 from models.stats.scope import own_unit
-from models.vocabulary import Role
 
 MAX_RANGE_DAYS = 3 * 366  # seasonality reads up to three years
 DEFAULT_DAYS = 30
@@ -116,12 +112,6 @@ def _read_area(user: User, errors: list[str]) -> Area | None:
     return area
 
 
-class PersonChoice(NamedTuple):
-    id: int
-    display_name: str
-    grid: str  # the name of their grid ("" when none)
-
-
 def filter_choices(user: User, filters: StatsFilters | None = None) -> dict:
     """What the filter form offers this user, from the process's plain rows. A city's 29,136
     areas, 3,648 departments and 25,600 grid workers made a 2.7 MB form: past
@@ -134,29 +124,14 @@ def filter_choices(user: User, filters: StatsFilters | None = None) -> dict:
     return {"areas": area_choices(user, [AreaLevel.DISTRICT, AreaLevel.STREET,
                                          AreaLevel.COMMUNITY, AreaLevel.GRID], chosen),
             "categories": categories, "departments": department_choices(user, chosen, kept),
-            "people": _grid_worker_choices(user, filters, chosen)}
+            "people": grid_worker_choices(user, chosen, filters.assignee.id
+                                          if filters is not None and filters.assignee else None)}
 
 
 def _narrowed_to(user: User, filters: StatsFilters | None) -> Area | None:
     """The area the user narrowed the form to (their own area, shown by default, is not)."""
     area = filters.area if filters is not None else None
     return area if area is not None and area.id != user.scope_area_id else None
-
-
-def _grid_worker_choices(user: User, filters: StatsFilters | None,
-                         chosen: Area | None) -> list[PersonChoice]:
-    people, areas = user_rows(), area_rows()
-    workers = [people[row[0]] for row in pickable_people_names(user)
-               if row[0] in people and people[row[0]].role == Role.GRID_WORKER]
-    if len(workers) > access.AREA_CHOICES_SHOWN:  # those of the chosen area, if few enough
-        kept = filters.assignee.id if filters is not None and filters.assignee else None
-        inside = [p for p in workers if chosen is not None and p.scope_area_id in areas
-                  and areas[p.scope_area_id].path.startswith(chosen.path)]
-        workers = inside if len(inside) <= access.AREA_CHOICES_SHOWN else []
-        if kept in people and kept not in {p.id for p in workers}:
-            workers = [people[kept]] + workers
-    return [PersonChoice(p.id, p.display_name, areas[p.scope_area_id].name
-                         if p.scope_area_id in areas else "") for p in workers]
 
 
 def month_filters(user: User) -> StatsFilters:
