@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.base import db
+from models.driver import run
 
 
 def _dialect():
@@ -33,14 +34,13 @@ def insert_rows(table: sa.Table, rows: Sequence[dict], *, returning: Sequence[st
     if not rows:
         return []
     names = tuple(rows[0])
-    dialect = _dialect()
-    if dialect.name == "postgresql":
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
         statement = _recordset_insert(table, names, tuple(returning), skip_conflicts_on)
         columns = [table.c[name] for name in names]
-        result = db.session.execute(statement, {"rows": _document(columns, rows, dialect)})
-    else:
-        statement = _values_insert(table, tuple(returning), skip_conflicts_on)
-        result = db.session.execute(statement, list(rows))
+        return run(connection, statement, {"rows": _document(columns, rows, connection.dialect)})
+    statement = _values_insert(table, tuple(returning), skip_conflicts_on)
+    result = connection.execute(statement, list(rows))
     return result.all() if returning else []
 
 

@@ -295,7 +295,7 @@ class PostedRequest:
 @dataclass
 class Created:
     ticket: Ticket
-    duplicates: list[tuple[Ticket, float]]
+    duplicates: list[tuple]  # (id, number, status of a nearby case, metres): nearby_cases
 
     @property
     def service_notice(self) -> str | None:

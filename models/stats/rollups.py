@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from models.base import db
 from models.clock import local_zone
+from models.driver import insert_statement, run
 from models.stats.facts import ticket_facts
 from models.stats.tables import DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsPending
 
@@ -28,6 +29,7 @@ FOLD_LIMIT = 5000  # marks read per batch
 FOLD_BUDGET_SECONDS = 20.0  # per scheduler run (every 30 s)
 LOCK_KEY = 0x7374_6174  # "stat"
 log = logging.getLogger("griddesk.stats")
+_MARK_ONE = insert_statement(StatsPending.__table__, ["ticket_id"])
 
 
 def mark_changed(ticket) -> None:
@@ -38,7 +40,7 @@ def mark_changed(ticket) -> None:
 def mark_changed_rows(connection, ticket_ids: list[int]) -> None:
     """``mark_changed`` for tickets written below the ORM: one mark per id, one statement."""
     if len(ticket_ids) == 1:  # one reported ticket: a plain INSERT, not the many-rows path
-        connection.execute(StatsPending.__table__.insert(), {"ticket_id": ticket_ids[0]})
+        run(connection, _MARK_ONE, {"ticket_id": ticket_ids[0]})
     elif ticket_ids:
         connection.execute(StatsPending.__table__.insert(), [{"ticket_id": i} for i in ticket_ids])
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from models.areas.coordinates import distance_m
 from models.base import db, utcnow
+from models.driver import run
 from models.categories import Category
 from models.settings import setting
 from models.tickets.tables import IS_CLOSED_SQL, IS_OPEN_SQL, Ticket
@@ -24,6 +25,20 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
     closed, then older first, at the same distance), with metres. With ``seen_by`` (a user),
     only those inside that user's scope: the candidates a ticket could be merged into, or a
     caller a staff member enters could be added to."""
+    near = nearby_cases(category, lon, lat, now=now, exclude_id=exclude_id, limit=limit,
+                        seen_by=seen_by)
+    if not near:
+        return []
+    tickets = {ticket.id: ticket for ticket in db.session.execute(
+        sa.select(Ticket).where(Ticket.id.in_([case.id for case, _m in near]))).scalars()}
+    return [(tickets[case.id], metres) for case, metres in near]
+
+
+def nearby_cases(category: Category, lon: float | None, lat: float | None, *,
+                 now: datetime | None = None, exclude_id: int | None = None,
+                 limit: int = 10, seen_by=None) -> list[tuple[sa.Row, float]]:
+    """``possible_duplicates`` as light rows (id, number, status, lat, lon), without loading
+    the tickets: what an intake tells the reporter."""
     if lon is None or lat is None:
         return []
     now = now or utcnow()
@@ -35,8 +50,10 @@ def possible_duplicates(category: Category, lon: float | None, lat: float | None
            "exclude_id": exclude_id if exclude_id is not None else 0,
            "closed_since": now - timedelta(days=setting("DUPLICATE_WINDOW_DAYS", 7))}
     statement = _NEARBY if seen_by is None else _nearby(_scope_of(seen_by))
-    found = [(ticket, metres) for ticket in db.session.execute(statement, box).scalars()
-             if (metres := distance_m(lon, lat, ticket.lon, ticket.lat)) <= radius]
+    if db.session.autoflush:  # as a query of the session would: its pending tickets count too
+        db.session.flush()
+    found = [(case, metres) for case in run(db.session.connection(), statement, box)
+             if (metres := distance_m(lon, lat, case.lon, case.lat)) <= radius]
     found.sort(key=lambda pair: pair[1])  # stable: open before closed, then by id
     return found[:limit]
 
@@ -62,9 +79,9 @@ def _nearby(*scope: sa.ColumnElement[bool]) -> sa.Select:
 
     since = sa.bindparam("closed_since", type_=Ticket.closed_at.type)
     ids = sa.union_all(branch(IS_OPEN_SQL), branch(IS_CLOSED_SQL, Ticket.closed_at >= since))
-    return sa.select(Ticket).where(Ticket.id.in_(ids)).order_by(
+    return sa.select(Ticket.id, Ticket.number, Ticket.status, Ticket.lat, Ticket.lon).where(Ticket.id.in_(ids)).order_by(
         Ticket.status == TicketStatus.CLOSED, Ticket.id)
 
 
-# Built once: the intake's check runs it on every report (a statement object keeps its cache key).
+# Built once: the intake's check runs it on every report (its driver form is kept with it).
 _NEARBY = _nearby()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from models.areas.hierarchy import Area
@@ -18,7 +19,7 @@ from models.people.api_clients import ApiClient
 from models.people.user import User
 from models.reference_cache import AreaRow, area_rows, category_rows
 from models.tickets.attachments import Upload, check_upload
-from models.tickets.duplicates import possible_duplicates
+from models.tickets.duplicates import nearby_cases
 from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.workflow import dispatch
@@ -51,7 +52,7 @@ class Report:
 @dataclass
 class IntakeResult:
     ticket: Ticket
-    duplicates: list[tuple[Ticket, float]]
+    duplicates: list[tuple[sa.Row, float]]  # id, number, status of each (``nearby_cases``)
 
 
 def check_report(report: Report) -> tuple[Category, Area | AreaRow, float | None, float | None,
@@ -103,7 +104,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
                                 area=scope.name))
     attributes = {} if report.answers is None else check_attributes(category, report.answers)
     attributes.update(report.extra)
-    duplicates = possible_duplicates(category, lon, lat, now=now)  # read before any write
+    duplicates = nearby_cases(category, lon, lat, now=now)  # read before any write
     description = report.description.strip()
     title = (report.title or "").strip() or description.splitlines()[0][:40]
     ticket = open_ticket(

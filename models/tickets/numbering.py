@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.base import db
+from models.driver import run
 from models.settings import setting
 from models.tickets.tables import TicketNumberCounter
 
@@ -53,7 +54,7 @@ FROM taken""")
 
 def _sequence_number(day: date) -> int:
     while True:
-        value, base = db.session.execute(_SEQUENCE_NUMBER, {"day": day}).one()
+        (value, base), = run(db.session.connection(), _SEQUENCE_NUMBER, {"day": day})
         # base is None when another intake inserted the day's row while this statement ran
         # (not yet visible to it); value <= base when that intake took a later value first.
         if base is not None and value > base:

@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import db, utcnow
 from models.bulk import insert_rows, rows_source
+from models.driver import insert_statement, run
 from models.people.department import Department
 from models.people.user import User
 from models.stats.rollups import mark_changed, mark_changed_rows
@@ -95,12 +96,11 @@ def moves_activity(event: TicketEvent) -> bool:
 
 UNWRITTEN = "_unwritten_events"
 _EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
-_INSERT_EVENTS = TicketEvent.__table__.insert().returning(
-    TicketEvent.__table__.c.id, TicketEvent.__table__.c.ticket_id, TicketEvent.__table__.c.seq)
 
 
 _TICKETS = Ticket.__table__
-_INSERT_TICKET = _TICKETS.insert().returning(_TICKETS.c.id)
+_INSERT_TICKET = insert_statement(_TICKETS, [c.key for c in _TICKETS.columns if c.key != "id"],
+                                  returning=("id",))
 # Many-to-one relationships a new ticket may be given as objects (``category=``): their keys.
 _BY_OBJECT = [(rel.key, [(local.key, remote.key) for local, remote in rel.local_remote_pairs])
               for rel in Ticket.__mapper__.relationships if rel.direction.name == "MANYTOONE"]
@@ -113,18 +113,17 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
     connection = session.connection()
     events = []
     for ticket in tickets:
-        values = _ticket_row(ticket)
-        ticket.id = connection.execute(_INSERT_TICKET, values).scalar_one()
+        (ticket.id,), = run(connection, _INSERT_TICKET, _ticket_row(ticket))
         session.expunge(ticket)
         make_transient_to_detached(ticket)  # its values are now its loaded state
         session.add(ticket)
         for event in ticket.__dict__.pop(UNWRITTEN):
             event.ticket_id = ticket.id
             events.append((ticket, event))
-    rows = connection.execute(  # "insertmanyvalues": one INSERT, and its compiled form is kept
-        _INSERT_EVENTS, [{key: getattr(event, key) for key in _EVENT_COLUMNS}
-                         for _ticket, event in events])
-    ids = {(ticket_id, seq): event_id for event_id, ticket_id, seq in rows}
+    rows = insert_rows(TicketEvent.__table__, [
+        {key: getattr(event, key) for key in _EVENT_COLUMNS} for _ticket, event in events],
+        returning=("id", "ticket_id", "seq"))
+    ids = {(row.ticket_id, row.seq): row.id for row in rows}
     mark_changed_rows(connection, [ticket.id for ticket in tickets])
     for ticket, event in events:
         event.id = ids[(event.ticket_id, event.seq)]
