@@ -23,20 +23,26 @@ class DriverStatement:
         compiled = statement.compile(dialect=dialect)
         self.usable = not compiled.post_compile_params and not compiled.literal_execute_params
         self.sql = compiled.string
-        self.binders = compiled._bind_processors
-        # every parameter, with the values written into the statement (None where a run gives it)
-        self.defaults = compiled.construct_params({}, _check=False)
+        self.binders = binders = compiled._bind_processors
+        # every parameter with the value written into the statement (None where a run gives it),
+        # as the driver takes it
+        self.defaults = {key: (binders[key](value) if key in binders else value)
+                         for key, value in compiled.construct_params({}, _check=False).items()}
         self.columns = compiled._result_columns
-        self.row = namedtuple("Row", [c.keyname for c in self.columns], rename=True) \
-            if self.columns else None
+        self.names = [column.keyname for column in self.columns]
+        self.row = namedtuple("Row", self.names, rename=True) if self.columns else None
         self.dialect = dialect
         self.processors: list | None = None  # from the first answer's column types
 
     def params(self, values: dict) -> dict:
-        merged = {**self.defaults, **values} if len(values) < len(self.defaults) else values
         binders = self.binders
-        return {key: (binders[key](value) if key in binders else value)
-                for key, value in merged.items()}
+        return {**self.defaults, **{key: (binders[key](value) if key in binders else value)
+                                    for key, value in values.items()}}
+
+    def first_mapping(self, conn: sa.Connection, values: dict) -> dict | None:
+        """The first row as {column name: value}, or None."""
+        rows = self.rows(conn, values)
+        return dict(zip(self.names, rows[0])) if rows else None
 
     def rows(self, conn: sa.Connection, values: dict) -> list[tuple]:
         """The rows the statement returns (none when it returns nothing), processed."""
@@ -45,7 +51,7 @@ class DriverStatement:
             if conn._has_events or conn.engine._has_events:
                 conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, False)
             cursor.execute(self.sql, params)
-            if cursor.description is None:
+            if not cursor.pgresult.nfields:  # (``description`` builds its columns anew each time)
                 return []
             if self.processors is None:
                 self.processors = [column.type._cached_result_processor(self.dialect, d.type_code)

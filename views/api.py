@@ -41,7 +41,8 @@ from models.tickets.deadlines import deadline_state, overdue_condition
 from models.tickets.intake import Report, report_ticket
 from models.tickets.listing import list_filter
 from models.tickets.public_limits import max_text
-from models.tickets.reading import read_ticket_row, read_ticket_rows, ticket_document
+from models.tickets.reading import (new_ticket_row, read_ticket_row, read_ticket_rows,
+                                    ticket_document)
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
@@ -467,8 +468,8 @@ def create_ticket():
                     api_client=principal.client)
     result = report_ticket(report, actor=principal.user)
     db.session.flush()
-    # The ticket as a page of the list shows it: one statement, labels from the cached rows.
-    row = read_ticket_row(result.ticket.id, sa.true(), full=False)
+    # The ticket as a page of the list shows it, from what was just written (or read again).
+    row = new_ticket_row(result.ticket) or read_ticket_row(result.ticket.id, sa.true(), full=False)
     body = ticket_document(row, user=principal.user, actor=principal.actor)
     body["possible_duplicates"] = [
         {"id": t.id, "number": t.number, "status": t.status.value, "distance_m": round(m, 1)}
