@@ -50,7 +50,12 @@ class DriverStatement:
         with conn.connection.driver_connection.cursor() as cursor:
             if conn._has_events or conn.engine._has_events:
                 conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, False)
-            cursor.execute(self.sql, params)
+            try:
+                cursor.execute(self.sql, params)
+            except self.dialect.loaded_dbapi.Error as error:
+                # Raised as SQLAlchemy raises it (IntegrityError …; a lost connection is
+                # invalidated): callers catch SQLAlchemy's exceptions.
+                conn._handle_dbapi_exception(error, self.sql, params, cursor, None)
             if not cursor.pgresult.nfields:  # (``description`` builds its columns anew each time)
                 return []
             if self.processors is None:

@@ -54,6 +54,30 @@ def test_an_intake_writes_the_ticket_once_placed_dispatched_and_numbered(world):
     assert actions == ["create", "dispatch"]
 
 
+def test_a_refused_write_fails_as_sqlalchemy_reports_it_and_changes_nothing(world):
+    """On PostgreSQL a new ticket's row goes to the driver directly (models/driver.py); a row the
+    database refuses still raises SQLAlchemy's IntegrityError, which callers catch (the ledger
+    import retries a batch another import wrote meanwhile: the same reference), and leaves
+    nothing written."""
+    from models.tickets.records import open_ticket
+
+    def imported(ref: str) -> Ticket:  # as the ledger import does: the reference before the flush
+        ticket = open_ticket(category=world.categories["garbage"], title="台账导入",
+                             description="垃圾桶满溢", source=Source.IMPORT,
+                             area=world.areas["grid1"])
+        ticket.external_ref = ref
+        db.session.flush()
+        return ticket
+
+    imported("台账-0001")
+    db.session.commit()
+    before = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar()
+    with pytest.raises(sa.exc.IntegrityError):
+        imported("台账-0001")
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar() == before
+
+
 def test_numbers_of_a_day_follow_each_other_and_each_day_starts_at_one(world):
     today = datetime.now(timezone.utc)
     numbers = [report_ticket(_report(world), now=today).ticket.number for _ in range(3)]
