@@ -308,6 +308,11 @@ class Server:
             sizes.append(round(int(re.search(rf"{field}:\s+(\d+)", text).group(1)) / 1024, 1))
         return sizes
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the master and its workers."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return sum(_process_cpu(pid) for pid in [self.proc.pid, *children])
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # our own process group only
@@ -397,11 +402,49 @@ def read_one_load(targets: Targets, tokens: list[str], prefix: str = "/api/v1/ti
     return read_requests([f"{prefix}{i}" for i in targets.ids], tokens)
 
 
-def load_figure(name: str, base: str, clients: int, seconds: float, requests: list) -> dict:
+def load_figure(name: str, base: str, clients: int, seconds: float, requests: list,
+                server: Server | None = None) -> dict:
+    """A load figure; with ``server``, also the CPU it took per request answered, of the
+    application and of PostgreSQL (``cpu_ms_per_request``): steadier than the rate on a shared
+    host, where the rate moves with the neighbours and with how the connections fell on the
+    workers."""
+    before = (server.cpu_seconds(), postgres_cpu_seconds()) if server is not None else None
     result = dict(run_load(base, clients, seconds, requests), concurrency=clients)
+    if before is not None and result["runs"]:
+        answered = max(result["runs"] - result["errors"], 1)
+        postgres = sum(used - before[1].get(pid, 0.0)
+                       for pid, used in postgres_cpu_seconds().items())
+        result["cpu_ms_per_request"] = {
+            "app": round(1000 * (server.cpu_seconds() - before[0]) / answered, 2),
+            "postgresql": round(1000 * postgres / answered, 2)}
     log(f"{name:<22} {result['per_s']:>9,.1f}/s  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms"
-        f"  c={clients}  errors {result['errors']}  ({result['load_generator']})")
+        f"  c={clients}  errors {result['errors']}  ({result['load_generator']})"
+        + (f"  CPU/request {result['cpu_ms_per_request']} ms" if "cpu_ms_per_request" in result
+           else ""))
     return result
+
+
+def _process_cpu(pid) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # ended meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> dict[str, float]:
+    """CPU time so far of each of this machine's PostgreSQL processes (none when it runs
+    elsewhere); a backend that ends during a figure takes its time with it (an undercount)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if command.startswith(b"postgres"):
+                found[entry.name] = _process_cpu(entry.name)
+    return found
 
 
 def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, threads) -> dict:
@@ -427,11 +470,11 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
             for c in plan.concurrencies:
                 out[f"intake_c{c}"] = load_figure(
                     f"intake c={c}", base, c, plan.load_seconds,
-                    intake_load(targets, intake_tokens, plan.load_seconds))
+                    intake_load(targets, intake_tokens, plan.load_seconds), server)
             out["intake"] = dict(out[f"intake_c{top}"])
         if "read_one" in wanted or "bare_read_one" in wanted:
             out["read_one"] = load_figure("read_one", base, top, plan.load_seconds,
-                                          read_one_load(targets, tokens))
+                                          read_one_load(targets, tokens), server)
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {tokens[0]}"
         if "list_100" in wanted:

@@ -2,7 +2,7 @@
 
 SQLAlchemy's execution of a statement costs about 0.1 ms of CPU beyond the driver's own work
 (the cache key, an execution context, the result's set-up): on an intake of seven statements a
-third of its CPU. A ``DriverStatement`` is compiled once per process and statement object; each
+fifth of its CPU. A ``DriverStatement`` is compiled once per process and statement object; each
 run applies SQLAlchemy's own bind processors to the values given (enums, JSON, UTC datetimes) and
 its result processors to the rows returned, on the session's connection inside its transaction.
 SQLAlchemy's ``before_cursor_execute`` listeners are told of it as of any statement (the tests

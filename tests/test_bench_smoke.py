@@ -53,5 +53,8 @@ def test_bench_demo_writes_every_figure(tmp_path):
         assert entry["runs"] > 0, name
     assert isinstance(result["figures"]["worker_rss_mb"], (int, float))
     assert result["figures"]["worker_rss_mb"] > 0
+    for name in ("intake", "read_one"):  # what the server and PostgreSQL spent per request
+        spent = result["figures"][name]["cpu_ms_per_request"]
+        assert spent["app"] > 0 and spent["postgresql"] >= 0, (name, spent)
     assert result["figures"]["raw_intake"]["ratio"] > 0
     assert result["figures"]["bare_read_one"]["ratio"] > 0

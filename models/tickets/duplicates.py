@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from models.areas.coordinates import distance_m
 from models.base import db, utcnow
-from models.driver import run
 from models.categories import Category
+from models.driver import run
 from models.settings import setting
 from models.tickets.tables import IS_CLOSED_SQL, IS_OPEN_SQL, Ticket
 from models.vocabulary import TicketStatus
@@ -79,8 +79,8 @@ def _nearby(*scope: sa.ColumnElement[bool]) -> sa.Select:
 
     since = sa.bindparam("closed_since", type_=Ticket.closed_at.type)
     ids = sa.union_all(branch(IS_OPEN_SQL), branch(IS_CLOSED_SQL, Ticket.closed_at >= since))
-    return sa.select(Ticket.id, Ticket.number, Ticket.status, Ticket.lat, Ticket.lon).where(Ticket.id.in_(ids)).order_by(
-        Ticket.status == TicketStatus.CLOSED, Ticket.id)
+    return (sa.select(Ticket.id, Ticket.number, Ticket.status, Ticket.lat, Ticket.lon)
+            .where(Ticket.id.in_(ids)).order_by(Ticket.status == TicketStatus.CLOSED, Ticket.id))
 
 
 # Built once: the intake's check runs it on every report (its driver form is kept with it).

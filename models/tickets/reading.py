@@ -205,7 +205,8 @@ def new_ticket_row(ticket: Ticket) -> "TicketRow | None":
 
     state = ticket.__dict__
     category, events = state.get("category"), state.get("events")
-    if category is None or events is None or [e.action for e in events] != ["create", "dispatch"]:
+    if category is None or events is None or [e.action for e in events] != ["create", "dispatch"] \
+            or any(name not in state for name in TICKET_COLUMNS):  # e.g. expired by a commit
         return None
     mapping = {name: state[name] for name in TICKET_COLUMNS}
     mapping.update(category_code=category.code, category_name=category.name,
@@ -218,7 +219,8 @@ def new_ticket_row(ticket: Ticket) -> "TicketRow | None":
         if ident is not None and area is None:
             return None
         mapping.update({f"{level}__id": ident, f"{level}__code": area and area.code,
-                        f"{level}__name": area and area.name, f"{level}__level": area and area.level})
+                        f"{level}__name": area and area.name,
+                        f"{level}__level": area and area.level})
     labels = (("department_name", ticket.assigned_department_id, department_rows(), "name"),
               ("assignee_name", ticket.assigned_user_id, user_rows(), "display_name"))
     for key, ident, rows, name in labels:
