@@ -7,7 +7,9 @@ run applies SQLAlchemy's own bind processors to the values given (enums, JSON, U
 its result processors to the rows returned, on the session's connection inside its transaction.
 SQLAlchemy's ``before_cursor_execute`` listeners are told of it as of any statement (the tests
 count statements that way). SQLite, and statements whose SQL depends on their values (expanding
-IN lists), keep SQLAlchemy's own path: ``run`` picks.
+IN lists), keep SQLAlchemy's own path: ``run`` picks. The compiled form is read through
+attributes of the pinned SQLAlchemy (``_bind_processors``, ``_result_columns``,
+``_handle_dbapi_exception``): an upgrade that changes them fails the intake and read tests.
 """
 from __future__ import annotations
 
