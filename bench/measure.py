@@ -28,7 +28,7 @@ from pathlib import Path
 import psycopg
 
 from bench.city import PASSWORD, app_url, log, plain_url
-from bench.load import intake_requests, pct, read_requests, run_load
+from bench.load import INTAKE_DESCRIPTION, intake_requests, pct, read_requests, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -375,7 +375,7 @@ class Targets:
                 "SELECT code FROM categories WHERE parent_id IS NOT NULL AND active ORDER BY code")]
             max_id = one("SELECT max(id) FROM tickets")[0]
             rng = random.Random(11)
-            # random ids that exist (a benchmark's own intakes are deleted again: gaps answer 404)
+            # random ids that exist (a benchmark's own intakes are deleted after it: gaps answer 404)
             drawn = [rng.randint(1001, max_id) for _ in range(7500)]
             existing = {r[0] for r in conn.execute("SELECT id FROM tickets WHERE id = ANY(%s)",
                                                    (drawn,))}
@@ -456,6 +456,7 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
     base = f"http://127.0.0.1:{port}"
     top = max(plan.concurrencies)
     out: dict = {}
+    newest = newest_ticket_id(url)
     server = Server("wsgi:app", port, env, workers, threads)
     try:
         out["_server"] = {"app": "wsgi:app",
@@ -521,7 +522,34 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
         out["bare_read_one"]["ratio"] = round(
             out["read_one"]["per_s"] / max(out["bare_read_one"]["per_s"], 0.1), 3)
         out["read_one"]["ratio_to_bare"] = out["bare_read_one"]["ratio"]
+    delete_own_intakes(url, newest)
     return out
+
+
+def newest_ticket_id(url: str) -> int:
+    with psycopg.connect(plain_url(url)) as conn:
+        return conn.execute("SELECT coalesce(max(id), 0) FROM tickets").fetchone()[0]
+
+
+# Every table that holds rows of a ticket (foreign keys to tickets, and the statistics' facts).
+TICKET_ROWS = ("notifications", "ticket_events", "attachments", "patrol_reports", "stats_pending",
+               "stats_facts", "co_handling_tasks", "ticket_supervisions", "ticket_reporters")
+
+
+def delete_own_intakes(url: str, after: int) -> None:
+    """Delete the reports this run sent through the API (tickets newer than ``after`` with the
+    benchmark's description) and every row of them, so that the city measured next is the city
+    as built: left in place, ~20 runs made a city's open tickets 6× and its idle sweep 4× slower
+    (docs/PERFORMANCE.md, 2026-12-05)."""
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        # Only rows of these tickets: without the foreign-key triggers (see raw_intake).
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("CREATE TEMPORARY TABLE own_intakes AS SELECT id FROM tickets "
+                     "WHERE id > %s AND description LIKE %s", (after, INTAKE_DESCRIPTION + "%"))
+        for table in TICKET_ROWS:
+            conn.execute(f"DELETE FROM {table} WHERE ticket_id IN (SELECT id FROM own_intakes)")
+        deleted = conn.execute("DELETE FROM tickets WHERE id IN (SELECT id FROM own_intakes)")
+    log(f"deleted the run's own {deleted.rowcount:,} intakes")
 
 
 def bare_read_one(url, plan, port, workers, threads, targets, top) -> dict:
@@ -634,6 +662,7 @@ def gunicorn_mix(url: str, plan: Plan, port: int, mixes: list[tuple[int, int]]) 
     top = max(plan.concurrencies)
     base = f"http://127.0.0.1:{port}"
     out = {}
+    newest = newest_ticket_id(url)
     for workers, threads in mixes:
         server = Server("wsgi:app", port, env, workers, threads)
         try:
@@ -647,6 +676,7 @@ def gunicorn_mix(url: str, plan: Plan, port: int, mixes: list[tuple[int, int]]) 
                 read_one_load(targets, tokens))
         finally:
             server.stop()
+    delete_own_intakes(url, newest)
     return out
 
 

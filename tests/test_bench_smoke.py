@@ -13,6 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bench.load import INTAKE_DESCRIPTION
+
 from .conftest import TEST_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +41,13 @@ def test_bench_demo_writes_every_figure(tmp_path):
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         result = json.loads(out.read_text())
+        with psycopg.connect(f"{server}/{bench_db}") as conn:  # the run took its reports away
+            left = conn.execute("SELECT count(*) FROM tickets WHERE description LIKE %s",
+                                (INTAKE_DESCRIPTION + "%",)).fetchone()[0]
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)')
+    assert left == 0 and "deleted the run's own" in done.stdout + done.stderr
     assert result["commit"]
     assert result["machine"]["cpus"] >= 1 and result["machine"]["ram_gib"] > 0
     assert "work_mem" in result["machine"]["postgresql"]
