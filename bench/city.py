@@ -726,8 +726,33 @@ def rebuild_rollups(url: str, batch: int = 5000, workers: int | None = None) -> 
                 set_progress(conn, "daily_done", True)
             conn.execute("VACUUM (ANALYZE) stats_facts")
             conn.execute("VACUUM (ANALYZE) stats_daily")
+        if not progress(conn, "monthly_done"):
+            t0 = time.perf_counter()
+            _monthly_sums()
+            conn.execute("VACUUM (ANALYZE) stats_monthly")
+            set_progress(conn, "monthly_done", True)
+            log(f"monthly sums: {time.perf_counter() - t0:.0f} s")
         rows = conn.execute("SELECT count(*) FROM stats_daily").fetchone()[0]
-        log(f"rollups: {rows:,} daily rows")
+        months = conn.execute("SELECT count(*) FROM stats_monthly").fetchone()[0]
+        log(f"rollups: {rows:,} daily rows, {months:,} monthly rows")
+
+
+def _monthly_sums() -> None:
+    """The monthly rows from the daily ones, as the app sums them (``refresh_months``)."""
+    import sqlalchemy as sa
+
+    from admin_app import create_app
+    from models import db
+    from models.stats.rollups import refresh_months
+    from models.stats.tables import StatsDaily
+
+    with create_app().app_context():
+        first, last = db.session.execute(
+            sa.select(sa.func.min(StatsDaily.day), sa.func.max(StatsDaily.day))).one()
+        if first is not None:
+            db.session.execute(sa.text("SET LOCAL work_mem = '512MB'"))
+            refresh_months(first, last)
+            db.session.commit()
 
 
 def _id_stripes(conn, count: int) -> list[list[int]]:

@@ -121,6 +121,7 @@ def dataset_info(url: str, scale: str) -> dict:
             "districts": count("SELECT count(*) FROM areas WHERE level = 'district'"),
             "users": count("SELECT count(*) FROM users"),
             "stats_daily_rows": count("SELECT count(*) FROM stats_daily"),
+            "stats_monthly_rows": count("SELECT count(*) FROM stats_monthly"),
             "database_size": count("SELECT pg_size_pretty(pg_database_size(current_database()))"),
         }
 

@@ -17,7 +17,7 @@ from models.people.login_limits import LoginThrottle
 from models.people.user import User
 from models.reference_cache import ReferenceVersion
 from models.patrol.tables import PatrolCheckIn, PatrolReport, PatrolRound
-from models.stats.tables import StatsDaily, StatsFact, StatsPending
+from models.stats.tables import StatsDaily, StatsFact, StatsMonthly, StatsPending
 from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.dispatch_rules import DispatchRule
 from models.tickets.public_limits import ReportCount
@@ -34,7 +34,8 @@ __all__ = [
     "ActorKind", "Area", "AreaLevel", "Attachment", "AttachmentKind", "Base", "Category", "Channel",
     "DeadlineUnit", "Department", "ExportJob", "DepartmentKind", "DispatchRule", "HandlingLevel",
     "Notification", "NotificationState", "PatrolCheckIn", "PatrolReport", "PatrolRound", "Priority",
-    "ResponsibleKind", "Role", "Source", "StatsDaily", "StatsFact", "StatsPending", "Ticket",
+    "ResponsibleKind", "Role", "Source", "StatsDaily", "StatsFact", "StatsMonthly",
+    "StatsPending", "Ticket",
     "EvaluationMonth", "EvaluationResult", "ScoringScheme",
     "ReportCount", "TicketReporter", "CoHandlingTask", "CategoryModel",
     "TicketEvent", "TicketNumberCounter", "TicketStatus", "User", "WorkCalendarDay", "db", "utcnow",

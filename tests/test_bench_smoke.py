@@ -53,6 +53,7 @@ def test_bench_demo_writes_every_figure(tmp_path):
     assert "work_mem" in result["machine"]["postgresql"]
     assert result["dataset"]["tickets"] >= 1000 and result["dataset"]["grids"] == 32
     assert result["dataset"]["stats_daily_rows"] > 0
+    assert 0 < result["dataset"]["stats_monthly_rows"] <= result["dataset"]["stats_daily_rows"]
     for name in FIGURES:
         entry = result["figures"][name]
         assert set(entry) >= {"per_s", "p50_ms", "p95_ms", "runs"}, name

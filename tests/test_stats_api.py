@@ -153,8 +153,8 @@ def test_rebuild_rollups_command_restores_the_figures(reported, app, client):
     admin = token_for(client, "admin")
     url = "/api/v1/stats?from=2024-01-01&to=2025-12-31&group_by=month"
     before = _get(client, admin, url).get_json()["rows"]
-    db.session.execute(sa.text("DELETE FROM stats_daily"))
-    db.session.execute(sa.text("DELETE FROM stats_facts"))
+    for table in ("stats_daily", "stats_monthly", "stats_facts"):
+        db.session.execute(sa.text(f"DELETE FROM {table}"))
     db.session.commit()
     assert _get(client, admin, url).get_json()["rows"] == []
     runner = app.test_cli_runner()

@@ -12,6 +12,7 @@ from models import Area, Category, Role, User, db, utcnow
 from models.clock import local_today
 from models.stats.indicators import indicators
 from models.stats.rollups import fold_pending, rebuild
+from models.stats.tables import DIMENSIONS
 
 from . import stats_recount as recount
 
@@ -94,6 +95,66 @@ def test_a_date_range_counts_the_facts_of_its_local_days(data):
         [f for f in facts if first <= f["day"] <= last]), "range")
 
 
+def _month_start(day: date, months_back: int = 0) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months_back, 12)
+    return date(year, month + 1, 1)
+
+
+def _ranges() -> list[tuple[date, date]]:
+    """Ranges of whole months, of months with days around them, within one month, over a
+    new year (the monthly rows answer whole months, the daily rows the days around them)."""
+    today = local_today()
+    this_month = _month_start(today)
+    return [(_month_start(today, 3), this_month - timedelta(days=1)),
+            (_month_start(today, 5) + timedelta(days=14), this_month - timedelta(days=20)),
+            (_month_start(today, 2) + timedelta(days=3), _month_start(today, 1)),
+            (this_month, today), (_month_start(today, 1) + timedelta(days=9),
+                                  _month_start(today, 1) + timedelta(days=20)),
+            (date(today.year - 1, 12, 20), date(today.year, 2, 3)),
+            (_month_start(today, 11), today)]
+
+
+def test_any_range_counts_each_of_its_days_once(data):
+    _tickets, _events, facts = data
+    admin = _user(Role.ADMIN)
+    for first, last in _ranges():
+        inside = [f for f in facts if first <= f["day"] <= last]
+        [row] = indicators(admin, first, last)
+        recount.compare(row.values, recount.figures(inside), f"{first}..{last}")
+        for group_by, key in (("month", lambda f: f["day"].strftime("%Y-%m")),
+                              ("category", lambda f: f["category"] or 0)):
+            groups = {}
+            for fact in inside:
+                groups.setdefault(key(fact), []).append(fact)
+            rows = indicators(admin, first, last, group_by=group_by)
+            assert {r.key for r in rows if r.values["received"] or r.values["closed"]} <= \
+                set(groups), (first, last, group_by)
+            for r in rows:
+                recount.compare(r.values, recount.figures(groups.get(r.key, [])),
+                                f"{first}..{last} {group_by} {r.key}")
+
+
+def test_monthly_rows_are_the_daily_rows_summed_per_month(app, folded):
+    """Recounted here from the daily rows (a month's key: the first seven characters of a day)."""
+    def keyed(table, period):
+        found = {}
+        for row in db.session.execute(sa.text(f"SELECT * FROM {table}")).mappings():
+            key = (str(row[period])[:7],) + tuple(row[name] for name in DIMENSIONS)
+            sums = found.setdefault(key, {})
+            for name, value in row.items():
+                if name not in ("id", period, *DIMENSIONS):
+                    sums[name] = sums.get(name, 0) + value
+        return found
+
+    with app.app_context():
+        monthly = keyed("stats_monthly", "month")
+        assert len(monthly) > 50
+        assert monthly == keyed("stats_daily", "day")
+        # Folding again after a change moves both: a rebuild of some days leaves them equal.
+        rebuild(local_today() - timedelta(days=40), local_today())
+        assert keyed("stats_monthly", "month") == monthly
+
+
 def test_a_community_user_reads_only_their_community(data):
     tickets, _events, facts = data
     staff = _user(Role.COMMUNITY_STAFF)
@@ -167,14 +228,16 @@ def test_one_department_or_one_person_as_the_scope_equals_the_recount(data):
 
 def test_incremental_rollups_equal_a_full_rebuild(app, folded):
     def snapshot():
-        daily = db.session.execute(sa.text("SELECT * FROM stats_daily")).mappings().all()
-        fact_rows = db.session.execute(sa.text("SELECT * FROM stats_facts")).mappings().all()
+        daily, monthly, fact_rows = (
+            db.session.execute(sa.text(f"SELECT * FROM {table}")).mappings().all()
+            for table in ("stats_daily", "stats_monthly", "stats_facts"))
         return ({tuple(v for k, v in r.items() if k != "id") for r in daily},
+                {tuple(v for k, v in r.items() if k != "id") for r in monthly},
                 sorted(tuple(v for k, v in r.items() if k != "id") for r in fact_rows))
 
     with app.app_context():
         incremental = snapshot()
-        assert incremental[1]
+        assert incremental[1] and incremental[2]
         rebuild(FAR_PAST, FAR_FUTURE)
         assert snapshot() == incremental
         # A partial rebuild leaves the same rows too.

@@ -1,4 +1,4 @@
-"""Analyses for the dashboards and big screens, read from the daily rollups (never from tickets):
+"""Analyses for the dashboards and big screens, read from the rollups (never from tickets):
 
 * ``hotspots``: grid × category counts of the cases reported in a range, top N, each with the
   count of the previous period of the same length and the change;
@@ -20,9 +20,8 @@ from flask_babel import gettext as _
 from models.base import db
 from models.people.user import User
 from models.stats.indicators import group_labels, indicators
-from models.stats.scope import (MAX_DAYS, StatsQueryError, check_range, filters, find_area,
-                                find_category)
-from models.stats.tables import StatsDaily
+from models.stats.scope import (MAX_DAYS, StatsQueryError, check_range, find_area, find_category,
+                                period_column, rollup_rows)
 
 SEASON_MAX_DAYS = MAX_DAYS
 
@@ -50,16 +49,22 @@ class Hotspot:
                 "change": self.change, "change_ratio": self.change_ratio}
 
 
-def _where(user, date_from, date_to, area, category):
-    return filters(user, StatsDaily, date_from, date_to, find_area(user, area),
-                   find_category(category))
+def _received(user, date_from, date_to, area, category, *dimensions: str):
+    """The select of the cases reported in the range per ``dimensions`` (columns of the rollup
+    rows; "period": the day, or the month of a monthly row), those with none left out."""
+    def columns(table):
+        return [*((period_column(table) if name == "period" else getattr(table, name))
+                  .label(name) for name in dimensions), table.received.label("received")]
+
+    found = rollup_rows(user, date_from, date_to, find_area(user, area),
+                        find_category(category), columns=columns)
+    total = sa.func.sum(found.c.received)
+    keys = [found.c[name] for name in dimensions]
+    return sa.select(*keys, total).group_by(*keys).having(total > 0)
 
 
 def _grid_category_counts(user, date_from, date_to, area, category) -> dict[tuple, int]:
-    total = sa.func.sum(StatsDaily.received)
-    query = (sa.select(StatsDaily.grid_id, StatsDaily.category_id, total)
-             .where(*_where(user, date_from, date_to, area, category))
-             .group_by(StatsDaily.grid_id, StatsDaily.category_id).having(total > 0))
+    query = _received(user, date_from, date_to, area, category, "grid_id", "category_id")
     return {(grid, cat): int(count) for grid, cat, count in db.session.execute(query)}
 
 
@@ -86,12 +91,9 @@ def seasonality(user: User, date_from: date, date_to: date, *, area=None,
     """Cases reported per month × category (at most three years): {"months": [...],
     "categories": [{"id", "label"}], "counts": {category id: {month: count}}}."""
     check_range(date_from, date_to, SEASON_MAX_DAYS)
-    total = sa.func.sum(StatsDaily.received)
-    query = (sa.select(StatsDaily.day, StatsDaily.category_id, total)
-             .where(*_where(user, date_from, date_to, area, category))
-             .group_by(StatsDaily.day, StatsDaily.category_id).having(total > 0))
+    query = _received(user, date_from, date_to, area, category, "period", "category_id")
     counts: dict[int, dict[str, int]] = {}
-    for day, cat, count in db.session.execute(query):
+    for day, cat, count in db.session.execute(query):  # days and months, folded into months
         month = day.strftime("%Y-%m")
         counts.setdefault(cat, {}).setdefault(month, 0)
         counts[cat][month] += int(count)

@@ -10,7 +10,8 @@ for one total row. Each row has the group's key and label and every indicator's 
 (``values[code]``, None where a ratio has no denominator); the definitions are in
 models.stats.definitions (``INDICATORS``, ``definitions()``).
 
-Counts and sums come from ``stats_daily``; medians from the closure rows of ``stats_facts`` (one
+Counts and sums come from ``stats_monthly`` for a range's whole months and ``stats_daily`` for
+the days around them (models.stats.scope ``rollup_rows``); medians from the closure rows of ``stats_facts`` (one
 per closure, so they are exact to the second); "overdue now" is a state, not a day's fact: it is
 read from the open tickets through deadlines.overdue_condition (the partial index on open
 tickets), for groupings by place, category or owner.
@@ -34,8 +35,8 @@ from models.reference_cache import area_rows, category_rows, department_rows, us
 from models.stats.definitions import INDICATORS
 from models.stats.patrol import patrol_figures
 from models.stats.scope import (StatsQueryError, category_ids, filters, find_area,
-                                find_category)
-from models.stats.tables import MEASURES, StatsDaily, StatsFact
+                                find_category, period_column, rollup_rows)
+from models.stats.tables import MEASURES, StatsFact
 from models.vocabulary import OPEN_STATUSES
 
 GROUPS = ("grid", "community", "street", "district", "department", "assignee", "category",
@@ -81,7 +82,7 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
     labels = group_labels(group_by, keys)
     rows = []
     for key in keys:
-        values = compute(sums.get(key, dict.fromkeys(MEASURES, 0)),
+        values = compute(sums.get(key, Sums()),
                          medians.get(key, (None, None)))
         values["overdue_now"] = overdue.get(key, 0) if group_by not in ("month", "day") else None
         values.update(patrol.get(key, _NO_PATROL if not patrol else
@@ -195,10 +196,8 @@ def _hours(seconds):
 def _group_column(table, group_by: str | None):
     if group_by is None:
         return sa.literal(TOTAL)
-    if group_by == "day":
-        return table.day
-    if group_by == "month":
-        return table.day  # folded into months in Python (portable across databases)
+    if group_by in ("day", "month"):
+        return period_column(table)  # months folded in Python (portable across databases)
     return getattr(table, _COLUMN[group_by])
 
 
@@ -212,18 +211,31 @@ def _key(group_by, value):
 
 def _sums(user, date_from, date_to, area, category, group_by, units=(None, None),
           measures: tuple[str, ...] = MEASURES) -> dict:
-    """Each group's sums of ``measures`` (the other measures are left 0: not read)."""
-    group = _group_column(StatsDaily, group_by).label("g")
-    query = (sa.select(group, *(sa.func.coalesce(sa.func.sum(getattr(StatsDaily, name)), 0)
-                                .label(name) for name in measures))
-             .where(*filters(user, StatsDaily, date_from, date_to, area, category, *units))
-             .group_by(group))
-    sums: dict = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    """Each group's sums of ``measures`` (a measure not read counts 0)."""
+    def columns(table):
+        return [_group_column(table, group_by).label("g"),
+                *(getattr(table, name).label(name) for name in measures)]
+
+    found = rollup_rows(user, date_from, date_to, area, category, *units, columns=columns,
+                        by_day=group_by == "day")
+    query = sa.select(found.c.g, *(sa.func.coalesce(sa.func.sum(found.c[name]), 0).label(name)
+                                   for name in measures)).group_by(found.c.g)
+    sums: dict = defaultdict(Sums)
     for row in db.session.execute(query):
         target = sums[_key(group_by, row.g)]
         for name in measures:
             target[name] += int(getattr(row, name) or 0)
     return dict(sums)
+
+
+class Sums(dict):
+    """One group's summed measures; those not read are 0 (a city's grids are tens of
+    thousands of groups: each holds only what was asked)."""
+
+    def __missing__(self, name):
+        if name not in MEASURES:
+            raise KeyError(name)
+        return 0
 
 
 def _medians(user, date_from, date_to, area, category, group_by, units=(None, None)) -> dict:

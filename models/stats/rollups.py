@@ -1,4 +1,4 @@
-"""Keeping the statistics current: fold a ticket's timeline into facts and daily rows.
+"""Keeping the statistics current: fold a ticket's timeline into facts, daily and monthly rows.
 
 Folding a ticket replaces its facts with the ones its whole timeline gives now and moves the
 daily sums by the difference, so a ticket folded any number of times, in any order, leaves the
@@ -22,7 +22,8 @@ from models.base import db
 from models.clock import local_zone
 from models.driver import insert_statement, run
 from models.stats.facts import ticket_facts
-from models.stats.tables import DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsPending
+from models.stats.tables import (DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsMonthly,
+                                 StatsPending)
 
 FOLD_BATCH = 500
 FOLD_LIMIT = 5000  # marks read per batch
@@ -113,7 +114,8 @@ def _serialize() -> None:
 
 def fold_tickets(ticket_ids: list[int], day_from: date | None = None,
                  day_to: date | None = None) -> None:
-    """Replace these tickets' facts (those within the day range, if given) and move the daily sums."""
+    """Replace these tickets' facts (those within the day range, if given) and move the daily
+    and monthly sums."""
     old = _old_facts(ticket_ids, day_from, day_to)
     new = [fact for fact in _new_facts(ticket_ids) if _within(fact["day"], day_from, day_to)]
     if old:
@@ -151,6 +153,7 @@ def rebuild(day_from: date, day_to: date) -> int:
                                                   StatsFact.day <= day_to))
     for offset in range(0, len(ids), FOLD_BATCH):
         fold_tickets(list(ids[offset:offset + FOLD_BATCH]), day_from, day_to)
+    refresh_months(day_from, day_to)  # the folds above added to the months' old sums
     db.session.commit()
     return len(ids)
 
@@ -198,29 +201,41 @@ def _new_facts(ticket_ids) -> list[dict]:
 
 
 def _apply(delta: dict[tuple, dict]) -> None:
-    """Add the differences to the daily rows (creating missing ones, dropping emptied ones)."""
+    """Add the differences to the daily rows and to their months' rows."""
+    monthly: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    for (day, *dimensions), sums in delta.items():
+        target = monthly[(day.replace(day=1), *dimensions)]
+        for name in MEASURES:
+            target[name] += sums[name]
+    _add_to_rows(StatsDaily, "day", delta)
+    _add_to_rows(StatsMonthly, "month", monthly)
+
+
+def _add_to_rows(model, period: str, delta: dict[tuple, dict]) -> None:
+    """Add the differences to ``model``'s rows keyed (period, *DIMENSIONS), creating missing
+    ones and dropping emptied ones."""
     delta = {key: sums for key, sums in delta.items() if any(sums.values())}
-    key_columns = [StatsDaily.day] + [getattr(StatsDaily, name) for name in DIMENSIONS]
+    key_columns = [getattr(model, period)] + [getattr(model, name) for name in DIMENSIONS]
     keys = list(delta)
     existing: dict[tuple, dict] = {}
     for start in range(0, len(keys), 200):
         chunk = keys[start:start + 200]
         for row in db.session.execute(
-                sa.select(StatsDaily.__table__).where(sa.tuple_(*key_columns).in_(chunk))
+                sa.select(model.__table__).where(sa.tuple_(*key_columns).in_(chunk))
         ).mappings():
-            existing[(row["day"],) + tuple(row[name] for name in DIMENSIONS)] = dict(row)
+            existing[(row[period],) + tuple(row[name] for name in DIMENSIONS)] = dict(row)
     inserts, updates, deletes = [], [], []
     for key, sums in delta.items():
         row = existing.get(key)
         if row is None:
-            inserts.append({"day": key[0], **dict(zip(DIMENSIONS, key[1:])), **sums})
+            inserts.append({period: key[0], **dict(zip(DIMENSIONS, key[1:])), **sums})
             continue
         values = {name: (row[name] or 0) + sums[name] for name in MEASURES}
         if any(values.values()):
             updates.append({"id": row["id"], **values})
         else:
             deletes.append(row["id"])
-    table = StatsDaily.__table__
+    table = model.__table__
     if inserts:
         db.session.execute(table.insert(), inserts)
     if updates:
@@ -229,3 +244,23 @@ def _apply(delta: dict[tuple, dict]) -> None:
             [{"row_id": u.pop("id"), **u} for u in updates])
     if deletes:
         db.session.execute(table.delete().where(table.c.id.in_(deletes)))
+
+
+def refresh_months(first: date, last: date) -> None:
+    """The monthly rows of the months from ``first``'s to ``last``'s summed again from the
+    daily rows (after a rebuild of days, or to fill the table)."""
+    first, after = first.replace(day=1), (last.replace(day=28) + timedelta(days=4)).replace(day=1)
+    db.session.execute(sa.delete(StatsMonthly).where(StatsMonthly.month >= first,
+                                                     StatsMonthly.month < after))
+    if db.session.get_bind().dialect.name == "postgresql":
+        month = sa.cast(sa.func.date_trunc("month", sa.cast(StatsDaily.day, sa.DateTime)),
+                        sa.Date)
+    else:
+        month = sa.func.date(StatsDaily.day, "start of month")
+    dimensions = [getattr(StatsDaily, name) for name in DIMENSIONS]
+    db.session.execute(sa.insert(StatsMonthly).from_select(
+        ["month", *DIMENSIONS, *MEASURES],
+        sa.select(month, *dimensions, *(sa.func.sum(getattr(StatsDaily, name))
+                                        for name in MEASURES))
+        .where(StatsDaily.day >= first, StatsDaily.day < after)
+        .group_by(month, *dimensions)))

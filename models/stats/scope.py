@@ -8,7 +8,8 @@ dashboard of a person without an area shows.
 """
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -21,6 +22,7 @@ from models.people.access import area_within_scope, sees_everywhere
 from models.people.department import Department
 from models.people.roles import AREA_REPORT_ROLES, AREA_SCOPED_ROLES
 from models.people.user import User
+from models.stats.tables import StatsDaily, StatsMonthly
 from models.vocabulary import Role
 
 MAX_DAYS = 3 * 366 + 1
@@ -98,7 +100,8 @@ def filters(user: User, table, date_from: date, date_to: date, area: Area | None
             category: Category | None, department=None, assignee=None) -> list:
     """``department`` / ``assignee``: the unit a fact counts for (a Department / User or None)."""
     check_range(date_from, date_to)
-    where = [scope_condition(user, table), table.day >= date_from, table.day <= date_to]
+    period = period_column(table)
+    where = [scope_condition(user, table), period >= date_from, period <= date_to]
     if department is not None:
         where.append(table.department_id == department.id)
     if assignee is not None:
@@ -108,6 +111,48 @@ def filters(user: User, table, date_from: date, date_to: date, area: Area | None
     if category is not None:
         where.append(table.category_id.in_(category_ids(category)))
     return where
+
+
+def period_column(table):
+    """The date a statistics row counts for: its day, or a monthly row's month (first day)."""
+    return table.month if table is StatsMonthly else table.day
+
+
+def rollup_parts(date_from: date, date_to: date, by_day: bool = False) -> list[tuple]:
+    """The rollup tables that together count every day from ``date_from`` to ``date_to`` once,
+    as (table, first, last): the range's whole months from the monthly rows, the days before
+    and after them from the daily rows (all daily when ``by_day`` or no month is whole)."""
+    check_range(date_from, date_to)
+    first_whole = date_from if date_from.day == 1 else _next_month(date_from)
+    after_whole = (date_to + timedelta(days=1)).replace(day=1)  # the day after the last whole
+    if by_day or first_whole >= after_whole:
+        return [(StatsDaily, date_from, date_to)]
+    parts = [(StatsMonthly, first_whole, after_whole - timedelta(days=1))]
+    if date_from < first_whole:
+        parts.insert(0, (StatsDaily, date_from, first_whole - timedelta(days=1)))
+    if after_whole <= date_to:
+        parts.append((StatsDaily, after_whole, date_to))
+    return parts
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def rollup_rows(user: User, date_from: date, date_to: date, area: Area | None,
+                category: Category | None, department=None, assignee=None, *,
+                columns: Callable, by_day: bool = False):
+    """A subquery of the rollup rows counting the range's days once (``rollup_parts``), in
+    ``user``'s scope and the filters (as ``filters``); ``columns(table)`` gives each part's
+    labelled columns (the same labels in every part)."""
+    ids = category_ids(category) if category is not None else None
+    parts = []
+    for table, first, last in rollup_parts(date_from, date_to, by_day):
+        where = filters(user, table, first, last, area, None, department, assignee)
+        if ids is not None:
+            where.append(table.category_id.in_(ids))
+        parts.append(sa.select(*columns(table)).where(*where))
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("rollup")
 
 
 def check_range(date_from: date, date_to: date, max_days: int | None = None) -> None:

@@ -11,6 +11,10 @@ medians are computed from, exactly — and whether that closure has been rated s
 category × department × person. Counts are read from here. Absent dimensions are 0, not NULL,
 so the row key is unique on both databases.
 
+``StatsMonthly``: the same sums per month (``month``: its first day), kept by the same fold, so
+that a range of whole months reads a month's rows instead of thirty days' (a city's year of daily
+rows is some forty million).
+
 ``StatsPending``: tickets whose timeline changed since they were last folded; written in the same
 transaction as the event (models.tickets.timeline.append_event), emptied by the scheduler.
 """
@@ -100,6 +104,32 @@ class StatsDaily(db.Model):
     )
 
 
+class StatsMonthly(db.Model):
+    __tablename__ = "stats_monthly"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[date]  # the month's first day
+    district_id: Mapped[int] = mapped_column(default=0)
+    street_id: Mapped[int] = mapped_column(default=0)
+    community_id: Mapped[int] = mapped_column(default=0)
+    grid_id: Mapped[int] = mapped_column(default=0)
+    category_id: Mapped[int] = mapped_column(default=0)
+    department_id: Mapped[int] = mapped_column(default=0)
+    user_id: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        sa.UniqueConstraint("month", "grid_id", "community_id", "street_id", "district_id",
+                            "category_id", "department_id", "user_id",
+                            name="uq_stats_monthly_key"),
+        sa.Index("ix_stats_monthly_district_month", "district_id", "month"),
+        sa.Index("ix_stats_monthly_street_month", "street_id", "month"),
+        sa.Index("ix_stats_monthly_community_month", "community_id", "month"),
+        sa.Index("ix_stats_monthly_grid_month", "grid_id", "month"),
+        sa.Index("ix_stats_monthly_user_month", "user_id", "month"),
+        sa.Index("ix_stats_monthly_department_month", "department_id", "month"),
+    )
+
+
 class StatsPending(db.Model):
     __tablename__ = "stats_pending"
 
@@ -112,3 +142,4 @@ class StatsPending(db.Model):
 
 _measures(StatsFact)
 _measures(StatsDaily)
+_measures(StatsMonthly)
