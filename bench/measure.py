@@ -457,7 +457,7 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
     base = f"http://127.0.0.1:{port}"
     top = max(plan.concurrencies)
     out: dict = {}
-    newest = newest_ticket_id(url)
+    newest = newest_rows(url)
     server = Server("wsgi:app", port, env, workers, threads)
     try:
         out["_server"] = {"app": "wsgi:app",
@@ -523,13 +523,15 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
         out["bare_read_one"]["ratio"] = round(
             out["read_one"]["per_s"] / max(out["bare_read_one"]["per_s"], 0.1), 3)
         out["read_one"]["ratio_to_bare"] = out["bare_read_one"]["ratio"]
-    delete_own_intakes(url, newest)
+    delete_own_rows(url, newest)
     return out
 
 
-def newest_ticket_id(url: str) -> int:
+def newest_rows(url: str) -> tuple[int, int]:
+    """The newest ticket and API token before a run (the run's own come after them)."""
     with psycopg.connect(plain_url(url)) as conn:
-        return conn.execute("SELECT coalesce(max(id), 0) FROM tickets").fetchone()[0]
+        return conn.execute("SELECT (SELECT coalesce(max(id), 0) FROM tickets), "
+                            "(SELECT coalesce(max(id), 0) FROM user_tokens)").fetchone()
 
 
 # Every table that holds rows of a ticket (foreign keys to tickets, and the statistics' facts).
@@ -537,20 +539,23 @@ TICKET_ROWS = ("notifications", "ticket_events", "attachments", "patrol_reports"
                "stats_facts", "co_handling_tasks", "ticket_supervisions", "ticket_reporters")
 
 
-def delete_own_intakes(url: str, after: int) -> None:
-    """Delete the reports this run sent through the API (tickets newer than ``after`` with the
+def delete_own_rows(url: str, newest: tuple[int, int]) -> None:
+    """Delete the reports this run sent through the API (tickets newer than ``newest`` with the
     benchmark's description) and every row of them, so that the city measured next is the city
     as built: left in place, ~20 runs made a city's open tickets 6× and its idle sweep 4× slower
-    (docs/PERFORMANCE.md, 2026-12-05)."""
+    (docs/PERFORMANCE.md, 2026-12-05). And the API tokens it took (a few dozen per run)."""
+    after_ticket, after_token = newest
     with psycopg.connect(plain_url(url), autocommit=True) as conn:
         # Only rows of these tickets: without the foreign-key triggers (see raw_intake).
         conn.execute("SET session_replication_role = replica")
         conn.execute("CREATE TEMPORARY TABLE own_intakes AS SELECT id FROM tickets "
-                     "WHERE id > %s AND description LIKE %s", (after, INTAKE_DESCRIPTION + "%"))
+                     "WHERE id > %s AND description LIKE %s",
+                     (after_ticket, INTAKE_DESCRIPTION + "%"))
         for table in TICKET_ROWS:
             conn.execute(f"DELETE FROM {table} WHERE ticket_id IN (SELECT id FROM own_intakes)")
         deleted = conn.execute("DELETE FROM tickets WHERE id IN (SELECT id FROM own_intakes)")
-    log(f"deleted the run's own {deleted.rowcount:,} intakes")
+        tokens = conn.execute("DELETE FROM user_tokens WHERE id > %s", (after_token,))
+    log(f"deleted the run's own {deleted.rowcount:,} intakes and {tokens.rowcount} API tokens")
 
 
 def bare_read_one(url, plan, port, workers, threads, targets, top) -> dict:
@@ -663,7 +668,7 @@ def gunicorn_mix(url: str, plan: Plan, port: int, mixes: list[tuple[int, int]]) 
     top = max(plan.concurrencies)
     base = f"http://127.0.0.1:{port}"
     out = {}
-    newest = newest_ticket_id(url)
+    newest = newest_rows(url)
     for workers, threads in mixes:
         server = Server("wsgi:app", port, env, workers, threads)
         try:
@@ -677,7 +682,7 @@ def gunicorn_mix(url: str, plan: Plan, port: int, mixes: list[tuple[int, int]]) 
                 read_one_load(targets, tokens))
         finally:
             server.stop()
-    delete_own_intakes(url, newest)
+    delete_own_rows(url, newest)
     return out
 
 

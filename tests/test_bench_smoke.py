@@ -44,10 +44,11 @@ def test_bench_demo_writes_every_figure(tmp_path):
         with psycopg.connect(f"{server}/{bench_db}") as conn:  # the run took its reports away
             left = conn.execute("SELECT count(*) FROM tickets WHERE description LIKE %s",
                                 (INTAKE_DESCRIPTION + "%",)).fetchone()[0]
+            tokens = conn.execute("SELECT count(*) FROM user_tokens").fetchone()[0]
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)')
-    assert left == 0 and "deleted the run's own" in done.stdout + done.stderr
+    assert left == 0 and tokens == 0 and "deleted the run's own" in done.stdout + done.stderr
     assert result["commit"]
     assert result["machine"]["cpus"] >= 1 and result["machine"]["ram_gib"] > 0
     assert "work_mem" in result["machine"]["postgresql"]
