@@ -237,23 +237,30 @@ def login_as(app):
     return _login
 
 
-def statements_of(app, fn) -> list[str]:
-    """The SQL statements (whitespace collapsed) SQLAlchemy sends while ``fn()`` runs."""
-    from models import db
-
-    seen = []
+@contextmanager
+def statements_sent(engine=None):
+    """The SQL statements (whitespace collapsed) sent to the database while the block runs:
+    ``with statements_sent() as sent: ...`` (the app's engine by default: in an app context)."""
+    engine = engine if engine is not None else db.engine
+    sent: list[str] = []
 
     def listen(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
+        sent.append(" ".join(statement.split()))
 
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", listen)
+    sa.event.listen(engine, "before_cursor_execute", listen)
     try:
-        fn()
+        yield sent
     finally:
-        with app.app_context():
-            sa.event.remove(db.engine, "before_cursor_execute", listen)
-    return seen
+        sa.event.remove(engine, "before_cursor_execute", listen)
+
+
+def statements_of(app, fn) -> list[str]:
+    """The SQL statements (whitespace collapsed) SQLAlchemy sends while ``fn()`` runs."""
+    with app.app_context():
+        engine = db.engine
+    with statements_sent(engine) as sent:
+        fn()
+    return sent
 
 
 # --- seconds per test file, for tests/run_suite.py's split (GRIDDESK_DURATIONS_OUT=file) -------

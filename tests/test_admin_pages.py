@@ -14,7 +14,7 @@ from models.areas.locate import invalidate_area_index
 from models.tickets.intake import Report, report_ticket
 from models.tickets.workflow import Actor, perform
 
-from .conftest import session_csrf_token
+from .conftest import session_csrf_token, statements_sent
 from .test_roles import select_options
 from .factories import build_world
 from .test_workflow import photo_bytes
@@ -185,16 +185,8 @@ def test_the_board_takes_a_few_statements_and_labels_its_cards_from_the_caches(w
     supervision, their co-handling tasks); names from the reference caches (issue 14)."""
     client = login_as("district")
     client.get("/admin/board/")  # warm caches
-    sent: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        sent.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as sent:
         page = client.get("/admin/board/").get_data(as_text=True)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", seen)
     ticket_reads = [s for s in sent if re.search(r"FROM (tickets|ticket_supervisions|"
                                                  r"co_handling_tasks)\b", s)]
     assert len(ticket_reads) <= 5, ticket_reads

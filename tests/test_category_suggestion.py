@@ -5,13 +5,13 @@ import random
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from models import Category, Source, Ticket, TicketStatus, db, utcnow
 from models.category_suggestion import (current_model, suggest_categories, train_category_model,
                                         training_due)
 from models.tickets.records import open_ticket
 
+from .conftest import statements_sent
 from .factories import PASSWORD
 
 # Known word → category patterns: each category has its own words; all share the fillers.
@@ -90,16 +90,8 @@ def test_a_suggestion_reads_the_model_once_per_training(history):
     db.session.commit()
     suggest_categories("楼道里堆满了纸箱")  # the first request of this model reads its counts
     db.session.expire_all()  # a new request: a fresh session
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as statements:
         enough, items = suggest_categories("楼道里堆满了纸箱")
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", seen)
     assert enough and items[0].category.code == "0203"
     reads = [s for s in statements if "category_models" in s]
     assert reads and not any("counts" in s for s in reads), reads

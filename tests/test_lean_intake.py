@@ -11,7 +11,7 @@ from models import Channel, Notification, Ticket, TicketEvent, db
 from models.stats.tables import StatsPending
 from models.tickets.intake import Report, report_ticket
 
-from .conftest import statements_of
+from .conftest import statements_of, statements_sent
 from models.vocabulary import Source
 
 GRID1 = {"lat": 30.006, "lon": 120.004}  # inside 甲一网格 (tests/factories.py)
@@ -24,21 +24,12 @@ def _report(world, **extra) -> Report:
 
 def _writes_to_tickets(fn):
     """The INSERT and UPDATE statements on the tickets table while ``fn`` runs."""
-    seen = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        head = statement.lstrip().split(None, 3)
-        if head[:1] == ["INSERT"] and head[2:3] == ["tickets"] or \
-                head[:2] == ["UPDATE", "tickets"]:
-            seen.append(head[0])
-
-    sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with statements_sent() as sent:
         result = fn()
         db.session.flush()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listen)
-    return result, seen
+    heads = [statement.split(None, 3) for statement in sent]
+    return result, [head[0] for head in heads if head[:1] == ["INSERT"] and
+                    head[2:3] == ["tickets"] or head[:2] == ["UPDATE", "tickets"]]
 
 
 def test_an_intake_writes_the_ticket_once_placed_dispatched_and_numbered(world):

@@ -6,7 +6,6 @@ import json
 import re
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -20,7 +19,7 @@ from models.tickets.deadlines import deadline_after, work_calendar
 from models.tickets.dispatch import resolve_owner
 from models.tickets.dispatch_rules import DispatchRule
 
-from .conftest import statements_of
+from .conftest import statements_of, statements_sent
 from .processes import free_port, run_py, stop, wait_for_http
 from .test_api import auth, token_for
 
@@ -97,21 +96,6 @@ def test_changes_take_effect_at_once_in_another_process(world, client, tmp_path)
         stop(server)
 
 
-@contextmanager
-def statements():
-    """The SQL statements sent inside the block."""
-    sent: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-
-
 PRIMARY_KEY_LOOKUP = re.compile(r"WHERE \w+\.id = (\?|%\(pk_1\)s(::INTEGER)?)\s*$")
 
 
@@ -127,17 +111,17 @@ START = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 def test_a_deadline_is_computed_without_reading_the_calendar_again(ctx):
     forget()
     db.session.commit()
-    with statements() as first:
+    with statements_sent() as first:
         due = deadline_after(START, 3, DeadlineUnit.WORKING_DAYS)
     db.session.commit()  # a new transaction, as the next request
-    with statements() as second:
+    with statements_sent() as second:
         assert deadline_after(START, 3, DeadlineUnit.WORKING_DAYS) == due
     assert reads_of("work_calendar_days", first) and not reads_of("work_calendar_days", second)
     # The versions only, once per transaction (on PostgreSQL read through psycopg, below the
     # SQLAlchemy events counted here).
     versions_read = [] if db.engine.dialect.name == "postgresql" else ["reference_versions"]
     assert [s.split("FROM ")[-1].split()[0] for s in second] == versions_read
-    with statements() as third:  # the same transaction: nothing at all
+    with statements_sent() as third:  # the same transaction: nothing at all
         deadline_after(START, 5, DeadlineUnit.WORKING_HOURS)
     assert third == []
 
@@ -146,10 +130,10 @@ def test_a_dispatch_decision_is_made_in_memory(world):
     category, grid = world.categories["garbage"], world.areas["grid1"]
     forget()
     db.session.commit()
-    with statements() as first:
+    with statements_sent() as first:
         assert resolve_owner(category, grid).user.username == "gridworker"
     db.session.commit()
-    with statements() as second:
+    with statements_sent() as second:
         assert resolve_owner(category, grid).user.username == "gridworker"
     for table in ("dispatch_rules", "areas", "departments", "users"):  # the rules and the staff
         assert reads_of(table, first) and not reads_of(table, second), table

@@ -5,7 +5,6 @@ batch fails is taken one ticket at a time."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,6 +19,7 @@ from models.tickets.actions import Action
 from models.tickets.deadlines import invalidate_calendar, ticket_deadlines
 from models.tickets.timeline import Step, record_event, record_steps
 
+from .conftest import statements_sent
 from .factories import make_ticket
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
@@ -174,26 +174,11 @@ def not_escalating(world, count: int) -> list[Ticket]:
     return made
 
 
-@contextmanager
-def statements_run():
-    """The SQL statements sent to the database inside the block."""
-    executed: list[str] = []
-
-    def listener(*args):
-        executed.append(args[2])
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield executed
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-
-
 def test_a_page_takes_the_same_statements_however_many_tickets_it_holds(world):
     """Tickets that do not escalate are marked in a fixed number of statements per page."""
     def statements_to_mark(count: int) -> int:
         seen = [timeouts.seen(t) for t in not_escalating(world, count)]
-        with statements_run() as executed:
+        with statements_sent() as executed:
             assert len(timeouts.mark_all_overdue(seen, LATE)) == count
         db.session.commit()
         return len(executed)
@@ -349,7 +334,7 @@ def test_a_page_of_escalations_takes_the_same_few_statements_however_many_go_up(
     statistics marks, one of messages."""
     def statements(count: int) -> int:
         seen = [timeouts.seen(t) for t in escalating(world, count)]
-        with statements_run() as executed:
+        with statements_sent() as executed:
             outcomes = timeouts.mark_all_overdue(seen, LATE)
         assert [o.escalated for o in outcomes] == [True] * count
         db.session.commit()

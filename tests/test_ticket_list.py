@@ -9,10 +9,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 
 from models import Category, DeadlineUnit, Priority, Source, TicketStatus, db, utcnow
 
+from .conftest import statements_sent
 from .factories import build_world, make_ticket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -297,16 +297,8 @@ def test_the_count_is_capped_and_says_so(world, admin_list, app, monkeypatch):
 
 # --- speed without a second definition (issue 14) ------------------------------------------
 def sent_statements(client, path: str) -> tuple[str, list[str]]:
-    sent: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        sent.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as sent:
         html = client.get(path).get_data(as_text=True)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", seen)
     return html, sent
 
 
