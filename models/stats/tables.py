@@ -49,13 +49,9 @@ def _measures(cls):
     return cls
 
 
-class StatsFact(db.Model):
-    __tablename__ = "stats_facts"
+class _Dimensions:
+    """The place, category and unit a statistics row counts for (0 where there is none)."""
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(BigId, index=True)
-    seq: Mapped[int]  # the event's sequence in the ticket's timeline
-    day: Mapped[date]
     district_id: Mapped[int] = mapped_column(default=0)
     street_id: Mapped[int] = mapped_column(default=0)
     community_id: Mapped[int] = mapped_column(default=0)
@@ -63,6 +59,15 @@ class StatsFact(db.Model):
     category_id: Mapped[int] = mapped_column(default=0)
     department_id: Mapped[int] = mapped_column(default=0)
     user_id: Mapped[int] = mapped_column(default=0)
+
+
+class StatsFact(_Dimensions, db.Model):
+    __tablename__ = "stats_facts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, index=True)
+    seq: Mapped[int]  # the event's sequence in the ticket's timeline
+    day: Mapped[date]
 
     __table_args__ = (
         # Medians read closure rows of a range in a scope.
@@ -79,18 +84,11 @@ class StatsFact(db.Model):
     )
 
 
-class StatsDaily(db.Model):
+class StatsDaily(_Dimensions, db.Model):
     __tablename__ = "stats_daily"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     day: Mapped[date]
-    district_id: Mapped[int] = mapped_column(default=0)
-    street_id: Mapped[int] = mapped_column(default=0)
-    community_id: Mapped[int] = mapped_column(default=0)
-    grid_id: Mapped[int] = mapped_column(default=0)
-    category_id: Mapped[int] = mapped_column(default=0)
-    department_id: Mapped[int] = mapped_column(default=0)
-    user_id: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (
         sa.UniqueConstraint("day", "grid_id", "community_id", "street_id", "district_id",
@@ -104,18 +102,11 @@ class StatsDaily(db.Model):
     )
 
 
-class StatsMonthly(db.Model):
+class StatsMonthly(_Dimensions, db.Model):
     __tablename__ = "stats_monthly"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     month: Mapped[date]  # the month's first day
-    district_id: Mapped[int] = mapped_column(default=0)
-    street_id: Mapped[int] = mapped_column(default=0)
-    community_id: Mapped[int] = mapped_column(default=0)
-    grid_id: Mapped[int] = mapped_column(default=0)
-    category_id: Mapped[int] = mapped_column(default=0)
-    department_id: Mapped[int] = mapped_column(default=0)
-    user_id: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (
         sa.UniqueConstraint("month", "grid_id", "community_id", "street_id", "district_id",
