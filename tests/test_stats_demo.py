@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from models import Area, Category, Role, User, db, utcnow
 from models.clock import local_today
-from models.stats.indicators import indicators, indicators_by
+from models.stats.indicators import indicators
 from models.stats.rollups import fold_pending, rebuild
 from models.stats.tables import DIMENSIONS
 
@@ -84,29 +84,6 @@ def test_asking_for_some_indicators_gives_the_same_rows_and_values(folded, app, 
     for one, every in zip(some, full):
         assert (one.key, one.label) == (every.key, every.label)
         assert one.values == {code: every.values[code] for code in codes}
-
-
-@pytest.mark.parametrize("days", [364, 40])
-def test_several_groupings_read_at_once_are_each_as_read_alone(folded, app, days):
-    """The dashboard reads its charts' groupings together (on PostgreSQL one statement with
-    GROUPING SETS): each the same rows and values as asked alone."""
-    groupings = {None: None, "month": ("received", "closed"), "category": ("received",),
-                 "grid": ("received",), "assignee": ("dispatched", "closed", "avg_hours"),
-                 "day": ("received",)}
-    with app.app_context():
-        user, start = _user(Role.ADMIN), local_today() - timedelta(days=days)
-        together = indicators_by(user, start, local_today(), groupings)
-        for group_by, codes in groupings.items():
-            alone = indicators(user, start, local_today(), group_by=group_by, codes=codes)
-            assert len(alone) > 0
-            assert [(r.key, r.label, r.values) for r in together[group_by]] == \
-                [(r.key, r.label, r.values) for r in alone], group_by
-        # A range without a single report: the total row and the groups, as asked alone.
-        quiet = FAR_PAST, FAR_PAST + timedelta(days=40)
-        together = indicators_by(user, *quiet, {None: None, "grid": ("received",)})
-        assert together[None] == indicators(user, *quiet)
-        assert together["grid"] == indicators(user, *quiet, group_by="grid", codes=("received",))
-        assert together[None][0].values["received"] == 0
 
 
 def test_a_date_range_counts_the_facts_of_its_local_days(data):

@@ -67,32 +67,12 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
     """``codes``: only these indicators (default: all of them). The rows are the same; each
     row's values hold just these codes, read with only the measures they are computed from
     (``inputs``), and without the medians' statement when none of them is a median."""
-    return indicators_by(user, date_from, date_to, {group_by: codes}, area=area,
-                         category=category, department=department, assignee=assignee)[group_by]
-
-
-def indicators_by(user: User, date_from: date, date_to: date, groupings: dict, *, area=None,
-                  category=None, department: Department | None = None,
-                  assignee: User | None = None) -> dict[str | None, list[IndicatorRow]]:
-    """Several groupings of one range and filter, {group_by: codes} → {group_by: rows}, each
-    as ``indicators`` gives it; their sums are read together (on PostgreSQL in one pass over
-    the rollup rows, ``_sums_by``)."""
-    for group_by in groupings:
-        if group_by is not None and group_by not in GROUPS:
-            raise StatsQueryError(_("group_by must be one of: %(groups)s.",
-                                    groups=", ".join(GROUPS)))
+    if group_by is not None and group_by not in GROUPS:
+        raise StatsQueryError(_("group_by must be one of: %(groups)s.", groups=", ".join(GROUPS)))
     area, category = find_area(user, area), find_category(category)
     units = (department, assignee)
-    wanted = {group_by: inputs(codes) for group_by, codes in groupings.items()}
-    sums = _sums_by(user, date_from, date_to, area, category, units,
-                    {group_by: measures for group_by, (measures, _m) in wanted.items()})
-    return {group_by: _rows(user, date_from, date_to, area, category, units, group_by, codes,
-                            sums[group_by], wanted[group_by][1])
-            for group_by, codes in groupings.items()}
-
-
-def _rows(user, date_from, date_to, area, category, units, group_by, codes, sums: dict,
-          with_medians: bool) -> list[IndicatorRow]:
+    measures, with_medians = inputs(codes)
+    sums = _sums(user, date_from, date_to, area, category, group_by, units, measures)
     medians = _medians(user, date_from, date_to, area, category, group_by, units) \
         if with_medians else {}
     overdue = _overdue_now(user, area, category, group_by, units)
@@ -242,55 +222,10 @@ def _sums(user, date_from, date_to, area, category, group_by, units=(None, None)
                                    for name in measures)).group_by(found.c.g)
     sums: dict = defaultdict(Sums)
     for row in db.session.execute(query):
-        _add(sums[_key(group_by, row.g)], row, measures)
+        target = sums[_key(group_by, row.g)]
+        for name in measures:
+            target[name] += int(getattr(row, name) or 0)
     return dict(sums)
-
-
-def _add(target: dict, row, measures) -> None:
-    for name in measures:
-        target[name] += int(getattr(row, name) or 0)
-
-
-def _sums_by(user, date_from, date_to, area, category, units, measures_of: dict) -> dict:
-    """``_sums`` of several groupings {group_by: measures}: on PostgreSQL those read from the
-    same rollup rows (every grouping but by day) in one statement with GROUPING SETS, so a
-    dashboard passes once over a year's rows instead of once per chart."""
-    together = [group_by for group_by in measures_of if group_by != "day"]
-    if len(together) < 2 or db.session.get_bind().dialect.name != "postgresql":
-        together = []
-    found = {group_by: _sums(user, date_from, date_to, area, category, group_by, units,
-                             measures) for group_by, measures in measures_of.items()
-             if group_by not in together}
-    if not together:
-        return found
-    measures = tuple(name for name in MEASURES
-                     if any(name in measures_of[group_by] for group_by in together))
-    keyed = [group_by for group_by in together if group_by is not None]
-
-    def columns(table):
-        return [*(_group_column(table, group_by).label(f"g_{group_by}") for group_by in keyed),
-                *(getattr(table, name).label(name) for name in measures)]
-
-    rows = rollup_rows(user, date_from, date_to, area, category, *units, columns=columns)
-    keys = [rows.c[f"g_{group_by}"] for group_by in keyed]
-    sets = [sa.tuple_(rows.c[f"g_{group_by}"]) if group_by is not None else sa.tuple_()
-            for group_by in together]
-    # GROUPING(a, b, …): a bit per key column, the first the highest; 0 where it is grouped by.
-    every = (1 << len(keyed)) - 1
-    of_mask = {every ^ (1 << (len(keyed) - 1 - keyed.index(group_by)))
-               if group_by is not None else every: group_by for group_by in together}
-    query = sa.select(sa.func.grouping(*keys).label("grouping_mask"),
-                      sa.func.count().label("rollup_rows"), *keys, *(sa.func.coalesce(sa.func.sum(rows.c[name]), 0).label(name)
-                        for name in measures)).group_by(sa.func.grouping_sets(*sets))
-    for group_by in together:
-        found[group_by] = defaultdict(Sums)
-    for row in db.session.execute(query):
-        if not row.rollup_rows:  # the total of no rows at all: no group, as in ``_sums``
-            continue
-        group_by = of_mask[row.grouping_mask]
-        key = TOTAL if group_by is None else _key(group_by, row._mapping[f"g_{group_by}"])
-        _add(found[group_by][key], row, measures_of[group_by])
-    return {group_by: dict(sums) for group_by, sums in found.items()}
 
 
 class Sums(dict):

@@ -26,7 +26,8 @@ from models.vocabulary import Role
 
 from ..base import GridDeskView
 from .analysis import ANALYSIS_MAX_DAYS, SEASON_YEARS, peak_months, season_range
-from .figures import definitions, figures, fmt, list_url, page_context, rows, rows_by, viewer
+from .figures import (definitions, figures, fmt, list_url, page_context, rows, totals,
+                      viewer)
 from .filters import StatsFilters, read_filters
 
 TOP_GRIDS = 15
@@ -50,15 +51,13 @@ class DashboardView(GridDeskView):
 
 
 def dashboard(filters: StatsFilters) -> dict:
-    by = "month" if filters.days > TREND_BY_DAY_UP_TO else "day"
+    values = totals(filters)
+    by_month = filters.days > TREND_BY_DAY_UP_TO
     # A department receives its cases by dispatch (a report counts for whom it was reported
     # to): its trend, categories and grids are charted by dispatches, everyone else's by reports.
     measure = "dispatched" if filters.department is not None else "received"
-    found = rows_by(filters, {None: None, by: (measure, "closed"), "category": (measure,),
-                              "grid": (measure,), "assignee": WORKER_CODES})
-    values = found[None][0].values
-    trend = trend_chart(filters, found[by], by, measure)
-    workers, workers_total = worker_rows(filters, found["assignee"])
+    trend = trend_chart(filters, "month" if by_month else "day", measure)
+    workers, workers_total = worker_rows(filters)
     # The analysis and the map are area views: linked (with the focus categories' places and
     # seasons, which read areas) only for the roles that read them.
     area_views = reads_area_views(viewer())
@@ -68,15 +67,14 @@ def dashboard(filters: StatsFilters) -> dict:
             "show_workers": not (filters.own_only and filters.department is not None),
             "rankings": month_rankings(viewer(), filters),
             "trend_title": (_("%(figure)s and closed per month", figure=BY_CODE[measure].name)
-                            if by == "month" else
+                            if by_month else
                             _("%(figure)s and closed per day", figure=BY_CODE[measure].name)),
             "top_grids": TOP_GRIDS, "workers": workers, "workers_total": workers_total,
             "focus": focus(filters) if area_views else [],
             "worker_heads": {code: BY_CODE[code] for code in WORKER_PATROL_COLUMNS},
             "chart_data": {"trend": trend,
-                           "category": bars(filters, found["category"], "category",
-                                            TOP_CATEGORIES, measure),
-                           "grid": bars(filters, found["grid"], "grid", TOP_GRIDS, measure),
+                           "category": bars(filters, "category", TOP_CATEGORIES, measure),
+                           "grid": bars(filters, "grid", TOP_GRIDS, measure),
                            "workers": workers_chart(workers)}}
 
 
@@ -102,11 +100,8 @@ def _periods(filters: StatsFilters, group_by: str) -> list[str]:
     return keys
 
 
-def trend_chart(filters: StatsFilters, points: list, group_by: str,
-                measure: str = "received") -> dict:
-    """The trend from the indicator rows ``points`` (by day or month, with ``measure`` and
-    "closed")."""
-    found = {row.key: row.values for row in points}
+def trend_chart(filters: StatsFilters, group_by: str, measure: str = "received") -> dict:
+    found = {row.key: row.values for row in rows(filters, group_by, codes=(measure, "closed"))}
     keys = _periods(filters, group_by)
     series = []
     for code, area in ((measure, True), ("closed", False)):
@@ -119,10 +114,9 @@ def trend_chart(filters: StatsFilters, points: list, group_by: str,
     return {"labels": [k[5:] if group_by == "day" else k for k in keys], "series": series}
 
 
-def bars(filters: StatsFilters, groups: list, group_by: str, top: int,
-         measure: str = "received") -> dict:
-    """The ``top`` groups of the indicator rows ``groups`` (by grid or category) by ``measure``."""
-    found = [row for row in groups if row.key and row.values[measure]]
+def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "received") -> dict:
+    found = [row for row in rows(filters, group_by, codes=(measure,))
+             if row.key and row.values[measure]]
     found.sort(key=lambda row: (-row.values[measure], row.label))
     found = found[:top]
     option = {"grid": "grid_id", "category": "category_id"}[group_by]
@@ -132,11 +126,11 @@ def bars(filters: StatsFilters, groups: list, group_by: str, top: int,
             "series": [{"name": BY_CODE[measure].name, "data": data}]}
 
 
-def worker_rows(filters: StatsFilters, people_rows: list) -> tuple[list[dict], int]:
-    """The grid workers' rows (from the indicator rows by assignee with WORKER_CODES) in their
-    grids' order; past WORKERS_SHOWN (a city has ~25,000) the WORKERS_SHOWN with the most
-    closed tickets (then the most dispatched to them), most first. And how many there are."""
-    found = {row.key: row for row in people_rows if row.key}
+def worker_rows(filters: StatsFilters) -> tuple[list[dict], int]:
+    """The grid workers' rows in their grids' order; past WORKERS_SHOWN (a city has ~25,000)
+    the WORKERS_SHOWN with the most closed tickets (then the most dispatched to them), most
+    first. And how many there are."""
+    found = {row.key: row for row in rows(filters, "assignee", codes=WORKER_CODES) if row.key}
     people, areas = user_rows(), area_rows()
     workers = [people[key] for key in found
                if key in people and people[key].role == Role.GRID_WORKER]

@@ -14,7 +14,7 @@ from models import Category, User
 from models.clock import local_today
 from models.stats.definitions import BY_CODE, INDICATORS
 from models.stats.drilldown import COUNTED, counts_tickets, figure_key
-from models.stats.indicators import indicators, indicators_by
+from models.stats.indicators import indicators
 
 from ..ticket_views import list_filter_args
 from .filters import StatsFilters, filter_choices
@@ -36,14 +36,6 @@ def rows(filters: StatsFilters, group_by: str | None = None, *, start: date | No
                       category=category if category is not None else filters.category,
                       department=filters.department, assignee=filters.assignee,
                       group_by=group_by, codes=codes)
-
-
-def rows_by(filters: StatsFilters, groupings: dict) -> dict:
-    """``rows`` of several groupings at once ({group_by: codes} → {group_by: rows}), their
-    counts read together (models.stats.indicators ``indicators_by``)."""
-    return indicators_by(viewer(), filters.start, filters.end, groupings, area=filters.area,
-                         category=filters.category, department=filters.department,
-                         assignee=filters.assignee)
 
 
 def totals(filters: StatsFilters) -> dict:
