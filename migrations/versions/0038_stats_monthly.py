@@ -49,7 +49,7 @@ def upgrade():
     op.execute(f"INSERT INTO stats_monthly (month, {dimensions}, {', '.join(MEASURES)}) "
                f"SELECT {month}, {dimensions}, "
                f"{', '.join(f'sum({name})' for name in MEASURES)} FROM stats_daily "
-               f"GROUP BY {month}, {dimensions}")
+               f"GROUP BY {month}, {dimensions} ORDER BY 1")  # a month's rows together
     with op.batch_alter_table('stats_monthly', schema=None) as batch_op:
         for level in ('district', 'street', 'community', 'grid', 'user', 'department'):
             batch_op.create_index(f'ix_stats_monthly_{level}_month', [f'{level}_id', 'month'],

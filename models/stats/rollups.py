@@ -263,4 +263,6 @@ def refresh_months(first: date, last: date) -> None:
         sa.select(month, *dimensions, *(sa.func.sum(getattr(StatsDaily, name))
                                         for name in MEASURES))
         .where(StatsDaily.day >= first, StatsDaily.day < after)
-        .group_by(month, *dimensions)))
+        # In month order: a month's rows lie together on disk, as they do when the fold adds
+        # them month after month (read scattered, a city's month took 8× as long).
+        .group_by(month, *dimensions).order_by(month)))
