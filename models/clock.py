@@ -37,6 +37,11 @@ def local_today() -> date:
     return utcnow().astimezone(local_zone()).date()
 
 
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def format_local(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return to_local(value).strftime(pattern) if value is not None else ""
 

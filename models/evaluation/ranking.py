@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from models.areas.hierarchy import Area
 from models.base import db
+from models.clock import next_month
 from models.evaluation import measures
 from models.evaluation.schemes import EvaluatedRole, ScoringScheme, scheme_for
 from models.evaluation.scoring import (POINTS, Score, points_score, weighted_score,
@@ -55,10 +56,6 @@ class Ranking:
 
 def month_start(value: date) -> date:
     return value.replace(day=1)
-
-
-def next_month(value: date) -> date:
-    return date(value.year + value.month // 12, value.month % 12 + 1, 1)
 
 
 def scheme_summary(scheme: ScoringScheme) -> dict:

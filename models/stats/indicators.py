@@ -11,10 +11,10 @@ for one total row. Each row has the group's key and label and every indicator's 
 models.stats.definitions (``INDICATORS``, ``definitions()``).
 
 Counts and sums come from ``stats_monthly`` for a range's whole months and ``stats_daily`` for
-the days around them (models.stats.scope ``rollup_rows``); medians from the closure rows of ``stats_facts`` (one
-per closure, so they are exact to the second); "overdue now" is a state, not a day's fact: it is
-read from the open tickets through deadlines.overdue_condition (the partial index on open
-tickets), for groupings by place, category or owner.
+the days around them (models.stats.scope ``rollup_rows``); medians from the closure rows of
+``stats_facts`` (one per closure, so they are exact to the second); "overdue now" is a state,
+not a day's fact: it is read from the open tickets through deadlines.overdue_condition (the
+partial index on open tickets), for groupings by place, category or owner.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from models.areas.hierarchy import Area
 from models.base import utcnow
-from models.clock import local_today
+from models.clock import local_today, next_month
 from models.people.access import pickable_areas
 from models.people.user import User
 from models.stats.definitions import BY_CODE, INDICATORS
@@ -68,7 +68,7 @@ def parse_month(text: str | None) -> date:
 
 
 def month_end(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return next_month(month) - timedelta(days=1)
 
 
 def report_areas(user: User) -> list[Area]:

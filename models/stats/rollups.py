@@ -19,7 +19,7 @@ from time import monotonic
 import sqlalchemy as sa
 
 from models.base import db
-from models.clock import local_zone
+from models.clock import local_zone, next_month
 from models.driver import insert_statement, run
 from models.stats.facts import ticket_facts
 from models.stats.tables import (DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsMonthly,
@@ -249,7 +249,7 @@ def _add_to_rows(model, period: str, delta: dict[tuple, dict]) -> None:
 def refresh_months(first: date, last: date) -> None:
     """The monthly rows of the months from ``first``'s to ``last``'s summed again from the
     daily rows (after a rebuild of days, or to fill the table)."""
-    first, after = first.replace(day=1), (last.replace(day=28) + timedelta(days=4)).replace(day=1)
+    first, after = first.replace(day=1), next_month(last)
     db.session.execute(sa.delete(StatsMonthly).where(StatsMonthly.month >= first,
                                                      StatsMonthly.month < after))
     if db.session.get_bind().dialect.name == "postgresql":

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db
 from models.categories import Category
+from models.clock import next_month
 from models.errors import WorkflowError
 from models.people.access import area_within_scope, sees_everywhere
 from models.people.department import Department
@@ -123,7 +124,7 @@ def rollup_parts(date_from: date, date_to: date, by_day: bool = False) -> list[t
     as (table, first, last): the range's whole months from the monthly rows, the days before
     and after them from the daily rows (all daily when ``by_day`` or no month is whole)."""
     check_range(date_from, date_to)
-    first_whole = date_from if date_from.day == 1 else _next_month(date_from)
+    first_whole = date_from if date_from.day == 1 else next_month(date_from)
     after_whole = (date_to + timedelta(days=1)).replace(day=1)  # the day after the last whole
     if by_day or first_whole >= after_whole:
         return [(StatsDaily, date_from, date_to)]
@@ -133,10 +134,6 @@ def rollup_parts(date_from: date, date_to: date, by_day: bool = False) -> list[t
     if after_whole <= date_to:
         parts.append((StatsDaily, after_whole, date_to))
     return parts
-
-
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def rollup_rows(user: User, date_from: date, date_to: date, area: Area | None,

@@ -10,6 +10,7 @@ from flask import request
 from flask_admin import expose
 from flask_babel import gettext as _
 
+from models.clock import next_month
 from models.settings import setting
 from models.stats import analysis as stats_analysis
 
@@ -135,7 +136,7 @@ def _months(start: date, end: date) -> list[str]:
     keys, day = [], start.replace(day=1)
     while day <= end:
         keys.append(day.strftime("%Y-%m"))
-        day = (day + timedelta(days=32)).replace(day=1)
+        day = next_month(day)
     return keys
 
 
@@ -156,7 +157,7 @@ def season_chart(filters: StatsFilters, season: list, start: date, end: date) ->
         if cell.category_id not in row_of or cell.month not in months:
             continue
         month_start = date.fromisoformat(cell.month + "-01")
-        month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        month_end = next_month(month_start) - timedelta(days=1)
         cells.append([months.index(cell.month), row_of[cell.category_id], cell.count,
                       list_url(filters, "received", start=max(month_start, start),
                                end=min(month_end, end), category_id=cell.category_id)])

@@ -12,7 +12,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 
 from models import Category, User, db
-from models.clock import local_today
+from models.clock import local_today, next_month
 from models.evaluation import measures
 from models.evaluation.ranking import month_start, monthly_ranking
 from models.evaluation.schemes import EvaluatedRole
@@ -85,7 +85,7 @@ def _period(filters: StatsFilters, key: str, group_by: str) -> tuple[date, date]
         return day, day
     year, month = (int(part) for part in key.split("-"))
     first = date(year, month, 1)
-    last = (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
+    last = next_month(first) - timedelta(days=1)
     return max(first, filters.start), min(last, filters.end)
 
 
