@@ -98,13 +98,14 @@ def seasonality(user: User, date_from: date, date_to: date, *, area=None,
         counts.setdefault(cat, {}).setdefault(month, 0)
         counts[cat][month] += int(count)
     labels = group_labels("category", list(counts))
-    return {"months": _months(date_from, date_to),
+    return {"months": months_between(date_from, date_to),
             "categories": [{"id": cat, "label": labels.get(cat, str(cat))}
                            for cat in sorted(counts)],
             "counts": counts}
 
 
-def _months(date_from: date, date_to: date) -> list[str]:
+def months_between(date_from: date, date_to: date) -> list[str]:
+    """"YYYY-MM" of every month from ``date_from``'s to ``date_to``'s."""
     months, year, month = [], date_from.year, date_from.month
     while (year, month) <= (date_to.year, date_to.month):
         months.append(f"{year:04d}-{month:02d}")

@@ -132,19 +132,11 @@ def recurring_rows(filters: StatsFilters, repeats: list, window: tuple[date, dat
             for r in repeats]
 
 
-def _months(start: date, end: date) -> list[str]:
-    keys, day = [], start.replace(day=1)
-    while day <= end:
-        keys.append(day.strftime("%Y-%m"))
-        day = next_month(day)
-    return keys
-
-
 def season_chart(filters: StatsFilters, season: list, start: date, end: date) -> dict:
     """Month × category heat map from the first month with reports: the categories with any
     report, the busiest on top; the peak months of the focus categories and the busiest."""
     first = min((cell.month for cell in season if cell.count), default=end.strftime("%Y-%m"))
-    months = [m for m in _months(start, end) if m >= first]
+    months = [m for m in stats_analysis.months_between(start, end) if m >= first]
     totals: dict[int, int] = {}
     names: dict[int, str] = {}
     for cell in season:
