@@ -242,12 +242,13 @@ def register_commands(app: Flask) -> None:
     @click.option("--to", "day_to", required=True, help="Last local day, YYYY-MM-DD (included).")
     def rebuild_rollups_command(day_from: str, day_to: str):
         """Recompute the statistics rollups of a range of days from the tickets and events."""
-        from datetime import date
-
+        from models.clock import DateOutOfRange, parse_day
         from models.stats.rollups import rebuild
 
         try:
-            first, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
+            first, last = parse_day(day_from), parse_day(day_to)
+        except DateOutOfRange as exc:
+            raise click.ClickException(str(exc)) from None
         except ValueError:
             raise click.ClickException("--from and --to are dates: YYYY-MM-DD") from None
         if first > last:

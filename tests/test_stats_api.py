@@ -164,6 +164,8 @@ def test_rebuild_rollups_command_restores_the_figures(reported, app, client):
     assert _get(client, admin, url).get_json()["rows"] == before
     bad = runner.invoke(args=["rebuild-rollups", "--from", "2025-02-30", "--to", "2025-03-01"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+    far = runner.invoke(args=["rebuild-rollups", "--from", "2025-01-01", "--to", "9999-12-31"])
+    assert far.exit_code != 0 and "2999-12-31" in far.output
 
 
 def test_a_community_moved_to_another_street_takes_its_figures_along(reported):

@@ -9,7 +9,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from models import Area, AreaLevel, Category, Department, User, db
-from models.clock import local_today
+from models.clock import DateOutOfRange, local_today, parse_day
 from models.people.access import (area_choices, area_within_scope, department_choices,
                                   grid_worker_choices, pickable_department_names,
                                   pickable_people_names, sees_everywhere)
@@ -54,7 +54,10 @@ def _date(name: str, label: str, errors: list[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
+    except DateOutOfRange as exc:  # far dates would overflow the ranges built from them
+        errors.append(f"{label}: {exc}")
+        return None
     except ValueError:
         errors.append(_("%(label)s “%(value)s” is not a date like 2026-01-31; the default is used.",
                         label=label, value=text[:20]))
