@@ -7,9 +7,8 @@ from flask import Flask, has_request_context, redirect, request, session, url_fo
 
 from config import INSTANCE_DIR, Config
 
-from .extensions import babel, csrf, db, login_manager, migrate
-
-MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+from .extensions import babel, csrf, db, login_manager
+from .migrations import migration_commands
 
 
 def create_app(config: Config | dict | None = None) -> Flask:
@@ -62,7 +61,7 @@ def configure_extensions(app: Flask) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    app.cli.add_command(migration_commands)  # Flask-Migrate itself is loaded when a command runs
     csrf.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)

@@ -26,7 +26,7 @@ DEMO_ACCOUNTS = [
 def init_db(calendar_years: tuple[int, ...] = ()) -> None:
     """Migrate to the newest schema and fill the work calendar: the years chinese-calendar knows,
     this year and the next (by the law's holidays, provisional), and any year asked for."""
-    from flask_migrate import upgrade
+    from admin_app.migrations import upgrade
 
     from models.calendar import fill_calendar, fill_year, provisional_years
 
@@ -103,7 +103,8 @@ def as_command_line(name: str, callback):
 
 def record_commands_as_command_line(app: Flask) -> None:
     for name, command in app.cli.commands.items():
-        command.callback = as_command_line(name, command.callback)
+        if command.callback is not None:  # a group without its own step (db)
+            command.callback = as_command_line(name, command.callback)
 
 
 def register_commands(app: Flask) -> None:

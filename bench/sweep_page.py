@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import sqlalchemy as sa
-    from flask_migrate import upgrade
+    from admin_app.migrations import upgrade
 
     from admin_app import create_app
     from jobs.sweeps import deadline_sweep

@@ -10,19 +10,27 @@ import logging
 import math
 import re
 from collections import Counter
+from functools import cache
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
 HAN = re.compile(r"[\u4e00-\u9fff]+")
 # Words that say nothing about the kind of problem.
 STOP_WORDS = frozenset("的 了 在 是 有 和 也 都 就 很 还 又 被 把 我 你 他 她 们 这 那 里 上 下 着 没 不 人 个"
                        " 一个 已经 我们 他们 一直 好几天 附近 现在 旁边 每天 经常 居民 反映 希望 尽快 处理".split())
 
 
+@cache
+def _jieba():
+    """jieba, imported when a text is first cut: importing it loads its HMM tables and
+    pkg_resources (~10 MB), which a web worker that never suggests a category need not hold."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
 def words(text: str) -> list[str]:
     """The text's words (jieba), without punctuation, numbers and stop words."""
-    return [w for w in jieba.lcut(text or "") if HAN.fullmatch(w) and w not in STOP_WORDS]
+    return [w for w in _jieba().lcut(text or "") if HAN.fullmatch(w) and w not in STOP_WORDS]
 
 
 def tokens(text: str) -> list[str]:

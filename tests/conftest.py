@@ -59,7 +59,7 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def app():
-    from flask_migrate import upgrade
+    from admin_app.migrations import upgrade
 
     from models.calendar import fill_calendar
 

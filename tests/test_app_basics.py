@@ -183,3 +183,24 @@ def test_create_admin_refuses_a_short_password(ctx, app):
     assert result.exit_code == 1
     assert "密码至少需要 8 个字符" in result.output  # the one account rule, in Chinese
     assert users_named("chief") == []
+
+
+# --- what a web worker loads ------------------------------------------------------------------
+
+def test_a_web_worker_loads_neither_migrations_nor_the_word_cutter(tmp_path):
+    """The app a web worker serves (wsgi.py) does not import Alembic (the migrations) or jieba
+    (the category suggestion) until a command or a suggestion needs them: ~18 MB of each
+    worker's memory. `python run.py db …` still has every Flask-Migrate command."""
+    from .processes import run_py
+
+    probe = ("import sys, wsgi; print(sorted(m for m in ('alembic', 'flask_migrate', 'jieba', "
+             "'mako') if m in sys.modules))")
+    loaded = run_py(tmp_path, "-c", probe, command=())
+    output = loaded.communicate(timeout=120)[0]
+    assert loaded.returncode == 0, output
+    assert output.strip().splitlines()[-1] == "[]", output
+    commands = run_py(tmp_path, "db", "--help")
+    output = commands.communicate(timeout=120)[0]
+    assert commands.returncode == 0, output
+    for name in ("upgrade", "downgrade", "check", "current", "heads"):
+        assert f"  {name} " in output, output
