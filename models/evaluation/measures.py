@@ -118,7 +118,8 @@ def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) 
     last = next_month - timedelta(days=1)
     rows = indicators(_whole_district(), month, last, group_by=GROUPING[role], codes=SCORED)
     wanted = set(unit_ids)
-    values = {row.key: dict(row.values) for row in rows if row.key in wanted}
+    values = {row.key: row.values for row in rows if row.key in wanted}  # each row's own dict
+    del rows
     start, end = (datetime.combine(day, time.min, local_zone()) for day in (month, next_month))
     for unit, count in supervised_counts(role, start, end, unit_ids).items():
         values.setdefault(unit, {})[SUPERVISED] = count

@@ -139,7 +139,7 @@ def with_frozen_parts(ranking: Ranking, scope: Area | None) -> Ranking:
     frozen = [row for part in parts for row in _rows(part, None)]
     live = [row for row in ranking.ranked + ranking.insufficient
             if not any(row.unit.area_path.startswith(p.area_path) for p in parts)]
-    rows = [Row(r.unit, r.cases, r.score, r.eligible) for r in frozen + live]
+    rows = [r.unranked() for r in frozen + live]
     ranking.ranked, ranking.insufficient = rank_rows(rows, ranking.scheme.get("min_cases", 1))
     ranking.frozen_parts = parts
     return ranking

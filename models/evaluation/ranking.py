@@ -26,20 +26,37 @@ from models.vocabulary import AreaLevel, DepartmentKind, Role
 RANKED_DEPARTMENT_KINDS = (DepartmentKind.FUNCTIONAL, DepartmentKind.PROPERTY_COMPANY)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     id: int
     label: str
     area_path: str  # where the unit belongs: a viewer sees the units inside their scope area
 
 
-@dataclass
 class Row:
-    unit: Unit
-    cases: int
-    score: Score
-    eligible: bool
-    rank: int | None = None
+    """One unit's line of a ranking. A live row keeps its indicator values and its score's
+    total, and works out the breakdown when it is shown: a city's 25,600 grid workers are ranked
+    by their totals, and a page shows a few breakdowns (each score's lines took ~1.5 KB)."""
+
+    __slots__ = ("unit", "cases", "eligible", "rank", "total", "_score", "_scheme", "_values")
+
+    def __init__(self, unit: Unit, cases: int, score: Score | None, eligible: bool,
+                 rank: int | None = None, *, total: float | None = None,
+                 scheme: ScoringScheme | dict | None = None, values: dict | None = None):
+        self.unit, self.cases, self.eligible, self.rank = unit, cases, eligible, rank
+        self._score, self._scheme, self._values = score, scheme, values
+        self.total = score.total if score is not None else total
+
+    @property
+    def score(self) -> Score:
+        if self._score is None:
+            self._score = score_values(self._scheme, self._values)
+        return self._score
+
+    def unranked(self) -> "Row":
+        """The same row without its rank (to be ranked again among others)."""
+        return Row(self.unit, self.cases, self._score, self.eligible, total=self.total,
+                   scheme=self._scheme, values=self._values)
 
 
 @dataclass
@@ -112,11 +129,11 @@ def rank_rows(rows: list[Row], min_cases: int) -> tuple[list[Row], list[Row]]:
     """Eligible rows by score (ties share a rank; more cases first among equals), and the rows
     below the minimum number of cases."""
     ranked = sorted((r for r in rows if r.eligible),
-                    key=lambda r: (-r.score.total, -r.cases, r.unit.label))
+                    key=lambda r: (-r.total, -r.cases, r.unit.label))
     previous, rank = None, 0
     for position, row in enumerate(ranked, start=1):
-        if row.score.total != previous:
-            rank, previous = position, row.score.total
+        if row.total != previous:
+            rank, previous = position, row.total
         row.rank = rank
     insufficient = sorted((r for r in rows if not r.eligible),
                           key=lambda r: (-r.cases, r.unit.label))
@@ -133,8 +150,9 @@ def live_ranking(role: EvaluatedRole, month: date, scope: Area | None) -> Rankin
     for unit in found:
         unit_values = values.get(unit.id, {})
         cases = int(unit_values.get(measures.CASES) or 0)
-        rows.append(Row(unit, cases, score_values(scheme, unit_values),
-                        cases >= scheme.min_cases))
+        rows.append(Row(unit, cases, None, cases >= scheme.min_cases,
+                        total=score_values(scheme, unit_values).total, scheme=scheme,
+                        values=unit_values))
     ranked, insufficient = rank_rows(rows, scheme.min_cases)
     return Ranking(role, month, scheme_summary(scheme), ranked, insufficient)
 

@@ -14,14 +14,14 @@ time), minus points per deduction item (overdue cases, rework), plus points × p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 WEIGHTED = "weighted"
 POINTS = "points"
 WEIGHT_TOTAL = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     """One line of a breakdown: what was counted, its value, its factor and its contribution.
     Stored as published (the page renders the formula from these fields)."""
@@ -35,7 +35,7 @@ class Line:
     counted: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Score:
     total: float
     lines: list[Line] = field(default_factory=list)
@@ -48,7 +48,8 @@ class Score:
 
     def as_dict(self) -> dict:
         return {"total": self.total, "base": self.base, "measured_weight": self.measured_weight,
-                "lines": [dict(line.__dict__) for line in self.lines]}
+                "lines": [{f.name: getattr(line, f.name) for f in fields(Line)}
+                          for line in self.lines]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Score":

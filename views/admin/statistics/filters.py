@@ -2,6 +2,7 @@
 worker), read from the URL, checked, and kept inside what the user may see."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -64,12 +65,15 @@ def _date(name: str, label: str, errors: list[str]) -> date | None:
         return None
 
 
-def _pick(name: str, model, allowed_ids: set[int] | None, label: str, errors: list[str]):
+def _pick(name: str, model, allowed_ids: Callable[[], set[int]] | None, label: str,
+          errors: list[str]):
+    """The row chosen as ``name``; ``allowed_ids`` (asked only when a choice is made: a city's
+    people are 32,529) the ids the user may choose, None: any."""
     text = request.args.get(name, "").strip()
     if not text:
         return None
     row = db.session.get(model, int(text)) if text.isdigit() and int(text) < 2 ** 31 else None
-    if row is None or (allowed_ids is not None and row.id not in allowed_ids):
+    if row is None or (allowed_ids is not None and row.id not in allowed_ids()):
         errors.append(_("%(label)s: the choice is not available to you; it is left out.",
                         label=label))
         return None
@@ -97,11 +101,12 @@ def read_filters(user: User, *, max_days: int = MAX_RANGE_DAYS,
     if own is not None:
         (filters.department, filters.assignee), filters.own_only = own, True
     else:
-        filters.department = _pick("department", Department,
-                                   {d.id for d in pickable_department_names(user)},
-                                   _("Department"), errors)
-        filters.assignee = _pick("assignee", User, {row[0] for row in pickable_people_names(user)},
-                                 _("Grid worker"), errors)
+        filters.department = _pick(
+            "department", Department, lambda: {d.id for d in pickable_department_names(user)},
+            _("Department"), errors)
+        filters.assignee = _pick(
+            "assignee", User, lambda: {row[0] for row in pickable_people_names(user)},
+            _("Grid worker"), errors)
     return filters
 
 
