@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from models import Area, Category, Role, User, db, utcnow
 from models.clock import local_today
-from models.stats.indicators import indicators
+from models.stats.indicators import indicators, largest_groups
 from models.stats.rollups import fold_pending, rebuild
 from models.stats.tables import DIMENSIONS
 
@@ -132,6 +132,37 @@ def test_any_range_counts_each_of_its_days_once(data):
             for r in rows:
                 recount.compare(r.values, recount.figures(groups.get(r.key, [])),
                                 f"{first}..{last} {group_by} {r.key}")
+
+
+@pytest.mark.parametrize("group_by, model", [("grid", Area), ("category", Category),
+                                              ("assignee", User)])
+@pytest.mark.parametrize("code", ["received", "dispatched"])
+def test_the_largest_groups_are_the_recounts_most_counted(data, group_by, model, code):
+    """The dashboard's bars (the first few of a city's 25,600 grids): the groups with the most
+    of a count, most first, ties by name, equal the recount's, over ranges the monthly and
+    daily rows answer together."""
+    _tickets, _events, facts = data
+    admin = _user(Role.ADMIN)
+    names = {row.id: getattr(row, "display_name", None) or row.name
+             for row in db.session.scalars(sa.select(model))}
+    for first, last in _ranges()[:3] + [(FAR_PAST, FAR_FUTURE)]:
+        counted = recount.figures  # per group, from the facts of the range
+        groups: dict = {}
+        for fact in facts:
+            if first <= fact["day"] <= last and fact[group_by]:
+                groups.setdefault(fact[group_by], []).append(fact)
+        expected = sorted(((key, counted(found)[code]) for key, found in groups.items()
+                           if counted(found)[code]),
+                          key=lambda pair: (-pair[1], names[pair[0]], pair[0]))
+        for limit in (1, 5, 1000):
+            found = largest_groups(admin, first, last, group_by=group_by, code=code,
+                                   limit=limit)
+            assert [(r.key, r.values[code]) for r in found] == expected[:limit], \
+                (first, last, limit)
+            assert [r.label for r in found] == [names[key] for key, _n in expected[:limit]]
+    with pytest.raises(ValueError):  # a rate is not summed: it has no "largest" this way
+        largest_groups(admin, FAR_PAST, FAR_FUTURE, group_by=group_by, code="on_time_rate",
+                       limit=3)
 
 
 def test_monthly_rows_are_the_daily_rows_summed_per_month(app, folded):

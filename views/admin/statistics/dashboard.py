@@ -26,8 +26,8 @@ from models.vocabulary import Role
 
 from ..base import GridDeskView
 from .analysis import ANALYSIS_MAX_DAYS, SEASON_YEARS, peak_months, season_range
-from .figures import (definitions, figures, fmt, list_url, page_context, rows, totals,
-                      viewer)
+from .figures import (definitions, figures, fmt, largest, list_url, page_context, rows,
+                      totals, viewer)
 from .filters import StatsFilters, read_filters
 
 TOP_GRIDS = 15
@@ -115,10 +115,7 @@ def trend_chart(filters: StatsFilters, group_by: str, measure: str = "received")
 
 
 def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "received") -> dict:
-    found = [row for row in rows(filters, group_by, codes=(measure,))
-             if row.key and row.values[measure]]
-    found.sort(key=lambda row: (-row.values[measure], row.label))
-    found = found[:top]
+    found = largest(filters, group_by, measure, top)
     option = {"grid": "grid_id", "category": "category_id"}[group_by]
     data = [{"value": row.values[measure],
              "url": list_url(filters, measure, **{option: row.key})} for row in found]
@@ -195,9 +192,7 @@ def focus(filters: StatsFilters) -> list[dict]:
         category = by_name.get(name)
         if category is None:
             continue
-        grids = [r for r in rows(filters, "grid", category=category, codes=("received",))
-                 if r.key and r.values["received"]]
-        top = max(grids, key=lambda r: (r.values["received"], -r.key), default=None)
+        top = next(iter(largest(filters, "grid", "received", 1, category=category)), None)
         season_start, season_end = season_range(filters)
         months = peak_months({r.key: r.values["received"] for r in rows(
             filters, "month", category=category, start=season_start, codes=("received",))})

@@ -14,7 +14,7 @@ from models import Category, User
 from models.clock import local_today
 from models.stats.definitions import BY_CODE, INDICATORS
 from models.stats.drilldown import COUNTED, counts_tickets, figure_key
-from models.stats.indicators import indicators
+from models.stats.indicators import indicators, largest_groups
 
 from ..ticket_views import list_filter_args
 from .filters import StatsFilters, filter_choices
@@ -36,6 +36,15 @@ def rows(filters: StatsFilters, group_by: str | None = None, *, start: date | No
                       category=category if category is not None else filters.category,
                       department=filters.department, assignee=filters.assignee,
                       group_by=group_by, codes=codes)
+
+
+def largest(filters: StatsFilters, group_by: str, code: str, limit: int, *,
+            category: Category | None = None) -> list:
+    """The ``limit`` groups with the most ``code`` for these filters (models.stats)."""
+    return largest_groups(viewer(), filters.start, filters.end, group_by=group_by, code=code,
+                          limit=limit, area=filters.area,
+                          category=category if category is not None else filters.category,
+                          department=filters.department, assignee=filters.assignee)
 
 
 def totals(filters: StatsFilters) -> dict:
