@@ -20,6 +20,7 @@ from models.people.access import sees_everywhere
 from models.people.roles import ALL_ROLES, EVALUATION_READER_ROLES
 from models.reference_cache import area_rows, user_rows
 from models.settings import setting
+from models.stats.analysis import months_between
 from models.stats.definitions import BY_CODE
 from models.stats.scope import reads_area_views
 from models.vocabulary import Role
@@ -91,13 +92,9 @@ def _period(filters: StatsFilters, key: str, group_by: str) -> tuple[date, date]
 
 def _periods(filters: StatsFilters, group_by: str) -> list[str]:
     """Every day or month of the range, so that quiet days show as 0."""
-    keys, day = [], filters.start
-    while day <= filters.end:
-        key = day.isoformat() if group_by == "day" else day.strftime("%Y-%m")
-        if not keys or keys[-1] != key:
-            keys.append(key)
-        day += timedelta(days=1)
-    return keys
+    if group_by != "day":
+        return months_between(filters.start, filters.end)
+    return [(filters.start + timedelta(days=n)).isoformat() for n in range(filters.days)]
 
 
 def trend_chart(filters: StatsFilters, group_by: str, measure: str = "received") -> dict:
