@@ -1,6 +1,7 @@
 """Gunicorn settings for GridDesk (see docs/OPERATIONS.md)."""
 import multiprocessing
 import os
+import time
 
 from admin_app.logs import install_log_redaction
 
@@ -15,6 +16,9 @@ graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"
 preload_app = True
+# After a request this long (a city's statistics over a year builds tens of thousands of rows),
+# the worker hands the heap it freed back to the system; 0 turns it off.
+trim_after_seconds = float(os.environ.get("GRIDDESK_TRIM_AFTER_SECONDS", "1"))
 
 
 def when_ready(server):
@@ -40,3 +44,19 @@ def post_fork(server, worker):
 
     with app.app_context():
         db.engine.dispose(close=False)
+
+
+def pre_request(worker, req):
+    req.griddesk_started = time.monotonic()
+
+
+def post_request(worker, req, environ, resp):
+    """A worker stays as large as its largest moment unless it gives back what it freed: after
+    a long request it does (a few milliseconds; docs/PERFORMANCE.md)."""
+    started = getattr(req, "griddesk_started", None)
+    if trim_after_seconds > 0 and started is not None \
+            and time.monotonic() - started >= trim_after_seconds:
+        from models.process_memory import give_back_freed_memory
+
+        give_back_freed_memory()
+

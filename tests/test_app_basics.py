@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -204,3 +205,25 @@ def test_a_web_worker_loads_neither_migrations_nor_the_word_cutter(tmp_path):
     assert commands.returncode == 0, output
     for name in ("upgrade", "downgrade", "check", "current", "heads"):
         assert f"  {name} " in output, output
+
+
+def test_a_worker_gives_back_freed_memory_after_a_long_request_only(monkeypatch):
+    """gunicorn.conf.py: after a request of a second or more (a city's statistics year) the
+    worker hands back the heap it freed; after a quick one it does not spend the time."""
+    import runpy
+    from types import SimpleNamespace
+
+    import models.process_memory
+
+    calls = []
+    monkeypatch.setattr(models.process_memory, "give_back_freed_memory",
+                        lambda: calls.append("trimmed"))
+    hooks = runpy.run_path(str(Path(config.__file__).with_name("gunicorn.conf.py")))
+    quick, slow = SimpleNamespace(), SimpleNamespace()
+    hooks["pre_request"](None, quick)
+    hooks["pre_request"](None, slow)
+    slow.griddesk_started -= 1.5
+    hooks["post_request"](None, quick, {}, None)
+    assert calls == []
+    hooks["post_request"](None, slow, {}, None)
+    assert calls == ["trimmed"]

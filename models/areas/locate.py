@@ -6,8 +6,6 @@ committed change of an area, in every process (models/reference_cache.py).
 """
 from __future__ import annotations
 
-import ctypes
-
 from dataclasses import dataclass
 
 import shapely
@@ -22,6 +20,7 @@ from models.areas.grid_cells import GridCells
 from models.areas.hierarchy import Area
 from models.base import db
 from models.errors import ActionInvalid
+from models.process_memory import give_back_freed_memory
 from models.reference_cache import cached, forget
 from models.vocabulary import AreaLevel
 
@@ -91,18 +90,8 @@ def _build_index() -> _AreaIndex:
                Area.boundary.is_not(None))).all()
     index = _AreaIndex(rows)
     del rows
-    _give_back_freed_memory()
+    give_back_freed_memory()  # the boundaries' text and the lattice's work arrays: ~40 MB
     return index
-
-
-def _give_back_freed_memory() -> None:
-    """Return the heap freed after a build to the system: glibc keeps it otherwise, and a web
-    worker stays as large as its largest moment (the city's boundaries and the lattice's work
-    arrays: ~40 MB of 220 MB, measured with bench.city's 25,600 grids)."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to give back this way
-        pass
 
 
 def area_index() -> _AreaIndex:
