@@ -51,7 +51,7 @@ TOTAL = "all"
 _NO_PATROL = {"patrol_rounds": None, "patrol_coverage": None, "patrol_day_coverage": None}
 
 
-@dataclass
+@dataclass(slots=True)  # a city's groupings are tens of thousands of rows
 class IndicatorRow:
     key: object  # the group's id (0: none), "YYYY-MM" / "YYYY-MM-DD", or "all"
     label: str
