@@ -126,8 +126,11 @@ def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) 
     if role == "grid_worker":
         from models.patrol.queries import worker_coverage
 
+        # The indicators gave the coverage of the workers with cases or rounds (the same rule);
+        # the others covered 0 %, which is not "no data".
         people = user_rows()  # plain rows: a city's 25,600 grid workers are no ORM objects
-        workers = [people[key] for key in unit_ids if key in people]
+        workers = [people[key] for key in unit_ids if key in people
+                   and values.get(key, {}).get(PATROL_COVERAGE) is None]
         for worker_id, coverage in worker_coverage(workers, month, last).items():
             unit = values.setdefault(worker_id, {})
             unit[PATROL_COVERAGE] = coverage.grid_share

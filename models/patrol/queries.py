@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db, utcnow
+from models.bulk import one_of
 from models.categories import Category
 from models.clock import local_zone
 from models.people.access import sees_everywhere, ticket_scope
@@ -200,7 +201,7 @@ def worker_coverage(workers: list, date_from: date, date_to: date, *,
     walked_by_worker: dict[int, set[tuple]] = {}
     if workers:
         for who, grid, _path, day in walked_grid_days(
-                date_from, date_to, PatrolRound.worker_id.in_([w.id for w in workers])):
+                date_from, date_to, one_of(PatrolRound.worker_id, [w.id for w in workers])):
             walked_by_worker.setdefault(who, set()).add((grid, day))
     result = {}
     for worker in workers:

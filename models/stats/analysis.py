@@ -21,7 +21,7 @@ from models.base import db
 from models.people.user import User
 from models.stats.indicators import group_labels, indicators
 from models.stats.scope import (MAX_DAYS, StatsQueryError, check_range, find_area, find_category,
-                                period_column, rollup_rows)
+                                period_column, rollup_rows, summed)
 
 SEASON_MAX_DAYS = MAX_DAYS
 
@@ -58,7 +58,7 @@ def _received(user, date_from, date_to, area, category, *dimensions: str):
 
     found = rollup_rows(user, date_from, date_to, find_area(user, area),
                         find_category(category), columns=columns)
-    total = sa.func.sum(found.c.received)
+    total = summed(found.c.received)
     keys = [found.c[name] for name in dimensions]
     return sa.select(*keys, total).group_by(*keys).having(total > 0)
 

@@ -35,7 +35,7 @@ from models.reference_cache import area_rows, category_rows, department_rows, us
 from models.stats.definitions import INDICATORS
 from models.stats.patrol import patrol_figures
 from models.stats.scope import (StatsQueryError, category_ids, filters, find_area,
-                                find_category, period_column, rollup_rows)
+                                find_category, period_column, rollup_rows, summed)
 from models.stats.tables import MEASURES, StatsFact
 from models.vocabulary import OPEN_STATUSES
 
@@ -239,8 +239,8 @@ def _sum_query(user, date_from, date_to, area, category, group_by, units,
 
     found = rollup_rows(user, date_from, date_to, area, category, *units, columns=columns,
                         by_day=group_by == "day")
-    return sa.select(found.c.g, *(sa.func.coalesce(sa.func.sum(found.c[name]), 0).label(name)
-                                  for name in measures)).group_by(found.c.g)
+    return sa.select(found.c.g, *(summed(found.c[name]).label(name) for name in measures)) \
+        .group_by(found.c.g)
 
 
 def _sums(user, date_from, date_to, area, category, group_by, units=(None, None),

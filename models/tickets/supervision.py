@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import BigId, UTCDateTime, db, str_enum, utcnow
+from models.bulk import one_of
 from models.clock import DateOutOfRange, local_zone, within_range
 from models.errors import ActionForbidden, ActionInvalid
 from models.people.roles import SUPERVISING_ROLES
@@ -345,6 +346,6 @@ def supervised_counts(role: str, start: datetime, end: datetime,
     rows = db.session.execute(
         sa.select(column, sa.func.count(sa.distinct(Supervision.ticket_id)))
         .where(Supervision.counted_at >= start, Supervision.counted_at < end,
-               column.in_(unit_ids)).group_by(column))
+               one_of(column, unit_ids)).group_by(column))
     return {unit: count for unit, count in rows}
 
