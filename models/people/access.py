@@ -146,12 +146,19 @@ class DepartmentName(NamedTuple):
 
 
 def pickable_area_names(user: User, levels: Iterable[AreaLevel]) -> tuple[AreaName, ...]:
-    """pickable_areas as plain rows for filter options, kept per process and scope until an
-    area changes (a city has 25,600 grids: no ORM objects per page view)."""
+    """pickable_areas as plain rows for filter options (id, name, level), kept per process and
+    scope until an area changes: the process's own area rows (a city has 25,600 grids: no ORM
+    objects per page view, and no second copy of each row in every scope's list)."""
+    from models.reference_cache import area_rows
+
     levels = tuple(sorted(levels, key=lambda level: level.depth))
     query = _pickable_areas(user, levels, False).with_only_columns(Area.id, Area.name, Area.level)
-    return cached(("areas",), ("pickable_area_names", _scope_key(user), levels),
-                  lambda: tuple(AreaName(*row) for row in db.session.execute(query)))
+
+    def load() -> tuple:
+        rows = area_rows()
+        return tuple(rows.get(row.id) or AreaName(*row) for row in db.session.execute(query))
+
+    return cached(("areas",), ("pickable_area_names", _scope_key(user), levels), load)
 
 
 AREA_CHOICES_SHOWN = 1000  # a drop-down of 25,600 grids is neither readable nor quick to draw
@@ -259,11 +266,17 @@ def pickable_people(user: User) -> list[User]:
 def pickable_people_names(user: User) -> tuple:
     """pickable_people as plain (id, display name, department name or None) rows for filter
     options, kept per process and scope until a user, department or area changes."""
+    from models.reference_cache import user_rows
+
     query = (_assignable_people(user).with_only_columns(User.id, User.display_name, Department.name)
              .order_by(Department.name, User.display_name, User.id))
+
     def load() -> tuple:
-        departments: dict = {}  # one string per department, not one per person (32,529 in a city)
-        return tuple((person_id, name, departments.setdefault(department, department))
+        # The names as the process's user rows hold them, one string per department: a city's
+        # 32,529 people, kept per scope, without a second copy of every name.
+        people, departments = user_rows(), {}
+        return tuple((person_id, people[person_id].display_name if person_id in people else name,
+                      departments.setdefault(department, department))
                      for person_id, name, department in db.session.execute(query))
 
     return cached(("users", "departments", "areas"), ("pickable_people_names", _scope_key(user)),
