@@ -25,7 +25,7 @@ from models.base import db
 
 from models.people.access import ticket_scope
 from models.people.user import User
-from models.stats.scope import filters
+from models.stats.scope import filters, summed
 from models.stats.tables import MEASURES, StatsFact
 from models.tickets.tables import Ticket
 
@@ -126,9 +126,9 @@ def figure_tickets(user: User, key: FigureKey, *, area=None, category=None,
     if key.user_id:
         where.append(StatsFact.user_id == key.user_id)
     events, tickets = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(column), 0),
+        sa.select(summed(column),
                   sa.func.count(sa.distinct(StatsFact.ticket_id))).where(*where)).one()
-    per_ticket = (sa.select(StatsFact.ticket_id, sa.func.sum(column).label("n"))
+    per_ticket = (sa.select(StatsFact.ticket_id, summed(column).label("n"))
                   .where(*where).group_by(StatsFact.ticket_id).subquery())
     visible = (sa.select(Ticket, per_ticket.c.n)
                .join(per_ticket, per_ticket.c.ticket_id == Ticket.id).where(ticket_scope(user)))
