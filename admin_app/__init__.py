@@ -181,6 +181,10 @@ def configure_login(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
     login_manager.user_loader(session_user)  # checks that the session has not ended
+    # Sessions end by version, idle time and age (models/people/sessions.py); "fresh" logins are
+    # not used. Flask-Login's "basic" protection only marks an anonymous session not fresh — a
+    # cookie write that, answered after a sign-in (the login page's icon), signed the user out.
+    login_manager.session_protection = None
 
     from flask_babel import lazy_gettext as _l
 
@@ -207,6 +211,10 @@ def configure_blueprints(app: Flask) -> None:
     @app.route("/")
     def root():
         return redirect(url_for("admin.index"))
+
+    @app.route("/favicon.ico")
+    def favicon():  # browsers ask for it on every page that names no icon
+        return app.send_static_file("mobile/icons/icon-192.png")
 
 
 def configure_mobile(app: Flask) -> None:

@@ -142,3 +142,25 @@ def test_the_phone_app_signs_in_on_the_same_login_page(world, app):
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
     assert login(phone, "gridworker").status_code == 302
     assert phone.get("/m/").status_code == 200
+
+
+def test_a_request_sent_before_signing_in_and_answered_after_does_not_sign_the_user_out(world, app):
+    """The browser asks for the login page's icon (or any page) with the cookie it had before
+    signing in; when that answer arrives after the sign-in's, its cookie replaces the new one.
+    An anonymous request that changes nothing in the session must not send the cookie back."""
+    browser = app.test_client()
+    assert browser.get("/login?next=/m/").status_code == 200
+    before = browser.get_cookie("session").value
+    assert login(browser, "gridworker").status_code == 302
+    late = replay(app, before)
+    for path in ("/favicon.ico", "/no-such-page", "/login"):
+        response = late.get(path)
+        assert response.status_code in (200, 404), path
+        assert not response.headers.getlist("Set-Cookie"), f"{path} rewrote the session cookie"
+    assert browser.get("/m/").status_code == 200
+
+
+def test_browsers_find_the_icon_at_the_usual_address(app):
+    response = app.test_client().get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype.startswith("image/")
+    assert not response.headers.getlist("Set-Cookie")
