@@ -242,6 +242,7 @@ ROWS: list[Row] = [
     Row("GET", "/api/v1/tickets/<int:ticket_id>/attachments/<int:attachment_id>", "401 200 200/404 200/404 200/404 200/404 200/404 200/404", scoped=True),
     Row("GET", "/api/v1/tickets/<int:ticket_id>/attachments/<int:attachment_id>/thumbnail", "401 200 200/404 200/404 200/404 200/404 200/404 200/404", scoped=True),
     Row("POST", "/api/v1/tickets/<int:ticket_id>/tasks/<int:task_id>/actions/<action>", "401 200* 200*/404 200*/404 200*/404 403/404 200*/404 403/404", scoped=True),
+    Row("GET", "/favicon.ico", "200 200 200 200 200 200 200 200"),
     Row("GET", "/healthz", "200 200 200 200 200 200 200 200"),
     Row("GET", "/lang/<code>", "302 302 302 302 302 302 302 302"),
     Row("GET", "/login", "200 302 302 302 302 302 302 302"),
