@@ -332,8 +332,8 @@ class UserRow(NamedTuple):
 
 def _rows(model, row_type) -> Mapping:
     columns = [getattr(model, name) for name in row_type._fields]
-    found = db.session.execute(sa.select(*columns).execution_options(yield_per=2000))
-    return frozen({row[0]: row_type(*row) for row in found})
+    return frozen({row[0]: row_type(*row)
+                   for row in db.session.execute(sa.select(*columns)).all()})
 
 
 def category_rows() -> Mapping[int, CategoryRow]:

@@ -36,7 +36,7 @@ from models.reference_cache import area_rows, category_rows, department_rows, us
 from models.stats.definitions import INDICATORS
 from models.stats.patrol import patrol_figures
 from models.stats.scope import (StatsQueryError, category_ids, filters, find_area,
-                                find_category, period_column, rollup_rows, streamed, summed)
+                                find_category, period_column, rollup_rows, summed)
 from models.stats.tables import MEASURES, StatsFact
 from models.vocabulary import OPEN_STATUSES
 
@@ -235,7 +235,7 @@ def largest_groups(user: User, date_from: date, date_to: date, *, group_by: str,
     area, category = find_area(user, area), find_category(category)
     query = _sum_query(user, date_from, date_to, area, category, group_by,
                        (department, assignee), (code,))
-    found = [(key, int(value)) for key, value in streamed(query) if key and value]
+    found = [(key, int(value)) for key, value in db.session.execute(query) if key and value]
     labels = group_labels(group_by, [key for key, _value in found])
     found.sort(key=lambda pair: (-pair[1], labels.get(pair[0], str(pair[0])), pair[0]))
     return [IndicatorRow(key, labels.get(key, str(key)), {code: value})
@@ -262,7 +262,7 @@ def _sums(user, date_from, date_to, area, category, group_by, units=(None, None)
     """Each group's sums of ``measures`` (a measure not read counts 0)."""
     query = _sum_query(user, date_from, date_to, area, category, group_by, units, measures, keys)
     sums: dict = defaultdict(Sums)
-    for row in streamed(query):
+    for row in db.session.execute(query):
         target = sums[_key(group_by, row.g)]
         for name in measures:
             target[name] += int(getattr(row, name) or 0)

@@ -159,16 +159,6 @@ def check_range(date_from: date, date_to: date, max_days: int | None = None) -> 
         raise StatsQueryError(_("Ask for at most three years at a time."))
 
 
-def streamed(query: sa.Select):
-    """The query's rows a few thousand at a time (a server-side cursor on PostgreSQL): a city's
-    25,600 groups with a dozen sums each, fetched at once, were ~30 MB of tuples that a web
-    worker kept as its own memory afterwards."""
-    return db.session.execute(query.execution_options(yield_per=STREAMED_ROWS))
-
-
-STREAMED_ROWS = 2_000
-
-
 def summed(column):
     """The sum of a rollup measure over rows, as a whole number (0 over none): PostgreSQL sums
     BIGINT as NUMERIC, which arrives as a Decimal (~100 bytes each; a city year by person is
