@@ -86,29 +86,6 @@ def test_asking_for_some_indicators_gives_the_same_rows_and_values(folded, app, 
         assert one.values == {code: every.values[code] for code in codes}
 
 
-@pytest.mark.parametrize("group_by", ["grid", "street", "assignee", "department", "category"])
-@pytest.mark.parametrize("codes", [None, ("dispatched", "closed", "patrol_coverage"),
-                                   ("patrol_coverage", "patrol_day_coverage")])
-def test_asking_for_some_groups_gives_their_rows_as_the_full_read_does(folded, app, group_by,
-                                                                       codes):
-    """The workers' table works out the figures of the grid workers it shows only: the rows of
-    the groups asked for, each as the read of every group gives it, and none for others."""
-    with app.app_context():
-        user, start = _user(Role.ADMIN), local_today() - timedelta(days=364)
-        full = indicators(user, start, local_today(), group_by=group_by, codes=codes)
-        wanted = [row.key for row in full][::2] + [10 ** 9]
-        some = indicators(user, start, local_today(), group_by=group_by, codes=codes,
-                          keys=wanted)
-    assert len(full) >= 2 and len(some) < len(full)
-    assert [(row.key, row.label, row.values) for row in some] == \
-        [(row.key, row.label, row.values) for row in full if row.key in wanted]
-
-
-def test_some_groups_are_picked_by_place_owner_or_category_only(folded, app):
-    with app.app_context(), pytest.raises(ValueError):
-        indicators(_user(Role.ADMIN), local_today(), local_today(), group_by="month", keys=[1])
-
-
 def test_a_date_range_counts_the_facts_of_its_local_days(data):
     _tickets, _events, facts = data
     last = local_today()

@@ -28,7 +28,6 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from models.base import db, utcnow
-from models.bulk import one_of
 from models.people.access import ticket_scope
 from models.people.department import Department
 from models.people.user import User
@@ -64,30 +63,22 @@ class IndicatorRow:
 
 def indicators(user: User, date_from: date, date_to: date, *, area=None, category=None,
                department: Department | None = None, assignee: User | None = None,
-               group_by: str | None = None, codes=None, keys=None) -> list[IndicatorRow]:
+               group_by: str | None = None, codes=None) -> list[IndicatorRow]:
     """``codes``: only these indicators (default: all of them). The rows are the same; each
     row's values hold just these codes, read with only the measures they are computed from
-    (``inputs``), without the medians' statement when none of them is a median, and without
-    working out coverage when no patrol figure is asked. ``keys``: only the rows of these
-    groups (ids of places, people, departments or categories; a page of a long grouping), the
-    same rows with the same values as without."""
+    (``inputs``), and without the medians' statement when none of them is a median."""
     if group_by is not None and group_by not in GROUPS:
         raise StatsQueryError(_("group_by must be one of: %(groups)s.", groups=", ".join(GROUPS)))
-    if keys is not None and group_by not in _COLUMN:
-        raise ValueError(f"keys pick groups by place, owner or category, not by {group_by!r}")
     area, category = find_area(user, area), find_category(category)
     units = (department, assignee)
     measures, with_medians = inputs(codes)
-    sums = _sums(user, date_from, date_to, area, category, group_by, units, measures, keys)
-    medians = _medians(user, date_from, date_to, area, category, group_by, units, keys) \
+    sums = _sums(user, date_from, date_to, area, category, group_by, units, measures)
+    medians = _medians(user, date_from, date_to, area, category, group_by, units) \
         if with_medians else {}
-    overdue = _overdue_now(user, area, category, group_by, units, keys)
-    patrol = _patrol(user, date_from, date_to, area, category, group_by, units, sums, keys,
-                     rounds_only=codes is not None and not set(codes) & set(_NO_PATROL))
-    found = set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]}
-    if keys is not None:
-        found &= set(keys)
-    keys = sorted(found, key=lambda k: (str(type(k)), k))
+    overdue = _overdue_now(user, area, category, group_by, units)
+    patrol = _patrol(user, date_from, date_to, area, category, group_by, units, sums)
+    keys = sorted(set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]},
+                  key=lambda k: (str(type(k)), k))
     labels = group_labels(group_by, keys)
     rows = []
     for key in keys:
@@ -147,24 +138,20 @@ def inputs(codes) -> tuple[tuple[str, ...], bool]:
     return tuple(name for name in MEASURES if name in needed), _MEDIANS in needed
 
 
-def _patrol(user, date_from, date_to, area, category, group_by, units, sums, keys=None, *,
-            rounds_only=False) -> dict:
+def _patrol(user, date_from, date_to, area, category, group_by, units, sums) -> dict:
     """Patrol figures of the groups (models.stats.patrol). Rounds belong to grid workers: none
     for a department; for one chosen person (a grid worker's own figures) that person's rounds
-    and coverage, in total or as their own row. ``rounds_only``: just the rounds (which
-    groups have patrol figures)."""
+    and coverage, in total or as their own row."""
     department, assignee = units
     if department is not None:
         return {}
     if assignee is None:
         return patrol_figures(user, date_from, date_to, area, category, group_by,
-                              workers=list(sums) if group_by == "assignee" else (),
-                              among=keys, rounds_only=rounds_only)
+                              workers=list(sums) if group_by == "assignee" else ())
     if group_by not in (None, "assignee"):
         return {}
     mine = patrol_figures(user, date_from, date_to, area, category, "assignee",
-                          workers=[assignee.id], only=assignee.id,
-                          rounds_only=rounds_only).get(assignee.id)
+                          workers=[assignee.id], only=assignee.id).get(assignee.id)
     return {} if mine is None else {TOTAL if group_by is None else assignee.id: mine}
 
 
@@ -243,24 +230,23 @@ def largest_groups(user: User, date_from: date, date_to: date, *, group_by: str,
 
 
 def _sum_query(user, date_from, date_to, area, category, group_by, units,
-               measures: tuple[str, ...], keys=None) -> sa.Select:
+               measures: tuple[str, ...]) -> sa.Select:
     """Each group's sums of ``measures`` over the range (a period grouping: per day or month
-    row, folded by ``_sums``); ``keys``: only these groups'."""
+    row, folded by ``_sums``)."""
     def columns(table):
         return [_group_column(table, group_by).label("g"),
                 *(getattr(table, name).label(name) for name in measures)]
 
     found = rollup_rows(user, date_from, date_to, area, category, *units, columns=columns,
                         by_day=group_by == "day")
-    query = sa.select(found.c.g, *(summed(found.c[name]).label(name) for name in measures)) \
+    return sa.select(found.c.g, *(summed(found.c[name]).label(name) for name in measures)) \
         .group_by(found.c.g)
-    return query if keys is None else query.where(one_of(found.c.g, keys))
 
 
 def _sums(user, date_from, date_to, area, category, group_by, units=(None, None),
-          measures: tuple[str, ...] = MEASURES, keys=None) -> dict:
+          measures: tuple[str, ...] = MEASURES) -> dict:
     """Each group's sums of ``measures`` (a measure not read counts 0)."""
-    query = _sum_query(user, date_from, date_to, area, category, group_by, units, measures, keys)
+    query = _sum_query(user, date_from, date_to, area, category, group_by, units, measures)
     sums: dict = defaultdict(Sums)
     for row in db.session.execute(query):
         target = sums[_key(group_by, row.g)]
@@ -279,15 +265,12 @@ class Sums(dict):
         return 0
 
 
-def _medians(user, date_from, date_to, area, category, group_by, units=(None, None),
-             keys=None) -> dict:
+def _medians(user, date_from, date_to, area, category, group_by, units=(None, None)) -> dict:
     """Exact medians of the closures' handling seconds per group: (natural, working). On
     PostgreSQL the database takes them (percentile_cont, the same "mean of the two middle
     values" as statistics.median); elsewhere Python does, over the closure rows."""
     where = [StatsFact.closed > 0,
              *filters(user, StatsFact, date_from, date_to, area, category, *units)]
-    if keys is not None:
-        where.append(one_of(_group_column(StatsFact, group_by), keys))
     if db.session.get_bind().dialect.name == "postgresql":
         group = (sa.func.to_char(StatsFact.day, "YYYY-MM") if group_by == "month"
                  else _group_column(StatsFact, group_by)).label("g")
@@ -308,7 +291,7 @@ def _medians(user, date_from, date_to, area, category, group_by, units=(None, No
     return {key: (median(n), median(w)) for key, (n, w) in durations.items()}
 
 
-def _overdue_now(user, area, category, group_by, units=(None, None), keys=None) -> dict:
+def _overdue_now(user, area, category, group_by, units=(None, None)) -> dict:
     from models.tickets.deadlines import overdue_condition
     from models.tickets.tables import Ticket
     from models.areas.hierarchy import LEVEL_COLUMN
@@ -328,8 +311,6 @@ def _overdue_now(user, area, category, group_by, units=(None, None), keys=None) 
         query = query.where(Ticket.assigned_department_id == units[0].id)
     if units[1] is not None:
         query = query.where(Ticket.assigned_user_id == units[1].id)
-    if keys is not None:
-        query = query.where(one_of(column, keys))
     return {key: count for key, count in db.session.execute(query)}
 
 

@@ -21,7 +21,6 @@ from sqlalchemy.orm import aliased
 
 from models.areas.hierarchy import Area
 from models.base import db
-from models.bulk import one_of
 from models.clock import local_zone
 from models.people.access import sees_everywhere
 from models.people.roles import AREA_SCOPED_ROLES, PATROLLING_ROLES
@@ -38,14 +37,12 @@ TOTAL = "all"
 
 def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None,
                    category, group_by: str | None, *, workers=(),
-                   only: int | None = None, among=None, rounds_only: bool = False) -> dict:
+                   only: int | None = None) -> dict:
     """{group key: {"patrol_rounds": n, "patrol_coverage": ratio or None,
     "patrol_day_coverage": ratio or None}}; {} where the grouping or filter has no patrol
     figures. ``workers``: by grid worker, the ids of further people whose figures are wanted
     although they walked no round (a grid worker who walked none covered 0 %, not "no data");
-    ``only``: the rounds of this one person; ``among``: by grid worker, only these people's.
-    ``rounds_only``: just {key: {"patrol_rounds": n}} of the groups that walked some (which
-    groups have patrol figures), without working out anyone's coverage."""
+    ``only``: the rounds of this one person."""
     if category is not None or group_by not in (None, "assignee", *AREA_GROUPS):
         return {}
     zone = local_zone()
@@ -60,18 +57,16 @@ def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None
         query = query.where(grid.path.startswith(area.path))
     if only is not None:
         query = query.where(PatrolRound.worker_id == only)
-    if among is not None and group_by == "assignee":
-        query = query.where(one_of(PatrolRound.worker_id, among))
     rounds = db.session.execute(query).all()
-    if rounds_only:
-        return {key: {"patrol_rounds": n} for key, n in _round_counts(rounds, group_by).items()}
     if group_by == "assignee":
         return _by_worker(rounds, date_from, date_to, workers)
     universe = _grids(user, area)
     depth = AREA_GROUPS.get(group_by)
-    counts, covered, totals = _round_counts(rounds, group_by), defaultdict(set), defaultdict(int)
+    counts, covered, totals = defaultdict(int), defaultdict(set), defaultdict(int)
     for _worker, grid_id, path in rounds:
-        covered[TOTAL if depth is None else _ancestor(path, depth)].add(grid_id)
+        key = TOTAL if depth is None else _ancestor(path, depth)
+        counts[key] += 1
+        covered[key].add(grid_id)
     for grid_id, path in universe:
         totals[TOTAL if depth is None else _ancestor(path, depth)] += 1
     walked = walked_grid_days(date_from, date_to, sa.and_(
@@ -86,21 +81,6 @@ def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None
                   "patrol_day_coverage": len(grid_days[key]) / (totals[key] * days)
                   if totals[key] and days else None}
             for key in keys}
-
-
-def _round_counts(rounds, group_by: str | None) -> dict:
-    """Rounds per group: per grid worker (people the process knows), per area, or in total."""
-    counts: dict = defaultdict(int)
-    if group_by == "assignee":
-        people = user_rows()
-        for worker_id, _grid_id, _path in rounds:
-            if worker_id in people:
-                counts[worker_id] += 1
-        return counts
-    depth = AREA_GROUPS.get(group_by)
-    for _worker, _grid_id, path in rounds:
-        counts[TOTAL if depth is None else _ancestor(path, depth)] += 1
-    return counts
 
 
 def _ancestor(path: str, depth: int) -> int:
@@ -124,10 +104,12 @@ def _grids(user: User, area: Area | None) -> list[tuple[int, str]]:
 
 
 def _by_worker(rounds, date_from: date, date_to: date, others=()) -> dict:
-    counts = _round_counts(rounds, "assignee")
+    counts = defaultdict(int)
+    for worker_id, _grid_id, _path in rounds:
+        counts[worker_id] += 1
     others = [key for key in others if isinstance(key, int) and key and key not in counts]
     people = user_rows()  # plain rows: a city's 25,600 grid workers are no ORM objects
-    workers = [people[key] for key in counts]
+    workers = [people[key] for key in counts if key in people]
     workers += [people[key] for key in others
                 if key in people and people[key].role in PATROLLING_ROLES]
     coverage = worker_coverage(workers, date_from, date_to)

@@ -37,9 +37,8 @@ WORKERS_SHOWN = 100  # a whole city's grid workers (~25,000) made a 30 MB page
 TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
 RANKED_SHOWN = 3
 WORKER_PATROL_COLUMNS = ("patrol_found", "patrol_coverage", "patrol_day_coverage")
-WORKER_COVERAGE = ("patrol_coverage", "patrol_day_coverage")
 WORKER_CODES = ("dispatched", "closed", "avg_hours", "satisfaction_rate", "rated",
-                "patrol_found")
+                *WORKER_PATROL_COLUMNS)
 
 
 class DashboardView(GridDeskView):
@@ -124,7 +123,7 @@ def bars(filters: StatsFilters, group_by: str, top: int, measure: str = "receive
 def worker_rows(filters: StatsFilters) -> tuple[list[dict], int]:
     """The grid workers' rows in their grids' order; past WORKERS_SHOWN (a city has ~25,000)
     the WORKERS_SHOWN with the most closed tickets (then the most dispatched to them), most
-    first. And how many there are. Coverage is worked out for the workers shown only."""
+    first. And how many there are."""
     found = {row.key: row for row in rows(filters, "assignee", codes=WORKER_CODES) if row.key}
     people, areas = user_rows(), area_rows()
     workers = [people[key] for key in found
@@ -141,12 +140,9 @@ def worker_rows(filters: StatsFilters) -> tuple[list[dict], int]:
         workers = workers[:WORKERS_SHOWN]
     else:
         workers.sort(key=place)
-    coverage = {row.key: row.values for row in rows(filters, "assignee", codes=WORKER_COVERAGE,
-                                                    keys=[person.id for person in workers])}
     result = []
     for person in workers:
-        values = {**found[person.id].values,
-                  **coverage.get(person.id, dict.fromkeys(WORKER_COVERAGE))}
+        values = found[person.id].values
         area = areas.get(person.scope_area_id)
         result.append({
             "id": person.id, "name": person.display_name,

@@ -28,15 +28,14 @@ def viewer() -> User:
 
 def rows(filters: StatsFilters, group_by: str | None = None, *, start: date | None = None,
          end: date | None = None, category: Category | None = None,
-         codes: tuple[str, ...] | None = None, keys=None) -> list:
+         codes: tuple[str, ...] | None = None) -> list:
     """The indicator rows of models.stats for these filters (optionally another range or
-    category; ``codes``: only the indicators a chart shows, read with only their measures;
-    ``keys``: only these groups' rows)."""
+    category; ``codes``: only the indicators a chart shows, read with only their measures)."""
     return indicators(viewer(), start or filters.start,
                       end or filters.end, area=filters.area,
                       category=category if category is not None else filters.category,
                       department=filters.department, assignee=filters.assignee,
-                      group_by=group_by, codes=codes, keys=keys)
+                      group_by=group_by, codes=codes)
 
 
 def largest(filters: StatsFilters, group_by: str, code: str, limit: int, *,
