@@ -293,6 +293,14 @@ def test_grid_workers_count_time_and_satisfaction(folded, app, login_as):
         assert int(closed) == values["closed"]
         assert hours == shown(values["avg_hours"], "hours")
         assert satisfaction == shown(values["satisfaction_rate"], "ratio")
+        assert coverage_cells(row) == (shown(values["patrol_coverage"], "ratio"),
+                                       shown(values["patrol_day_coverage"], "ratio"))
+    assert any(coverage_cells(row) != ("—", "—") for _user_id, row in rows)
+
+
+def coverage_cells(row: str) -> tuple[str, str]:
+    return (re.search(r'gd-worker-patrol-coverage">([^<]*)<', row)[1],
+            re.search(r'gd-worker-patrol-day-coverage">([^<]*)<', row)[1])
 
 
 def test_past_the_shown_number_the_workers_with_most_closed_are_listed(folded, app, login_as,
@@ -310,9 +318,13 @@ def test_past_the_shown_number_the_workers_with_most_closed_are_listed(folded, a
               for u, row in every}
     monkeypatch.setattr(page, "WORKERS_SHOWN", 3)
     html = client.get(url).get_data(as_text=True)
-    shown = [int(u) for u in re.findall(r'<tr class="gd-worker" data-user="(\d+)">', html)]
+    listed = re.findall(r'<tr class="gd-worker" data-user="(\d+)">(.*?)</tr>', html, re.S)
+    shown = [int(u) for u, _row in listed]
     assert len(shown) == 3 and len(every) > 3
     assert [closed[u] for u in shown] == sorted(closed.values(), reverse=True)[:3]
+    whole_table = {int(u): row for u, row in every}
+    for user_id, row in listed:  # the same cells as in the whole table, coverage included
+        assert row == whole_table[int(user_id)]
     assert f"共 {len(every)} 名网格员，此处列出办结最多（其次派给本人最多）的 3 名" in html
 
 
