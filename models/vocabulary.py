@@ -14,13 +14,19 @@ class LabelledEnum(str, enum.Enum):
     def label(self) -> str:
         """Translated once per enum and locale (building the lazy strings on every call cost a
         list page of 100 tickets several milliseconds)."""
+        return self.labels()[self]
+
+    @classmethod
+    def labels(cls) -> dict:
+        """{member: label} in the current locale; a member is also found by its value. Finding
+        the locale is most of a label's cost: code that labels many values asks once."""
         from flask_babel import get_locale
 
-        key = (type(self), str(get_locale()))
+        key = (cls, str(get_locale()))
         labels = _LABELS.get(key)
         if labels is None:
-            labels = _LABELS[key] = {m: str(text) for m, text in self._labels().items()}
-        return labels[self]
+            labels = _LABELS[key] = {m: str(text) for m, text in cls._labels().items()}
+        return labels
 
     @property
     def lazy_label(self):

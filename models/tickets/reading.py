@@ -29,7 +29,7 @@ from models.driver import driver_statement
 from models.people.department import Department
 from models.people.phones import mask_phone
 from models.people.user import User
-from models.tickets.actions import action_label
+from models.tickets.actions import Action
 from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.supervision import Supervision as SupervisionTable
 from models.tickets.supervision import SupervisionLevel
@@ -386,7 +386,8 @@ def ticket_document(ticket: TicketRow, *, user: User | None, actor, now: datetim
     if user is not None:
         data["allowed_actions"] = allowed_actions(actor, t) + supervision_actions(user, t)
     if full:
-        data["timeline"] = [_event(e) for e in t.timeline]
+        labels = Action.labels()  # as action_label gives each: an unknown name as it is
+        data["timeline"] = [_event(e, labels) for e in t.timeline]
         data["attachments"] = [_attachment(a) for a in t.attachments]
     return data
 
@@ -414,8 +415,8 @@ def _supervision(row: SupervisionRow | None) -> dict | None:
             "since": iso(row.started_at), "last_reply": reply}
 
 
-def _event(e: dict) -> dict:
-    return {"seq": e["seq"], "action": e["action"], "label": action_label(e["action"]),
+def _event(e: dict, labels: dict) -> dict:
+    return {"seq": e["seq"], "action": e["action"], "label": labels.get(e["action"], e["action"]),
             "actor": {"kind": e["actor_kind"], "name": e["actor_name"]},
             "from_status": e["from_status"], "to_status": e["to_status"],
             "from_user_id": e["from_user_id"], "to_user_id": e["to_user_id"],
