@@ -19,6 +19,10 @@ preload_app = True
 # After a request this long (a city's statistics over a year builds tens of thousands of rows),
 # the worker hands the heap it freed back to the system; 0 turns it off.
 trim_after_seconds = float(os.environ.get("GRIDDESK_TRIM_AFTER_SECONDS", "1"))
+# A worker still larger than this (MB) after giving back what such a request freed is replaced
+# by a fresh fork of the warmed master once its requests are answered, as max_requests replaces
+# one (models/process_memory.py says why it can be needed); 0 turns it off.
+worker_max_rss_mb = float(os.environ.get("GRIDDESK_WORKER_MAX_RSS_MB", "200"))
 
 
 def when_ready(server):
@@ -41,9 +45,15 @@ def post_fork(server, worker):
     from wsgi import app
 
     from models import db
+    from models.process_memory import resident_mb
 
     with app.app_context():
         db.engine.dispose(close=False)
+    worker.griddesk_started_mb = resident_mb()
+    if worker_max_rss_mb > 0 and (worker.griddesk_started_mb or 0) >= worker_max_rss_mb:
+        worker.log.warning("Worker %s starts at %.0f MB, above GRIDDESK_WORKER_MAX_RSS_MB=%.0f: "
+                           "it is not replaced for its size", worker.pid,
+                           worker.griddesk_started_mb, worker_max_rss_mb)
 
 
 def pre_request(worker, req):
@@ -52,11 +62,19 @@ def pre_request(worker, req):
 
 def post_request(worker, req, environ, resp):
     """A worker stays as large as its largest moment unless it gives back what it freed: after
-    a long request it does (a few milliseconds; docs/PERFORMANCE.md)."""
+    a long request it does (a few milliseconds; docs/PERFORMANCE.md), and if it is still larger
+    than worker_max_rss_mb it stops taking requests and the master forks a fresh one."""
     started = getattr(req, "griddesk_started", None)
     if trim_after_seconds > 0 and started is not None \
             and time.monotonic() - started >= trim_after_seconds:
-        from models.process_memory import give_back_freed_memory
+        from models.process_memory import give_back_freed_memory, grown_past
 
         give_back_freed_memory()
+        size = grown_past(worker_max_rss_mb, getattr(worker, "griddesk_started_mb", None))
+        if size is not None and worker.alive:
+            worker.log.info("Worker %s at %.0f MB after a %.1f s request, above "
+                            "GRIDDESK_WORKER_MAX_RSS_MB=%.0f: replaced once its requests are "
+                            "answered", worker.pid, size, time.monotonic() - started,
+                            worker_max_rss_mb)
+            worker.alive = False
 

@@ -297,11 +297,34 @@ class Server:
             time.sleep(0.3)
         raise SystemExit("gunicorn did not become ready")
 
+    def workers(self) -> list[str]:
+        return Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+
+    def settled_workers(self, quiet_seconds: float = 3, timeout: float = 60) -> list[str]:
+        """The workers once none has come or gone for ``quiet_seconds`` (a worker replaced after
+        a request lingers a moment for its kept-alive connections)."""
+        deadline = time.time() + timeout
+        found, since = self.workers(), time.time()
+        while time.time() < deadline:
+            time.sleep(0.5)
+            now = self.workers()
+            if now != found:
+                found, since = now, time.time()
+            elif time.time() - since >= quiet_seconds:
+                break
+        return found
+
+    def workers_replaced(self) -> int:
+        """How many workers Gunicorn replaced for their size (as its log says)."""
+        self.logfile.flush()
+        text = Path(self.logfile.name).read_text(encoding="utf-8", errors="replace")
+        return text.count("replaced once its requests are answered")
+
     def worker_rss_mb(self, field: str = "VmRSS") -> list[float]:
         """Each worker's resident memory; ``field="Pss"``: its proportional share, pages shared
         with the master and the other workers (the preloaded app, the warmed reference data)
         counted once over all of them."""
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        children = self.workers()
         sizes = []
         for pid in children:
             source = "status" if field == "VmRSS" else "smaps_rollup"
@@ -311,7 +334,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the master and its workers."""
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        children = self.workers()
         return sum(_process_cpu(pid) for pid in [self.proc.pid, *children])
 
     def stop(self) -> None:
@@ -506,11 +529,18 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
             if name in ("list_100", "list_100_deep") or name.startswith(("admin_", "board_", "stats_")):
                 log(f"{name:<22} p50 {out[name]['p50_ms']} ms  p95 {out[name]['p95_ms']} ms")
         if "worker_rss_mb" in wanted:
+            # a worker grown past GRIDDESK_WORKER_MAX_RSS_MB is replaced once its requests are
+            # answered (gunicorn.conf.py): measure the workers that serve from then on
+            server.settled_workers()
+            out["_server"]["workers_replaced"] = server.workers_replaced()
+            if out["_server"]["workers_replaced"]:  # the fresh ones warmed as the others were
+                run_load(base, top, plan.warmup_seconds / 2, read_one_load(targets, tokens))
             sizes = server.worker_rss_mb()
             out["worker_rss_mb"] = max(sizes)
             out["_server"]["worker_rss_mb_all"] = sizes
             out["_server"]["worker_pss_mb_all"] = server.worker_rss_mb("Pss")
-            log(f"worker RSS after warm-up: {sizes} MB; PSS {out['_server']['worker_pss_mb_all']} MB")
+            log(f"worker RSS after warm-up: {sizes} MB; PSS {out['_server']['worker_pss_mb_all']} MB"
+                f"; workers replaced for their size: {out['_server']['workers_replaced']}")
         out["_server"]["workers"] = len(server.worker_rss_mb())  # all forked by now
     finally:
         server.stop()

@@ -227,3 +227,87 @@ def test_a_worker_gives_back_freed_memory_after_a_long_request_only(monkeypatch)
     assert calls == []
     hooks["post_request"](None, slow, {}, None)
     assert calls == ["trimmed"]
+
+
+def test_a_worker_larger_than_its_limit_after_a_long_request_is_replaced(monkeypatch):
+    """gunicorn.conf.py: after a long request a worker still above GRIDDESK_WORKER_MAX_RSS_MB
+    (freed memory given back) stops taking requests and says so; one under it, one after a quick
+    request, and one that started above the limit (a fresh one would be as large) go on."""
+    import runpy
+    from types import SimpleNamespace
+
+    import models.process_memory
+
+    monkeypatch.delenv("GRIDDESK_WORKER_MAX_RSS_MB", raising=False)  # the default: 200 MB
+    monkeypatch.setattr(models.process_memory, "give_back_freed_memory", lambda: None)
+    size = {"mb": 240.0}
+    monkeypatch.setattr(models.process_memory, "resident_mb", lambda: size["mb"])
+    hooks = runpy.run_path(str(Path(config.__file__).with_name("gunicorn.conf.py")))
+    said = []
+    log = SimpleNamespace(info=lambda *args: said.append(args[0] % args[1:]), warning=print)
+
+    def served(started_mb: float, seconds: float, now_mb: float) -> bool:
+        worker = SimpleNamespace(alive=True, pid=7, log=log, griddesk_started_mb=started_mb)
+        request = SimpleNamespace()
+        hooks["pre_request"](worker, request)
+        request.griddesk_started -= seconds
+        size["mb"] = now_mb
+        hooks["post_request"](worker, request, {}, None)
+        return worker.alive
+
+    assert served(180, 0.1, 240) is True  # a quick request: not even measured
+    assert served(180, 2.0, 195) is True  # back under the limit
+    assert served(210, 2.0, 240) is True  # started above it
+    assert said == []
+    assert served(180, 2.0, 240) is False
+    assert said == ["Worker 7 at 240 MB after a 2.0 s request, above "
+                    "GRIDDESK_WORKER_MAX_RSS_MB=200: replaced once its requests are answered"]
+
+
+def test_a_replaced_worker_answers_its_requests_and_a_fresh_one_takes_over(app, tmp_path):
+    """Gunicorn with a limit just above a fresh worker's size: pages that grow the worker past it
+    make the master fork new workers, and every request is answered meanwhile."""
+    import re
+    import time
+    import urllib.request
+
+    from .processes import free_port, lines_within, run_py, stop, wait_for_http
+
+    def serve(limit_mb: float):
+        port = free_port()
+        server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                        "--workers", "1", "--threads", "2", "--access-logfile", "/dev/null",
+                        "wsgi:app", command=("-m", "gunicorn"), GRIDDESK_SCHEDULER_IN_PROCESS="0",
+                        GRIDDESK_TRIM_AFTER_SECONDS="0.000001",
+                        GRIDDESK_WORKER_MAX_RSS_MB=str(limit_mb))
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        return server, f"http://127.0.0.1:{port}"
+
+    def workers(server) -> list[str]:
+        return Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+
+    def size_mb(pid: str) -> float:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+    server, _base = serve(0)  # no limit: how large a worker is once it has answered /healthz
+    try:
+        fresh = size_mb(workers(server)[0])
+    finally:
+        stop(server)
+    server, base = serve(fresh + 0.5)
+    try:
+        first = workers(server)
+        answers, seen = [], set(first)
+        for path in ["/login", "/report", "/m/", "/login", "/report", "/m/"] * 2:
+            with urllib.request.urlopen(base + path, timeout=30) as response:
+                answers.append(response.status)
+            time.sleep(0.2)
+            seen.update(workers(server))
+        said = "".join(lines_within(server, 3))
+    finally:
+        stop(server)
+    assert answers == [200] * 12
+    assert "GRIDDESK_WORKER_MAX_RSS_MB" in said and "replaced once its requests are answered" \
+        in said, said[-3000:]
+    assert len(seen) > 1, said[-3000:]  # a fresh worker took over
