@@ -21,7 +21,7 @@ preload_app = True
 trim_after_seconds = float(os.environ.get("GRIDDESK_TRIM_AFTER_SECONDS", "1"))
 # A worker still larger than this (MB) after giving back what such a request freed is replaced
 # by a fresh fork of the warmed master once its requests are answered, as max_requests replaces
-# one (models/process_memory.py says why it can be needed); 0 turns it off.
+# one (admin_app/worker_memory.py says why it can be needed); 0 turns it off.
 worker_max_rss_mb = float(os.environ.get("GRIDDESK_WORKER_MAX_RSS_MB", "200"))
 
 
@@ -45,7 +45,7 @@ def post_fork(server, worker):
     from wsgi import app
 
     from models import db
-    from models.process_memory import resident_mb
+    from admin_app.worker_memory import resident_mb
 
     with app.app_context():
         db.engine.dispose(close=False)
@@ -67,7 +67,8 @@ def post_request(worker, req, environ, resp):
     started = getattr(req, "griddesk_started", None)
     if trim_after_seconds > 0 and started is not None \
             and time.monotonic() - started >= trim_after_seconds:
-        from models.process_memory import give_back_freed_memory, grown_past
+        from admin_app.worker_memory import grown_past
+        from models.process_memory import give_back_freed_memory
 
         give_back_freed_memory()
         size = grown_past(worker_max_rss_mb, getattr(worker, "griddesk_started_mb", None))

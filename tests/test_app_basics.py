@@ -236,12 +236,13 @@ def test_a_worker_larger_than_its_limit_after_a_long_request_is_replaced(monkeyp
     import runpy
     from types import SimpleNamespace
 
+    import admin_app.worker_memory
     import models.process_memory
 
     monkeypatch.delenv("GRIDDESK_WORKER_MAX_RSS_MB", raising=False)  # the default: 200 MB
     monkeypatch.setattr(models.process_memory, "give_back_freed_memory", lambda: None)
     size = {"mb": 240.0}
-    monkeypatch.setattr(models.process_memory, "resident_mb", lambda: size["mb"])
+    monkeypatch.setattr(admin_app.worker_memory, "resident_mb", lambda: size["mb"])
     hooks = runpy.run_path(str(Path(config.__file__).with_name("gunicorn.conf.py")))
     said = []
     log = SimpleNamespace(info=lambda *args: said.append(args[0] % args[1:]), warning=print)
