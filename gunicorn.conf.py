@@ -44,8 +44,8 @@ def post_fork(server, worker):
     """A forked worker must not share the parent's database connections."""
     from wsgi import app
 
-    from models import db
     from admin_app.worker_memory import resident_mb
+    from models import db
 
     with app.app_context():
         db.engine.dispose(close=False)

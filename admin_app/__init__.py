@@ -198,7 +198,7 @@ class CookieSessionWhenSent(SecureCookieSessionInterface):
     API calls and integrations carry a bearer token and none (~30 µs of each of their requests)."""
 
     def open_session(self, app: Flask, request):
-        if not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
 
