@@ -156,7 +156,8 @@ def _bulk_statement(state) -> None:
 
 def _transaction_ended(session: Session, transaction) -> None:
     if transaction.parent is None:
-        for key in ("reference_changed", "reference_versions", "reference_uncommitted"):
+        for key in ("reference_changed", "reference_versions", "reference_uncommitted",
+                    "reference_versions_assumed", "reference_versions_read"):
             session.info.pop(key, None)
 
 
@@ -172,8 +173,75 @@ def current_versions(session: Session | None = None) -> Mapping[str, int]:
     session = session or db.session()
     found = session.info.get("reference_versions")
     if found is None:
-        found = session.info["reference_versions"] = _read_versions(session.connection())
+        found = session.info["reference_versions"] = _remember(_read_versions(session.connection()))
     return found
+
+
+# --- a read that checks the versions in its own statement -----------------------------------------
+#
+# The API's read of one ticket is one statement; the versions' own query would be a second, a
+# tenth of the read's CPU. So such a read takes the versions this process saw last (``assume``),
+# reads the true ones in its statement (``versions_column``, then ``note_versions_read``), and
+# ``confirmed`` says whether they were the same. When they were not, everything the request took
+# from the caches may be stale: its session forgets its objects, takes the true versions, and
+# the request's work is done again (views/api.py ``reads_only``).
+
+_last_seen: dict[str, int] | None = None
+
+
+def _remember(versions: dict[str, int]) -> dict[str, int]:
+    global _last_seen
+    _last_seen = versions
+    return versions
+
+
+def assume_versions(session: Session | None = None) -> bool:
+    """Take the versions this process saw last as this transaction's, without a query; False
+    when there are none yet or the transaction has its own already."""
+    session = session or db.session()
+    if _last_seen is None or "reference_versions" in session.info:
+        return False
+    session.info["reference_versions"] = _last_seen
+    session.info["reference_versions_assumed"] = True
+    return True
+
+
+def versions_assumed(session: Session | None = None) -> bool:
+    return (session or db.session()).info.get("reference_versions_assumed", False)
+
+
+def versions_column() -> sa.ColumnElement:
+    """The versions as one JSON object ({kind: version}), for a statement's column list."""
+    table = ReferenceVersion.__table__
+    aggregate = sa.func.json_object_agg if db.engine.dialect.name == "postgresql" \
+        else sa.func.json_group_object
+    return sa.type_coerce(sa.select(aggregate(table.c.name, table.c.version)).scalar_subquery(),
+                          sa.JSON)
+
+
+def note_versions_read(versions: Mapping[str, int], session: Session | None = None) -> None:
+    """The true versions, read by the request's statement through ``versions_column``."""
+    (session or db.session()).info["reference_versions_read"] = dict(versions)
+
+
+def confirmed(session: Session | None = None) -> bool:
+    """True when no versions were assumed or the assumed ones were true (read by a statement,
+    else now). Otherwise the transaction takes the true versions, its session forgets the
+    objects it was handed from the caches, and False: the request's work must be done again."""
+    session = session or db.session()
+    if not session.info.pop("reference_versions_assumed", False):
+        return True
+    assumed = session.info["reference_versions"]
+    actual = session.info.pop("reference_versions_read", None)
+    if actual is None:
+        actual = _read_versions(session.connection())
+    _remember(actual)
+    if actual == assumed:
+        return True
+    session.expunge_all()
+    session.info.pop("reference_uncommitted", None)
+    session.info["reference_versions"] = actual
+    return False
 
 
 def _read_versions(conn: sa.Connection) -> dict[str, int]:

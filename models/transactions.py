@@ -65,3 +65,15 @@ def end_read_only_transaction(error: BaseException | None) -> None:
         return  # a failed read (say, a timeout) left the transaction aborted: the rollback ends it
     for driver in drivers:
         driver.commit()
+
+
+def read_without_transaction() -> None:
+    """Let a request that only reads (the API's reads of tickets) send its statements without
+    BEGIN and COMMIT, each on its own snapshot: two round trips fewer, ~0.13 ms of a read's CPU
+    (docs/PERFORMANCE.md, 2026-12-06). Called before the request's first statement; a session
+    already in a transaction is left as it is. The connection is back in its usual mode when it
+    returns to the pool. PostgreSQL only (psycopg's autocommit); SQLite keeps its transaction."""
+    session = db.session()
+    if session.in_transaction() or db.engine.dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from models import ApiClient, Ticket, TicketEvent, TicketStatus, db
+from models import ApiClient, Ticket, TicketEvent, TicketStatus, User, db
+from models.people.accounts import deactivate_user
 from models.people.api_clients import UserToken
 from models.people.tokens import create_api_client
 
@@ -102,6 +103,45 @@ def test_scoped_readers_read_one_ticket_without_loading_their_area(world, app, c
     _c, other = create_api_client("二号街道热线", world.areas["street2"])
     db.session.commit()
     assert client.get(f"/api/v1/tickets/{made['id']}", headers=auth(other)).status_code == 404
+
+
+def test_a_read_of_one_ticket_is_one_statement_with_the_reference_versions(world, app, client):
+    """In steady state the read of one ticket sends one statement: the token, the person and the
+    scope come from the process's copies, and the versions that say whether those copies are
+    current come with the ticket (models/reference_cache.py ``assume_versions``)."""
+    token = token_for(client, "street")
+    made = new_ticket(client, token_for(client, "community")).get_json()
+    assert client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token)).status_code == 200
+    answers = []
+    sent = statements_of(app, lambda: answers.append(
+        client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token))))
+    assert answers[0].status_code == 200 and answers[0].get_json()["number"] == made["number"]
+    assert len(sent) == 1 and "reference_versions" in sent[0], sent
+
+
+def test_a_read_after_a_change_elsewhere_is_checked_and_answered_again(world, app, client):
+    """A read that finds the versions changed since this process last saw them (a change
+    committed by another request or process) is done again with fresh copies: a person moved to
+    another street no longer reads the first street's ticket, and a deactivated one reads
+    nothing — at their very next request."""
+    token = token_for(client, "street")
+    made = new_ticket(client, token_for(client, "community")).get_json()
+    path = f"/api/v1/tickets/{made['id']}"
+    assert client.get(path, headers=auth(token)).status_code == 200
+    street = db.session.get(User, world.users["street"].id)
+    street.scope_area_id = world.areas["street2"].id
+    db.session.commit()
+    answers = []
+    sent = statements_of(app, lambda: answers.append(client.get(path, headers=auth(token))))
+    assert answers[0].status_code == 404, answers[0].get_json()
+    assert len([s for s in sent if "FROM tickets" in s]) == 2, sent  # read, then read again
+    assert client.get(path, headers=auth(token)).status_code == 404  # and from then on
+    street.scope_area_id = world.areas["street1"].id
+    db.session.commit()
+    assert client.get(path, headers=auth(token)).status_code == 200
+    deactivate_user(street)
+    db.session.commit()
+    assert client.get(path, headers=auth(token)).status_code == 401
 
 
 def test_a_refused_report_takes_no_ticket_number(world, client):

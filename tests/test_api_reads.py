@@ -167,7 +167,7 @@ def test_threads_reading_a_scope_at_once_share_one_statement(app):
     def build():
         with app.app_context():
             barrier.wait()
-            got.append(reading._statement_by_id(True, sa.true()))
+            got.append(reading._statement_by_id(True, sa.true(), False))
 
     threads = [threading.Thread(target=build) for _ in range(8)]
     for t in threads:

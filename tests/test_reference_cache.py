@@ -84,13 +84,19 @@ def test_changes_take_effect_at_once_in_another_process(world, client, tmp_path)
         status, answer = call(base, "/api/v1/tickets", community, {"category": "0199", **body})
         assert (status, answer["error"]["message"]) == (422, "请选择已启用的事件分类。"), answer
 
+        # The read of one ticket checks the versions in its own statement: the same at once.
+        read = f"/api/v1/tickets/{ticket['id']}"
+        assert call(base, read, community)[0] == 200
         revoke_user_tokens(user("community"))
         db.session.commit()
+        assert call(base, read, community)[0] == 401
         assert call(base, "/api/v1/categories", community)[0] == 401
 
         assert call(base, "/api/v1/categories", street)[0] == 200
+        assert call(base, read, street)[0] == 200
         deactivate_user(user("street"))
         db.session.commit()
+        assert call(base, read, street)[0] == 401
         assert call(base, "/api/v1/categories", street)[0] == 401
     finally:
         stop(server)

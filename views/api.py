@@ -31,7 +31,8 @@ from models.errors import WorkflowError
 from models.people.access import (pickable_departments, reporter_phone_for, scope_area_row,
                                    ticket_scope)
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
-from models.reference_cache import category_ids_by_code, reference_object
+from models.reference_cache import (assume_versions, category_ids_by_code, confirmed,
+                                    reference_object)
 from models.tickets.actions import Action, action_label
 from models.tickets.attachments import Upload, open_photo
 from models.tickets.co_tasks import CoHandlingTask
@@ -46,6 +47,7 @@ from models.tickets.reading import (new_ticket_row, read_ticket_row, read_ticket
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
+from models.transactions import read_without_transaction
 
 from .inputs import (BIGINT_MAX, INTEGER_MAX, INTEGERS, NUMBER, OBJECT, Field, integer,
                      json_object, text, whole_number)
@@ -129,6 +131,27 @@ def authenticated(fn):
             raise ApiError(401, "unauthorized", _("A valid bearer token is required."))
         g.principal = Principal(user=user, client=client)
         return fn(*args, **kwargs)
+    return wrapper
+
+
+def reads_only(fn):
+    """A view that writes nothing through the session (wrapping ``authenticated``): its
+    statements run without a transaction (models/transactions.py), and the reference data's
+    versions are checked by its own statement, not by one before it: taken as this process saw
+    them last, they are confirmed afterwards — and if they had changed, the caller's token and
+    everything else is checked again and the view runs again (models/reference_cache.py)."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        read_without_transaction()
+        if not assume_versions():
+            return fn(*args, **kwargs)
+        try:
+            answer = fn(*args, **kwargs)
+        except Exception:
+            if confirmed():
+                raise
+            return fn(*args, **kwargs)
+        return answer if confirmed() else fn(*args, **kwargs)
     return wrapper
 
 
@@ -578,6 +601,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 @bp.get("/tickets/<int:ticket_id>")
+@reads_only
 @authenticated
 def get_ticket(ticket_id: int):
     principal = g.principal

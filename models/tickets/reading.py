@@ -29,6 +29,7 @@ from models.driver import driver_statement
 from models.people.department import Department
 from models.people.phones import mask_phone
 from models.people.user import User
+from models.reference_cache import note_versions_read, versions_assumed, versions_column
 from models.tickets.actions import Action
 from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.supervision import Supervision as SupervisionTable
@@ -163,35 +164,45 @@ def read_ticket_row(ticket_id: int, visible: sa.ColumnElement[bool], *,
                     full: bool = True) -> "TicketRow | None":
     """One ticket inside ``visible`` (the caller's scope), with timeline and attachments unless
     ``full`` is false (as a page of the list shows it)."""
-    statement = _statement_by_id(full, visible)
+    with_versions = versions_assumed()  # then the statement reads the true ones too
+    statement = _statement_by_id(full, visible, with_versions)
     conn = db.session.connection()
     sent = driver_statement(statement, conn)  # skips SQLAlchemy's set-up of 80 result columns
     if sent is not None:
         mapping = sent.first_mapping(conn, {"ticket_id": ticket_id})
-        return TicketRow(mapping) if mapping is not None else None
-    row = conn.execute(statement, {"ticket_id": ticket_id}).first()
-    return TicketRow(row._mapping) if row is not None else None
+    else:
+        row = conn.execute(statement, {"ticket_id": ticket_id}).first()
+        mapping = dict(row._mapping) if row is not None else None
+    if mapping is None:
+        return None
+    if with_versions:
+        note_versions_read(mapping.pop("reference_versions"))
+    return TicketRow(mapping)
 
 
 _BY_ID: dict[tuple, sa.Select] = {}
 _BY_ID_KEPT = 1000  # distinct scopes remembered per process (one per area or person at most)
 
 
-def _statement_by_id(full: bool, visible: sa.ColumnElement[bool]) -> sa.Select:
+def _statement_by_id(full: bool, visible: sa.ColumnElement[bool], with_versions: bool) -> sa.Select:
     """The read of one ticket by id within a scope, one statement object per scope and kept:
     SQLAlchemy remembers a statement's cache key on the object, and computing it anew for a
-    statement this size was a third of a read's CPU. The scope's own SQL and values are the key."""
+    statement this size was a third of a read's CPU. The scope's own SQL and values are the key.
+    ``with_versions``: also the reference data's versions (models/reference_cache.py)."""
     dialect = db.engine.dialect
     compiled = visible.compile(dialect=dialect)
-    key = (dialect.name, full, compiled.string, repr(sorted(compiled.params.items())))
+    key = (dialect.name, full, with_versions, compiled.string,
+           repr(sorted(compiled.params.items())))
     statement = _BY_ID.get(key)
     if statement is None:
         if len(_BY_ID) >= _BY_ID_KEPT:
             _BY_ID.clear()
+        statement = ticket_select(full=full).where(Ticket.id == sa.bindparam("ticket_id"), visible)
+        if with_versions:
+            statement = statement.add_columns(versions_column().label("reference_versions"))
         # setdefault: threads that build it at once all run the one kept, else SQLAlchemy's
         # cached compilation belongs to another object and every run adapts its result columns.
-        statement = _BY_ID.setdefault(key, ticket_select(full=full).where(
-            Ticket.id == sa.bindparam("ticket_id"), visible))
+        statement = _BY_ID.setdefault(key, statement)
     return statement
 
 
