@@ -17,7 +17,7 @@ import unicodedata
 
 import phonenumbers
 from flask_babel import gettext as _
-from phonenumbers import PhoneNumberFormat, shortnumberinfo
+from phonenumbers import PhoneMetadata, PhoneNumberFormat, shortnumberinfo
 
 from models.errors import ActionInvalid
 
@@ -25,6 +25,10 @@ REGION = "CN"
 CHINA = 86
 SEPARATORS = re.compile(r"[\s\-‐–—()（）.]")
 LOCAL_LANDLINE = re.compile(r"[2-9]\d{6,7}")
+# Most numbers reported are Chinese mobiles: matched against phonenumbers' own pattern for them,
+# which is what its validation comes to for such a number, in a tenth of the time (tests/
+# test_phones.py compares the two over every prefix).
+CHINESE_MOBILE = re.compile(PhoneMetadata.metadata_for_region(REGION).mobile.national_number_pattern)
 # Runs of digits (with separators) inside a longer text, e.g. "13900001111 / 13800002222".
 RUN = re.compile(r"(?<![0-9A-Za-z+])\+?\d[\d\s\-()]{5,}\d(?![0-9A-Za-z])")
 
@@ -54,6 +58,12 @@ def clean_phone(value: str | int | float | None) -> str | None:
 
 
 def _canonical(compact: str) -> str | None:
+    if len(compact) == 11 and CHINESE_MOBILE.fullmatch(compact):
+        return compact
+    return _canonical_by_phonenumbers(compact)
+
+
+def _canonical_by_phonenumbers(compact: str) -> str | None:
     try:
         number = phonenumbers.parse(compact, REGION)
     except phonenumbers.NumberParseException:
