@@ -28,7 +28,8 @@ LOCAL_LANDLINE = re.compile(r"[2-9]\d{6,7}")
 # Most numbers reported are Chinese mobiles: matched against phonenumbers' own pattern for them,
 # which is what its validation comes to for such a number, in 1 µs instead of 42 (tests/
 # test_phones.py compares the two over every prefix).
-CHINESE_MOBILE = re.compile(PhoneMetadata.metadata_for_region(REGION).mobile.national_number_pattern)
+CHINESE_MOBILE = re.compile(
+    PhoneMetadata.metadata_for_region(REGION).mobile.national_number_pattern)
 # Runs of digits (with separators) inside a longer text, e.g. "13900001111 / 13800002222".
 RUN = re.compile(r"(?<![0-9A-Za-z+])\+?\d[\d\s\-()]{5,}\d(?![0-9A-Za-z])")
 
