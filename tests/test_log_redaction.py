@@ -73,3 +73,51 @@ def test_the_apps_own_log_lines_are_redacted(ctx, caplog):
     assert "gdc_abcdef123" not in caplog.text
     assert "access_token=[redacted]" in caplog.text
     assert "'password': '[redacted]'" in caplog.text and "'to': 3" in caplog.text
+
+
+def test_the_access_line_is_gunicorns_own(ctx):
+    """gunicorn.conf.py's logger builds the default access line from its nine fields only
+    (admin_app/access_log.py): the same line as Gunicorn's, quotes escaped and secrets redacted;
+    a custom format is left to Gunicorn."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn import glogging
+    from gunicorn.config import Config
+
+    from admin_app.access_log import AccessLogger
+
+    lines = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    access = logging.getLogger("gunicorn.access")
+    before = access.handlers[:]
+    environ = {"REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.7",
+               "RAW_URI": '/open311/v2/requests.json?api_key=k-123&q="a"',
+               "HTTP_USER_AGENT": 'curl "7"', "HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz"}
+    answers = [SimpleNamespace(status="200 OK", sent=12, headers=[("X-A", "1")]),
+               SimpleNamespace(status=404, sent=None, headers=[])]
+    try:
+        for fmt in (None, '%(h)s "%(r)s" %(s)s %({x-a}o)s'):
+            config = Config()
+            config.set("accesslog", "-")
+            if fmt:
+                config.set("access_log_format", fmt)
+            ours, theirs = AccessLogger(config), glogging.Logger(config)
+            access.handlers = [Keep()]
+            for answer in answers:
+                for logger in (ours, theirs):
+                    logger.now = lambda: "[06/Dec/2026:12:00:00 +0000]"
+                    logger.access(answer, SimpleNamespace(headers=[]), environ,
+                                  timedelta(milliseconds=3))
+    finally:
+        access.handlers = before
+    assert lines[0] == lines[1] and lines[2] == lines[3] and lines[4] == lines[5], lines
+    assert lines[0] == ('10.0.0.7 - user [06/Dec/2026:12:00:00 +0000] "GET /open311/v2/requests.'
+                        'json?api_key=[redacted]&q=\\"a\\" HTTP/1.1" 200 12 "-" "curl \\"7\\""')
+    assert lines[2].endswith('404 - "-" "curl \\"7\\""')
+    assert lines[4] == '10.0.0.7 "GET /open311/v2/requests.json?api_key=[redacted]&q=\\"a\\" ' \
+                       'HTTP/1.1" 200 1'
