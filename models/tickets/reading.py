@@ -267,14 +267,21 @@ def with_labels_from_copies(mapping: dict) -> bool:
 
 
 def read_ticket_rows(where: sa.ColumnElement[bool] | None, *, limit: int) -> list["TicketRow"]:
-    """A page of tickets, newest first (the API list's order and its cursor's columns)."""
-    query = ticket_select(full=False)
+    """A page of tickets, newest first (the API list's order and its cursor's columns); the
+    labels from the process's copies as for one ticket (``read_ticket_row``)."""
+    mappings = _page(where, limit, labels=False)
+    if not all(with_labels_from_copies(mapping) for mapping in mappings):
+        mappings = _page(where, limit, labels=True)
+    return [TicketRow(mapping) for mapping in mappings]
+
+
+def _page(where: sa.ColumnElement[bool] | None, limit: int, *, labels: bool) -> list[dict]:
+    query = ticket_select(full=False, labels=labels)
     if where is not None:
         query = query.where(where)
     query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
     with _joins_planned_as_written(db.session.connection()) as conn:
-        rows = conn.execute(query).all()
-    return [TicketRow(row._mapping) for row in rows]
+        return [dict(row._mapping) for row in conn.execute(query)]
 
 
 @contextlib.contextmanager
