@@ -255,3 +255,86 @@ def test_two_hundred_simultaneous_api_intakes_get_unique_numbers(world, app, tmp
     assert sorted(stored) == sorted(numbers)
     events = db.session.execute(sa.select(TicketEvent.ticket_id, TicketEvent.seq)).all()
     assert len(events) == len(set(events))  # no doubled event on any ticket
+
+
+def test_reads_under_load_follow_each_change_of_the_reader_at_once(world, app, client, tmp_path):
+    """Eight clients read a street's tickets through Gunicorn (2 workers of 4 threads) while the
+    street centre is moved to the other street and back, then deactivated. The reads check the
+    reference versions in their own statement (models/reference_cache.py): every answer given
+    while nothing changed matches the reader's state at that moment — 200 in their street, 404
+    outside it, 401 once deactivated — and none is an error."""
+    import collections
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    from models.people.accounts import deactivate_user
+
+    from .processes import free_port, run_py, stop, wait_for_http
+    from .test_api import auth, new_ticket, token_for
+
+    community = token_for(client, "community")
+    ids = [new_ticket(client, community, description=f"垃圾桶满溢 {i}").get_json()["id"]
+           for i in range(5)]
+    tokens = [token_for(client, "street") for _ in range(8)]
+    street = db.session.get(User, world.users["street"].id)
+    streets = (world.areas["street1"].id, world.areas["street2"].id)
+    port = free_port()
+    server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                    "--workers", "2", "--threads", "4", "--access-logfile", "/dev/null",
+                    "wsgi:app", command=("-m", "gunicorn"), GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    state = {"scope": streets[0], "active": True}  # None while a change is being committed
+    answers, wrong, done = collections.Counter(), [], threading.Event()
+
+    def expected(seen: dict) -> int:
+        return 401 if not seen["active"] else 200 if seen["scope"] == streets[0] else 404
+
+    def read(token: str, turn: int) -> None:
+        while not done.is_set():
+            before = dict(state)
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/tickets/{ids[turn % len(ids)]}",
+                headers=auth(token))
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    status = response.status
+                    json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except Exception as error:  # noqa: BLE001 — counted, so the test fails on it
+                status = repr(error)
+            turn += 1
+            answers[status] += 1
+            if before == state and None not in before.values() and status != expected(before):
+                wrong.append((before, status))
+
+    def change(**values) -> None:
+        state.update(dict.fromkeys(values))
+        for name, value in values.items():
+            setattr(street, f"{name}_area_id" if name == "scope" else name, value)
+        db.session.commit()
+        state.update(values)
+
+    readers = [threading.Thread(target=read, args=(token, i)) for i, token in enumerate(tokens)]
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        for reader in readers:
+            reader.start()
+        for i in range(8):
+            time.sleep(0.4)
+            change(scope=streets[(i + 1) % 2])
+        time.sleep(0.4)
+        state["active"] = None
+        deactivate_user(street)
+        db.session.commit()
+        state["active"] = False
+        time.sleep(0.6)
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join(timeout=30)
+        stop(server)
+    assert set(answers) <= {200, 401, 404} and answers[200] and answers[404] and answers[401], \
+        answers
+    assert wrong == [], wrong[:5]
