@@ -1,10 +1,12 @@
 """Reading tickets for the API without the ORM's unit of work: one statement per read.
 
-The API's read of one ticket is a single SELECT: the ticket's columns, the labels of its category,
-areas, department and people (outer joins), its current supervision, and its co-handling tasks,
-timeline and attachments aggregated as JSON in SQL (``json_agg`` on PostgreSQL,
-``json_group_array`` on SQLite). A page of the list is the same statement without timeline and
-attachments. The rows become light ``TicketRow`` objects carrying the attribute names of
+The API's read of one ticket is a single SELECT: the ticket's columns, its category, its current
+supervision, and its co-handling tasks, timeline and attachments aggregated as JSON in SQL
+(``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite) — and, for a read that checks them so
+(models/reference_cache.py), the reference data's versions. The names of its areas, department,
+assignee and rater come from the process's copies of those rows (``with_labels_from_copies``), or
+from outer joins when a copy lacks one. A page of the list is the same statement without timeline
+and attachments. The rows become light ``TicketRow`` objects carrying the attribute names of
 ``Ticket``, so the one definition of each rule (deadline state, allowed actions, phone masking,
 supervision steps, co-handling steps) is called on them unchanged.
 
