@@ -8,13 +8,13 @@ made the change: admin panel, command line, import, a domain operation). So a ch
 version commit together, and every web worker and the scheduler see both at once.
 
 Checking costs one tiny query per database transaction (all versions at once, remembered in the
-session until the transaction ends) — in practice once per request or per scheduler step; the
-API's read of one ticket reads them in its own statement instead and does its work again if they
-had changed (``assume_versions`` … ``confirmed`` below). Not a
-time-to-live: a revoked token or a deactivated user must stop working at the very next request,
-in every process. While the current transaction has changed a kind itself (not yet committed),
-that kind is read again after each such change and kept in the session only: the process's
-cache never holds data another transaction cannot see.
+session until the transaction ends) — in practice once per request or per scheduler step; the API's
+read of one ticket reads them in its own statement instead and does its work again if they had
+changed (``assume_versions`` … ``confirmed`` below). Not a time-to-live: a revoked token or a
+deactivated user must stop working at the very next request, in every process. While the current
+transaction has changed a kind itself (not yet committed), that kind is read again after each such
+change and kept in the session only: the process's cache never holds data another transaction
+cannot see.
 
 Usage (cache plain, immutable data — tuples, namedtuples, frozen dataclasses, MappingProxyType —
 never ORM instances, which belong to one session)::
