@@ -266,22 +266,24 @@ def test_a_worker_larger_than_its_limit_after_a_long_request_is_replaced(monkeyp
 
 
 def test_a_replaced_worker_answers_its_requests_and_a_fresh_one_takes_over(app, tmp_path):
-    """Gunicorn with a limit just above a fresh worker's size: pages that grow the worker past it
-    make the master fork new workers, and every request is answered meanwhile."""
+    """Gunicorn with a limit between a worker's size before its first request and after it:
+    every worker grows past it, the master forks new ones, and every request is answered
+    meanwhile."""
     import re
     import time
     import urllib.request
 
     from .processes import free_port, lines_within, run_py, stop, wait_for_http
 
-    def serve(limit_mb: float):
+    def serve(limit_mb: float, *, ready: bool = True):
         port = free_port()
         server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
                         "--workers", "1", "--threads", "2", "--access-logfile", "/dev/null",
                         "wsgi:app", command=("-m", "gunicorn"), GRIDDESK_SCHEDULER_IN_PROCESS="0",
                         GRIDDESK_TRIM_AFTER_SECONDS="0.000001",
                         GRIDDESK_WORKER_MAX_RSS_MB=str(limit_mb))
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        if ready:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
         return server, f"http://127.0.0.1:{port}"
 
     def workers(server) -> list[str]:
@@ -291,12 +293,21 @@ def test_a_replaced_worker_answers_its_requests_and_a_fresh_one_takes_over(app, 
         status = Path(f"/proc/{pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
-    server, _base = serve(0)  # no limit: how large a worker is once it has answered /healthz
+    # No limit: how large a worker is before its first request (as when it starts) and after it.
+    server, base = serve(0, ready=False)
     try:
-        fresh = size_mb(workers(server)[0])
+        deadline = time.monotonic() + 60
+        while not workers(server) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        worker = workers(server)[0]
+        idle = size_mb(worker)
+        wait_for_http(f"{base}/healthz", server)
+        answered = size_mb(worker)
     finally:
         stop(server)
-    server, base = serve(fresh + 0.5)
+    assert answered - idle >= 1.0, (idle, answered)  # room for a limit between the two
+    server, base = serve((idle + answered) / 2)
     try:
         first = workers(server)
         answers, seen = [], set(first)
@@ -305,7 +316,7 @@ def test_a_replaced_worker_answers_its_requests_and_a_fresh_one_takes_over(app, 
                 answers.append(response.status)
             time.sleep(0.2)
             seen.update(workers(server))
-        deadline = time.monotonic() + 20  # the last page may be the one that grew it past
+        deadline = time.monotonic() + 20  # the fork of the last replacement
         while len(seen) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
             seen.update(workers(server))
