@@ -10,7 +10,7 @@ version commit together, and every web worker and the scheduler see both at once
 Checking costs one tiny query per database transaction (all versions at once, remembered in the
 session until the transaction ends) — in practice once per request or per scheduler step; the API's
 read of one ticket reads them in its own statement instead and does its work again if they had
-changed (``assume_versions`` … ``confirmed`` below). Not a time-to-live: a revoked token or a
+changed (``checking_versions_afterwards`` below). Not a time-to-live: a revoked token or a
 deactivated user must stop working at the very next request, in every process. While the current
 transaction has changed a kind itself (not yet committed), that kind is read again after each such
 change and kept in the session only: the process's cache never holds data another transaction
@@ -40,13 +40,15 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from time import monotonic
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.util import identity_key
 
 from models.base import db
+
+T = TypeVar("T")
 
 KINDS = ("areas", "categories", "departments", "users", "dispatch_rules", "calendar", "tokens")
 
@@ -182,11 +184,11 @@ def current_versions(session: Session | None = None) -> Mapping[str, int]:
 # --- a read that checks the versions in its own statement -----------------------------------------
 #
 # The API's read of one ticket is one statement; the versions' own query would be a second, a
-# tenth of the read's CPU. So such a read takes the versions this process saw last (``assume``),
-# reads the true ones in its statement (``versions_column``, then ``note_versions_read``), and
-# ``confirmed`` says whether they were the same. When they were not, everything the request took
-# from the caches may be stale: its session forgets its objects, takes the true versions, and
-# the request's work is done again (views/api.py ``reads_only``).
+# tenth of the read's CPU. So such a read runs through ``checking_versions_afterwards``: it takes
+# the versions this process saw last, its statement reads the true ones (``versions_column``,
+# then ``note_versions_read``), and if they differ everything the request took from the caches
+# may be stale — its session forgets its objects, takes the true versions, and the work is done
+# again.
 
 _last_seen: dict[str, int] | None = None
 
@@ -197,10 +199,9 @@ def _remember(versions: dict[str, int]) -> dict[str, int]:
     return versions
 
 
-def assume_versions(session: Session | None = None) -> bool:
+def _assume_versions(session: Session) -> bool:
     """Take the versions this process saw last as this transaction's, without a query; False
     when there are none yet or the transaction has its own already."""
-    session = session or db.session()
     if _last_seen is None or "reference_versions" in session.info:
         return False
     session.info["reference_versions"] = _last_seen
@@ -226,11 +227,10 @@ def note_versions_read(versions: Mapping[str, int], session: Session | None = No
     (session or db.session()).info["reference_versions_read"] = dict(versions)
 
 
-def confirmed(session: Session | None = None) -> bool:
+def _confirmed(session: Session) -> bool:
     """True when no versions were assumed or the assumed ones were true (read by a statement,
     else now). Otherwise the transaction takes the true versions, its session forgets the
     objects it was handed from the caches, and False: the request's work must be done again."""
-    session = session or db.session()
     if not session.info.pop("reference_versions_assumed", False):
         return True
     assumed = session.info["reference_versions"]
@@ -244,6 +244,24 @@ def confirmed(session: Session | None = None) -> bool:
     session.info.pop("reference_uncommitted", None)
     session.info["reference_versions"] = actual
     return False
+
+
+def checking_versions_afterwards(work: Callable[[], T]) -> T:
+    """``work()`` — a request's work that writes nothing — with the reference data taken from the
+    caches as this process last saw it current, confirmed afterwards by the versions its statement
+    read (or by their own query when it read none, e.g. a 404): when they had changed, ``work()``
+    runs again with fresh copies, so a revoked token or a person moved elsewhere takes effect at
+    the very next request, as with the check before it."""
+    session = db.session()
+    if not _assume_versions(session):
+        return work()
+    try:
+        answer = work()
+    except Exception:
+        if _confirmed(session):
+            raise
+        return work()
+    return answer if _confirmed(session) else work()
 
 
 def _read_versions(conn: sa.Connection) -> dict[str, int]:

@@ -108,7 +108,7 @@ def test_scoped_readers_read_one_ticket_without_loading_their_area(world, app, c
 def test_a_read_of_one_ticket_is_one_statement_with_the_reference_versions(world, app, client):
     """In steady state the read of one ticket sends one statement: the token, the person and the
     scope come from the process's copies, and the versions that say whether those copies are
-    current come with the ticket (models/reference_cache.py ``assume_versions``)."""
+    current come with the ticket (models/reference_cache.py ``checking_versions_afterwards``)."""
     token = token_for(client, "street")
     made = new_ticket(client, token_for(client, "community")).get_json()
     assert client.get(f"/api/v1/tickets/{made['id']}", headers=auth(token)).status_code == 200

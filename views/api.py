@@ -31,7 +31,7 @@ from models.errors import WorkflowError
 from models.people.access import (pickable_departments, reporter_phone_for, scope_area_row,
                                    ticket_scope)
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
-from models.reference_cache import (assume_versions, category_ids_by_code, confirmed,
+from models.reference_cache import (category_ids_by_code, checking_versions_afterwards,
                                     reference_object)
 from models.tickets.actions import Action, action_label
 from models.tickets.attachments import Upload, open_photo
@@ -135,23 +135,14 @@ def authenticated(fn):
 
 
 def reads_only(fn):
-    """A view that writes nothing through the session (wrapping ``authenticated``): its
-    statements run without a transaction (models/transactions.py), and the reference data's
-    versions are checked by its own statement, not by one before it: taken as this process saw
-    them last, they are confirmed afterwards — and if they had changed, the caller's token and
-    everything else is checked again and the view runs again (models/reference_cache.py)."""
+    """A view that writes nothing through the session (wrapping ``authenticated``, so that the
+    token is checked again when the work is redone): its statements run without a transaction
+    (models/transactions.py) and the reference data's versions are checked by its own statement
+    (models/reference_cache.py ``checking_versions_afterwards``)."""
     @wraps(fn)
     def wrapper(*args, **kwargs):
         read_without_transaction()
-        if not assume_versions():
-            return fn(*args, **kwargs)
-        try:
-            answer = fn(*args, **kwargs)
-        except Exception:
-            if confirmed():
-                raise
-            return fn(*args, **kwargs)
-        return answer if confirmed() else fn(*args, **kwargs)
+        return checking_versions_afterwards(lambda: fn(*args, **kwargs))
     return wrapper
 
 
