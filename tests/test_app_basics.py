@@ -266,8 +266,8 @@ def test_a_worker_larger_than_its_limit_after_a_long_request_is_replaced(monkeyp
 
 
 def test_a_replaced_worker_answers_its_requests_and_a_fresh_one_takes_over(app, tmp_path):
-    """Gunicorn with a limit between a worker's size before its first request and after it:
-    every worker grows past it, the master forks new ones, and every request is answered
+    """Gunicorn with a limit between a worker's size before its first request and after the
+    test's pages: workers grow past it, the master forks new ones, and every request is answered
     meanwhile."""
     import re
     import time
