@@ -49,7 +49,8 @@ def insert_rows(table: sa.Table, rows: Sequence[dict], *, returning: Sequence[st
     if connection.dialect.name == "postgresql":
         statement = _recordset_insert(table, names, tuple(returning), skip_conflicts_on)
         columns = [table.c[name] for name in names]
-        return run(connection, statement, {"rows": _document(columns, rows, connection.dialect)})
+        return run(connection, statement,
+                   {"rows": recordset_document(columns, rows, connection.dialect)})
     statement = _values_insert(table, tuple(returning), skip_conflicts_on)
     result = connection.execute(statement, list(rows))
     return result.all() if returning else []
@@ -61,20 +62,21 @@ def rows_source(name: str, columns: Sequence[sa.Column], rows: Sequence[tuple]):
     dialect = _dialect()
     if dialect.name == "postgresql":
         by_name = [dict(zip((column.name for column in columns), row)) for row in rows]
-        return _recordset(name, columns), {name: _document(columns, by_name, dialect)}
+        return recordset(name, columns), {name: recordset_document(columns, by_name, dialect)}
     values = sa.values(*(sa.column(column.name, column.type) for column in columns), name=name)
     return values.data(list(rows)).cte(name), {}  # a CTE: SQLite reads no VALUES with names in FROM
 
 
-def _recordset(name: str, columns: Sequence[sa.Column]):
-    """``json_to_recordset(:name) AS name(a type, b type …)``."""
+def recordset(name: str, columns: Sequence[sa.Column]):
+    """``json_to_recordset(:name) AS name(a type, b type …)`` (PostgreSQL): rows to select
+    from, given as the parameter ``name`` (``recordset_document``)."""
     document = sa.cast(sa.bindparam(name, type_=sa.Text), postgresql.JSON)
     return sa.func.json_to_recordset(document).table_valued(
         *(sa.column(column.name, column.type) for column in columns)).render_derived(
         name=name, with_types=True)
 
 
-def _document(columns: Sequence[sa.Column], rows: Sequence[dict], dialect) -> str:
+def recordset_document(columns: Sequence[sa.Column], rows: Sequence[dict], dialect) -> str:
     """The rows as JSON, each value as the column's type would bind it (a UTC column's
     datetime in UTC, and refused when naive); enums as their values, JSON columns as they are
     (a None there is SQL NULL, read back as None like the JSON null the ORM writes)."""
@@ -89,7 +91,7 @@ def _document(columns: Sequence[sa.Column], rows: Sequence[dict], dialect) -> st
 @functools.cache
 def _recordset_insert(table: sa.Table, names: tuple[str, ...], returning: tuple[str, ...],
                       skip_conflicts_on: str | None):
-    source = _recordset("rows", [table.c[name] for name in names])
+    source = recordset("rows", [table.c[name] for name in names])
     statement = postgresql.insert(table).from_select(
         list(names), sa.select(*(source.c[name] for name in names)))
     if skip_conflicts_on:

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import db, utcnow
-from models.bulk import insert_rows, rows_source
+from models.bulk import insert_rows, recordset, recordset_document, rows_source
 from models.driver import insert_statement, run
 from models.people.department import Department
 from models.people.user import User
 from models.stats.rollups import mark_changed, mark_changed_rows
+from models.stats.tables import StatsPending
 from models.tickets.actions import Action
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import ActorKind, TicketStatus
@@ -89,13 +90,16 @@ def moves_activity(event: TicketEvent) -> bool:
 #
 # A ticket being reported has no id before its INSERT, so its first events (create, dispatch …)
 # wait on the ticket. The flush that would insert it (whichever flush that is) writes instead,
-# before the unit of work starts: the ticket's row, decided in full, with one prebuilt INSERT …
-# RETURNING id (the unit of work's per-object bookkeeping cost about as much as the statement);
-# its events in one multi-row INSERT … RETURNING; their statistics mark in one more. The ticket
-# and its events then belong to the session like loaded rows.
+# before the unit of work starts: the ticket's row, decided in full, its events and their
+# statistics mark — on PostgreSQL in one statement (an INSERT … RETURNING id of the ticket, and
+# the events and the mark selected from it, as data-modifying WITH queries), elsewhere in three.
+# The unit of work's per-object bookkeeping cost about as much as the statements, and each
+# statement saved is a round trip. The ticket and its events then belong to the session like
+# loaded rows.
 
 UNWRITTEN = "_unwritten_events"
 _EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
+_EVENT_VALUES = [key for key in _EVENT_COLUMNS if key != "ticket_id"]  # all but the ticket's id
 
 
 _TICKETS = Ticket.__table__
@@ -106,31 +110,63 @@ _BY_OBJECT = [(rel.key, [(local.key, remote.key) for local, remote in rel.local_
               for rel in Ticket.__mapper__.relationships if rel.direction.name == "MANYTOONE"]
 
 
+def _insert_reported_ticket() -> sa.Select:
+    """PostgreSQL: the ticket (its columns as parameters named as them), its events (the
+    parameter ``reported_events``, a ``recordset_document``) and its statistics mark in one
+    statement, returning (ticket_id, id, seq) of each event."""
+    ticket = _INSERT_TICKET.cte("reported_ticket")
+    events_table = TicketEvent.__table__
+    given = recordset("reported_events", [events_table.c[key] for key in _EVENT_VALUES])
+    events = events_table.insert().from_select(
+        ["ticket_id", *_EVENT_VALUES],
+        sa.select(ticket.c.id, *(given.c[key] for key in _EVENT_VALUES))
+        .select_from(ticket.join(given, sa.true()))
+    ).returning(events_table.c.ticket_id, events_table.c.id, events_table.c.seq).cte("events")
+    marked = StatsPending.__table__.insert().from_select(
+        ["ticket_id"], sa.select(ticket.c.id)).cte("marked")
+    return sa.select(events.c.ticket_id, events.c.id, events.c.seq).add_cte(marked)
+
+
+_INSERT_REPORTED_TICKET = _insert_reported_ticket()
+
+
 def _write_reported_tickets(session: Session, _context, _instances) -> None:
     tickets = [t for t in session.new if isinstance(t, Ticket) and t.__dict__.get(UNWRITTEN)]
     if not tickets:
         return
     connection = session.connection()
-    events = []
-    for ticket in tickets:
-        (ticket.id,), = run(connection, _INSERT_TICKET, _ticket_row(ticket))
+    written = [(ticket, ticket.__dict__.pop(UNWRITTEN)) for ticket in tickets]
+    if connection.dialect.name == "postgresql":
+        ids = {}
+        for ticket, events in written:
+            document = recordset_document(
+                [TicketEvent.__table__.c[key] for key in _EVENT_VALUES],
+                [{key: getattr(event, key) for key in _EVENT_VALUES} for event in events],
+                connection.dialect)
+            rows = run(connection, _INSERT_REPORTED_TICKET,
+                       {**_ticket_row(ticket), "reported_events": document})
+            ticket.id = rows[0].ticket_id
+            ids.update(((row.ticket_id, row.seq), row.id) for row in rows)
+    else:
+        for ticket, _events in written:
+            (ticket.id,), = run(connection, _INSERT_TICKET, _ticket_row(ticket))
+        rows = insert_rows(TicketEvent.__table__, [
+            {"ticket_id": ticket.id, **{key: getattr(event, key) for key in _EVENT_VALUES}}
+            for ticket, events in written for event in events],
+            returning=("id", "ticket_id", "seq"))
+        ids = {(row.ticket_id, row.seq): row.id for row in rows}
+        mark_changed_rows(connection, [ticket.id for ticket in tickets])
+    for ticket, events in written:
         session.expunge(ticket)
         make_transient_to_detached(ticket)  # its values are now its loaded state
         session.add(ticket)
-        for event in ticket.__dict__.pop(UNWRITTEN):
+        for event in events:
             event.ticket_id = ticket.id
-            events.append((ticket, event))
-    rows = insert_rows(TicketEvent.__table__, [
-        {key: getattr(event, key) for key in _EVENT_COLUMNS} for _ticket, event in events],
-        returning=("id", "ticket_id", "seq"))
-    ids = {(row.ticket_id, row.seq): row.id for row in rows}
-    mark_changed_rows(connection, [ticket.id for ticket in tickets])
-    for ticket, event in events:
-        event.id = ids[(event.ticket_id, event.seq)]
-        make_transient_to_detached(event)
-        session.add(event)
-        set_committed_value(event, "ticket", ticket)
-        set_committed_value(ticket, "events", [*ticket.__dict__.get("events", ()), event])
+            event.id = ids[(ticket.id, event.seq)]
+            make_transient_to_detached(event)
+            session.add(event)
+            set_committed_value(event, "ticket", ticket)
+        set_committed_value(ticket, "events", [*ticket.__dict__.get("events", ()), *events])
 
 
 def _ticket_row(ticket: Ticket) -> dict:
@@ -267,7 +303,6 @@ def _events_on(changed: list, action: Action, *, at: datetime, before: Callable,
     the ticket as it was, with ``status``, the assignee and ``event_seq`` — as ``append_event``
     reads them), their statistics marks and their notifications."""
     from models.notify.notices import notify_system_events
-    from models.stats.tables import StatsPending
 
     if not changed:
         return []
