@@ -77,3 +77,15 @@ def read_without_transaction() -> None:
     if session.in_transaction() or db.engine.dialect.name != "postgresql":
         return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def commit_answered() -> None:
+    """Commit a request's work once its answer is built: the session's objects are not expired
+    (nothing reads them again; expiring every object the request touched was ~3 % of an
+    intake's CPU)."""
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring

@@ -51,6 +51,27 @@ def test_an_intake_writes_the_ticket_once_placed_dispatched_and_numbered(world):
     assert actions == ["create", "dispatch"]
 
 
+def test_a_reported_ticket_is_a_loaded_row_until_its_transaction_rolls_back(world):
+    """Written below the unit of work, the ticket and its events belong to the session as rows
+    it loaded (reading them sends nothing); a rollback takes them out of the session again, as
+    it does with rows the unit of work inserted."""
+    ticket = report_ticket(_report(world)).ticket
+    db.session.flush()
+    events = list(ticket.events)
+    with statements_sent() as sent:
+        assert (ticket.status.value, [e.action for e in events]) == ("pending",
+                                                                     ["create", "dispatch"])
+        assert all(event.ticket is ticket for event in events) and ticket.number
+    assert sent == []
+    assert ticket in db.session and all(event in db.session for event in events)
+    assert not db.session.new and not db.session.dirty
+    db.session.rollback()
+    assert ticket not in db.session and not any(event in db.session for event in events)
+    assert sa.inspect(ticket).transient and all(sa.inspect(e).transient for e in events)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket).where(
+        Ticket.number == ticket.number)).scalar() == 0
+
+
 def test_a_refused_write_fails_as_sqlalchemy_reports_it_and_changes_nothing(world):
     """On PostgreSQL a new ticket's row goes to the driver directly (models/driver.py); a row the
     database refuses still raises SQLAlchemy's IntegrityError, which callers catch (the ledger

@@ -47,7 +47,7 @@ from models.tickets.reading import (new_ticket_row, read_ticket_row, read_ticket
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
-from models.transactions import read_without_transaction
+from models.transactions import commit_answered, read_without_transaction
 
 from .inputs import (BIGINT_MAX, INTEGER_MAX, INTEGERS, NUMBER, OBJECT, Field, integer,
                      json_object, text, whole_number)
@@ -165,7 +165,7 @@ def idempotent(fn):
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key:
             response = _run(fn, args, kwargs)
-            db.session.commit()
+            commit_answered()
             return response
         if len(key) > 200:
             raise ApiError(422, "invalid", _("The Idempotency-Key is longer than 200 characters."))
@@ -178,7 +178,7 @@ def idempotent(fn):
         db.session.add(IdempotencyRecord(owner=owner, key=key, request_hash=digest,
                                          status_code=status, body=body.get_json()))
         try:
-            db.session.commit()
+            commit_answered()
         except IntegrityError:  # the same key won a race: answer like the winner
             db.session.rollback()
             return _replay(_stored(owner, key), digest)

@@ -62,4 +62,11 @@ def _sequence_number(day: date) -> int:
 
 
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_CODE_LENGTH))
+    """A random code, every one of the 31^10 equally likely: one draw from the system's random
+    source read as base-31 digits (ten draws of a letter each cost ten system calls)."""
+    value = secrets.randbelow(len(TRACKING_ALPHABET) ** TRACKING_CODE_LENGTH)
+    letters = []
+    for _ in range(TRACKING_CODE_LENGTH):
+        value, digit = divmod(value, len(TRACKING_ALPHABET))
+        letters.append(TRACKING_ALPHABET[digit])
+    return "".join(letters)
