@@ -160,8 +160,7 @@ def _bulk_statement(state) -> None:
 
 def _transaction_ended(session: Session, transaction) -> None:
     if transaction.parent is None:
-        for key in ("reference_changed", "reference_versions", "reference_uncommitted",
-                    "reference_versions_assumed", "reference_versions_read"):
+        for key in ("reference_changed", "reference_versions", "reference_uncommitted", _READ):
             session.info.pop(key, None)
 
 
@@ -181,16 +180,24 @@ def current_versions(session: Session | None = None) -> Mapping[str, int]:
     return found
 
 
-# --- a read that checks the versions in its own statement -----------------------------------------
+# --- a request that checks the versions in its own statement -------------------------------------
 #
 # The API's read of one ticket is one statement; the versions' own query would be a second, a
-# tenth of the read's CPU. So such a read runs through ``checking_versions_afterwards``: it takes
-# the versions this process saw last, its statement reads the true ones (``versions_column``,
-# then ``note_versions_read``), and if they differ everything the request took from the caches
-# may be stale — its session forgets its objects, takes the true versions, and the work is done
-# again.
+# tenth of the read's CPU (and of an intake's, a round trip of seven). So such a request runs
+# through ``checking_versions_afterwards``: it takes the versions this process saw last, one of its
+# statements reads the true ones (``versions_column``, then ``note_versions_read``; or their own
+# query at the end), and if they differ everything the request took from the caches may be stale
+# — its transaction is rolled back, its session forgets its objects, takes the true versions, and
+# the work is done again. A request that writes confirms them before its COMMIT
+# (``confirm_assumed_versions``).
 
 _last_seen: dict[str, int] | None = None
+_ASSUMED = "reference_versions_assumed"  # the versions taken; kept across a rollback
+_READ = "reference_versions_read"  # the true ones, read by a statement of this transaction
+
+
+class VersionsChanged(Exception):
+    """The versions a request assumed were not the true ones: its work must be done again."""
 
 
 def _remember(versions: dict[str, int]) -> dict[str, int]:
@@ -204,13 +211,13 @@ def _assume_versions(session: Session) -> bool:
     when there are none yet or the transaction has its own already."""
     if _last_seen is None or "reference_versions" in session.info:
         return False
-    session.info["reference_versions"] = _last_seen
-    session.info["reference_versions_assumed"] = True
+    session.info["reference_versions"] = session.info[_ASSUMED] = _last_seen
     return True
 
 
 def versions_assumed(session: Session | None = None) -> bool:
-    return (session or db.session()).info.get("reference_versions_assumed", False)
+    """Whether the request took the versions unread (a statement may read them with it)."""
+    return (session or db.session()).info.get(_ASSUMED) is not None
 
 
 def versions_column() -> sa.ColumnElement:
@@ -224,44 +231,63 @@ def versions_column() -> sa.ColumnElement:
 
 def note_versions_read(versions: Mapping[str, int], session: Session | None = None) -> None:
     """The true versions, read by the request's statement through ``versions_column``."""
-    (session or db.session()).info["reference_versions_read"] = dict(versions)
+    (session or db.session()).info[_READ] = dict(versions)
 
 
-def _confirmed(session: Session) -> bool:
-    """True when no versions were assumed or the assumed ones were true (read by a statement,
-    else now). Otherwise the transaction takes the true versions, its session forgets the
-    objects it was handed from the caches, and False: the request's work must be done again."""
-    if not session.info.pop("reference_versions_assumed", False):
-        return True
-    assumed = session.info["reference_versions"]
-    actual = session.info.pop("reference_versions_read", None)
+def _assumption_held(session: Session) -> dict[str, int] | None:
+    """None when no versions were assumed or the assumed ones were true (read by a statement of
+    this transaction, else now); otherwise the true versions."""
+    assumed = session.info.pop(_ASSUMED, None)
+    if assumed is None:
+        return None
+    actual = session.info.pop(_READ, None)
     if actual is None:
         actual = _read_versions(session.connection())
     _remember(actual)
-    if actual == assumed:
-        return True
-    session.expunge_all()
-    session.info.pop("reference_uncommitted", None)
-    session.info["reference_versions"] = actual
-    return False
+    return None if actual == assumed else actual
+
+
+def confirm_assumed_versions() -> None:
+    """Before a request's COMMIT: when it assumed versions that were not true, roll its
+    transaction back and raise ``VersionsChanged`` (``checking_versions_afterwards`` does the
+    work again)."""
+    session = db.session()
+    actual = _assumption_held(session)
+    if actual is not None:
+        session.rollback()
+        raise VersionsChanged(actual)
 
 
 def checking_versions_afterwards(work: Callable[[], T]) -> T:
-    """``work()`` — a request's work that writes nothing — with the reference data taken from the
-    caches as this process last saw it current, confirmed afterwards by the versions its statement
-    read (or by their own query when it read none, e.g. a 404): when they had changed, ``work()``
-    runs again with fresh copies, so a revoked token or a person moved elsewhere takes effect at
-    the very next request, as with the check before it."""
+    """``work()`` — a request's work — with the reference data taken from the caches as this
+    process last saw it current, confirmed afterwards by the versions one of its statements read
+    (or by their own query when none did, e.g. a 404 or a refusal), and before its COMMIT by
+    ``confirm_assumed_versions``: when they had changed, ``work()`` runs again with fresh copies,
+    so a revoked token or a person moved elsewhere takes effect at the very next request, as with
+    the check before it."""
     session = db.session()
     if not _assume_versions(session):
         return work()
     try:
         answer = work()
+    except VersionsChanged as changed:
+        return _again(session, changed.args[0], work)
     except Exception:
-        if _confirmed(session):
+        session.rollback()  # a failed statement leaves nothing else to run (the request fails)
+        actual = _assumption_held(session)
+        if actual is None:
             raise
-        return work()
-    return answer if _confirmed(session) else work()
+        return _again(session, actual, work)
+    actual = _assumption_held(session)
+    return answer if actual is None else _again(session, actual, work)
+
+
+def _again(session: Session, actual: dict[str, int], work: Callable[[], T]) -> T:
+    session.rollback()  # whatever the attempt wrote (a refusal or a failure may have left some)
+    session.expunge_all()
+    session.info.pop("reference_uncommitted", None)
+    session.info["reference_versions"] = actual
+    return work()
 
 
 def _read_versions(conn: sa.Connection) -> dict[str, int]:

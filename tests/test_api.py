@@ -144,6 +144,58 @@ def test_a_read_after_a_change_elsewhere_is_checked_and_answered_again(world, ap
     assert client.get(path, headers=auth(token)).status_code == 401
 
 
+def test_an_intake_reads_the_reference_versions_with_its_ticket(world, app, client, monkeypatch):
+    """In steady state an API intake on PostgreSQL reads the versions in the statement that
+    writes the ticket, not in a query of their own (elsewhere: their own query, at the end)."""
+    from models import reference_cache
+
+    token = token_for(client, "community")
+    assert new_ticket(client, token).status_code == 201  # the process has seen the versions
+    reads = []
+    real = reference_cache._read_versions
+    monkeypatch.setattr(reference_cache, "_read_versions",
+                        lambda conn: reads.append(1) or real(conn))
+    assert new_ticket(client, token).status_code == 201
+    with app.app_context():
+        on_postgresql = db.engine.dialect.name == "postgresql"
+    assert len(reads) == (0 if on_postgresql else 1)
+
+
+def test_an_intake_after_a_change_elsewhere_is_checked_and_done_again(world, app, client):
+    """An intake that took versions changed since this process last saw them (a change committed
+    by another request or process) is rolled back and done again with fresh copies: a changed
+    dispatch rule routes it, a deactivated person or a revoked token writes nothing — also when
+    the report itself is refused or repeats an Idempotency-Key — at the very next request."""
+    from models import DispatchRule, ResponsibleKind
+
+    token = token_for(client, "community")
+    first = new_ticket(client, token, lat=30.0061).get_json()
+    assert first["assigned_user"]["id"] == world.users["gridworker"].id
+    rule = db.session.execute(sa.select(DispatchRule)).scalar_one()
+    rule.responsible_kind = ResponsibleKind.COMMUNITY_OFFICE
+    db.session.commit()
+    second = new_ticket(client, token, lat=30.0062)
+    assert second.status_code == 201 and second.get_json()["assigned_user"] is None
+    tickets = count(Ticket)
+    user = db.session.get(User, world.users["community"].id)
+    deactivate_user(user)
+    db.session.commit()
+    assert new_ticket(client, token, lat=30.0063).status_code == 401
+    db.session.execute(sa.update(User).where(User.id == user.id).values(active=True))
+    db.session.commit()
+    token = token_for(client, "community")  # active again, with a new token
+    keyed = {**auth(token), "Idempotency-Key": "intake-1"}
+    body = {"category": "0101", "description": "垃圾桶满溢", "lat": 30.006, "lon": 120.004}
+    assert client.post("/api/v1/tickets", json=body, headers=keyed).status_code == 201
+    assert new_ticket(client, token, description="").status_code == 422
+    user = db.session.get(User, world.users["community"].id)
+    deactivate_user(user)
+    db.session.commit()
+    assert new_ticket(client, token, description="").status_code == 401  # not 422
+    assert client.post("/api/v1/tickets", json=body, headers=keyed).status_code == 401  # no replay
+    assert count(Ticket) == tickets + 1
+
+
 def test_a_refused_report_takes_no_ticket_number(world, client):
     token = token_for(client, "community")
     assert new_ticket(client, token, reporter_phone="12ab").status_code == 422

@@ -1,6 +1,7 @@
 """The ticket timeline: the only way a ticket's state or assignee changes is by appending an event."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ from models.bulk import insert_rows, recordset, recordset_document, rows_source
 from models.driver import insert_statement, run
 from models.people.department import Department
 from models.people.user import User
+from models.reference_cache import note_versions_read, versions_assumed, versions_column
 from models.stats.rollups import mark_changed, mark_changed_rows
 from models.stats.tables import StatsPending
 from models.tickets.actions import Action
@@ -110,10 +112,12 @@ _BY_OBJECT = [(rel.key, [(local.key, remote.key) for local, remote in rel.local_
               for rel in Ticket.__mapper__.relationships if rel.direction.name == "MANYTOONE"]
 
 
+@functools.cache
 def _insert_reported_ticket() -> sa.Select:
     """PostgreSQL: the ticket (its columns as parameters named as them), its events (the
     parameter ``reported_events``, a ``recordset_document``) and its statistics mark in one
-    statement, returning (ticket_id, id, seq) of each event."""
+    statement, returning (ticket_id, id, seq) of each event and the reference versions (a
+    request that assumed them confirms them without a query of their own)."""
     ticket = _INSERT_TICKET.cte("reported_ticket")
     events_table = TicketEvent.__table__
     given = recordset("reported_events", [events_table.c[key] for key in _EVENT_VALUES])
@@ -124,10 +128,8 @@ def _insert_reported_ticket() -> sa.Select:
     ).returning(events_table.c.ticket_id, events_table.c.id, events_table.c.seq).cte("events")
     marked = StatsPending.__table__.insert().from_select(
         ["ticket_id"], sa.select(ticket.c.id)).cte("marked")
-    return sa.select(events.c.ticket_id, events.c.id, events.c.seq).add_cte(marked)
-
-
-_INSERT_REPORTED_TICKET = _insert_reported_ticket()
+    return sa.select(events.c.ticket_id, events.c.id, events.c.seq,
+                     versions_column().label("reference_versions")).add_cte(marked)
 
 
 def _write_reported_tickets(session: Session, _context, _instances) -> None:
@@ -143,9 +145,11 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
                 [TicketEvent.__table__.c[key] for key in _EVENT_VALUES],
                 [{key: getattr(event, key) for key in _EVENT_VALUES} for event in events],
                 connection.dialect)
-            rows = run(connection, _INSERT_REPORTED_TICKET,
+            rows = run(connection, _insert_reported_ticket(),
                        {**_ticket_row(ticket), "reported_events": document})
             ticket.id = rows[0].ticket_id
+            if versions_assumed(session):
+                note_versions_read(rows[0].reference_versions, session)
             ids.update(((row.ticket_id, row.seq), row.id) for row in rows)
     else:
         for ticket, _events in written:
