@@ -9,8 +9,8 @@ version commit together, and every web worker and the scheduler see both at once
 
 Checking costs one tiny query per database transaction (all versions at once, remembered in the
 session until the transaction ends) — in practice once per request or per scheduler step; the API's
-read of one ticket reads them in its own statement instead and does its work again if they had
-changed (``checking_versions_afterwards`` below). Not a time-to-live: a revoked token or a
+read of one ticket and its intake read them in a statement of their own work instead and do the
+work again if they had changed (``checking_versions_afterwards`` below). Not a time-to-live: a revoked token or a
 deactivated user must stop working at the very next request, in every process. While the current
 transaction has changed a kind itself (not yet committed), that kind is read again after each such
 change and kept in the session only: the process's cache never holds data another transaction
@@ -283,7 +283,7 @@ def checking_versions_afterwards(work: Callable[[], T]) -> T:
 
 
 def _again(session: Session, actual: dict[str, int], work: Callable[[], T]) -> T:
-    session.rollback()  # whatever the attempt wrote (a refusal or a failure may have left some)
+    session.rollback()  # an attempt that answered without its COMMIT may have written something
     session.expunge_all()
     session.info.pop("reference_uncommitted", None)
     session.info["reference_versions"] = actual
