@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from models import DeadlineUnit, ResponsibleKind, db
+from models import DeadlineUnit, ResponsibleKind, Ticket, db
 from models.people.accounts import deactivate_user, revoke_user_tokens
 from models.people.user import User
 from models.reference_cache import category_rows, forget
@@ -83,12 +83,22 @@ def test_changes_take_effect_at_once_in_another_process(world, client, tmp_path)
         db.session.commit()
         status, answer = call(base, "/api/v1/tickets", community, {"category": "0199", **body})
         assert (status, answer["error"]["message"]) == (422, "请选择已启用的事件分类。"), answer
+        garbage.active = True
+        db.session.commit()
+        assert call(base, "/api/v1/tickets", community, {"category": "0199", **body})[0] == 201
 
         # The read of one ticket checks the versions in its own statement: the same at once.
         read = f"/api/v1/tickets/{ticket['id']}"
         assert call(base, read, community)[0] == 200
+        tickets = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar()
         revoke_user_tokens(user("community"))
         db.session.commit()
+        # The intake too takes the versions unread and confirms them before its COMMIT: the
+        # first request after the change, refused, nothing written (with the versions it took
+        # the token was still valid).
+        assert call(base, "/api/v1/tickets", community, {"category": "0199", **body})[0] == 401
+        assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar() \
+            == tickets
         assert call(base, read, community)[0] == 401
         assert call(base, "/api/v1/categories", community)[0] == 401
 
