@@ -10,11 +10,11 @@ version commit together, and every web worker and the scheduler see both at once
 Checking costs one tiny query per database transaction (all versions at once, remembered in the
 session until the transaction ends) — in practice once per request or per scheduler step; the API's
 read of one ticket and its intake read them in a statement of their own work instead and do the
-work again if they had changed (``checking_versions_afterwards`` below). Not a time-to-live: a revoked token or a
-deactivated user must stop working at the very next request, in every process. While the current
-transaction has changed a kind itself (not yet committed), that kind is read again after each such
-change and kept in the session only: the process's cache never holds data another transaction
-cannot see.
+work again if they had changed (``checking_versions_afterwards`` below). Not a time-to-live: a
+revoked token or a deactivated user must stop working at the very next request, in every
+process. While the current transaction has changed a kind itself (not yet committed), that kind
+is read again after each such change and kept in the session only: the process's cache never
+holds data another transaction cannot see.
 
 Usage (cache plain, immutable data — tuples, namedtuples, frozen dataclasses, MappingProxyType —
 never ORM instances, which belong to one session)::
@@ -183,7 +183,7 @@ def current_versions(session: Session | None = None) -> Mapping[str, int]:
 # --- a request that checks the versions in its own statement -------------------------------------
 #
 # The API's read of one ticket is one statement; the versions' own query would be a second, a
-# tenth of the read's CPU (and of an intake's, a round trip of seven). So such a request runs
+# tenth of the read's CPU (in an intake, one round trip of seven). So such a request runs
 # through ``checking_versions_afterwards``: it takes the versions this process saw last, one of its
 # statements reads the true ones (``versions_column``, then ``note_versions_read``; or their own
 # query at the end), and if they differ everything the request took from the caches may be stale

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from models.base import db
+from models.reference_cache import confirm_assumed_versions
 
 _WROTE = "griddesk_wrote"
 _CONNECTIONS = "griddesk_connections"
@@ -83,8 +84,6 @@ def commit_answered() -> None:
     """Commit a request's work once its answer is built: the reference versions it assumed
     confirmed first (models/reference_cache.py); the session's objects are not expired (nothing
     reads them again; expiring every object the request touched was ~3 % of an intake's CPU)."""
-    from models.reference_cache import confirm_assumed_versions
-
     confirm_assumed_versions()
     session = db.session()
     expiring, session.expire_on_commit = session.expire_on_commit, False
