@@ -3,7 +3,11 @@ in the domain, and through the real app over HTTP (50 conflicting API actions: o
 answered 409, one event; 200 simultaneous API intakes under Gunicorn: 200 distinct numbers)."""
 from __future__ import annotations
 
+import collections
+import functools
 import threading
+import time
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -257,22 +261,71 @@ def test_two_hundred_simultaneous_api_intakes_get_unique_numbers(world, app, tmp
     assert len(events) == len(set(events))  # no doubled event on any ticket
 
 
+# --- reference data changed while Gunicorn serves (models/reference_cache.py) --------------------
+
+def api_call(port: int, path: str, token: str, body: dict | None = None) -> tuple:
+    """(status, JSON answer or None) of one API call; a failure as its repr (counted)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from .test_api import auth
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode() if body else None,
+        headers={**auth(token), "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except Exception as error:  # noqa: BLE001 — counted, so the test fails on it
+        return repr(error), None
+
+
+@contextmanager
+def clients_of_gunicorn(tmp_path, clients: list):
+    """Gunicorn (2 workers of 4 threads) on a free port; each of ``clients`` (called with the port
+    and an event set when the block ends) runs in a thread of its own while the block runs."""
+    from .processes import free_port, run_py, stop, wait_for_http
+
+    port = free_port()
+    server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                    "--workers", "2", "--threads", "4", "--access-logfile", "/dev/null",
+                    "wsgi:app", command=("-m", "gunicorn"), GRIDDESK_SCHEDULER_IN_PROCESS="0")
+    done = threading.Event()
+    threads = [threading.Thread(target=run, args=(port, done)) for run in clients]
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
+        for thread in threads:
+            thread.start()
+        yield
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        stop(server)
+
+
+def deactivate_while_watched(state: dict, user: User) -> None:
+    """Deactivate ``user`` with ``state["active"]`` None while the change commits, then False."""
+    from models.people.accounts import deactivate_user
+
+    time.sleep(0.4)
+    state["active"] = None
+    deactivate_user(user)
+    db.session.commit()
+    state["active"] = False
+    time.sleep(0.6)
+
+
 def test_reads_under_load_follow_each_change_of_the_reader_at_once(world, app, client, tmp_path):
     """Eight clients read a street's tickets through Gunicorn (2 workers of 4 threads) while the
     street centre is moved to the other street and back, then deactivated. The reads check the
     reference versions in their own statement (models/reference_cache.py): every answer given
     while nothing changed matches the reader's state at that moment — 200 in their street, 404
     outside it, 401 once deactivated — and none is an error."""
-    import collections
-    import json
-    import time
-    import urllib.error
-    import urllib.request
-
-    from models.people.accounts import deactivate_user
-
-    from .processes import free_port, run_py, stop, wait_for_http
-    from .test_api import auth, new_ticket, token_for
+    from .test_api import new_ticket, token_for
 
     community = token_for(client, "community")
     ids = [new_ticket(client, community, description=f"垃圾桶满溢 {i}").get_json()["id"]
@@ -280,30 +333,16 @@ def test_reads_under_load_follow_each_change_of_the_reader_at_once(world, app, c
     tokens = [token_for(client, "street") for _ in range(8)]
     street = db.session.get(User, world.users["street"].id)
     streets = (world.areas["street1"].id, world.areas["street2"].id)
-    port = free_port()
-    server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                    "--workers", "2", "--threads", "4", "--access-logfile", "/dev/null",
-                    "wsgi:app", command=("-m", "gunicorn"), GRIDDESK_SCHEDULER_IN_PROCESS="0")
     state = {"scope": streets[0], "active": True}  # None while a change is being committed
-    answers, wrong, done = collections.Counter(), [], threading.Event()
+    answers, wrong = collections.Counter(), []
 
     def expected(seen: dict) -> int:
         return 401 if not seen["active"] else 200 if seen["scope"] == streets[0] else 404
 
-    def read(token: str, turn: int) -> None:
+    def read(token: str, turn: int, port: int, done: threading.Event) -> None:
         while not done.is_set():
             before = dict(state)
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/tickets/{ids[turn % len(ids)]}",
-                headers=auth(token))
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    status = response.status
-                    json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except Exception as error:  # noqa: BLE001 — counted, so the test fails on it
-                status = repr(error)
+            status, _body = api_call(port, f"/api/v1/tickets/{ids[turn % len(ids)]}", token)
             turn += 1
             answers[status] += 1
             if before == state and None not in before.values() and status != expected(before):
@@ -316,25 +355,12 @@ def test_reads_under_load_follow_each_change_of_the_reader_at_once(world, app, c
         db.session.commit()
         state.update(values)
 
-    readers = [threading.Thread(target=read, args=(token, i)) for i, token in enumerate(tokens)]
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
-        for reader in readers:
-            reader.start()
+    with clients_of_gunicorn(tmp_path, [functools.partial(read, token, i)
+                                        for i, token in enumerate(tokens)]):
         for i in range(8):
             time.sleep(0.4)
             change(scope=streets[(i + 1) % 2])
-        time.sleep(0.4)
-        state["active"] = None
-        deactivate_user(street)
-        db.session.commit()
-        state["active"] = False
-        time.sleep(0.6)
-    finally:
-        done.set()
-        for reader in readers:
-            reader.join(timeout=30)
-        stop(server)
+        deactivate_while_watched(state, street)
     assert set(answers) <= {200, 401, 404} and answers[200] and answers[404] and answers[401], \
         answers
     assert wrong == [], wrong[:5]
@@ -348,27 +374,14 @@ def test_intakes_under_load_follow_each_change_of_the_rules_and_the_reporter_at_
     with the ticket's INSERT, before its COMMIT (models/reference_cache.py): every answer given
     while nothing changed follows the rule of that moment, every 201 is one ticket written and
     nothing is written once the reporter is deactivated."""
-    import collections
-    import json
-    import time
-    import urllib.error
-    import urllib.request
-
-    from models.people.accounts import deactivate_user
-
-    from .processes import free_port, run_py, stop, wait_for_http
-    from .test_api import auth, token_for
+    from .test_api import token_for
 
     tokens = [token_for(client, "community") for _ in range(8)]
     rule = db.session.execute(sa.select(DispatchRule)).scalar_one()
     sanitation = world.departments["sanitation"]
     grid_worker_id, sanitation_id = world.users["gridworker"].id, sanitation.id  # for the threads
-    port = free_port()
-    server = run_py(tmp_path, "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                    "--workers", "2", "--threads", "4", "--access-logfile", "/dev/null",
-                    "wsgi:app", command=("-m", "gunicorn"), GRIDDESK_SCHEDULER_IN_PROCESS="0")
     state = {"owner": "grid_worker", "active": True}  # None while a change is being committed
-    answers, wrong, created, done = collections.Counter(), [], [], threading.Event()
+    answers, wrong, created = collections.Counter(), [], []
 
     def owner_of(body: dict) -> str:
         if body["assigned_user"] is not None:
@@ -376,22 +389,12 @@ def test_intakes_under_load_follow_each_change_of_the_rules_and_the_reporter_at_
         department = body["assigned_department"]
         return "department" if department and department["id"] == sanitation_id else "nobody"
 
-    def report(token: str, turn: int) -> None:
+    def report(token: str, turn: int, port: int, done: threading.Event) -> None:
         while not done.is_set():
             before = dict(state)
-            body = {"category": "0101", "description": f"并发上报 {turn}", "lat": 30.006,
-                    "lon": 120.004}
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/tickets", data=json.dumps(body).encode(),
-                headers={**auth(token), "Content-Type": "application/json"})
-            answer = None
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    status, answer = response.status, json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except Exception as error:  # noqa: BLE001 — counted, so the test fails on it
-                status = repr(error)
+            status, answer = api_call(port, "/api/v1/tickets", token, {
+                "category": "0101", "description": f"并发上报 {turn}", "lat": 30.006,
+                "lon": 120.004})
             turn += 8
             answers[status] += 1
             if status == 201:
@@ -409,29 +412,15 @@ def test_intakes_under_load_follow_each_change_of_the_rules_and_the_reporter_at_
         db.session.commit()
         state["owner"] = owner
 
-    reporters = [threading.Thread(target=report, args=(token, i))
-                 for i, token in enumerate(tokens)]
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", server)
-        for reporter in reporters:
-            reporter.start()
+    with clients_of_gunicorn(tmp_path, [functools.partial(report, token, i)
+                                        for i, token in enumerate(tokens)]):
         deadline = time.monotonic() + 60
         while sum(answers.values()) < 16 and time.monotonic() < deadline:  # workers warm
             time.sleep(0.05)
         for i in range(6):
             time.sleep(0.4)
             give_rule_to("department" if i % 2 == 0 else "grid_worker")
-        time.sleep(0.4)
-        state["active"] = None
-        deactivate_user(db.session.get(User, world.users["community"].id))
-        db.session.commit()
-        state["active"] = False
-        time.sleep(0.6)
-    finally:
-        done.set()
-        for reporter in reporters:
-            reporter.join(timeout=30)
-        stop(server)
+        deactivate_while_watched(state, db.session.get(User, world.users["community"].id))
     assert set(answers) <= {201, 401} and answers[201] and answers[401], answers
     assert wrong == [], wrong[:5]
     written = db.session.execute(sa.select(Ticket.id).where(
