@@ -134,26 +134,27 @@ def authenticated(fn):
     return wrapper
 
 
-def reads_only(fn):
-    """A view that writes nothing through the session (wrapping ``authenticated``, so that the
-    token is checked again when the work is redone): its statements run without a transaction
-    (models/transactions.py) and the reference data's versions are checked by its own statement
-    (models/reference_cache.py ``checking_versions_afterwards``)."""
+def assuming_versions(fn):
+    """A view whose statements read the reference versions themselves (the read of one ticket,
+    the intake's INSERT): the request takes those this process saw last and confirms them
+    afterwards, a writer before its COMMIT (models/reference_cache.py
+    ``checking_versions_afterwards``), one round trip fewer. Wraps ``authenticated``, so that the
+    token is checked again when the work is redone."""
     @wraps(fn)
     def wrapper(*args, **kwargs):
-        read_without_transaction()
         return checking_versions_afterwards(lambda: fn(*args, **kwargs))
     return wrapper
 
 
-def assuming_versions(fn):
-    """A view whose statements read the reference versions themselves (the intake's INSERT): the
-    request takes those this process saw last and confirms them before its COMMIT
-    (models/reference_cache.py ``checking_versions_afterwards``), one round trip fewer. Wraps
-    ``authenticated``, so that the token is checked again when the work is redone."""
+def reads_only(fn):
+    """``assuming_versions`` for a view that writes nothing through the session: its statements
+    also run without a transaction (models/transactions.py)."""
+    checked = assuming_versions(fn)
+
     @wraps(fn)
     def wrapper(*args, **kwargs):
-        return checking_versions_afterwards(lambda: fn(*args, **kwargs))
+        read_without_transaction()
+        return checked(*args, **kwargs)
     return wrapper
 
 
