@@ -9,6 +9,11 @@ from models.base import db, str_enum
 from models.vocabulary import DeadlineUnit, HandlingLevel
 
 
+# How far apart two reports of a category may be and still be the same case (the duplicate
+# check's radius): at most 5 km, the width the duplicate check's index bands are sized for.
+MAX_DUPLICATE_RADIUS_M = 5000
+
+
 class Category(db.Model):
     __tablename__ = "categories"
 

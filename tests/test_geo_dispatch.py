@@ -189,6 +189,41 @@ def test_duplicates_are_nearest_first_open_before_closed_and_closed_only_when_re
     assert possible_duplicates(garbage, 120.008, 30.008, now=now) == []
 
 
+def test_recent_closures_are_found_across_bands_of_latitude(world):
+    """The closed branch reads the category's closures by 0.01° band of latitude: a closure
+    just across a band's edge, and one several bands away within a wide radius, are found."""
+    from datetime import timedelta
+
+    from models import TicketStatus, utcnow
+    from models.tickets.duplicates import possible_duplicates
+
+    now = utcnow()
+    garbage = world.categories["garbage"]
+
+    def closed_at(lat: float):
+        ticket = report(world, 120.005, 30.005)
+        ticket.lat, ticket.status, ticket.closed_at = lat, TicketStatus.CLOSED, now
+        return ticket
+
+    across_the_edge = closed_at(30.0102)  # band 3001; asked from band 3000, 44 m south
+    three_bands_north = closed_at(30.0098 + 0.0251)  # 2.8 km
+    beyond = closed_at(30.0098 + 0.0280)  # 3.1 km
+    six_km_north = closed_at(30.0098 + 0.0540)
+    db.session.commit()
+
+    assert [t.id for t, _m in possible_duplicates(garbage, 120.005, 30.0098, now=now)] \
+        == [across_the_edge.id]
+    assert [t.id for t, _m in possible_duplicates(garbage, 120.005, 30.0106, now=now)] \
+        == [across_the_edge.id]  # and from the band north of the edge
+    garbage.duplicate_radius_m = 3000
+    found = possible_duplicates(garbage, 120.005, 30.0098, now=now)
+    assert [t.id for t, _m in found] == [across_the_edge.id, three_bands_north.id]
+    garbage.duplicate_radius_m = 9000  # above what the form allows: read as the largest, 5 km
+    found = possible_duplicates(garbage, 120.005, 30.0098, now=now)
+    assert [t.id for t, _m in found] == [across_the_edge.id, three_bands_north.id, beyond.id]
+    assert six_km_north.id not in [t.id for t, _m in found]
+
+
 def test_duplicates_nearby_are_offered_at_intake(world):
     first = report(world, 120.005, 30.005)
     db.session.commit()

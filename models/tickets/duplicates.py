@@ -8,14 +8,17 @@ import sqlalchemy as sa
 
 from models.areas.coordinates import distance_m
 from models.base import db, utcnow
-from models.categories import Category
+from models.categories import MAX_DUPLICATE_RADIUS_M, Category
 from models.driver import run
 from models.settings import setting
-from models.tickets.tables import IS_CLOSED_SQL, IS_OPEN_SQL, Ticket
+from models.tickets.tables import (BANDS_PER_DEGREE, IS_CLOSED_SQL, IS_OPEN_SQL, LATITUDE_BAND,
+                                   Ticket)
 from models.vocabulary import TicketStatus
 
 METRES_PER_DEGREE_LAT = 111_320.0
 CANDIDATES_PER_BRANCH = 200
+# The latitude bands a box of the largest radius can touch: the closed branch names each.
+BANDS = math.ceil(2 * MAX_DUPLICATE_RADIUS_M / METRES_PER_DEGREE_LAT * BANDS_PER_DEGREE) + 1
 
 
 def possible_duplicates(category: Category, lon: float | None, lat: float | None, *,
@@ -42,13 +45,14 @@ def nearby_cases(category: Category, lon: float | None, lat: float | None, *,
     if lon is None or lat is None:
         return []
     now = now or utcnow()
-    radius = category.duplicate_radius_m or 50
+    radius = min(category.duplicate_radius_m or 50, MAX_DUPLICATE_RADIUS_M)
     dlat = radius / METRES_PER_DEGREE_LAT
     dlon = radius / (METRES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
     box = {"category_id": category.id, "lat_low": lat - dlat, "lat_high": lat + dlat,
            "lon_low": lon - dlon, "lon_high": lon + dlon,
            "exclude_id": exclude_id if exclude_id is not None else 0,
-           "closed_since": now - timedelta(days=setting("DUPLICATE_WINDOW_DAYS", 7))}
+           "closed_since": now - timedelta(days=setting("DUPLICATE_WINDOW_DAYS", 7)),
+           **_bands(lat - dlat, lat + dlat)}
     statement = _NEARBY if seen_by is None else _nearby(_scope_of(seen_by))
     if db.session.autoflush:  # as a query of the session would: its pending tickets count too
         db.session.flush()
@@ -56,6 +60,15 @@ def nearby_cases(category: Category, lon: float | None, lat: float | None, *,
              if (metres := distance_m(lon, lat, case.lon, case.lat)) <= radius]
     found.sort(key=lambda pair: pair[1])  # stable: open before closed, then by id
     return found[:limit]
+
+
+def _bands(low: float, high: float) -> dict:
+    """The latitude bands from ``low`` to ``high`` as the parameters ``band_0`` … (the last one
+    repeated into the slots left): ``LATITUDE_BAND`` as the database computes it (floor of the
+    same double-precision product)."""
+    first = math.floor(low * BANDS_PER_DEGREE)
+    last = max(first, math.floor(high * BANDS_PER_DEGREE))
+    return {f"band_{i}": float(min(first + i, last)) for i in range(BANDS)}
 
 
 def _scope_of(user) -> sa.ColumnElement[bool]:
@@ -66,8 +79,9 @@ def _scope_of(user) -> sa.ColumnElement[bool]:
 
 def _nearby(*scope: sa.ColumnElement[bool]) -> sa.Select:
     """The candidates in the box, open before closed. Two branches, not one OR: each has its own
-    partial index (open tickets by category and place; closed tickets by category and place),
-    and repeats that index's predicate word for word so a kept plan uses it."""
+    partial index (open tickets by category and place; closed tickets by category, latitude
+    band and longitude: a year of a big city's closures), and repeats that index's predicate
+    and expression word for word so a kept plan uses it."""
     near = (Ticket.category_id == sa.bindparam("category_id"),
             Ticket.lat.between(sa.bindparam("lat_low"), sa.bindparam("lat_high")),
             Ticket.lon.between(sa.bindparam("lon_low"), sa.bindparam("lon_high")),
@@ -78,7 +92,9 @@ def _nearby(*scope: sa.ColumnElement[bool]) -> sa.Select:
         return sa.select(found.subquery().c.id)
 
     since = sa.bindparam("closed_since", type_=Ticket.closed_at.type)
-    ids = sa.union_all(branch(IS_OPEN_SQL), branch(IS_CLOSED_SQL, Ticket.closed_at >= since))
+    bands = [sa.bindparam(f"band_{i}", type_=sa.Float) for i in range(BANDS)]
+    ids = sa.union_all(branch(IS_OPEN_SQL), branch(IS_CLOSED_SQL, Ticket.closed_at >= since,
+                                                   LATITUDE_BAND.in_(bands)))
     return (sa.select(Ticket.id, Ticket.number, Ticket.status, Ticket.lat, Ticket.lon)
             .where(Ticket.id.in_(ids)).order_by(Ticket.status == TicketStatus.CLOSED, Ticket.id))
 

@@ -23,7 +23,7 @@ from models.calendar import (WorkCalendarDay, chinese_calendar_years, fill_year,
                              provisional_years)
 from models.calendar_arrangement import (ArrangementError, enter_arrangement, read_arrangement,
                                          stored_arrangement)
-from models.categories import CategoryError, check_category
+from models.categories import MAX_DUPLICATE_RADIUS_M, CategoryError, check_category
 from models.clock import local_today
 from models.custom_fields import FieldDefinitionError, check_field_definitions
 from models.people.accounts import check_user_setup, create_user, deactivate_user, set_password
@@ -247,7 +247,7 @@ class CategoryView(ConfigView):
         "handle_deadline_unit": enum_field(DeadlineUnit, _l("Handling unit")),
         "accept_deadline": {"validators": [NumberRange(min=1)]},
         "handle_deadline": {"validators": [NumberRange(min=1)]},
-        "duplicate_radius_m": {"validators": [NumberRange(min=0, max=5000)]},
+        "duplicate_radius_m": {"validators": [NumberRange(min=0, max=MAX_DUPLICATE_RADIUS_M)]},
         "parent": {"query_factory": lambda: db.session.execute(
             sa.select(Category).where(Category.parent_id.is_(None)).order_by(Category.code)
         ).scalars().all()},
