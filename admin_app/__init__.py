@@ -111,10 +111,13 @@ def _keep_prepared_statements(app: Flask) -> None:
     app.teardown_appcontext(end_read_only_transaction)
 
 
-# Statements of up to this many parameters have their SQL converted to PostgreSQL's form once per
-# process (psycopg's own limit is 50): the new ticket's INSERT has 52, the intake's outbox rows
-# more, and psycopg parsed them anew with a regular expression on every intake (~0.15 ms each).
+# Statements of up to this many parameters and characters have their SQL converted to
+# PostgreSQL's form once per process (psycopg's own limits are 50 and 4,096): the new ticket's
+# INSERT has 52 parameters, the intake's one statement (ticket, events, mark, messages) ~5,000
+# characters, and psycopg parsed them anew with a regular expression on every intake (~0.15 ms
+# each).
 CONVERTED_ONCE_MAX_PARAMS = 400
+CONVERTED_ONCE_MAX_LENGTH = 16_384
 
 
 def _convert_statements_once() -> None:
@@ -122,6 +125,8 @@ def _convert_statements_once() -> None:
 
     psycopg._queries.MAX_CACHED_STATEMENT_PARAMS = max(
         psycopg._queries.MAX_CACHED_STATEMENT_PARAMS, CONVERTED_ONCE_MAX_PARAMS)
+    psycopg._queries.MAX_CACHED_STATEMENT_LENGTH = max(
+        psycopg._queries.MAX_CACHED_STATEMENT_LENGTH, CONVERTED_ONCE_MAX_LENGTH)
 
 
 def _sqlite_pragmas(app: Flask) -> None:

@@ -72,6 +72,42 @@ def test_a_reported_ticket_is_a_loaded_row_until_its_transaction_rolls_back(worl
         Ticket.number == ticket.number)).scalar() == 0
 
 
+def test_a_reported_tickets_messages_are_written_with_it_and_name_its_events(world):
+    """The dispatch event's messages are written with the ticket (on PostgreSQL in its one
+    statement, the ids taken with the number): each names the ticket and the event, and its
+    key is the event's; a rollback takes them back with the ticket."""
+    ticket = report_ticket(_report(world)).ticket
+    db.session.flush()
+    dispatched = [e for e in ticket.events if e.action == "dispatch"][0]
+    messages = db.session.execute(sa.select(
+        Notification.ticket_id, Notification.event_id, Notification.recipient_user_id,
+        Notification.dedupe_key)).all()
+    assert messages == [(ticket.id, dispatched.id, world.users["gridworker"].id,
+                         f"event:{dispatched.id}:ticket:{ticket.id}:in_app:"
+                         f"user:{world.users['gridworker'].id}")]
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Notification)).scalar() == 0
+
+
+def test_a_reported_ticket_with_more_first_events_than_ids_reserved_is_written_whole(world):
+    """A ticket takes a few ids for its first events with its number (PostgreSQL); further
+    events appended before it is written take theirs as it is written, after those, in order."""
+    from models.tickets.numbering import EVENT_IDS_RESERVED
+    from models.tickets.records import open_ticket
+    from models.tickets.timeline import append_event
+
+    ticket = open_ticket(category=world.categories["garbage"], title="多条记录",
+                         description="垃圾桶满溢", source=Source.PHONE, area=world.areas["grid1"])
+    for _ in range(EVENT_IDS_RESERVED + 1):
+        append_event(ticket, "note", note="补充")
+    db.session.commit()
+    events = db.session.execute(sa.select(TicketEvent.seq, TicketEvent.id).where(
+        TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.seq)).all()
+    assert [seq for seq, _id in events] == list(range(1, EVENT_IDS_RESERVED + 3))
+    ids = [event_id for _seq, event_id in events]
+    assert ids == sorted(set(ids))
+
+
 def test_a_refused_write_fails_as_sqlalchemy_reports_it_and_changes_nothing(world):
     """On PostgreSQL a new ticket's row goes to the driver directly (models/driver.py); a row the
     database refuses still raises SQLAlchemy's IntegrityError, which callers catch (the ledger
@@ -119,11 +155,12 @@ def test_a_failed_intake_leaves_at_most_a_gap_never_a_repeat(world):
 
 # --- round trips: a statement budget for one API intake -------------------------------------------
 
-# Was 27 (29 with BEGIN and COMMIT). Now: the reference versions (on PostgreSQL read below
-# SQLAlchemy, not counted here), the duplicates, the number, the ticket with its events and its
-# statistics mark (one statement on PostgreSQL, three elsewhere), its outbox rows. The user, the
-# category, the place and the answer's labels come from the process's copies.
-STATEMENT_BUDGET = {"postgresql": 4, "sqlite": 7}
+# Was 27 (29 with BEGIN and COMMIT). Now: the reference versions (on PostgreSQL read with the
+# write), the duplicates, the number (on PostgreSQL with the ticket's and its first events' ids),
+# the ticket with its events, their statistics mark and their outbox rows (one statement on
+# PostgreSQL; four elsewhere). The user, the category, the place and the answer's labels come
+# from the process's copies.
+STATEMENT_BUDGET = {"postgresql": 3, "sqlite": 7}
 
 
 def test_an_api_intake_stays_within_its_statement_budget(world, app, client):
@@ -145,9 +182,10 @@ def test_an_api_intake_stays_within_its_statement_budget(world, app, client):
     assert every.count("INSERT INTO ticket_events") == 1
     assert every.count("INSERT INTO stats_pending") == 1
     assert every.count("INSERT INTO notifications") == 1
-    if dialect == "postgresql":  # the ticket, its events and their mark: one round trip
+    if dialect == "postgresql":  # the ticket, its events, their mark and messages: one trip
         assert sorted(["INSERT INTO tickets", "INSERT INTO ticket_events",
-                       "INSERT INTO stats_pending"]) in [sorted(w) for w in writes]
+                       "INSERT INTO stats_pending", "INSERT INTO notifications"]) \
+            in [sorted(w) for w in writes]
     # the outbox is de-duplicated by its unique key, not by a SELECT before each row
     assert not [s for s in statements if s.startswith("SELECT") and "FROM notifications" in s]
     # the place and the category are read from the process's copies of the reference rows

@@ -61,11 +61,17 @@ def write_notices(rows: list[dict], *, ids: bool = True) -> list[int]:
     too); a row whose message (cause, channel, recipient) exists already is skipped by the
     database (``ON CONFLICT (dedupe_key) DO NOTHING``), also against a concurrent transaction
     writing the same message. Returns the ids written (with ``ids=False``, nothing)."""
-    seen: set[str] = set()
-    unique = [r for r in rows if not (r["dedupe_key"] in seen or seen.add(r["dedupe_key"]))]
-    written = insert_rows(Notification.__table__, unique, returning=("id",) if ids else (),
-                          skip_conflicts_on="dedupe_key")
+    if db.session.autoflush:  # rows may name a ticket the session has yet to write
+        db.session.flush()
+    written = insert_rows(Notification.__table__, distinct_notices(rows),
+                          returning=("id",) if ids else (), skip_conflicts_on="dedupe_key")
     return sorted(row.id for row in written)
+
+
+def distinct_notices(rows: list[dict]) -> list[dict]:
+    """Each message (``dedupe_key``) once, the first row of it."""
+    seen: set[str] = set()
+    return [r for r in rows if not (r["dedupe_key"] in seen or seen.add(r["dedupe_key"]))]
 
 
 def write_notice(**row) -> int | None:

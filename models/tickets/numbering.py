@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -17,6 +18,28 @@ TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TRACKING_CODE_LENGTH = 10
 
 
+# Ids a ticket being reported takes with its number on PostgreSQL: its own and its first events'
+# (create, dispatch and one more), so that its row, its events and their messages are written in
+# one statement (models/tickets/timeline.py). An id reserved and not used is a gap.
+EVENT_IDS_RESERVED = 3
+
+
+@dataclass(frozen=True)
+class Numbered:
+    number: str
+    ticket_id: int | None = None  # reserved on PostgreSQL, else taken when the row is written
+    event_ids: tuple[int, ...] = ()
+
+
+def number_new_ticket(day: date) -> Numbered:
+    """``next_ticket_number``, and on PostgreSQL the ticket's and its first events' ids, taken
+    in the same statement."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return Numbered(next_ticket_number(day))
+    value, ticket_id, event_ids = _sequence_number(day)
+    return Numbered(_formatted(day, value), ticket_id, tuple(event_ids))
+
+
 def next_ticket_number(day: date) -> str:
     """The next number of ``day``, taken inside the intake's own transaction.
 
@@ -30,7 +53,7 @@ def next_ticket_number(day: date) -> str:
     SQLite has a single writer: the day's counter is incremented in the intake's transaction."""
     bind = db.session.get_bind()
     if bind.dialect.name == "postgresql":
-        value = _sequence_number(day)
+        value = _sequence_number(day)[0]
     else:
         stmt = sqlite_insert(TicketNumberCounter).values(day=day, last_value=1)
         stmt = stmt.on_conflict_do_update(
@@ -38,6 +61,10 @@ def next_ticket_number(day: date) -> str:
             set_={"last_value": TicketNumberCounter.last_value + 1},
         ).returning(TicketNumberCounter.last_value)
         value = db.session.execute(stmt).scalar_one()
+    return _formatted(day, value)
+
+
+def _formatted(day: date, value: int) -> str:
     digits = setting("TICKET_NUMBER_DIGITS", 4)
     return f"GD{day:%Y%m%d}{value:0{digits}d}"
 
@@ -48,17 +75,21 @@ WITH taken AS (SELECT nextval('ticket_number_seq') AS value),
                SELECT :day, value - 1 FROM taken
                ON CONFLICT (day) DO NOTHING RETURNING last_value)
 SELECT taken.value, COALESCE((SELECT last_value FROM first),
-                             (SELECT last_value FROM ticket_number_counters WHERE day = :day))
-FROM taken""")
+                             (SELECT last_value FROM ticket_number_counters WHERE day = :day)),
+       nextval('tickets_id_seq'),
+       ARRAY(SELECT nextval('ticket_events_id_seq') FROM generate_series(1, %d))
+FROM taken""" % EVENT_IDS_RESERVED)
 
 
-def _sequence_number(day: date) -> int:
+def _sequence_number(day: date) -> tuple[int, int, list[int]]:
+    """The day's next number, and the ids reserved with it."""
     while True:
-        (value, base), = run(db.session.connection(), _SEQUENCE_NUMBER, {"day": day})
+        (value, base, ticket_id, event_ids), = run(db.session.connection(), _SEQUENCE_NUMBER,
+                                                   {"day": day})
         # base is None when another intake inserted the day's row while this statement ran
         # (not yet visible to it); value <= base when that intake took a later value first.
         if base is not None and value > base:
-            return value - base
+            return value - base, ticket_id, event_ids
 
 
 def new_tracking_code() -> str:

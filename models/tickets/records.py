@@ -19,9 +19,9 @@ from models.people.user import User
 from models.reference_cache import AreaRow, area_lineage
 from models.tickets.attachments import Upload, save_attachment
 from models.tickets.corrections import Correction, apply_correction
-from models.tickets.numbering import new_tracking_code, next_ticket_number
+from models.tickets.numbering import new_tracking_code, number_new_ticket
 from models.tickets.tables import Ticket
-from models.tickets.timeline import append_event
+from models.tickets.timeline import append_event, reported_with_ids
 from models.vocabulary import ActorKind, AreaLevel, Priority, Source, TicketStatus
 
 ALL_LEVELS = ("district", "street", "community", "grid")
@@ -73,8 +73,9 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
     phone = clean_phone(reporter_phone)  # every refusal before the number is taken
     check_ticket_texts(title=title.strip()[:200], description=description, address=address,
                        reporter_name=reporter_name, reporter_email=reporter_email)
+    numbered = number_new_ticket(at.astimezone(local_zone()).date())
     ticket = Ticket(
-        number=next_ticket_number(at.astimezone(local_zone()).date()),
+        number=numbered.number,
         tracking_code=new_tracking_code(),
         title=title.strip()[:200], description=(description or "").strip(), category=category,
         priority=priority, source=source, status=TicketStatus.PENDING, lat=lat, lon=lon,
@@ -83,6 +84,7 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
         created_at=at, updated_at=at, last_activity_at=at,
         event_seq=0, rework_count=0, location_flagged=False,
     )
+    reported_with_ids(ticket, numbered)
     if area is not None:
         place_ticket(ticket, area)
     db.session.add(ticket)

@@ -8,18 +8,21 @@ from types import SimpleNamespace
 from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import db, utcnow
 from models.bulk import insert_rows, recordset, recordset_document, rows_source
 from models.driver import insert_statement, run
+from models.notify.outbox import Notification
 from models.people.department import Department
 from models.people.user import User
 from models.reference_cache import note_versions_read, versions_assumed, versions_column
 from models.stats.rollups import mark_changed, mark_changed_rows
 from models.stats.tables import StatsPending
 from models.tickets.actions import Action
+from models.tickets.numbering import Numbered
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import ActorKind, TicketStatus
 
@@ -66,7 +69,10 @@ def append_event(
     ticket.event_seq = event.seq
     if moves_activity(event):
         ticket.last_activity_at = at
-    if ticket.id is None:  # a ticket being reported: written right after it (below)
+    if sa.inspect(ticket).key is None:  # a ticket being reported: written with it (below)
+        reserved = ticket.__dict__.get(RESERVED_EVENT_IDS)
+        if reserved:
+            event.id = reserved.pop(0)
         ticket.__dict__.setdefault(UNWRITTEN, []).append(event)
         if ticket not in db.session:  # adding it again would walk its relationships again
             db.session.add(ticket)
@@ -90,18 +96,30 @@ def moves_activity(event: TicketEvent) -> bool:
 
 # --- a reported ticket's row and first events: written below the unit of work ------------------
 #
-# A ticket being reported has no id before its INSERT, so its first events (create, dispatch …)
-# wait on the ticket. The flush that would insert it (whichever flush that is) writes instead,
-# before the unit of work starts: the ticket's row, decided in full, its events and their
-# statistics mark — on PostgreSQL in one statement (an INSERT … RETURNING id of the ticket, and
-# the events and the mark selected from it, as data-modifying WITH queries), elsewhere in three.
-# The unit of work's per-object bookkeeping cost about as much as the statements, and each
-# statement saved is a round trip. The ticket and its events then belong to the session like
-# loaded rows.
+# A ticket being reported is not written when its first events (create, dispatch …) are
+# appended: they wait on it. The flush that would insert it (whichever flush that is) writes
+# instead, before the unit of work starts: the ticket's row, decided in full, its events and their
+# statistics mark — on PostgreSQL in one statement (the ticket's INSERT, and the events, the mark
+# and the events' messages selected from it, as data-modifying WITH queries), elsewhere in three.
+# On PostgreSQL the ticket took its id and its first events' ids with its number
+# (``reported_with_ids``), so the messages of those events (``record_event``) are known before
+# the write and go with it. The unit of work's per-object bookkeeping cost about as much as the
+# statements, and each statement saved is a round trip. The ticket and its events then belong
+# to the session like loaded rows.
 
 UNWRITTEN = "_unwritten_events"
+UNWRITTEN_NOTICES = "_unwritten_notices"  # outbox rows of its unwritten events
+RESERVED_EVENT_IDS = "_reserved_event_ids"
 _EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
 _EVENT_VALUES = [key for key in _EVENT_COLUMNS if key != "ticket_id"]  # all but the ticket's id
+
+
+def reported_with_ids(ticket: Ticket, numbered: Numbered) -> None:
+    """Give a ticket being reported the ids reserved with its number (PostgreSQL), its own and
+    those of its first events."""
+    if numbered.ticket_id is not None:
+        ticket.id = numbered.ticket_id
+        ticket.__dict__[RESERVED_EVENT_IDS] = list(numbered.event_ids)
 
 
 _TICKETS = Ticket.__table__
@@ -112,24 +130,43 @@ _BY_OBJECT = [(rel.key, [(local.key, remote.key) for local, remote in rel.local_
               for rel in Ticket.__mapper__.relationships if rel.direction.name == "MANYTOONE"]
 
 
+def _reserved_or_next(value, sequence: str):
+    """The id given (reserved), or else the next of the column's sequence."""
+    return sa.func.coalesce(value, sa.func.nextval(sa.literal_column(f"'{sequence}'")))
+
+
 @functools.cache
-def _insert_reported_ticket() -> sa.Select:
+def _insert_reported_ticket(notice_columns: tuple[str, ...]) -> sa.Select:
     """PostgreSQL: the ticket (its columns as parameters named as them), its events (the
-    parameter ``reported_events``, a ``recordset_document``) and its statistics mark in one
-    statement, returning (ticket_id, id, seq) of each event and the reference versions (a
-    request that assumed them confirms them without a query of their own)."""
-    ticket = _INSERT_TICKET.cte("reported_ticket")
+    parameter ``reported_events``, a ``recordset_document``), their statistics mark and their
+    outbox rows (``reported_notices``, with the columns ``notice_columns``; none: no such part)
+    in one statement, returning (ticket_id, id, seq) of each event and the reference versions
+    (a request that assumed them confirms them without a query of their own)."""
+    columns = [c.key for c in _TICKETS.columns if c.key != "id"]
+    ticket = _TICKETS.insert().values(
+        {"id": _reserved_or_next(sa.bindparam("id", type_=_TICKETS.c.id.type), "tickets_id_seq"),
+         **{name: sa.bindparam(name, type_=_TICKETS.c[name].type) for name in columns}}
+    ).returning(_TICKETS.c.id).cte("reported_ticket")
     events_table = TicketEvent.__table__
-    given = recordset("reported_events", [events_table.c[key] for key in _EVENT_VALUES])
+    given = recordset("reported_events", [events_table.c[key] for key in ("id", *_EVENT_VALUES)])
     events = events_table.insert().from_select(
-        ["ticket_id", *_EVENT_VALUES],
-        sa.select(ticket.c.id, *(given.c[key] for key in _EVENT_VALUES))
+        ["id", "ticket_id", *_EVENT_VALUES],
+        sa.select(_reserved_or_next(given.c.id, "ticket_events_id_seq"), ticket.c.id,
+                  *(given.c[key] for key in _EVENT_VALUES))
         .select_from(ticket.join(given, sa.true()))
     ).returning(events_table.c.ticket_id, events_table.c.id, events_table.c.seq).cte("events")
     marked = StatsPending.__table__.insert().from_select(
         ["ticket_id"], sa.select(ticket.c.id)).cte("marked")
-    return sa.select(events.c.ticket_id, events.c.id, events.c.seq,
-                     versions_column().label("reference_versions")).add_cte(marked)
+    statement = sa.select(events.c.ticket_id, events.c.id, events.c.seq,
+                          versions_column().label("reference_versions")).add_cte(marked)
+    if notice_columns:
+        outbox = Notification.__table__
+        notices = recordset("reported_notices", [outbox.c[key] for key in notice_columns])
+        statement = statement.add_cte(postgresql.insert(outbox).from_select(
+            list(notice_columns), sa.select(*(notices.c[key] for key in notice_columns))
+            .select_from(ticket.join(notices, sa.true()))
+        ).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key]).cte("notified"))
+    return statement
 
 
 def _write_reported_tickets(session: Session, _context, _instances) -> None:
@@ -141,12 +178,7 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
     if connection.dialect.name == "postgresql":
         ids = {}
         for ticket, events in written:
-            document = recordset_document(
-                [TicketEvent.__table__.c[key] for key in _EVENT_VALUES],
-                [{key: getattr(event, key) for key in _EVENT_VALUES} for event in events],
-                connection.dialect)
-            rows = run(connection, _insert_reported_ticket(),
-                       {**_ticket_row(ticket), "reported_events": document})
+            rows = run(connection, *_reported_ticket_statement(ticket, events, connection))
             ticket.id = rows[0].ticket_id
             if versions_assumed(session):
                 note_versions_read(rows[0].reference_versions, session)
@@ -154,6 +186,7 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
     else:
         for ticket, _events in written:
             (ticket.id,), = run(connection, _INSERT_TICKET, _ticket_row(ticket))
+            ticket.__dict__.pop(UNWRITTEN_NOTICES, None)  # (none: no ids are reserved here)
         rows = insert_rows(TicketEvent.__table__, [
             {"ticket_id": ticket.id, **{key: getattr(event, key) for key in _EVENT_VALUES}}
             for ticket, events in written for event in events],
@@ -168,6 +201,25 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
         for event in events:
             set_committed_value(event, "ticket", ticket)
         set_committed_value(ticket, "events", [*ticket.__dict__.get("events", ()), *events])
+
+
+def _reported_ticket_statement(ticket: Ticket, events: list[TicketEvent],
+                               connection: sa.Connection) -> tuple[sa.Select, dict]:
+    """PostgreSQL: the statement writing this ticket, its events and their messages, and its
+    parameters."""
+    from models.notify.notices import distinct_notices
+
+    event_keys = ("id", *_EVENT_VALUES)
+    values = {"id": ticket.id, **_ticket_row(ticket), "reported_events": recordset_document(
+        [TicketEvent.__table__.c[key] for key in event_keys],
+        [{key: getattr(event, key) for key in event_keys} for event in events],
+        connection.dialect)}
+    notices = distinct_notices(ticket.__dict__.pop(UNWRITTEN_NOTICES, []))
+    keys = tuple(notices[0]) if notices else ()
+    if notices:
+        values["reported_notices"] = recordset_document(
+            [Notification.__table__.c[key] for key in keys], notices, connection.dialect)
+    return _insert_reported_ticket(keys), values
 
 
 def _now_persistent(session: Session, ticket: Ticket, events: list[TicketEvent]) -> None:
@@ -208,9 +260,16 @@ sa.event.listen(Session, "before_flush", _write_reported_tickets)
 def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
     """Append an event (as ``append_event``) and write the notifications it calls for, in the
     same transaction: the outbox rows commit, or roll back, with the event."""
-    from models.notify.notices import notify_event
+    from models.notify.notices import event_notice_rows, notify_event, write_notices
 
     event = append_event(ticket, action, **kwargs)
+    if event.id is not None and UNWRITTEN in ticket.__dict__:  # reported, its ids reserved
+        rows = event_notice_rows(ticket, event)
+        if UNWRITTEN in ticket.__dict__:  # (finding the recipients may have written it)
+            ticket.__dict__.setdefault(UNWRITTEN_NOTICES, []).extend(rows)
+        else:
+            write_notices(rows)
+        return event  # the messages are written with the ticket and its events
     db.session.flush()
     notify_event(ticket, event)
     return event
