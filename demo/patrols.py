@@ -49,8 +49,7 @@ def seed_patrols(city: City) -> int:
             found = reports.get((worker.id, day), [])
             if (found or rng.random() < diligence) and not (grid.area.id in away
                                                              and back <= AWAY_DAYS):
-                _walk(city, rng, grid, worker, day, found)
-                count += 1
+                count += _walk(city, rng, grid, worker, day, found)
     return count
 
 
@@ -65,7 +64,8 @@ def _patrol_reports(city: City) -> dict:
     return found
 
 
-def _walk(city: City, rng: random.Random, grid: Grid, worker, day, found: list[Ticket]) -> None:
+def _walk(city: City, rng: random.Random, grid: Grid, worker, day, found: list[Ticket]) -> bool:
+    """Walk one round of that day (False: it would not have ended yet)."""
     if found:
         start = min(t.created_at for t in found) - timedelta(minutes=rng.randint(10, 40))
         end = max(t.created_at for t in found) + timedelta(minutes=rng.randint(10, 30))
@@ -74,7 +74,7 @@ def _walk(city: City, rng: random.Random, grid: Grid, worker, day, found: list[T
         end = start
     end = max(end, start + timedelta(minutes=rng.randint(35, 80)))
     if end > city.now:
-        return
+        return False
     patrol = start_round(worker, now=start)
     points = _route(rng, grid, start, end)
     for first in range(0, len(points), MAX_POINTS_PER_REQUEST):
@@ -89,6 +89,7 @@ def _walk(city: City, rng: random.Random, grid: Grid, worker, day, found: list[T
     for ticket in found:
         db.session.add(PatrolReport(ticket_id=ticket.id, round=patrol, reported_at=ticket.created_at))
     end_round(worker, patrol.id, summary=rng.choice(SUMMARIES), now=end)
+    return True
 
 
 def _route(rng: random.Random, grid: Grid, start: datetime, end: datetime) -> list[dict]:

@@ -267,9 +267,10 @@ def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
         rows = event_notice_rows(ticket, event)
         if UNWRITTEN in ticket.__dict__:  # (finding the recipients may have written it)
             ticket.__dict__.setdefault(UNWRITTEN_NOTICES, []).extend(rows)
-        else:
-            write_notices(rows)
-        return event  # the messages are written with the ticket and its events
+            rows = []
+        db.session.flush()  # the ticket, its events and these messages in one statement
+        write_notices(rows)
+        return event
     db.session.flush()
     notify_event(ticket, event)
     return event
