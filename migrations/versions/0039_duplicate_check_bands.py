@@ -7,6 +7,10 @@ width). ``ix_tickets_closed_category_band`` orders them by band of latitude (0.0
 then longitude, so the check reads only the box's own stretch of each band it touches; on
 PostgreSQL it carries lat, closed_at and id, so the check never reads the table.
 
+On PostgreSQL the new index is built CONCURRENTLY before the old one is dropped, so a filled
+tickets table keeps taking reports meanwhile (a failed build leaves an INVALID index that
+`DROP INDEX` removes before running the upgrade again).
+
 Revision ID: 0039
 Revises: 0038
 Create Date: 2026-12-06 16:00:00
@@ -23,21 +27,34 @@ depends_on = None
 
 CLOSED = sa.text("status = 'closed'")
 BAND = sa.text("floor(coalesce(lat, 0) * 100)")
+NEW = ("ix_tickets_closed_category_band", ["category_id", BAND, "lon"], ["lat", "closed_at", "id"])
+OLD = ("ix_tickets_closed_category_lat_lon", ["category_id", "lat", "lon"], ["closed_at"])
+
+
+def _create(name, columns, include):
+    options = {"postgresql_where": CLOSED, "sqlite_where": CLOSED}
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.create_index(name, "tickets", columns, postgresql_include=include,
+                            postgresql_concurrently=True, if_not_exists=True, **options)
+    else:
+        op.create_index(name, "tickets", columns, **options)
+
+
+def _drop(name):
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.drop_index(name, table_name="tickets", postgresql_concurrently=True,
+                          if_exists=True)
+    else:
+        op.drop_index(name, table_name="tickets")
 
 
 def upgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index('ix_tickets_closed_category_lat_lon', postgresql_where=CLOSED,
-                            sqlite_where=CLOSED)
-        batch_op.create_index('ix_tickets_closed_category_band', ['category_id', BAND, 'lon'],
-                              unique=False, postgresql_include=['lat', 'closed_at', 'id'],
-                              postgresql_where=CLOSED, sqlite_where=CLOSED)
+    _create(*NEW)
+    _drop(OLD[0])
 
 
 def downgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index('ix_tickets_closed_category_band', postgresql_where=CLOSED,
-                            sqlite_where=CLOSED)
-        batch_op.create_index('ix_tickets_closed_category_lat_lon', ['category_id', 'lat', 'lon'],
-                              unique=False, postgresql_include=['closed_at'],
-                              postgresql_where=CLOSED, sqlite_where=CLOSED)
+    _create(*OLD)
+    _drop(NEW[0])
