@@ -6,7 +6,7 @@ Over HTTP against Gunicorn with the project's ``gunicorn.conf.py`` (started here
 after): intake at several concurrencies, read one, lists, admin list, board and statistics
 dashboard for a street and for the whole city, and one worker's resident memory after all that.
 Ceilings in the same run: ``raw_intake`` inserts the very rows one intake wrote (ticket, events,
-outbox) with psycopg and nothing else; ``bare_read_one`` is ``bench/bare.py`` under the same
+outbox) with psycopg and nothing else, right after the intake's runs; ``bare_read_one`` is ``bench/bare.py`` under the same
 Gunicorn settings. Load runs: client threads in this process, each its own session and token.
 """
 from __future__ import annotations
@@ -497,6 +497,11 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
                     f"intake c={c}", base, c, plan.load_seconds,
                     intake_load(targets, intake_tokens, plan.load_seconds), server)
             out["intake"] = dict(out[f"intake_c{top}"])
+            if "raw_intake" in wanted:  # right after it: the ratio of two figures of one minute
+                out["raw_intake"] = raw_intake(url, top, plan.load_seconds)
+                out["raw_intake"]["ratio"] = round(
+                    out["intake"]["per_s"] / max(out["raw_intake"]["per_s"], 0.1), 3)
+                out["intake"]["ratio_to_raw"] = out["raw_intake"]["ratio"]
         if "read_one" in wanted or "bare_read_one" in wanted:
             out["read_one"] = load_figure("read_one", base, top, plan.load_seconds,
                                           read_one_load(targets, tokens), server)
@@ -544,10 +549,6 @@ def app_figures(url: str, plan: Plan, wanted: set[str], port: int, workers, thre
         out["_server"]["workers"] = len(server.worker_rss_mb())  # all forked by now
     finally:
         server.stop()
-    if "raw_intake" in wanted and "intake" in out:
-        out["raw_intake"] = raw_intake(url, top, plan.load_seconds)
-        out["raw_intake"]["ratio"] = round(out["intake"]["per_s"] / max(out["raw_intake"]["per_s"], 0.1), 3)
-        out["intake"]["ratio_to_raw"] = out["raw_intake"]["ratio"]
     if "bare_read_one" in wanted and "read_one" in out:
         out["bare_read_one"] = bare_read_one(url, plan, port + 1, workers, threads, targets, top)
         out["bare_read_one"]["ratio"] = round(
