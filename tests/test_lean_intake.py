@@ -108,6 +108,25 @@ def test_a_reported_ticket_with_more_first_events_than_ids_reserved_is_written_w
     assert ids == sorted(set(ids))
 
 
+def test_messages_whose_recipients_are_read_from_the_database_are_written_too(world):
+    """An event on a ticket being reported whose recipients come from the database (its
+    reporters, for an acceptance) writes the ticket while they are read: its messages are then
+    written after it, not kept for a write that already happened."""
+    from models import TicketStatus
+    from models.tickets.records import open_ticket
+    from models.tickets.timeline import record_event
+
+    ticket = open_ticket(category=world.categories["garbage"], title="受理通知",
+                         description="垃圾桶满溢", source=Source.PHONE, area=world.areas["grid1"],
+                         reporter_phone="13900002222")
+    # (no actor: reading a user expired by the fixture's commit would write the ticket first)
+    accepted = record_event(ticket, "accept", to_status=TicketStatus.IN_PROGRESS)
+    db.session.commit()
+    assert db.session.execute(sa.select(Notification.event_id, Notification.recipient_address,
+                                        Notification.template)).all() \
+        == [(accepted.id, "13900002222", "reporter_accepted")]
+
+
 def test_a_refused_write_fails_as_sqlalchemy_reports_it_and_changes_nothing(world):
     """On PostgreSQL a new ticket's row goes to the driver directly (models/driver.py); a row the
     database refuses still raises SQLAlchemy's IntegrityError, which callers catch (the ledger
