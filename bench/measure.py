@@ -7,7 +7,8 @@ after): intake at several concurrencies, read one, lists, admin list, board and 
 dashboard for a street and for the whole city, and one worker's resident memory after all that.
 Ceilings in the same run: ``raw_intake`` inserts the very rows one intake wrote (ticket, events,
 outbox) with psycopg and nothing else, right after the intake's runs; ``bare_read_one`` is
-``bench/bare.py`` under the same Gunicorn settings. Load runs: client threads in this process, each its own session and token.
+``bench/bare.py`` under the same Gunicorn settings. Load runs: client threads in this process,
+each its own session and token.
 """
 from __future__ import annotations
 

@@ -32,16 +32,8 @@ class Numbered:
 
 
 def number_new_ticket(day: date) -> Numbered:
-    """``next_ticket_number``, and on PostgreSQL the ticket's and its first events' ids, taken
-    in the same statement."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return Numbered(next_ticket_number(day))
-    value, ticket_id, event_ids = _sequence_number(day)
-    return Numbered(_formatted(day, value), ticket_id, tuple(event_ids))
-
-
-def next_ticket_number(day: date) -> str:
-    """The next number of ``day``, taken inside the intake's own transaction.
+    """The next number of ``day``, taken inside the intake's own transaction, and on PostgreSQL
+    the ticket's and its first events' ids with it.
 
     PostgreSQL: one statement, no lock held until commit, no second transaction. The number is
     ``nextval('ticket_number_seq')`` minus the day's base, the sequence value just before the
@@ -51,17 +43,15 @@ def next_ticket_number(day: date) -> str:
     (rarely) a ticket numbered for yesterday just after midnight, leave one (docs/PERFORMANCE.md).
 
     SQLite has a single writer: the day's counter is incremented in the intake's transaction."""
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        value = _sequence_number(day)[0]
-    else:
-        stmt = sqlite_insert(TicketNumberCounter).values(day=day, last_value=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[TicketNumberCounter.day],
-            set_={"last_value": TicketNumberCounter.last_value + 1},
-        ).returning(TicketNumberCounter.last_value)
-        value = db.session.execute(stmt).scalar_one()
-    return _formatted(day, value)
+    if db.session.get_bind().dialect.name == "postgresql":
+        value, ticket_id, event_ids = _sequence_number(day)
+        return Numbered(_formatted(day, value), ticket_id, tuple(event_ids))
+    stmt = sqlite_insert(TicketNumberCounter).values(day=day, last_value=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[TicketNumberCounter.day],
+        set_={"last_value": TicketNumberCounter.last_value + 1},
+    ).returning(TicketNumberCounter.last_value)
+    return Numbered(_formatted(day, db.session.execute(stmt).scalar_one()))
 
 
 def _formatted(day: date, value: int) -> str:
