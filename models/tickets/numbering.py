@@ -22,6 +22,9 @@ TRACKING_CODE_LENGTH = 10
 # (create, dispatch and one more), so that its row, its events and their messages are written in
 # one statement (models/tickets/timeline.py). An id reserved and not used is a gap.
 EVENT_IDS_RESERVED = 3
+# The sequences those ids come from (PostgreSQL's names for the tables' serial ids).
+TICKET_ID_SEQUENCE = "tickets_id_seq"
+EVENT_ID_SEQUENCE = "ticket_events_id_seq"
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,9 @@ WITH taken AS (SELECT nextval('ticket_number_seq') AS value),
                ON CONFLICT (day) DO NOTHING RETURNING last_value)
 SELECT taken.value, COALESCE((SELECT last_value FROM first),
                              (SELECT last_value FROM ticket_number_counters WHERE day = :day)),
-       nextval('tickets_id_seq'),
-       ARRAY(SELECT nextval('ticket_events_id_seq') FROM generate_series(1, %d))
-FROM taken""" % EVENT_IDS_RESERVED)
+       nextval('%s'),
+       ARRAY(SELECT nextval('%s') FROM generate_series(1, %d))
+FROM taken""" % (TICKET_ID_SEQUENCE, EVENT_ID_SEQUENCE, EVENT_IDS_RESERVED))
 
 
 def _sequence_number(day: date) -> tuple[int, int, list[int]]:

@@ -22,7 +22,7 @@ from models.reference_cache import note_versions_read, versions_assumed, version
 from models.stats.rollups import mark_changed, mark_changed_rows
 from models.stats.tables import StatsPending
 from models.tickets.actions import Action
-from models.tickets.numbering import Numbered
+from models.tickets.numbering import EVENT_ID_SEQUENCE, TICKET_ID_SEQUENCE, Numbered
 from models.tickets.tables import Ticket, TicketEvent
 from models.vocabulary import ActorKind, TicketStatus
 
@@ -143,15 +143,16 @@ def _insert_reported_ticket(notice_columns: tuple[str, ...]) -> sa.Select:
     in one statement, returning (ticket_id, id, seq) of each event and the reference versions
     (a request that assumed them confirms them without a query of their own)."""
     columns = [c.key for c in _TICKETS.columns if c.key != "id"]
+    reserved = sa.bindparam("id", type_=_TICKETS.c.id.type)
     ticket = _TICKETS.insert().values(
-        {"id": _reserved_or_next(sa.bindparam("id", type_=_TICKETS.c.id.type), "tickets_id_seq"),
+        {"id": _reserved_or_next(reserved, TICKET_ID_SEQUENCE),
          **{name: sa.bindparam(name, type_=_TICKETS.c[name].type) for name in columns}}
     ).returning(_TICKETS.c.id).cte("reported_ticket")
     events_table = TicketEvent.__table__
     given = recordset("reported_events", [events_table.c[key] for key in ("id", *_EVENT_VALUES)])
     events = events_table.insert().from_select(
         ["id", "ticket_id", *_EVENT_VALUES],
-        sa.select(_reserved_or_next(given.c.id, "ticket_events_id_seq"), ticket.c.id,
+        sa.select(_reserved_or_next(given.c.id, EVENT_ID_SEQUENCE), ticket.c.id,
                   *(given.c[key] for key in _EVENT_VALUES))
         .select_from(ticket.join(given, sa.true()))
     ).returning(events_table.c.ticket_id, events_table.c.id, events_table.c.seq).cte("events")
