@@ -247,12 +247,14 @@ def _ticket_row(ticket: Ticket) -> dict:
             for local, remote in pairs:
                 if state.get(local) is None:
                     setattr(ticket, local, getattr(related, remote))
-    for column in _TICKETS.columns:
-        if column.key != "id" and column.key not in state:
-            default = column.default
-            setattr(ticket, column.key, None if default is None else
-                    default.arg if default.is_scalar else default.arg(None))
-    return {column.key: state[column.key] for column in _TICKETS.columns if column.key != "id"}
+    for key, default in _DEFAULTS:
+        if key not in state:  # straight into its dict, as a load does: it becomes loaded state
+            state[key] = None if default is None else \
+                default.arg if default.is_scalar else default.arg(None)
+    return {key: state[key] for key, _default in _DEFAULTS}
+
+
+_DEFAULTS = [(column.key, column.default) for column in _TICKETS.columns if column.key != "id"]
 
 
 sa.event.listen(Session, "before_flush", _write_reported_tickets)
