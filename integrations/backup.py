@@ -72,6 +72,24 @@ def backup(database_url: str, archive: Path, *, upload_dir: str | None,
     return Outcome(archive, manifest, notes)
 
 
+def extract_safely(tar: tarfile.TarFile, target: Path) -> None:
+    """Extract only plain files and folders inside ``target``: tarfile's "data" filter where the
+    Python has it (3.11.4 and later); Debian 12's Python 3.11.2 has not, so the same refusals are
+    made here (absolute names, names leaving the folder, links, devices)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(target, filter="data")
+        return
+    root = target.resolve()
+    members = tar.getmembers()
+    for member in members:
+        if not (member.isfile() or member.isdir()):
+            raise tarfile.TarError(f"{member.name}: not a plain file or folder")
+        if Path(member.name).is_absolute() or not (root / member.name).resolve().is_relative_to(root):
+            raise tarfile.TarError(f"{member.name}: outside the archive's folder")
+        member.mode &= 0o755  # as the "data" filter: no set-user-id or group-writable bits
+    tar.extractall(target, members=members)
+
+
 def restore(archive: Path, database_url: str, *, upload_dir: str | None,
             photo_storage: str = "disk", force: bool = False) -> Outcome:
     """Restore the archive into ``database_url`` (and the photos into ``upload_dir``), then
@@ -88,7 +106,7 @@ def restore(archive: Path, database_url: str, *, upload_dir: str | None,
         work_dir = Path(work)
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                tar.extractall(work_dir, filter="data")
+                extract_safely(tar, work_dir)
             manifest = json.loads((work_dir / MANIFEST).read_text(encoding="utf-8"))
         except (tarfile.TarError, OSError, ValueError) as exc:
             raise BackupError(f"{archive} is not a GridDesk backup: {exc}") from None

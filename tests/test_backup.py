@@ -1,8 +1,10 @@
 """Backup and restore: a filled database and its photos come back whole in an empty database."""
 from __future__ import annotations
 
+import io
 import json
 import tarfile
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,3 +117,36 @@ def test_the_commands_back_up_and_refuse_to_restore_over_data(app, world, tmp_pa
     assert answer.exit_code != 0
     assert "not empty" in answer.output and "--force" in answer.output
     assert len(rows(database_url(), "tickets")) == 4
+
+
+def hostile_archive(path: Path, name: str, *, link: bool = False) -> Path:
+    """An archive whose one member would land outside the folder it is extracted into."""
+    with tarfile.open(path, "w:gz") as tar:
+        member = tarfile.TarInfo(name)
+        if link:
+            member.type, member.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(member)
+        else:
+            data = b"not a backup"
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize("python_has_the_data_filter", [True, False])
+@pytest.mark.parametrize("name,link", [("../escaped.txt", False), ("/tmp/griddesk-escaped.txt", False),
+                                       ("manifest.json", True)])
+def test_an_archive_with_members_outside_its_folder_is_refused_and_writes_nothing_there(
+        app, tmp_path, monkeypatch, python_has_the_data_filter, name, link):
+    if not python_has_the_data_filter:  # Debian 12's Python 3.11.2: tarfile has no filters
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    elif not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python's tarfile has no data filter")
+    (tmp_path / "work").mkdir()  # where the restore extracts: "../" would be tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "work"))
+    archive = hostile_archive(tmp_path / "hostile.tar.gz", name, link=link)
+    with empty_database(tmp_path) as url, pytest.raises(BackupError, match="not a GridDesk backup"):
+        restore(archive, url, upload_dir=str(tmp_path / "uploads"))
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not any((tmp_path / "work").iterdir())  # nothing left of the attempt
+    assert not Path("/tmp/griddesk-escaped.txt").exists()
