@@ -62,27 +62,36 @@ def _formatted(day: date, value: int) -> str:
     return f"GD{day:%Y%m%d}{value:0{digits}d}"
 
 
-_SEQUENCE_NUMBER = sa.text("""
+_RESERVED_IDS = "nextval('%s'), ARRAY(SELECT nextval('%s') FROM generate_series(1, %d))" % (
+    TICKET_ID_SEQUENCE, EVENT_ID_SEQUENCE, EVENT_IDS_RESERVED)
+# Once the day's base is there (every intake but the day's first few): no INSERT to try, which
+# cost PostgreSQL about as much as the rest of the statement.
+_NEXT_NUMBER = sa.text("""
+SELECT nextval('ticket_number_seq'),
+       (SELECT last_value FROM ticket_number_counters WHERE day = :day), %s""" % _RESERVED_IDS)
+_FIRST_NUMBER_OF_DAY = sa.text("""
 WITH taken AS (SELECT nextval('ticket_number_seq') AS value),
      first AS (INSERT INTO ticket_number_counters (day, last_value)
                SELECT :day, value - 1 FROM taken
                ON CONFLICT (day) DO NOTHING RETURNING last_value)
 SELECT taken.value, COALESCE((SELECT last_value FROM first),
                              (SELECT last_value FROM ticket_number_counters WHERE day = :day)),
-       nextval('%s'),
-       ARRAY(SELECT nextval('%s') FROM generate_series(1, %d))
-FROM taken""" % (TICKET_ID_SEQUENCE, EVENT_ID_SEQUENCE, EVENT_IDS_RESERVED))
+       %s
+FROM taken""" % _RESERVED_IDS)
 
 
 def _sequence_number(day: date) -> tuple[int, int, list[int]]:
     """The day's next number, and the ids reserved with it."""
+    statement = _NEXT_NUMBER
     while True:
-        (value, base, ticket_id, event_ids), = run(db.session.connection(), _SEQUENCE_NUMBER,
+        (value, base, ticket_id, event_ids), = run(db.session.connection(), statement,
                                                    {"day": day})
-        # base is None when another intake inserted the day's row while this statement ran
-        # (not yet visible to it); value <= base when that intake took a later value first.
+        # base is None when the day has no base yet, or when another intake inserted it while
+        # this statement ran (not yet visible to it); value <= base when that intake took a
+        # later value first.
         if base is not None and value > base:
             return value - base, ticket_id, event_ids
+        statement = _FIRST_NUMBER_OF_DAY if base is None else _NEXT_NUMBER
 
 
 def new_tracking_code() -> str:
