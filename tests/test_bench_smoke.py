@@ -64,5 +64,7 @@ def test_bench_demo_writes_every_figure(tmp_path):
     for name in ("intake", "read_one"):  # what the server and PostgreSQL spent per request
         spent = result["figures"][name]["cpu_ms_per_request"]
         assert spent["app"] > 0 and spent["postgresql"] >= 0, (name, spent)
-    assert result["figures"]["raw_intake"]["ratio"] > 0
+    raw = result["figures"]["raw_intake"]
+    assert raw["ratio"] > 0 and raw["before_per_s"] > 0 and raw["after_per_s"] > 0
+    assert raw["per_s"] == round((raw["before_per_s"] + raw["after_per_s"]) / 2, 1)
     assert result["figures"]["bare_read_one"]["ratio"] > 0
