@@ -104,13 +104,11 @@ def configure_storage(app: Flask) -> None:
 
 def _keep_prepared_statements(app: Flask) -> None:
     """A transaction that only read ends with COMMIT, so psycopg keeps its prepared statements
-    (models/transactions.py says why). Registered after Flask-SQLAlchemy's teardown, so it runs
-    before it."""
-    from models.transactions import end_read_only_transaction, track_writes
+    (models/transactions.py says why)."""
+    from models.transactions import track_writes
 
     with app.app_context():
         track_writes(db.engine)
-    app.teardown_appcontext(end_read_only_transaction)
 
 
 # Statements of up to this many parameters and characters have their SQL converted to
