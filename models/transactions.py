@@ -15,6 +15,7 @@ before. Changes the session never flushed were never sent: its rollback forgets 
 """
 from __future__ import annotations
 
+import psycopg
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
@@ -43,7 +44,10 @@ def track_writes(engine: sa.Engine) -> None:
         # An aborted transaction (a failed read) is left to the ROLLBACK that follows; after the
         # COMMIT the driver finds the connection idle and sends nothing.
         if driver is not None and driver.info.transaction_status == TransactionStatus.INTRANS:
-            driver.commit()
+            try:
+                driver.commit()
+            except psycopg.Error:  # e.g. the connection lost: the ROLLBACK reports it, as ever
+                pass
 
     if not event.contains(Session, "after_begin", _session_begun):
         event.listen(Session, "after_begin", _session_begun)
