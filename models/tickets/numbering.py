@@ -40,8 +40,9 @@ def number_new_ticket(day: date) -> Numbered:
 
     PostgreSQL: one statement, no lock held until commit, no second transaction. The number is
     ``nextval('ticket_number_seq')`` minus the day's base, the sequence value just before the
-    day's first number (``ticket_number_counters.last_value`` holds that base on PostgreSQL; the
-    first intake of a day inserts it, ON CONFLICT DO NOTHING). Numbers are unique and follow
+    day's first number (``ticket_number_counters.last_value`` holds that base on PostgreSQL; an
+    intake that finds none — the day's first — takes its number again with the statement that
+    inserts it, ON CONFLICT DO NOTHING). Numbers are unique and follow
     arrival within a day; gaps are allowed: an intake that fails after taking its number, and
     (rarely) a ticket numbered for yesterday just after midnight, leave one (docs/PERFORMANCE.md).
 
