@@ -19,7 +19,6 @@ import psycopg
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from models.base import db
 from models.reference_cache import confirm_assumed_versions
@@ -49,12 +48,11 @@ def track_writes(engine: sa.Engine) -> None:
             except psycopg.Error:  # e.g. the connection lost: the ROLLBACK reports it, as ever
                 pass
 
-    if not event.contains(Session, "after_begin", _session_begun):
-        event.listen(Session, "after_begin", _session_begun)
-
-
-def _session_begun(_session: Session, _transaction, connection: sa.Connection) -> None:
-    connection.info.pop(_WROTE, None)
+    @event.listens_for(engine, "begin")
+    def _transaction_begun(conn: sa.Connection) -> None:
+        # The connection's own BEGIN, not a session joining a transaction already under way (a
+        # second session reading on the request's connection): that one keeps its mark.
+        conn.info.pop(_WROTE, None)
 
 
 def read_without_transaction() -> None:

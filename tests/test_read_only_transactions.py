@@ -130,3 +130,18 @@ def test_a_refused_intake_keeps_the_statements_prepared_and_a_rolled_back_write_
         db.session.rollback()
         assert db.session.get(User, world.users["handler"].id).display_name == "用户handler"
         assert _duplicate_check_runs() is None  # that rollback was a ROLLBACK: psycopg forgot
+
+
+def test_a_write_stays_marked_when_another_session_joins_its_transaction(app, world):
+    """The process's reference copies are read by a second session on the request's own
+    connection (models/reference_cache.py ``_detached``): joining the transaction must not make
+    a write look like a read, which a rollback would then commit."""
+    handler_id = world.users["handler"].id
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == handler_id)
+                           .values(display_name="回滚的修改"))
+        with sa.orm.Session(bind=db.session.connection()) as reader:
+            reader.get(Ticket, -1)
+        db.session.rollback()
+    with app.app_context():
+        assert db.session.get(User, handler_id).display_name == "用户handler"
