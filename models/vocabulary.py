@@ -175,6 +175,8 @@ class TicketStatus(LabelledEnum):
 
 OPEN_STATUSES = (TicketStatus.PENDING, TicketStatus.IN_PROGRESS,
                  TicketStatus.PENDING_REVIEW, TicketStatus.SUSPENDED)
+# The statuses in which the handling deadline runs (models/tickets/deadlines.py).
+HANDLING_STATUSES = (TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW)
 
 
 class TaskStatus(LabelledEnum):

@@ -364,3 +364,38 @@ def test_a_batch_step_moves_last_activity_only_when_it_changes_status_or_holder(
     db.session.expire_all()
     assert db.session.get(Ticket, kept.id).last_activity_at == before[kept.id]
     assert db.session.get(Ticket, handed.id).last_activity_at == LATE
+
+
+def test_the_warning_finds_the_tickets_being_handled_and_not_warned_from_their_own_index(world):
+    """Only tickets being handled (in progress, waiting for review), past the warning share of
+    their time and not warned yet are due; on PostgreSQL the sweep reads them from
+    ``ix_tickets_handled_unwarned`` alone, not from every open ticket's row (migration 0040)."""
+    due_now = situations(world)
+    review = make_ticket(world, "grid1", assignee=world.users["gridworker"],
+                         status=TicketStatus.PENDING_REVIEW)
+    warned, pending, early = (make_ticket(world, "grid1", assignee=world.users["gridworker"],
+                                          status=status)
+                              for status in (TicketStatus.IN_PROGRESS, TicketStatus.PENDING,
+                                             TicketStatus.IN_PROGRESS))
+    for ticket in (review, warned, pending, early):
+        ticket.created_at, ticket.handle_deadline = START, DEADLINE
+    early.deadlines_from = START + (DEADLINE - START) * 0.5  # its clock started late
+    warned.warned_at = START
+    db.session.commit()
+    near = START + (DEADLINE - START) * 0.85
+    # as the sweep reads them (jobs/sweeps.py each_page): each ticket's id and version
+    query = timeouts.due_for_warning(near).with_only_columns(Ticket.id, Ticket.version) \
+        .order_by(Ticket.id)
+    assert [row.id for row in db.session.execute(query)] == sorted(
+        t.id for t in [*due_now, review])
+    if db.engine.dialect.name != "postgresql":
+        return
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM ANALYZE tickets"))  # as autovacuum keeps a big one
+    db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    db.session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = "\n".join(db.session.execute(sa.text(f"EXPLAIN {compiled}")).scalars())
+    assert "Index Only Scan using ix_tickets_handled_unwarned" in plan, plan
+    db.session.rollback()

@@ -14,7 +14,8 @@ from models.calendar import WorkCalendarDay
 from models.clock import local_zone
 from models.reference_cache import cached, forget
 from models.settings import setting
-from models.vocabulary import OPEN_STATUSES, DeadlineUnit, Priority, TicketStatus
+from models.vocabulary import (HANDLING_STATUSES, OPEN_STATUSES, DeadlineUnit, Priority,
+                               TicketStatus)
 
 DEFAULT_WORK_PERIODS = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
 MAX_SPAN_DAYS = 3 * 366  # a deadline further out than this is a configuration error
@@ -190,7 +191,6 @@ def new_deadlines(ticket, rule, start: datetime | None = None, *, accept: bool =
 # handling_warning_due are the same rule in SQL (tests compare them on both databases).
 
 GREEN, YELLOW, RED, PAUSED = "green", "yellow", "red", "paused"
-HANDLING_STATUSES = (TicketStatus.IN_PROGRESS, TicketStatus.PENDING_REVIEW)
 
 
 def running_deadline_field(ticket) -> str | None:

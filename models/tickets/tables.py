@@ -11,14 +11,18 @@ from models.base import BigId, UTCDateTime, db, str_enum, utcnow
 from models.categories import Category
 from models.people.department import Department
 from models.people.user import User
-from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Priority,
-                               RatingSource, Source, TicketStatus)
+from models.vocabulary import (HANDLING_STATUSES, OPEN_STATUSES, ActorKind, AreaLevel,
+                               AttachmentKind, Priority, RatingSource, Source, TicketStatus)
 
 # The partial indexes' predicates, as SQL text: a statement that repeats them word for word can
 # use those indexes with a plan kept across runs (models/tickets/duplicates.py).
 IS_OPEN_SQL = sa.text("status IN (%s)" % ", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
 IS_CLOSED_SQL = sa.text("status = 'closed'")
 _PENDING = sa.text("status = 'pending'")
+# Tickets being handled and not yet warned of their deadline: the deadline sweep's warning reads
+# them from their own small index (migration 0040), not from every open ticket's row.
+HANDLED_UNWARNED_SQL = sa.text("status IN (%s) AND warned_at IS NULL"
+                               % ", ".join(f"'{s.value}'" for s in HANDLING_STATUSES))
 # The band of latitude a place lies in, 0.01° (1.1 km) high: the duplicate check's closed
 # branch reads its category's closures band by band, each band from west to east across the
 # box, not a strip of the box's height across the whole city (models/tickets/duplicates.py).
@@ -159,6 +163,11 @@ class Ticket(db.Model):
                  sqlite_where=IS_CLOSED_SQL),
         # The list sorted by handling deadline.
         sa.Index("ix_tickets_handle_deadline_id", "handle_deadline", "id"),
+        # The sweep's warning (models/tickets/timeouts.py due_for_warning): on PostgreSQL the
+        # columns of its condition are in the index, which answers it without the table.
+        sa.Index("ix_tickets_handled_unwarned", "handle_deadline",
+                 postgresql_include=["deadlines_from", "created_at", "id"],
+                 postgresql_where=HANDLED_UNWARNED_SQL, sqlite_where=HANDLED_UNWARNED_SQL),
         sa.CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
         # Room on each page for a row's next version: a step that changes no indexed column
         # (the deadline sweep's marks) is then written beside it, its indexes left as they
