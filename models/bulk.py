@@ -50,7 +50,8 @@ def insert_rows(table: sa.Table, rows: Sequence[dict], *, returning: Sequence[st
         statement = _recordset_insert(table, names, tuple(returning), skip_conflicts_on)
         columns = [table.c[name] for name in names]
         return run(connection, statement,
-                   {"rows": recordset_document(columns, rows, connection.dialect)})
+                   {"rows": recordset_document(columns, rows, connection.dialect)},
+                   keep_cursor=False)  # a sweep's thousands of rows are not kept
     statement = _values_insert(table, tuple(returning), skip_conflicts_on)
     result = connection.execute(statement, list(rows))
     return result.all() if returning else []

@@ -46,31 +46,54 @@ class DriverStatement:
         rows = self.rows(conn, values)
         return dict(zip(self.names, rows[0])) if rows else None
 
-    def rows(self, conn: sa.Connection, values: dict) -> list[tuple]:
-        """The rows the statement returns (none when it returns nothing), processed."""
+    def rows(self, conn: sa.Connection, values: dict, *, keep_cursor: bool = True) -> list[tuple]:
+        """The rows the statement returns (none when it returns nothing), processed. A statement
+        whose values or answer can be large (thousands of rows) takes a cursor of its own and
+        closes it, keeping nothing of them."""
+        if not keep_cursor:
+            with conn.connection.driver_connection.cursor() as cursor:
+                return self._run(conn, cursor, values)
+        return self._run(conn, self._cursor(conn.connection), values)
+
+    def _run(self, conn: sa.Connection, cursor, values: dict) -> list[tuple]:
         params = self.params(values)
-        with conn.connection.driver_connection.cursor() as cursor:
-            if conn._has_events or conn.engine._has_events:
-                conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, False)
-            try:
-                cursor.execute(self.sql, params)
-            except self.dialect.loaded_dbapi.Error as error:
-                # Raised as SQLAlchemy raises it (IntegrityError …; a lost connection is
-                # invalidated): callers catch SQLAlchemy's exceptions.
-                conn._handle_dbapi_exception(error, self.sql, params, cursor, None)
-            if not cursor.pgresult.nfields:  # (``description`` builds its columns anew each time)
-                return []
-            if self.processors is None:
-                self.processors = [column.type._cached_result_processor(self.dialect, d.type_code)
-                                   for column, d in zip(self.columns, cursor.description)]
-            fetched = cursor.fetchall()
+        if conn._has_events or conn.engine._has_events:
+            conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, False)
+        try:
+            cursor.execute(self.sql, params)
+        except self.dialect.loaded_dbapi.Error as error:
+            # Raised as SQLAlchemy raises it (IntegrityError …; a lost connection is
+            # invalidated): callers catch SQLAlchemy's exceptions.
+            conn._handle_dbapi_exception(error, self.sql, params, cursor, None)
+        if not cursor.pgresult.nfields:  # (``description`` builds its columns anew each time)
+            return []
+        if self.processors is None:
+            self.processors = [column.type._cached_result_processor(self.dialect, d.type_code)
+                               for column, d in zip(self.columns, cursor.description)]
+        fetched = cursor.fetchall()
         processors = self.processors
         if not any(processors):
             return fetched
         return [tuple(process(value) if process else value
                       for process, value in zip(processors, row)) for row in fetched]
 
+    def _cursor(self, pooled) -> Any:
+        """This statement's cursor on the pooled connection, kept for its next run there: psycopg
+        keeps a cursor's adapters for its columns and parameters while it runs the same statement
+        again, and builds them anew for every new cursor (the read of one ticket has ~60
+        columns). A pooled connection serves one thread at a time; its cursors are kept in its
+        ``info``, which the pool empties when it replaces the connection. Each cursor keeps its
+        last answer (a few rows) until its next run."""
+        kept = pooled.info.get(_CURSORS)
+        if kept is None:
+            kept = pooled.info[_CURSORS] = {}
+        cursor = kept.get(self)
+        if cursor is None or cursor.closed:
+            cursor = kept[self] = pooled.driver_connection.cursor()
+        return cursor
 
+
+_CURSORS = "griddesk_statement_cursors"
 _KEPT: "weakref.WeakKeyDictionary[sa.Executable, DriverStatement]" = weakref.WeakKeyDictionary()
 
 
@@ -93,12 +116,14 @@ def insert_statement(table: sa.Table, names, returning=()) -> sa.Insert:
     return statement.returning(*(table.c[name] for name in returning)) if returning else statement
 
 
-def run(conn: sa.Connection, statement: sa.Executable, values: dict[str, Any]) -> list:
+def run(conn: sa.Connection, statement: sa.Executable, values: dict[str, Any], *,
+        keep_cursor: bool = True) -> list:
     """Execute ``statement`` (built once and kept by the caller) with ``values`` on ``conn``;
-    its rows as tuples with the columns' names as attributes."""
+    its rows as tuples with the columns' names as attributes. ``keep_cursor=False`` for a
+    statement whose values or answer can be large (``DriverStatement.rows``)."""
     sent = driver_statement(statement, conn)
     if sent is None:
         result = conn.execute(statement, values)
         return result.all() if result.returns_rows else []
-    rows = sent.rows(conn, values)
+    rows = sent.rows(conn, values, keep_cursor=keep_cursor)
     return [sent.row._make(row) for row in rows] if sent.row is not None else rows

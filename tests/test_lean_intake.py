@@ -287,3 +287,68 @@ def test_a_return_writes_the_ticket_once_also_when_the_caches_are_cold(world, ap
     assert answer.status_code == 200, answer.get_json()
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).version == version + 1
+
+
+def test_a_statement_keeps_its_cursor_and_its_columns_adapters_on_postgresql(world, app, client):
+    """On PostgreSQL the hot statements keep one cursor per pooled connection
+    (models/driver.py): psycopg builds a result's loaders (~60 columns for a ticket) once per
+    cursor, not on every run. The reads and intakes answer as before after a refused write on
+    that connection and after the pool replaced it; a bulk INSERT keeps no cursor (its values
+    can be thousands of rows)."""
+    import psycopg
+
+    from models.driver import _CURSORS
+
+    from .conftest import TEST_DATABASE_URL
+    from .test_api import auth, new_ticket, token_for
+
+    if not (TEST_DATABASE_URL or "").startswith("postgresql"):
+        pytest.skip("the driver's own statements run on PostgreSQL only")
+    token = token_for(client, "community")
+    ticket_id = new_ticket(client, token).get_json()["id"]
+    first = client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).get_json()
+    for _ in range(db.engine.pool.size() + 1):  # on each pooled connection once
+        client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token))
+    built, transformer = [], psycopg.adapt.Transformer
+
+    class Counting(transformer):
+        def __new__(cls, *args, **kwargs):
+            built.append(1)
+            return transformer(*args, **kwargs)
+
+    psycopg.adapt.Transformer = Counting
+    try:
+        again = [client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).get_json()
+                 for _ in range(3)]
+    finally:
+        psycopg.adapt.Transformer = transformer
+    assert again == [first] * 3 and built == []
+
+    from models.bulk import insert_rows
+    from models.tickets.records import open_ticket
+
+    def imported(ref: str) -> Ticket:  # written by the driver's statement
+        ticket = open_ticket(category=world.categories["garbage"], title="台账导入",
+                             description="垃圾桶满溢", source=Source.IMPORT,
+                             area=world.areas["grid1"])
+        ticket.external_ref = ref
+        db.session.flush()
+        return ticket
+
+    imported("台账-0001")
+    db.session.commit()
+    with pytest.raises(sa.exc.IntegrityError):  # refused on the statement's kept cursor
+        imported("台账-0001")
+    db.session.rollback()
+    assert imported("台账-0002").id is not None  # the same cursor runs it again
+    db.session.commit()
+    db.session.connection().invalidate()  # the pool replaces the connection
+    db.session.rollback()
+    assert imported("台账-0003").id is not None
+    db.session.commit()
+    kept = set(db.session.connection().connection.info.get(_CURSORS, {}))
+    insert_rows(StatsPending.__table__, [{"ticket_id": ticket_id}] * 3)
+    assert set(db.session.connection().connection.info.get(_CURSORS, {})) == kept
+    db.session.rollback()
+    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).get_json() == first
+    assert new_ticket(client, token).status_code == 201
