@@ -127,26 +127,28 @@ def test_messages_whose_recipients_are_read_from_the_database_are_written_too(wo
         == [(accepted.id, "13900002222", "reporter_accepted")]
 
 
+def imported(world, ref: str) -> Ticket:
+    """A ticket as the ledger import writes one: its reference set before the flush, which on
+    PostgreSQL sends it through the driver's statement (models/driver.py)."""
+    from models.tickets.records import open_ticket
+
+    ticket = open_ticket(category=world.categories["garbage"], title="台账导入",
+                         description="垃圾桶满溢", source=Source.IMPORT, area=world.areas["grid1"])
+    ticket.external_ref = ref
+    db.session.flush()
+    return ticket
+
+
 def test_a_refused_write_fails_as_sqlalchemy_reports_it_and_changes_nothing(world):
     """On PostgreSQL a new ticket's row goes to the driver directly (models/driver.py); a row the
     database refuses still raises SQLAlchemy's IntegrityError, which callers catch (the ledger
     import retries a batch another import wrote meanwhile: the same reference), and leaves
     nothing written."""
-    from models.tickets.records import open_ticket
-
-    def imported(ref: str) -> Ticket:  # as the ledger import does: the reference before the flush
-        ticket = open_ticket(category=world.categories["garbage"], title="台账导入",
-                             description="垃圾桶满溢", source=Source.IMPORT,
-                             area=world.areas["grid1"])
-        ticket.external_ref = ref
-        db.session.flush()
-        return ticket
-
-    imported("台账-0001")
+    imported(world, "台账-0001")
     db.session.commit()
     before = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar()
     with pytest.raises(sa.exc.IntegrityError):
-        imported("台账-0001")
+        imported(world, "台账-0001")
     db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar() == before
 
@@ -325,26 +327,17 @@ def test_a_statement_keeps_its_cursor_and_its_columns_adapters_on_postgresql(wor
     assert again == [first] * 3 and built == []
 
     from models.bulk import insert_rows
-    from models.tickets.records import open_ticket
 
-    def imported(ref: str) -> Ticket:  # written by the driver's statement
-        ticket = open_ticket(category=world.categories["garbage"], title="台账导入",
-                             description="垃圾桶满溢", source=Source.IMPORT,
-                             area=world.areas["grid1"])
-        ticket.external_ref = ref
-        db.session.flush()
-        return ticket
-
-    imported("台账-0001")
+    imported(world, "台账-0001")
     db.session.commit()
     with pytest.raises(sa.exc.IntegrityError):  # refused on the statement's kept cursor
-        imported("台账-0001")
+        imported(world, "台账-0001")
     db.session.rollback()
-    assert imported("台账-0002").id is not None  # the same cursor runs it again
+    assert imported(world, "台账-0002").id is not None  # the same cursor runs it again
     db.session.commit()
     db.session.connection().invalidate()  # the pool replaces the connection
     db.session.rollback()
-    assert imported("台账-0003").id is not None
+    assert imported(world, "台账-0003").id is not None
     db.session.commit()
     kept = set(db.session.connection().connection.info.get(_CURSORS, {}))
     insert_rows(StatsPending.__table__, [{"ticket_id": ticket_id}] * 3)
