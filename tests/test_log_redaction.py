@@ -121,3 +121,22 @@ def test_the_access_line_is_gunicorns_own(ctx):
     assert lines[2].endswith('404 - "-" "curl \\"7\\""')
     assert lines[4] == '10.0.0.7 "GET /open311/v2/requests.json?api_key=[redacted]&q=\\"a\\" ' \
                        'HTTP/1.1" 200 1'
+
+
+def test_secrets_are_redacted_in_any_case_and_script_and_plain_lines_pass_unchanged():
+    """``redact`` lets a line through untouched only when it cannot hold a secret; names in
+    capitals, with letters the patterns match without case (ſ for s, K for k) and in JSON are
+    still caught."""
+    from admin_app.logs import redact
+
+    caught = ['GET /open311/v2/services.json?API_KEY=k-123 HTTP/1.1',
+              '127.0.0.1 - - "POST /api/v1/auth/token?PassWord=hunter2 HTTP/1.1" 200',
+              'sent {"Client_Secret": "hunter2"}', "header authorization: basic hunter2",
+              "BEARER hunter2", "报告人 paſſword=hunter2", "webhook api_\u212aey=hunter2"]
+    for line in caught:
+        assert "hunter2" not in redact(line) and "k-123" not in redact(line), line
+        assert "[redacted]" in redact(line), line
+    plain = ['10.0.0.7 - - [07/Dec/2026:02:10:00 +0000] "GET /api/v1/tickets/77 HTTP/1.1" 200 '
+             '2310 "-" "wrk"', "网格员 王五 签收工单 GD20261207000123", "keyboard=1&monkey=2"]
+    for line in plain:
+        assert redact(line) == line, line

@@ -229,8 +229,10 @@ def test_reopen_within_the_window_only(world, pending, app):
     do(pending, "approve", "community", world)
     pending.closed_at = utcnow() - timedelta(days=app.config["REOPEN_WINDOW_DAYS"] + 1)
     db.session.commit()
-    with pytest.raises(ActionForbidden):
+    with pytest.raises(ActionForbidden) as refused:
         do(pending, "reopen", None, world, note="太晚了")
+    days = app.config["REOPEN_WINDOW_DAYS"]
+    assert str(refused.value) == f"工单只能在办结后 {days} 天内重新打开。"
 
 
 def test_rating_is_between_one_and_five(world, pending):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from models.base import utcnow
 from models.errors import ActionInvalid
@@ -33,14 +34,14 @@ def rating_window() -> int:
 
 
 def rating_refusal(ticket: Ticket, now: datetime | None = None,
-                   actor: Actor | None = None) -> str | None:
+                   actor: Actor | None = None):
     """Why the ticket cannot be rated at ``now`` (by either path; by a joined reporter: by this
-    one), or None."""
+    one) as a lazy message, or None."""
     now = now or utcnow()
     if own_rating(ticket, actor) is not None:
-        return _("This ticket has already been rated.")
+        return _l("This ticket has already been rated.")
     if ticket.closed_at is not None and now - ticket.closed_at > timedelta(days=rating_window()):
-        return _("Ratings are taken within %(days)s days of closing.", days=rating_window())
+        return _l("Ratings are taken within %(days)s days of closing.", days=rating_window())
     return None
 
 

@@ -115,22 +115,24 @@ def _check_allowed(ticket: Ticket, action: str, actor: Actor, now: datetime) -> 
     if not relations(actor, ticket) & rule.who:
         raise ActionForbidden(_("You may not %(action)s this ticket.", action=label))
     problem = _precondition_error(action, ticket, actor, now)
-    if problem:
-        raise ActionForbidden(problem)
+    if problem is not None:
+        raise ActionForbidden(str(problem))
 
 
 # --- preconditions that depend on more than state and role ---------------------------------
 
-def _precondition_error(action: str, ticket: Ticket, actor: Actor, now: datetime) -> str | None:
+def _precondition_error(action: str, ticket: Ticket, actor: Actor, now: datetime):
+    """Why ``action`` cannot be done now, as a lazy message (``allowed_actions`` asks for every
+    button of every ticket it shows and only needs to know whether), or None."""
     if action == "escalate" and ticket.current_level == AreaLevel.DISTRICT:
-        return _("The ticket is already at the district level; it cannot go higher.")
+        return _l("The ticket is already at the district level; it cannot go higher.")
     if action == "request_extension" and ticket.extension_requested_until is not None:
-        return _("An extension request is already waiting for a decision.")
+        return _l("An extension request is already waiting for a decision.")
     if action in ("approve_extension", "refuse_extension"):
         if ticket.extension_requested_until is None:
-            return _("There is no extension request to decide.")
+            return _l("There is no extension request to decide.")
         if actor.user is not None and actor.user.id == ticket.extension_requested_by_id:
-            return _("You cannot decide on your own extension request.")
+            return _l("You cannot decide on your own extension request.")
     if action in RATING_ACTIONS:
         return rating_refusal(ticket, now, actor)
     if action == "submit":
@@ -138,7 +140,7 @@ def _precondition_error(action: str, ticket: Ticket, actor: Actor, now: datetime
     if action == "reopen" and ticket.closed_at is not None:
         window = setting("REOPEN_WINDOW_DAYS", 7)
         if now - ticket.closed_at > timedelta(days=window):
-            return _("Tickets can only be reopened within %(days)s days of closing.", days=window)
+            return _l("Tickets can only be reopened within %(days)s days of closing.", days=window)
     return None
 
 
