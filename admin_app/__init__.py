@@ -59,10 +59,14 @@ def configure_url_numbers(app: Flask) -> None:
 
 
 def configure_extensions(app: Flask) -> None:
+    from models.base import json_from_database
+
     if app.config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "json_deserializer": json_from_database}
     db.init_app(app)
     app.cli.add_command(migration_commands)  # Flask-Migrate itself is loaded when a command runs
     csrf.init_app(app)
