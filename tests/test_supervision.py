@@ -129,6 +129,7 @@ def test_lifting_takes_the_supervisors_level_or_above(world, case, client):
     version = db.session.get(Ticket, case.id).version
     refused = act(client, street, case.id, "lift_supervision", version=version, note="已办")
     assert refused.status_code == 403
+    assert refused.get_json()["error"]["message"] == "该督办由上级设立，只有该级别或更高级别可以调整或解除。"
     assert current_supervision(db.session.get(Ticket, case.id)) is not None
     district = token_for(client, "district")
     lifted = act(client, district, case.id, "lift_supervision", version=version, note="已办结")

@@ -122,17 +122,18 @@ def supervising_rank(user: User | None) -> int:
     return _RANK.get(area.level, 0) if area is not None else 0
 
 
-def supervise_refusal(user: User, ticket: Ticket) -> str | None:
-    """Why this user may not put this ticket under supervision (None: they may)."""
+def supervise_refusal(user: User, ticket: Ticket):
+    """Why this user may not put this ticket under supervision, as a lazy message (the API asks
+    for every ticket it shows and only needs to know whether); None: they may."""
     from models.people.access import can_see_ticket
 
     if not user.active or supervising_rank(user) == 0:
-        return _("Only a district or street command centre or a leader can supervise tickets.")
+        return _l("Only a district or street command centre or a leader can supervise tickets.")
     if not can_see_ticket(user, ticket):
-        return _("This ticket is outside your area.")
+        return _l("This ticket is outside your area.")
     current = ticket.supervision
     if current is not None and supervising_rank(user) < supervising_rank(current.by):
-        return _("The supervision was set by a higher level; only that level can change it.")
+        return _l("The supervision was set by a higher level; only that level can change it.")
     return None
 
 
@@ -214,8 +215,8 @@ def supervise(ticket: Ticket, user: User, *, level, note, expected_by,
     now = now or utcnow()
     check_version(ticket, expected_version)
     refusal = supervise_refusal(user, ticket)
-    if refusal:
-        raise ActionForbidden(refusal)
+    if refusal is not None:
+        raise ActionForbidden(str(refusal))
     if ticket.status not in OPEN_STATUSES:
         raise ActionForbidden(_("Only open tickets can be supervised."))
     level = parse_level(level)
@@ -264,8 +265,8 @@ def lift_supervision(ticket: Ticket, user: User, *, note=None, expected_version:
     if row is None:
         raise ActionInvalid(_("This ticket is not under supervision."))
     refusal = supervise_refusal(user, ticket)
-    if refusal:
-        raise ActionForbidden(refusal)
+    if refusal is not None:
+        raise ActionForbidden(str(refusal))
     text = _note(note, required=False)
     row.lifted_at, row.lifted_by_id = now, user.id
     db.session.flush()
