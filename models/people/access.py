@@ -169,6 +169,15 @@ def area_choices(user: User, levels: Iterable[AreaLevel], chosen: Area | None = 
     """The areas a filter offers: pickable_area_names, whole levels from the top while the list
     stays within AREA_CHOICES_SHOWN; of the levels below, the areas inside the chosen area (a
     city administrator picks a street, then its communities and grids are offered)."""
+    levels = tuple(sorted(levels, key=lambda level: level.depth))
+    if chosen is None:  # the page as first opened: the same list for everyone of this scope
+        return cached(("areas",), ("area_choices", _scope_key(user), levels, AREA_CHOICES_SHOWN),
+                      lambda: _area_choices(user, levels, None))
+    return _area_choices(user, levels, chosen)
+
+
+def _area_choices(user: User, levels: tuple[AreaLevel, ...], chosen: Area | None
+                  ) -> tuple[AreaName, ...]:
     from models.reference_cache import area_rows
 
     names = pickable_area_names(user, levels)
@@ -187,6 +196,15 @@ def department_choices(user: User, chosen: Area | None = None,
     AREA_CHOICES_SHOWN (a city has thousands of offices), those of whole area levels from the
     top while the list stays within it, and those serving the chosen area (above it and inside
     it), as for areas. ``kept`` (the department filtered by now) stays offered."""
+    if chosen is None and kept is None:  # the page as first opened
+        return cached(("departments", "areas"),
+                      ("department_choices", _scope_key(user), AREA_CHOICES_SHOWN),
+                      lambda: _department_choices(user, None, None))
+    return _department_choices(user, chosen, kept)
+
+
+def _department_choices(user: User, chosen: Area | None, kept: int | None
+                        ) -> tuple[DepartmentName, ...]:
     from models.reference_cache import area_rows, department_rows
 
     names = pickable_department_names(user)
