@@ -145,3 +145,46 @@ def test_a_write_stays_marked_when_another_session_joins_its_transaction(app, wo
         db.session.rollback()
     with app.app_context():
         assert db.session.get(User, handler_id).display_name == "用户handler"
+
+
+def test_the_read_of_one_ticket_runs_without_a_transaction_and_hands_back_no_autocommit(
+        app, client, world, monkeypatch):
+    """GET /tickets/{id} reads on a pooled connection in autocommit mode, outside the session's
+    transaction (no BEGIN, no COMMIT); every connection goes back to the pool out of autocommit
+    mode — after an answer, a 404 and a read that failed — so that the next writer's statements
+    are one transaction."""
+    from sqlalchemy import event
+
+    from models.tickets import reading
+
+    token = token_for(client, "district")
+    ticket_id = new_ticket(client, token).get_json()["id"]
+    seen, returned = [], []
+    with app.app_context():
+        engine = db.engine
+
+    def before(conn, _cursor, statement, _params, _context, _many):
+        if statement.startswith("SELECT tickets.id, tickets.number"):
+            driver = conn.connection.driver_connection
+            seen.append((driver.autocommit, driver.info.transaction_status.name))
+
+    def checkin(dbapi_connection, _record):
+        if dbapi_connection is not None:
+            returned.append(dbapi_connection.autocommit)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine.pool, "checkin", checkin)
+    try:
+        assert client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).status_code == 200
+        assert client.get(f"/api/v1/tickets/{ticket_id + 10 ** 6}",
+                          headers=auth(token)).status_code == 404
+        assert seen == [(True, "IDLE"), (True, "IDLE")]  # autocommit, no transaction open
+        with monkeypatch.context() as patched:  # the statement fails in the database
+            patched.setattr(reading, "_statement_by_id", lambda *a, **k: sa.select(
+                sa.literal(1) / sa.bindparam("ticket_id", type_=sa.Integer) - sa.literal(1) / 0))
+            with pytest.raises(Exception):
+                client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token))
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine.pool, "checkin", checkin)
+    assert returned and not any(returned), returned

@@ -47,7 +47,8 @@ from models.tickets.reading import (new_ticket_row, read_ticket_row, read_ticket
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
-from models.transactions import commit_answered, read_without_transaction
+from models.transactions import (commit_answered, end_read_without_transaction,
+                                 read_without_transaction)
 
 from .inputs import (BIGINT_MAX, INTEGER_MAX, INTEGERS, NUMBER, OBJECT, Field, integer,
                      json_object, text, whole_number)
@@ -147,14 +148,17 @@ def assuming_versions(fn):
 
 
 def reads_only(fn):
-    """``assuming_versions`` for a view that writes nothing through the session: its statements
-    also run without a transaction (models/transactions.py)."""
+    """``assuming_versions`` for a view that writes nothing through the session: its read of the
+    ticket runs without a transaction, on a connection of its own (models/transactions.py)."""
     checked = assuming_versions(fn)
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         read_without_transaction()
-        return checked(*args, **kwargs)
+        try:
+            return checked(*args, **kwargs)
+        finally:
+            end_read_without_transaction()
     return wrapper
 
 

@@ -38,6 +38,7 @@ from models.tickets.co_tasks import CoHandlingTask
 from models.tickets.supervision import Supervision as SupervisionTable
 from models.tickets.supervision import SupervisionLevel
 from models.tickets.tables import Attachment, Ticket, TicketEvent
+from models.transactions import reading_connection
 from models.vocabulary import ACTIVE_TASK_STATUSES, TaskStatus
 
 LEVELS = ("district", "street", "community", "grid")
@@ -189,12 +190,12 @@ def read_ticket_row(ticket_id: int, visible: sa.ColumnElement[bool], *,
 
 
 def _first_mapping(statement: sa.Select, ticket_id: int) -> dict | None:
-    conn = db.session.connection()
-    sent = driver_statement(statement, conn)  # skips SQLAlchemy's set-up of the result columns
-    if sent is not None:
-        return sent.first_mapping(conn, {"ticket_id": ticket_id})
-    row = conn.execute(statement, {"ticket_id": ticket_id}).first()
-    return dict(row._mapping) if row is not None else None
+    with reading_connection() as conn:  # the session's, or one without a transaction
+        sent = driver_statement(statement, conn)  # skips SQLAlchemy's set-up of the result columns
+        if sent is not None:
+            return sent.first_mapping(conn, {"ticket_id": ticket_id})
+        row = conn.execute(statement, {"ticket_id": ticket_id}).first()
+        return dict(row._mapping) if row is not None else None
 
 
 _BY_ID: dict[tuple, sa.Select] = {}
