@@ -182,7 +182,7 @@ def test_the_read_of_one_ticket_runs_without_a_transaction_and_hands_back_no_aut
         with monkeypatch.context() as patched:  # the statement fails in the database
             patched.setattr(reading, "_statement_by_id", lambda *a, **k: sa.select(
                 sa.literal(1) / sa.bindparam("ticket_id", type_=sa.Integer) - sa.literal(1) / 0))
-            with pytest.raises(Exception):
+            with pytest.raises(sa.exc.DBAPIError, match="division by zero"):
                 client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token))
     finally:
         event.remove(engine, "before_cursor_execute", before)
