@@ -55,16 +55,25 @@ def engine_options(env, url: str) -> dict[str, object]:
     """Connection pool: no ping per checkout (a round trip on every request); connections are
     recycled after GRIDDESK_DB_POOL_RECYCLE seconds instead, so none outlives a server-side or
     firewall idle timeout. On PostgreSQL each process keeps one connection per Gunicorn thread
-    (GRIDDESK_THREADS) and opens up to 10 more for bursts (closed when returned: the scheduler's
-    or the dev server's extra threads); all workers, the scheduler and psql must fit in
-    max_connections (docs/OPERATIONS.md)."""
+    (GRIDDESK_THREADS) and opens up to 8 more for bursts (closed when returned: the scheduler's
+    or the dev server's extra threads), and as many again for reads (``reading_pool_options``);
+    all workers, the scheduler and psql must fit in max_connections (docs/OPERATIONS.md)."""
     options: dict[str, object] = {
         "pool_recycle": int(env.get("GRIDDESK_DB_POOL_RECYCLE", "1800"))}
     if url.startswith("postgresql"):
         options["pool_size"] = int(env.get("GRIDDESK_DB_POOL_SIZE",
                                            env.get("GRIDDESK_THREADS", "4")))
-        options["max_overflow"] = int(env.get("GRIDDESK_DB_MAX_OVERFLOW", "10"))
+        options["max_overflow"] = int(env.get("GRIDDESK_DB_MAX_OVERFLOW", "8"))
     return options
+
+
+def reading_pool_options(options: dict[str, object]) -> dict[str, object]:
+    """PostgreSQL: a second pool for the reads that run outside any transaction (the API's read
+    of one ticket, models/transactions.py), its connections in autocommit mode for good — nothing
+    to switch on and off or to roll back around each read. As many as the main pool keeps and
+    none beyond: a read that finds them all busy runs in the session's transaction instead."""
+    return {"isolation_level": "AUTOCOMMIT", "pool_size": options.get("pool_size", 4),
+            "max_overflow": 0, "pool_timeout": 0, "pool_reset_on_return": None}
 
 
 class Config:

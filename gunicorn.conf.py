@@ -46,10 +46,10 @@ def post_fork(server, worker):
     from wsgi import app
 
     from admin_app.worker_memory import resident_mb
-    from models import db
+    from models.base import empty_pools
 
     with app.app_context():
-        db.engine.dispose(close=False)
+        empty_pools(close=False)
     worker.griddesk_started_mb = resident_mb()
     if worker_max_rss_mb > 0 and (worker.griddesk_started_mb or 0) >= worker_max_rss_mb:
         worker.log.warning("Worker %s starts at %.0f MB, above GRIDDESK_WORKER_MAX_RSS_MB=%.0f: "

@@ -8,7 +8,7 @@ from babel import Locale
 from flask import Flask, has_request_context, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from config import INSTANCE_DIR, Config
+from config import INSTANCE_DIR, Config, reading_pool_options
 
 from .extensions import babel, csrf, db, login_manager
 from .migrations import migration_commands
@@ -60,13 +60,19 @@ def configure_url_numbers(app: Flask) -> None:
 
 def configure_extensions(app: Flask) -> None:
     from models.base import json_from_database
+    from models.transactions import READS_POOL
 
     if app.config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "json_deserializer": json_from_database}
+    options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+               "json_deserializer": json_from_database}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql"):  # (a bind takes none of the options above by itself)
+        app.config["SQLALCHEMY_BINDS"] = {**app.config.get("SQLALCHEMY_BINDS", {}), READS_POOL: {
+            **options, **reading_pool_options(options), "url": uri}}
     db.init_app(app)
     app.cli.add_command(migration_commands)  # Flask-Migrate itself is loaded when a command runs
     csrf.init_app(app)

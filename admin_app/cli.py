@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from models import Role, Ticket, User, db
+from models.base import empty_pools
 from models.people.accounts import create_user
 
 DEMO_PASSWORD = "demo12345"
@@ -382,7 +383,7 @@ def register_commands(app: Flask) -> None:
 
         config = current_app.config
         db.session.remove()
-        db.engine.dispose()  # the restore replaces the database under this process
+        empty_pools()  # the restore replaces the database under this process
         try:
             outcome = restore(path, config["SQLALCHEMY_DATABASE_URI"],
                               upload_dir=config.get("UPLOAD_DIR"),

@@ -15,7 +15,7 @@ from flask import Flask
 def warm_up(app: Flask) -> float:
     """Build what every worker would build on its first requests; the seconds it took."""
     from models.areas.locate import area_index
-    from models.base import db
+    from models.base import db, empty_pools
     from models.reference_cache import (area_rows, category_ids_by_code, category_rows,
                                         department_rows, user_rows)
     from models.tickets.dispatch import matrix_in_memory
@@ -26,7 +26,7 @@ def warm_up(app: Flask) -> float:
                       matrix_in_memory, area_index):
             build()
         db.session.remove()
-        db.engine.dispose()  # the master keeps no connection; each worker opens its own
+        empty_pools()  # the master keeps no connection; each worker opens its own
     for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith(".html")):
         app.jinja_env.get_template(name)
     gc.freeze()  # the collector of a worker then leaves these objects (and their pages) alone

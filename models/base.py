@@ -42,6 +42,14 @@ def json_from_database(text: str | bytes):
         return json.loads(text)
 
 
+def empty_pools(*, close: bool = True) -> None:
+    """Drop the connections of every pool of the app in context (the main one and PostgreSQL's
+    pool for reads, models/transactions.py). ``close=False`` in a forked child: the parent's
+    connections are left to the parent."""
+    for engine in db.engines.values():
+        engine.dispose(close=close)
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Aware UTC datetimes in Python on both databases (timestamptz on PostgreSQL)."""
 

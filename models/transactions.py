@@ -28,6 +28,7 @@ from models.reference_cache import confirm_assumed_versions
 
 _WROTE = "griddesk_wrote"
 _READS_ONLY = "griddesk_reads_only"
+READS_POOL = "reads"  # PostgreSQL's second pool, in autocommit mode (config.reading_pool_options)
 
 
 def track_writes(engine: sa.Engine) -> None:
@@ -61,13 +62,13 @@ def track_writes(engine: sa.Engine) -> None:
 
 def read_without_transaction() -> None:
     """Mark a request that only reads (the API's read of one ticket): its reads run outside the
-    session's transaction, each on a pooled connection in autocommit mode (``reading_connection``)
-    — no BEGIN and COMMIT, and none of the session's transaction set-up and removal (~0.1 ms of a
-    read's CPU). Called before the request's first statement and undone by
-    ``end_read_without_transaction`` after it; a session already in a transaction is left as it
-    is. PostgreSQL only (psycopg's autocommit); SQLite keeps its transaction."""
+    session's transaction, each on a connection of the second pool, which stays in autocommit
+    mode (``reading_connection``) — no BEGIN and COMMIT, none of the session's transaction
+    set-up and removal, no switching of the connection's mode. Called before the request's
+    first statement and undone by ``end_read_without_transaction`` after it; a session already
+    in a transaction is left as it is. PostgreSQL only; SQLite keeps its transaction."""
     session = db.session()
-    if session.in_transaction() or db.engine.dialect.name != "postgresql":
+    if session.in_transaction() or READS_POOL not in db.engines:
         return
     session.info[_READS_ONLY] = True
 
@@ -79,29 +80,23 @@ def end_read_without_transaction() -> None:
 @contextlib.contextmanager
 def reading_connection() -> Iterator[sa.Connection]:
     """The connection a read runs on: the session's, inside its transaction — or, in a request
-    marked by ``read_without_transaction`` (whose session writes nothing), a pooled connection in
-    autocommit mode for this read alone. That one is switched back before it returns to the
-    pool: no writer may ever be handed a connection in autocommit mode (its statements would
-    not be one transaction)."""
+    marked by ``read_without_transaction`` (whose session writes nothing), one of the second
+    pool's, in autocommit mode, for this read alone. None of the main pool's connections is ever
+    in autocommit mode: a writer's statements are one transaction."""
     session = db.session()
     # The session may have begun a transaction of its own meanwhile (attaching the signed-in
     # user does, a cache miss reads): it wrote nothing, so the read need not join it.
-    if not session.info.get(_READS_ONLY) or session.new or session.dirty or session.deleted:
+    conn = None
+    if session.info.get(_READS_ONLY) and not (session.new or session.dirty or session.deleted):
+        try:
+            conn = db.engines[READS_POOL].connect()
+        except sa.exc.TimeoutError:  # all of them busy (more threads than the pool has)
+            conn = None
+    if conn is None:
         yield session.connection()
         return
-    conn = db.engine.connect()
-    driver = conn.connection.driver_connection
-    try:
-        driver.autocommit = True
+    with conn:
         yield conn
-    finally:
-        try:
-            if not conn.invalidated:
-                driver.autocommit = False
-        except psycopg.Error:  # lost, or not idle: the pool must not keep it
-            conn.invalidate()
-        finally:
-            conn.close()
 
 
 def commit_answered() -> None:

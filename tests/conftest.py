@@ -19,6 +19,7 @@ os.environ["GRIDDESK_INSTANCE"] = _INSTANCE  # before config is imported
 from admin_app import create_app  # noqa: E402
 from config import Config  # noqa: E402
 from models import db  # noqa: E402
+from models.base import empty_pools  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 KEEP_TABLES = {"work_calendar_days", "alembic_version", "reference_versions"}
@@ -73,7 +74,7 @@ def app():
     yield application
     with application.app_context():
         db.session.remove()
-        db.engine.dispose()
+        empty_pools()
 
 
 def wipe() -> None:
@@ -238,27 +239,30 @@ def login_as(app):
 
 
 @contextmanager
-def statements_sent(engine=None):
+def statements_sent(*engines):
     """The SQL statements (whitespace collapsed) sent to the database while the block runs:
-    ``with statements_sent() as sent: ...`` (the app's engine by default: in an app context)."""
-    engine = engine if engine is not None else db.engine
+    ``with statements_sent() as sent: ...`` (by default on every pool of the app — PostgreSQL's
+    pool for reads too: in an app context)."""
+    engines = engines or tuple(db.engines.values())
     sent: list[str] = []
 
     def listen(_conn, _cursor, statement, *_args):
         sent.append(" ".join(statement.split()))
 
-    sa.event.listen(engine, "before_cursor_execute", listen)
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", listen)
     try:
         yield sent
     finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", listen)
 
 
 def statements_of(app, fn) -> list[str]:
     """The SQL statements (whitespace collapsed) SQLAlchemy sends while ``fn()`` runs."""
     with app.app_context():
-        engine = db.engine
-    with statements_sent(engine) as sent:
+        engines = tuple(db.engines.values())
+    with statements_sent(*engines) as sent:
         fn()
     return sent
 

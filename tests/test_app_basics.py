@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import config
 from config import Config, ConfigError
 from models import Role, User, db
+from models.transactions import READS_POOL
 
 from .conftest import login
 from .factories import build_world
@@ -130,13 +131,29 @@ def test_the_pool_is_sized_per_thread_and_recycled_instead_of_pinged(clean_env):
     settings = Config({"DATABASE_URL": "postgresql+psycopg://gd@db/griddesk", "SECRET_KEY": "x",
                        "GRIDDESK_THREADS": "8"})
     assert settings.SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 1800, "pool_size": 8,
-                                                  "max_overflow": 10}
+                                                  "max_overflow": 8}
     tuned = Config({"DATABASE_URL": "postgresql://gd@db/griddesk", "SECRET_KEY": "x",
                     "GRIDDESK_DB_POOL_SIZE": "3", "GRIDDESK_DB_MAX_OVERFLOW": "0",
                     "GRIDDESK_DB_POOL_RECYCLE": "600"})
     assert tuned.SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 600, "pool_size": 3,
                                                "max_overflow": 0}
     assert Config({"SECRET_KEY": "x"}).SQLALCHEMY_ENGINE_OPTIONS == {"pool_recycle": 1800}
+
+
+def test_postgresql_reads_outside_a_transaction_on_a_pool_of_their_own(app):
+    """PostgreSQL: the reads that run without a transaction have a second pool, as large as the
+    main one, each connection in autocommit mode for good; SQLite has one pool."""
+    with app.app_context():
+        engines = dict(db.engines)
+        if db.engine.dialect.name != "postgresql":
+            assert READS_POOL not in engines
+            return
+        reads, main = engines[READS_POOL], engines[None]
+        assert reads.url == main.url and reads.pool.size() == main.pool.size()
+        with reads.connect() as conn:
+            assert conn.connection.driver_connection.autocommit is True
+        with main.connect() as conn:
+            assert conn.connection.driver_connection.autocommit is False
 
 
 # --- create-admin ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from models import User, db, utcnow
+from models.base import empty_pools
 from models.people.login_limits import LoginThrottle
 
 from . import conftest
@@ -133,7 +134,7 @@ def test_every_web_worker_sees_the_same_counters(world, app):
         assert login(from_address(second_worker, "10.0.7.7"), "district").status_code == 429
     finally:
         with second_worker.app_context():
-            db.engine.dispose()
+            empty_pools()
 
 
 def test_the_hourly_job_forgets_old_counters(world, app):

@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from models import Channel, Notification, Ticket, User, db
+from models.base import empty_pools
+from models.transactions import READS_POOL
 
 from .conftest import TEST_DATABASE_URL
 from .test_api import auth, new_ticket, token_for
@@ -17,9 +19,10 @@ pytestmark = pytest.mark.skipif(
     reason="prepared statements and how a transaction ends are PostgreSQL's (psycopg) matter")
 
 
-def _prepared_reads() -> list[tuple[str, int]]:
-    """The ticket reads prepared on the connection this context gets, with their generic plans."""
-    rows = db.session.execute(sa.text(
+def _prepared_reads(connection=None) -> list[tuple[str, int]]:
+    """The ticket reads prepared on ``connection`` (by default the one this context's session
+    gets), with their generic plans."""
+    rows = (connection or db.session).execute(sa.text(
         "SELECT statement, generic_plans FROM pg_prepared_statements "
         "WHERE statement LIKE 'SELECT tickets.id, tickets.number%'")).all()
     return [(statement[:40], generic) for statement, generic in rows]
@@ -29,11 +32,11 @@ def test_reads_of_a_ticket_stay_prepared_and_planned_once(app, client, world):
     token = token_for(client, "district")
     ticket_id = new_ticket(client, token).get_json()["id"]
     with app.app_context():
-        db.engine.dispose()  # one connection from here on: requests one after the other reuse it
+        empty_pools()  # one connection per pool from here on: requests one after the other reuse it
     for _ in range(15):
         assert client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).status_code == 200
-    with app.app_context():
-        prepared = _prepared_reads()
+    with app.app_context(), db.engines[READS_POOL].connect() as reading:
+        prepared = _prepared_reads(reading)
     assert prepared, "the read of a ticket was not kept prepared across requests"
     assert max(generic for _statement, generic in prepared) >= 1  # planned once, then reused
 
@@ -147,44 +150,62 @@ def test_a_write_stays_marked_when_another_session_joins_its_transaction(app, wo
         assert db.session.get(User, handler_id).display_name == "用户handler"
 
 
-def test_the_read_of_one_ticket_runs_without_a_transaction_and_hands_back_no_autocommit(
+def test_the_read_of_one_ticket_runs_in_autocommit_on_its_own_pool_and_no_writer_ever_does(
         app, client, world, monkeypatch):
-    """GET /tickets/{id} reads on a pooled connection in autocommit mode, outside the session's
-    transaction (no BEGIN, no COMMIT); every connection goes back to the pool out of autocommit
-    mode — after an answer, a 404 and a read that failed — so that the next writer's statements
-    are one transaction."""
+    """GET /tickets/{id} reads on a connection of the second pool, in autocommit mode, outside the
+    session's transaction (no BEGIN, no COMMIT) — after an answer, a 404 and a read that failed
+    alike; the main pool's connections, which writers get, are never in autocommit mode (the
+    next writer's statements are one transaction). With every reading connection busy, the
+    read runs in the session's transaction."""
     from sqlalchemy import event
 
     from models.tickets import reading
 
     token = token_for(client, "district")
     ticket_id = new_ticket(client, token).get_json()["id"]
-    seen, returned = [], []
+    on_reads_pool, on_main_pool, returned = [], [], []
     with app.app_context():
-        engine = db.engine
+        main, reads = db.engine, db.engines[READS_POOL]
 
-    def before(conn, _cursor, statement, _params, _context, _many):
-        if statement.startswith("SELECT tickets.id, tickets.number"):
-            driver = conn.connection.driver_connection
-            seen.append((driver.autocommit, driver.info.transaction_status.name))
+    def noting(seen):
+        def before(conn, _cursor, statement, _params, _context, _many):
+            if statement.startswith("SELECT tickets.id, tickets.number"):
+                driver = conn.connection.driver_connection
+                seen.append((driver.autocommit, driver.info.transaction_status.name))
+        return before
 
     def checkin(dbapi_connection, _record):
         if dbapi_connection is not None:
             returned.append(dbapi_connection.autocommit)
 
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine.pool, "checkin", checkin)
+    listeners = [(reads, "before_cursor_execute", noting(on_reads_pool)),
+                 (main, "before_cursor_execute", noting(on_main_pool)),
+                 (main.pool, "checkin", checkin)]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
     try:
         assert client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).status_code == 200
         assert client.get(f"/api/v1/tickets/{ticket_id + 10 ** 6}",
                           headers=auth(token)).status_code == 404
-        assert seen == [(True, "IDLE"), (True, "IDLE")]  # autocommit, no transaction open
+        assert on_reads_pool == [(True, "IDLE"), (True, "IDLE")]  # autocommit, no transaction
+        assert on_main_pool == []
         with monkeypatch.context() as patched:  # the statement fails in the database
             patched.setattr(reading, "_statement_by_id", lambda *a, **k: sa.select(
                 sa.literal(1) / sa.bindparam("ticket_id", type_=sa.Integer) - sa.literal(1) / 0))
             with pytest.raises(sa.exc.DBAPIError, match="division by zero"):
                 client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token))
+        busy = [reads.connect() for _ in range(reads.pool.size())]  # every reading connection
+        try:
+            assert client.get(f"/api/v1/tickets/{ticket_id}",
+                              headers=auth(token)).status_code == 200
+        finally:
+            for conn in busy:
+                conn.close()
+        # not in autocommit: psycopg begins the session's transaction with the statement
+        assert on_main_pool == [(False, "IDLE")]
+        body = client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token)).get_json()
+        assert body["id"] == ticket_id and len(on_reads_pool) == 3  # its own pool again
     finally:
-        event.remove(engine, "before_cursor_execute", before)
-        event.remove(engine.pool, "checkin", checkin)
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
     assert returned and not any(returned), returned
