@@ -67,15 +67,21 @@ class DriverStatement:
             conn._handle_dbapi_exception(error, self.sql, params, cursor, None)
         if not cursor.pgresult.nfields:  # (``description`` builds its columns anew each time)
             return []
-        if self.processors is None:
-            self.processors = [column.type._cached_result_processor(self.dialect, d.type_code)
-                               for column, d in zip(self.columns, cursor.description)]
+        if self.processors is None:  # (position, processor) of the columns that have one
+            self.processors = [(position, process) for position, process in enumerate(
+                column.type._cached_result_processor(self.dialect, d.type_code)
+                for column, d in zip(self.columns, cursor.description)) if process is not None]
         fetched = cursor.fetchall()
         processors = self.processors
-        if not any(processors):
+        if not processors:
             return fetched
-        return [tuple(process(value) if process else value
-                      for process, value in zip(processors, row)) for row in fetched]
+        processed = []
+        for row in fetched:
+            row = list(row)
+            for position, process in processors:
+                row[position] = process(row[position])
+            processed.append(tuple(row))
+        return processed
 
     def _cursor(self, pooled) -> Any:
         """This statement's cursor on the pooled connection, kept for its next run there: psycopg
