@@ -4,7 +4,7 @@ The API's read of one ticket is a single SELECT: the ticket's columns, its categ
 supervision, and its co-handling tasks, timeline and attachments aggregated as JSON in SQL
 (``json_agg`` on PostgreSQL, ``json_group_array`` on SQLite) — and, for a read that checks them so
 (models/reference_cache.py), the reference data's versions. The names of its areas, department,
-assignee and rater come from the process's copies of those rows (``with_labels_from_copies``), or
+assignee and rater come from the process's copies of those rows (``labels_from_copies``), or
 from outer joins when a copy lacks one. A page of the list is the same statement without timeline
 and attachments. The rows become light ``TicketRow`` objects carrying the attribute names of
 ``Ticket``, so the one definition of each rule (deadline state, allowed actions, phone masking,
@@ -121,7 +121,7 @@ def _attachments_json() -> sa.ScalarSelect:
 def ticket_select(*, full: bool, labels: bool = True) -> sa.Select:
     """Tickets with everything the API shows of them; ``full`` adds timeline and attachments;
     without ``labels`` the names of the areas, the department, the assignee and the rater are
-    left to the process's copies (``with_labels_from_copies``). Built once per database kind
+    left to the process's copies (``labels_from_copies``). Built once per database kind
     (building it took most of a read's time); callers add WHERE."""
     return _built_select(db.engine.dialect.name, full, labels)
 
@@ -182,11 +182,12 @@ def read_ticket_row(ticket_id: int, visible: sa.ColumnElement[bool], *,
         return None
     if with_versions:
         note_versions_read(mapping.pop("reference_versions"))
-    if not with_labels_from_copies(mapping):
+    labels = labels_from_copies(mapping)
+    if labels is None:
         mapping = _first_mapping(_statement_by_id(full, visible, False, labels=True), ticket_id)
         if mapping is None:
             return None
-    return TicketRow(mapping)
+    return TicketRow(mapping, labels)
 
 
 def _first_mapping(statement: sa.Select, ticket_id: int) -> dict | None:
@@ -241,41 +242,40 @@ def new_ticket_row(ticket: Ticket) -> "TicketRow | None":
     mapping.update(category_code=category.code, category_name=category.name,
                    category_after_photo=category.requires_after_photo, sup_id=None,
                    tasks_json=None)
-    return TicketRow(mapping) if with_labels_from_copies(mapping) else None
+    labels = labels_from_copies(mapping)
+    return TicketRow(mapping, labels) if labels is not None else None
 
 
-def with_labels_from_copies(mapping: dict) -> bool:
-    """Add to a ticket's columns the labels ``ticket_select(labels=True)`` joins — its areas,
-    department, assignee and rater — from the process's copies of the reference rows; False
-    when a copy lacks one of them."""
-    areas = area_rows()
-    for level in LEVELS:
-        ident = mapping[f"{level}_id"]
-        area = areas.get(ident) if ident is not None else None
-        if ident is not None and area is None:
-            return False
-        mapping.update({f"{level}__id": ident, f"{level}__code": area and area.code,
-                        f"{level}__name": area and area.name,
-                        f"{level}__level": area and area.level})
-    people = user_rows()
-    labels = (("department_name", mapping["assigned_department_id"], department_rows(), "name"),
-              ("assignee_name", mapping["assigned_user_id"], people, "display_name"),
-              ("rater_name", mapping["rated_by_id"], people, "display_name"))
-    for key, ident, rows, name in labels:
-        row = rows.get(ident) if ident is not None else None
-        if ident is not None and row is None:
-            return False
-        mapping[key] = getattr(row, name) if row is not None else None
-    return True
+def labels_from_copies(mapping: dict) -> dict | None:
+    """What ``ticket_select(labels=True)`` joins to a ticket's columns — its areas, department,
+    assignee and rater — as the process's copies of those rows, by ``TicketRow``'s attribute
+    names; None when a copy lacks one of them."""
+    copies = {"areas": area_rows(), "departments": department_rows(), "users": user_rows()}
+    labels = {}
+    for name, column, kind in _LABELLED:
+        ident = mapping[column]
+        row = None if ident is None else copies[kind].get(ident)
+        if row is None and ident is not None:
+            return None
+        labels[name] = row
+    return labels
+
+
+# TicketRow's attribute, the ticket's column, the copies it is found in
+_LABELLED = (*((level, f"{level}_id", "areas") for level in LEVELS),
+             ("assigned_department", "assigned_department_id", "departments"),
+             ("assigned_user", "assigned_user_id", "users"), ("rated_by", "rated_by_id", "users"))
 
 
 def read_ticket_rows(where: sa.ColumnElement[bool] | None, *, limit: int) -> list["TicketRow"]:
     """A page of tickets, newest first (the API list's order and its cursor's columns); the
     labels from the process's copies as for one ticket (``read_ticket_row``)."""
     mappings = _page(where, limit, labels=False)
-    if not all(with_labels_from_copies(mapping) for mapping in mappings):
+    labels = [labels_from_copies(mapping) for mapping in mappings]
+    if None in labels:
         mappings = _page(where, limit, labels=True)
-    return [TicketRow(mapping) for mapping in mappings]
+        labels = [None] * len(mappings)
+    return [TicketRow(mapping, found) for mapping, found in zip(mappings, labels)]
 
 
 def _page(where: sa.ColumnElement[bool] | None, limit: int, *, labels: bool) -> list[dict]:
@@ -317,14 +317,27 @@ def moment(value) -> datetime | None:
 
 class TicketRow:
     """A read-only ticket from ``ticket_select``: the column names of ``Ticket``, its related
-    labels as small objects, the current supervision and the co-handling tasks."""
+    labels as small objects (``labels``: the process's copies of those rows, from
+    ``labels_from_copies``; else from the columns the statement joined), the current supervision
+    and the co-handling tasks."""
 
-    def __init__(self, mapping) -> None:
+    def __init__(self, mapping, labels: dict | None = None) -> None:
         for name in TICKET_COLUMNS:
             setattr(self, name, mapping[name])
         self.category = SimpleNamespace(id=self.category_id, code=mapping["category_code"],
                                         name=mapping["category_name"],
                                         requires_after_photo=mapping["category_after_photo"])
+        if labels is not None:
+            self.__dict__.update(labels)
+        else:
+            self._labels_joined(mapping)
+        self.supervision = SupervisionRow(mapping) if mapping["sup_id"] is not None else None
+        self.tasks = sorted((TaskRow(self.id, item) for item in mapping["tasks_json"] or []),
+                            key=lambda t: t.id)
+        self.timeline = sorted(mapping.get("timeline_json") or [], key=lambda e: e["seq"])
+        self.attachments = sorted(mapping.get("attachments_json") or [], key=lambda a: a["id"])
+
+    def _labels_joined(self, mapping) -> None:
         for level in LEVELS:
             ident = mapping[f"{level}__id"]
             setattr(self, level, None if ident is None else SimpleNamespace(
@@ -336,11 +349,6 @@ class TicketRow:
             SimpleNamespace(id=self.assigned_user_id, display_name=mapping["assignee_name"])
         self.rated_by = None if self.rated_by_id is None else \
             SimpleNamespace(id=self.rated_by_id, display_name=mapping["rater_name"])
-        self.supervision = SupervisionRow(mapping) if mapping["sup_id"] is not None else None
-        self.tasks = sorted((TaskRow(self.id, item) for item in mapping["tasks_json"] or []),
-                            key=lambda t: t.id)
-        self.timeline = sorted(mapping.get("timeline_json") or [], key=lambda e: e["seq"])
-        self.attachments = sorted(mapping.get("attachments_json") or [], key=lambda a: a["id"])
 
 
 class SupervisionRow:
