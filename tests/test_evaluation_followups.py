@@ -22,6 +22,7 @@ from models.evaluation.publishing import EvaluationMonth, publish_month
 from models.evaluation.ranking import live_ranking, monthly_ranking
 from models.evaluation.schemes import EvaluatedRole, save_scheme
 from models.patrol.rounds import end_round, start_round
+from models.tickets.intake import Report, report_ticket
 from models.stats.indicators import indicators
 from models.tickets.workflow import Actor, perform
 
@@ -86,6 +87,25 @@ def test_the_points_scheme_scores_patrol_coverage_by_grid_day(world, login_as):
     html = page.get_data(as_text=True)
     assert "巡查日覆盖率" in html and "每天把负责的每个网格都巡查一轮得满分值" in html
     assert f"{expected * 100:.1f}% × 20 = {20 * expected:.2f}".rstrip("0").rstrip(".") in html
+
+
+def test_a_grid_worker_shown_only_for_an_overdue_case_covered_0_percent(world):
+    """A grid worker whose row is there only because a case of theirs is overdue now (nothing
+    of theirs happened in the range) walked no round in it: 0 %, not "no data"."""
+    worker = world.users["gridworker"]
+    ticket = report_ticket(Report(category_id=world.categories["garbage"].id,
+                                  description="垃圾桶满溢", lon=120.004, lat=30.005),
+                           now=at(local_today() - timedelta(days=40), 9)).ticket
+    assert ticket.assigned_user == worker
+    db.session.commit()
+    fold()
+    today = local_today()
+    rows = {r.key: r.values for r in indicators(world.users["admin"], today - timedelta(days=9),
+                                                 today, group_by="assignee")}
+    mine = rows[worker.id]
+    assert mine["received"] == 0 and mine["overdue_now"] == 1
+    assert (mine["patrol_rounds"], mine["patrol_coverage"], mine["patrol_day_coverage"]) == \
+        (0, 0.0, 0.0)
 
 
 def community_scheme():

@@ -76,7 +76,8 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
     medians = _medians(user, date_from, date_to, area, category, group_by, units) \
         if with_medians else {}
     overdue = _overdue_now(user, area, category, group_by, units)
-    patrol = _patrol(user, date_from, date_to, area, category, group_by, units, sums)
+    patrol = _patrol(user, date_from, date_to, area, category, group_by, units,
+                     set(sums) | set(overdue))
     keys = sorted(set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]},
                   key=lambda k: (str(type(k)), k))
     labels = group_labels(group_by, keys)
@@ -138,16 +139,17 @@ def inputs(codes) -> tuple[tuple[str, ...], bool]:
     return tuple(name for name in MEASURES if name in needed), _MEDIANS in needed
 
 
-def _patrol(user, date_from, date_to, area, category, group_by, units, sums) -> dict:
+def _patrol(user, date_from, date_to, area, category, group_by, units, shown) -> dict:
     """Patrol figures of the groups (models.stats.patrol). Rounds belong to grid workers: none
     for a department; for one chosen person (a grid worker's own figures) that person's rounds
-    and coverage, in total or as their own row."""
+    and coverage, in total or as their own row. ``shown``: the groups with a row anyway (a
+    grid worker shown for an overdue case only walked no round: 0 %, not "no data")."""
     department, assignee = units
     if department is not None:
         return {}
     if assignee is None:
         return patrol_figures(user, date_from, date_to, area, category, group_by,
-                              workers=list(sums) if group_by == "assignee" else ())
+                              workers=list(shown) if group_by == "assignee" else ())
     if group_by not in (None, "assignee"):
         return {}
     mine = patrol_figures(user, date_from, date_to, area, category, "assignee",
