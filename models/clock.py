@@ -37,6 +37,11 @@ def local_today() -> date:
     return utcnow().astimezone(local_zone()).date()
 
 
+def local_day_start(day: date) -> datetime:
+    """The moment the local day ``day`` begins."""
+    return datetime.combine(day, time.min, local_zone())
+
+
 def next_month(day: date) -> date:
     """The first day of the month after ``day``'s."""
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)

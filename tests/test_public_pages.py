@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from models import (Attachment, Category, Notification, ReportCount, Ticket, Tic
 from models.tickets.actions import Actor
 from models.tickets.attachments import Upload
 from models.tickets.intake import Report, report_ticket
+from models.tickets.public_limits import ReportRefused, check_public_report
 from models.tickets.public_view import forget_popular_categories
 from models.tickets.workflow import perform
 from models.vocabulary import ActorKind, AttachmentKind, RatingSource, Source, TicketStatus
@@ -333,6 +336,25 @@ def test_the_limit_per_phone_counts_the_number_however_it_is_written(world, clie
     assert response.status_code == 429
     assert "此手机号今天提交的反映过多" in response.get_data(as_text=True)
     assert stored_state(app) == before
+
+
+def test_the_limit_per_phone_is_per_local_day(world, app, monkeypatch):
+    """"Today" in the refusal is the local day: 07:59 and 08:01 in Beijing are the same day
+    (not two UTC days), and the next local day starts anew at midnight."""
+    monkeypatch.setitem(app.config, "PUBLIC_REPORTS_PER_PHONE_DAY", 1)
+    beijing = ZoneInfo("Asia/Shanghai")
+
+    def report_at(hour: int, minute: int, day: int = 7) -> None:
+        check_public_report(honeypot=None, description="路灯不亮", photo_count=0, ip=None,
+                            phone="13611113333",
+                            now=datetime(2026, 12, day, hour, minute, tzinfo=beijing))
+
+    report_at(7, 59)
+    with pytest.raises(ReportRefused, match="此手机号今天提交的反映过多"):
+        report_at(8, 1)
+    with pytest.raises(ReportRefused):
+        report_at(23, 59)
+    report_at(0, 1, day=8)
 
 
 @pytest.mark.parametrize("fields, photos, message", [

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -16,7 +16,7 @@ from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db, utcnow
 from models.bulk import one_of
 from models.categories import Category
-from models.clock import local_zone
+from models.clock import local_day_start, local_zone
 from models.people.access import sees_everywhere, ticket_scope
 from models.people.roles import AREA_SCOPED_ROLES, PATROLLING_ROLES
 from models.people.user import User
@@ -89,10 +89,6 @@ def patrol_workers(user: User) -> list[User]:
     ids = sa.select(PatrolRound.worker_id).where(round_scope(user)).distinct()
     return list(db.session.execute(sa.select(User).where(User.id.in_(ids))
                                    .order_by(User.display_name, User.id)).scalars())
-
-
-def local_day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, local_zone())
 
 
 # --- statistics -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import UTCDateTime, db, utcnow
+from models.clock import local_day_start, to_local
 from models.errors import ActionInvalid
 from models.settings import setting
 
@@ -48,7 +49,8 @@ class Limit:
 
 
 IP_LIMIT = Limit("ip", "PUBLIC_REPORTS_PER_IP_HOUR", 10, 3600)
-PHONE_LIMIT = Limit("phone", "PUBLIC_REPORTS_PER_PHONE_DAY", 5, 86400)
+DAY_SECONDS = 86400
+PHONE_LIMIT = Limit("phone", "PUBLIC_REPORTS_PER_PHONE_DAY", 5, DAY_SECONDS)
 SUGGEST_LIMIT = Limit("suggest", "PUBLIC_SUGGESTIONS_PER_IP_MINUTE", 60, 60)
 
 
@@ -65,6 +67,10 @@ def _key(limit: Limit, value: str) -> str:
 
 
 def _window(limit: Limit, now: datetime) -> datetime:
+    """The start of the window ``now`` falls in: a day is the local day (the refusal says
+    "today"), not the UTC day that begins at 08:00 in China."""
+    if limit.seconds == DAY_SECONDS:
+        return local_day_start(to_local(now).date()).astimezone(timezone.utc)
     epoch = int(now.timestamp()) // limit.seconds * limit.seconds
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
