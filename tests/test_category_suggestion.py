@@ -30,7 +30,9 @@ NAMES = {"0201": "垃圾清运", "0202": "车辆乱停", "0203": "楼道堆物",
 
 
 def _history(world, count: int, categories: dict[str, Category], seed: int = 7) -> None:
-    """``count`` closed tickets spread over the last four months; 10 % carry a misleading word."""
+    """``count`` closed tickets spread over the last five months; 10 % carry a misleading word.
+    Five, not four: on the last day of a month after a 31-day month, the months before the last
+    complete one must still hold the model's 200 tickets (four months left ~205 ± 10 there)."""
     rng = random.Random(seed)
     grid = world.areas["grid1"]
     now = utcnow()
@@ -42,7 +44,7 @@ def _history(world, count: int, categories: dict[str, Category], seed: int = 7) 
             words.append(rng.choice(PATTERNS[rng.choice(codes)]))
         rng.shuffle(words)
         text = "，".join(words) + "。"
-        at = now - timedelta(days=rng.uniform(1, 120))
+        at = now - timedelta(days=rng.uniform(1, 150))
         ticket = open_ticket(category=categories[code], title=text[:20], description=text,
                              source=Source.PHONE, area=grid, at=at)
         ticket.status = TicketStatus.CLOSED
