@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 
 from models import Ticket, db, utcnow
-from models.calendar import MISSING, PUBLISHED, year_states
+from models.calendar import MISSING, PUBLISHED, fill_year, year_states
 from models.clock import local_zone
 from models.errors import WorkflowError
 from models.notify.notices import tell_administrators
@@ -139,10 +139,13 @@ def supervision_reminders(now: datetime | None = None) -> dict:
 
 
 def calendar_check(now: datetime | None = None) -> dict:
-    """Tell the administrators when this year, or (weeks before it starts) the next, is missing
-    from the work calendar or still provisional (the State Council's arrangement not entered)."""
+    """Fill this year and the next into the work calendar where days are missing (by the
+    law, provisionally, as ``init-db`` does: on 1 January the new next year appears without a
+    deployment), then tell the administrators when this year, or (weeks before it starts) the
+    next, is missing or still provisional (the State Council's arrangement not entered)."""
     now = now or utcnow()
     today = now.astimezone(local_zone()).date()
+    filled = sum(fill_year(year) for year in (today.year, today.year + 1))
     weeks = setting("CALENDAR_WARN_WEEKS", 8)
     years = [today.year]
     if date(today.year + 1, 1, 1) - today <= timedelta(weeks=weeks):
@@ -154,7 +157,7 @@ def calendar_check(now: datetime | None = None) -> dict:
         cause = f"{'calendar' if state == MISSING else template}:{year}"
         warned += len(tell_administrators(cause, template, {"year": year}))
     db.session.commit()
-    return {"warned": warned}
+    return {"warned": warned, "days_filled": filled}
 
 
 def deliver_notifications(now: datetime | None = None) -> dict:

@@ -14,7 +14,7 @@ from models import ConfigChange, DeadlineUnit, Notification, TicketEvent, WorkCa
 from models.calendar import fill_calendar, provisional_years
 from models.clock import local_today
 from models.statutory_holidays import statutory_holidays
-from models.tickets.deadlines import deadline_after, invalidate_calendar
+from models.tickets.deadlines import deadline_after, invalidate_calendar, work_calendar
 from models.tickets.intake import Report, report_ticket
 
 from .conftest import csrf_token
@@ -325,11 +325,26 @@ def test_open_tickets_keep_their_deadlines_when_the_arrangement_is_entered(calen
 def test_the_calendar_check_warns_about_a_provisional_year_until_it_is_published(
         calendar_2027, world, login_as):
     now = local(2026, 12, 2, 10, 0)
-    assert calendar_check(now) == {"warned": 1}
+    assert calendar_check(now) == {"warned": 1, "days_filled": 0}
     notice = db.session.execute(sa.select(Notification)).scalar_one()
     assert (notice.template, notice.payload) == ("calendar_provisional", {"year": 2027})
-    assert calendar_check(now) == {"warned": 0}
+    assert calendar_check(now) == {"warned": 0, "days_filled": 0}
     post_arrangement(login_as("admin"), PUBLISHED_2027, WORKED_2027)
     db.session.execute(sa.delete(Notification))
     db.session.commit()
-    assert calendar_check(now) == {"warned": 0}  # 2027 is published now
+    assert calendar_check(now) == {"warned": 0, "days_filled": 0}  # 2027 is published now
+
+
+def test_the_calendar_check_fills_the_new_next_year_on_new_years_day(calendar_2027, world):
+    """On 1 January 2027 the next year is 2028, which nobody filled: the daily check fills it
+    by the law, provisionally, as init-db would, so no deadline counts it Monday to Friday."""
+    assert not year_rows(2028)
+    new_year = local(2027, 1, 1, 0, 5)
+    assert calendar_check(new_year)["days_filled"] == 366  # 2028 is a leap year
+    rows = year_rows(2028)
+    assert len(rows) == 366 and all(provisional for *_, provisional in rows)
+    festival = day_row(date(2028, 10, 3))
+    assert (festival.note, festival.is_workday) == ("中秋节、国庆节", False)
+    calendar = work_calendar()  # every process's copy follows (the change's version)
+    assert not calendar.is_workday(date(2028, 10, 3)) and 2028 not in calendar.guessed_years
+    assert calendar_check(new_year)["days_filled"] == 0  # once

@@ -162,9 +162,9 @@ def test_lapsed_extension_and_long_suspension(world, app):
 
 def test_calendar_check_warns_administrators_once(world):
     now = datetime(2026, 11, 23, 10, 0, tzinfo=SH)
-    assert calendar_check(now) == {"warned": 1}
-    assert calendar_check(now) == {"warned": 0}
-    assert calendar_check(datetime(2026, 6, 1, tzinfo=SH)) == {"warned": 0}  # too early to nag
+    assert calendar_check(now) == {"warned": 1, "days_filled": 0}
+    assert calendar_check(now) == {"warned": 0, "days_filled": 0}
+    assert calendar_check(datetime(2026, 6, 1, tzinfo=SH)) == {"warned": 0, "days_filled": 0}  # too early to nag
 
 
 def test_rating_closes_after_the_window(world, app):
