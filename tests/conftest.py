@@ -95,6 +95,17 @@ def wipe() -> None:
 
 
 @pytest.fixture()
+def limits_at_one_moment(monkeypatch):
+    """The public limits' clock held still: a test's requests fall in one window even when a
+    minute, an hour or a day ends while it runs (models/tickets/public_limits.py)."""
+    import models.tickets.public_limits as limits
+
+    moment = limits.utcnow()
+    monkeypatch.setattr(limits, "utcnow", lambda: moment)
+    return moment
+
+
+@pytest.fixture()
 def ctx(app):
     """An app context on a wiped database."""
     with app.app_context():

@@ -174,7 +174,7 @@ def test_public_endpoint_suggests_only_publicly_listed_categories(history, clien
     assert staff_view
 
 
-def test_public_endpoint_has_its_own_rate_limit(history, client, app):
+def test_public_endpoint_has_its_own_rate_limit(history, client, app, limits_at_one_moment):
     train_category_model()
     db.session.commit()
     app.config["PUBLIC_SUGGESTIONS_PER_IP_MINUTE"] = 3

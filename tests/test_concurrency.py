@@ -130,7 +130,8 @@ def report_at_once(app, world, count: int, *, phone_of) -> list[str]:
     return outcomes
 
 
-def test_simultaneous_resident_reports_cannot_slip_past_the_limit(ctx, app, monkeypatch):
+def test_simultaneous_resident_reports_cannot_slip_past_the_limit(ctx, app, monkeypatch,
+                                                                  limits_at_one_moment):
     invalidate_area_index()
     world = build_world()
     db.session.commit()

@@ -312,8 +312,8 @@ def test_categories_most_reported_come_first(world, client):
 
 
 # --- the limits: each refusal says why, and nothing is stored ------------------------------------
-def test_the_limit_per_ip_refuses_with_a_message_and_stores_nothing(world, client, app,
-                                                                     monkeypatch):
+def test_the_limit_per_ip_refuses_with_a_message_and_stores_nothing(
+        world, client, app, monkeypatch, limits_at_one_moment):
     monkeypatch.setitem(app.config, "PUBLIC_REPORTS_PER_IP_HOUR", 2)
     for n in range(2):
         tracking_code_of(send_report(client, world, phone=f"1361111000{n}"))
@@ -326,8 +326,8 @@ def test_the_limit_per_ip_refuses_with_a_message_and_stores_nothing(world, clien
     tracking_code_of(send_report(client, world, ip="10.0.0.2", phone="13611110009"))
 
 
-def test_the_limit_per_phone_counts_the_number_however_it_is_written(world, client, app,
-                                                                      monkeypatch):
+def test_the_limit_per_phone_counts_the_number_however_it_is_written(
+        world, client, app, monkeypatch, limits_at_one_moment):
     monkeypatch.setitem(app.config, "PUBLIC_REPORTS_PER_PHONE_DAY", 1)
     tracking_code_of(send_report(client, world, phone="13611112222"))
     before = stored_state(app)
