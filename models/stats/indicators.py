@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
-from datetime import date
+from datetime import date, datetime
 from statistics import median
 
 import sqlalchemy as sa
@@ -63,10 +63,12 @@ class IndicatorRow:
 
 def indicators(user: User, date_from: date, date_to: date, *, area=None, category=None,
                department: Department | None = None, assignee: User | None = None,
-               group_by: str | None = None, codes=None) -> list[IndicatorRow]:
+               group_by: str | None = None, codes=None,
+               now: datetime | None = None) -> list[IndicatorRow]:
     """``codes``: only these indicators (default: all of them). The rows are the same; each
     row's values hold just these codes, read with only the measures they are computed from
-    (``inputs``), and without the medians' statement when none of them is a median."""
+    (``inputs``), and without the medians' statement when none of them is a median. ``now``:
+    the moment "overdue now" is counted at (default: the present)."""
     if group_by is not None and group_by not in GROUPS:
         raise StatsQueryError(_("group_by must be one of: %(groups)s.", groups=", ".join(GROUPS)))
     area, category = find_area(user, area), find_category(category)
@@ -75,7 +77,7 @@ def indicators(user: User, date_from: date, date_to: date, *, area=None, categor
     sums = _sums(user, date_from, date_to, area, category, group_by, units, measures)
     medians = _medians(user, date_from, date_to, area, category, group_by, units) \
         if with_medians else {}
-    overdue = _overdue_now(user, area, category, group_by, units)
+    overdue = _overdue_now(user, area, category, group_by, units, now or utcnow())
     patrol = _patrol(user, date_from, date_to, area, category, group_by, units,
                      set(sums) | set(overdue))
     keys = sorted(set(sums) | set(overdue) | {k for k, v in patrol.items() if v["patrol_rounds"]},
@@ -293,7 +295,7 @@ def _medians(user, date_from, date_to, area, category, group_by, units=(None, No
     return {key: (median(n), median(w)) for key, (n, w) in durations.items()}
 
 
-def _overdue_now(user, area, category, group_by, units=(None, None)) -> dict:
+def _overdue_now(user, area, category, group_by, units, now: datetime) -> dict:
     from models.tickets.deadlines import overdue_condition
     from models.tickets.tables import Ticket
     from models.areas.hierarchy import LEVEL_COLUMN
@@ -303,7 +305,7 @@ def _overdue_now(user, area, category, group_by, units=(None, None)) -> dict:
     column = sa.literal(TOTAL) if group_by is None else \
         sa.func.coalesce(getattr(Ticket, _TICKET_COLUMN[group_by]), 0)
     query = (sa.select(column.label("g"), sa.func.count())
-             .where(Ticket.status.in_(OPEN_STATUSES), overdue_condition(utcnow()),
+             .where(Ticket.status.in_(OPEN_STATUSES), overdue_condition(now),
                     ticket_scope(user)).group_by(column))
     if area is not None:
         query = query.where(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)
