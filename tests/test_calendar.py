@@ -11,13 +11,13 @@ import sqlalchemy as sa
 
 from jobs.sweeps import calendar_check
 from models import ConfigChange, DeadlineUnit, Notification, TicketEvent, WorkCalendarDay, db
-from models.calendar import fill_calendar, provisional_years
+from models.calendar import provisional_years
 from models.clock import local_today
 from models.statutory_holidays import statutory_holidays
 from models.tickets.deadlines import deadline_after, invalidate_calendar, work_calendar
 from models.tickets.intake import Report, report_ticket
 
-from .conftest import csrf_token
+from .conftest import csrf_token, fill_test_calendar
 from .test_migrations import run_py, separate_database_url  # noqa: F401  (fixture)
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -71,7 +71,7 @@ def calendar_2027(ctx):
     yield
     db.session.rollback()
     db.session.execute(sa.delete(WorkCalendarDay).where(WorkCalendarDay.day >= date(2027, 1, 1)))
-    fill_calendar()  # 2027 and, from 2027 on, the next year too, as the session began with
+    fill_test_calendar()  # as the session began
     db.session.commit()
     invalidate_calendar()
 
@@ -138,7 +138,9 @@ def test_init_db_fills_next_year_and_refills_a_year_filled_as_weekdays(separate_
                 {"day": d, "is_workday": d.weekday() < 5, "note": None}
                 for d in (date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 11))]
                 + [{"day": date(2027, 2, 8), "is_workday": True, "note": "值班日"}])
-        result = run_py("init-db", url=url)
+        # From 2028 on 2027 is no longer this or next year: name it (init-db's option).
+        named = [] if local_today().year <= 2027 else ["--calendar-year", "2027"]
+        result = run_py("init-db", *named, url=url)
         assert result.returncode == 0, result.stderr
         assert "2027 is provisional" in result.stdout
         with engine.connect() as connection:
@@ -338,13 +340,18 @@ def test_the_calendar_check_warns_about_a_provisional_year_until_it_is_published
 def test_the_calendar_check_fills_the_new_next_year_on_new_years_day(calendar_2027, world):
     """On 1 January 2027 the next year is 2028, which nobody filled: the daily check fills it
     by the law, provisionally, as init-db would, so no deadline counts it Monday to Friday."""
-    assert not year_rows(2028)
+    db.session.execute(sa.delete(WorkCalendarDay).where(WorkCalendarDay.day >= date(2028, 1, 1)))
+    db.session.commit()  # (a run in 2027 or later began with 2028 filled)
+    assert work_calendar().is_workday(date(2028, 10, 3))  # a Tuesday, counted Monday–Friday
     new_year = local(2027, 1, 1, 0, 5)
     assert calendar_check(new_year)["days_filled"] == 366  # 2028 is a leap year
     rows = year_rows(2028)
     assert len(rows) == 366 and all(provisional for *_, provisional in rows)
     festival = day_row(date(2028, 10, 3))
     assert (festival.note, festival.is_workday) == ("中秋节、国庆节", False)
-    calendar = work_calendar()  # every process's copy follows (the change's version)
-    assert not calendar.is_workday(date(2028, 10, 3)) and 2028 not in calendar.guessed_years
+    # The copy this process had read is renewed (the fill raised the calendar's version).
+    assert not work_calendar().is_workday(date(2028, 10, 3))
+    entry = db.session.execute(sa.select(ConfigChange).where(
+        ConfigChange.object_type == "work_calendar_year")).scalar_one()
+    assert (entry.object_id, entry.actor_name) == ("2028", "system")
     assert calendar_check(new_year)["days_filled"] == 0  # once
