@@ -337,7 +337,8 @@ def test_the_calendar_check_warns_about_a_provisional_year_until_it_is_published
     assert calendar_check(now) == {"warned": 0, "days_filled": 0}  # 2027 is published now
 
 
-def test_the_calendar_check_fills_the_new_next_year_on_new_years_day(calendar_2027, world):
+def test_the_calendar_check_fills_the_new_next_year_on_new_years_day(calendar_2027, world,
+                                                                     login_as):
     """On 1 January 2027 the next year is 2028, which nobody filled: the daily check fills it
     by the law, provisionally, as init-db would, so no deadline counts it Monday to Friday."""
     db.session.execute(sa.delete(WorkCalendarDay).where(WorkCalendarDay.day >= date(2028, 1, 1)))
@@ -354,4 +355,6 @@ def test_the_calendar_check_fills_the_new_next_year_on_new_years_day(calendar_20
     entry = db.session.execute(sa.select(ConfigChange).where(
         ConfigChange.object_type == "work_calendar_year")).scalar_one()
     assert (entry.object_id, entry.actor_name) == ("2028", "system")
+    history = login_as("admin").get("/admin/configchange/").get_data(as_text=True)
+    assert "2028 年工作日历" in history and "按法定节假日补齐的天数（暂定）" in history
     assert calendar_check(new_year)["days_filled"] == 0  # once

@@ -22,8 +22,8 @@ from models.evaluation.publishing import EvaluationMonth, publish_month
 from models.evaluation.ranking import live_ranking, monthly_ranking
 from models.evaluation.schemes import EvaluatedRole, save_scheme
 from models.patrol.rounds import end_round, start_round
-from models.tickets.intake import Report, report_ticket
 from models.stats.indicators import indicators
+from models.tickets.intake import Report, report_ticket
 from models.tickets.workflow import Actor, perform
 
 from . import stats_recount as recount
