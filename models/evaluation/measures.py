@@ -5,13 +5,13 @@ only names the ones scoring uses and asks for them.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from models.base import db
-from models.clock import local_zone
+from models.clock import local_day_start
 from models.people.user import User
 from models.reference_cache import user_rows
 from models.stats.definitions import BY_CODE
@@ -120,7 +120,7 @@ def month_values(role: str, month: date, next_month: date, unit_ids: list[int]) 
     wanted = set(unit_ids)
     values = {row.key: row.values for row in rows if row.key in wanted}  # each row's own dict
     del rows
-    start, end = (datetime.combine(day, time.min, local_zone()) for day in (month, next_month))
+    start, end = (local_day_start(day) for day in (month, next_month))
     for unit, count in supervised_counts(role, start, end, unit_ids).items():
         values.setdefault(unit, {})[SUPERVISED] = count
     if role == "grid_worker":

@@ -3,16 +3,16 @@ shapes in a user's scope, and a bounded sample of ticket points for the markers 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date
 
 import sqlalchemy as sa
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db
 from models.categories import in_category
-from models.clock import local_zone
 from models.people.access import pickable_areas, ticket_scope
 from models.people.user import User
+from models.tickets.listing import on_local_days
 from models.tickets.tables import Ticket
 from models.vocabulary import AreaLevel
 
@@ -41,10 +41,7 @@ def ticket_points(user: User, start: date, end: date, *, area: Area | None = Non
                   category_id: int | None = None, department_id: int | None = None,
                   assignee_id: int | None = None) -> TicketPoints:
     """Points of the tickets reported on these local days, in the user's scope and filters."""
-    zone = local_zone()
-    since = datetime.combine(start, time.min, zone).astimezone(timezone.utc)
-    until = datetime.combine(end, time.max, zone).astimezone(timezone.utc)
-    conditions = [ticket_scope(user), Ticket.created_at.between(since, until),
+    conditions = [ticket_scope(user), on_local_days(Ticket.created_at, start, end),
                   Ticket.lat.is_not(None), Ticket.lon.is_not(None)]
     if area is not None:
         conditions.append(getattr(Ticket, LEVEL_COLUMN[area.level]) == area.id)

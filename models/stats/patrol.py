@@ -14,14 +14,14 @@ what a covered grid-day is, once.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from models.areas.hierarchy import Area
 from models.base import db
-from models.clock import local_zone
+from models.clock import local_day_start
 from models.people.access import sees_everywhere
 from models.people.roles import AREA_SCOPED_ROLES, PATROLLING_ROLES
 from models.people.user import User
@@ -45,9 +45,7 @@ def patrol_figures(user: User, date_from: date, date_to: date, area: Area | None
     ``only``: the rounds of this one person."""
     if category is not None or group_by not in (None, "assignee", *AREA_GROUPS):
         return {}
-    zone = local_zone()
-    start = datetime.combine(date_from, time.min, zone)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, zone)
+    start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
     grid = aliased(Area)
     query = (sa.select(PatrolRound.worker_id, grid.id, grid.path)
              .join(grid, PatrolRound.grid_id == grid.id)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from time import monotonic
 
 import sqlalchemy as sa
 
 from models.base import db
-from models.clock import local_zone, next_month
+from models.clock import local_day_start, next_month
 from models.driver import insert_statement, run
 from models.stats.facts import ticket_facts
 from models.stats.tables import (DIMENSIONS, MEASURES, StatsDaily, StatsFact, StatsMonthly,
@@ -135,9 +135,7 @@ def fold_tickets(ticket_ids: list[int], day_from: date | None = None,
 def rebuild(day_from: date, day_to: date) -> int:
     """Recompute the facts and daily rows of the days from ``day_from`` to ``day_to``
     (inclusive) from the tickets and their events; returns the number of tickets read."""
-    zone = local_zone()
-    start = datetime.combine(day_from, time.min, zone)
-    end = datetime.combine(day_to + timedelta(days=1), time.min, zone)
+    start, end = local_day_start(day_from), local_day_start(day_to + timedelta(days=1))
     from models.tickets.tables import TicketEvent
 
     _serialize()

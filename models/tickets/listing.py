@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from models.base import utcnow
 from models.categories import in_category
-from models.clock import local_zone
+from models.clock import local_day_start, local_zone
 from models.people.phones import phone_search_key
 from models.settings import setting
 from models.tickets.co_tasks import co_handled_by
@@ -41,9 +41,8 @@ def _day(value) -> date:
 def on_local_days(column, start, end) -> sa.ColumnElement[bool]:
     """``column`` (a time) falls on one of these local calendar days (GRIDDESK_TIMEZONE), both
     ends included."""
-    zone = local_zone()
-    start_at = datetime.combine(_day(start), time.min, zone).astimezone(timezone.utc)
-    end_at = datetime.combine(_day(end), time.max, zone).astimezone(timezone.utc)
+    start_at = local_day_start(_day(start)).astimezone(timezone.utc)
+    end_at = datetime.combine(_day(end), time.max, local_zone()).astimezone(timezone.utc)
     return column.between(start_at, end_at)
 
 

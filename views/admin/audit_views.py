@@ -3,7 +3,6 @@ configuration object's edit page to its history."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timezone
 
 import sqlalchemy as sa
 from flask import Flask, abort, current_app, g, url_for
@@ -16,8 +15,8 @@ from markupsafe import Markup
 from models import ConfigChange, User, db
 from models.audit import AUDIT_READER_ROLES, MASK
 from models.audit_subjects import existing_ids, model_of, object_type_of, recording_every_change
-from models.clock import local_zone
 from models.notify.messages import kind_label
+from models.tickets.listing import on_local_days
 from models.vocabulary import LabelledEnum
 
 from .base import GridDeskModelView, request_options
@@ -74,10 +73,7 @@ class ChangedBetweenFilter(DateBetweenFilter):
 
     def apply(self, query, value, alias=None):
         start, end = value
-        zone = local_zone()
-        return query.filter(self.get_column(alias).between(
-            datetime.combine(start, time.min, zone).astimezone(timezone.utc),
-            datetime.combine(end, time.max, zone).astimezone(timezone.utc)))
+        return query.filter(on_local_days(self.get_column(alias), start, end))
 
 
 TYPE_FILTER = FilterEqual(ConfigChange.object_type, _l("Object type"),
