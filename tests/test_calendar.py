@@ -166,7 +166,7 @@ def test_filling_again_replaces_provisional_days_and_keeps_the_administrators(
     guessed.is_workday, guessed.note = True, None  # as a Monday–Friday fill left it
     db.session.commit()
     client = login_as("admin")
-    edit = f"/admin/calendar/edit/?id=2027-02-08&url=/admin/calendar/"
+    edit = "/admin/calendar/edit/?id=2027-02-08&url=/admin/calendar/"
     response = client.post(edit, data={"csrf_token": csrf_token(client, edit),
                                        "day": "2027-02-08", "is_workday": "y", "note": "值班日"})
     assert response.status_code == 302

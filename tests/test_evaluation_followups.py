@@ -6,7 +6,6 @@ expectation is recounted from the rows themselves (tests/stats_recount.py), not 
 from __future__ import annotations
 
 import io
-import re
 from calendar import monthrange
 from datetime import date, datetime, time, timedelta
 

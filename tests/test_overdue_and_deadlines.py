@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from jobs.sweeps import deadline_sweep
-from models import (DeadlineUnit, DispatchRule, Priority, ResponsibleKind, Ticket, TicketEvent,
-                    TicketStatus, db, utcnow)
+from models import (DeadlineUnit, DispatchRule, Priority, Ticket, TicketEvent, TicketStatus, db,
+                    utcnow)
 from models.tickets.board import BoardFilters, build_board
 from models.tickets.deadlines import (PAUSED, RED, YELLOW, deadline_state, deadline_state_sql,
                                       handling_warning_due, invalidate_calendar, overdue_condition)

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from models.base import db
 from models.clock import local_day_start
 from models.people.user import User
 from models.reference_cache import user_rows
