@@ -17,8 +17,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 
 from models import Ticket, db, utcnow
-from models.audit import record_change
-from models.calendar import MISSING, PUBLISHED, fill_year, year_states
+from models.calendar import MISSING, PUBLISHED, generate_year, year_states
 from models.clock import local_zone
 from models.errors import WorkflowError
 from models.notify.notices import tell_administrators
@@ -148,11 +147,7 @@ def calendar_check(now: datetime | None = None) -> dict:
     today = now.astimezone(local_zone()).date()
     filled = 0
     for year in (today.year, today.year + 1):
-        written = fill_year(year)
-        if written:  # in the configuration history, as the system's change
-            record_change(None, "work_calendar_year", year, f"{year} 年工作日历", "update",
-                          {"filled_days": (0, written)})
-        filled += written
+        filled += generate_year(None, year)
     weeks = setting("CALENDAR_WARN_WEEKS", 8)
     years = [today.year]
     if date(today.year + 1, 1, 1) - today <= timedelta(weeks=weeks):

@@ -118,6 +118,20 @@ def fill_year(year: int) -> int:
     return written
 
 
+def generate_year(actor, year: int) -> int:
+    """生成该年日历: ``fill_year``, and the days it wrote recorded in the configuration history as
+    ``actor``'s change (None: whoever is acting; the system in the scheduler) — a fill moves
+    deadlines. Days of a year still provisional are told apart from a published year's."""
+    from models.audit import record_change
+
+    written = fill_year(year)
+    if written:
+        field = "filled_days" if year in provisional_years() else "published_days"
+        record_change(actor, "work_calendar_year", year, f"{year} 年工作日历", "update",
+                      {field: (0, written)})
+    return written
+
+
 def calendar_years(today: date) -> list[int]:
     """The years a fresh database holds: those the package knows, this year and the next."""
     return sorted(set(chinese_calendar_years()) | {today.year, today.year + 1})

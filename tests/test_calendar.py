@@ -180,6 +180,39 @@ def test_filling_again_replaces_provisional_days_and_keeps_the_administrators(
     db.session.expire_all()
     assert (day_row(date(2027, 2, 5)).is_workday, day_row(date(2027, 2, 5)).note) == (False, "春节")
     assert (day_row(date(2027, 2, 8)).is_workday, day_row(date(2027, 2, 8)).note) == (True, "值班日")
+    [entry] = calendar_year_entries()
+    assert (entry.object_label, entry.actor_name, entry.changes[0]["field"]) == (
+        "2027 年工作日历", "admin", "filled_days")
+    assert (entry.changes[0]["before"], entry.changes[0]["after"]) == (0, 1)
+
+
+def test_filling_a_published_year_is_in_the_configuration_history(calendar_2027, login_as):
+    """A day missing from a year chinese-calendar knows, written back by 生成该年日历: the
+    history names the administrator and the days, as written from the published arrangement."""
+    from .factories import build_world
+
+    build_world()
+    year = max(chinese_calendar.constants.holidays).year
+    db.session.execute(sa.delete(WorkCalendarDay).where(WorkCalendarDay.day == date(year, 3, 2)))
+    db.session.commit()
+    client = login_as("admin")
+    client.post("/admin/calendar/fill", data={
+        "csrf_token": csrf_token(client, "/admin/calendar/"), "year": str(year)})
+    db.session.expire_all()
+    assert day_row(date(year, 3, 2)) is not None and not day_row(date(year, 3, 2)).provisional
+    [entry] = calendar_year_entries()
+    assert (entry.object_id, entry.actor_name, entry.changes[0]["field"]) == (
+        str(year), "admin", "published_days")
+    history = client.get("/admin/configchange/").get_data(as_text=True)
+    assert f"{year} 年工作日历" in history and "按已发布的放假安排写入的天数" in history
+    client.post("/admin/calendar/fill", data={
+        "csrf_token": csrf_token(client, "/admin/calendar/"), "year": str(year)})
+    assert len(calendar_year_entries()) == 1  # nothing written, nothing recorded
+
+
+def calendar_year_entries() -> list[ConfigChange]:
+    return list(db.session.execute(sa.select(ConfigChange).where(
+        ConfigChange.object_type == "work_calendar_year").order_by(ConfigChange.id)).scalars())
 
 
 # --- deadlines --------------------------------------------------------------------------------

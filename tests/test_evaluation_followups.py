@@ -182,8 +182,11 @@ def test_rating_coverage_counts_the_closures_of_the_period_rated_later(world):
     evening = datetime.combine(this_month - timedelta(days=1), time(20), local_zone())
     early = case(world, "gridworker", evening - timedelta(hours=3))
     morning = datetime.combine(this_month, time(8), local_zone())
+    # Before 08:00 on the 1st: a minute ago, but never before this month began.
+    rated_at = max(datetime.combine(this_month, time(0), local_zone()),
+                   min(morning, datetime.now(local_zone()) - timedelta(minutes=1)))
     perform(early, "rate", Actor.reporter(), expected_version=early.version, rating=5,
-            now=min(morning, datetime.now(local_zone()) - timedelta(minutes=1)))
+            now=rated_at)
     case(world, "gridworker", at(month + timedelta(days=3), 9))  # never rated
     fold()
     tickets, events = recount.load()

@@ -51,7 +51,8 @@ FIELD_LABELS = {"password": _l("Password"), "boundary": _l("Boundary"),
                 "lines": _l("Scheme lines"), "base_points": _l("Base points"),
                 "min_cases": _l("Minimum cases"), "kind": _l("Scheme type"),
                 "published_by": _l("Published by"), "units": _l("Units ranked"),
-                "filled_days": _l("Days filled by the law (provisional)")}
+                "filled_days": _l("Days filled by the law (provisional)"),
+                "published_days": _l("Days written from the published arrangement")}
 LIST_VALUE_LENGTH = 160
 
 

@@ -19,7 +19,7 @@ from models import (Area, AreaLevel, Category, DeadlineUnit, Department, Departm
                      DispatchRule, HandlingLevel, ResponsibleKind, Role, User, db)
 from models.areas.geometry import GeometryError
 from models.areas.hierarchy import AreaError, area_in_use, place_area, set_boundary
-from models.calendar import (WorkCalendarDay, chinese_calendar_years, fill_year, known_years,
+from models.calendar import (WorkCalendarDay, chinese_calendar_years, generate_year, known_years,
                              provisional_years)
 from models.calendar_arrangement import (ArrangementError, enter_arrangement, read_arrangement,
                                          stored_arrangement)
@@ -391,7 +391,7 @@ class WorkCalendarView(ConfigView):
             flash(_("Give a year between 2000 and 2100."), "danger")
             return redirect(url_for(".index_view"))
         year = form.year.data
-        written = fill_year(year)
+        written = generate_year(current_user, year)
         db.session.commit()
         invalidate_calendar()
         if year in provisional_years():
