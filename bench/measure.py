@@ -33,6 +33,8 @@ from bench.city import PASSWORD, app_url, log, plain_url
 from bench.load import INTAKE_DESCRIPTION, intake_requests, pct, read_requests, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
+# The Gunicorn of the interpreter running the benchmark (the project's .venv after make install).
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 
 FIGURES = ["intake", "raw_intake", "read_one", "bare_read_one", "list_100", "list_100_deep",
            "admin_list_street", "admin_list_city", "board_street", "board_city",
@@ -279,7 +281,7 @@ class Server:
             env["GRIDDESK_THREADS"] = str(threads)
         self.port = port
         self.logfile = open(ROOT / "bench" / f"server-{port}.log", "w")
-        self.proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py",
+        self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py",
                                       "--access-logfile", "/dev/null", app], cwd=ROOT, env=env,
                                      stdout=self.logfile, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -19,7 +19,9 @@ from .conftest import TEST_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ["intake", "raw_intake", "read_one", "bare_read_one", "list_100", "list_100_deep",
-           "board_street", "board_city", "sweep", "sweep_idle", "point_to_grid"]
+           "admin_list_street", "admin_list_city", "board_street", "board_city",
+           "stats_street_year", "stats_city_year", "sweep", "sweep_idle", "point_to_grid",
+           "intake_c1", "intake_c2"]  # the demo plan's concurrencies: 1 and 2
 
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL or "").startswith("postgresql"),
