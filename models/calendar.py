@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models.audit import record_change
 from models.base import db
 from models.statutory_holidays import PACKAGE_NAMES, statutory_holidays
 
@@ -122,8 +123,6 @@ def generate_year(actor, year: int) -> int:
     """生成该年日历: ``fill_year``, and the days it wrote recorded in the configuration history as
     ``actor``'s change (None: whoever is acting; the system in the scheduler) — a fill moves
     deadlines. Days of a year still provisional are told apart from a published year's."""
-    from models.audit import record_change
-
     written = fill_year(year)
     if written:
         field = "filled_days" if year in provisional_years() else "published_days"
