@@ -3,6 +3,7 @@ while offline; the step waits in the queue and is sent when the phone is back on
 from __future__ import annotations
 
 import io
+import time
 
 import sqlalchemy as sa
 from PIL import Image
@@ -135,3 +136,35 @@ def test_admin_pages_a_worker_reaches_from_a_notification_fit_a_phone(world, liv
         assert answer.status == status and phone.locator("#gd-error").is_visible()
         assert title in phone.inner_text("body")
         assert no_sideways_scroll(phone), f"the {status} page scrolls sideways at 375 px"
+
+
+def test_a_note_after_an_accept_sent_in_the_background_is_not_lost(world, live_url, phone):
+    """Accept queued offline and sent when the phone is back online while the page stays open
+    (it still holds the old version); a note then written on the same page follows the worker's
+    own accept instead of being refused as "changed by someone else"."""
+    ticket = make_ticket(world, "grid1", title="路灯不亮", assignee=world.users["gridworker"])
+    db.session.commit()
+    sign_in(phone, live_url)
+    phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    phone.goto(f"{live_url}/m/tickets/{ticket.id}")
+    phone.context.set_offline(True)
+    phone.click("details[data-action=accept] button[type=submit]")
+    phone.wait_for_selector("details[data-action=accept] .m-form-msg-queued")
+    phone.context.set_offline(False)
+    phone.evaluate("() => window.dispatchEvent(new Event('online'))")
+    deadline = time.monotonic() + 15
+    while db.session.get(Ticket, ticket.id).status != TicketStatus.IN_PROGRESS:
+        assert time.monotonic() < deadline, "the queued accept was not sent"
+        time.sleep(0.2)
+        db.session.rollback()
+    time.sleep(0.5)  # the page's queue records the answer (the version the accept left)
+    phone.click("details[data-action=note] summary")
+    phone.fill("details[data-action=note] textarea[name=note]", "已联系供电所")
+    phone.click("details[data-action=note] button[type=submit]")
+    phone.wait_for_url(f"{live_url}/m/tickets/{ticket.id}", timeout=15_000)
+    phone.goto(f"{live_url}/m/queue")
+    assert phone.locator("#m-queue-refused .m-qitem").count() == 0
+    db.session.rollback()  # a fresh snapshot of what the app wrote
+    notes = db.session.execute(sa.select(TicketEvent.note).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.action == "note")).scalars().all()
+    assert notes == ["已联系供电所"]

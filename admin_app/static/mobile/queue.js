@@ -56,12 +56,23 @@
     return "m-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
   }
 
-  /* item: {url, label, ticketId, ticketUrl, fields: [[name, value]], files: [{field, name, type, blob}]} */
+  function versionField(item) {
+    var found = (item.fields || []).filter(function (pair) { return pair[0] === "version"; })[0];
+    return found ? String(found[1]) : null;
+  }
+
+  /* item: {url, label, ticketId, ticketUrl, fields: [[name, value]], files: [{field, name, type, blob}]}
+   * A step follows the last one on the same ticket still waiting, or else the last one sent from
+   * the same page (the same version field): that step, the worker's own, is the only change the
+   * page has not seen, so this one takes the version it left (without it, a note written after
+   * an accept sent in the background was refused as "changed by someone else" and lost). */
   function enqueue(item) {
     return all().then(function (items) {
-      var before = items.filter(function (i) {
-        return i.state === "pending" && item.ticketId && i.ticketId === item.ticketId;
-      }).pop();
+      var same = items.filter(function (i) { return item.ticketId && i.ticketId === item.ticketId; });
+      var before = same.filter(function (i) { return i.state === "pending"; }).pop() ||
+        same.filter(function (i) {
+          return i.state === "done" && i.resultVersion && versionField(i) === versionField(item);
+        }).pop();
       item.key = newKey();
       item.state = "pending";
       item.queuedAt = Date.now();
