@@ -21,7 +21,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 $(CATALOG)/messages.mo: $(CATALOG)/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile -d admin_app/translations
 
-install: $(STAMP) $(CATALOG)/messages.mo
+## Flask-Admin's own Chinese, compiled from the .po it ships: the .mo beside it is older and
+## lacks messages such as 保存记录失败 (they showed in English). admin_app/admin.py points there.
+$(CATALOG)/admin.mo: $(STAMP)
+	$(VENV)/bin/pybabel compile -D admin -o $@ -i "$$($(PY) -c 'import flask_admin, pathlib; print(pathlib.Path(flask_admin.__file__).parent / "translations/zh_Hans_CN/LC_MESSAGES/admin.po")')"
+
+install: $(STAMP) $(CATALOG)/messages.mo $(CATALOG)/admin.mo
 
 ## The demo: install, migrate, seed an empty database, serve on PORT (default 5000).
 demo: install

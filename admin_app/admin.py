@@ -1,6 +1,8 @@
 """Flask-Admin registration. The Admin object is built per app (see FLASK_NOTES)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
@@ -40,6 +42,8 @@ def build_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/griddesk_base.html", fluid=True),
         index_view=HomeView(name=_l("Home"), url="/admin"),
         csp_nonce_generator=csp_nonce,  # Flask-Admin's inline scripts (admin_app/headers.py)
+        # Flask-Admin's messages compiled anew from its .po (the Makefile's admin.mo)
+        translations_path=str(Path(__file__).parent / "translations"),
     )
     tickets = _l("Tickets")
     config = _l("Configuration")
