@@ -54,6 +54,8 @@ def configure_url_numbers(app: Flask) -> None:
     class BoundedIntegerConverter(IntegerConverter):
         def __init__(self, map, fixed_digits=0, min=None, max=2 ** 63 - 1, signed=False):
             super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+            # The digits 0–9 only: werkzeug's \d takes "١" (an Arabic one) for ticket 1.
+            self.regex = "-?[0-9]+" if signed else "[0-9]+"
 
     app.url_map.converters["int"] = BoundedIntegerConverter
 

@@ -1,4 +1,5 @@
-"""Error pages people read: Chinese, inside the admin layout with its menu, fit for a phone."""
+"""Error pages people read: Chinese, inside the admin layout with its menu, fit for a phone —
+or, on the residents' pages and in the field app, inside theirs."""
 from __future__ import annotations
 
 from flask import current_app, jsonify, render_template, request
@@ -70,7 +71,18 @@ def _machine_error(status: int, code: str, message: str):
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
+# Pages with a layout of their own: a resident or a phone user sees the error in it.
+OWN_LAYOUTS = {"public": "errors/_public.html", "mobile": "errors/_mobile.html"}
+
+
 def _page(title: str, text: str) -> str:
+    own = OWN_LAYOUTS.get(request.blueprint or "")
+    if own is not None:
+        try:
+            return render_template(own, error_title=title, error_text=text)
+        except Exception:  # noqa: BLE001 — e.g. the database is down: the plain page below
+            current_app.logger.exception("error page drawn without its layout")
+            return render_template("errors/_plain.html", error_title=title, error_text=text)
     admins = current_app.extensions.get("admin") or []
     try:
         return admins[0].index_view.render("errors/_page.html", error_title=title, error_text=text)

@@ -12,6 +12,9 @@ from models.vocabulary import DeadlineUnit, HandlingLevel
 # How far apart two reports of a category may be and still be the same case (the duplicate
 # check's radius): at most 5 km, the width the duplicate check's index bands are sized for.
 MAX_DUPLICATE_RADIUS_M = 5000
+# The largest time limit of a category or dispatch rule, in any unit: far past any real one, and
+# inside the column (a longer number was a database error).
+MAX_DEADLINE = 9999
 
 
 class Category(db.Model):

@@ -124,7 +124,10 @@ def _attribute_value(definition: dict, values: list[str]):
         if not math.isfinite(number):
             raise ActionInvalid(_("“%(label)s” (attribute %(code)s) must be a number.",
                                   label=definition["description"], code=code))
-        return int(number) if number.is_integer() and "." not in value else number
+        # A whole number stays one while a double holds it exactly (and JSON readers too):
+        # 2 ** 70 written out is kept as 1.2e21, not as an integer no JSON encoder takes.
+        return int(number) if number.is_integer() and "." not in value \
+            and abs(number) <= 2 ** 53 else number
     if datatype == "datetime":
         try:
             return parse_iso_datetime(value).isoformat()

@@ -158,6 +158,12 @@ class Source(LabelledEnum):
                 cls.OPEN311: _l("Open311"), cls.IMPORT: _l("Import")}
 
 
+# The channels a staff member enters a report from by hand (the intake form): not those that
+# write their own reports (API, Open311, ledger import).
+HAND_ENTERED_SOURCES = frozenset({Source.PHONE, Source.WALK_IN, Source.PATROL, Source.WECHAT,
+                                  Source.WEB})
+
+
 class TicketStatus(LabelledEnum):
     PENDING = "pending"
     IN_PROGRESS = "in_progress"

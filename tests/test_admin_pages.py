@@ -240,3 +240,14 @@ def test_a_city_sized_board_offers_the_departments_of_whole_levels_and_of_the_ch
     assert offered() == ids(*top)
     assert offered(f"?area={world.areas['community1'].id}") == ids(*top, "office1")
     assert offered(f"?department={departments['office2'].id}") == ids(*top, "office2")
+
+
+def test_a_page_past_the_last_goes_to_the_last_page(world, login_as):
+    """?page=999 (an old link, a list that shrank) said "no tickets match" above 共 N 条."""
+    client = login_as("community")
+    response = client.get("/admin/ticket/?page=999&page_size=20")
+    assert response.status_code == 302
+    assert "page=" not in response.headers["Location"]  # one page of tickets: the first
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "列表共 1 页，已转到最后一页" in page
+    assert world.tickets[0].number in page

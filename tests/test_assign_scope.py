@@ -151,3 +151,86 @@ def test_the_ticket_page_offers_as_duplicates_only_tickets_inside_the_scope(worl
     assert across.number not in page
     page = login_as("district").get(f"/admin/ticket/details/?id={mine.id}").get_data(as_text=True)
     assert 'id="gd-duplicates"' in page and across.number in page
+
+
+def _another_streets_property_office(world):
+    """A property office in the other street's community, with a handler."""
+    from models import Department, DepartmentKind
+
+    office = Department(name="乙社区物业", kind=DepartmentKind.FUNCTIONAL,
+                        area=world.areas["community2"])
+    db.session.add(office)
+    add_user(world, "property2", Role.HANDLER, world.areas["community2"], office)
+    db.session.commit()
+    return office, world.users["property2"]
+
+
+def test_a_ticket_is_sent_only_to_a_department_serving_the_senders_area(world, client):
+    """Assign and transfer, through the API: another street's centre, another community's
+    office or property company is refused (422, nothing written); the district's departments
+    and those inside the area are not."""
+    ticket = make_ticket(world, "grid1")
+    db.session.commit()
+    property2, _handler = _another_streets_property_office(world)
+    token = token_for(client, "street")
+    before = _events(ticket.id)
+    for action in ("assign", "transfer"):
+        for outside in (world.departments["street2_centre"], world.departments["office2"],
+                        property2):
+            response = client.post(f"/api/v1/tickets/{ticket.id}/actions/{action}",
+                                   headers=auth(token), json={
+                                       "version": ticket.version, "department_id": outside.id,
+                                       "note": "请处理"})
+            assert response.status_code == 422, (action, outside.name, response.get_json())
+            assert "不服务您的管辖区域" in response.get_json()["error"]["message"]
+    assert _events(ticket.id) == before
+    db.session.refresh(ticket)
+    assert ticket.assigned_department_id is None
+    for inside in (world.departments["office1"], world.departments["sanitation"]):
+        response = client.post(f"/api/v1/tickets/{ticket.id}/actions/transfer",
+                               headers=auth(token), json={"version": ticket.version,
+                                                          "department_id": inside.id,
+                                                          "note": "请处理"})
+        assert response.status_code == 200, response.get_json()
+        db.session.refresh(ticket)
+        assert ticket.assigned_department_id == inside.id
+    # The district centre's area holds the other street: it may send the ticket there.
+    response = client.post(f"/api/v1/tickets/{ticket.id}/actions/transfer",
+                           headers=auth(token_for(client, "district")),
+                           json={"version": ticket.version, "department_id": property2.id,
+                                 "note": "请物业处理"})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_handler_of_a_department_serving_another_street_is_not_offered(world, client,
+                                                                          login_as):
+    """The district's handlers serve every street; another street's property handler is not
+    offered and is refused (also through the person, whose department would come with them)."""
+    from models.people.access import pickable_people
+
+    ticket = make_ticket(world, "grid1")
+    db.session.commit()
+    _office, handler2 = _another_streets_property_office(world)
+    offered = {p.id for p in pickable_people(world.users["street"])}
+    assert world.users["handler"].id in offered and handler2.id not in offered
+    response = _assign_by_api(client, token_for(client, "street"), ticket, handler2.id)
+    assert response.status_code == 422, response.get_json()
+    db.session.refresh(ticket)
+    assert ticket.assigned_user_id is None
+    assert handler2.id in {p.id for p in pickable_people(world.users["district"])}
+
+
+def test_the_bulk_transfer_refuses_a_department_of_another_street(world, login_as):
+    tickets = [make_ticket(world, "grid1"), make_ticket(world, "grid2")]
+    db.session.commit()
+    browser = login_as("street")
+    ids = ",".join(str(t.id) for t in tickets)
+    page = f"/admin/ticket/bulk/assign?ids={ids}"
+    response = browser.post(page, data={
+        "csrf_token": csrf_token(browser, page), "ids": ids,
+        "department_id": world.departments["street2_centre"].id, "note": "批量"})
+    assert response.status_code == 200
+    assert "共 2 条工单，已完成 0 条" in response.get_data(as_text=True)
+    for ticket in tickets:
+        db.session.refresh(ticket)
+        assert ticket.assigned_department_id is None

@@ -62,7 +62,7 @@ def test_policy_public_listing_and_custom_fields_are_edited_in_the_panel(world, 
 
 
 @pytest.mark.parametrize("text, words", [
-    ("{not json", "不是有效的 JSON"),
+    ("{not json", "不是有效的 JSON（第 1 行第 2 列）"),
     ('{"code": "bins"}', "JSON 列表"),
     ('[{"code": "1bins", "label": "x"}]', "字母开头"),
     ('[{"code": "bins", "label": "x"}, {"code": "bins", "label": "y"}]', "用了两次"),
@@ -106,3 +106,18 @@ def test_cases_of_a_category_off_the_public_list_are_not_shown_on_open311(world,
     parent.listed_publicly = True
     db.session.commit()
     assert client.get(f"/open311/v2/requests/{numbers['0301']}.json").status_code == 200
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("handle_deadline", "0", "请填写 1 到 9999 之间的整数"),  # WTForms' own said 必须大于 1
+    ("accept_deadline", "99999999999999999999", "请填写 1 到 9999 之间的整数"),
+    ("sort_order", "99999999999999999999", "不超过 2147483647 的整数"),  # was the database's error
+    ("duplicate_radius_m", "-5", "请填写 0 到 5000 之间的整数"),
+])
+def test_numbers_out_of_range_are_refused_in_words(world, login_as, field, value, words):
+    garbage = world.categories["garbage"]
+    admin = login_as("admin")
+    html = save(admin, garbage, name="改了名字", **{field: value}).get_data(as_text=True)
+    assert words in html, html[html.find("invalid-feedback"):][:600]
+    assert "Python int" not in html and "Failed" not in html
+    assert stored(garbage.id).name == garbage.name

@@ -187,3 +187,22 @@ def test_a_bulk_correction_with_a_made_up_category_or_priority_is_refused_and_ch
         assert message in page
     db.session.expire_all()
     assert [e.action for e in events(db.session.get(Ticket, ticket.id))][-1] == "dispatch"
+
+
+def test_a_corrected_deadline_must_be_a_real_moment_after_the_report(world, login_as):
+    """Year 1 was a 500 (the date overflowed at the database); a deadline before the report is
+    nonsense. Both are refused per ticket, with the reason, and change nothing."""
+    start = this_monday()
+    ticket = report(world, start)
+    before = ticket.handle_deadline
+    client = login_as("community")
+    for value, words in (("0001-01-01T00:00", "1900-01-01"), ("明天下午", "日期和时间"),
+                         ((start - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"), "不能早于")):
+        page = correct(client, ticket, handle_deadline=value, note="时限录错")
+        assert "已完成 0 条" in page and words in page, value
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).handle_deadline == before
+    later = (start + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    assert "已完成 1 条" in correct(client, ticket, handle_deadline=later, note="时限录错")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).handle_deadline == start + timedelta(days=3)

@@ -98,6 +98,9 @@ def test_a_nul_in_the_resident_form_and_the_phone_report_is_refused(world, clien
         "lat": "30.005", "lon": "120.005", "phone": "13611112222", "website": ""})
     assert sent.status_code == 400 and NUL_TEXT in sent.get_data(as_text=True)
     assert sent.mimetype == "text/html"
+    # in the residents' own layout, not the staff panel's (its menu, 登录, a link to /admin/)
+    assert 'class="p-body"' in sent.get_data(as_text=True)
+    assert "/admin/" not in sent.get_data(as_text=True)
     phone = login_as("gridworker")
     reported = phone.post("/m/api/reports", headers={
         "X-CSRFToken": session_csrf_token(phone), "Accept": "application/json"}, data={
@@ -212,3 +215,138 @@ def test_a_multipart_part_without_a_name_is_refused_not_a_500(world, client, api
                            content_type="multipart/form-data; boundary=b",
                            headers={**api, "Idempotency-Key": "photo-1"})
     assert "file" in api_error(response, 422)
+
+
+# --- digits of other scripts, huge numbers, surrogates, deep nesting (each a 500 before) -------
+def test_only_the_digits_0_to_9_make_a_number(world, client, api):
+    """"²" passed str.isdigit and failed int(): a 500 wherever a number was read; "١" (Arabic
+    one) was read as 1. Both are no number now: a 422 naming the field, or no such page."""
+    ticket = new_ticket(client, api["Authorization"][7:]).get_json()
+    url = f"/api/v1/tickets/{ticket['id']}/actions"
+    for digit in ("²", "١"):
+        assert api_error(client.post(f"{url}/note", json={"version": digit, "note": "x"},
+                                     headers=api), 422).startswith("version")
+        assert api_error(client.post(f"{url}/assign", json={
+            "version": ticket["version"], "department_id": digit}, headers=api),
+            422).startswith("department_id")
+        assert "assignee" in api_error(client.get(f"/api/v1/tickets?assignee={digit}",
+                                                  headers=api), 422)
+    assert client.get("/api/v1/tickets/%D9%A1", headers=api).status_code == 404
+    assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=api).status_code == 200
+
+
+def test_whole_number_takes_ascii_digits_within_range():
+    from models.fields import BIGINT_MAX, whole_number
+
+    assert [whole_number(v) for v in ("12", " 7 ", "²", "١", "1²", "-1", "", None, "3.0")] == \
+        [12, 7, None, None, None, None, None, None, None]
+    assert whole_number(str(2 ** 31)) is None and whole_number(str(2 ** 31), BIGINT_MAX) == 2 ** 31
+
+
+def test_a_number_too_large_for_a_double_is_refused(world, client, api):
+    body = ('{"category": "0101", "description": "垃圾桶满溢", "lat": ' + "9" * 400
+            + ', "lon": 120.004}')
+    response = client.post("/api/v1/tickets", data=body, headers={
+        **api, "Content-Type": "application/json"})
+    assert api_error(response, 422).startswith("lat")
+    assert ticket_count() == 0
+
+
+def test_a_huge_whole_number_attribute_is_kept_as_a_number_not_a_500(world, client, api):
+    """2 ** 70 in a number field: the ticket is created and its attribute read back (orjson
+    refused an integer past 64 bits after the ticket was written)."""
+    from .test_open311 import GARBAGE_FIELDS
+
+    world.categories["garbage"].custom_fields = GARBAGE_FIELDS
+    db.session.commit()
+    token = api["Authorization"][7:]
+    response = new_ticket(client, token, attributes={
+        "bins": 2 ** 70, "kind": "household"})
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    assert response.get_json()["attributes"]["bins"] == float(2 ** 70)
+    exact = new_ticket(client, token, attributes={"bins": 3}).get_json()
+    assert exact["attributes"]["bins"] == 3 and isinstance(exact["attributes"]["bins"], int)
+
+
+def test_half_a_surrogate_pair_in_json_is_400_and_changes_nothing(world, client, api):
+    """"\\ud800" parses to a string no database stores (a 500 at the INSERT); a whole pair, an
+    emoji escaped as two halves, is a character like any other."""
+    token = api["Authorization"][7:]
+    body = '{"category": "0101", "description": "垃圾\\ud800桶满溢", "lat": 30.006, "lon": 120.004}'
+    response = client.post("/api/v1/tickets", data=body, headers={
+        **api, "Content-Type": "application/json"})
+    assert "代理码" in api_error(response, 400)
+    assert ticket_count() == 0
+    ticket = new_ticket(client, token).get_json()
+    note = client.post(f"/api/v1/tickets/{ticket['id']}/actions/note", data=(
+        '{"version": %d, "note": "\\udfff"}' % ticket["version"]), headers={
+        **api, "Content-Type": "application/json"})
+    assert "代理码" in api_error(note, 400)
+    emoji = client.post("/api/v1/tickets", data=body.replace("\\ud800", "\\ud83d\\ude00"),
+                        headers={**api, "Content-Type": "application/json"})
+    assert emoji.status_code == 201 and "\U0001F600" in emoji.get_json()["description"]
+
+
+def test_a_body_nested_too_deeply_is_400(world, client, api):
+    body = '{"category": "0101", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post("/api/v1/tickets", data=body, headers={
+        **api, "Content-Type": "application/json"})
+    assert "嵌套" in api_error(response, 400)
+    assert ticket_count() == 0
+
+
+def test_descriptions_notes_and_photos_have_a_limit(world, client, api):
+    """A description or note of more than 10,000 characters (a document pasted by mistake) and
+    more than nine photos in one step are refused, in every channel that reaches the model."""
+    from models.tickets.attachments import MAX_PHOTOS_PER_STEP
+    from .test_public_pages import photo
+
+    token = api["Authorization"][7:]
+    message = api_error(new_ticket(client, token, description="长" * 10_001), 422)
+    assert message.startswith("description") and "10000 个字符" in message
+    assert ticket_count() == 0
+    assert new_ticket(client, token, description="长" * 10_000).status_code == 201
+    ticket = new_ticket(client, token).get_json()
+    url = f"/api/v1/tickets/{ticket['id']}"
+    assert api_error(client.post(f"{url}/actions/note", json={
+        "version": ticket["version"], "note": "记" * 10_001}, headers=api),
+        422).startswith("note")
+    photos = client.post(f"{url}/attachments", headers=api, data={
+        "version": str(ticket["version"]), "note": "现场照片",
+        "file": [(io.BytesIO(photo()), f"p{i}.jpg") for i in range(MAX_PHOTOS_PER_STEP + 1)]},
+        content_type="multipart/form-data")
+    assert "最多添加 9 张照片" in api_error(photos, 422)
+    assert client.get(url, headers=api).get_json()["version"] == ticket["version"]
+    # The model refuses too, whatever the caller (the ticket page, the phone pages, jobs).
+    from models.errors import ActionInvalid
+    from models.tickets.actions import Actor
+    from models.tickets.workflow import perform
+
+    row = db.session.get(Ticket, ticket["id"])
+    with pytest.raises(ActionInvalid, match="10000"):
+        perform(row, "note", Actor.staff(world.users["community"]),
+                expected_version=row.version, note="记" * 10_001)
+    db.session.rollback()
+
+
+def test_a_page_size_outside_1_to_200_is_refused(world, client, api):
+    """limit=0 and -1 answered one item, 10**9 two hundred: the document says 1 to 200."""
+    for value in ("0", "-1", "201", "1000000000", "²"):
+        assert "limit" in api_error(client.get(f"/api/v1/tickets?limit={value}", headers=api),
+                                    422), value
+    assert client.get("/api/v1/tickets?limit=200", headers=api).status_code == 200
+    assert client.get("/api/v1/tickets?limit=", headers=api).status_code == 200
+
+
+def test_an_error_in_the_field_app_keeps_its_layout(world, client, login_as):
+    """A ticket outside the grid worker's own, opened from an old link: the field app's 404,
+    back to their tasks, not the desktop panel's page."""
+    from .factories import make_ticket
+
+    other = make_ticket(world, "grid3")
+    db.session.commit()
+    page = login_as("gridworker").get(f"/m/tickets/{other.id}")
+    assert page.status_code == 404
+    html = page.get_data(as_text=True)
+    assert 'class="m-body"' in html and 'id="m-error"' in html and 'href="/m/"' in html
+    assert "/admin/" not in html

@@ -57,7 +57,7 @@ def test_inbox_holds_the_workers_tasks_by_tab_with_counts(world, login_as):
     html = client.get("/m/").get_data(as_text=True)
     assert tab_counts(html) == {"pending": 1, "in_progress": 2, "rework": 1, "due_soon": 1,
                                 "supervised": 0}
-    assert "待受理" in html and "审核退回" in html and "即将超期" in html
+    assert "待受理" in html and "审核退回" in html and "临期/超期" in html
     assert waiting.title in html and handling.title not in html
     assert own_report.title not in html and "别人的桶" not in html
     in_progress = client.get("/m/?tab=in_progress").get_data(as_text=True)
@@ -70,6 +70,18 @@ def test_inbox_holds_the_workers_tasks_by_tab_with_counts(world, login_as):
     assert client.get(f"/m/tickets/{own_report.id}").status_code == 200
     for tab in ("pending", "in_progress", "rework", "due_soon"):
         assert own_report.title not in client.get(f"/m/?tab={tab}").get_data(as_text=True)
+
+
+def test_a_tab_with_more_tickets_than_it_shows_says_so(world, login_as, monkeypatch):
+    from models.tickets import worklist
+
+    for n in range(3):
+        make_ticket(world, "grid1", title=f"垃圾桶{n}", assignee=world.users["gridworker"])
+    db.session.commit()
+    monkeypatch.setattr(worklist, "INBOX_LIMIT", 2)
+    html = login_as("gridworker").get("/m/").get_data(as_text=True)
+    assert len(re.findall(r'<a class="m-ticket ', html)) == 2
+    assert "此处显示 3 件中最紧急的 2 件" in html
 
 
 def test_a_handler_sees_the_department_queue(world, login_as):

@@ -437,3 +437,19 @@ def test_a_step_of_the_past_is_judged_at_its_own_moment(world):
         do(ticket, action, username, world, now=then + timedelta(hours=hours), **params)
     assert ticket.status == TicketStatus.CLOSED and ticket.reopen_count == 1 and ticket.rating == 3
     assert replays_to_ticket(ticket, events_of(ticket.id))
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"title": "长" * 201}, "超过 200 个字符"),  # was cut to 200 without a word
+    ({"priority": "very"}, "请从列表中选择来源渠道和紧急程度"),  # was reset to 一般, and the channel too
+    ({"source": "open311"}, "请从列表中选择来源渠道和紧急程度"),  # a channel the form never offers
+])
+def test_the_intake_form_refuses_what_it_would_otherwise_change(world, login_as, changes, words):
+    staff = login_as("community")
+    form = {"csrf_token": csrf_token(staff, "/admin/ticket/new/"),
+            "category_id": world.categories["garbage"].id, "description": "甲一网格垃圾桶满溢",
+            "lon": "120.004", "lat": "30.006", "coord_system": "wgs84", "source": "phone",
+            "priority": "urgent", "reporter_phone": "13900001111", **changes}
+    html = staff.post("/admin/ticket/new/", data=form).get_data(as_text=True)
+    assert words in html
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one() == 0

@@ -256,16 +256,18 @@ def json_body(schema: dict[str, Field]) -> dict:
 # The bodies the API reads: each field's kind, and lengths from the columns that store it.
 TOKEN_BODY = {"username": text(User.username), "password": text()}
 NEW_TICKET_BODY = {
-    "category": text(Category.code), "description": text(), "title": text(Ticket.title),
+    "category": text(Category.code), "description": text(Ticket.description),
+    "title": text(Ticket.title),
     "lat": NUMBER, "lon": NUMBER, "coord_system": text(limit=16), "address": text(Ticket.address),
     "area_code": text(Area.code), "priority": text(limit=16), "source": text(limit=16),
     "reporter_name": text(Ticket.reporter_name), "reporter_phone": text(Ticket.reporter_phone),
     "reporter_email": text(Ticket.reporter_email), "attributes": OBJECT}
 ACTION_BODY = {
-    "version": integer(), "note": text(), "department_id": integer(), "user_id": integer(),
+    "version": integer(), "note": text(TicketEvent.note), "department_id": integer(),
+    "user_id": integer(),
     "until": text(limit=40), "rating": integer(), "master_id": integer(BIGINT_MAX),
     "master_number": text(Ticket.number), "department_ids": INTEGERS}
-TASK_ACTION_BODY = {"version": integer(), "note": text()}
+TASK_ACTION_BODY = {"version": integer(), "note": text(TicketEvent.note)}
 
 
 # --- representation ----------------------------------------------------------------------------
@@ -546,7 +548,7 @@ def list_tickets():
         if args.get(name):
             moment = _moment(args[name], end=(op == "le"))
             query = query.where(Ticket.created_at >= moment if op == "ge" else Ticket.created_at <= moment)
-    limit = min(max(_int(args.get("limit") or PAGE_SIZE, "limit"), 1), MAX_PAGE_SIZE)
+    limit = _page_size(args.get("limit"))
     if args.get("cursor"):
         created, last_id = _decode_cursor(args["cursor"])
         # A row comparison is an index condition on (created_at, id); an OR would be a filter.
@@ -574,10 +576,23 @@ def _row_id(value, name: str) -> int:
 
 
 def _int(value, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ApiError(422, "invalid", _("%(name)s must be a whole number.", name=name)) from None
+    number = whole_number(value)
+    if number is None or isinstance(value, (bool, float)):
+        raise ApiError(422, "invalid", _("%(name)s must be a whole number from 0 to %(max)s.",
+                                         name=name, max=INTEGER_MAX))
+    return number
+
+
+def _page_size(value) -> int:
+    """The items on a page: ``limit`` from 1 to MAX_PAGE_SIZE (as the API document says),
+    PAGE_SIZE when not given."""
+    if value in (None, ""):
+        return PAGE_SIZE
+    number = whole_number(value)
+    if number is None or not 1 <= number <= MAX_PAGE_SIZE:
+        raise ApiError(422, "invalid", _("limit must be a whole number from 1 to %(max)s.",
+                                         max=MAX_PAGE_SIZE))
+    return number
 
 
 def _moment(value: str, *, end: bool) -> datetime:

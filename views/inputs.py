@@ -15,16 +15,17 @@ Refusals raise ``InputRefused``; admin_app/error_pages.py answers it in the call
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import request
 from flask_babel import gettext as _
 
-from models.fields import column_length, has_nul, nul_message, too_long_message
+from models.fields import (BIGINT_MAX, INTEGER_MAX, column_length,  # noqa: F401 (the edge's)
+                           has_lone_surrogate, has_nul, nul_message, surrogate_message,
+                           too_long_message, whole_number)
 
-INTEGER_MAX = 2 ** 31 - 1  # an INTEGER column (ids of configuration rows, versions)
-BIGINT_MAX = 2 ** 63 - 1  # a BIGINT column (ticket ids)
 CHECKED_HEADERS = ("Idempotency-Key", "Authorization")
 
 
@@ -36,21 +37,30 @@ class InputRefused(Exception):
         self.message, self.status, self.code = message, status, code
 
 
-def whole_number(value, maximum: int = INTEGER_MAX) -> int | None:
-    """The non-negative whole number in ``value``, or None when it is none or out of range."""
-    text = str(value if value is not None else "").strip()
-    if not text.isdigit() or len(text) > 19:
-        return None
-    number = int(text)
-    return number if number <= maximum else None
-
-
 # --- every request -------------------------------------------------------------------------------
 def refuse_unstorable_input() -> None:
-    """Before any view: a NUL anywhere in the request is a 400 (an id in the path past any
-    column's range is already a 404: admin_app's bounded int converter)."""
+    """Before any view: a NUL anywhere in the request, or half of a surrogate pair in a JSON
+    body (the only way one can come in: forms, queries and files are decoded from UTF-8), is a
+    400 (an id in the path past any column's range is already a 404: admin_app's bounded int
+    converter)."""
     if _request_has_nul():
         raise InputRefused(nul_message(), status=400, code="bad_request")
+    if request.is_json and ESCAPED_SURROGATE.search(request.get_data()) \
+            and has_lone_surrogate(request_json()):
+        raise InputRefused(surrogate_message(), status=400, code="bad_request")
+
+
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of one (pairs are fine)
+
+
+def request_json():
+    """The request's JSON, None when there is none or it is malformed; a body nested deeper
+    than the parser goes (``[[[…]]]``) is refused, not a 500."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise InputRefused(_("The JSON body is nested too deeply."), status=400,
+                           code="bad_request") from None
 
 
 def _request_has_nul() -> bool:
@@ -66,7 +76,7 @@ def _request_has_nul() -> bool:
         body = request.get_data()  # kept: the view reads it again
         if b"\x00" not in body and b"\\u0000" not in body:  # JSON writes a NUL as \u0000
             return False
-        return has_nul(request.get_json(silent=True))
+        return has_nul(request_json())
     return (has_nul(list(request.form.items(multi=True)))
             or has_nul([f.filename for f in request.files.values() if f.filename]))
 
@@ -97,7 +107,7 @@ INTEGERS = Field("integers", INTEGER_MAX)
 def json_object(schema: Mapping[str, Field]) -> dict:
     """The request's JSON object, each field of ``schema`` present checked (and integers given as
     digits read as numbers); fields the schema does not name are passed on as sent."""
-    data = request.get_json(silent=True)
+    data = request_json()
     if not isinstance(data, dict):
         raise InputRefused(_("Send a JSON object."))
     for name, field in schema.items():
@@ -142,7 +152,7 @@ def _number(name: str, value):
     try:
         number = float(value) if isinstance(value, (str, int, float)) \
             and not isinstance(value, bool) else None
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a whole number of 400 digits
         number = None
     if number is None or not math.isfinite(number):
         raise InputRefused(_("%(name)s must be a number.", name=name))

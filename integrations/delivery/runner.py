@@ -40,6 +40,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from models.base import db, utcnow
+from models.fields import BIGINT_MAX, whole_number
 from models.notify.messages import Message, message_context, preview, render_message
 from models.notify.outbox import Notification
 from models.settings import setting
@@ -289,7 +290,7 @@ def describe_error(exc: BaseException) -> str:
 
 def retry_failed(notification_ids) -> int:
     """An administrator sends failed rows again: back to pending, attempts reset (not committed)."""
-    ids = [int(i) for i in notification_ids if str(i).strip().isdigit()]
+    ids = [n for n in (whole_number(i, BIGINT_MAX) for i in notification_ids) if n is not None]
     if not ids:
         return 0
     result = db.session.execute(

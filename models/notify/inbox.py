@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from models.base import db, utcnow
+from models.fields import BIGINT_MAX, whole_number
 from models.notify.messages import Message, message_context, render_message
 from models.notify.outbox import Notification
 from models.vocabulary import Channel, NotificationState
@@ -40,7 +41,7 @@ def mark_read(user_id: int, ids=None) -> int:
         _mine(user_id), Notification.state == NotificationState.SENT,
         Notification.read_at.is_(None))
     if ids is not None:
-        wanted = [int(i) for i in ids if str(i).strip().isdigit()]
+        wanted = [n for n in (whole_number(i, BIGINT_MAX) for i in ids) if n is not None]
         if not wanted:
             return 0
         query = query.where(Notification.id.in_(wanted))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterable, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from models.areas.hierarchy import LEVEL_COLUMN, Area
 from models.base import db
@@ -263,15 +263,26 @@ def _levels_shown(levels: list[AreaLevel | None]) -> set[AreaLevel | None] | Non
 
 
 def _assignable_people(user: User) -> sa.Select:
-    """Active people of an assignable role inside the user's scope area; department handlers
-    serve every area, so they are always in it."""
+    """Active people of an assignable role inside the user's scope area, and the handlers of
+    the departments serving it (``_serves``: a district department serves every street; the
+    property office of another street's community does not)."""
     query = (sa.select(User).outerjoin(Department, User.department_id == Department.id)
              .where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES)))
     scope = user.scope_area
     if not sees_everywhere(user) and scope is not None:
-        query = query.outerjoin(Area, User.scope_area_id == Area.id).where(
-            sa.or_(User.role == Role.HANDLER, Area.path.startswith(scope.path)))
+        department_area = aliased(Area)
+        query = (query.outerjoin(Area, User.scope_area_id == Area.id)
+                 .outerjoin(department_area, Department.area_id == department_area.id)
+                 .where(sa.or_(sa.and_(User.role == Role.HANDLER,
+                                       _serves(department_area, scope)),
+                               Area.path.startswith(scope.path))))
     return query
+
+
+def _serves(area, scope: Area) -> sa.ColumnElement[bool]:
+    """SQL: a department of ``area`` serves ``scope`` — its area lies above the scope or inside
+    it."""
+    return sa.or_(area.id.in_(scope.ancestor_ids), area.path.startswith(scope.path))
 
 
 def pickable_people(user: User) -> list[User]:
@@ -322,9 +333,17 @@ def _pickable_departments(user: User) -> sa.Select:
     query = sa.select(Department).where(Department.active.is_(True))
     scope = user.scope_area
     if not sees_everywhere(user) and scope is not None:
-        query = query.join(Area, Area.id == Department.area_id).where(sa.or_(
-            Area.id.in_(scope.ancestor_ids), Area.path.startswith(scope.path)))
+        query = query.join(Area, Area.id == Department.area_id).where(_serves(Area, scope))
     return query.order_by(Department.name, Department.id)
+
+
+def may_send_to_department(user: User, department: Department) -> bool:
+    """Whether this user may send a ticket to ``department`` (assign, transfer): the
+    departments the forms offer (pickable_departments), whichever channel the action comes
+    through."""
+    found = db.session.execute(_pickable_departments(user).with_only_columns(Department.id)
+                               .where(Department.id == department.id)).first()
+    return found is not None
 
 
 def pickable_department_names(user: User) -> tuple[DepartmentName, ...]:

@@ -209,7 +209,14 @@ def public_photos(ticket: Ticket) -> list[Attachment]:
 
 def check_uploads(uploads) -> list:
     """Validate every upload of an action before the ticket changes at all."""
-    return [check_upload(item) for item in uploads or []]
+    uploads = list(uploads or [])
+    if len(uploads) > MAX_PHOTOS_PER_STEP:
+        raise ActionInvalid(_("At most %(count)s photos can be added in one step.",
+                              count=MAX_PHOTOS_PER_STEP))
+    return [check_upload(item) for item in uploads]
+
+
+MAX_PHOTOS_PER_STEP = 9  # what a phone's share sheet sends at once
 
 
 def save_attachments(ticket: Ticket, event: TicketEvent, uploads, *, uploaded_by: User | None) -> None:

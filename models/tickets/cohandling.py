@@ -35,7 +35,7 @@ from models.tickets.dispatch import ticket_owner
 from models.tickets.dispatch_rules import DispatchRule
 from models.tickets.records import TicketChangedError, check_version
 from models.tickets.tables import Ticket, TicketEvent
-from models.tickets.timeline import record_event
+from models.tickets.timeline import check_note, record_event
 from models.vocabulary import ACTIVE_TASK_STATUSES, OPEN_STATUSES, ActorKind, TaskStatus
 
 OPEN, ACCEPTED, SUBMITTED, RETURNED, CLOSED = (TaskStatus.OPEN, TaskStatus.ACCEPTED,
@@ -252,6 +252,7 @@ def act_on_task(ticket: Ticket, task: CoHandlingTask, name: str, actor: Actor, *
     refusal = _refusal(name, actor, ticket, task)
     if refusal:
         raise ActionForbidden(refusal)
+    check_note(note)
     text = (note or "").strip() or None
     if step.note_required and not text:
         raise ActionInvalid(_("Give %(what)s.", what=_NOTE_WHAT[name]()))

@@ -55,7 +55,7 @@ def submit_public_report(report: PublicReport, now: datetime | None = None) -> t
             raise ActionInvalid(_("That case can no longer be joined. Send your report as a "
                                   "new one."))
         joined = join_ticket(ticket, Actor.reporter(), source=RESIDENT_SOURCE, name=report.name,
-                             phone=phone, photos=photos, now=now)
+                             phone=phone, note=report.description, photos=photos, now=now)
         code = joined.tracking_code
     else:
         ticket = report_ticket(Report(

@@ -34,7 +34,8 @@ class ReportCount(db.Model):
 
 
 class ReportRefused(ActionInvalid):
-    """A public report refused by a limit; nothing was stored."""
+    """A public report refused by a limit on its senders (429); nothing was stored. What the
+    report itself holds is refused as any invalid input (ActionInvalid, 422)."""
 
     code = "too_many"
     http_status = 429
@@ -62,6 +63,15 @@ def max_text() -> int:
     return setting("PUBLIC_REPORT_MAX_TEXT", 1000)
 
 
+RESIDENT_NOTE_MAX = 500  # a resident's rating comment or reason for reopening, in characters
+
+
+def check_resident_note(note: str | None) -> None:
+    if len(note or "") > RESIDENT_NOTE_MAX:
+        raise ActionInvalid(_("Please write at most %(count)s characters.",
+                              count=RESIDENT_NOTE_MAX))
+
+
 def _key(limit: Limit, value: str) -> str:
     return f"{limit.kind}:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:64]
 
@@ -87,13 +97,13 @@ def check_public_report(*, honeypot: str | None, description: str, photo_count: 
     transaction: a later refusal rolls the count back with everything else."""
     now = now or utcnow()
     if (honeypot or "").strip():
-        raise ReportRefused(_("The report could not be accepted. Please fill in the form "
+        raise ActionInvalid(_("The report could not be accepted. Please fill in the form "
                               "yourself, without an automatic form filler."))
     if len(description or "") > max_text():
-        raise ReportRefused(_("Please describe the problem in at most %(count)s characters.",
+        raise ActionInvalid(_("Please describe the problem in at most %(count)s characters.",
                               count=max_text()))
     if photo_count > max_photos():
-        raise ReportRefused(_("At most %(count)s photos can be sent with one report.",
+        raise ActionInvalid(_("At most %(count)s photos can be sent with one report.",
                               count=max_photos()))
     for limit, value in _senders(ip, phone):
         allowed = setting(limit.setting, limit.default)

@@ -21,7 +21,7 @@ from models.base import utcnow
 from models.errors import ActionInvalid
 from models.settings import setting
 from models.tickets.actions import Action, Actor
-from models.tickets.reporters import joined_reporter
+from models.tickets.reporters import further_reporters, joined_reporter
 from models.tickets.tables import Ticket, TicketEvent
 from models.tickets.timeline import record_event
 from models.vocabulary import RatingSource
@@ -88,6 +88,16 @@ def record_follow_up(ticket: Ticket, actor: Actor, now: datetime, rating=None, n
     _store(ticket, value, comment, now, RatingSource.FOLLOW_UP, recorder.id if recorder else None)
     return record_event(ticket, Action.FOLLOW_UP, actor=recorder, actor_kind=actor.kind, at=now,
                         note=comment, details={"rating": value})
+
+
+def clear_ratings(ticket: Ticket) -> None:
+    """A reopened case waits for new ratings of its next closing, the first reporter's and those
+    of the residents who joined: the old ones stay on the timeline, and in the statistics of the
+    closing they followed (models/stats/facts.py reads the events)."""
+    ticket.rating = ticket.rating_comment = ticket.rated_at = None
+    ticket.rating_source = ticket.rated_by_id = None
+    for joined in further_reporters(ticket):
+        joined.rating = joined.rating_comment = joined.rated_at = None
 
 
 def _store(ticket: Ticket, value: int, comment: str | None, now: datetime,

@@ -71,13 +71,13 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
     if not (title or "").strip():
         raise TicketInputError(_("The title is required."))
     phone = clean_phone(reporter_phone)  # every refusal before the number is taken
-    check_ticket_texts(title=title.strip()[:200], description=description, address=address,
+    check_ticket_texts(title=title.strip(), description=description, address=address,
                        reporter_name=reporter_name, reporter_email=reporter_email)
     numbered = number_new_ticket(at.astimezone(local_zone()).date())
     ticket = Ticket(
         number=numbered.number,
         tracking_code=new_tracking_code(),
-        title=title.strip()[:200], description=(description or "").strip(), category=category,
+        title=title.strip(), description=(description or "").strip(), category=category,
         priority=priority, source=source, status=TicketStatus.PENDING, lat=lat, lon=lon,
         address=address, reporter_name=reporter_name, reporter_phone=phone,
         reporter_email=reporter_email, created_by_id=actor.id if actor else None,
@@ -155,7 +155,23 @@ def correct_tickets(ticket: Ticket, actor: User, changes: dict, reason: str | No
     if not changes:
         raise TicketInputError(_("Choose what to correct."))
     _check_category(changes)
+    if changes.get("handle_deadline") is not None:
+        changes = {**changes, "handle_deadline": _corrected_deadline(ticket,
+                                                                     changes["handle_deadline"])}
     return apply_correction(ticket, actor, changes, reason.strip())
+
+
+def _corrected_deadline(ticket: Ticket, value) -> datetime:
+    """A handling deadline given in a correction (text or datetime, local time when no zone):
+    a real date and time, not before the ticket was reported."""
+    from models.clock import format_local
+    from models.tickets.owner_deadlines import parse_new_deadline
+
+    deadline = parse_new_deadline(value)
+    if deadline < ticket.created_at:
+        raise TicketInputError(_("The deadline cannot lie before the ticket was reported "
+                                 "(%(reported)s).", reported=format_local(ticket.created_at)))
+    return deadline
 
 
 def _check_category(changes: dict) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models.base import BigId, UTCDateTime, db, str_enum, utcnow
 from models.categories import Category, publicly_listed_category_ids
 from models.errors import ActionForbidden, ActionInvalid
+from models.fields import check_text
 from models.people.access import can_report_tickets
 from models.people.phones import clean_phone
 from models.people.user import User
@@ -28,7 +29,7 @@ from models.tickets.duplicates import possible_duplicates
 from models.tickets.numbering import new_tracking_code
 from models.tickets.records import TicketChangedError
 from models.tickets.tables import Ticket
-from models.tickets.timeline import append_event
+from models.tickets.timeline import append_event, check_note
 from models.vocabulary import OPEN_STATUSES, ActorKind, AttachmentKind, Source
 
 
@@ -151,26 +152,30 @@ def is_publicly_listed(category_id: int) -> bool:
 
 
 def join_ticket(ticket: Ticket, actor: Actor, *, source: Source, name: str | None = None,
-                phone: str | None = None, email: str | None = None,
+                phone: str | None = None, email: str | None = None, note: str | None = None,
                 photos: list[Upload] | None = None, now: datetime | None = None) -> TicketReporter:
-    """Add a further reporter to an open ticket (a ``join`` event on its timeline); they get
-    their own tracking code and are told what happens to the case, closing included."""
+    """Add a further reporter to an open ticket (a ``join`` event on its timeline, with what
+    they said as its note); they get their own tracking code and are told what happens to the
+    case, closing included."""
     now = now or utcnow()
     if actor.kind == ActorKind.USER and (actor.user is None or not can_report_tickets(actor.user)):
         raise ActionForbidden(_("You may not report tickets."))
     if ticket.status not in OPEN_STATUSES:
         raise ActionInvalid(_("This case is no longer open; report the problem as a new one."))
     phone = clean_phone(phone)
-    uploads = [check_upload(Upload(AttachmentKind.BEFORE, p.filename, p.data))
+    name, email, note = ((text or "").strip() or None for text in (name, email, note))
+    check_text(_("The reporter's name"), name, TicketReporter.name)
+    check_text(_("The reporter's e-mail"), email, TicketReporter.email)
+    check_note(note)
+    uploads = [check_upload(Upload(AttachmentKind.BEFORE, p.filename, p.data, gps=p.gps))
                for p in photos or []]
-    row = TicketReporter(ticket_id=ticket.id, source=source, phone=phone,
-                         name=(name or "").strip()[:64] or None,
-                         email=(email or "").strip() or None,
-                         tracking_code=unused_tracking_code(), created_at=now)
+    row = TicketReporter(ticket_id=ticket.id, source=source, phone=phone, name=name,
+                         email=email, tracking_code=unused_tracking_code(), created_at=now)
     db.session.add(row)
     try:
         event = append_event(ticket, Action.JOIN, actor=actor.user, actor_kind=actor.kind, at=now,
-                             details={"source": source.value, "photos": len(uploads)})
+                             note=note, details={"source": source.value,
+                                                 "photos": len(uploads)})
         db.session.flush()
     except StaleDataError:
         raise TicketChangedError(TicketChangedError.default_message()) from None

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.areas.hierarchy import Area
 from models.base import BigId, UTCDateTime, db, str_enum, utcnow
 from models.categories import Category
+from models.fields import LONG_TEXT_MAX
 from models.people.department import Department
 from models.people.user import User
 from models.vocabulary import (HANDLING_STATUSES, OPEN_STATUSES, ActorKind, AreaLevel,
@@ -39,7 +40,8 @@ class Ticket(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(24), unique=True)
     title: Mapped[str] = mapped_column(sa.String(200))
-    description: Mapped[str] = mapped_column(sa.Text, default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="",
+                                             info={"max_chars": LONG_TEXT_MAX})
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"))
     priority: Mapped[Priority] = mapped_column(str_enum(Priority), default=Priority.NORMAL)
     source: Mapped[Source] = mapped_column(str_enum(Source))
@@ -205,7 +207,7 @@ class TicketEvent(db.Model):
     to_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     from_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
     to_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(sa.Text, info={"max_chars": LONG_TEXT_MAX})
     details: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -15,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models.base import db, utcnow
 from models.bulk import insert_rows, recordset, recordset_document, rows_source
 from models.driver import insert_statement, run
+from models.fields import check_text
 from models.notify.outbox import Notification
 from models.people.department import Department
 from models.people.user import User
@@ -81,6 +83,16 @@ def append_event(
     db.session.add(event)
     mark_changed(ticket)  # the statistics fold it again (same transaction as the event)
     return event
+
+
+def check_note(note) -> None:
+    """Refuse (TextRefused) a note the timeline cannot keep: a NUL, half a surrogate pair, more
+    than its column's characters."""
+    if isinstance(note, str):
+        check_text(_NOTE_LABEL, note, TicketEvent.note)
+
+
+_NOTE_LABEL = _l("The note")
 
 
 def moves_activity(event: TicketEvent) -> bool:

@@ -21,24 +21,23 @@ from models.areas.hierarchy import Area, lineage
 from models.base import db, utcnow
 from models.errors import ActionForbidden, ActionInvalid
 from models.people.department import Department
-from models.people.user import User
-from models.people.roles import ASSIGNABLE_ROLES, MANAGER_ROLES, REPORTING_ROLES
+from models.people.roles import MANAGER_ROLES, REPORTING_ROLES
 from models.settings import setting
-from models.tickets.actions import (ACTIONS, INV, IP, PR, RULES, Action, ActionRule, Actor, C, P,
-                                    S)
+from models.tickets.actions import ACTIONS, INV, IP, PR, RULES, Action, Actor, C, P, S
 from models.tickets.attachments import check_uploads, save_attachments
 from models.tickets.cohandling import (add_co_handlers, dispatch_co_handlers, end_open_tasks,
                                        open_tasks_refusal)
 from models.tickets.deadlines import in_time, set_deadlines
 from models.tickets.dispatch import command_centre_owner, office_at, ticket_owner, ticket_place
 from models.tickets.owner_deadlines import new_clock, parse_new_deadline, restart_clock
-from models.tickets.ratings import RATING_ACTIONS, rate, rating_refusal, record_follow_up
+from models.tickets.ratings import (RATING_ACTIONS, clear_ratings, rate, rating_refusal,
+                                    record_follow_up)
 from models.tickets.records import TicketChangedError, check_version
 from models.tickets.reporters import joined_reporter
 from models.tickets.tables import Ticket, TicketEvent
-from models.tickets.timeline import record_event
-from models.vocabulary import (OPEN_STATUSES, ActorKind, AreaLevel, AttachmentKind, Role,
-                               TicketStatus)
+from models.tickets.targets import assignment_target, check_department_target, get_or_refuse
+from models.tickets.timeline import check_note, record_event
+from models.vocabulary import ActorKind, AreaLevel, AttachmentKind, Role, TicketStatus
 
 NEXT_LEVEL = {AreaLevel.GRID: AreaLevel.COMMUNITY, AreaLevel.COMMUNITY: AreaLevel.STREET,
               AreaLevel.STREET: AreaLevel.DISTRICT}
@@ -99,6 +98,7 @@ def perform(ticket: Ticket, action: str, actor: Actor, *, expected_version: int 
         raise ActionInvalid(_("Unknown action %(action)s.", action=action))
     check_version(ticket, expected_version)
     _check_allowed(ticket, action, actor, now)
+    check_note(params.get("note"))
     try:
         return HANDLERS[action](ticket, actor, now, **params)
     except StaleDataError:
@@ -153,20 +153,6 @@ def _required_text(value: str | None, what: str) -> str:
     return text
 
 
-def _get(model, ident, what: str):
-    try:
-        obj = db.session.get(model, int(ident)) if ident not in (None, "") else None
-    except (TypeError, ValueError):
-        obj = None
-    if obj is None:
-        raise ActionInvalid(_("Unknown %(what)s.", what=what))
-    return obj
-
-
-def _actor_user(actor: Actor) -> User | None:
-    return actor.user
-
-
 def _event(ticket: Ticket, action: str, actor: Actor, now: datetime, **kwargs) -> TicketEvent:
     return record_event(ticket, action, actor=actor.user, actor_kind=actor.kind, at=now, **kwargs)
 
@@ -203,32 +189,8 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
     return event
 
 
-def _target(actor: Actor, department_id, user_id) -> tuple[Department | None, User | None]:
-    """Whom an assignment goes to: a department and/or a person the actor may pick."""
-    from models.people.access import may_assign_to
-
-    department = _get(Department, department_id, _("department")) if department_id else None
-    user = _get(User, user_id, _("user")) if user_id else None
-    if department is None and user is None:
-        raise ActionInvalid(_("Choose a department or a person."))
-    if user is not None:
-        if not user.active or user.role not in ASSIGNABLE_ROLES:
-            raise ActionInvalid(_("%(name)s cannot take tickets.", name=user.display_name))
-        if actor.user is not None and not may_assign_to(actor.user, user):
-            raise ActionInvalid(_("%(name)s works outside your area; choose someone from the "
-                                  "list.", name=user.display_name))
-        if department is None:
-            department = user.department
-        elif user.department_id not in (None, department.id):
-            raise ActionInvalid(_("%(name)s does not work in %(department)s.",
-                                  name=user.display_name, department=department.name))
-    if department is not None and not department.active:
-        raise ActionInvalid(_("%(department)s is not active.", department=department.name))
-    return department, user
-
-
 def _assign(ticket, actor, now, department_id=None, user_id=None, note=None, **_ignored):
-    department, user = _target(actor, department_id, user_id)
+    department, user = assignment_target(actor, department_id, user_id)
     if user is not None and user.role == Role.GRID_WORKER:
         ticket.current_level = AreaLevel.GRID
     elif department is not None and department.area is not None:
@@ -239,13 +201,12 @@ def _assign(ticket, actor, now, department_id=None, user_id=None, note=None, **_
 
 
 def _transfer(ticket, actor, now, department_id=None, note=None, **_ignored):
-    department = _get(Department, department_id, _("department"))
+    department = get_or_refuse(Department, department_id, _("department"))
     if department.id == ticket.assigned_department_id:
         raise ActionInvalid(_("The ticket is already with %(department)s.",
                               department=department.name))
     reason = _required_text(note, _("a reason for the transfer"))
-    if not department.active:
-        raise ActionInvalid(_("%(department)s is not active.", department=department.name))
+    check_department_target(actor, department)
     ticket.current_level = department.area.level
     restart_clock(ticket, now)
     return _event(ticket, "transfer", actor, now, to_status=P, to_department=department,
@@ -435,7 +396,7 @@ def _merge(ticket, actor, now, master_id=None, note=None, **_ignored):
     from models.people.access import can_see_ticket
 
     unknown = ActionInvalid(_("Unknown %(what)s.", what=_("ticket to merge into")))
-    master = _get(Ticket, master_id, _("ticket to merge into"))
+    master = get_or_refuse(Ticket, master_id, _("ticket to merge into"))
     seen = {ticket.id}
     while True:
         # A ticket outside the actor's view, or a chain of merges leading out of it, is no
@@ -463,6 +424,7 @@ def _reopen(ticket, actor, now, note=None, **_ignored):
     ticket.closed_at = None
     ticket.reopen_count += 1
     ticket.rework_count += 1
+    clear_ratings(ticket)  # the next closing is rated anew
     restart_clock(ticket, now, accept=False)
     return _event(ticket, "reopen", actor, now, to_status=IP, note=reason)
 

@@ -83,12 +83,15 @@ def _tab_tickets(user: User, tab: str, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(my_tasks(user), tab_condition(tab, now))
 
 
-def inbox(user: User, tab: str, now: datetime, limit: int = 100) -> list[Ticket]:
+INBOX_LIMIT = 100  # tickets a tab shows, the most urgent (the page says when there are more)
+
+
+def inbox(user: User, tab: str, now: datetime, limit: int | None = None) -> list[Ticket]:
     """One tab of the inbox, most urgent first (nearest running deadline, then oldest)."""
     deadline = running_deadline_sql()
     return list(db.session.execute(
         sa.select(Ticket).where(_tab_tickets(user, tab, now))
-        .order_by(deadline.is_(None), deadline, Ticket.id).limit(limit)
+        .order_by(deadline.is_(None), deadline, Ticket.id).limit(limit or INBOX_LIMIT)
         .options(*ticket_list_loads(("grid",)))).scalars())
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -11,9 +11,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError, StatementError
+from wtforms import IntegerField
 
 from models import Role, db
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
+from views.inputs import INTEGER_MAX, whole_number
 
 
 class AdminForm(FlaskForm):
@@ -26,6 +28,18 @@ class AdminForm(FlaskForm):
         else:
             super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
 
+    def validate(self, extra_validators=None) -> bool:
+        """Each field's own checks, and every whole number within an INTEGER column (a longer
+        one was a database error, shown raw)."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, IntegerField) and isinstance(field.data, int) \
+                    and abs(field.data) > INTEGER_MAX:
+                field.errors = [*field.errors, _("Give a whole number of at most %(max)s.",
+                                                 max=INTEGER_MAX)]
+                valid = False
+        return valid
+
 
 class IdFilter(FilterEqual):
     """Equality on an integer id column (PostgreSQL will not compare an integer with text)."""
@@ -34,7 +48,7 @@ class IdFilter(FilterEqual):
         return int(value)
 
     def validate(self, value):
-        return str(value).strip().isdigit() and int(value) < 2 ** 31  # an integer column
+        return whole_number(value) is not None  # fits an integer column
 
 
 def user_has_role(roles: frozenset[Role]) -> bool:
@@ -104,13 +118,28 @@ class GridDeskModelView(RoleGate, ModelView):
     @expose("/")
     def index_view(self):
         try:
-            return super().index_view()
+            page = super().index_view()
         except (ValueError, LookupError, TypeError, OverflowError, StatementError):
             if not any(key.startswith("flt") for key in request.args):
                 raise
             db.session.rollback()
             flash(_("The list cannot be filtered that way; it is shown without filters."), "error")
             return redirect(url_for(".index_view"))
+        last = g.pop("gd_last_page", None)
+        if last is not None:  # a page past the end (an old link, a list that shrank): the last
+            flash(_("The list has %(count)s pages; this is the last one.", count=last + 1),
+                  "info")
+            args = {**request.args.to_dict(), "page": last}
+            return redirect(url_for(".index_view", **{k: v for k, v in args.items()
+                                                      if k != "page" or v}))
+        return page
+
+    def get_list(self, page, *args, page_size=None, **kwargs):
+        count, rows = super().get_list(page, *args, page_size=page_size, **kwargs)
+        size = page_size or self.page_size
+        if page and count and size and isinstance(rows, list) and not rows:
+            g.gd_last_page = (count - 1) // size
+        return count, rows
 
     def get_one(self, id):
         """The record of a URL's ?id=; an id that is none of this table's (edited by hand:

@@ -23,16 +23,25 @@ from models.calendar import (WorkCalendarDay, chinese_calendar_years, generate_y
                              provisional_years)
 from models.calendar_arrangement import (ArrangementError, enter_arrangement, read_arrangement,
                                          stored_arrangement)
-from models.categories import MAX_DUPLICATE_RADIUS_M, CategoryError, check_category
+from models.categories import MAX_DEADLINE, MAX_DUPLICATE_RADIUS_M, CategoryError, check_category
 from models.clock import local_today
 from models.custom_fields import FieldDefinitionError, check_field_definitions
 from models.people.accounts import check_user_setup, create_user, deactivate_user, set_password
 from models.tickets.deadlines import invalidate_calendar
 from models.tickets.dispatch import DispatchRuleError, check_dispatch_rule
+from views.inputs import whole_number
 
 from .audit_views import AuditedView
 from .base import AdminForm, GridDeskModelView, IdFilter, request_options
 from .formatting import TYPE_FORMATTERS
+
+
+# WTForms' own Chinese says 大于 ("more than") where it means "at least": our words, with the range.
+RANGE_MESSAGE = _l("Give a whole number from %(min)s to %(max)s.")
+
+
+def deadline_range() -> NumberRange:
+    return NumberRange(min=1, max=MAX_DEADLINE, message=RANGE_MESSAGE)
 
 
 def enum_field(enum_cls, label, *, blank: bool = False):
@@ -115,7 +124,9 @@ class AreaView(ConfigView):
                 try:
                     data = json.loads(raw)
                 except json.JSONDecodeError as exc:
-                    raise GeometryError(_("The boundary is not valid JSON: %(error)s", error=exc))
+                    raise GeometryError(_("The boundary is not valid JSON (line %(line)s, "
+                                          "column %(column)s).", line=exc.lineno,
+                                          column=exc.colno)) from None
                 set_boundary(model, data)
             elif model.level == AreaLevel.GRID and not model.boundary:
                 raise GeometryError(_("A grid needs a boundary polygon."))
@@ -245,9 +256,10 @@ class CategoryView(ConfigView):
         "handling_level": enum_field(HandlingLevel, _l("Normally handled by")),
         "accept_deadline_unit": enum_field(DeadlineUnit, _l("Acceptance unit")),
         "handle_deadline_unit": enum_field(DeadlineUnit, _l("Handling unit")),
-        "accept_deadline": {"validators": [NumberRange(min=1)]},
-        "handle_deadline": {"validators": [NumberRange(min=1)]},
-        "duplicate_radius_m": {"validators": [NumberRange(min=0, max=MAX_DUPLICATE_RADIUS_M)]},
+        "accept_deadline": {"validators": [deadline_range()]},
+        "handle_deadline": {"validators": [deadline_range()]},
+        "duplicate_radius_m": {"validators": [NumberRange(min=0, max=MAX_DUPLICATE_RADIUS_M,
+                                                          message=RANGE_MESSAGE)]},
         "parent": {"query_factory": lambda: db.session.execute(
             sa.select(Category).where(Category.parent_id.is_(None)).order_by(Category.code)
         ).scalars().all()},
@@ -265,8 +277,9 @@ class CategoryView(ConfigView):
             check_category(model)
             model.custom_fields = check_field_definitions(json.loads(text) if text else None)
         except json.JSONDecodeError as exc:
-            raise ValidationError(_("The custom fields are not valid JSON: %(error)s",
-                                    error=exc)) from None
+            raise ValidationError(_("The custom fields are not valid JSON (line %(line)s, "
+                                    "column %(column)s).", line=exc.lineno,
+                                    column=exc.colno)) from None
         except (CategoryError, FieldDefinitionError) as exc:
             raise ValidationError(str(exc)) from None
 
@@ -305,8 +318,8 @@ class DispatchRuleView(ConfigView):
         "responsible_kind": enum_field(ResponsibleKind, _l("Responsible")),
         "accept_deadline_unit": enum_field(DeadlineUnit, _l("Acceptance unit"), blank=True),
         "handle_deadline_unit": enum_field(DeadlineUnit, _l("Handling unit"), blank=True),
-        "accept_deadline": {"validators": [Optional(), NumberRange(min=1)]},
-        "handle_deadline": {"validators": [Optional(), NumberRange(min=1)]},
+        "accept_deadline": {"validators": [Optional(), deadline_range()]},
+        "handle_deadline": {"validators": [Optional(), deadline_range()]},
     }
 
     def _co_department_field(self, form, obj=None):
@@ -324,10 +337,12 @@ class DispatchRuleView(ConfigView):
         """The matrix links here with ?category=&area= for the cell to fill."""
         form = self._co_department_field(super().create_form(obj))
         if request.method == "GET":
-            if (request.args.get("category") or "").isdigit():
-                form.category.data = db.session.get(Category, int(request.args["category"]))
-            if (request.args.get("area") or "").isdigit():
-                form.area.data = db.session.get(Area, int(request.args["area"]))
+            category_id, area_id = (whole_number(request.args.get(name))
+                                    for name in ("category", "area"))
+            if category_id is not None:
+                form.category.data = db.session.get(Category, category_id)
+            if area_id is not None:
+                form.area.data = db.session.get(Area, area_id)
         return form
 
     def on_model_change(self, form, model, is_created):

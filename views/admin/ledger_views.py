@@ -19,6 +19,7 @@ from integrations.ledger.importer import (FIELDS, MAX_FILE_BYTES, MAX_ROWS, MODE
 from models.clock import local_zone
 from models.people.access import sees_everywhere
 from models.people.roles import COMMAND_ROLES
+from views.inputs import whole_number
 
 from .base import GridDeskView
 
@@ -32,9 +33,8 @@ def form_mapping(ledger) -> dict:
     """The column chosen for each field (``map_<field>`` = column index, empty = not imported)."""
     mapping = {}
     for f in FIELDS:
-        value = request.form.get(f"map_{f.key}", "")
-        mapping[f.key] = int(value) if value.isdigit() and int(value) < len(ledger.headers) \
-            else None
+        index = whole_number(request.form.get(f"map_{f.key}"))
+        mapping[f.key] = index if index is not None and index < len(ledger.headers) else None
     return mapping
 
 

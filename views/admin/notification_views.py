@@ -28,7 +28,7 @@ from models.notify.messages import (EVENT_KINDS, KINDS, VARIABLES, TemplateProbl
                                     preview, render_source, sample_context)
 from models.people.roles import ALL_ROLES, CONFIGURING_ROLES
 
-from views.inputs import whole_number
+from views.inputs import BIGINT_MAX, whole_number
 from views.mobile.shell import ticket_page_url
 
 from .audit_views import AuditedView
@@ -60,8 +60,9 @@ class InboxView(GridDeskView):
     def read(self, notification_id: int):
         mark_read(current_user.id, [notification_id])
         db.session.commit()
-        if request.form.get("open") and (request.form.get("ticket_id") or "").isdigit():
-            return redirect(ticket_page_url(current_user, int(request.form["ticket_id"])))
+        ticket_id = whole_number(request.form.get("ticket_id"), BIGINT_MAX)
+        if request.form.get("open") and ticket_id is not None:
+            return redirect(ticket_page_url(current_user, ticket_id))
         return redirect(self._back())
 
     @expose("/read-all", methods=["POST"])
@@ -72,8 +73,8 @@ class InboxView(GridDeskView):
         return redirect(self._back())
 
     def _back(self) -> str:
-        page = request.form.get("page", "1")
-        args = {"page": page} if page.isdigit() and page != "1" else {}
+        page = whole_number(request.form.get("page"))
+        args = {"page": page} if page is not None and page > 1 else {}
         if request.form.get("unread") == "1":
             args["unread"] = "1"
         return url_for(".index", **args)
@@ -271,8 +272,8 @@ class TemplateView(AuditedView, GridDeskModelView):
         included when the edit form posts here."""
         values = request.values
         saved = None
-        if (values.get("id") or "").isdigit():
-            saved = db.session.get(NotificationTemplate, int(values["id"]))
+        if whole_number(values.get("id")) is not None:
+            saved = db.session.get(NotificationTemplate, whole_number(values["id"]))
         kind = values.get("event_kind") or (saved.event_kind if saved else "dispatch")
         if kind not in KINDS:
             kind = "dispatch"

@@ -19,6 +19,7 @@ from integrations.excel import MEDIA_TYPE
 from models import (AreaLevel, AttachmentKind, Category, Priority, Role, Source, Ticket, User, db,
                     utcnow)
 from models.clock import local_zone
+from models.vocabulary import HAND_ENTERED_SOURCES
 from models.custom_fields import attribute_definitions
 from models.errors import ActionInvalid, WorkflowError
 from models.exports.ticket_rows import (custom_field_columns, export_categories, export_condition,
@@ -265,12 +266,7 @@ class TicketActionsMixin:
                 return [(t, _("Choose a priority from the list.")) for t in tickets]
             changes["priority"] = Priority(request.form["priority"])
         if request.form.get("handle_deadline"):
-            try:
-                value = datetime.fromisoformat(request.form["handle_deadline"])
-                changes["handle_deadline"] = value.replace(tzinfo=local_zone()) \
-                    if value.tzinfo is None else value
-            except ValueError:
-                return [(t, _("Give the deadline as a date and time.")) for t in tickets]
+            changes["handle_deadline"] = request.form["handle_deadline"]  # read by the model
         results = []
         for ticket in tickets:
             try:
@@ -303,9 +299,9 @@ class TicketActionsMixin:
             "source": (Source.PATROL if patrol else Source.PHONE).value}
         duplicates, error = [], None
         if request.method == "POST":
-            report = report_from_form(values)
-            report.answers = custom_field_answers(report.category_id)
             try:
+                report = report_from_form(values)
+                report.answers = custom_field_answers(report.category_id)
                 category, area, lon, lat, _flagged = check_report(report)
                 if whole_number(values.get("join"), BIGINT_MAX) is not None:
                     return self.join_caller(whole_number(values["join"], BIGINT_MAX), report,
@@ -353,7 +349,8 @@ class TicketActionsMixin:
             raise ActionInvalid(_("That ticket can no longer be joined; save a new ticket."))
         joined = join_ticket(ticket, Actor.staff(current_user._get_current_object()),
                              source=report.source, name=report.reporter_name,
-                             phone=report.reporter_phone, email=report.reporter_email)
+                             phone=report.reporter_phone, email=report.reporter_email,
+                             note=report.description)
         db.session.commit()
         flash(_("The caller was added as a further reporter of %(number)s (tracking code "
                 "%(code)s); they will be told when it closes.", number=ticket.number,
@@ -374,7 +371,9 @@ def report_from_form(values: dict) -> Report:
         source = Source(values.get("source") or "phone")
         priority = Priority(values.get("priority") or "normal")
     except ValueError:
-        source, priority = Source.PHONE, Priority.NORMAL
+        raise ActionInvalid(_("Choose the channel and the priority from the lists.")) from None
+    if source not in HAND_ENTERED_SOURCES:
+        raise ActionInvalid(_("Choose the channel and the priority from the lists."))
     return Report(
         category_id=whole_number(values.get("category_id")),
         description=values.get("description") or "", title=values.get("title"),

@@ -32,6 +32,7 @@ from models.tickets.listing import (capped_count, count_cap, figure_key_valid,
 from models.tickets.records import TicketChangedError, edit_ticket_fields
 from models.tickets.reporters import further_reporters
 from models.tickets.supervision import SupervisionLevel
+from views.inputs import whole_number
 
 from .base import GridDeskModelView, IdFilter, request_options
 from .config_views import enum_field
@@ -441,9 +442,10 @@ class TicketView(SupervisionMixin, TicketActionsMixin, GridDeskModelView):
             if not isinstance(area_filter, IdFilter):  # only "equals this area" narrows enough
                 continue
             level = levels.get(getattr(area_filter.column, "key", None))
-            if level is None or not str(value).isdigit():
+            area_id = whole_number(value)
+            if level is None or area_id is None:
                 continue
-            area = db.session.get(Area, int(value))
+            area = db.session.get(Area, area_id)
             if area is not None and area.level == level and area_within_scope(current_user, area):
                 return True
         return False

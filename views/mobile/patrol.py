@@ -18,7 +18,7 @@ from models.people.roles import PATROLLING_ROLES
 from models.tickets.attachments import Upload
 from models.vocabulary import AttachmentKind
 from views.api import idempotent
-from views.inputs import whole_number
+from views.inputs import request_json, whole_number
 
 from . import bp
 from .sync import as_principal
@@ -81,7 +81,7 @@ def patrol_points(round_id: int):
 
 @idempotent
 def _record_points(round_id: int):
-    payload = request.get_json(silent=True)
+    payload = request_json()
     raw = payload.get("points") if isinstance(payload, dict) else None
     kept = rounds.add_route_points(_worker(), round_id, raw)
     current = db.session.get(PatrolRound, round_id)

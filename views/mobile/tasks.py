@@ -20,7 +20,7 @@ from models.tickets import supervision, worklist
 from . import bp
 
 TAB_LABELS = {"pending": _l("To accept"), "in_progress": _l("In progress"),
-              "rework": _l("Sent back"), "due_soon": _l("Due soon"),
+              "rework": _l("Sent back"), "due_soon": _l("Due soon or overdue"),
               "supervised": _l("Supervised"), "co_handling": _l("Co-handling")}
 # The steps a field worker takes on the phone, in the order of the buttons.
 PHONE_ACTIONS = ("accept", "note", "submit", "request_extension", "return", "escalate")

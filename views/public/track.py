@@ -6,13 +6,14 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from models import db
-from models.errors import WorkflowError
+from models.errors import ActionInvalid, WorkflowError
 from models.settings import setting
 from models.tickets.actions import Actor
 from models.tickets.attachments import open_photo
+from models.tickets.public_limits import RESIDENT_NOTE_MAX, check_resident_note
 from models.tickets.public_view import (after_photos, notices_for, photo_for_tracking_code,
                                         public_timeline)
-from models.tickets.ratings import own_rating
+from models.tickets.ratings import own_rating, rating_refusal
 from models.tickets.reporters import find_by_tracking_code
 from models.tickets.workflow import allowed_actions, perform
 from views.inputs import whole_number
@@ -41,7 +42,8 @@ def track(code: str):
         rating=own_rating(ticket, actor),
         steps=public_timeline(ticket, contact), photos=after_photos(ticket),
         notices=notices_for(ticket, contact), can_rate="rate" in actions,
-        can_reopen="reopen" in actions, reopen_days=setting("REOPEN_WINDOW_DAYS", 7))
+        can_reopen="reopen" in actions, reopen_days=setting("REOPEN_WINDOW_DAYS", 7),
+        note_max=RESIDENT_NOTE_MAX)
 
 
 @bp.post("/track/<code>/<any(rate, reopen):action>")
@@ -52,8 +54,13 @@ def track_act(code: str, action: str):
     if found is None:
         return not_found()
     ticket, contact = found
+    actor = Actor.reporter(contact.reporter_id)
     try:
-        perform(ticket, action, Actor.reporter(contact.reporter_id), expected_version=_version(),
+        check_resident_note(request.form.get("note"))
+        if action == "rate" and rating_refusal(ticket, actor=actor) is not None:
+            # a second tap, or a second tab: "already rated", not "changed meanwhile"
+            raise ActionInvalid(str(rating_refusal(ticket, actor=actor)))
+        perform(ticket, action, actor, expected_version=_version(),
                 rating=request.form.get("rating"), note=request.form.get("note"))
         db.session.commit()
         flash(_("Thank you for your rating.") if action == "rate"

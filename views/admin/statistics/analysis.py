@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from models.clock import next_month
 from models.settings import setting
 from models.stats import analysis as stats_analysis
+from views.inputs import whole_number
 
 from .area_views import AreaStatsView
 from .figures import list_url, page_context, viewer
@@ -51,7 +52,8 @@ def analysis_options(filters: StatsFilters) -> AnalysisOptions:
         text = request.args.get(name, "").strip()
         if not text:
             continue
-        if not text.isdigit() or not low <= int(text) <= high:
+        number = whole_number(text)
+        if number is None or not low <= number <= high:
             filters.errors.append(_("“%(value)s” is not a number from %(low)s to %(high)s; "
                                     "%(default)s is used.", value=text[:10], low=low, high=high,
                                     default=getattr(options, attr)))

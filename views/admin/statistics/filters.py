@@ -16,6 +16,7 @@ from models.people.access import (area_choices, area_within_scope, department_ch
                                   pickable_people_names, sees_everywhere)
 from models.people.roles import AREA_SCOPED_ROLES
 from models.stats.scope import own_unit
+from views.inputs import whole_number
 
 MAX_RANGE_DAYS = 3 * 366  # seasonality reads up to three years
 DEFAULT_DAYS = 30
@@ -72,7 +73,8 @@ def _pick(name: str, model, allowed_ids: Callable[[], set[int]] | None, label: s
     text = request.args.get(name, "").strip()
     if not text:
         return None
-    row = db.session.get(model, int(text)) if text.isdigit() and int(text) < 2 ** 31 else None
+    row_id = whole_number(text)
+    row = db.session.get(model, row_id) if row_id is not None else None
     if row is None or (allowed_ids is not None and row.id not in allowed_ids()):
         errors.append(_("%(label)s: the choice is not available to you; it is left out.",
                         label=label))
