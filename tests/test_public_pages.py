@@ -530,4 +530,8 @@ def test_a_report_merged_into_an_earlier_case_says_which_and_how_it_stands(world
             expected_version=duplicate.version, master_id=master.id)
     db.session.commit()
     page = client.get(f"/track/{code}").get_data(as_text=True)
-    assert f"您的反映已并入工单 {master.number} 一并处理，该工单目前待受理" in page
+    assert f"您的反映已并入工单 {master.number} 一并处理，该工单目前待受理。办结后会通知您" in page
+    close(master, world)
+    page = client.get(f"/track/{code}").get_data(as_text=True)
+    assert f"您的反映已并入工单 {master.number} 一并处理，该工单已办结。" in page
+    assert "办结后会通知您" not in page

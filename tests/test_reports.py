@@ -243,3 +243,31 @@ def test_server_side_charts_escape_their_labels():
         assert svg.startswith("<svg") and svg.endswith("</svg>") and "<script>" not in svg
     assert "&lt;script&gt;" in bars and "甲社区" in bars
     assert columns.count("<rect") == 4 + 2  # four columns and two legend keys
+
+
+def test_the_dashboard_links_its_own_filters_to_the_indicator_sheet(month_world, login_as):
+    """The dashboard had no export; its link opens the sheet of the same range and area (by
+    code), grouped one level down, and the sheet counts what happened: recounted here from the
+    tickets themselves."""
+    import html as htmllib
+    import re
+
+    from models import Ticket
+
+    client = login_as("street")
+    street = month_world.areas["street1"]
+    page = client.get(f"/admin/stats/?from=2026-11-01&to=2026-11-30&area={street.id}"
+                      ).get_data(as_text=True)
+    href = htmllib.unescape(re.search(r'id="gd-indicator-sheet" href="([^"]+)"|'
+                                      r'href="([^"]+)" id="gd-indicator-sheet"', page).group(2))
+    assert f"area={street.code}" in href and "group_by=community" in href
+    sheet = workbook(client.get(href)).worksheets[0]
+    received = [c.value for c in sheet[1]].index("受理量")
+    reported = db.session.execute(sa.select(sa.func.count()).select_from(Ticket).where(
+        Ticket.street_id == street.id, Ticket.created_at >= at(1, 0),
+        Ticket.created_at < datetime(2026, 12, 1, tzinfo=SHANGHAI))).scalar_one()
+    assert reported == 3
+    assert sum(row[received].value or 0 for row in sheet.iter_rows(min_row=2)) == reported
+    # A person's own figures (a grid worker's) are no area sheet: no link.
+    assert 'id="gd-indicator-sheet"' not in login_as("gridworker").get(
+        "/admin/stats/?from=2026-11-01&to=2026-11-30").get_data(as_text=True)

@@ -50,6 +50,20 @@ class StatsFilters:
         values.update(overrides)
         return {k: str(v) for k, v in values.items() if v not in ("", None)}
 
+    def sheet_args(self) -> dict[str, str] | None:
+        """The indicator sheet's URL arguments for these filters (it names areas and categories
+        by code), grouped by the level below the area; None when a department or a person is
+        chosen, which the sheet does not take."""
+        if self.department is not None or self.assignee is not None or self.own_only:
+            return None
+        below = {"district": "street", "street": "community", "community": "grid"}
+        level = self.area.level.value if self.area is not None else None
+        values = {"from": self.start.isoformat(), "to": self.end.isoformat(),
+                  "area": self.area.code if self.area else "",
+                  "category": self.category.code if self.category else "",
+                  "group_by": below.get(level, "")}
+        return {k: v for k, v in values.items() if v}
+
 
 def _date(name: str, label: str, errors: list[str]) -> date | None:
     text = request.args.get(name, "").strip()
