@@ -168,3 +168,26 @@ def test_a_note_after_an_accept_sent_in_the_background_is_not_lost(world, live_u
     notes = db.session.execute(sa.select(TicketEvent.note).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.action == "note")).scalars().all()
     assert notes == ["已联系供电所"]
+
+
+def test_a_step_refused_at_once_is_told_under_its_form_and_not_kept_as_refused(
+        world, live_url, phone):
+    """Submitting without the after-photo the category needs: the reason under the form, and
+    no 被拒 badge left on every page until removed by hand."""
+    ticket = make_ticket(world, "grid1", title="垃圾满溢待清运", assignee=world.users["gridworker"],
+                         status=TicketStatus.IN_PROGRESS)
+    db.session.commit()
+    sign_in(phone, live_url)
+    phone.goto(f"{live_url}/m/tickets/{ticket.id}")
+    phone.click("details[data-action=submit] summary")
+    phone.fill("details[data-action=submit] textarea[name=note]", "已清运")
+    phone.click("details[data-action=submit] button[type=submit]")
+    phone.wait_for_selector("details[data-action=submit] .m-form-msg-bad")
+    assert "照片" in phone.locator("details[data-action=submit] .m-form-msg").inner_text()
+    deadline = time.monotonic() + 10
+    while phone.evaluate("() => GDQueue.all().then(items => items.length)"):  # (awaited)
+        assert time.monotonic() < deadline, "the refused step stayed in the queue"
+        time.sleep(0.2)
+    assert phone.locator("#m-queue-badge").is_hidden()
+    phone.goto(f"{live_url}/m/queue")
+    assert phone.locator("#m-queue-refused .m-qitem").count() == 0

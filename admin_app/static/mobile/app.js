@@ -53,6 +53,12 @@
     }).catch(function () { return null; });
   }
 
+  function when(ms) {  /* 2026-12-07 20:09, the phone's own clock, as the pages write times */
+    var d = new Date(ms), two = function (n) { return (n < 10 ? "0" : "") + n; };
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+      two(d.getHours()) + ":" + two(d.getMinutes());
+  }
+
   function flash(text, kind) {
     var main = document.querySelector(".m-main");
     if (!main) { return; }
@@ -95,6 +101,9 @@
           } else if (mine && mine.state === "refused") {
             msg.className = "m-form-msg m-form-msg-bad"; msg.textContent = T.refused + mine.error;
             button.disabled = false;
+            // Refused at once, the reason under the form: the worker corrects it there, so it
+            // does not also wait in the queue's refused list (and its badge).
+            Q.remove(mine.key).then(refreshBadge);
           } else {
             msg.className = "m-form-msg m-form-msg-queued"; msg.textContent = T.queued;
           }
@@ -158,7 +167,7 @@
         var li = document.createElement("li"); li.className = "m-qitem m-qitem-" + item.state; li.dataset.key = item.key;
         var link = document.createElement("a"); link.href = item.ticketUrl || "#"; link.textContent = item.label || item.url;
         var meta = document.createElement("div"); meta.className = "m-muted m-small";
-        meta.textContent = texts.queuedAt + " " + new Date(item.queuedAt).toLocaleString() + ((item.files || []).length ? " · " + item.files.length + T.photoCount : "") +
+        meta.textContent = texts.queuedAt + " " + when(item.queuedAt) + ((item.files || []).length ? " · " + item.files.length + T.photoCount : "") +
           (item.json && item.json.points ? " · " + item.json.points.length + T.pointCount : "");
         li.appendChild(link); li.appendChild(meta);
         if (item.state === "refused") {
