@@ -100,3 +100,28 @@ def test_logout_ends_the_session(ctx, client):
     assert client.get("/admin/").status_code == 200
     client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
     assert client.get("/admin/").status_code == 302
+
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+
+
+def test_field_staff_signing_in_on_a_phone_land_in_the_field_app(ctx, client, app):
+    """At 375 px the panel's home had no way to /m/; a page asked for (?next=) still wins."""
+    build_world()
+    db.session.commit()
+    for username, agent, home in (("gridworker", PHONE, "/m/"), ("handler", PHONE, "/m/"),
+                                  ("gridworker", DESKTOP, "/admin/"),
+                                  ("community", PHONE, "/admin/")):
+        fresh = app.test_client()
+        fresh.environ_base["HTTP_USER_AGENT"] = agent
+        response = fresh.post("/login", data={"csrf_token": csrf_token(fresh, "/login"),
+                                              "username": username, "password": "demo12345"})
+        assert response.status_code == 302, username
+        assert response.headers["Location"].endswith(home), (username, agent)
+    fresh = app.test_client()
+    fresh.environ_base["HTTP_USER_AGENT"] = PHONE
+    response = fresh.post("/login?next=/admin/ticket/", data={
+        "csrf_token": csrf_token(fresh, "/login"), "username": "gridworker",
+        "password": "demo12345"})
+    assert response.headers["Location"].endswith("/admin/ticket/")

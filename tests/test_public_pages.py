@@ -390,6 +390,8 @@ def test_each_refusal_says_why_and_stores_nothing(world, client, app, fields, ph
     response = send_report(client, world, photos=photos, **fields)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
+    # the photos cannot be kept in the form: the resident is told to add them again
+    assert ("请重新添加照片" in response.get_data(as_text=True)) == bool(photos)
     assert stored_state(app) == before
 
 

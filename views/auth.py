@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from models import User, db, utcnow
 from models.people.accounts import authenticate, signed_in_user
+from models.people.roles import FIELD_ROLES
 from models.people.sessions import end_sessions, session_lapsed
 
 bp = Blueprint("auth", __name__)
@@ -39,11 +40,19 @@ def is_local_url(target: str | None) -> bool:
     return target.startswith("/") and not target.startswith("//") and "\\" not in target
 
 
+def _home(user) -> str:
+    """Where a sign-in without a page asked for lands: a grid worker or handler on a phone in
+    the field app (at 375 px the panel had no way there), everyone else in the panel."""
+    if user.role in FIELD_ROLES and "Mobi" in request.user_agent.string:  # MDN's phone test
+        return url_for("mobile.inbox")
+    return url_for("admin.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = request.args.get("next")
     if current_user.is_authenticated:
-        return redirect(next_url if is_local_url(next_url) else url_for("admin.index"))
+        return redirect(next_url if is_local_url(next_url) else _home(current_user))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -52,7 +61,7 @@ def login():
         db.session.commit()
         if result.user is not None:
             start_session(result.user)
-            return redirect(next_url if is_local_url(next_url) else url_for("admin.index"))
+            return redirect(next_url if is_local_url(next_url) else _home(result.user))
         status = 429 if result.error == "blocked" else 401
         if result.error == "blocked":
             flash(_("Too many failed attempts. Try again in %(seconds)s seconds.",

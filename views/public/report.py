@@ -63,14 +63,20 @@ def report_submit():
         db.session.commit()
     except PlaceMissing:
         db.session.rollback()
-        return _form_page(request.form.to_dict(), _(
-            "Tell us where it is: use your current location, tap the place on the map, or "
-            "choose your community."), 422)
+        return _refused(_("Tell us where it is: use your current location, tap the place on the "
+                          "map, or choose your community."), 422, photos)
     except WorkflowError as exc:
         db.session.rollback()
-        return _form_page(request.form.to_dict(), exc.message,
-                          429 if exc.code == "too_many" else 422)
+        return _refused(exc.message, exc.http_status, photos)
     return redirect(url_for("public.report_sent", code=code))
+
+
+def _refused(message: str, status: int, photos: list):
+    """The form again with what was typed and why it was refused; a browser cannot be given the
+    photos back, so the resident is told to add them again."""
+    if photos:
+        message = f"{message} {_('Please add your photos again.')}"
+    return _form_page(request.form.to_dict(), message, status)
 
 
 @bp.get("/report/nearby")
