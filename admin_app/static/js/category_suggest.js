@@ -33,13 +33,20 @@
       });
     }
 
+    function shown() {  // the label only with something under it
+      var wrap = box.closest(".gd-suggest-wrap");
+      if (wrap) { wrap.hidden = !box.childNodes.length; }
+    }
+
     function note(text) {
       box.textContent = "";
-      if (!text) { return; }
-      var span = document.createElement("span");
-      span.className = "gd-suggest-note";
-      span.textContent = text;
-      box.appendChild(span);
+      if (text) {
+        var span = document.createElement("span");
+        span.className = "gd-suggest-note";
+        span.textContent = text;
+        box.appendChild(span);
+      }
+      shown();
     }
 
     function show(data) {
@@ -65,6 +72,7 @@
         chip.addEventListener("click", function () { pick(item.code); });
         box.appendChild(chip);
       });
+      shown();
     }
 
     function ask() {
