@@ -72,6 +72,19 @@ def _any_text(value, test) -> bool:
     return False
 
 
+def clean_email(value: str | None) -> str | None:
+    """An e-mail address as stored (trimmed; None when empty), or TextRefused when it cannot be
+    one: one rule for the API, the forms and Open311."""
+    email = (value or "").strip()
+    if not email:
+        return None
+    local, at, domain = email.rpartition("@")
+    if not (at and local and "." in domain.strip(".")) or len(email) > 255 \
+            or any(c.isspace() for c in email):
+        raise TextRefused(_("The e-mail address is not valid."))
+    return email
+
+
 def nul_message() -> str:
     return _("The text contains a NUL character (code 0), which cannot be stored. Remove it and "
              "send again.")

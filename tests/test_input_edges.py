@@ -350,3 +350,23 @@ def test_an_error_in_the_field_app_keeps_its_layout(world, client, login_as):
     html = page.get_data(as_text=True)
     assert 'class="m-body"' in html and 'id="m-error"' in html and 'href="/m/"' in html
     assert "/admin/" not in html
+
+
+def test_one_email_rule_for_the_api_and_open311(world, client, api):
+    """The API stored "notanemail" where Open311 refused it; Open311 cut a long name to 64."""
+    token = api["Authorization"][7:]
+    for bad in ("notanemail", "a@b", "@example.com", "张三 @example.com"):
+        assert "电子邮件地址无效" in api_error(new_ticket(client, token, reporter_email=bad), 422)
+    assert ticket_count() == 0
+    made = new_ticket(client, token, reporter_email=" zhang@example.com ")
+    assert made.status_code == 201
+    assert db.session.get(Ticket, made.get_json()["id"]).reporter_email == "zhang@example.com"
+    _c, key = create_api_client("城市APP")
+    db.session.commit()
+    form = {"api_key": key, "service_code": "0101", "lat": "30.005", "long": "120.005",
+            "description": "垃圾桶满溢"}
+    assert "电子邮件地址无效" in open311_error(client.post("/open311/v2/requests.json", data={
+        **form, "email": "notanemail"}), 400)
+    named = client.post("/open311/v2/requests.json", data={**form, "first_name": "长" * 65})
+    assert "64" in open311_error(named, 400)
+    assert ticket_count() == 1

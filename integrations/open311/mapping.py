@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from models.base import db, utcnow
 from models.categories import Category, publicly_listed_category_ids
 from models.clock import DateOutOfRange, local_zone, parse_iso_datetime
+from models.fields import TextRefused, clean_email, column_length, too_long_message
 from models.people.api_clients import ApiClient
 from models.people.tokens import client_for_token
 from models.people.user import User
@@ -357,16 +358,17 @@ def _reporter_name(first: str | None, last: str | None) -> str | None:
         name = last + first  # 姓 then 名, without a space
     else:
         name = " ".join(part for part in (first, last) if part)
-    return name[:64] or None
+    limit = column_length(Ticket.reporter_name)
+    if len(name) > limit:  # refused, as the README says, not cut
+        raise Open311Error(400, too_long_message(_("The reporter's name"), limit))
+    return name or None
 
 
 def _email(value: str | None) -> str | None:
-    email = (value or "").strip()
-    if not email:
-        return None
-    if len(email) > 255 or "@" not in email or any(c.isspace() for c in email):
-        raise Open311Error(400, _("The e-mail address is not valid."))
-    return email
+    try:
+        return clean_email(value)
+    except TextRefused as exc:
+        raise Open311Error(400, exc.message) from None
 
 
 def _media_url(value: str | None) -> str | None:

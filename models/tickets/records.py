@@ -13,7 +13,7 @@ from models.base import db, utcnow
 from models.categories import Category
 from models.clock import local_zone
 from models.errors import ActionInvalid, Conflict
-from models.fields import check_text
+from models.fields import check_text, clean_email
 from models.people.phones import clean_phone
 from models.people.user import User
 from models.reference_cache import AreaRow, area_lineage
@@ -71,6 +71,7 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
     if not (title or "").strip():
         raise TicketInputError(_("The title is required."))
     phone = clean_phone(reporter_phone)  # every refusal before the number is taken
+    reporter_email = clean_email(reporter_email)
     check_ticket_texts(title=title.strip(), description=description, address=address,
                        reporter_name=reporter_name, reporter_email=reporter_email)
     numbered = number_new_ticket(at.astimezone(local_zone()).date())

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models.base import BigId, UTCDateTime, db, str_enum, utcnow
 from models.categories import Category, publicly_listed_category_ids
 from models.errors import ActionForbidden, ActionInvalid
-from models.fields import check_text
+from models.fields import check_text, clean_email
 from models.people.access import can_report_tickets
 from models.people.phones import clean_phone
 from models.people.user import User
@@ -165,7 +165,7 @@ def join_ticket(ticket: Ticket, actor: Actor, *, source: Source, name: str | Non
     phone = clean_phone(phone)
     name, email, note = ((text or "").strip() or None for text in (name, email, note))
     check_text(_("The reporter's name"), name, TicketReporter.name)
-    check_text(_("The reporter's e-mail"), email, TicketReporter.email)
+    email = clean_email(email)
     check_note(note)
     uploads = [check_upload(Upload(AttachmentKind.BEFORE, p.filename, p.data, gps=p.gps))
                for p in photos or []]
