@@ -350,3 +350,16 @@ def test_the_api_list_filters_supervised_tickets(world, case, client):
     assert listed("supervision=listed") == (200, [])
     status, _ = listed("supervision=urgent")
     assert status == 422
+
+
+def test_an_expected_date_with_trailing_text_is_refused(world, case, client):
+    """"2026-12-31garbage" was read as 2026-12-31 (the text was cut to ten characters)."""
+    district = token_for(client, "district")
+    version = client.get(f"/api/v1/tickets/{case.id}", headers=auth(district)).get_json()["version"]
+    response = act(client, district, case.id, "supervise", version=version, level="listed",
+                   note="请尽快", expected_by=later(3) + "garbage")
+    assert response.status_code == 422 and "YYYY-MM-DD" in response.get_json()["error"]["message"]
+    response = act(client, district, case.id, "supervise", version=version, level="listed",
+                   note="请尽快", expected_by=later(3) + "T17:00:00")  # a date and time: its day
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["supervision"]["expected_by"] == later(3)

@@ -176,8 +176,10 @@ def parse_expected_by(value, today: date) -> date:
     if isinstance(value, datetime):
         value = value.date()
     if not isinstance(value, date):
-        try:
-            value = date.fromisoformat(str(value or "").strip()[:10])
+        text = str(value or "").strip()
+        try:  # a date, or a date and time (its day); "2026-12-31garbage" is neither
+            value = date.fromisoformat(text) if len(text) <= 10 \
+                else datetime.fromisoformat(text).date()
         except ValueError:
             raise ActionInvalid(_("Give the expected date as YYYY-MM-DD.")) from None
     if value < today:
