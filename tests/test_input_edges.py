@@ -370,3 +370,10 @@ def test_one_email_rule_for_the_api_and_open311(world, client, api):
     named = client.post("/open311/v2/requests.json", data={**form, "first_name": "长" * 65})
     assert "64" in open311_error(named, 400)
     assert ticket_count() == 1
+
+
+def test_a_list_filter_given_twice_is_refused_not_half_read(world, client, api):
+    message = api_error(client.get("/api/v1/tickets?status=pending&status=closed", headers=api),
+                        422)
+    assert message.startswith("status") and "逗号" in message
+    assert client.get("/api/v1/tickets?status=pending,closed", headers=api).status_code == 200

@@ -515,6 +515,10 @@ def create_ticket():
 def list_tickets():
     principal = g.principal
     args = request.args
+    repeated = sorted({name for name in args if len(args.getlist(name)) > 1})
+    if repeated:  # status=pending&status=closed read the first only
+        raise ApiError(422, "invalid", _("Give %(name)s once; several values go in one, "
+                                         "separated by commas.", name=repeated[0]))
     query = sa.select(Ticket).where(principal.scope())
     if args.get("status"):
         try:
