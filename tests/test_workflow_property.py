@@ -100,7 +100,10 @@ def check_invariants(ticket: Ticket) -> None:
         assert ticket.suspended_at is not None and ticket.resume_status in (P, IP)
     rework = sum(1 for e in events if e.action in ("reject", "reopen"))
     assert ticket.rework_count == rework
-    ratings = [e for e in events if e.action in ("rate", "follow_up")]
+    # The case's rating is that of its last closing: a reopening clears it (the old one stays
+    # on the timeline), so only the ratings since the last reopening count.
+    reopened = max((e.seq for e in events if e.action == "reopen"), default=0)
+    ratings = [e for e in events if e.action in ("rate", "follow_up") and e.seq > reopened]
     assert (ticket.rating is not None) == bool(ratings)
     if ratings:  # the reporter's own, or a phone follow-up recorded by a named staff member
         assert ticket.rating_source.value == ("reporter" if ratings[-1].action == "rate"
