@@ -588,6 +588,24 @@ def test_a_row_repeated_in_the_same_file_is_imported_once(world):
 
 
 
+def test_a_description_longer_than_a_tickets_is_a_row_error_not_a_failed_import(world):
+    """A ticket's description holds 10,000 characters (models/fields.py): a longer cell is that
+    row's error in the report, the other rows are imported."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["日期", "网格", "类别", "描述", "电话"])
+    sheet.append(["2025-05-01", "甲一网格", "垃圾清运", "垃圾满溢" * 2501, "13900001111"])
+    sheet.append(["2025-05-02", "甲一网格", "垃圾清运", "垃圾桶坏了", "13900001112"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    ledger = read_ledger(buffer.getvalue())
+    report = import_ledger(ledger, guess_mapping(ledger.headers), dry_run=False,
+                           file_name="x.xlsx")
+    assert (report.imported, report.invalid) == (1, 1)
+    assert "10000" in str(report.errors[0])
+    assert [t.description for t in tickets()] == ["垃圾桶坏了"]
+
+
 def test_an_open_row_with_a_known_handler_is_in_progress_with_a_deadline_from_now(world):
     book = Workbook()
     sheet = book.active

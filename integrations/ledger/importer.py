@@ -38,6 +38,7 @@ from models.areas.hierarchy import Area
 from models.base import db, utcnow
 from models.categories import Category
 from models.clock import local_zone
+from models.fields import column_length
 from models.people.access import sees_everywhere
 from models.people.phones import PhoneError, clean_phone, phones_in_text
 from models.people.roles import ASSIGNABLE_ROLES
@@ -57,6 +58,7 @@ MAX_UNPACKED_BYTES = 128 * 1024 * 1024
 COMMIT_EVERY = 200  # rows per transaction (and per progress report)
 HEADER_SEARCH_ROWS = 30
 MAX_ADDRESS, MAX_REPORTER = 255, 64
+MAX_DESCRIPTION = column_length(Ticket.description)
 EARLIEST_YEAR = 1990
 # Assignable people a "handler" name may be matched to (exact display name, only when unique).
 # Cell texts that mean "nothing here".
@@ -880,6 +882,8 @@ def parse_row(ledger: Ledger, row: LedgerRow, mapping: dict, resolver: Resolver)
     parsed.description = text("description")
     if not parsed.description:
         problem("description", _("The description is missing."))
+    elif len(parsed.description) > MAX_DESCRIPTION:  # the ticket's own limit (models/fields.py)
+        problem("description", _("Longer than %(count)s characters.", count=MAX_DESCRIPTION))
 
     parsed.place = text("place") or None
     if parsed.place and len(parsed.place) > MAX_ADDRESS:
