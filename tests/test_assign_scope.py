@@ -234,3 +234,35 @@ def test_the_bulk_transfer_refuses_a_department_of_another_street(world, login_a
     for ticket in tickets:
         db.session.refresh(ticket)
         assert ticket.assigned_department_id is None
+
+
+def test_a_merge_without_a_number_asks_for_one_and_a_typed_number_is_found(world, client,
+                                                                           login_as):
+    mine = make_ticket(world, "grid1")
+    master = make_ticket(world, "grid2", title="同一处的先报案件")
+    db.session.commit()
+    token = token_for(client, "community")
+    before = _events(mine.id)
+    for params in ({}, {"master_number": ""}, {"master_number": "   "}):
+        response = client.post(f"/api/v1/tickets/{mine.id}/actions/merge", headers=auth(token),
+                               json={"version": mine.version, **params})
+        assert response.status_code == 422
+        assert response.get_json()["error"]["message"] == "请填写要合并到的工单编号。"
+    response = client.post(f"/api/v1/tickets/{mine.id}/actions/merge", headers=auth(token),
+                           json={"version": mine.version, "master_number": "GD19990101999"})
+    assert response.get_json()["error"]["message"] == "要合并到的工单不存在。"
+    assert _events(mine.id) == before
+
+    browser = login_as("community")
+    page = f"/admin/ticket/details/?id={mine.id}"
+    response = browser.post(f"/admin/ticket/act/{mine.id}/merge", data={
+        "csrf_token": csrf_token(browser, page), "version": mine.version, "master": ""},
+        follow_redirects=True)
+    assert "请填写要合并到的工单编号。" in response.get_data(as_text=True)
+    assert _events(mine.id) == before
+    response = browser.post(f"/admin/ticket/act/{mine.id}/merge", data={
+        "csrf_token": csrf_token(browser, page), "version": mine.version,
+        "master": f" {master.number.lower()} "}, follow_redirects=True)
+    assert response.status_code == 200
+    db.session.refresh(mine)
+    assert (mine.status, mine.duplicate_of_id) == (TicketStatus.INVALID, master.id)

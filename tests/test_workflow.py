@@ -453,3 +453,18 @@ def test_the_intake_form_refuses_what_it_would_otherwise_change(world, login_as,
     html = staff.post("/admin/ticket/new/", data=form).get_data(as_text=True)
     assert words in html
     assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one() == 0
+
+
+def test_a_manager_who_submitted_the_result_is_told_another_manager_reviews_it(world, pending):
+    community = world.users["community"]
+    do(pending, "assign", "community", world, user_id=community.id, note="我来处理")
+    do(pending, "accept", "community", world)
+    do(pending, "submit", "community", world, note="已清运",
+       attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    for action in ("approve", "reject"):
+        with pytest.raises(ActionForbidden, match="办理结果是您本人提交的"):
+            do(pending, action, "community", world, note="自己审核")
+        db.session.rollback()
+    assert fresh(pending.id).status == TicketStatus.PENDING_REVIEW
+    do(pending, "approve", "street", world)
+    assert fresh(pending.id).status == TicketStatus.CLOSED

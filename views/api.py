@@ -680,10 +680,7 @@ def _act_on_ticket(ticket_id: int, action: str):
     version = version_of(data)
     params = {k: v for k, v in data.items()
               if k in ("note", "department_id", "user_id", "until", "rating", "master_id",
-                       "department_ids")}
-    if data.get("master_number") and "master_id" not in params:
-        params["master_id"] = db.session.execute(sa.select(Ticket.id).where(
-            Ticket.number == str(data["master_number"]))).scalar()
+                       "master_number", "department_ids")}
     perform(ticket, action, principal.actor, expected_version=version, **params)
     return ticket_after_action(ticket, principal)
 

@@ -112,7 +112,11 @@ def _check_allowed(ticket: Ticket, action: str, actor: Actor, now: datetime) -> 
     if ticket.status not in rule.from_statuses:
         raise ActionForbidden(_("%(action)s is not possible while the ticket is %(status)s.",
                                 action=label, status=ticket.status.label))
-    if not relations(actor, ticket) & rule.who:
+    found = relations(actor, ticket)
+    if not found & rule.who:
+        if "reviewer" in rule.who and "manager" in found:  # the manager who submitted it
+            raise ActionForbidden(_("You submitted this result yourself; another manager of "
+                                    "the area reviews it."))
         raise ActionForbidden(_("You may not %(action)s this ticket.", action=label))
     problem = _precondition_error(action, ticket, actor, now)
     if problem is not None:
@@ -392,10 +396,19 @@ def _invalidate(ticket, actor, now, note=None, **_ignored):
     return _event(ticket, "invalidate", actor, now, to_status=INV, note=reason)
 
 
-def _merge(ticket, actor, now, master_id=None, note=None, **_ignored):
+def _merge(ticket, actor, now, master_id=None, master_number=None, note=None, **_ignored):
+    """Merge into the ticket ``master_id``, or the one numbered ``master_number`` (as typed)."""
     from models.people.access import can_see_ticket
 
     unknown = ActionInvalid(_("Unknown %(what)s.", what=_("ticket to merge into")))
+    if master_id in (None, ""):
+        number = str(master_number or "").strip().upper()
+        if not number:
+            raise ActionInvalid(_("Give the number of the ticket to merge into."))
+        master_id = db.session.execute(
+            sa.select(Ticket.id).where(Ticket.number == number)).scalar()
+        if master_id is None:
+            raise unknown
     master = get_or_refuse(Ticket, master_id, _("ticket to merge into"))
     seen = {ticket.id}
     while True:

@@ -84,9 +84,7 @@ def action_params(action_name: str) -> dict:
     if "rating" in asks:
         params["rating"] = form.get("rating")
     if action_name == "merge":
-        number = (form.get("master") or "").strip().upper()
-        master = db.session.execute(sa.select(Ticket.id).where(Ticket.number == number)).scalar()
-        params["master_id"] = master
+        params["master_number"] = form.get("master")
     kind = AttachmentKind.AFTER if action_name == "submit" else AttachmentKind.OTHER
     files = [f for f in request.files.getlist("photos") if f and f.filename]
     if files:
