@@ -192,6 +192,18 @@ def test_extension_request_and_decision(world, pending):
     assert pending.handle_deadline == old + timedelta(days=2)
 
 
+def test_an_extension_is_days_not_years(world, pending):
+    do(pending, "accept", "gridworker", world)
+    for until in ("2999-12-31T18:00:00", (utcnow() + timedelta(days=366)).isoformat()):
+        with pytest.raises(ActionInvalid, match="最多只能延至 365 天后"):
+            do(pending, "request_extension", "gridworker", world, until=until, note="需采购配件")
+        db.session.rollback()
+    assert fresh(pending.id).extension_requested_until is None
+    do(pending, "request_extension", "gridworker", world,
+       until=(utcnow() + timedelta(days=364)).isoformat(), note="需采购配件")
+    assert fresh(pending.id).extension_requested_until is not None
+
+
 def test_suspension_stops_the_clock(world, pending):
     do(pending, "accept", "gridworker", world)
     deadline = pending.handle_deadline

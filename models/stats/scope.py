@@ -156,6 +156,8 @@ def check_range(date_from: date, date_to: date, max_days: int | None = None) -> 
     if date_from > date_to:
         raise StatsQueryError(_("The start date is after the end date."))
     if max_days is not None and (date_to - date_from).days > max_days:
+        if max_days <= 366:
+            raise StatsQueryError(_("Ask for at most a year at a time."))
         raise StatsQueryError(_("Ask for at most three years at a time."))
 
 

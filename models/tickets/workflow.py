@@ -295,6 +295,10 @@ def _note(ticket, actor, now, note=None, attachments=None, **_ignored):
     return event
 
 
+# An extension gives more days, not a case parked for years (a typo in the year, 2062 for 2026).
+EXTENSION_MAX_DAYS = 365
+
+
 def _request_extension(ticket, actor, now, until=None, note=None, **_ignored):
     reason = _required_text(note, _("the reason for the extension"))
     until = parse_new_deadline(until)
@@ -302,6 +306,9 @@ def _request_extension(ticket, actor, now, until=None, note=None, **_ignored):
         raise ActionInvalid(_("The new deadline must be later than the current one."))
     if until <= now:
         raise ActionInvalid(_("The new deadline must be in the future."))
+    if until > now + timedelta(days=EXTENSION_MAX_DAYS):
+        raise ActionInvalid(_("The new deadline can be at most %(days)s days from now.",
+                              days=EXTENSION_MAX_DAYS))
     ticket.extension_requested_until = until
     ticket.extension_requested_by_id = actor.user.id if actor.user else None
     return _event(ticket, "request_extension", actor, now, note=reason,

@@ -20,7 +20,7 @@ from .figures import list_url, page_context, viewer
 from .filters import StatsFilters, read_filters
 
 ANALYSIS_DEFAULT_DAYS = 90
-ANALYSIS_MAX_DAYS = 366  # hotspots and recurrences; seasonality reads its own three years
+ANALYSIS_MAX_DAYS = stats_analysis.HOTSPOT_MAX_DAYS  # seasonality reads its own three years
 SEASON_YEARS = 3
 
 
