@@ -57,9 +57,10 @@ def track_act(code: str, action: str):
     actor = Actor.reporter(contact.reporter_id)
     try:
         check_resident_note(request.form.get("note"))
-        if action == "rate" and rating_refusal(ticket, actor=actor) is not None:
-            # a second tap, or a second tab: "already rated", not "changed meanwhile"
-            raise ActionInvalid(str(rating_refusal(ticket, actor=actor)))
+        # A second tap, or a second tab: "already rated", not "changed meanwhile".
+        refusal = rating_refusal(ticket, actor=actor) if action == "rate" else None
+        if refusal is not None:
+            raise ActionInvalid(str(refusal))
         perform(ticket, action, actor, expected_version=_version(),
                 rating=request.form.get("rating"), note=request.form.get("note"))
         db.session.commit()
