@@ -17,7 +17,7 @@ from models.tickets.deadlines import invalidate_calendar
 from models.tickets.dispatch import resolve_owner
 from models.vocabulary import AreaLevel
 
-from .conftest import session_csrf_token
+from .conftest import csrf_token, session_csrf_token
 from .test_overdue_and_deadlines import do, report, this_monday
 from .test_ticket_edit import edit_url, load_form
 
@@ -206,3 +206,30 @@ def test_a_corrected_deadline_must_be_a_real_moment_after_the_report(world, logi
     assert "已完成 1 条" in correct(client, ticket, handle_deadline=later, note="时限录错")
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).handle_deadline == start + timedelta(days=3)
+
+
+def test_a_dispatch_rule_names_only_departments_serving_its_area(world, login_as):
+    """Another street's office would receive this community's cases without the place being in
+    its area: refused in words, nothing saved; a district department serves every community."""
+    browser = login_as("admin")
+    community1 = world.areas["community1"]
+    before = db.session.execute(sa.select(sa.func.count()).select_from(DispatchRule)).scalar()
+
+    def post(department, co=()):
+        return browser.post("/admin/dispatchrule/new/", data={
+            "csrf_token": csrf_token(browser, "/admin/dispatchrule/new/"),
+            "category": world.categories["garbage"].id, "area": community1.id,
+            "responsible_kind": "department", "department": department.id,
+            "co_department_ids": [d.id for d in co], "sort_order": 0, "active": "y"},
+            follow_redirects=True).get_data(as_text=True)
+
+    for department, co in ((world.departments["office2"], ()),
+                           (world.departments["sanitation"], (world.departments["street2_centre"],))):
+        html = post(department, co)
+        wrong = co[0] if co else department
+        assert f"{wrong.name}属于{wrong.area.name}，不负责甲社区" in html
+    db.session.expire_all()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(DispatchRule)).scalar() == before
+    post(world.departments["sanitation"], (world.departments["office1"],))
+    assert db.session.execute(sa.select(sa.func.count()).select_from(DispatchRule)).scalar() == \
+        before + 1

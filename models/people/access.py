@@ -337,6 +337,14 @@ def _pickable_departments(user: User) -> sa.Select:
     return query.order_by(Department.name, Department.id)
 
 
+def department_serves(department: Department, area: Area) -> bool:
+    """Whether ``department`` serves ``area`` (its area lies above it or inside it): whom a
+    dispatch rule of that area may name."""
+    found = db.session.execute(sa.select(Department.id).join(Area, Area.id == Department.area_id)
+                               .where(Department.id == department.id, _serves(Area, area))).first()
+    return found is not None
+
+
 def may_send_to_department(user: User, department: Department) -> bool:
     """Whether this user may send a ticket to ``department`` (assign, transfer): the
     departments the forms offer (pickable_departments), whichever channel the action comes

@@ -32,11 +32,31 @@ def check_dispatch_rule(rule: DispatchRule) -> None:
         raise DispatchRuleError(_("%(department)s is responsible here; it cannot also be a "
                                   "co-handling department of the same rule.",
                                   department=rule.department.name))
+    _check_departments_serve(rule)
     for value, unit, label in ((rule.accept_deadline, rule.accept_deadline_unit, _("acceptance")),
                                (rule.handle_deadline, rule.handle_deadline_unit, _("handling"))):
         if (value is None) != (unit is None):
             raise DispatchRuleError(
                 _("Give both the %(which)s deadline and its unit, or neither.", which=label))
+
+
+def _check_departments_serve(rule: DispatchRule) -> None:
+    """The departments a rule names serve its area: another street's office would receive the
+    street's cases and its staff would not find the place in their area."""
+    from models.people.access import department_serves
+
+    area = rule.area
+    if area is None or area.id is None:
+        return
+    named = [rule.department] if rule.department is not None else []
+    named += [db.session.get(Department, int(i)) for i in (rule.co_department_ids or [])]
+    for department in named:
+        if department is not None and department.id is not None \
+                and not department_serves(department, area):
+            raise DispatchRuleError(_(
+                "%(department)s belongs to %(its_area)s and does not serve %(area)s; choose a "
+                "department of %(area)s or of an area above it.", department=department.name,
+                its_area=department.area.name, area=area.name))
 
 
 @dataclass(frozen=True)
