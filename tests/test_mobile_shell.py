@@ -12,8 +12,10 @@ def test_grid_worker_and_handler_get_the_phone_layout(world, login_as):
     for username in ("gridworker", "handler"):
         html = login_as(username).get("/m/").get_data(as_text=True)
         assert 'name="viewport"' in html
-        assert "m-tabs" in html and "任务" in html and "巡查" in html and "我的" in html
+        assert "m-tabs" in html and "任务" in html and "我的" in html
         assert "mobile/mobile.css" in html
+        # Patrol rounds are walked by grid workers: a handler has no patrol tab.
+        assert ('href="/m/patrol"' in html) is (username == "gridworker")
 
 
 def test_other_roles_get_a_chinese_page_pointing_to_the_admin_panel(world, login_as):
@@ -23,3 +25,4 @@ def test_other_roles_get_a_chinese_page_pointing_to_the_admin_panel(world, login
         assert response.status_code == 403
         assert "手机端仅供网格员和处置人员使用" in html
         assert 'href="/admin/"' in html
+        assert "m-tabs" not in html  # no tabs into pages they cannot open

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models.people.roles import FIELD_ROLES
+from models.people.roles import FIELD_ROLES, PATROLLING_ROLES
 
 bp = Blueprint("mobile", __name__, url_prefix="/m")
 
@@ -56,7 +56,15 @@ def _mobile_tabs():
             return None
         return url_for(endpoint)
 
-    return {"mobile_tabs": TABS, "mobile_tab_url": tab_url}
+    return {"mobile_tabs": tabs_for(current_user), "mobile_tab_url": tab_url}
+
+
+def tabs_for(user) -> tuple:
+    """The tabs this user has: none for someone the app is not for (the page sends them to the
+    admin panel), the patrol tab for those who walk patrol rounds."""
+    if not is_field_user(user):
+        return ()
+    return tuple(tab for tab in TABS if tab[0] != "patrol" or user.role in PATROLLING_ROLES)
 
 
 @bp.app_template_global("ticket_page_url")
