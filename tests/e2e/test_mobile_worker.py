@@ -61,6 +61,10 @@ def test_worker_accepts_then_submits_offline_and_the_queue_drains(world, live_ur
     phone.wait_for_selector("details[data-action=submit] .m-form-msg-queued")
     assert "离线队列" in phone.locator("details[data-action=submit] .m-form-msg").inner_text()
     phone.wait_for_selector("#m-queue-badge:not([hidden])")
+    # The page still shows the state before the step, and says which step waits on the phone.
+    phone.wait_for_selector("#m-ticket-queued:not([hidden])")
+    waiting_here = phone.locator("#m-ticket-queued").inner_text()
+    assert "尚待发送" in waiting_here and "提交办结" in waiting_here
     db.session.expire_all()
     assert db.session.get(Ticket, ticket_id).status == TicketStatus.IN_PROGRESS
 
@@ -78,6 +82,9 @@ def test_worker_accepts_then_submits_offline_and_the_queue_drains(world, live_ur
                             timeout=15_000)
     assert "提交办结" in phone.locator("#m-queue-done").inner_text()
     assert phone.locator("#m-queue-refused .m-qitem").count() == 0
+    phone.goto(f"{live_url}/m/tickets/{ticket_id}")
+    phone.wait_for_selector("#m-summary .m-status")
+    assert phone.locator("#m-ticket-queued").is_hidden()  # nothing of it waits any more
 
     db.session.expire_all()
     assert db.session.get(Ticket, ticket_id).status == TicketStatus.PENDING_REVIEW

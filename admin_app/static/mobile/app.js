@@ -41,7 +41,22 @@
       }
       var count = document.getElementById("m-queue-count");
       if (count) { count.textContent = waiting + refused ? String(waiting + refused) : ""; }
+      showQueuedSteps(items);
     }).catch(function () {});
+  }
+
+  /* A ticket page names the steps of this ticket still waiting on the phone: the page shows
+   * the state before them until they are sent. */
+  function showQueuedSteps(items) {
+    var box = document.getElementById("m-ticket-queued");
+    if (!box) { return; }
+    var steps = items.filter(function (i) { return i.state === "pending" && i.ticketUrl === box.dataset.ticketUrl; });
+    box.hidden = !steps.length;
+    box.textContent = box.dataset.text + (zh ? "" : " ") + steps.map(function (i) {
+      var label = i.label || "", cut = label.lastIndexOf(" · ");
+      var at = when(i.queuedAt).slice(11);
+      return (cut >= 0 ? label.slice(cut + 3) : label) + (zh ? "（" + at + "）" : " (" + at + ")");
+    }).join(zh ? "、" : ", ");
   }
 
   function sync() {

@@ -4,7 +4,7 @@
 "use strict";
 importScripts("/static/mobile/queue.js");
 
-var SHELL_CACHE = "gd-m-shell-v6", PAGE_CACHE = "gd-m-pages-v1";
+var SHELL_CACHE = "gd-m-shell-v7", PAGE_CACHE = "gd-m-pages-v1";
 var SHELL = ["/static/mobile/mobile.css", "/static/mobile/app.js", "/static/mobile/queue.js",
              "/static/mobile/patrol.js", "/static/mobile/patrol.css", "/static/js/photo_shrink.js",
              "/static/mobile/icons/icon-192.png", "/static/mobile/icons/icon-512.png",
