@@ -185,3 +185,20 @@ def test_a_ticket_that_cannot_be_folded_holds_up_no_other(life, world):
     # waits, the later ticket was not held up.
     assert row.values["received"] == 3 and row.values["rated"] == 0
     assert good.id != other.id
+
+
+def test_the_dashboard_says_how_many_changes_are_not_yet_in_its_figures(world, login_as):
+    """Reports the scheduler has not folded yet are named on the dashboard (a stopped scheduler
+    shows as a number that does not go down); once folded, the line is gone."""
+    fold()
+    browser = login_as("district")
+    assert 'id="gd-stats-waiting"' not in browser.get("/admin/stats/").get_data(as_text=True)
+    for grid in ("grid1", "grid2", "grid3"):
+        area = world.areas[grid]
+        report_ticket(Report(category_id=world.categories["garbage"].id, description="垃圾堆放",
+                             lat=area.centroid_lat, lon=area.centroid_lon))
+    db.session.commit()
+    html = browser.get("/admin/stats/").get_data(as_text=True)
+    assert "另有 3 条工单的最新变化尚未计入以上数据：统计每 30 秒汇总一次" in html
+    fold()
+    assert 'id="gd-stats-waiting"' not in browser.get("/admin/stats/").get_data(as_text=True)

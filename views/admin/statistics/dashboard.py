@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import current_app, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
@@ -22,6 +22,7 @@ from models.reference_cache import area_rows, user_rows
 from models.settings import setting
 from models.stats.analysis import months_between
 from models.stats.definitions import BY_CODE
+from models.stats.rollups import changes_waiting
 from models.stats.scope import reads_area_views
 from models.vocabulary import Role
 
@@ -36,6 +37,7 @@ TOP_CATEGORIES = 15
 WORKERS_SHOWN = 100  # a whole city's grid workers (~25,000) made a 30 MB page
 TREND_BY_DAY_UP_TO = 62  # days; longer ranges are drawn by month
 RANKED_SHOWN = 3
+WAITING_CAP = 10_000  # changes not yet in the figures, counted up to this
 WORKER_PATROL_COLUMNS = ("patrol_found", "patrol_coverage", "patrol_day_coverage")
 WORKER_CODES = ("dispatched", "closed", "avg_hours", "satisfaction_rate", "rated",
                 *WORKER_PATROL_COLUMNS)
@@ -48,7 +50,9 @@ class DashboardView(GridDeskView):
     def index(self):
         filters = read_filters(viewer())
         return self.render("admin/stats/dashboard.html", **page_context(filters),
-                           **dashboard(filters))
+                           **dashboard(filters), waiting=changes_waiting(WAITING_CAP),
+                           waiting_cap=WAITING_CAP,
+                           fold_seconds=current_app.config["JOB_INTERVALS"]["fold_statistics"])
 
 
 def dashboard(filters: StatsFilters) -> dict:
