@@ -116,6 +116,24 @@ def limits_at_one_moment(monkeypatch):
 
 
 @pytest.fixture()
+def clock_held(monkeypatch):
+    """Every clock of the app (``utcnow`` wherever models and views took it) held at one moment:
+    a test that compares two renderings of the same figures, made a moment apart, cannot see a
+    deadline, an hour or a day pass between them."""
+    import sys
+
+    import models.base
+
+    real = models.base.utcnow
+    moment = real()
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("models", "views", "admin_app", "jobs") \
+                and getattr(module, "utcnow", None) is real:
+            monkeypatch.setattr(module, "utcnow", lambda: moment)
+    return moment
+
+
+@pytest.fixture()
 def ctx(app):
     """An app context on a wiped database."""
     with app.app_context():

@@ -86,7 +86,7 @@ def _reload(who):
     return Principal(client=db.session.get(ApiClient, ident))
 
 
-def test_read_one_equals_the_orm_rendering_for_every_demo_ticket(app, readers):
+def test_read_one_equals_the_orm_rendering_for_every_demo_ticket(app, readers, clock_held):
     client, principals = readers
     with app.app_context():
         ids = db.session.execute(sa.select(Ticket.id).order_by(Ticket.id)).scalars().all()

@@ -201,7 +201,8 @@ def linked_value(values: dict, code: str) -> int:
 
 
 @pytest.mark.parametrize("name", ["street", "gridworker"])
-def test_every_figures_drill_down_counts_what_the_figure_says(folded, app, login_as, name):
+def test_every_figures_drill_down_counts_what_the_figure_says(folded, app, login_as, name,
+                                                               clock_held):
     """On the demo: a figure of tickets lists exactly that many tickets; a figure of events
     leads to its events, listed ticket by ticket with their counts, adding up to the figure."""
     start, end = local_today() - timedelta(days=59), local_today()
