@@ -56,7 +56,7 @@ def _mobile_tabs():
             return None
         return url_for(endpoint)
 
-    return {"mobile_tabs": tabs_for(current_user), "mobile_tab_url": tab_url}
+    return {"mobile_tabs_for": tabs_for, "mobile_tab_url": tab_url}
 
 
 def tabs_for(user) -> tuple:
