@@ -50,7 +50,8 @@ TUNING = {"work_mem": "16MB", "effective_cache_size": "12GB", "random_page_cost"
           "effective_io_concurrency": "200", "jit": "off"}
 RECORDED_SETTINGS = ["shared_buffers", "work_mem", "effective_cache_size", "random_page_cost",
                      "effective_io_concurrency", "jit", "max_connections", "maintenance_work_mem",
-                     "synchronous_commit", "server_version"]
+                     "synchronous_commit", "max_wal_size", "checkpoint_timeout",
+                     "wal_compression", "server_version"]
 
 
 @dataclass
