@@ -124,7 +124,7 @@ def register_commands(app: Flask) -> None:
     def seed_demo_command(tickets: int):
         """Create the demo district, users and tickets (only into an empty, non-production
         database)."""
-        from demo.seed import seed_demo
+        from demo.seed import count_demo_statistics, seed_demo
 
         refuse_demo_data(current_app)
         if not sa.inspect(db.engine).has_table("users"):
@@ -136,6 +136,7 @@ def register_commands(app: Flask) -> None:
                                        "only.")
         summary = seed_demo(ticket_count=tickets)
         db.session.commit()
+        count_demo_statistics()
         click.echo("Demo data: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
 
     @app.cli.command("train-category-model")
@@ -271,7 +272,7 @@ def register_commands(app: Flask) -> None:
                   "computer only); 0.0.0.0 opens it to the network.")
     def demo_command(host: str | None):
         """Migrate, seed the demo when the database is empty, and serve."""
-        from demo.seed import seed_demo
+        from demo.seed import count_demo_statistics, seed_demo
 
         refuse_demo_data(current_app)
         init_db()
@@ -279,6 +280,7 @@ def register_commands(app: Flask) -> None:
             click.echo("Seeding the demo district (takes a few seconds)…")
             summary = seed_demo()
             db.session.commit()
+            count_demo_statistics()
             click.echo("Demo data: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
         else:
             tickets = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()
