@@ -22,26 +22,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from take_screenshots import (BASE, ROOT, chromium, log_in, save_page,  # noqa: E402
                               start_server)
 
-FOLD = """
-from admin_app import create_app
-from models.stats.rollups import fold_pending
-app = create_app()
-with app.app_context():
-    while fold_pending():
-        pass
-"""
-
-
 @contextmanager
 def seeded_demo_server(prefix: str):
-    """The demo seeded and its statistics folded first (on a busy machine seeding takes longer
-    than the server start waits; a fold beside the running server's scheduler finds SQLite
-    locked), then served until the block ends; yields the folder."""
+    """The demo seeded (``seed-demo`` folds its statistics too) before the server starts (on a
+    busy machine seeding takes longer than the server start waits), then served until the block
+    ends; yields the folder."""
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'shots.db'}",
                GRIDDESK_INSTANCE=str(workdir), GRIDDESK_ENV="demo")
     try:
-        for command in (["run.py", "init-db"], ["run.py", "seed-demo"], ["-c", FOLD]):
+        for command in (["run.py", "init-db"], ["run.py", "seed-demo"]):
             subprocess.run([sys.executable, *command], cwd=ROOT, env=env, check=True,
                            stdout=subprocess.DEVNULL)
         server = start_server(workdir)

@@ -117,9 +117,10 @@ def limits_at_one_moment(monkeypatch):
 
 @pytest.fixture()
 def clock_held(monkeypatch):
-    """Every clock of the app (``utcnow`` wherever models and views took it) held at one moment:
-    a test that compares two renderings of the same figures, made a moment apart, cannot see a
-    deadline, an hour or a day pass between them."""
+    """The app's clock held at one moment: ``utcnow`` wherever a module of the app took it by
+    name (not a column's ``default=utcnow``, which keeps the function itself): a test that
+    compares two renderings of the same figures, made a moment apart, cannot see a deadline, an
+    hour or a day pass between them."""
     import sys
 
     import models.base
@@ -127,7 +128,7 @@ def clock_held(monkeypatch):
     real = models.base.utcnow
     moment = real()
     for name, module in list(sys.modules.items()):
-        if name.split(".")[0] in ("models", "views", "admin_app", "jobs") \
+        if name.split(".")[0] in ("models", "views", "admin_app", "jobs", "integrations", "demo") \
                 and getattr(module, "utcnow", None) is real:
             monkeypatch.setattr(module, "utcnow", lambda: moment)
     return moment

@@ -117,7 +117,7 @@ LISTS = ("limit=100", "status=pending,in_progress&limit=50", "overdue=true&limit
 
 
 @pytest.mark.parametrize("query", LISTS)
-def test_list_pages_equal_the_orm_rendering(app, readers, query):
+def test_list_pages_equal_the_orm_rendering(app, readers, query, clock_held):
     client, principals = readers
     with app.app_context():
         for name, principal, token, _uid in principals:

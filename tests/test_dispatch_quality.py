@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from models import (ConfigChange, Department, DepartmentKind, DispatchRule, ResponsibleKind,
                     Role, db, utcnow)
-from models.tickets.dispatch_quality import dispatch_quality
+from models.tickets.dispatch_quality import dispatch_quality, suggestion
 from models.tickets.intake import Report, report_ticket
 
 from .conftest import session_csrf_token
@@ -186,3 +186,16 @@ def test_only_administrators_see_and_apply(world, login_as):
     assert db.session.get(DispatchRule, world.rule.id).department_id == \
         world.departments["sanitation"].id
     assert "gd-dq-mark" not in client.get("/admin/matrix/?level=community").get_data(as_text=True)
+
+
+def test_a_department_that_no_longer_serves_the_rules_area_is_not_suggested(world, login_as):
+    """The tickets ended with 区住建局; once it belongs to the other street, the rule of 甲社区
+    may not name it (check_dispatch_rule), so the page does not offer it."""
+    flagged_world(world, moved=5, kept=2)
+    rule = db.session.get(DispatchRule, world.rule.id)
+    assert suggestion(rule, dispatch_quality().by_rule[rule.id]).department.name == "区住建局"
+    world.departments["housing"].area = world.areas["street2"]
+    db.session.commit()
+    assert suggestion(rule, dispatch_quality().by_rule[rule.id]) is None
+    page = login_as("admin").get("/admin/dispatch-quality/").get_data(as_text=True)
+    assert f"/admin/dispatch-quality/apply/{rule.id}" not in page

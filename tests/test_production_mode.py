@@ -100,7 +100,7 @@ def test_the_built_in_server_listens_on_this_computer_only_and_says_how_to_open_
     assert "Running on all addresses" not in said
 
 
-def test_the_seeded_demo_opens_with_this_months_figures_counted(ctx, login_as):
+def test_the_seeded_demo_opens_with_this_months_figures_counted(ctx, clock_held, login_as):
     """seed-demo (and demo) fold the statistics before the demo opens: its home page shows this
     month's reports as recounted from the tickets, not the zeros of figures still waiting for
     the scheduler."""

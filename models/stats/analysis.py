@@ -24,7 +24,8 @@ from models.stats.scope import (MAX_DAYS, StatsQueryError, check_range, find_are
                                 period_column, rollup_rows, summed)
 
 SEASON_MAX_DAYS = MAX_DAYS
-# Hotspots (and recurrences) compare a range with the one just before it: at most a year.
+# Hotspots (and recurrences) compare a range with the one just before it: at most a year, its
+# days counted with both ends (the page's count).
 HOTSPOT_MAX_DAYS = 366
 
 
@@ -74,7 +75,7 @@ def hotspots(user: User, date_from: date, date_to: date, *, area=None, category=
              top: int = 10) -> list[Hotspot]:
     """The ``top`` grid × category pairs by cases reported from ``date_from`` to ``date_to``;
     ``previous`` counts the same number of days just before."""
-    check_range(date_from, date_to, HOTSPOT_MAX_DAYS)
+    check_range(date_from, date_to, HOTSPOT_MAX_DAYS - 1)  # (its limit: days between the ends)
     if top < 1:
         raise StatsQueryError(_("top must be a whole number of at least 1."))
     days = (date_to - date_from).days + 1

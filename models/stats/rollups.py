@@ -46,10 +46,14 @@ def mark_changed_rows(connection, ticket_ids: list[int]) -> None:
         connection.execute(StatsPending.__table__.insert(), [{"ticket_id": i} for i in ticket_ids])
 
 
-def changes_waiting(cap: int = 10_000) -> int:
-    """How many changes of tickets wait to be folded into the figures (counted up to ``cap`` + 1:
-    a scheduler stopped for days must not make the dashboard count millions of marks)."""
-    marks = sa.select(StatsPending.id).limit(cap + 1).subquery()
+def changes_waiting(scope: sa.ColumnElement[bool] = sa.true(), cap: int = 10_000) -> int:
+    """How many changes of the tickets ``scope`` selects wait to be folded into the figures
+    (counted up to ``cap`` + 1: a scheduler stopped for days must not make the dashboard count
+    millions of marks)."""
+    from models.tickets.tables import Ticket
+
+    marks = (sa.select(StatsPending.id).join(Ticket, Ticket.id == StatsPending.ticket_id)
+             .where(scope).limit(cap + 1).subquery())
     return db.session.execute(sa.select(sa.func.count()).select_from(marks)).scalar_one()
 
 

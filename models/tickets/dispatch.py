@@ -49,10 +49,8 @@ def _check_departments_serve(rule: DispatchRule) -> None:
     if area is None or area.id is None:
         return
     named = [rule.department] if rule.department is not None else []
-    named += [db.session.get(Department, int(i)) for i in (rule.co_department_ids or [])]
-    for department in named:
-        if department is not None and department.id is not None \
-                and not department_serves(department, area):
+    for department in [*named, *rule.co_departments]:
+        if department.id is not None and not department_serves(department, area):
             raise DispatchRuleError(_(
                 "%(department)s belongs to %(its_area)s and does not serve %(area)s; choose a "
                 "department of %(area)s or of an area above it.", department=department.name,

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from models.base import db, utcnow
+from models.people.access import department_serves
 from models.people.department import Department
 from models.settings import setting
 from models.tickets.actions import Action
@@ -231,7 +232,8 @@ def suggestion(rule: DispatchRule, figures: Figures) -> Suggestion | None:
         if share < suggest_share():
             return None
         department = db.session.get(Department, department_id)
-        if department is None or not department.active:
+        if department is None or not department.active \
+                or not department_serves(department, rule.area):  # (check_dispatch_rule's)
             return None
         return Suggestion(rule, department, share)
     return None

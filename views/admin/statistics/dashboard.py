@@ -16,7 +16,7 @@ from models.clock import local_today, next_month
 from models.evaluation import measures
 from models.evaluation.ranking import month_start, monthly_ranking
 from models.evaluation.schemes import EvaluatedRole
-from models.people.access import sees_everywhere
+from models.people.access import sees_everywhere, ticket_scope
 from models.people.roles import ALL_ROLES, EVALUATION_READER_ROLES
 from models.reference_cache import area_rows, user_rows
 from models.settings import setting
@@ -48,10 +48,12 @@ class DashboardView(GridDeskView):
 
     @expose("/")
     def index(self):
-        filters = read_filters(viewer())
+        user = viewer()
+        filters = read_filters(user)
         return self.render("admin/stats/dashboard.html", **page_context(filters),
-                           **dashboard(filters), waiting=changes_waiting(WAITING_CAP),
-                           waiting_cap=WAITING_CAP,
+                           **dashboard(filters),
+                           waiting=changes_waiting(ticket_scope(user), WAITING_CAP),
+                           waiting_cap=WAITING_CAP, waiting_hint=user.role == Role.ADMIN,
                            fold_seconds=current_app.config["JOB_INTERVALS"]["fold_statistics"])
 
 
