@@ -144,6 +144,8 @@ class Config:
         self.STALLED_AFTER_HOURS = int(env.get("GRIDDESK_STALLED_AFTER_HOURS", "48"))
         self.REOPEN_WINDOW_DAYS = int(env.get("GRIDDESK_REOPEN_WINDOW_DAYS", "7"))
         self.DUPLICATE_WINDOW_DAYS = int(env.get("GRIDDESK_DUPLICATE_WINDOW_DAYS", "7"))
+        # A point in no grid is placed in the nearest community up to this far outside it.
+        self.OUTSIDE_AREA_LIMIT_M = int(env.get("GRIDDESK_OUTSIDE_AREA_LIMIT_M", "5000"))
         self.PRIORITY_DEADLINE_FACTORS = {"normal": 1.0, "urgent": 0.5, "emergency": 0.25}
         self.RATING_WINDOW_DAYS = int(env.get("GRIDDESK_RATING_WINDOW_DAYS", "7"))
         self.SUSPENSION_MAX_DAYS = int(env.get("GRIDDESK_SUSPENSION_MAX_DAYS", "30"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from models import Category, DeadlineUnit, DispatchRule, ResponsibleKind, Source, TicketEvent, db
+from models import (Category, DeadlineUnit, DispatchRule, ResponsibleKind, Source, Ticket,
+                    TicketEvent, db)
 from models.areas.coordinates import (bd09_to_gcj02, gcj02_to_bd09, gcj02_to_wgs84, to_wgs84,
                                       wgs84_to_gcj02)
 from models.areas.locate import invalidate_area_index, locate
@@ -12,6 +13,7 @@ from models.errors import ActionInvalid
 from models.tickets.intake import Report, report_ticket
 
 from .factories import build_world
+from .test_api import auth, token_for
 
 
 @pytest.fixture()
@@ -73,9 +75,25 @@ def test_a_point_in_no_grid_goes_to_the_nearest_community_office_and_is_flagged(
     assert ticket.location_flagged and ticket.grid_id is None
     assert ticket.community_id == world.areas["community1"].id
     assert ticket.assigned_department_id == world.departments["office1"].id
-    far = locate(120.2, 30.3)  # outside every community: the nearest one still takes it
-    assert far.flagged and far.area_id in {world.areas["community1"].id,
-                                           world.areas["community2"].id}
+    near = locate(120.045, 30.01)  # ~0.5 km east of every community: the nearest takes it
+    assert near.flagged and near.area_id == world.areas["community2"].id
+
+
+def test_a_point_far_outside_every_community_is_refused_in_words(world, client):
+    """35 km off (another city's case): refused, nothing written — by the API, the resident
+    page and the lookup alike; the limit is GRIDDESK_OUTSIDE_AREA_LIMIT_M (5 km)."""
+    with pytest.raises(ActionInvalid, match="该位置在本系统服务范围之外 3[0-9].[0-9] 公里"):
+        locate(120.2, 30.3)
+    before = db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar()
+    token = token_for(client, "community")
+    response = client.post("/api/v1/tickets", headers=auth(token), json={
+        "category": world.categories["garbage"].code, "description": "别的城市的坑",
+        "lon": 120.2, "lat": 30.3})
+    assert response.status_code == 422
+    assert "最多允许 5 公里" in response.get_json()["error"]["message"]
+    lookup = client.get("/api/v1/areas/lookup?lon=120.2&lat=30.3", headers=auth(token))
+    assert lookup.status_code == 422
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar() == before
 
 
 @pytest.mark.parametrize("lon, lat", [(0.0, 0.0), (-74.0, 40.7), (30.0, 120.0)])

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from shapely import STRtree
 from shapely.geometry import Point, box, shape
+from shapely.ops import nearest_points
 
-from models.areas.coordinates import to_wgs84
+from models.areas.coordinates import distance_m, to_wgs84
 from models.areas.geometry import in_china
 from models.areas.grid_cells import GridCells
 from models.areas.hierarchy import Area
@@ -22,7 +23,12 @@ from models.base import db
 from models.errors import ActionInvalid
 from models.process_memory import give_back_freed_memory
 from models.reference_cache import cached, forget
+from models.settings import setting
 from models.vocabulary import AreaLevel
+
+# How far outside every community a point may lie and still be placed (in the nearest one).
+OUTSIDE_AREA_LIMIT_M = 5000
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -69,10 +75,12 @@ class _AreaIndex:
     def grids_extent(self) -> list[float] | None:
         return self.grid_extent
 
-    def nearest_community(self, point: Point) -> int | None:
+    def nearest_community(self, point: Point) -> tuple[int, shapely.Geometry] | None:
+        """The id and the boundary of the community nearest to the point."""
         if self.community_tree is None:
             return None
-        return self.community_ids[int(self.community_tree.nearest(point))]
+        position = int(self.community_tree.nearest(point))
+        return self.community_ids[position], self.community_shapes[position]
 
 
 def _shapes(boundaries: list) -> list:
@@ -122,7 +130,24 @@ def locate(lon: float, lat: float, coord_system: str | None = None) -> Placement
     grid_id = index.grid_at(lon, lat)
     if grid_id is not None:
         return Placement(grid_id, lon, lat, False)
-    community_id = index.nearest_community(Point(lon, lat))
-    if community_id is None:
+    point = Point(lon, lat)
+    nearest = index.nearest_community(point)
+    if nearest is None:
         raise ActionInvalid(_("No grid or community boundaries are configured yet."))
+    community_id, community_shape = nearest
+    _check_within_reach(point, community_shape)
     return Placement(community_id, lon, lat, True)
+
+
+def _check_within_reach(point: Point, community) -> None:
+    """A point in no grid goes to the nearest community when it lies near the area served (a
+    phone's fix beside a border, a square between grids); one farther away is another city's
+    case, refused in words (it was placed, flagged, hundreds of kilometres off)."""
+    limit = setting("OUTSIDE_AREA_LIMIT_M", OUTSIDE_AREA_LIMIT_M)
+    on_border = nearest_points(community, point)[0]
+    away = distance_m(point.x, point.y, on_border.x, on_border.y)
+    if away > limit:
+        raise ActionInvalid(_(
+            "The place lies %(km)s km outside the area served here (at most %(limit)s km): "
+            "check the place, or report it where it lies.", km=f"{away / 1000:.1f}",
+            limit=f"{limit / 1000:g}"))
