@@ -32,12 +32,13 @@ def check_dispatch_rule(rule: DispatchRule) -> None:
         raise DispatchRuleError(_("%(department)s is responsible here; it cannot also be a "
                                   "co-handling department of the same rule.",
                                   department=rule.department.name))
-    _check_departments_serve(rule)
     for value, unit, label in ((rule.accept_deadline, rule.accept_deadline_unit, _("acceptance")),
                                (rule.handle_deadline, rule.handle_deadline_unit, _("handling"))):
         if (value is None) != (unit is None):
             raise DispatchRuleError(
                 _("Give both the %(which)s deadline and its unit, or neither.", which=label))
+    with db.session.no_autoflush:  # the rule, not yet checked whole, is not written by a query
+        _check_departments_serve(rule)
 
 
 def _check_departments_serve(rule: DispatchRule) -> None:
