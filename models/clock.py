@@ -47,7 +47,10 @@ def next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def format_local(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+def format_local(value: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment in local time; also one kept as ISO text (an event's details)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if value else None
     return to_local(value).strftime(pattern) if value is not None else ""
 
 

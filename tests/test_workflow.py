@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -190,6 +191,27 @@ def test_extension_request_and_decision(world, pending):
        until=(old + timedelta(days=5)).isoformat(), note="还需要时间")
     do(pending, "refuse_extension", "street", world, note="不予延期")
     assert pending.handle_deadline == old + timedelta(days=2)
+
+
+def test_a_pending_extension_request_ends_with_the_handling_and_is_shown(world, pending,
+                                                                         login_as):
+    do(pending, "accept", "gridworker", world)
+    wanted = pending.handle_deadline + timedelta(days=3)
+    do(pending, "request_extension", "gridworker", world, until=wanted.isoformat(),
+       note="需采购配件")
+    local = wanted.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    page = login_as("community").get(f"/admin/ticket/details/?id={pending.id}")
+    html = page.get_data(as_text=True)
+    assert f"延期申请：申请延至 {local}，等待审批" in html  # beside the decision's buttons
+    assert f"申请延至 {local}（当前时限" in html  # and on the timeline
+    do(pending, "submit", "gridworker", world, note="已清运",
+       attachments=[Upload(AttachmentKind.AFTER, "a.jpg", photo_bytes())])
+    ticket = fresh(pending.id)
+    assert ticket.status == TicketStatus.PENDING_REVIEW and ticket.extension_requested_until is None
+    do(ticket, "reject", "community", world, note="地面未冲洗")
+    do(ticket, "request_extension", "gridworker", world, note="再需两天",
+       until=(ticket.handle_deadline + timedelta(days=2)).isoformat())  # not "already waiting"
+    assert fresh(pending.id).extension_requested_until is not None
 
 
 def test_an_extension_is_days_not_years(world, pending):
