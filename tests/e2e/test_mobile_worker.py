@@ -71,6 +71,13 @@ def test_worker_accepts_then_submits_offline_and_the_queue_drains(world, live_ur
     phone.goto(f"{live_url}/m/")  # the inbox opens offline too (the copy last seen online)
     assert phone.locator(".m-seg-active .m-count").count() == 1
     assert "公园门口垃圾满溢" in phone.locator("body").inner_text()
+    # Its card says a step waits on the phone (the copy shows the state before it).
+    phone.wait_for_selector("a.m-ticket .m-card-queued")
+    assert "有步骤待发送" in phone.locator("a.m-ticket .m-card-queued").inner_text()
+    phone.goto(f"{live_url}/m/patrol")  # saved when the app was installed: the patrol page
+    assert phone.locator(".m-seg").count() == 0 and phone.locator("#m-not-saved").count() == 0
+    phone.goto(f"{live_url}/m/tickets/{ticket_id + 1000}")  # never opened: says so
+    assert "此页面尚未保存在本机" in phone.locator("#m-not-saved").inner_text()
     phone.goto(f"{live_url}/m/queue")  # offline: from the service worker's cache
     phone.wait_for_selector("#m-queue-pending .m-qitem")
     waiting = phone.locator("#m-queue-pending").inner_text()

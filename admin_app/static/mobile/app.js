@@ -8,11 +8,13 @@
   var T = zh ? {
     queued: "已保存到离线队列，联网后自动发送。", sending: "正在发送…", sent: "已发送。",
     refused: "未被接受：", login: "登录已过期，请重新登录后再发送。", waiting: "待发送 ",
-    refusedShort: "被拒 ", photoCount: "张照片", pointCount: " 个轨迹点"
+    refusedShort: "被拒 ", photoCount: "张照片", pointCount: " 个轨迹点",
+    cardQueued: "有步骤待发送，下方为发送前的状态"
   } : {
     queued: "Saved in the offline queue; it is sent when you are back online.", sending: "Sending…",
     sent: "Sent.", refused: "Not accepted: ", login: "Your session expired: log in again to send.",
-    waiting: "queued ", refusedShort: "refused ", photoCount: " photo(s)", pointCount: " route point(s)"
+    waiting: "queued ", refusedShort: "refused ", photoCount: " photo(s)", pointCount: " route point(s)",
+    cardQueued: "A step waits on this phone; the state below is before it"
   };
 
   if ("serviceWorker" in navigator && script) {
@@ -48,6 +50,15 @@
   /* A ticket page names the steps of this ticket still waiting on the phone: the page shows
    * the state before them until they are sent. */
   function showQueuedSteps(items) {
+    var waitingOn = {};
+    items.forEach(function (i) { if (i.state === "pending" && i.ticketUrl) { waitingOn[i.ticketUrl] = true; } });
+    document.querySelectorAll("a.m-ticket").forEach(function (card) {  /* the inbox's cards */
+      var mark = card.querySelector(".m-card-queued");
+      if (waitingOn[new URL(card.href).pathname] && !mark) {
+        mark = document.createElement("span"); mark.className = "m-card-queued"; mark.textContent = T.cardQueued;
+        card.insertBefore(mark, card.firstChild);
+      } else if (!waitingOn[new URL(card.href).pathname] && mark) { mark.remove(); }
+    });
     var box = document.getElementById("m-ticket-queued");
     if (!box) { return; }
     var steps = items.filter(function (i) { return i.state === "pending" && i.ticketUrl === box.dataset.ticketUrl; });

@@ -4,13 +4,13 @@
 "use strict";
 importScripts("/static/mobile/queue.js");
 
-var SHELL_CACHE = "gd-m-shell-v7", PAGE_CACHE = "gd-m-pages-v1";
+var SHELL_CACHE = "gd-m-shell-v8", PAGE_CACHE = "gd-m-pages-v1";
 var SHELL = ["/static/mobile/mobile.css", "/static/mobile/app.js", "/static/mobile/queue.js",
              "/static/mobile/patrol.js", "/static/mobile/patrol.css", "/static/js/photo_shrink.js",
              "/static/mobile/icons/icon-192.png", "/static/mobile/icons/icon-512.png",
              "/static/vendor/leaflet-1.9.4/leaflet.js", "/static/vendor/leaflet-1.9.4/leaflet.css",
              "/m/manifest.webmanifest"];
-var PAGES = ["/m/", "/m/queue", "/m/me"];
+var PAGES = ["/m/", "/m/queue", "/m/me", "/m/patrol"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(Promise.all([
@@ -32,6 +32,14 @@ self.addEventListener("activate", function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
+var NOT_SAVED = '<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">' +
+  '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+  '<link rel="stylesheet" href="/static/mobile/mobile.css"><title>离线</title></head><body class="m-body">' +
+  '<header class="m-header"><h1 class="m-title">离线</h1></header><main class="m-main">' +
+  '<div class="m-card" id="m-not-saved"><h2 class="m-h2">此页面尚未保存在本机</h2>' +
+  '<p>联网后再打开它。离线时可以打开“我的任务”和之前打开过的工单，在那里办理的步骤会先保存，联网后自动发送。</p>' +
+  '<p><a class="m-btn m-btn-primary" href="/m/">打开我的任务</a></p></div></main></body></html>';
+
 function networkFirst(request) {
   return fetch(request).then(function (resp) {
     if (resp.ok && !resp.redirected) {
@@ -40,11 +48,10 @@ function networkFirst(request) {
     }
     return resp;
   }).catch(function () {
+    // A page never saved on this phone says so (the inbox shown under its address looked like
+    // the page itself, e.g. the patrol tab showing the task list).
     return caches.match(request, { cacheName: PAGE_CACHE }).then(function (hit) {
-      return hit || caches.match("/m/", { cacheName: PAGE_CACHE });
-    }).then(function (hit) {
-      return hit || new Response("<h1>离线</h1><p>此页面尚未缓存。</p>",
-        { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+      return hit || new Response(NOT_SAVED, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
     });
   });
 }
