@@ -89,6 +89,17 @@ def test_demo_has_every_role_and_a_grid_worker_on_every_grid(demo, app):
         assert set(grids) <= workers
 
 
+def test_the_demo_grid_worker_has_a_case_to_accept_and_one_in_hand(demo, app, login_as):
+    """Whatever the hour the demo is seeded, the account offered for the phone app has work."""
+    with app.app_context():
+        mine = db.session.execute(sa.select(Ticket.status).join(
+            User, User.id == Ticket.assigned_user_id).where(User.username == "gridworker")
+        ).scalars().all()
+    assert TicketStatus.PENDING in mine and TicketStatus.IN_PROGRESS in mine
+    html = login_as("gridworker").get("/m/").get_data(as_text=True)
+    assert "暂无工单" not in html
+
+
 def test_realistic_skew(demo, app):
     with app.app_context():
         rows = db.session.execute(
