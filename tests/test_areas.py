@@ -390,3 +390,20 @@ def test_import_areas_lists_an_invalid_geometry_among_other_problems(world, app,
     assert re.search(r"T0301\).*T99 is neither", result.output)
     assert re.search(r"T01010105\).*Self-intersection", result.output)
     assert re.search(r"T01010107\).*(outside China|中国境内)", result.output)
+
+
+def test_filters_offer_areas_in_tree_order_by_code_whatever_their_ids(world, login_as):
+    """Grids created after others (ids 10 and up) still come in their code order under their
+    community: the paths' ids compared as text put /…/10/ before /…/9/."""
+    from .factories import add_area
+
+    community = world.areas["community1"]
+    for n in range(3, 12):  # 甲三 … 甲十一, created in the order 11, 10, … 3
+        number = 14 - n
+        add_area(world, f"extra{number}", f"T010101{number:02d}", f"甲{number}号网格",
+                 AreaLevel.GRID, community, square(120.0 + number * 0.001, 30.1, 0.001, 0.001))
+        db.session.flush()
+    db.session.commit()
+    html = login_as("admin").get("/admin/board/").get_data(as_text=True)
+    shown = re.findall(r">　*(甲[^<]*网格)</option>", html)
+    assert shown == ["甲一网格", "甲二网格"] + [f"甲{n}号网格" for n in range(3, 12)], shown

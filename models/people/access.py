@@ -111,7 +111,7 @@ def reporter_phone_for(user: User, ticket: Ticket, phone: str | None = None) -> 
 # --- what a user may pick in filters and forms ------------------------------------------------
 
 def _pickable_areas(user: User, levels: Iterable[AreaLevel], active_only: bool) -> sa.Select:
-    query = sa.select(Area).where(Area.level.in_(list(levels))).order_by(Area.path)
+    query = sa.select(Area).where(Area.level.in_(list(levels)))
     if active_only:
         query = query.where(Area.active.is_(True))
     scope = user.scope_area
@@ -125,7 +125,18 @@ def pickable_areas(user: User, levels: Iterable[AreaLevel], *,
     """The areas of these levels offered to this user (board and list filters, intake form):
     those inside their scope area, in tree order. Without a scope area, all of them. For
     anything new (``active_only``) inactive areas are left out; filters still find old tickets."""
-    return list(db.session.execute(_pickable_areas(user, levels, active_only)).scalars())
+    areas = db.session.execute(_pickable_areas(user, levels, active_only)).scalars()
+    return sorted(areas, key=lambda area: tree_order(area.path))
+
+
+def tree_order(path: str) -> tuple[str, ...]:
+    """Where an area (its materialized path) comes in the tree: under its parent, among its
+    siblings by code ("第八网格" before "第十网格"; the path's ids as text put id 10 before 9)."""
+    from models.reference_cache import area_rows
+
+    rows = area_rows()
+    return tuple(rows[int(part)].code if int(part) in rows else part
+                 for part in path.strip("/").split("/") if part)
 
 
 def _scope_key(user: User) -> str | None:
@@ -152,11 +163,13 @@ def pickable_area_names(user: User, levels: Iterable[AreaLevel]) -> tuple[AreaNa
     from models.reference_cache import area_rows
 
     levels = tuple(sorted(levels, key=lambda level: level.depth))
-    query = _pickable_areas(user, levels, False).with_only_columns(Area.id, Area.name, Area.level)
+    query = _pickable_areas(user, levels, False).with_only_columns(Area.id, Area.name, Area.level,
+                                                                   Area.path)
 
     def load() -> tuple:
         rows = area_rows()
-        return tuple(rows.get(row.id) or AreaName(*row) for row in db.session.execute(query))
+        found = sorted(db.session.execute(query), key=lambda row: tree_order(row.path))
+        return tuple(rows.get(row.id) or AreaName(*row[:3]) for row in found)
 
     return cached(("areas",), ("pickable_area_names", _scope_key(user), levels), load)
 
