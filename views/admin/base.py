@@ -34,7 +34,7 @@ class AdminForm(FlaskForm):
         valid = super().validate(extra_validators)
         for field in self:
             if isinstance(field, IntegerField) and isinstance(field.data, int) \
-                    and abs(field.data) > INTEGER_MAX:
+                    and abs(field.data) > INTEGER_MAX and not field.errors:  # (one is enough)
                 field.errors = [*field.errors, _("Give a whole number of at most %(max)s.",
                                                  max=INTEGER_MAX)]
                 valid = False
