@@ -158,7 +158,7 @@ def _required_text(value: str | None, what: str) -> str:
 
 
 def _event(ticket: Ticket, action: str, actor: Actor, now: datetime, **kwargs) -> TicketEvent:
-    if kwargs.get("to_status") not in (None, IP):
+    if ticket.extension_requested_until is not None and kwargs.get("to_status") not in (None, IP):
         # An extension request moves this handling's deadline: it ends, undecided, with the
         # handling (submitted, returned, sent on, suspended…), as it would lapse at the deadline.
         ticket.extension_requested_until = ticket.extension_requested_by_id = None
