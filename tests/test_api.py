@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -231,6 +232,14 @@ def test_bad_input_is_422_and_creates_nothing(world, client, payload):
     assert count(Ticket) == before
 
 
+def test_a_wrong_priority_or_source_is_named_with_the_values_it_may_take(world, client):
+    token = token_for(client, "community")
+    priority = new_ticket(client, token, priority="whenever").get_json()["error"]["message"]
+    assert priority == "priority 须为以下之一：emergency, normal, urgent。"
+    source = new_ticket(client, token, source="fax").get_json()["error"]["message"]
+    assert source.startswith("source 须为以下之一：api, ") and "fax" not in source
+
+
 GARBAGE_FIELDS = [
     {"code": "bins", "label": "满溢桶数", "type": "int", "required": True},
     {"code": "smell", "label": "异味来源", "type": "multiselect",
@@ -403,6 +412,12 @@ def test_idempotency_key_replays_the_first_answer(world, client):
     again = client.post("/api/v1/tickets", json=body, headers=headers)
     assert again.status_code == 201 and again.get_json() == first.get_json()
     assert again.headers.get("Idempotent-Replayed") == "true"
+    assert count(Ticket) == tickets
+    # The same content built again by the client (keys in another order, other spacing).
+    rebuilt = json.dumps(dict(reversed(list(body.items()))), ensure_ascii=False, indent=2)
+    again = client.post("/api/v1/tickets", data=rebuilt, content_type="application/json",
+                        headers=headers)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert count(Ticket) == tickets
     changed = client.post("/api/v1/tickets", json={**body, "description": "别的"}, headers=headers)
     assert changed.status_code == 422 and count(Ticket) == tickets

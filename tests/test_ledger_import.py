@@ -507,7 +507,8 @@ def test_dates_in_the_ways_offices_write_them(ctx, value, expected):
 
 
 @pytest.mark.parametrize("value, words", [
-    ("3月5日", "年份"), ("2025-02-30", "不是有效"), ("下周一", "2025-03-05"), (True, "2025-03-05")])
+    ("3月5日", "年份"), ("2025-02-30", "不是有效"), ("下周一", "2025-03-05"), (True, "2025-03-05"),
+    ("3/12/2025", "请按年在前的格式填写")])  # (it said 没有年份)
 def test_dates_that_are_refused_say_why(ctx, value, words):
     with pytest.raises(ValueProblem) as refused:
         parse_date(value)

@@ -51,7 +51,7 @@ from models.transactions import (commit_answered, end_read_without_transaction,
                                  read_without_transaction)
 
 from .inputs import (BIGINT_MAX, INTEGER_MAX, INTEGERS, NUMBER, OBJECT, Field, integer,
-                     json_object, text, whole_number)
+                     json_object, request_json, text, whole_number)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -219,8 +219,21 @@ def request_digest() -> str:
             upload.stream.seek(0)
             digest.update(part.digest())
     else:
-        digest.update(request.get_data())
+        digest.update(_content(request.get_data()))
     return digest.hexdigest()
+
+
+def _content(body: bytes) -> bytes:
+    """A JSON body's content, not its bytes (a client that builds the body again for a retry
+    may order its keys or space it differently); any other body, or JSON that orjson cannot
+    write again (integers past 64 bits), as sent."""
+    data = request_json() if request.is_json else None
+    if data is None:
+        return body
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return body
 
 
 def _run(fn, args, kwargs):
@@ -478,13 +491,8 @@ def create_ticket():
     category = reference_object(Category, category_id, "categories") if category_id else None
     if category is None:
         raise ApiError(422, "invalid", _("Unknown category code."))
-    try:
-        priority = Priority(data.get("priority") or "normal")
-        source = Source(data.get("source") or "api")
-    except ValueError:
-        raise ApiError(422, "invalid", _("Unknown priority or source.")) from None
-    if source not in API_SOURCES:
-        raise ApiError(422, "invalid", _("Unknown priority or source."))
+    priority = _choice(Priority, data.get("priority") or "normal", "priority", list(Priority))
+    source = _choice(Source, data.get("source") or "api", "source", API_SOURCES)
     area_id = None
     if data.get("area_code"):
         area = db.session.execute(sa.select(Area).where(Area.code == str(data["area_code"]))
@@ -508,6 +516,18 @@ def create_ticket():
         {"id": t.id, "number": t.number, "status": t.status.value, "distance_m": round(m, 1)}
         for t, m in result.duplicates]
     return fast_json(body), 201
+
+
+def _choice(kind, value, name: str, allowed):
+    """``value`` as one of ``allowed`` (members of the enum ``kind``), or a 422 naming them."""
+    try:
+        chosen = kind(value)
+    except ValueError:
+        chosen = None
+    if chosen not in allowed:
+        raise ApiError(422, "invalid", _("%(name)s must be one of: %(values)s.", name=name,
+                                         values=", ".join(sorted(v.value for v in allowed))))
+    return chosen
 
 
 @bp.get("/tickets")

@@ -489,6 +489,7 @@ _DATE = re.compile(
     r"(?:\s*:?\s*(\d{1,2})\s*秒?)?)?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _NO_YEAR = re.compile(r"^\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?")
+_YEAR_LAST = re.compile(r"^\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{4}\b")
 
 
 def _cn_to_digits(text: str) -> str:
@@ -539,6 +540,10 @@ def _parse_date_text(raw: str, original) -> tuple[datetime, bool]:
     if not match:
         if re.fullmatch(r"\d{5}(\.\d+)?", text) and 20000 <= float(text) <= 80000:
             return parse_date(float(text))
+        if _YEAR_LAST.match(text):  # 3/12/2025: 12 March or 3 December?
+            raise ValueProblem(_("“%(value)s” could be read with day and month either way round: "
+                                 "write the date year first, e.g. 2025-03-12.",
+                                 value=cell_text(original)))
         if _NO_YEAR.match(text):
             raise ValueProblem(_("“%(value)s” has no year.", value=cell_text(original)))
         raise ValueProblem(_not_a_date(original))
