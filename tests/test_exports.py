@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import re
 import math
 import threading
 from datetime import datetime, timedelta
@@ -45,6 +46,10 @@ def export_all(client, query: str = ""):
     download = client.get(status["download_url"])
     assert download.status_code == 200
     assert "spreadsheetml" in download.headers["Content-Type"]
+    # An ASCII name that still says whose file it is, and the Chinese one for browsers that read it.
+    disposition = download.headers["Content-Disposition"]
+    assert re.search(r'filename="griddesk-[0-9-]+\.xlsx"', disposition), disposition
+    assert "filename*=UTF-8''%E5%B7%A5%E5%8D%95-" in disposition  # 工单-
     return page, status, load_workbook(io.BytesIO(download.data))
 
 

@@ -2,7 +2,7 @@
 background export (polled), and its file when ready."""
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, send_file, url_for
+from flask import abort, current_app, jsonify, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,6 +14,7 @@ from models import db
 from models.exports.jobs import MONTHLY_REPORT, ExportJob, export_of, queue_export
 from models.people.roles import ALL_ROLES
 from models.vocabulary import ExportState
+from views.downloads import send_download
 
 from .base import GridDeskView
 
@@ -91,5 +92,4 @@ class ExportView(GridDeskView):
         path = export_path(job) if job.state == ExportState.DONE else None
         if path is None:
             abort(404)
-        return send_file(path, as_attachment=True, download_name=job.file_name,
-                         mimetype=WRITERS[job.kind].media_type)
+        return send_download(path, job.file_name, WRITERS[job.kind].media_type)

@@ -8,7 +8,7 @@ import io
 from datetime import datetime
 from pathlib import PurePath
 
-from flask import abort, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,6 +20,7 @@ from models.clock import local_zone
 from models.people.access import sees_everywhere
 from models.people.roles import COMMAND_ROLES
 from views.inputs import whole_number
+from views.downloads import send_download
 
 from .base import GridDeskView
 
@@ -162,5 +163,4 @@ class LedgerImportView(GridDeskView):
             abort(404)
         stamp = datetime.now(local_zone()).strftime("%Y%m%d-%H%M")
         name = f"{PurePath(stored.file_name).stem}-{_('not imported')}-{stamp}.xlsx"
-        return send_file(io.BytesIO(error_workbook(report)), as_attachment=True,
-                         download_name=name, mimetype=XLSX_MIME)
+        return send_download(io.BytesIO(error_workbook(report)), name, XLSX_MIME)

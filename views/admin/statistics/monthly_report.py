@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from flask import flash, redirect, request, send_file, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,6 +21,7 @@ from models.stats.monthly_report import (month_end, monthly_report, parse_month,
                                          report_areas)
 from models.stats.scope import StatsQueryError, find_area, find_category
 from models.errors import WorkflowError
+from views.downloads import send_download
 
 from ..base import GridDeskView
 from ..export_views import begin_export
@@ -91,7 +92,7 @@ class ReportView(GridDeskView):
                                  dated=group_by if group_by in ("day", "month") else None)
         buffer.seek(0)
         name = f"{_('Indicator sheet')}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
-        return send_file(buffer, as_attachment=True, download_name=name, mimetype=MEDIA_TYPE)
+        return send_download(buffer, name, MEDIA_TYPE)
 
     def _range(self) -> tuple[date, date]:
         try:
