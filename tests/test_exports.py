@@ -87,6 +87,10 @@ def test_export_all_has_every_row_of_the_filtered_list_not_just_the_page(world, 
     assert by_number[b.number]["紧急程度"].value == "紧急" or by_number[b.number]["紧急程度"].value
     assert by_number[b.number][COMMUNITY].value == "甲社区"
     assert by_number[b.number]["网格"].value == "甲二网格"
+    # The street, and the whole description (titles are cut at 40 characters).
+    assert by_number[b.number]["街道"].value == b.street.name
+    assert by_number[b.number]["描述"].value == b.description and b.description
+    assert "办结时间" in by_number[b.number]
 
 
 def test_export_all_with_a_search_and_a_date_range(world, login_as):

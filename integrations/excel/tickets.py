@@ -31,13 +31,15 @@ def ticket_columns(categories) -> list[tuple[str, Callable, int]]:
         (_("Category"), category, 22), (_("Status"), lambda r: _label(TicketStatus, r.status), 10),
         (_("Priority"), lambda r: _label(Priority, r.priority), 8),
         (_("Source"), lambda r: _label(Source, r.source), 10),
+        (_("Street"), lambda r: r.street or "", 14),
         (_("Community"), lambda r: r.community or "", 14), (_("Grid"), lambda r: r.grid or "", 14),
         (_("Address"), lambda r: r.address or "", 30),
         (_("Assigned department"), lambda r: r.department or "", 18),
         (_("Assigned to"), lambda r: r.assignee or "", 12),
         (_("Handling deadline"), lambda r: r.handle_deadline, 17),
-        (_("Created"), lambda r: r.created_at, 17), (_("Closed"), lambda r: r.closed_at, 17),
+        (_("Created"), lambda r: r.created_at, 17), (_("Closed at"), lambda r: r.closed_at, 17),
         (_("Rating"), lambda r: r.rating, 8),
+        (_("Description"), lambda r: r.description or "", 60),  # the whole text: titles are cut
     ]
 
 

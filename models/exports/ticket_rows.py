@@ -37,13 +37,15 @@ def count_rows(condition: sa.ColumnElement[bool]) -> int:
 
 
 def _select(condition: sa.ColumnElement[bool]) -> sa.Select:
-    community, grid = aliased(Area), aliased(Area)
+    street, community, grid = aliased(Area), aliased(Area), aliased(Area)
     return (sa.select(
-        Ticket.id, Ticket.number, Ticket.title, Ticket.category_id, Ticket.status,
-        Ticket.priority, Ticket.source, community.name.label("community"),
+        Ticket.id, Ticket.number, Ticket.title, Ticket.description, Ticket.category_id,
+        Ticket.status, Ticket.priority, Ticket.source, street.name.label("street"),
+        community.name.label("community"),
         grid.name.label("grid"), Ticket.address, Department.name.label("department"),
         User.display_name.label("assignee"), Ticket.handle_deadline, Ticket.created_at,
         Ticket.closed_at, Ticket.rating, Ticket.attributes)
+        .outerjoin(street, street.id == Ticket.street_id)
         .outerjoin(community, community.id == Ticket.community_id)
         .outerjoin(grid, grid.id == Ticket.grid_id)
         .outerjoin(Department, Department.id == Ticket.assigned_department_id)
