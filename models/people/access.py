@@ -5,7 +5,7 @@ models.people.roles).
 """
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
@@ -126,17 +126,21 @@ def pickable_areas(user: User, levels: Iterable[AreaLevel], *,
     those inside their scope area, in tree order. Without a scope area, all of them. For
     anything new (``active_only``) inactive areas are left out; filters still find old tickets."""
     areas = db.session.execute(_pickable_areas(user, levels, active_only)).scalars()
-    return sorted(areas, key=lambda area: tree_order(area.path))
+    in_tree = tree_order()
+    return sorted(areas, key=lambda area: in_tree(area.path))
 
 
-def tree_order(path: str) -> tuple[str, ...]:
-    """Where an area (its materialized path) comes in the tree: under its parent, among its
-    siblings by code ("第八网格" before "第十网格"; the path's ids as text put id 10 before 9)."""
+def tree_order() -> Callable[[str], tuple[str, ...]]:
+    """A sort key for a materialized path: under its parent, among its siblings by code
+    ("第八网格" before "第十网格"; the path's ids as text put id 10 before 9)."""
     from models.reference_cache import area_rows
 
-    rows = area_rows()
-    return tuple(rows[int(part)].code if int(part) in rows else part
-                 for part in path.strip("/").split("/") if part)
+    rows = area_rows()  # once per sort, not per area (a city has 25,600 grids)
+
+    def key(path: str) -> tuple[str, ...]:
+        return tuple(rows[int(part)].code if int(part) in rows else part
+                     for part in path.strip("/").split("/") if part)
+    return key
 
 
 def _scope_key(user: User) -> str | None:
@@ -167,8 +171,8 @@ def pickable_area_names(user: User, levels: Iterable[AreaLevel]) -> tuple[AreaNa
                                                                    Area.path)
 
     def load() -> tuple:
-        rows = area_rows()
-        found = sorted(db.session.execute(query), key=lambda row: tree_order(row.path))
+        rows, in_tree = area_rows(), tree_order()
+        found = sorted(db.session.execute(query), key=lambda row: in_tree(row.path))
         return tuple(rows.get(row.id) or AreaName(*row[:3]) for row in found)
 
     return cached(("areas",), ("pickable_area_names", _scope_key(user), levels), load)

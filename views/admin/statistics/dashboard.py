@@ -17,7 +17,7 @@ from models.evaluation import measures
 from models.evaluation.ranking import month_start, monthly_ranking
 from models.evaluation.schemes import EvaluatedRole
 from models.people.access import sees_everywhere, ticket_scope
-from models.people.roles import ALL_ROLES, EVALUATION_READER_ROLES
+from models.people.roles import ALL_ROLES, CONFIGURING_ROLES, EVALUATION_READER_ROLES
 from models.reference_cache import area_rows, user_rows
 from models.settings import setting
 from models.stats.analysis import months_between
@@ -53,7 +53,7 @@ class DashboardView(GridDeskView):
         return self.render("admin/stats/dashboard.html", **page_context(filters),
                            **dashboard(filters),
                            waiting=changes_waiting(ticket_scope(user), WAITING_CAP),
-                           waiting_cap=WAITING_CAP, waiting_hint=user.role == Role.ADMIN,
+                           waiting_cap=WAITING_CAP, waiting_hint=user.role in CONFIGURING_ROLES,
                            fold_seconds=current_app.config["JOB_INTERVALS"]["fold_statistics"])
 
 
