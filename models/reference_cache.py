@@ -197,7 +197,7 @@ _READ = "reference_versions_read"  # the true ones, read by a statement of this 
 
 
 class VersionsChanged(Exception):
-    """The versions a request assumed were not the true ones: its work must be done again."""
+    """The versions a request assumed were not the true ones (the argument; None: unread)."""
 
 
 def _remember(versions: dict[str, int]) -> dict[str, int]:
@@ -215,9 +215,10 @@ def _assume_versions(session: Session) -> bool:
     return True
 
 
-def versions_assumed(session: Session | None = None) -> bool:
-    """Whether the request took the versions unread (a statement may read them with it)."""
-    return (session or db.session()).info.get(_ASSUMED) is not None
+def versions_assumed(session: Session | None = None) -> Mapping[str, int] | None:
+    """The versions the request took unread (a statement may read them with it, or write only
+    while they hold), or None."""
+    return (session or db.session()).info.get(_ASSUMED)
 
 
 def versions_column() -> sa.ColumnElement:
@@ -282,10 +283,13 @@ def checking_versions_afterwards(work: Callable[[], T]) -> T:
     return answer if actual is None else _again(session, actual, work)
 
 
-def _again(session: Session, actual: dict[str, int], work: Callable[[], T]) -> T:
+def _again(session: Session, actual: dict[str, int] | None, work: Callable[[], T]) -> T:
     session.rollback()  # an attempt that answered without its COMMIT may have written something
     session.expunge_all()
-    session.info.pop("reference_uncommitted", None)
+    for key in ("reference_uncommitted", _ASSUMED, _READ):
+        session.info.pop(key, None)
+    if actual is None:
+        actual = _remember(_read_versions(session.connection()))
     session.info["reference_versions"] = actual
     return work()
 

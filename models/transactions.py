@@ -16,10 +16,12 @@ before. Changes the session never flushed were never sent: its rollback forgets 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 
 import psycopg
 import sqlalchemy as sa
+from flask import has_app_context
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
@@ -39,6 +41,8 @@ def track_writes(engine: sa.Engine) -> None:
     def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
         if not statement.startswith("SELECT"):
             conn.info[_WROTE] = True
+            if has_app_context():
+                _check_one_statement(conn)
 
     @event.listens_for(engine, "rollback")
     def _commit_if_only_read(conn: sa.Connection) -> None:
@@ -110,3 +114,110 @@ def commit_answered() -> None:
         session.commit()
     finally:
         session.expire_on_commit = expiring
+
+
+# --- a request whose one write is one statement ---------------------------------------------------
+#
+# An API intake writes its ticket, events, statistics mark and messages in one statement
+# (models/tickets/timeline.py). A single statement is a transaction of its own: run in autocommit
+# mode, it needs no BEGIN and no COMMIT, two of the intake's five round trips. Such a request is
+# marked (``one_statement_request``); its statements run on one connection of the second pool
+# (``statement_connection``) as long as the session has written nothing else; once the statement
+# has written, any further write in the request is refused (it could no longer be undone with
+# it). A request that writes more (an answer stored for its Idempotency-Key, photos) keeps its
+# transaction.
+
+_ONE_STATEMENT = "griddesk_one_statement"
+
+
+@dataclass
+class _OneStatement:
+    connection: sa.Connection | None = None
+    spoiled: bool = False  # something else was written: the request is one transaction again
+    written: bool = False
+
+
+class SecondWriteRefused(RuntimeError):
+    """A write after a request's one statement had written (and committed) its work."""
+
+
+@contextlib.contextmanager
+def one_statement_request() -> Iterator[None]:
+    """Mark the request (PostgreSQL; no transaction begun yet) for the time of the block."""
+    session = db.session()
+    if READS_POOL not in db.engines or _ONE_STATEMENT in session.info or _has_written(session):
+        yield
+        return
+    marked = session.info[_ONE_STATEMENT] = _OneStatement()
+    try:
+        yield
+    finally:
+        session.info.pop(_ONE_STATEMENT, None)
+        if marked.connection is not None:
+            marked.connection.close()
+
+
+def _has_written(session) -> bool:
+    """Whether the session's transaction holds a connection that wrote (its ``_connections``:
+    the pinned SQLAlchemy's; ``one_statement_request`` is tested with a write before it)."""
+    transaction = session.get_transaction()
+    return transaction is not None and any(
+        held[0].info.get(_WROTE) for held in transaction._connections.values())
+
+
+def statement_connection(writing: Collection[object] = ()) -> sa.Connection:
+    """The connection for a statement of the intake: the session's, or — in a request marked by
+    ``one_statement_request`` whose session has nothing to write but ``writing`` (the objects
+    this statement writes) and has written nothing yet — the request's autocommit connection."""
+    session = db.session()
+    marked = session.info.get(_ONE_STATEMENT)
+    if marked is None or marked.spoiled or marked.written or session.dirty or session.deleted \
+            or any(obj not in writing for obj in session.new):
+        return session.connection()
+    if marked.connection is None:
+        try:
+            marked.connection = db.engines[READS_POOL].connect()
+        except sa.exc.TimeoutError:  # all of them busy: the session's transaction
+            marked.spoiled = True
+            return session.connection()
+    return marked.connection
+
+
+def written_alone(conn: sa.Connection) -> bool:
+    """After the statement that writes: whether it ran on the autocommit connection (it has
+    committed; nothing else may be written in the request)."""
+    marked = db.session().info.get(_ONE_STATEMENT)
+    if marked is None or conn is not marked.connection:
+        return False
+    marked.written = True
+    return True
+
+
+@contextlib.contextmanager
+def committing_at_once(conn: sa.Connection) -> Iterator[sa.Connection | None]:
+    """A connection whose statements commit at once, whatever becomes of ``conn``'s transaction:
+    ``conn`` itself when it is in autocommit mode, else one of the second pool's; None when there
+    is none (SQLite, or all of them busy)."""
+    if conn.connection.driver_connection.autocommit:
+        yield conn
+        return
+    try:
+        other = db.engines[READS_POOL].connect() if READS_POOL in db.engines else None
+    except sa.exc.TimeoutError:
+        other = None
+    if other is None:
+        yield None
+        return
+    with other:
+        yield other
+
+
+def _check_one_statement(conn: sa.Connection) -> None:
+    marked = db.session().info.get(_ONE_STATEMENT)
+    if marked is None:
+        return
+    if marked.written:
+        raise SecondWriteRefused("the request's one statement has committed its work; "
+                                 "a second write would not be undone with it")
+    if conn is not marked.connection:
+        marked.spoiled = True

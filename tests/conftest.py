@@ -94,12 +94,14 @@ def wipe() -> None:
             db.session.execute(table.delete())
     # New versions (but the kept calendar's) and an empty cache: the rows went behind the ORM's back.
     from models.reference_cache import ReferenceVersion, forget, seed_versions
+    from models.tickets.numbering import forget_number_blocks
 
     db.session.execute(ReferenceVersion.__table__.delete()
                        .where(ReferenceVersion.__table__.c.name != "calendar"))
     seed_versions(db.session.connection())
     db.session.commit()
     forget()
+    forget_number_blocks()  # the day's counters are gone: a block held would number from them
 
 
 @pytest.fixture()

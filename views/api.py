@@ -47,7 +47,7 @@ from models.tickets.reading import (new_ticket_row, read_ticket_row, read_ticket
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
-from models.transactions import (commit_answered, end_read_without_transaction,
+from models.transactions import (commit_answered, end_read_without_transaction, one_statement_request,
                                  read_without_transaction)
 
 from .inputs import (BIGINT_MAX, INTEGER_MAX, INTEGERS, NUMBER, OBJECT, Field, integer,
@@ -179,9 +179,10 @@ def idempotent(fn):
     @wraps(fn)
     def wrapper(*args, **kwargs):
         key = (request.headers.get("Idempotency-Key") or "").strip()
-        if not key:
-            response = _run(fn, args, kwargs)
-            commit_answered()
+        if not key:  # nothing is stored with the answer: its work may be one statement
+            with one_statement_request():
+                response = _run(fn, args, kwargs)
+                commit_answered()
             return response
         if len(key) > 200:
             raise ApiError(422, "invalid", _("The Idempotency-Key is longer than 200 characters."))

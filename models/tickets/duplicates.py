@@ -11,6 +11,7 @@ from models.base import db, utcnow
 from models.categories import MAX_DUPLICATE_RADIUS_M, Category
 from models.driver import run
 from models.settings import setting
+from models.transactions import statement_connection
 from models.tickets.tables import (BANDS_PER_DEGREE, IS_CLOSED_SQL, IS_OPEN_SQL, LATITUDE_BAND,
                                    Ticket)
 from models.vocabulary import TicketStatus
@@ -56,7 +57,7 @@ def nearby_cases(category: Category, lon: float | None, lat: float | None, *,
     statement = _NEARBY if seen_by is None else _nearby(_scope_of(seen_by))
     if db.session.autoflush:  # as a query of the session would: its pending tickets count too
         db.session.flush()
-    found = [(case, metres) for case in run(db.session.connection(), statement, box)
+    found = [(case, metres) for case in run(statement_connection(), statement, box)
              if (metres := distance_m(lon, lat, case.lon, case.lat)) <= radius]
     found.sort(key=lambda pair: pair[1])  # stable: open before closed, then by id
     return found[:limit]

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from models.base import db
 from models.driver import run
 from models.settings import setting
+from models.transactions import committing_at_once, statement_connection
 from models.tickets.tables import TicketNumberCounter
 
 # No 0/O, 1/I/L: codes are read out over the phone.
@@ -38,18 +42,20 @@ def number_new_ticket(day: date) -> Numbered:
     """The next number of ``day``, taken inside the intake's own transaction, and on PostgreSQL
     the ticket's and its first events' ids with it.
 
-    PostgreSQL: one statement, no lock held until commit, no second transaction. The number is
+    PostgreSQL: no lock held until commit, no second transaction. The number is
     ``nextval('ticket_number_seq')`` minus the day's base, the sequence value just before the
     day's first number (``ticket_number_counters.last_value`` holds that base on PostgreSQL; an
     intake that finds none — the day's first — takes its number again with the statement that
-    inserts it, ON CONFLICT DO NOTHING). Numbers are unique and follow
-    arrival within a day; gaps are allowed: an intake that fails after taking its number, and
-    (rarely) a ticket numbered for yesterday just after midnight, leave one (docs/PERFORMANCE.md).
+    inserts it, ON CONFLICT DO NOTHING). A busy process takes its numbers and ids in blocks
+    (``NumberBlocks``): one statement for several intakes. Numbers are unique; within a day they
+    follow arrival in each process, and across processes to within a second (exactly when
+    reports come one at a time); gaps are allowed: an intake that fails after taking its number,
+    the rest of a block unused for a second, and (rarely) a ticket numbered for yesterday just
+    after midnight leave one (docs/PERFORMANCE.md).
 
     SQLite has a single writer: the day's counter is incremented in the intake's transaction."""
     if db.session.get_bind().dialect.name == "postgresql":
-        value, ticket_id, event_ids = _sequence_number(day)
-        return Numbered(_formatted(day, value), ticket_id, tuple(event_ids))
+        return _blocks.next(day)
     stmt = sqlite_insert(TicketNumberCounter).values(day=day, last_value=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[TicketNumberCounter.day],
@@ -63,36 +69,104 @@ def _formatted(day: date, value: int) -> str:
     return f"GD{day:%Y%m%d}{value:0{digits}d}"
 
 
-_RESERVED_IDS = "nextval('%s'), ARRAY(SELECT nextval('%s') FROM generate_series(1, %d))" % (
+# How many numbers a process takes at once at most, and how long it keeps those it has not used.
+NUMBERS_PER_BLOCK_MAX = 16
+BLOCK_KEPT_S = 1.0
+
+_RESERVED_IDS = """ARRAY(SELECT nextval('%s') FROM generate_series(1, :size)),
+       ARRAY(SELECT nextval('%s') FROM generate_series(1, :size * %d))""" % (
     TICKET_ID_SEQUENCE, EVENT_ID_SEQUENCE, EVENT_IDS_RESERVED)
 # Once the day's base is there (every intake but the day's first few): no INSERT to try, which
 # cost PostgreSQL about as much as the rest of the statement.
-_NEXT_NUMBER = sa.text("""
-SELECT nextval('ticket_number_seq'),
+_NEXT_NUMBERS = sa.text("""
+SELECT ARRAY(SELECT nextval('ticket_number_seq') FROM generate_series(1, :size)),
        (SELECT last_value FROM ticket_number_counters WHERE day = :day), %s""" % _RESERVED_IDS)
-_FIRST_NUMBER_OF_DAY = sa.text("""
-WITH taken AS (SELECT nextval('ticket_number_seq') AS value),
+_FIRST_NUMBERS_OF_DAY = sa.text("""
+WITH taken AS (SELECT ARRAY(SELECT nextval('ticket_number_seq')
+                            FROM generate_series(1, :size)) AS numbers),
      first AS (INSERT INTO ticket_number_counters (day, last_value)
-               SELECT :day, value - 1 FROM taken
+               SELECT :day, numbers[1] - 1 FROM taken
                ON CONFLICT (day) DO NOTHING RETURNING last_value)
-SELECT taken.value, COALESCE((SELECT last_value FROM first),
-                             (SELECT last_value FROM ticket_number_counters WHERE day = :day)),
+SELECT taken.numbers, COALESCE((SELECT last_value FROM first),
+                               (SELECT last_value FROM ticket_number_counters WHERE day = :day)),
        %s
 FROM taken""" % _RESERVED_IDS)
 
 
-def _sequence_number(day: date) -> tuple[int, int, list[int]]:
-    """The day's next number, and the ids reserved with it."""
-    statement = _NEXT_NUMBER
+@dataclass
+class _Block:
+    day: date
+    taken_at: float  # time.monotonic()
+    numbers: list[int]  # the day's numbers, ascending
+    ticket_ids: list[int]
+    event_ids: list[int]
+
+
+class NumberBlocks:
+    """A process's numbers and reserved ids, taken as many at once as it took intakes in the
+    last second (one at a time when reports come one at a time, so that numbers follow arrival
+    exactly; at most ``NUMBERS_PER_BLOCK_MAX``). What is not used within ``BLOCK_KEPT_S``, or by
+    the end of its day, is dropped: a gap, never a number out of order by more than that."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._block: _Block | None = None
+        self._recent: deque[float] = deque(maxlen=NUMBERS_PER_BLOCK_MAX)
+
+    def next(self, day: date) -> Numbered:
+        with self._lock:
+            now = time.monotonic()
+            self._recent.append(now)
+            block = self._block
+            if block is None or block.day != day or not block.numbers \
+                    or now - block.taken_at > BLOCK_KEPT_S:
+                size = sum(1 for moment in self._recent if now - moment <= 1.0)
+                block = self._block = _take_block(day, size, now)
+            events = block.event_ids[:EVENT_IDS_RESERVED]
+            del block.event_ids[:EVENT_IDS_RESERVED]
+            return Numbered(_formatted(day, block.numbers.pop(0)), block.ticket_ids.pop(0),
+                            tuple(events))
+
+    def forget(self) -> None:
+        """Drop the block held (a database whose counters were emptied: the tests' wipe)."""
+        with self._lock:
+            self._block = None
+            self._recent.clear()
+
+
+_blocks = NumberBlocks()
+forget_number_blocks = _blocks.forget
+
+
+def _take_block(day: date, size: int, now: float) -> _Block:
+    """``size`` of the day's next numbers, a ticket id and ``EVENT_IDS_RESERVED`` event ids for
+    each, in one statement (the intake's connection)."""
+    conn = statement_connection()
+    statement = _NEXT_NUMBERS
     while True:
-        (value, base, ticket_id, event_ids), = run(db.session.connection(), statement,
-                                                   {"day": day})
+        if statement is _FIRST_NUMBERS_OF_DAY:
+            row, size = _first_numbers(conn, day, size)
+        else:
+            row, = run(conn, statement, {"day": day, "size": size})
+        values, base, ticket_ids, event_ids = row
         # base is None when the day has no base yet, or when another intake inserted it while
-        # this statement ran (not yet visible to it); value <= base when that intake took a
-        # later value first.
-        if base is not None and value > base:
-            return value - base, ticket_id, event_ids
-        statement = _FIRST_NUMBER_OF_DAY if base is None else _NEXT_NUMBER
+        # this statement ran (not yet visible to it); a value <= base was taken by this
+        # statement before another intake took the day's first number: not the day's.
+        numbers = sorted(value - base for value in values if base is not None and value > base)
+        if numbers:
+            return _Block(day, now, numbers, sorted(ticket_ids)[-len(numbers):],
+                          sorted(event_ids)[-len(numbers) * EVENT_IDS_RESERVED:])
+        statement = _FIRST_NUMBERS_OF_DAY if base is None else _NEXT_NUMBERS
+
+
+def _first_numbers(conn, day: date, size: int) -> tuple[tuple, int]:
+    """The day's first numbers, inserting its base. The base is committed at once: a block
+    numbered from a base that a rolled-back transaction took away would repeat numbers. Where
+    it cannot be (no second connection free), one number only, kept by no block."""
+    with committing_at_once(conn) as committing:
+        if committing is not None:
+            return run(committing, _FIRST_NUMBERS_OF_DAY, {"day": day, "size": size})[0], size
+    return run(conn, _FIRST_NUMBERS_OF_DAY, {"day": day, "size": 1})[0], 1
 
 
 def new_tracking_code() -> str:

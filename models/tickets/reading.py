@@ -175,7 +175,7 @@ def read_ticket_row(ticket_id: int, visible: sa.ColumnElement[bool], *,
     ``full`` is false (as a page of the list shows it). The labels come from the process's
     copies (seven joins and 19 columns fewer); in the rare case they miss one (a row this
     transaction has just added), from the statement that joins them."""
-    with_versions = versions_assumed()  # then the statement reads the true ones too
+    with_versions = versions_assumed() is not None  # then the statement reads the true ones too
     mapping = _first_mapping(_statement_by_id(full, visible, with_versions, labels=False),
                              ticket_id)
     if mapping is None:

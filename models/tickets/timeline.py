@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -9,6 +10,7 @@ from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,12 +21,14 @@ from models.fields import check_text
 from models.notify.outbox import Notification
 from models.people.department import Department
 from models.people.user import User
-from models.reference_cache import note_versions_read, versions_assumed, versions_column
+from models.reference_cache import (ReferenceVersion, VersionsChanged, note_versions_read,
+                                    versions_assumed, versions_column)
 from models.stats.rollups import mark_changed, mark_changed_rows
 from models.stats.tables import StatsPending
 from models.tickets.actions import Action
 from models.tickets.numbering import EVENT_ID_SEQUENCE, TICKET_ID_SEQUENCE, Numbered
 from models.tickets.tables import Ticket, TicketEvent
+from models.transactions import statement_connection, written_alone
 from models.vocabulary import ActorKind, TicketStatus
 
 UNCHANGED = object()
@@ -121,6 +125,9 @@ def moves_activity(event: TicketEvent) -> bool:
 UNWRITTEN = "_unwritten_events"
 UNWRITTEN_NOTICES = "_unwritten_notices"  # outbox rows of its unwritten events
 RESERVED_EVENT_IDS = "_reserved_event_ids"
+# Set at the flush that writes a reported ticket when the caller writes nothing after it: its
+# one statement may then commit at once (models/transactions.py ``one_statement_request``).
+LAST_WRITE = "_last_write"
 _EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
 _EVENT_VALUES = [key for key in _EVENT_COLUMNS if key != "ticket_id"]  # all but the ticket's id
 
@@ -141,6 +148,16 @@ _BY_OBJECT = [(rel.key, [(local.key, remote.key) for local, remote in rel.local_
               for rel in Ticket.__mapper__.relationships if rel.direction.name == "MANYTOONE"]
 
 
+def _versions_still(parameter: str) -> sa.ColumnElement[bool]:
+    """PostgreSQL: the reference versions are those of the JSON text ``parameter`` (the ones
+    the request assumed; null: none) — a write that may commit at once must write nothing when
+    what it was decided from changed meanwhile (the request is then done again)."""
+    table = ReferenceVersion.__table__
+    given = sa.cast(sa.bindparam(parameter, type_=sa.Text), JSONB)
+    return sa.or_(given.is_(None), given == sa.select(
+        sa.func.jsonb_object_agg(table.c.name, table.c.version)).scalar_subquery())
+
+
 def _reserved_or_next(value, sequence: str):
     """The id given (reserved), or else the next of the column's sequence."""
     return sa.func.coalesce(value, sa.func.nextval(sa.literal_column(f"'{sequence}'")))
@@ -155,9 +172,15 @@ def _insert_reported_ticket(notice_columns: tuple[str, ...]) -> sa.Select:
     (a request that assumed them confirms them without a query of their own)."""
     columns = [c.key for c in _TICKETS.columns if c.key != "id"]
     reserved = sa.bindparam("id", type_=_TICKETS.c.id.type)
-    ticket = _TICKETS.insert().values(
-        {"id": _reserved_or_next(reserved, TICKET_ID_SEQUENCE),
-         **{name: sa.bindparam(name, type_=_TICKETS.c[name].type) for name in columns}}
+    # INSERT … SELECT, not VALUES: the row is written only while the reference versions the
+    # request assumed hold (``_versions_still``). Each value is cast to its
+    # column's type, which a select list does not give it.
+    ticket = _TICKETS.insert().from_select(
+        ["id", *columns],
+        sa.select(_reserved_or_next(reserved, TICKET_ID_SEQUENCE),
+                  *(sa.cast(sa.bindparam(name, type_=_TICKETS.c[name].type),
+                            _TICKETS.c[name].type) for name in columns))
+        .where(_versions_still("assumed_versions"))
     ).returning(_TICKETS.c.id).cte("reported_ticket")
     events_table = TicketEvent.__table__
     given = recordset("reported_events", [events_table.c[key] for key in ("id", *_EVENT_VALUES)])
@@ -187,14 +210,19 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
     tickets = [t for t in session.new if isinstance(t, Ticket) and t.__dict__.get(UNWRITTEN)]
     if not tickets:
         return
-    connection = session.connection()
+    last = [ticket.__dict__.pop(LAST_WRITE, False) for ticket in tickets]
+    connection = statement_connection(writing=[tickets[0], *tickets[0].__dict__[UNWRITTEN]]) \
+        if last == [True] else session.connection()
     written = [(ticket, ticket.__dict__.pop(UNWRITTEN)) for ticket in tickets]
     if connection.dialect.name == "postgresql":
         ids = {}
         for ticket, events in written:
             rows = run(connection, *_reported_ticket_statement(ticket, events, connection))
+            if not rows:  # the versions assumed no longer hold: nothing was written
+                raise VersionsChanged(None)
+            written_alone(connection)
             ticket.id = rows[0].ticket_id
-            if versions_assumed(session):
+            if versions_assumed(session) is not None:
                 note_versions_read(rows[0].reference_versions, session)
             ids.update(((row.ticket_id, row.seq), row.id) for row in rows)
     else:
@@ -224,7 +252,9 @@ def _reported_ticket_statement(ticket: Ticket, events: list[TicketEvent],
     from models.notify.notices import distinct_notices
 
     event_keys = ("id", *_EVENT_VALUES)
-    values = {"id": ticket.id, **_ticket_row(ticket), "reported_events": recordset_document(
+    values = {"id": ticket.id, **_ticket_row(ticket),
+              "assumed_versions": _json_or_none(versions_assumed()),
+              "reported_events": recordset_document(
         [TicketEvent.__table__.c[key] for key in event_keys],
         [{key: getattr(event, key) for key in event_keys} for event in events],
         connection.dialect)}
@@ -234,6 +264,10 @@ def _reported_ticket_statement(ticket: Ticket, events: list[TicketEvent],
         values["reported_notices"] = recordset_document(
             [Notification.__table__.c[key] for key in keys], notices, connection.dialect)
     return _insert_reported_ticket(keys), values
+
+
+def _json_or_none(value) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def _now_persistent(session: Session, ticket: Ticket, events: list[TicketEvent]) -> None:
@@ -273,9 +307,11 @@ _DEFAULTS = [(column.key, column.default) for column in _TICKETS.columns if colu
 sa.event.listen(Session, "before_flush", _write_reported_tickets)
 
 
-def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
+def record_event(ticket: Ticket, action: str, *, last_write: bool = False,
+                 **kwargs) -> TicketEvent:
     """Append an event (as ``append_event``) and write the notifications it calls for, in the
-    same transaction: the outbox rows commit, or roll back, with the event."""
+    same transaction: the outbox rows commit, or roll back, with the event. ``last_write``: the
+    caller writes nothing after it (an intake's dispatch without co-handlers)."""
     from models.notify.notices import event_notice_rows, notify_event, write_notices
 
     event = append_event(ticket, action, **kwargs)
@@ -283,6 +319,7 @@ def record_event(ticket: Ticket, action: str, **kwargs) -> TicketEvent:
         rows = event_notice_rows(ticket, event)
         if UNWRITTEN in ticket.__dict__:  # (finding the recipients may have written it)
             ticket.__dict__.setdefault(UNWRITTEN_NOTICES, []).extend(rows)
+            ticket.__dict__[LAST_WRITE] = last_write
             rows = []
         db.session.flush()  # the ticket, its events and these messages in one statement
         write_notices(rows)

@@ -192,7 +192,8 @@ def dispatch(ticket: Ticket, now: datetime | None = None, *,
             details["passed_over"] = [{"rule_id": r.id, "reason": reason}
                                       for r, reason in resolution.passed_over]
     event = _event(ticket, "dispatch", Actor.system(), now, to_department=owner.department,
-                   to_user=owner.user, details=details)
+                   to_user=owner.user, details=details,
+                   last_write=rule is None or not rule.co_department_ids)
     dispatch_co_handlers(ticket, rule, now)  # the rule's 协办 departments, each with its task
     return event
 

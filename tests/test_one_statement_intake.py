@@ -1,0 +1,186 @@
+"""An API intake in two round trips on PostgreSQL (issue 14): its one write runs in autocommit
+mode (no BEGIN, no COMMIT) where nothing else is written with it, and a busy process takes its
+ticket numbers and ids in blocks (models/transactions.py, models/tickets/numbering.py)."""
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import sqlalchemy as sa
+
+from models import DispatchRule, Notification, Ticket, TicketEvent, User, db
+from models.stats.tables import StatsPending
+from models.tickets import numbering
+from models.tickets.intake import report_ticket
+from models.transactions import SecondWriteRefused, one_statement_request
+
+from .conftest import TEST_DATABASE_URL
+from .test_api import auth, new_ticket, token_for
+from .test_lean_intake import _report, writes_in
+
+pytestmark = pytest.mark.skipif(
+    not (TEST_DATABASE_URL or "").startswith("postgresql"),
+    reason="autocommit connections and sequence blocks are the PostgreSQL intake's")
+
+
+@contextlib.contextmanager
+def statements_by_mode(app):
+    """(autocommit?, statement) of every statement sent while the block runs, on both pools."""
+    with app.app_context():
+        engines = tuple(db.engines.values())
+    sent: list[tuple[bool, str]] = []
+
+    def listen(conn, _cursor, statement, *_args):
+        sent.append((conn.connection.driver_connection.autocommit, " ".join(statement.split())))
+
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield sent
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", listen)
+
+
+def _rows_of(app, model, **where) -> int:
+    with app.app_context():
+        return db.session.execute(sa.select(sa.func.count()).select_from(model).filter_by(
+            **where)).scalar_one()
+
+
+def test_an_api_intake_is_one_write_in_autocommit_mode(app, client, world):
+    token = token_for(client, "community")
+    assert new_ticket(client, token).status_code == 201  # caches warm, as in a running server
+    with statements_by_mode(app) as sent:
+        answer = new_ticket(client, token)
+    assert answer.status_code == 201, answer.get_json()
+    # no statement on a connection in a transaction: no BEGIN and no COMMIT were sent
+    assert sent and all(autocommit for autocommit, _s in sent), sent
+    writing = [s for _a, s in sent if writes_in(s)]
+    assert len(writing) == 1 and sorted(writes_in(writing[0])) == sorted([
+        "INSERT INTO tickets", "INSERT INTO ticket_events", "INSERT INTO stats_pending",
+        "INSERT INTO notifications"])
+    ticket_id = answer.get_json()["id"]
+    assert _rows_of(app, TicketEvent, ticket_id=ticket_id) == 2  # create, dispatch
+    assert _rows_of(app, StatsPending, ticket_id=ticket_id) == 1
+    assert _rows_of(app, Notification, ticket_id=ticket_id) == 1  # the grid worker's message
+    with app.app_context():
+        assert db.session.get(Ticket, ticket_id).number == answer.get_json()["number"]
+
+
+def test_an_intake_with_an_idempotency_key_stores_its_answer_in_the_same_transaction(
+        app, client, world):
+    token = token_for(client, "community")
+    body = {"category": "0101", "description": "垃圾桶满溢", "lat": 30.006, "lon": 120.004}
+    headers = {**auth(token), "Idempotency-Key": "intake-1"}
+    with statements_by_mode(app) as sent:
+        first = client.post("/api/v1/tickets", json=body, headers=headers)
+    assert first.status_code == 201
+    writes = [(autocommit, w) for autocommit, s in sent for w in writes_in(s)]
+    assert (False, "INSERT INTO tickets") in writes
+    assert (False, "INSERT INTO idempotency_records") in writes
+    # (the day's first number commits its base at once: see the last test)
+    assert not [w for autocommit, w in writes if autocommit and "number_counters" not in w]
+    again = client.post("/api/v1/tickets", json=body, headers=headers)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert _rows_of(app, Ticket) == 1
+
+
+def test_an_intake_whose_rule_calls_in_co_handlers_is_one_transaction(app, client, world):
+    """Dispatch writes a task per co-handling department after the ticket: the ticket's own
+    statement must not commit alone before them."""
+    rule = db.session.execute(sa.select(DispatchRule)).scalar_one()
+    rule.co_department_ids = [world.departments["sanitation"].id]
+    db.session.commit()
+    token = token_for(client, "community")
+    with statements_by_mode(app) as sent:
+        answer = new_ticket(client, token)
+    assert answer.status_code == 201, answer.get_json()
+    writes = [(autocommit, w) for autocommit, s in sent for w in writes_in(s)]
+    assert (False, "INSERT INTO tickets") in writes
+    assert (False, "INSERT INTO co_handling_tasks") in writes
+    assert not [w for autocommit, w in writes if autocommit and "number_counters" not in w]
+
+
+def test_no_write_follows_the_one_statement_and_a_write_before_it_keeps_the_transaction(
+        app, world):
+    gridworker = world.users["gridworker"].id
+    with app.test_request_context():
+        with one_statement_request():
+            number = report_ticket(_report(world)).ticket.number
+            with pytest.raises(SecondWriteRefused):  # it could not be undone with the ticket
+                db.session.execute(sa.update(User).where(User.id == gridworker)
+                                   .values(display_name="之后的修改"))
+        db.session.rollback()
+    assert _rows_of(app, Ticket, number=number) == 1  # committed by its own statement
+
+    with app.test_request_context():
+        db.session.execute(sa.update(User).where(User.id == gridworker)
+                           .values(display_name="之前的修改"))
+        with one_statement_request():
+            second = report_ticket(_report(world)).ticket.number
+        db.session.rollback()  # the request failed: neither write stays
+    assert _rows_of(app, Ticket, number=second) == 0
+    assert _rows_of(app, User, display_name="之前的修改") == 0
+
+
+def _number_statements(app, fn):
+    with statements_by_mode(app) as sent:
+        result = fn()
+    return result, [s for _a, s in sent if "ticket_number_seq" in s]
+
+
+def test_a_busy_process_takes_its_numbers_in_blocks_and_one_report_at_a_time_one_number(
+        app, world, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(numbering.time, "monotonic", lambda: clock[0])
+    with app.test_request_context():
+        # one report every two seconds: one number at a time, none skipped
+        quiet = []
+        for i in range(3):
+            clock[0] += 2
+            ticket, sent = _number_statements(app, lambda: report_ticket(_report(world)).ticket)
+            quiet.append(ticket.number)
+            # (the day's first also inserts the day's base)
+            assert len(sent) == (2 if i == 0 else 1) and "generate_series(1, %(size)s)" in sent[0]
+        assert [n[-4:] for n in quiet] == ["0001", "0002", "0003"]
+        # twelve within the same second: numbers in blocks, one after the other
+        busy, statements = [], 0
+        for _ in range(12):
+            clock[0] += 0.01
+            ticket, sent = _number_statements(app, lambda: report_ticket(_report(world)).ticket)
+            busy.append(int(ticket.number[-4:]))
+            statements += len(sent)
+        assert busy == list(range(4, 16))
+        assert statements <= 5  # blocks of 1, 2, 3, 4, 5 … as the rate shows
+        db.session.commit()
+        # a block left unused for more than a second is dropped: a gap, never an older number
+        clock[0] += 1.5
+        later = int(report_ticket(_report(world)).ticket.number[-4:])
+        assert later > busy[-1]
+        db.session.commit()
+    assert _rows_of(app, Ticket) == 16
+
+
+def test_a_days_first_numbers_stand_when_their_transaction_rolls_back(app, world, monkeypatch):
+    """The day's base is committed at once: a block numbered from it stays right after the
+    intake that inserted it rolled back, and another process numbering from the base (here a
+    second set of blocks) never repeats a number."""
+    clock = [1000.0]
+    monkeypatch.setattr(numbering.time, "monotonic", lambda: clock[0])
+    first, other = numbering._blocks, numbering.NumberBlocks()
+    with app.test_request_context():
+        for _ in range(4):  # the rate makes the day's first block a block of five
+            numbering._blocks._recent.append(clock[0])
+        report_ticket(_report(world))
+        db.session.rollback()  # its number is a gap; the base stays
+        numbers = []
+        for i in range(6):
+            clock[0] += 0.01
+            monkeypatch.setattr(numbering, "_blocks", other if i % 2 else first)
+            numbers.append(report_ticket(_report(world)).ticket.number)
+        db.session.commit()
+    assert len(set(numbers)) == 6
+    with app.app_context():
+        stored = db.session.execute(sa.select(Ticket.number)).scalars().all()
+    assert sorted(stored) == sorted(numbers)
