@@ -184,3 +184,24 @@ def test_a_days_first_numbers_stand_when_their_transaction_rolls_back(app, world
     with app.app_context():
         stored = db.session.execute(sa.select(Ticket.number)).scalars().all()
     assert sorted(stored) == sorted(numbers)
+
+
+def test_cases_brought_in_for_other_days_leave_the_live_intakes_blocks_alone(app, world):
+    """A ledger brings in old cases, many a second, beside the live intake: each takes one
+    number of its own day, and today's block stays (the live intake still takes its numbers in
+    blocks, in order)."""
+    from datetime import timedelta
+
+    from models.base import utcnow
+
+    today, old, statements = [], [], 0
+    with app.test_request_context():
+        for i in range(8):
+            ticket, sent = _number_statements(app, lambda: report_ticket(_report(world)).ticket)
+            today.append(ticket.number)
+            statements += len(sent)
+            earlier = utcnow() - timedelta(days=3 + i % 2)
+            old.append(report_ticket(_report(world), now=earlier).ticket.number)
+        db.session.commit()
+    assert today == sorted(today) and statements <= 5  # (8 if each old case took the block)
+    assert len(set(old)) == 8 and not set(old) & set(today)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.base import db
+from models.clock import local_today
 from models.driver import run
 from models.settings import setting
 from models.transactions import committing_at_once, statement_connection
@@ -114,6 +115,8 @@ class NumberBlocks:
         self._recent: deque[float] = deque(maxlen=NUMBERS_PER_BLOCK_MAX)
 
     def next(self, day: date) -> Numbered:
+        if day != local_today():  # a case brought in for another day (a ledger): one number,
+            return _handed_out(day, _take_block(day, 1, 0.0))  # and today's block kept
         with self._lock:
             now = time.monotonic()
             self._recent.append(now)
@@ -122,10 +125,7 @@ class NumberBlocks:
                     or now - block.taken_at > BLOCK_KEPT_S:
                 size = sum(1 for moment in self._recent if now - moment <= 1.0)
                 block = self._block = _take_block(day, size, now)
-            events = block.event_ids[:EVENT_IDS_RESERVED]
-            del block.event_ids[:EVENT_IDS_RESERVED]
-            return Numbered(_formatted(day, block.numbers.pop(0)), block.ticket_ids.pop(0),
-                            tuple(events))
+            return _handed_out(day, block)
 
     def forget(self) -> None:
         """Drop the block held (a database whose counters were emptied: the tests' wipe)."""
@@ -136,6 +136,13 @@ class NumberBlocks:
 
 _blocks = NumberBlocks()
 forget_number_blocks = _blocks.forget
+
+
+def _handed_out(day: date, block: _Block) -> Numbered:
+    """The block's next number with its ids, taken out of it."""
+    events = block.event_ids[:EVENT_IDS_RESERVED]
+    del block.event_ids[:EVENT_IDS_RESERVED]
+    return Numbered(_formatted(day, block.numbers.pop(0)), block.ticket_ids.pop(0), tuple(events))
 
 
 def _take_block(day: date, size: int, now: float) -> _Block:
