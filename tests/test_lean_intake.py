@@ -177,10 +177,11 @@ def test_a_failed_intake_leaves_at_most_a_gap_never_a_repeat(world):
 # --- round trips: a statement budget for one API intake -------------------------------------------
 
 # Was 27 (29 with BEGIN and COMMIT). Now: the reference versions (on PostgreSQL read with the
-# write), the duplicates, the number (on PostgreSQL with the ticket's and its first events' ids),
-# the ticket with its events, their statistics mark and their outbox rows (one statement on
-# PostgreSQL; four elsewhere). The user, the category, the place and the answer's labels come
-# from the process's copies.
+# write), the duplicates, the number (on PostgreSQL with the ticket's and its first events' ids,
+# once per block of intakes: models/tickets/numbering.py), the ticket with its events, their
+# statistics mark and their outbox rows (one statement on PostgreSQL, in autocommit mode without
+# BEGIN and COMMIT: tests/test_one_statement_intake.py; four elsewhere). The user, the category,
+# the place and the answer's labels come from the process's copies.
 STATEMENT_BUDGET = {"postgresql": 3, "sqlite": 7}
 
 
