@@ -37,6 +37,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "(e.g. a city whose rollups are still to come; the JSON says so)")
     parser.add_argument("--no-tune", action="store_true",
                         help="leave the database's PostgreSQL settings as they are")
+    parser.add_argument("--against", metavar="DIR", type=Path,
+                        help="another checkout of GridDesk (git worktree add DIR REV): its intake "
+                        "and this one's measured alternately, figure intake_against "
+                        "(bench/compare.py), after the other figures (--only intake_against: "
+                        "none of them)")
     parser.add_argument("--port", type=int, default=5099)
     parser.add_argument("--workers", type=int, help="Gunicorn workers (default: gunicorn.conf.py)")
     parser.add_argument("--threads", type=int, help="Gunicorn threads per worker")
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
         return {"generation": timings}
     upgrade_schema(url)
     result = run(url, args.scale, only or None, args.port, args.workers, args.threads,
-                 tune=not args.no_tune)
+                 tune=not args.no_tune, against=args.against)
     result["dataset"]["generation_s"] = timings
     result["total_s"] = round(time.perf_counter() - started, 1)
     print_table(result)
@@ -72,6 +77,11 @@ def print_table(result: dict) -> None:
     for name, f in result["figures"].items():
         if not isinstance(f, dict):
             print(f"{name:<24}{f:>12}")
+            continue
+        if "ratio_per_s" in f:  # intake_against (bench/compare.py)
+            print(f"{name:<24}{f['this']['per_s']:>12,.1f} against {f['other']['per_s']:,.1f}/s "
+                  f"of {f['other']['commit']}: {f['ratio_per_s']} of its rate, {f['ratio_cpu']} "
+                  f"of its CPU per intake")
             continue
         ratio = f.get("ratio", f.get("ratio_to_raw", f.get("ratio_to_bare", "")))
         print(f"{name:<24}{f['per_s']:>12,.1f}{f['p50_ms'] or 0:>10.1f}{f['p95_ms'] or 0:>10.1f}"

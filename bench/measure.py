@@ -41,7 +41,7 @@ FIGURES = ["intake", "raw_intake", "read_one", "bare_read_one", "list_100", "lis
            "stats_street_year", "stats_city_year", "sweep", "sweep_idle", "point_to_grid",
            "worker_rss_mb"]
 # Measured only when named with --only.
-ON_REQUEST = ["point_to_grid_city", "mix"]
+ON_REQUEST = ["point_to_grid_city", "mix", "intake_against"]  # the last with --against
 
 # PostgreSQL settings for 10 M tickets on this machine (23 GiB RAM, SSD): applied per database
 # (ALTER DATABASE … SET, effective for new connections, no reload); shared_buffers needs a
@@ -92,10 +92,10 @@ def machine_info() -> dict:
             "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
 
 
-def commit_id() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+def commit_id(root: Path = ROOT) -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                          text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                            capture_output=True, text=True).stdout.strip()
     return out.stdout.strip() + ("-dirty" if dirty else "")
 
@@ -274,7 +274,8 @@ def sweeps(url: str, plan: Plan) -> dict:
 class Server:
     """Gunicorn with the project's gunicorn.conf.py, in its own process group."""
 
-    def __init__(self, app: str, port: int, env: dict, workers: int | None, threads: int | None):
+    def __init__(self, app: str, port: int, env: dict, workers: int | None, threads: int | None,
+                 root: Path = ROOT):
         env = dict(env, GRIDDESK_BIND=f"127.0.0.1:{port}")
         if workers:
             env["GRIDDESK_WORKERS"] = str(workers)
@@ -283,7 +284,7 @@ class Server:
         self.port = port
         self.logfile = open(ROOT / "bench" / f"server-{port}.log", "w")
         self.proc = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py",
-                                      "--access-logfile", "/dev/null", app], cwd=ROOT, env=env,
+                                      "--access-logfile", "/dev/null", app], cwd=root, env=env,
                                      stdout=self.logfile, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.wait_ready()
@@ -737,7 +738,7 @@ def gunicorn_mix(url: str, plan: Plan, port: int, mixes: list[tuple[int, int]]) 
 
 
 def run(url: str, scale: str, only: set[str] | None, port: int, workers: int | None,
-        threads: int | None, tune: bool) -> dict:
+        threads: int | None, tune: bool, against: Path | None = None) -> dict:
     plan = PLANS[scale]
     if tune:
         apply_tuning(url)
@@ -753,12 +754,19 @@ def run(url: str, scale: str, only: set[str] | None, port: int, workers: int | N
     log(f"dataset: {result['dataset']}")
     figures = result["figures"]
     figures.update(in_process_figures(url, plan, wanted))
-    http = wanted - {"point_to_grid", "point_to_grid_city", "sweep", "sweep_idle", "mix"}
+    http = wanted - {"point_to_grid", "point_to_grid_city", "sweep", "sweep_idle", "mix",
+                     "intake_against"}
     if http:
         got = app_figures(url, plan, http, port, workers, threads)
         result["server"] = got.pop("_server", {})
         figures.update(got)
     if "mix" in wanted:
         figures.update(gunicorn_mix(url, plan, port, [(2, 4), (3, 4), (5, 4), (4, 2), (8, 1)]))
+    if against is not None or "intake_against" in wanted:
+        if against is None:
+            raise SystemExit("intake_against needs --against DIR (another checkout)")
+        from bench.compare import intake_against
+
+        figures["intake_against"] = intake_against(url, plan, port, against, workers, threads)
     result["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     return result

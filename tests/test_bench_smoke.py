@@ -38,7 +38,7 @@ def test_bench_demo_writes_every_figure(tmp_path):
     try:
         done = subprocess.run(
             [sys.executable, "-m", "bench", "--scale", "demo", "--fresh", "--port", "5197", "--workers", "1",
-             "--threads", "2",
+             "--threads", "2", "--against", str(ROOT),  # this checkout against itself
              "--database-url", f"{server}/{bench_db}", "--json", str(out)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -70,3 +70,8 @@ def test_bench_demo_writes_every_figure(tmp_path):
     assert raw["ratio"] > 0 and raw["before_per_s"] > 0 and raw["after_per_s"] > 0
     assert raw["per_s"] == round((raw["before_per_s"] + raw["after_per_s"]) / 2, 1)
     assert result["figures"]["bare_read_one"]["ratio"] > 0
+    against = result["figures"]["intake_against"]  # windows of each checkout in turn
+    assert against["this"]["windows"] == against["other"]["windows"] == 10
+    assert against["this"]["per_s"] > 0 and against["other"]["per_s"] > 0
+    assert against["ratio_per_s"] > 0 and len(against["window_ratios"]) == 10
+    assert against["other"]["commit"] == result["commit"]
