@@ -248,6 +248,12 @@ def _assumption_held(session: Session) -> dict[str, int] | None:
     return None if actual == assumed else actual
 
 
+def versions_confirmed(session: Session) -> None:
+    """The versions assumed held for a statement that wrote only while they did and has
+    committed (models/transactions.py): nothing is left to confirm, nor to do again."""
+    session.info.pop(_ASSUMED, None)
+
+
 def confirm_assumed_versions() -> None:
     """Before a request's COMMIT: when it assumed versions that were not true, roll its
     transaction back and raise ``VersionsChanged`` (``checking_versions_afterwards`` does the

@@ -16,6 +16,7 @@ before. Changes the session never flushed were never sent: its rollback forgets 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
@@ -26,7 +27,9 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
 from models.base import db
-from models.reference_cache import confirm_assumed_versions
+from models.reference_cache import confirm_assumed_versions, versions_confirmed
+
+logger = logging.getLogger(__name__)
 
 _WROTE = "griddesk_wrote"
 _READS_ONLY = "griddesk_reads_only"
@@ -85,8 +88,9 @@ def end_read_without_transaction() -> None:
 def reading_connection() -> Iterator[sa.Connection]:
     """The connection a read runs on: the session's, inside its transaction — or, in a request
     marked by ``read_without_transaction`` (whose session writes nothing), one of the second
-    pool's, in autocommit mode, for this read alone. None of the main pool's connections is ever
-    in autocommit mode: a writer's statements are one transaction."""
+    pool's, in autocommit mode, for this read alone. A connection of the main pool is never in
+    autocommit mode but for a day's first ticket number (``committing_at_once``) when the second
+    pool is busy: a writer's statements are one transaction."""
     session = db.session()
     # The session may have begun a transaction of its own meanwhile (attaching the signed-in
     # user does, a cache miss reads): it wrote nothing, so the read need not join it.
@@ -134,7 +138,7 @@ _ONE_STATEMENT = "griddesk_one_statement"
 class _OneStatement:
     connection: sa.Connection | None = None
     spoiled: bool = False  # something else was written: the request is one transaction again
-    written: bool = False
+    written: str | None = None  # what the one statement stored (it has committed)
 
 
 class SecondWriteRefused(RuntimeError):
@@ -151,6 +155,11 @@ def one_statement_request() -> Iterator[None]:
     marked = session.info[_ONE_STATEMENT] = _OneStatement()
     try:
         yield
+    except BaseException:
+        if marked.written:  # the client is told of a failure: a retry would report it again
+            logger.error("the request failed after its one statement had stored %s",
+                         marked.written)
+        raise
     finally:
         session.info.pop(_ONE_STATEMENT, None)
         if marked.connection is not None:
@@ -183,21 +192,25 @@ def statement_connection(writing: Collection[object] = ()) -> sa.Connection:
     return marked.connection
 
 
-def written_alone(conn: sa.Connection) -> bool:
-    """After the statement that writes: whether it ran on the autocommit connection (it has
-    committed; nothing else may be written in the request)."""
-    marked = db.session().info.get(_ONE_STATEMENT)
+def written_alone(conn: sa.Connection, what: str) -> bool:
+    """After the statement that wrote ``what`` (e.g. a ticket's number): whether it ran on the
+    autocommit connection. It has then committed: nothing else may be written in the request,
+    and the reference versions it assumed are confirmed (its WHERE wrote only while they held),
+    so the request is never done again — that would write it twice."""
+    session = db.session()
+    marked = session.info.get(_ONE_STATEMENT)
     if marked is None or conn is not marked.connection:
         return False
-    marked.written = True
+    marked.written = what
+    versions_confirmed(session)
     return True
 
 
 @contextlib.contextmanager
-def committing_at_once(conn: sa.Connection) -> Iterator[sa.Connection | None]:
-    """A connection whose statements commit at once, whatever becomes of ``conn``'s transaction:
-    ``conn`` itself when it is in autocommit mode, else one of the second pool's; None when there
-    is none (SQLite, or all of them busy)."""
+def committing_at_once(conn: sa.Connection) -> Iterator[sa.Connection]:
+    """A connection whose statements commit at once, whatever becomes of ``conn``'s transaction
+    (PostgreSQL): ``conn`` itself when it is in autocommit mode, else one of the second pool's,
+    or — all of those busy — one of the main pool's switched to autocommit mode for the while."""
     if conn.connection.driver_connection.autocommit:
         yield conn
         return
@@ -206,8 +219,7 @@ def committing_at_once(conn: sa.Connection) -> Iterator[sa.Connection | None]:
     except sa.exc.TimeoutError:
         other = None
     if other is None:
-        yield None
-        return
+        other = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     with other:
         yield other
 

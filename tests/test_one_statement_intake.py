@@ -12,7 +12,7 @@ from models import DispatchRule, Notification, Ticket, TicketEvent, User, db
 from models.stats.tables import StatsPending
 from models.tickets import numbering
 from models.tickets.intake import report_ticket
-from models.transactions import SecondWriteRefused, one_statement_request
+from models.transactions import READS_POOL, SecondWriteRefused, one_statement_request
 
 from .conftest import TEST_DATABASE_URL
 from .test_api import auth, new_ticket, token_for
@@ -133,7 +133,7 @@ def _number_statements(app, fn):
 def test_a_busy_process_takes_its_numbers_in_blocks_and_one_report_at_a_time_one_number(
         app, world, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(numbering.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(numbering, "monotonic", lambda: clock[0])
     with app.test_request_context():
         # one report every two seconds: one number at a time, none skipped
         quiet = []
@@ -167,7 +167,7 @@ def test_a_days_first_numbers_stand_when_their_transaction_rolls_back(app, world
     intake that inserted it rolled back, and another process numbering from the base (here a
     second set of blocks) never repeats a number."""
     clock = [1000.0]
-    monkeypatch.setattr(numbering.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(numbering, "monotonic", lambda: clock[0])
     first, other = numbering._blocks, numbering.NumberBlocks()
     with app.test_request_context():
         for _ in range(4):  # the rate makes the day's first block a block of five
@@ -186,7 +186,8 @@ def test_a_days_first_numbers_stand_when_their_transaction_rolls_back(app, world
     assert sorted(stored) == sorted(numbers)
 
 
-def test_cases_brought_in_for_other_days_leave_the_live_intakes_blocks_alone(app, world):
+def test_cases_brought_in_for_other_days_leave_the_live_intakes_blocks_alone(
+        app, world, monkeypatch):
     """A ledger brings in old cases, many a second, beside the live intake: each takes one
     number of its own day, and today's block stays (the live intake still takes its numbers in
     blocks, in order)."""
@@ -194,9 +195,12 @@ def test_cases_brought_in_for_other_days_leave_the_live_intakes_blocks_alone(app
 
     from models.base import utcnow
 
+    clock = [1000.0]
+    monkeypatch.setattr(numbering, "monotonic", lambda: clock[0])
     today, old, statements = [], [], 0
     with app.test_request_context():
         for i in range(8):
+            clock[0] += 0.01
             ticket, sent = _number_statements(app, lambda: report_ticket(_report(world)).ticket)
             today.append(ticket.number)
             statements += len(sent)
@@ -205,3 +209,78 @@ def test_cases_brought_in_for_other_days_leave_the_live_intakes_blocks_alone(app
         db.session.commit()
     assert today == sorted(today) and statements <= 5  # (8 if each old case took the block)
     assert len(set(old)) == 8 and not set(old) & set(today)
+
+
+def _reading_pool_busy(monkeypatch):
+    """Every connection of the second pool taken (its pool waits for none)."""
+    def busy():
+        raise sa.exc.TimeoutError("all taken")
+    monkeypatch.setattr(db.engines[READS_POOL], "connect", busy)
+
+
+def test_with_the_second_pool_busy_an_intake_is_one_transaction_and_the_base_still_stands(
+        app, client, world, monkeypatch):
+    token = token_for(client, "community")
+    with app.app_context():
+        _reading_pool_busy(monkeypatch)
+    with statements_by_mode(app) as sent:
+        answer = new_ticket(client, token)
+    assert answer.status_code == 201, answer.get_json()
+    assert [s for autocommit, s in sent if "INSERT INTO tickets" in s and not autocommit]
+    with app.test_request_context():  # tomorrow's first number, in a transaction rolled back
+        from datetime import timedelta
+
+        from models.base import utcnow
+        from models.tickets.tables import TicketNumberCounter
+
+        report_ticket(_report(world), now=utcnow() + timedelta(days=1))
+        db.session.rollback()
+        # its base was committed at once on a connection of the main pool, given back as it was
+        assert db.session.execute(sa.select(sa.func.count()).select_from(
+            TicketNumberCounter)).scalar_one() == 2
+        assert not db.session.connection().connection.driver_connection.autocommit
+
+
+def test_a_committed_one_statement_is_never_done_again(app, world):
+    """After the ticket's statement has committed, a change of the reference data (an
+    administrator's, meanwhile) must not make the request do its work again: that would store
+    the ticket twice."""
+    from models.reference_cache import ReferenceVersion, checking_versions_afterwards
+    from models.tickets.reading import read_ticket_row
+    from models.transactions import commit_answered
+
+    from models.reference_cache import current_versions
+
+    with app.app_context():
+        current_versions()  # this process has seen the versions (it assumes them next)
+    versions = ReferenceVersion.__table__
+    report, runs = _report(world), []
+
+    def work():
+        runs.append(1)
+        ticket = report_ticket(report).ticket
+        with db.engines[READS_POOL].connect() as other:
+            other.execute(sa.update(versions).where(versions.c.name == "categories")
+                          .values(version=versions.c.version + 1))
+        assert read_ticket_row(ticket.id, sa.true(), full=False) is not None  # (as the view)
+        commit_answered()
+        return ticket.number
+
+    with app.test_request_context():
+        with one_statement_request():
+            number = checking_versions_afterwards(work)
+    assert runs == [1]
+    assert _rows_of(app, Ticket) == 1 and _rows_of(app, Ticket, number=number) == 1
+
+
+def test_a_text_longer_than_its_column_is_refused_not_cut(app, world, monkeypatch):
+    """The ticket's values are cast in its statement: a text too long for its column (were it
+    not checked before) fails the statement, as the column refuses it; it is never cut."""
+    import models.tickets.records as records
+
+    monkeypatch.setattr(records, "check_ticket_texts", lambda **texts: None)
+    with app.test_request_context():
+        with pytest.raises(sa.exc.DataError):
+            report_ticket(_report(world, address="长" * 300))
+        db.session.rollback()
+    assert _rows_of(app, Ticket) == 0

@@ -103,37 +103,55 @@ def test_a_read_that_failed_and_was_handled_ends_quietly(app, world):
         assert db.session.scalar(sa.text("SELECT 2")) == 2
 
 
-def _duplicate_check_runs(app) -> int | None:
-    """How often the intake's duplicate check ran prepared on the connection it runs on: one of
-    the second pool's (an API intake without Idempotency-Key runs in autocommit mode there,
-    models/transactions.py ``one_statement_request``)."""
-    with app.app_context(), db.engines[READS_POOL].connect() as conn:
+def _duplicate_check_runs(app, pool: str | None = None) -> int | None:
+    """How often the intake's duplicate check ran prepared on the one connection of ``pool``
+    (None: the main pool's; an API intake without Idempotency-Key runs in autocommit mode on
+    the second pool's, models/transactions.py ``one_statement_request``)."""
+    with app.app_context(), (db.engines[pool] if pool else db.engine).connect() as conn:
         return conn.scalar(sa.text(
             "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
             "WHERE statement LIKE 'SELECT tickets.id, tickets.number, tickets.status, tickets.lat%'"))
 
 
+def _keyed_intake(client, token, key: str, **extra):
+    """An intake whose answer is stored for its Idempotency-Key: one transaction, main pool."""
+    body = {"category": "0101", "description": "垃圾桶满溢", "lat": 30.006, "lon": 120.004,
+            "reporter_phone": "13900001111", **extra}
+    return client.post("/api/v1/tickets", json=body,
+                       headers={**auth(token), "Idempotency-Key": key})
+
+
+@pytest.mark.parametrize("pool", [READS_POOL, None])
 def test_a_refused_intake_keeps_the_statements_prepared_and_a_rolled_back_write_is_undone(
-        app, client, world):
+        app, client, world, pool):
     token = token_for(client, "community")
-    assert new_ticket(client, token).status_code == 201  # the token's first use: its own write
+    keys = iter(range(100))
+
+    def intake(**extra):
+        if pool:
+            return new_ticket(client, token, **extra)
+        return _keyed_intake(client, token, f"k{next(keys)}", **extra)
+
+    assert intake().status_code == 201  # the token's first use: its own write
     with app.app_context():
         db.engine.dispose()  # one connection each from here on
         db.engines[READS_POOL].dispose()
     for _ in range(7):  # psycopg prepares a statement at its fifth run
-        assert new_ticket(client, token).status_code == 201
-    runs = _duplicate_check_runs(app)
+        assert intake().status_code == 201
+    runs = _duplicate_check_runs(app, pool)
     assert runs is not None
     tickets = _count_rows(app, Ticket)
     # refused after its duplicate check had run: the view rolls back what the request did
-    assert new_ticket(client, token, reporter_phone="12ab").status_code == 422
-    assert _duplicate_check_runs(app) == runs + 1  # still prepared, and run once more
+    assert intake(reporter_phone="12ab").status_code == 422
+    assert _duplicate_check_runs(app, pool) == runs + 1  # still prepared, and run once more
     assert _count_rows(app, Ticket) == tickets
     with app.app_context():  # an explicit rollback of a write still undoes it
         db.session.execute(sa.update(User).where(User.id == world.users["handler"].id)
                            .values(display_name="回滚的修改"))
         db.session.rollback()
         assert db.session.get(User, world.users["handler"].id).display_name == "用户handler"
+        if pool is None:
+            assert _duplicate_check_runs(app) is None  # that rollback was a ROLLBACK
 
 
 def test_a_write_stays_marked_when_another_session_joins_its_transaction(app, world):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import date
+from time import monotonic
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -97,7 +97,7 @@ FROM taken""" % _RESERVED_IDS)
 @dataclass
 class _Block:
     day: date
-    taken_at: float  # time.monotonic()
+    taken_at: float  # monotonic()
     numbers: list[int]  # the day's numbers, ascending
     ticket_ids: list[int]
     event_ids: list[int]
@@ -118,7 +118,7 @@ class NumberBlocks:
         if day != local_today():  # a case brought in for another day (a ledger): one number,
             return _handed_out(day, _take_block(day, 1, 0.0))  # and today's block kept
         with self._lock:
-            now = time.monotonic()
+            now = monotonic()
             self._recent.append(now)
             block = self._block
             if block is None or block.day != day or not block.numbers \
@@ -167,13 +167,11 @@ def _take_block(day: date, size: int, now: float) -> _Block:
 
 
 def _first_numbers(conn, day: date, size: int) -> tuple[tuple, int]:
-    """The day's first numbers, inserting its base. The base is committed at once: a block
-    numbered from a base that a rolled-back transaction took away would repeat numbers. Where
-    it cannot be (no second connection free), one number only, kept by no block."""
+    """The day's first numbers, inserting its base, committed at once (never in the caller's
+    transaction): a block numbered from a base that a rollback took away would repeat numbers,
+    and another intake's insert of the same day would wait on it."""
     with committing_at_once(conn) as committing:
-        if committing is not None:
-            return run(committing, _FIRST_NUMBERS_OF_DAY, {"day": day, "size": size})[0], size
-    return run(conn, _FIRST_NUMBERS_OF_DAY, {"day": day, "size": 1})[0], 1
+        return run(committing, _FIRST_NUMBERS_OF_DAY, {"day": day, "size": size})[0], size
 
 
 def new_tracking_code() -> str:

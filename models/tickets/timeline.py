@@ -158,6 +158,12 @@ def _versions_still(parameter: str) -> sa.ColumnElement[bool]:
         sa.func.jsonb_object_agg(table.c.name, table.c.version)).scalar_subquery())
 
 
+def _cast_type(column_type: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    """The type a value is cast to: texts without their length (a cast to VARCHAR(n) would cut
+    a longer one silently; the column's own check refuses it)."""
+    return sa.String() if isinstance(column_type, sa.String) else column_type
+
+
 def _reserved_or_next(value, sequence: str):
     """The id given (reserved), or else the next of the column's sequence."""
     return sa.func.coalesce(value, sa.func.nextval(sa.literal_column(f"'{sequence}'")))
@@ -179,7 +185,7 @@ def _insert_reported_ticket(notice_columns: tuple[str, ...]) -> sa.Select:
         ["id", *columns],
         sa.select(_reserved_or_next(reserved, TICKET_ID_SEQUENCE),
                   *(sa.cast(sa.bindparam(name, type_=_TICKETS.c[name].type),
-                            _TICKETS.c[name].type) for name in columns))
+                            _cast_type(_TICKETS.c[name].type)) for name in columns))
         .where(_versions_still("assumed_versions"))
     ).returning(_TICKETS.c.id).cte("reported_ticket")
     events_table = TicketEvent.__table__
@@ -220,7 +226,7 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
             rows = run(connection, *_reported_ticket_statement(ticket, events, connection))
             if not rows:  # the versions assumed no longer hold: nothing was written
                 raise VersionsChanged(None)
-            written_alone(connection)
+            written_alone(connection, ticket.number)
             ticket.id = rows[0].ticket_id
             if versions_assumed(session) is not None:
                 note_versions_read(rows[0].reference_versions, session)
