@@ -281,15 +281,18 @@ def login_as(app):
 
 
 @contextmanager
-def statements_sent(*engines):
+def statements_sent(*engines, with_mode: bool = False):
     """The SQL statements (whitespace collapsed) sent to the database while the block runs:
     ``with statements_sent() as sent: ...`` (by default on every pool of the app — PostgreSQL's
-    pool for reads too: in an app context)."""
+    pool for reads too: in an app context). ``with_mode``: (autocommit?, statement) pairs, the
+    mode of the connection each ran on (psycopg)."""
     engines = engines or tuple(db.engines.values())
-    sent: list[str] = []
+    sent: list = []
 
-    def listen(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
+    def listen(conn, _cursor, statement, *_args):
+        statement = " ".join(statement.split())
+        sent.append((conn.connection.driver_connection.autocommit, statement) if with_mode
+                    else statement)
 
     for engine in engines:
         sa.event.listen(engine, "before_cursor_execute", listen)

@@ -3,8 +3,6 @@ mode (no BEGIN, no COMMIT) where nothing else is written with it, and a busy pro
 ticket numbers and ids in blocks (models/transactions.py, models/tickets/numbering.py)."""
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,7 +12,7 @@ from models.tickets import numbering
 from models.tickets.intake import report_ticket
 from models.transactions import READS_POOL, SecondWriteRefused, one_statement_request
 
-from .conftest import TEST_DATABASE_URL
+from .conftest import TEST_DATABASE_URL, statements_sent
 from .test_api import auth, new_ticket, token_for
 from .test_lean_intake import _report, writes_in
 
@@ -23,23 +21,11 @@ pytestmark = pytest.mark.skipif(
     reason="autocommit connections and sequence blocks are the PostgreSQL intake's")
 
 
-@contextlib.contextmanager
 def statements_by_mode(app):
     """(autocommit?, statement) of every statement sent while the block runs, on both pools."""
     with app.app_context():
         engines = tuple(db.engines.values())
-    sent: list[tuple[bool, str]] = []
-
-    def listen(conn, _cursor, statement, *_args):
-        sent.append((conn.connection.driver_connection.autocommit, " ".join(statement.split())))
-
-    for engine in engines:
-        sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield sent
-    finally:
-        for engine in engines:
-            sa.event.remove(engine, "before_cursor_execute", listen)
+    return statements_sent(*engines, with_mode=True)
 
 
 def _rows_of(app, model, **where) -> int:
