@@ -238,3 +238,31 @@ def test_a_dispatch_rule_names_only_departments_serving_its_area(world, login_as
     post(world.departments["sanitation"], (world.departments["office1"],))
     assert db.session.execute(sa.select(sa.func.count()).select_from(DispatchRule)).scalar() == \
         before + 1
+
+
+def test_a_department_keeps_serving_the_rules_that_name_it(world, login_as):
+    """Moving 甲社区居委会 to 乙社区 would leave 甲社区's rule sending cases to an office whose
+    area does not hold them: refused in words, naming the rule, nothing saved; a move that
+    still covers the rule's area (up to its street) is saved."""
+    office = world.departments["office1"]
+    rule = DispatchRule(category=world.categories["garbage"], area=world.areas["community1"],
+                        responsible_kind=ResponsibleKind.DEPARTMENT,
+                        department=world.departments["sanitation"], co_department_ids=[office.id])
+    db.session.add(rule)
+    db.session.commit()
+    browser = login_as("admin")
+    url = f"/admin/department/edit/?id={office.id}"
+
+    def move_to(area):
+        return browser.post(url, data={
+            "csrf_token": csrf_token(browser, url), "name": office.name, "kind": office.kind.value,
+            "area": area.id, "phone": "", "active": "y"}, follow_redirects=True
+        ).get_data(as_text=True)
+
+    page = htmllib.unescape(move_to(world.areas["community2"]))
+    assert f"派单规则“{rule}”指定了甲社区居委会，修改后该部门将不再负责甲社区" in page
+    db.session.expire_all()
+    assert db.session.get(type(office), office.id).area_id == world.areas["community1"].id
+    move_to(world.areas["street1"])
+    db.session.expire_all()
+    assert db.session.get(type(office), office.id).area_id == world.areas["street1"].id

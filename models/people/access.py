@@ -355,11 +355,11 @@ def _pickable_departments(user: User) -> sa.Select:
 
 
 def department_serves(department: Department, area: Area) -> bool:
-    """Whether ``department`` serves ``area`` (its area lies above it or inside it): whom a
-    dispatch rule of that area may name."""
-    found = db.session.execute(sa.select(Department.id).join(Area, Area.id == Department.area_id)
-                               .where(Department.id == department.id, _serves(Area, area))).first()
-    return found is not None
+    """Whether ``department`` serves ``area`` (its area lies above it or inside it, as
+    ``_serves`` says in SQL): whom a dispatch rule of that area may name. From the objects, so
+    that a department's new area, not yet written, is judged too."""
+    served = department.area
+    return served is not None and (area.is_within(served) or served.is_within(area))
 
 
 def may_send_to_department(user: User, department: Department) -> bool:

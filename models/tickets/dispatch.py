@@ -58,6 +58,27 @@ def _check_departments_serve(rule: DispatchRule) -> None:
                 its_area=department.area.name, area=area.name))
 
 
+def check_department_area(department: Department) -> None:
+    """A department given another area keeps serving every active rule that names it (as
+    responsible or co-handling department): else that rule's cases would go where the place is
+    not in the department's area. Refused in words, naming the rule, which is changed first."""
+    from models.people.access import department_serves
+
+    if department.id is None or department.area is None:
+        return
+    with db.session.no_autoflush:  # the department's new area is not written by the query
+        rules = db.session.execute(sa.select(DispatchRule).where(
+            DispatchRule.active.is_(True))).scalars().all()
+        for rule in rules:
+            named = rule.department_id == department.id \
+                or department.id in (rule.co_department_ids or [])
+            if named and not department_serves(department, rule.area):
+                raise DispatchRuleError(_(
+                    "The dispatch rule \"%(rule)s\" names %(department)s, which would then no "
+                    "longer serve %(area)s; change or switch off that rule first.",
+                    rule=str(rule), department=department.name, area=rule.area.name))
+
+
 @dataclass(frozen=True)
 class Owner:
     """Who a ticket of a category in an area belongs to, and why."""

@@ -28,7 +28,8 @@ from models.clock import local_today
 from models.custom_fields import FieldDefinitionError, check_field_definitions
 from models.people.accounts import check_user_setup, create_user, deactivate_user, set_password
 from models.tickets.deadlines import invalidate_calendar
-from models.tickets.dispatch import DispatchRuleError, check_dispatch_rule
+from models.tickets.dispatch import (DispatchRuleError, check_department_area,
+                                     check_dispatch_rule)
 from views.inputs import whole_number
 
 from .audit_views import AuditedView
@@ -154,6 +155,12 @@ class DepartmentView(ConfigView):
     form_ajax_refs = {"area": AREA_LOOKUP}
     form_overrides = {"kind": SelectField}
     form_args = {"kind": enum_field(DepartmentKind, _l("Kind"))}
+
+    def on_model_change(self, form, model, is_created):
+        try:
+            check_department_area(model)
+        except DispatchRuleError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class UserView(ConfigView):
