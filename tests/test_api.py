@@ -587,3 +587,19 @@ def test_an_actions_answer_is_the_ticket_as_a_read_shows_it(world, client):
     escalated = act(client, worker, read, "escalate", note="需要社区协调").get_json()
     assert escalated["current_level"] == "community" and escalated["assigned_user"] is None
     assert escalated["version"] > read["version"] and escalated["allowed_actions"] == []
+
+
+def test_staff_reporting_outside_their_area_are_told_where_the_ticket_went(world, client):
+    """Staff may report anywhere (by area_code): the answer says the place is outside their
+    area and whom it went to, as the admin form does — they will not read it again."""
+    token = token_for(client, "community")
+    body = {"category": "0101", "description": "路灯不亮", "area_code": "T010201"}  # 乙社区
+    answer = client.post("/api/v1/tickets", json=body, headers=auth(token))
+    assert answer.status_code == 201, answer.get_json()
+    data = answer.get_json()
+    assert data["outside_your_area"] is True
+    assert data["notice"] == \
+        f"该位置不在您的管辖范围内，已派给{data['assigned_department']['name']}。"
+    assert client.get(f"/api/v1/tickets/{data['id']}", headers=auth(token)).status_code == 404
+    own = new_ticket(client, token).get_json()
+    assert "outside_your_area" not in own and "notice" not in own

@@ -28,8 +28,8 @@ from models.category_suggestion import suggest_categories
 from models.clock import DateOutOfRange, local_zone, parse_iso_datetime, within_range
 from models.custom_fields import answers_from_json, attribute_definitions
 from models.errors import WorkflowError
-from models.people.access import (pickable_departments, reporter_phone_for, scope_area_row,
-                                   ticket_scope)
+from models.people.access import (can_see_ticket, pickable_departments, reporter_phone_for,
+                                   scope_area_row, ticket_scope)
 from models.people.tokens import client_for_token, issue_user_token, user_for_token
 from models.reference_cache import (category_ids_by_code, checking_versions_afterwards,
                                     reference_object)
@@ -516,6 +516,12 @@ def create_ticket():
     body["possible_duplicates"] = [
         {"id": t.id, "number": t.number, "status": t.status.value, "distance_m": round(m, 1)}
         for t, m in result.duplicates]
+    if principal.user is not None and not can_see_ticket(principal.user, result.ticket):
+        # Staff may report anywhere (by area_code): the ticket went to that area's owner.
+        owner = body["assigned_department"]
+        body["outside_your_area"] = True
+        body["notice"] = _("It lies outside your area and went to %(owner)s.",
+                           owner=owner["name"] if owner else "—")
     return fast_json(body), 201
 
 

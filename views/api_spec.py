@@ -141,6 +141,12 @@ def _document(server_url: str) -> dict:
                     "attachments": {"type": "array",
                                     "items": {"$ref": "#/components/schemas/Attachment"}},
                     "possible_duplicates": {"type": "array", "items": {"type": "object"}},
+                    "outside_your_area": {"type": "boolean", "description": (
+                        "Only in the answer to a report by a staff member whose own area does "
+                        "not hold the place: true; the ticket went to that area's owner and "
+                        "will not be readable with this token")},
+                    "notice": {"type": "string", "description": (
+                        "With outside_your_area: whom the ticket went to, in words")},
                     "co_handling": {"type": "array", "description": (
                         "Co-handling (主办/协办): the departments called onto the ticket beside "
                         "its lead (assigned_department), each with its own task."),
