@@ -56,6 +56,9 @@ def _texts(city: City, plan: Plan) -> tuple[str, str, str]:
     which = rng.randrange(len(words["titles"]))
     title_template = words["titles"][which]
     text_template = words["texts"][min(which, len(words["texts"]) - 1)]
+    if not _same_place(text_template, title_template):  # (more titles than texts)
+        text_template = next((text for text in words["texts"]
+                              if _same_place(text, title_template)), text_template)
     if plan.chronic:
         address = CHRONIC_SPOT
     elif "{estate}" in title_template:
@@ -67,13 +70,23 @@ def _texts(city: City, plan: Plan) -> tuple[str, str, str]:
     else:
         address = "{road}{place}".format(**values)
     title = title_template.format(**values)
-    more = [] if plan.chronic else MORE_TEXTS.get(plan.category.code, [])
+    more = [] if plan.chronic else [text for text in MORE_TEXTS.get(plan.category.code, [])
+                                    if _same_place(text, title_template)]
     # Half the cases are told in other words; drawn apart from the city's random sequence, so
     # the rest of the demo stays as it was.
     variety = random.Random(zlib.crc32(title.encode("utf-8")))
     if more and variety.random() < 0.5:
         text_template = variety.choice(more)
     return title, text_template.format(**values), f"{grid.street.name}{address}"
+
+
+PLACE_WORDS = ("{road}", "{estate}", "{place}", "{gate}", "{shop}")
+
+
+def _same_place(text_template: str, title_template: str) -> bool:
+    """Whether a text names no place the title does not (a title about an estate told as a
+    road's problem read as two different cases)."""
+    return all(word in title_template for word in PLACE_WORDS if word in text_template)
 
 
 def _point_in(rng: random.Random, polygon: Polygon, near: tuple[float, float] | None = None):

@@ -323,3 +323,19 @@ def test_the_demo_matrix_flags_the_rule_that_routes_badly(demo, app, login_as):
     assert "gd-dq-mark" in row
     report = admin.get("/admin/dispatch-quality/").get_data(as_text=True)
     assert f'id="gd-dq-rule-{rule.id}"' in report and "住房和城乡建设局" in report
+
+
+def test_a_demo_ticket_tells_of_the_place_its_title_names(demo, app):
+    """A case titled at an estate is not described at a road (or another estate): read as two
+    different cases. Every road and estate a description names is in its title or address."""
+    from demo.city import STREETS
+
+    names = {name for _street, communities in STREETS
+             for _c, _s, roads, estates in communities for name in (*roads, *estates)}
+    with app.app_context():
+        tickets = db.session.execute(sa.select(Ticket.number, Ticket.title, Ticket.description,
+                                               Ticket.address)).all()
+    elsewhere = [(number, title, description) for number, title, description, address in tickets
+                 if any(name in description and name not in title + (address or "")
+                        for name in names)]
+    assert elsewhere == []
