@@ -47,8 +47,8 @@ from models.tickets.reading import (new_ticket_row, read_ticket_row, read_ticket
 from models.tickets.supervision import parse_level, supervision_actions
 from models.tickets.tables import Attachment
 from models.tickets.workflow import ACTIONS, Actor, allowed_actions, perform
-from models.transactions import (commit_answered, end_read_without_transaction, one_statement_request,
-                                 read_without_transaction)
+from models.transactions import (commit_answered, end_read_without_transaction,
+                                 one_statement_request, read_without_transaction)
 
 from .inputs import (BIGINT_MAX, INTEGER_MAX, INTEGERS, NUMBER, OBJECT, Field, integer,
                      json_object, request_json, text, whole_number)
