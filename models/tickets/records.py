@@ -20,8 +20,9 @@ from models.reference_cache import AreaRow, area_lineage
 from models.tickets.attachments import Upload, save_attachment
 from models.tickets.corrections import Correction, apply_correction
 from models.tickets.numbering import new_tracking_code, number_new_ticket
+from models.tickets.reported import reported_with_ids
 from models.tickets.tables import Ticket
-from models.tickets.timeline import append_event, reported_with_ids
+from models.tickets.timeline import append_event
 from models.vocabulary import ActorKind, AreaLevel, Priority, Source, TicketStatus
 
 ALL_LEVELS = ("district", "street", "community", "grid")
