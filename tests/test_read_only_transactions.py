@@ -103,14 +103,15 @@ def test_a_read_that_failed_and_was_handled_ends_quietly(app, world):
         assert db.session.scalar(sa.text("SELECT 2")) == 2
 
 
-def _duplicate_check_runs(app, pool: str | None = None) -> int | None:
-    """How often the intake's duplicate check ran prepared on the one connection of ``pool``
-    (None: the main pool's; an API intake without Idempotency-Key runs in autocommit mode on
-    the second pool's, models/transactions.py ``one_statement_request``)."""
+def _write_runs(app, pool: str | None = None) -> int | None:
+    """How often the intake's write (ticket, events, messages and the duplicate check in one
+    statement) ran prepared on the one connection of ``pool`` (None: the main pool's; an API
+    intake without Idempotency-Key runs in autocommit mode on the second pool's,
+    models/transactions.py ``one_statement_request``)."""
     with app.app_context(), (db.engines[pool] if pool else db.engine).connect() as conn:
         return conn.scalar(sa.text(
             "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE 'SELECT tickets.id, tickets.number, tickets.status, tickets.lat%'"))
+            "WHERE statement LIKE 'WITH reported_ticket AS%(INSERT INTO tickets%'"))
 
 
 def _keyed_intake(client, token, key: str, **extra):
@@ -138,20 +139,23 @@ def test_a_refused_intake_keeps_the_statements_prepared_and_a_rolled_back_write_
         db.engines[READS_POOL].dispose()
     for _ in range(7):  # psycopg prepares a statement at its fifth run
         assert intake().status_code == 201
-    runs = _duplicate_check_runs(app, pool)
+    runs = _write_runs(app, pool)
     assert runs is not None
     tickets = _count_rows(app, Ticket)
-    # refused after its duplicate check had run: the view rolls back what the request did
-    assert intake(reporter_phone="12ab").status_code == 422
-    assert _duplicate_check_runs(app, pool) == runs + 1  # still prepared, and run once more
+    # refused after a statement had run (the lookup of the community's code) and before its
+    # write: the view rolls back what the request did
+    assert intake(reporter_phone="12ab", area_code="T010101",  # 甲社区
+                  lat=None, lon=None).status_code == 422
     assert _count_rows(app, Ticket) == tickets
+    assert intake().status_code == 201
+    assert _write_runs(app, pool) == runs + 1  # still prepared, and run once more
     with app.app_context():  # an explicit rollback of a write still undoes it
         db.session.execute(sa.update(User).where(User.id == world.users["handler"].id)
                            .values(display_name="回滚的修改"))
         db.session.rollback()
         assert db.session.get(User, world.users["handler"].id).display_name == "用户handler"
         if pool is None:
-            assert _duplicate_check_runs(app) is None  # that rollback was a ROLLBACK
+            assert _write_runs(app) is None  # that rollback was a ROLLBACK
 
 
 def test_a_write_stays_marked_when_another_session_joins_its_transaction(app, world):

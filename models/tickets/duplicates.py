@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from models.areas.coordinates import distance_m
 from models.base import db, utcnow
@@ -43,8 +46,58 @@ def nearby_cases(category: Category, lon: float | None, lat: float | None, *,
                  limit: int = 10, seen_by=None) -> list[tuple[sa.Row, float]]:
     """``possible_duplicates`` as light rows (id, number, status, lat, lon), without loading
     the tickets: what an intake tells the reporter."""
-    if lon is None or lat is None:
+    check = nearby_check(category, lon, lat, now=now, exclude_id=exclude_id, limit=limit)
+    if check is None:
         return []
+    statement = _NEARBY if seen_by is None else _nearby(_scope_of(seen_by))
+    if db.session.autoflush:  # as a query of the session would: its pending tickets count too
+        db.session.flush()
+    return check.nearest(run(statement_connection(), statement, check.values))
+
+
+class NearbyCase(NamedTuple):
+    id: int
+    number: str
+    status: TicketStatus
+    lat: float
+    lon: float
+
+
+@dataclass
+class NearbyCheck:
+    """The duplicate check of one point: the box its statement reads (``values``), and the
+    radius and count that ``nearest`` keeps of the candidates found there. A reported ticket's
+    write runs it as part of its own statement (models/tickets/reported.py)."""
+
+    lon: float
+    lat: float
+    radius: float
+    limit: int
+    values: dict
+    found: list[tuple[NearbyCase, float]] | None = None  # set by the write that ran it
+
+    def nearest(self, candidates) -> list[tuple[sa.Row, float]]:
+        """The candidates (rows with id, number, status, lat, lon; open before closed, then
+        by id) within the radius, nearest first."""
+        found = [(case, metres) for case in candidates
+                 if (metres := distance_m(self.lon, self.lat, case.lon, case.lat)) <= self.radius]
+        found.sort(key=lambda pair: pair[1])  # stable: open before closed, then by id
+        return found[:self.limit]
+
+    def values_named(self, prefix: str) -> dict:
+        return {prefix + name: value for name, value in self.values.items()}
+
+    def read(self, connection: sa.Connection) -> list[tuple[sa.Row, float]]:
+        """The check as a statement of its own on ``connection``."""
+        return self.nearest(run(connection, _NEARBY, self.values))
+
+
+def nearby_check(category: Category, lon: float | None, lat: float | None, *,
+                 now: datetime | None = None, exclude_id: int | None = None,
+                 limit: int = 10) -> NearbyCheck | None:
+    """The check of a point (None without one), the category's radius: nothing is read yet."""
+    if lon is None or lat is None:
+        return None
     now = now or utcnow()
     radius = min(category.duplicate_radius_m or 50, MAX_DUPLICATE_RADIUS_M)
     dlat = radius / METRES_PER_DEGREE_LAT
@@ -54,13 +107,27 @@ def nearby_cases(category: Category, lon: float | None, lat: float | None, *,
            "exclude_id": exclude_id if exclude_id is not None else 0,
            "closed_since": now - timedelta(days=setting("DUPLICATE_WINDOW_DAYS", 7)),
            **_bands(lat - dlat, lat + dlat)}
-    statement = _NEARBY if seen_by is None else _nearby(_scope_of(seen_by))
-    if db.session.autoflush:  # as a query of the session would: its pending tickets count too
-        db.session.flush()
-    found = [(case, metres) for case in run(statement_connection(), statement, box)
-             if (metres := distance_m(lon, lat, case.lon, case.lat)) <= radius]
-    found.sort(key=lambda pair: pair[1])  # stable: open before closed, then by id
-    return found[:limit]
+    return NearbyCheck(lon, lat, radius, limit, box)
+
+
+# The parameters of the check as a column of another statement are named with this prefix.
+NEARBY_PREFIX = "nearby_"
+
+
+def nearby_column() -> sa.ColumnElement:
+    """PostgreSQL: the check's candidates as one JSON column of another statement (the reported
+    ticket's write: one round trip, not two), read back by ``cases_from_column``. Its
+    parameters are the check's ``values_named(NEARBY_PREFIX)``."""
+    found = _nearby(prefix=NEARBY_PREFIX, ordered=False).subquery("nearby")
+    return sa.select(sa.func.json_agg(aggregate_order_by(
+        sa.func.json_build_array(found.c.id, found.c.number, found.c.status, found.c.lat,
+                                 found.c.lon),
+        found.c.status == TicketStatus.CLOSED, found.c.id))).scalar_subquery()
+
+
+def cases_from_column(value) -> list[NearbyCase]:
+    return [NearbyCase(id_, number, TicketStatus(status), lat, lon)
+            for id_, number, status, lat, lon in value or ()]
 
 
 def _bands(low: float, high: float) -> dict:
@@ -78,26 +145,30 @@ def _scope_of(user) -> sa.ColumnElement[bool]:
     return ticket_scope(user)
 
 
-def _nearby(*scope: sa.ColumnElement[bool]) -> sa.Select:
+def _nearby(*scope: sa.ColumnElement[bool], prefix: str = "", ordered: bool = True) -> sa.Select:
     """The candidates in the box, open before closed. Two branches, not one OR: each has its own
     partial index (open tickets by category and place; closed tickets by category, latitude
     band and longitude: a year of a big city's closures), and repeats that index's predicate
     and expression word for word so a kept plan uses it."""
-    near = (Ticket.category_id == sa.bindparam("category_id"),
-            Ticket.lat.between(sa.bindparam("lat_low"), sa.bindparam("lat_high")),
-            Ticket.lon.between(sa.bindparam("lon_low"), sa.bindparam("lon_high")),
-            Ticket.id != sa.bindparam("exclude_id"), *scope)
+    def given(name: str, **kwargs) -> sa.BindParameter:
+        return sa.bindparam(prefix + name, **kwargs)
+
+    near = (Ticket.category_id == given("category_id"),
+            Ticket.lat.between(given("lat_low"), given("lat_high")),
+            Ticket.lon.between(given("lon_low"), given("lon_high")),
+            Ticket.id != given("exclude_id"), *scope)
 
     def branch(*condition) -> sa.Select:
         found = sa.select(Ticket.id).where(*condition, *near).limit(CANDIDATES_PER_BRANCH)
         return sa.select(found.subquery().c.id)
 
-    since = sa.bindparam("closed_since", type_=Ticket.closed_at.type)
-    bands = [sa.bindparam(f"band_{i}", type_=sa.Float) for i in range(BANDS)]
+    since = given("closed_since", type_=Ticket.closed_at.type)
+    bands = [given(f"band_{i}", type_=sa.Float) for i in range(BANDS)]
     ids = sa.union_all(branch(IS_OPEN_SQL), branch(IS_CLOSED_SQL, Ticket.closed_at >= since,
                                                    LATITUDE_BAND.in_(bands)))
-    return (sa.select(Ticket.id, Ticket.number, Ticket.status, Ticket.lat, Ticket.lon)
-            .where(Ticket.id.in_(ids)).order_by(Ticket.status == TicketStatus.CLOSED, Ticket.id))
+    found = sa.select(Ticket.id, Ticket.number, Ticket.status, Ticket.lat, Ticket.lon) \
+        .where(Ticket.id.in_(ids))
+    return found.order_by(Ticket.status == TicketStatus.CLOSED, Ticket.id) if ordered else found
 
 
 # Built once: the intake's check runs it on every report (its driver form is kept with it).

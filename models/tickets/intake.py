@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from models.areas.hierarchy import Area
@@ -19,7 +18,7 @@ from models.people.api_clients import ApiClient
 from models.people.user import User
 from models.reference_cache import AreaRow, area_rows, category_rows
 from models.tickets.attachments import Upload, check_upload
-from models.tickets.duplicates import nearby_cases
+from models.tickets.duplicates import NearbyCase, nearby_cases, nearby_check
 from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.workflow import dispatch
@@ -52,7 +51,7 @@ class Report:
 @dataclass
 class IntakeResult:
     ticket: Ticket
-    duplicates: list[tuple[sa.Row, float]]  # id, number, status of each (``nearby_cases``)
+    duplicates: list[tuple[NearbyCase, float]]  # id, number, status of each, and metres
 
 
 def check_report(report: Report) -> tuple[Category, Area | AreaRow, float | None, float | None,
@@ -104,7 +103,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
                                 area=scope.name))
     attributes = {} if report.answers is None else check_attributes(category, report.answers)
     attributes.update(report.extra)
-    duplicates = nearby_cases(category, lon, lat, now=now)  # read before any write
+    check = nearby_check(category, lon, lat, now=now)  # run by the write, as part of it
     description = report.description.strip()
     title = (report.title or "").strip() or description.splitlines()[0][:40]
     ticket = open_ticket(
@@ -112,12 +111,16 @@ def report_ticket(report: Report, *, actor: User | None = None,
         area=area, lat=lat, lon=lon, address=(report.address or "").strip() or None,
         priority=report.priority, reporter_name=(report.reporter_name or "").strip() or None,
         reporter_phone=report.reporter_phone, reporter_email=report.reporter_email,
-        actor=actor, at=now, photos=photos,
+        actor=actor, at=now, photos=photos, nearby=check,
         details={**_channel(report), **({"location_from": "photo"} if from_photo else {})})
     ticket.location_flagged = flagged
     ticket.attributes = attributes or None
     dispatch(ticket, now)  # its first flush writes the ticket, decided in full, in one INSERT
-    return IntakeResult(ticket, duplicates)
+    if check is None:
+        return IntakeResult(ticket, [])
+    if check.found is None:  # (written some other way: the check on its own, the ticket apart)
+        check.found = nearby_cases(category, lon, lat, now=now, exclude_id=ticket.id)
+    return IntakeResult(ticket, check.found)
 
 
 def _located_by_photo(report: Report, photos: list[Upload]) -> tuple[Report, bool]:

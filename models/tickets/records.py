@@ -19,8 +19,9 @@ from models.people.user import User
 from models.reference_cache import AreaRow, area_lineage
 from models.tickets.attachments import Upload, save_attachment
 from models.tickets.corrections import Correction, apply_correction
+from models.tickets.duplicates import NearbyCheck
 from models.tickets.numbering import new_tracking_code, number_new_ticket
-from models.tickets.reported import reported_with_ids
+from models.tickets.reported import checked_for_duplicates_as_written, reported_with_ids
 from models.tickets.tables import Ticket
 from models.tickets.timeline import append_event
 from models.vocabulary import ActorKind, AreaLevel, Priority, Source, TicketStatus
@@ -62,11 +63,12 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
                 reporter_name: str | None = None, reporter_phone: str | None = None,
                 reporter_email: str | None = None, actor: User | None = None,
                 at: datetime | None = None, photos: Sequence[Upload] = (),
-                details: dict | None = None) -> Ticket:
+                details: dict | None = None, nearby: NearbyCheck | None = None) -> Ticket:
     """Create a pending ticket placed in ``area`` (usually its grid) with its first event.
 
     ``photos`` (checked uploads) are kept on that first event, and ``details`` (e.g. which
-    integration client sent the report) join its details.
+    integration client sent the report) join its details. ``nearby``, a duplicate check, is
+    run by the ticket's write (its ``found`` is then set).
     """
     at = at or utcnow()
     if not (title or "").strip():
@@ -87,6 +89,7 @@ def open_ticket(*, category: Category, title: str, description: str, source: Sou
         event_seq=0, rework_count=0, location_flagged=False,
     )
     reported_with_ids(ticket, numbered)
+    checked_for_duplicates_as_written(ticket, nearby)
     if area is not None:
         place_ticket(ticket, area)
     db.session.add(ticket)

@@ -28,6 +28,8 @@ from models.reference_cache import (ReferenceVersion, VersionsChanged, note_vers
                                     versions_assumed, versions_column)
 from models.stats.rollups import mark_changed_rows
 from models.stats.tables import StatsPending
+from models.tickets.duplicates import (NEARBY_PREFIX, NearbyCheck, cases_from_column,
+                                      nearby_column)
 from models.tickets.numbering import EVENT_ID_SEQUENCE, TICKET_ID_SEQUENCE, Numbered
 from models.tickets.tables import Ticket, TicketEvent
 from models.transactions import statement_connection, written_alone
@@ -39,8 +41,17 @@ RESERVED_EVENT_IDS = "_reserved_event_ids"
 # Set at the flush that writes a reported ticket when the caller writes nothing after it: its
 # one statement may then commit at once (models/transactions.py ``one_statement_request``).
 LAST_WRITE = "_last_write"
+# The duplicate check of its place (``duplicates.NearbyCheck``), run by the write.
+NEARBY_CHECK = "_nearby_check"
 _EVENT_COLUMNS = [c.key for c in TicketEvent.__table__.columns if c.key != "id"]
 _EVENT_VALUES = [key for key in _EVENT_COLUMNS if key != "ticket_id"]  # all but the ticket's id
+
+
+def checked_for_duplicates_as_written(ticket: Ticket, check: NearbyCheck | None) -> None:
+    """Have the write of a ticket being reported run ``check`` (PostgreSQL: in the same
+    statement, one round trip less; elsewhere just before it); its ``found`` is then set."""
+    if check is not None:
+        ticket.__dict__[NEARBY_CHECK] = check
 
 
 def reported_with_ids(ticket: Ticket, numbered: Numbered) -> None:
@@ -81,12 +92,14 @@ def _reserved_or_next(value, sequence: str):
 
 
 @functools.cache
-def _insert_reported_ticket(notice_columns: tuple[str, ...]) -> sa.Select:
+def _insert_reported_ticket(notice_columns: tuple[str, ...], nearby: bool) -> sa.Select:
     """PostgreSQL: the ticket (its columns as parameters named as them), its events (the
     parameter ``reported_events``, a ``recordset_document``), their statistics mark and their
     outbox rows (``reported_notices``, with the columns ``notice_columns``; none: no such part)
     in one statement, returning (ticket_id, id, seq) of each event and the reference versions
-    (a request that assumed them confirms them without a query of their own)."""
+    (a request that assumed them confirms them without a query of their own) — and with
+    ``nearby`` the duplicate check's candidates (``duplicates.nearby_column``: read in the
+    statement's snapshot, which the new ticket is not part of, as before any write)."""
     columns = [c.key for c in _TICKETS.columns if c.key != "id"]
     reserved = sa.bindparam("id", type_=_TICKETS.c.id.type)
     # INSERT … SELECT, not VALUES: the row is written only while the reference versions the
@@ -110,7 +123,9 @@ def _insert_reported_ticket(notice_columns: tuple[str, ...]) -> sa.Select:
     marked = StatsPending.__table__.insert().from_select(
         ["ticket_id"], sa.select(ticket.c.id)).cte("marked")
     statement = sa.select(events.c.ticket_id, events.c.id, events.c.seq,
-                          versions_column().label("reference_versions")).add_cte(marked)
+                          versions_column().label("reference_versions"),
+                          *([sa.type_coerce(nearby_column(), sa.JSON).label("nearby")]
+                            if nearby else [])).add_cte(marked)
     if notice_columns:
         # A plain INSERT, not ON CONFLICT (dedupe_key) DO NOTHING as every other writer: these
         # messages' keys name the events' ids, reserved for this ticket just now, so none can be
@@ -134,9 +149,12 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
     if connection.dialect.name == "postgresql":
         ids = {}
         for ticket, events in written:
-            rows = run(connection, *_reported_ticket_statement(ticket, events, connection))
+            check = ticket.__dict__.pop(NEARBY_CHECK, None)
+            rows = run(connection, *_reported_ticket_statement(ticket, events, connection, check))
             if not rows:  # the versions assumed no longer hold: nothing was written
                 raise VersionsChanged(None)
+            if check is not None:
+                check.found = check.nearest(cases_from_column(rows[0].nearby))
             written_alone(connection, ticket.number)
             ticket.id = rows[0].ticket_id
             if versions_assumed(session) is not None:
@@ -144,6 +162,9 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
             ids.update(((row.ticket_id, row.seq), row.id) for row in rows)
     else:
         for ticket, _events in written:
+            check = ticket.__dict__.pop(NEARBY_CHECK, None)
+            if check is not None:  # read before the ticket is written, as in one statement
+                check.found = check.read(connection)
             (ticket.id,), = run(connection, _INSERT_TICKET, _ticket_row(ticket))
             ticket.__dict__.pop(UNWRITTEN_NOTICES, None)  # (none: no ids are reserved here)
         rows = insert_rows(TicketEvent.__table__, [
@@ -163,9 +184,10 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
 
 
 def _reported_ticket_statement(ticket: Ticket, events: list[TicketEvent],
-                               connection: sa.Connection) -> tuple[sa.Select, dict]:
-    """PostgreSQL: the statement writing this ticket, its events and their messages, and its
-    parameters."""
+                               connection: sa.Connection,
+                               check: NearbyCheck | None) -> tuple[sa.Select, dict]:
+    """PostgreSQL: the statement writing this ticket, its events and their messages, and
+    running the duplicate check ``check``, and its parameters."""
     from models.notify.notices import distinct_notices
 
     event_keys = ("id", *_EVENT_VALUES)
@@ -180,7 +202,9 @@ def _reported_ticket_statement(ticket: Ticket, events: list[TicketEvent],
     if notices:
         values["reported_notices"] = recordset_document(
             [Notification.__table__.c[key] for key in keys], notices, connection.dialect)
-    return _insert_reported_ticket(keys), values
+    if check is not None:
+        values.update(check.values_named(NEARBY_PREFIX))
+    return _insert_reported_ticket(keys, check is not None), values
 
 
 def _json_or_none(value) -> str | None:
