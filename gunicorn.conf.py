@@ -12,9 +12,7 @@ bind = os.environ.get("GRIDDESK_BIND", "127.0.0.1:8000")
 # per request (both servers up at once on the city, loaded in turn; docs/PERFORMANCE.md).
 workers = int(os.environ.get("GRIDDESK_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GRIDDESK_THREADS", "4"))
-# Gunicorn's gthread worker, whose thread serves a kept-alive connection's next request itself
-# when it comes within GRIDDESK_KEEPALIVE_LINGER_MS (admin_app/kept_alive_worker.py).
-worker_class = "admin_app.kept_alive_worker.KeptAliveThreadWorker"
+worker_class = "gthread"
 timeout = 60
 graceful_timeout = 30
 accesslog = "-"
