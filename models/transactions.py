@@ -5,8 +5,8 @@ a connection's prepared statements when it sends a ROLLBACK (the transaction may
 object they refer to). Flask-SQLAlchemy ends every request with a rollback, so no statement
 stayed prepared: PostgreSQL planned the read of one ticket (16 joins, 10–20 ms of planning
 against 1–2 ms of execution) on every request. A refusal rolls back too: an intake refused after
-its duplicate check (a malformed phone number, say) made the next five intakes on that
-connection plan that check again (~1 ms each at city scale). For a transaction that wrote nothing
+a read (a malformed phone number, say) made the next five intakes on that connection plan their
+statements again (~1 ms each at city scale). For a transaction that wrote nothing
 a COMMIT does what the ROLLBACK did, and the prepared statements stay.
 
 "Wrote nothing" is judged conservatively: any statement that does not begin with SELECT (an
@@ -123,7 +123,7 @@ def commit_answered() -> None:
 # --- a request whose one write is one statement ---------------------------------------------------
 #
 # An API intake writes its ticket, events, statistics mark and messages in one statement
-# (models/tickets/timeline.py). A single statement is a transaction of its own: run in autocommit
+# (models/tickets/reported.py). A single statement is a transaction of its own: run in autocommit
 # mode, it needs no BEGIN and no COMMIT, two of the intake's five round trips. Such a request is
 # marked (``one_statement_request``); its statements run on one connection of the second pool
 # (``statement_connection``) as long as the session has written nothing else; once the statement

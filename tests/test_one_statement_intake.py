@@ -48,6 +48,7 @@ def test_an_api_intake_is_one_write_in_autocommit_mode(app, client, world):
         "INSERT INTO notifications"])
     # the duplicate check runs within it: besides the write, at most the number block is read
     assert [s for _a, s in sent if "ticket_number_seq" not in s] == writing, sent
+    assert [d["distance_m"] for d in answer.get_json()["possible_duplicates"]] == [0.0]
     ticket_id = answer.get_json()["id"]
     assert _rows_of(app, TicketEvent, ticket_id=ticket_id) == 2  # create, dispatch
     assert _rows_of(app, StatsPending, ticket_id=ticket_id) == 1
@@ -59,25 +60,31 @@ def test_an_api_intake_is_one_write_in_autocommit_mode(app, client, world):
 def test_the_duplicates_found_by_the_write_are_those_nearby_open_or_lately_closed(
         app, client, world):
     """The duplicate check runs inside the write (one round trip): it finds the cases there
-    before this one, nearest first, closed ones only within the window (7 days)."""
+    before this one, nearest first, at the same distance open before closed, and closed ones
+    only within the window (7 days)."""
     token = token_for(client, "community")
+    closed_here = new_ticket(client, token).get_json()  # at the intake's own point
+    open_here = new_ticket(client, token).get_json()
     near = new_ticket(client, token, lat=30.00602, lon=120.00402).get_json()  # ~3 m away
-    nearer = new_ticket(client, token, lat=30.00601, lon=120.00401).get_json()  # ~1.5 m
-    old = new_ticket(client, token, lat=30.006, lon=120.004).get_json()
+    old = new_ticket(client, token, lat=30.00601, lon=120.00401).get_json()
     far = new_ticket(client, token, lat=30.0075, lon=120.0055).get_json()  # ~220 m
     with app.app_context():
-        db.session.execute(sa.update(Ticket).where(Ticket.id == nearer["id"]).values(
+        db.session.execute(sa.update(Ticket).where(Ticket.id == closed_here["id"]).values(
             status="closed", closed_at=sa.func.now() - sa.text("interval '1 day'")))
         db.session.execute(sa.update(Ticket).where(Ticket.id == old["id"]).values(
             status="closed", closed_at=sa.func.now() - sa.text("interval '30 days'")))
         db.session.commit()
-    answer = new_ticket(client, token)
+    with statements_by_mode(app) as sent:
+        answer = new_ticket(client, token)
     assert answer.status_code == 201, answer.get_json()
+    assert not [s for _a, s in sent if "ticket_number_seq" not in s and not writes_in(s)], sent
     found = answer.get_json()["possible_duplicates"]
-    assert [(d["number"], d["status"]) for d in found] == [
-        (nearer["number"], "closed"), (near["number"], "pending")], found
-    assert 1.0 < found[0]["distance_m"] < found[1]["distance_m"] < 5.0
-    assert far["number"] not in {d["number"] for d in found}
+    assert [(d["number"], d["status"], d["distance_m"]) for d in found] == [
+        (open_here["number"], "pending", 0.0), (closed_here["number"], "closed", 0.0),
+        (near["number"], "pending", found[2]["distance_m"])], found
+    assert 2.0 < found[2]["distance_m"] < 4.0
+    assert {old["number"], far["number"], answer.get_json()["number"]}.isdisjoint(
+        d["number"] for d in found)
 
 
 def test_an_intake_with_an_idempotency_key_stores_its_answer_in_the_same_transaction(

@@ -142,8 +142,9 @@ def test_a_refused_intake_keeps_the_statements_prepared_and_a_rolled_back_write_
     runs = _write_runs(app, pool)
     assert runs is not None
     tickets = _count_rows(app, Ticket)
-    # refused after a statement had run (the lookup of the community's code) and before its
-    # write: the view rolls back what the request did
+    # refused after a statement had run (the lookup of the community's code, in the session's
+    # transaction on the main pool) and before its write: the view rolls back what the request
+    # did, and the write stays prepared on its connection (of the second pool, or the main one)
     assert intake(reporter_phone="12ab", area_code="T010101",  # 甲社区
                   lat=None, lon=None).status_code == 422
     assert _count_rows(app, Ticket) == tickets

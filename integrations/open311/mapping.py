@@ -296,7 +296,7 @@ class PostedRequest:
 @dataclass
 class Created:
     ticket: Ticket
-    duplicates: list[tuple]  # (id, number, status of a nearby case, metres): nearby_cases
+    duplicates: list[tuple]  # (a nearby case with id, number and status, metres): IntakeResult
 
     @property
     def service_notice(self) -> str | None:

@@ -45,7 +45,7 @@ def nearby_cases(category: Category, lon: float | None, lat: float | None, *,
                  now: datetime | None = None, exclude_id: int | None = None,
                  limit: int = 10, seen_by=None) -> list[tuple[sa.Row, float]]:
     """``possible_duplicates`` as light rows (id, number, status, lat, lon), without loading
-    the tickets: what an intake tells the reporter."""
+    the tickets. (An intake runs the same check with its write: ``NearbyCheck``.)"""
     check = nearby_check(category, lon, lat, now=now, exclude_id=exclude_id, limit=limit)
     if check is None:
         return []
@@ -67,18 +67,19 @@ class NearbyCase(NamedTuple):
 class NearbyCheck:
     """The duplicate check of one point: the box its statement reads (``values``), and the
     radius and count that ``nearest`` keeps of the candidates found there. A reported ticket's
-    write runs it as part of its own statement (models/tickets/reported.py)."""
+    write runs it (models/tickets/reported.py): on PostgreSQL as a column of its own statement,
+    elsewhere just before it."""
 
     lon: float
     lat: float
     radius: float
     limit: int
     values: dict
-    found: list[tuple[NearbyCase, float]] | None = None  # set by the write that ran it
+    found: list[tuple] | None = None  # (case, metres) as ``nearest``; set by the write
 
-    def nearest(self, candidates) -> list[tuple[sa.Row, float]]:
-        """The candidates (rows with id, number, status, lat, lon; open before closed, then
-        by id) within the radius, nearest first."""
+    def nearest(self, candidates) -> list[tuple]:
+        """(candidate, metres) of the candidates (rows or ``NearbyCase``s with id, number,
+        status, lat, lon; open before closed, then by id) within the radius, nearest first."""
         found = [(case, metres) for case in candidates
                  if (metres := distance_m(self.lon, self.lat, case.lon, case.lat)) <= self.radius]
         found.sort(key=lambda pair: pair[1])  # stable: open before closed, then by id
@@ -87,7 +88,7 @@ class NearbyCheck:
     def values_named(self, prefix: str) -> dict:
         return {prefix + name: value for name, value in self.values.items()}
 
-    def read(self, connection: sa.Connection) -> list[tuple[sa.Row, float]]:
+    def read(self, connection: sa.Connection) -> list[tuple]:
         """The check as a statement of its own on ``connection``."""
         return self.nearest(run(connection, _NEARBY, self.values))
 
@@ -146,7 +147,8 @@ def _scope_of(user) -> sa.ColumnElement[bool]:
 
 
 def _nearby(*scope: sa.ColumnElement[bool], prefix: str = "", ordered: bool = True) -> sa.Select:
-    """The candidates in the box, open before closed. Two branches, not one OR: each has its own
+    """The candidates in the box, open before closed, then by id (``ordered``), its parameters
+    named with ``prefix``. Two branches, not one OR: each has its own
     partial index (open tickets by category and place; closed tickets by category, latitude
     band and longitude: a year of a big city's closures), and repeats that index's predicate
     and expression word for word so a kept plan uses it."""
@@ -171,5 +173,6 @@ def _nearby(*scope: sa.ColumnElement[bool], prefix: str = "", ordered: bool = Tr
     return found.order_by(Ticket.status == TicketStatus.CLOSED, Ticket.id) if ordered else found
 
 
-# Built once: the intake's check runs it on every report (its driver form is kept with it).
+# Built once: run on every report (its driver form is kept with it); on PostgreSQL an intake
+# runs it as ``nearby_column`` of its write.
 _NEARBY = _nearby()

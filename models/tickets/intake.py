@@ -118,7 +118,7 @@ def report_ticket(report: Report, *, actor: User | None = None,
     dispatch(ticket, now)  # its first flush writes the ticket, decided in full, in one INSERT
     if check is None:
         return IntakeResult(ticket, [])
-    if check.found is None:  # (written some other way: the check on its own, the ticket apart)
+    if check.found is None:  # (never so today: every reported ticket's write runs its check)
         check.found = nearby_cases(category, lon, lat, now=now, exclude_id=ticket.id)
     return IntakeResult(ticket, check.found)
 

@@ -9,7 +9,9 @@ On PostgreSQL the ticket took its id and its first events' ids with its number
 (``reported_with_ids``), so the messages of those events (``record_event``) are known before
 the write and go with it. The unit of work's per-object bookkeeping cost about as much as the
 statements, and each statement saved is a round trip. The ticket and its events then belong
-to the session like loaded rows.
+to the session like loaded rows. The duplicate check of the report's place (``NEARBY_CHECK``)
+runs with the write: on PostgreSQL inside the same statement, in its snapshot from before the
+write; elsewhere just before the INSERT.
 """
 from __future__ import annotations
 
@@ -124,7 +126,8 @@ def _insert_reported_ticket(notice_columns: tuple[str, ...], nearby: bool) -> sa
         ["ticket_id"], sa.select(ticket.c.id)).cte("marked")
     statement = sa.select(events.c.ticket_id, events.c.id, events.c.seq,
                           versions_column().label("reference_versions"),
-                          *([sa.type_coerce(nearby_column(), sa.JSON).label("nearby")]
+                          *([sa.type_coerce(sa.case((events.c.seq == 1, nearby_column())),
+                                            sa.JSON).label("nearby")]
                             if nearby else [])).add_cte(marked)
     if notice_columns:
         # A plain INSERT, not ON CONFLICT (dedupe_key) DO NOTHING as every other writer: these
@@ -153,13 +156,14 @@ def _write_reported_tickets(session: Session, _context, _instances) -> None:
             rows = run(connection, *_reported_ticket_statement(ticket, events, connection, check))
             if not rows:  # the versions assumed no longer hold: nothing was written
                 raise VersionsChanged(None)
-            if check is not None:
-                check.found = check.nearest(cases_from_column(rows[0].nearby))
-            written_alone(connection, ticket.number)
+            written_alone(connection, ticket.number)  # first: it may have committed now
             ticket.id = rows[0].ticket_id
             if versions_assumed(session) is not None:
                 note_versions_read(rows[0].reference_versions, session)
             ids.update(((row.ticket_id, row.seq), row.id) for row in rows)
+            if check is not None:  # (on the first event's row only)
+                check.found = check.nearest(cases_from_column(
+                    next(row.nearby for row in rows if row.seq == 1)))
     else:
         for ticket, _events in written:
             check = ticket.__dict__.pop(NEARBY_CHECK, None)
@@ -203,7 +207,9 @@ def _reported_ticket_statement(ticket: Ticket, events: list[TicketEvent],
         values["reported_notices"] = recordset_document(
             [Notification.__table__.c[key] for key in keys], notices, connection.dialect)
     if check is not None:
-        values.update(check.values_named(NEARBY_PREFIX))
+        nearby = check.values_named(NEARBY_PREFIX)
+        assert not nearby.keys() & values.keys()  # (no column is named as the check's values)
+        values.update(nearby)
     return _insert_reported_ticket(keys, check is not None), values
 
 
