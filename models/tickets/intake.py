@@ -18,7 +18,7 @@ from models.people.api_clients import ApiClient
 from models.people.user import User
 from models.reference_cache import AreaRow, area_rows, category_rows
 from models.tickets.attachments import Upload, check_upload
-from models.tickets.duplicates import NearbyCase, nearby_cases, nearby_check
+from models.tickets.duplicates import nearby_cases, nearby_check
 from models.tickets.records import open_ticket
 from models.tickets.tables import Ticket
 from models.tickets.workflow import dispatch
@@ -51,7 +51,7 @@ class Report:
 @dataclass
 class IntakeResult:
     ticket: Ticket
-    duplicates: list[tuple[NearbyCase, float]]  # id, number, status of each, and metres
+    duplicates: list[tuple]  # (a case nearby with id, number, status, lat, lon; metres)
 
 
 def check_report(report: Report) -> tuple[Category, Area | AreaRow, float | None, float | None,
