@@ -604,9 +604,8 @@ def delete_own_rows(url: str, newest: tuple[int, int]) -> None:
 
 def vacuum_after_deleting(conn: psycopg.Connection, tables) -> None:
     """VACUUM (ANALYZE) the tables a run deleted from or rolled back (``conn`` in autocommit
-    mode), not left
-    to autovacuum: a host may run PostgreSQL without it (these machines' configuration turns it
-    off), and then every run's dead rows — tens of thousands of tickets, events and messages,
+    mode), not left to autovacuum: a host may run PostgreSQL without it (these machines'
+    configuration turns it off), and then every run's dead rows — tens of thousands of tickets, events and messages,
     from the intakes and the raw ceiling — stay in the tables and their indexes and slow the
     next figure down (2.5 M dead outbox rows beside 1,500 live ones after a session's runs,
     2026-12-07). A few seconds on the city: the rest of its pages are all-visible."""

@@ -123,7 +123,7 @@ def nearby_column() -> sa.ColumnElement:
     return sa.select(sa.func.json_agg(aggregate_order_by(
         sa.func.json_build_array(found.c.id, found.c.number, found.c.status, found.c.lat,
                                  found.c.lon),
-        found.c.status == TicketStatus.CLOSED, found.c.id))).scalar_subquery()
+        *_candidate_order(found.c)))).scalar_subquery()
 
 
 def cases_from_column(value) -> list[NearbyCase]:
@@ -170,7 +170,13 @@ def _nearby(*scope: sa.ColumnElement[bool], prefix: str = "", ordered: bool = Tr
                                                    LATITUDE_BAND.in_(bands)))
     found = sa.select(Ticket.id, Ticket.number, Ticket.status, Ticket.lat, Ticket.lon) \
         .where(Ticket.id.in_(ids))
-    return found.order_by(Ticket.status == TicketStatus.CLOSED, Ticket.id) if ordered else found
+    return found.order_by(*_candidate_order(Ticket)) if ordered else found
+
+
+def _candidate_order(columns) -> tuple:
+    """The candidates' order before their distance is known: open before closed, then by id
+    (``nearest`` sorts by distance keeping it)."""
+    return columns.status == TicketStatus.CLOSED, columns.id
 
 
 # Built once: run on every report (its driver form is kept with it); on PostgreSQL an intake
