@@ -70,7 +70,7 @@ def messy_ledger() -> bytes:
              None, None, None, None],
         11: [7, "3月12日", "乙路3号", "乙社区", "乙一网格", "垃圾清运", "垃圾", None,
              "1390000abcd", None, None, None, None],
-        12: [8, "2025-03-12", "乙路5号", "乙社区", "乙一网格", "道路保洁", "积水", None, None,
+        12: [8, datetime(2025, 3, 12), "乙路5号", "乙社区", "乙一网格", "道路保洁", "积水", None, None,
              "用户xyz", "已处理", "2025-03-11", None],
         13: [9, "2025-03-13 08:00", "乙社区服务站", "乙社区", None, "道路保洁", "人行道砖松动",
              None, None, None, None, None, None],
@@ -250,7 +250,7 @@ def test_messy_ledger_through_the_admin_page(world, login_as):
     assert [line[0] for line in lines[1:]] == list(BAD_ROWS)
     row8 = lines[1]
     assert row8[1] == "问题类型" and "违章养鸡" in row8[2]
-    assert row8[3:3 + 7] == ("4", "2025.3.8", "文二路8号", "甲社区", "甲二网格", "违章养鸡",
+    assert row8[3:3 + 7] == (4, "2025.3.8", "文二路8号", "甲社区", "甲二网格", "违章养鸡",
                              "楼顶养鸡")
     row11 = lines[3]
     assert row11[1] == "上报日期、联系电话" and row11[2].count("\n") == 1
@@ -449,6 +449,11 @@ def test_cli_dry_run_import_and_reimport(world, app, tmp_path):
     assert len(tickets()) == 5
     errors = load_workbook(tmp_path / "三月台账-errors.xlsx").worksheets[0]
     assert [r[0] for r in errors.iter_rows(min_row=2, values_only=True)] == list(BAD_ROWS)
+    # The cells come back as they were written, to be fixed and imported again: 序号 as
+    # numbers, a date cell as a date (row 12), texts as texts.
+    rows = {r[0]: r[3:] for r in errors.iter_rows(min_row=2, values_only=True)}
+    assert [rows[n][0] for n in BAD_ROWS] == [4, 6, 7, 8, 10]
+    assert rows[12][1] == datetime(2025, 3, 12) and rows[8][1] == "2025.3.8"
     for ticket in tickets():
         assert ticket.source == Source.IMPORT and ticket.created_by_id is None
         timeline = events_of(ticket)

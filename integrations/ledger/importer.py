@@ -817,7 +817,7 @@ class ParsedRow:
 def parse_row(ledger: Ledger, row: LedgerRow, mapping: dict, resolver: Resolver) -> ParsedRow:
     """Validate one row; every problem is listed with the column it is about."""
     values = row.values
-    parsed = ParsedRow(row=row.number, values=[cell_text(v) for v in values])
+    parsed = ParsedRow(row=row.number, values=[_dump(v) for v in values])
 
     def raw(key):
         index = mapping.get(key)
@@ -1143,7 +1143,8 @@ def error_workbook(report: ImportReport) -> bytes:
     for error in report.errors:
         columns = "、".join(dict.fromkeys(c for c, _r in error["issues"] if c))
         reasons = "\n".join(f"{c}：{r}" if c else r for c, r in error["issues"])
-        sheet.append(safe_row(sheet, [error["row"], columns, reasons] + list(error["values"])))
+        original = [_load(value) for value in error["values"]]  # dates and numbers as they were
+        sheet.append(safe_row(sheet, [error["row"], columns, reasons] + original))
     bold, red = Font(bold=True), PatternFill("solid", fgColor="F8D7DA")
     for cell in sheet[1]:
         cell.font = bold
