@@ -226,3 +226,29 @@ def test_the_scheduler_runs_an_export_whose_worker_stopped(world):
     assert db.session.get(ExportJob, job.id).total == 2  # b and f
     assert db.session.get(ExportJob, stuck.id).state == ExportState.DONE
     assert exports()["exports_run"] == 0
+
+
+def test_the_export_has_the_reporter_and_the_phone_as_the_user_may_read_it(world, login_as):
+    a, d = world.tickets["a"], world.tickets["d"]  # a is assigned to the grid worker
+    a.reporter_name, a.reporter_phone = "赵大妈", "13800001234"
+    d.reporter_name = "钱师傅"
+    db.session.commit()
+    _page, _status, book = export_all(login_as("community"))  # a manager phones back: all of it
+    rows = {r[NUMBER].value: r for r in sheet_rows(book)}
+    assert rows[a.number]["上报人"].value == "赵大妈"
+    assert rows[a.number]["上报人电话"].value == "13800001234"
+    assert rows[d.number]["上报人"].value == "钱师傅"
+    assert rows[d.number]["上报人电话"].value == d.reporter_phone == "13900001111"
+
+    worker = login_as("gridworker")  # the ticket assigned to them: in full
+    response = worker.post("/admin/ticket/action/", data={
+        "action": "export", "rowid": [str(a.id)], "csrf_token": session_csrf_token(worker),
+        "url": "/admin/ticket/"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    rows = {r[NUMBER].value: r for r in sheet_rows(load_workbook(io.BytesIO(response.data)))}
+    assert rows[a.number]["上报人电话"].value == "13800001234"
+
+    _page, _status, book = export_all(login_as("leader"))  # reads the district, calls nobody
+    rows = {r[NUMBER].value: r for r in sheet_rows(book)}
+    assert rows[a.number]["上报人"].value == "赵大妈"
+    assert [rows[t.number]["上报人电话"].value for t in (a, d)] == ["138****1234", "139****1111"]

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from models.exports.ticket_rows import row_answers
+from models.people.access import reporter_phone_for
 from models.vocabulary import Priority, Source, TicketStatus
 
 from .cells import cell, header
@@ -20,8 +21,9 @@ def _label(enum_cls, value) -> str:
     return enum_cls(value).label if value is not None else ""
 
 
-def ticket_columns(categories) -> list[tuple[str, Callable, int]]:
-    """(header, value of a row, width) of the fixed columns, in the list's words."""
+def ticket_columns(categories, user) -> list[tuple[str, Callable, int]]:
+    """(header, value of a row, width) of the fixed columns, in the list's words; the
+    reporter's phone as ``user`` may read it (masked for most roles, as on the ticket's page)."""
     def category(row):
         found = categories.get(row.category_id)
         return str(found) if found is not None else ""
@@ -39,18 +41,20 @@ def ticket_columns(categories) -> list[tuple[str, Callable, int]]:
         (_("Handling deadline"), lambda r: r.handle_deadline, 17),
         (_("Created"), lambda r: r.created_at, 17), (_("Closed at"), lambda r: r.closed_at, 17),
         (_("Rating"), lambda r: r.rating, 8),
+        (_("Reporter"), lambda r: r.reporter_name or "", 12),
+        (_("Reporter phone"), lambda r: reporter_phone_for(user, r), 15),
         (_("Description"), lambda r: r.description or "", 60),  # the whole text: titles are cut
     ]
 
 
-def write_ticket_workbook(target, batches: Iterable[Sequence], categories: dict,
+def write_ticket_workbook(target, user, batches: Iterable[Sequence], categories: dict,
                           custom_columns: dict[str, str],
                           on_batch: Callable[[int], None] | None = None) -> int:
-    """Write the rows of ``batches`` to ``target`` (a path or a binary file); ``on_batch`` gets
+    """Write the rows of ``batches`` to ``target`` as ``user`` may read them (a path or a binary file); ``on_batch`` gets
     the number of rows written so far after each batch. Returns that number."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Tickets"))
-    columns = ticket_columns(categories)
+    columns = ticket_columns(categories, user)
     header(sheet, [label for label, _get, _w in columns] + list(custom_columns.values()),
            [width for _l, _get, width in columns] + [16] * len(custom_columns))
     written = 0

@@ -48,7 +48,7 @@ def write_tickets(job: ExportJob, user: User, target: Path) -> str:
     categories = export_categories()
     from integrations.excel.tickets import write_ticket_workbook  # openpyxl, when used
 
-    write_ticket_workbook(target, row_batches(condition), categories,
+    write_ticket_workbook(target, user, row_batches(condition), categories,
                           custom_field_columns(condition, categories),
                           on_batch=lambda done: record_progress(job.id, done))
     return f"{_('tickets')}-{_stamp()}.xlsx"

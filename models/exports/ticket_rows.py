@@ -44,7 +44,8 @@ def _select(condition: sa.ColumnElement[bool]) -> sa.Select:
         community.name.label("community"),
         grid.name.label("grid"), Ticket.address, Department.name.label("department"),
         User.display_name.label("assignee"), Ticket.handle_deadline, Ticket.created_at,
-        Ticket.closed_at, Ticket.rating, Ticket.attributes)
+        Ticket.closed_at, Ticket.rating, Ticket.attributes, Ticket.reporter_name,
+        Ticket.reporter_phone, Ticket.assigned_user_id)
         .outerjoin(street, street.id == Ticket.street_id)
         .outerjoin(community, community.id == Ticket.community_id)
         .outerjoin(grid, grid.id == Ticket.grid_id)

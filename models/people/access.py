@@ -103,7 +103,9 @@ def can_see_reporter_phone(user: User, ticket: Ticket) -> bool:
 
 def reporter_phone_for(user: User, ticket: Ticket, phone: str | None = None) -> str:
     """The reporter's number as this user may read it: the ticket's first reporter's, or
-    ``phone`` of another reporter of the ticket (one who joined it), masked the same way."""
+    ``phone`` of another reporter of the ticket (one who joined it), masked the same way.
+    ``ticket`` may be a plain row with the columns reporter_phone and assigned_user_id (the
+    export)."""
     phone = ticket.reporter_phone if phone is None else phone
     return phone or "" if can_see_reporter_phone(user, ticket) else mask_phone(phone)
 

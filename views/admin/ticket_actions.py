@@ -404,7 +404,7 @@ def export_workbook(ticket_ids: list[int]):
     buffer = io.BytesIO()
     from integrations.excel.tickets import write_ticket_workbook  # openpyxl, when used
 
-    write_ticket_workbook(buffer, row_batches(condition), categories,
+    write_ticket_workbook(buffer, current_user, row_batches(condition), categories,
                           custom_field_columns(condition, categories))
     buffer.seek(0)
     stamp = datetime.now(local_zone()).strftime("%Y%m%d-%H%M")
