@@ -9,7 +9,7 @@ from itertools import accumulate
 
 from demo.city import CATEGORY_TREE, CHRONIC_PARKING, CHRONIC_PARKING_SHARE, City, Grid
 from models.categories import Category
-from models.clock import local_zone
+from models.clock import local_zone, to_local
 from models.vocabulary import Priority, Source, TicketStatus
 
 # Month factors on the base weight: the plum-rain season (梅雨, June–July) and summer storms
@@ -98,6 +98,7 @@ def plan_tickets(city: City, count: int) -> list[Plan]:
         if created > now_local - timedelta(minutes=15):
             created = now_local - timedelta(minutes=rng.randint(15, 600))
         created = created.astimezone(city.now.tzinfo)
+        source = by_day(source, created)
         age_days = (city.now - created).total_seconds() / 86400
         table = next(t for limit, t in STATUS_BY_AGE if age_days < limit)
         status = _weighted(rng, table)
@@ -161,6 +162,15 @@ FEW_CASES = {"xf": 2}  # a department with too few cases to be ranked
 GRID_WORK = {"0301": False, "0302": False, "0104": True, "0204": True, "0802": True}
 
 
+def by_day(source: Source, created: datetime) -> Source:
+    """Grid workers patrol by day (8:00–17:00): a case found at another hour was phoned in.
+    (A report moved to before now, or a caseload's moment, can fall at night; its patrol round
+    would then run through midnight.)"""
+    if source == Source.PATROL and not 8 <= to_local(created).hour < 17:
+        return Source.PHONE
+    return source
+
+
 def month_windows(now_local: datetime) -> list[tuple[datetime, datetime]]:
     """When the cases of the last complete month and of the current month are reported: early
     enough in a month to close within it (the current month: before now)."""
@@ -187,11 +197,14 @@ def plan_caseload(city: City) -> list[Plan]:
             for _ in range(count):
                 code = rng.choice(list(GRID_WORK))
                 source = Source.PATROL if rng.random() < 0.5 else Source.PHONE
-                plans.append(Plan(moment(), city.categories[code], grid, source,
+                created = moment()
+                plans.append(Plan(created, city.categories[code], grid, by_day(source, created),
                                   TicketStatus.CLOSED, to_grid_worker=GRID_WORK[code]))
         for key, (code, where) in DEPARTMENT_WORK.items():
             grids = [g for g in city.grids if where is None or where(g)]
             for _ in range(FEW_CASES.get(key) or rng.choice(DEPARTMENT_CASES)):
-                plans.append(Plan(moment(), city.categories[code], rng.choice(grids),
-                                  _weighted(rng, dict(SOURCE_WEIGHTS)), TicketStatus.CLOSED))
+                created = moment()
+                plans.append(Plan(created, city.categories[code], rng.choice(grids),
+                                  by_day(_weighted(rng, dict(SOURCE_WEIGHTS)), created),
+                                  TicketStatus.CLOSED))
     return plans

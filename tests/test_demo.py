@@ -13,6 +13,7 @@ from shapely.geometry import Point, shape
 
 from models import (Area, AreaLevel, Category, DispatchRule, Role, Ticket, TicketEvent,
                     TicketStatus, User, db, utcnow)
+from models.clock import to_local
 from models.notify.outbox import Notification
 from models.people.access import can_see_ticket, ticket_scope
 from models.people.roles import MANAGER_ROLES
@@ -289,6 +290,14 @@ def test_the_demo_has_patrol_rounds_with_routes_and_gaps_in_coverage(demo, app):
         linked = db.session.execute(sa.select(Ticket).join(
             PatrolReport, PatrolReport.ticket_id == Ticket.id)).scalars().all()
         assert linked and all(t.source.value == "patrol" for t in linked)
+        # Grid workers patrol by day, whatever hour the demo was seeded at: each round within
+        # one day's daylight, each patrol report by day.
+        for r in rounds:
+            began, ended = to_local(r.started_at), to_local(r.ended_at)
+            assert began.date() == ended.date() and 7 <= began.hour and ended.hour < 18, r.id
+        patrol_hours = {to_local(at).hour for at in db.session.execute(
+            sa.select(Ticket.created_at).where(Ticket.source == "patrol")).scalars()}
+        assert patrol_hours and patrol_hours <= set(range(8, 17))
         admin = db.session.execute(sa.select(User).where(User.username == "admin")).scalar_one()
         week = patrol_coverage(admin, 7)
         assert any(row.covered for row in week) and any(not row.covered for row in week)
