@@ -196,14 +196,14 @@ def sweeps(url: str, plan: Plan) -> dict:
     """Idle sweep (steady state), then the sweep at the moment 5 % of the open tickets (at most
     5,000; or BENCH_SWEEP_OVERDUE) being handled have just passed their deadline: the sweep's
     clock is moved forward to that moment, so those tickets' rows are as their last real step
-    left them (as when time passes); the warnings falling due before it are written first, as
-    the sweeps of the minutes between would have, and not timed. Rolled back after each run."""
+    left them (as when time passes); the warnings falling due before it are written and
+    committed first, as the sweeps of the minutes between would have, not timed, and undone
+    after the runs (``warnings_committed``). Rolled back after each run."""
     import sqlalchemy as sa
 
-    from jobs.sweeps import deadline_sweep, each_page
+    from jobs.sweeps import deadline_sweep
     from models import db
     from models.base import utcnow
-    from models.tickets import timeouts
 
     t0 = time.perf_counter()
     catch_up = deadline_sweep()  # the generator's steady state may leave a few to do
@@ -229,8 +229,9 @@ def sweeps(url: str, plan: Plan) -> dict:
                                      catch_up_ms=round(catch_up_ms), catch_up=catch_up),
                 "sweep": figure([], open_tickets=open_count, just_overdue=0)}
     at = due[-1] + timedelta(microseconds=1)
+    warned_first, undo_warnings = warnings_committed(at)
     original = db.session.commit
-    runs, counts, executed, warned_first = [], {}, [], 0
+    runs, counts, executed = [], {}, []
 
     def count_statement(*_args):
         executed.append(1)
@@ -238,15 +239,13 @@ def sweeps(url: str, plan: Plan) -> dict:
     db.session.commit = db.session.flush  # type: ignore[method-assign]
     try:
         for _ in range(3 if plan.repeats > 2 else 1):
-            # The row versions a rolled-back run wrote stay on their pages until a VACUUM (they
-            # were not pruned in time here), leaving the next run no room for its HOT updates:
-            # a real sweep finds pages as autovacuum and pruning keep them. Not timed.
+            # The row versions a rolled-back run wrote (and those the warnings replaced) stay on
+            # their pages until a VACUUM (they were not pruned in time here), leaving the next
+            # run no room for its HOT updates: a real sweep finds pages as autovacuum and
+            # pruning keep them. Not timed.
             db.session.rollback()
             with psycopg.connect(plain_url(url), autocommit=True) as conn:
                 conn.execute("VACUUM tickets")
-            warned_first = 0
-            for page in each_page(timeouts.due_for_warning(at)):
-                warned_first += len(timeouts.warn_deadlines_near([tuple(r) for r in page], at))
             executed.clear()
             sa.event.listen(db.engine, "before_cursor_execute", count_statement)
             t = time.perf_counter()
@@ -258,10 +257,12 @@ def sweeps(url: str, plan: Plan) -> dict:
             db.session.rollback()
     finally:
         db.session.commit = original  # type: ignore[method-assign]
+        undo_warnings()
     with psycopg.connect(plain_url(url), autocommit=True) as conn:  # what the runs rolled back
         vacuum_after_deleting(conn, ("tickets", "ticket_events", "notifications", "stats_pending"))
     ahead_min = round((at - now).total_seconds() / 60, 1)
-    log(f"sweep clock {ahead_min} min ahead ({warned_first:,} warnings written first)")
+    log(f"sweep clock {ahead_min} min ahead ({warned_first:,} warnings written and committed "
+        f"first, undone after)")
     log(f"sweep_idle p50 {statistics.median(idle):.0f} ms; sweep with {len(due):,} just overdue of "
         f"{open_count:,} open: p50 {statistics.median(runs):.0f} ms {counts}, "
         f"{len(executed):,} statements")
@@ -270,6 +271,55 @@ def sweeps(url: str, plan: Plan) -> dict:
             "sweep": figure(runs, open_tickets=open_count, just_overdue=len(due), did=counts,
                             statements=len(executed), clock_ahead_min=ahead_min,
                             warnings_written_first=warned_first)}
+
+
+def warnings_committed(at: datetime):
+    """The deadline warnings falling due before ``at``, written and committed as the sweeps of
+    the minutes between would have (each in its own transaction): when a ticket then becomes
+    overdue, the row version its warning replaced is dead, as in production, and the overdue
+    mark is written beside the row (a HOT update) where there is room. Written in the timed
+    run's own transaction instead (until 2026-12-08), those versions were still alive and took
+    the room: ~2,000 of the 4,900 marks rewrote all the ticket's 24 index entries. Returns how
+    many, and the undo: the tickets' columns as they were, their warning events, messages and
+    statistics marks deleted (the city stays as generated)."""
+    import sqlalchemy as sa
+
+    from jobs.sweeps import each_page
+    from models import Ticket, db
+    from models.notify.outbox import Notification
+    from models.stats.tables import StatsPending
+    from models.tickets import timeouts
+    from models.tickets.tables import TicketEvent
+
+    tickets = Ticket.__table__
+    due = timeouts.due_for_warning(at).with_only_columns(Ticket.id)
+    before = db.session.execute(sa.select(
+        tickets.c.id, tickets.c.version, tickets.c.event_seq, tickets.c.updated_at,
+        tickets.c.warned_at).where(tickets.c.id.in_(due.scalar_subquery()))).all()
+    marks_from = db.session.execute(sa.select(sa.func.max(StatsPending.id))).scalar() or 0
+    events = []
+    for page in each_page(timeouts.due_for_warning(at)):  # (commits each page)
+        events += [row.event_id for row in timeouts.warn_deadlines_near([tuple(r) for r in page], at)]
+
+    def undo() -> None:
+        db.session.rollback()
+        for start in range(0, len(events), 5000):
+            chunk = events[start:start + 5000]
+            db.session.execute(sa.delete(Notification).where(Notification.event_id.in_(chunk)))
+            db.session.execute(sa.delete(TicketEvent).where(TicketEvent.id.in_(chunk)))
+        db.session.execute(sa.delete(StatsPending).where(StatsPending.id > marks_from))
+        if before:
+            db.session.execute(tickets.update().where(tickets.c.id == sa.bindparam("row_id"))
+                               .values(version=sa.bindparam("row_version"),
+                                       event_seq=sa.bindparam("row_seq"),
+                                       updated_at=sa.bindparam("row_updated"),
+                                       warned_at=sa.bindparam("row_warned")),
+                               [{"row_id": r.id, "row_version": r.version, "row_seq": r.event_seq,
+                                 "row_updated": r.updated_at, "row_warned": r.warned_at}
+                                for r in before])
+        db.session.commit()
+
+    return len(events), undo
 
 
 # ---- servers -------------------------------------------------------------------------------
