@@ -124,7 +124,7 @@ def test_hotspots_rank_grid_and_category_with_the_previous_period(reported, clie
     assert year.status_code == 200 and year.get_json()["items"][0]["count"] >= first["count"]
 
 
-def test_seasonality_is_month_by_category_within_three_years(reported, client):
+def test_seasonality_is_month_by_category_within_three_years(reported, client, login_as):
     admin = token_for(client, "admin")
     body = _get(client, admin, "/api/v1/stats/seasonality?from=2024-01-01&to=2025-12-31"
                 ).get_json()
@@ -134,6 +134,17 @@ def test_seasonality_is_month_by_category_within_three_years(reported, client):
     assert body["counts"][str(category["id"])] == {"2024-07": 1, "2025-02": 3, "2025-03": 5}
     too_long = _get(client, admin, "/api/v1/stats/seasonality?from=2020-01-01&to=2025-12-31")
     assert too_long.status_code == 422
+    # Three years at most, counted as the statistics pages count them (1,098 days with both
+    # ends): the page narrows a longer range where the API refuses it.
+    longest = _get(client, admin, "/api/v1/stats/seasonality?from=2023-01-01&to=2026-01-02")
+    assert longest.status_code == 200
+    one_more = _get(client, admin, "/api/v1/stats/seasonality?from=2023-01-01&to=2026-01-03")
+    assert one_more.get_json()["error"]["message"] == "一次最多查询三年。"
+    browser = login_as("admin")
+    page = browser.get("/admin/stats/?from=2023-01-01&to=2026-01-02").get_data(as_text=True)
+    assert "统计期间超过" not in page
+    page = browser.get("/admin/stats/?from=2023-01-01&to=2026-01-03").get_data(as_text=True)
+    assert "统计期间超过 1098 天" in page
 
 
 def test_recurring_problems_and_trend(reported):

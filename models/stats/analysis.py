@@ -75,7 +75,7 @@ def hotspots(user: User, date_from: date, date_to: date, *, area=None, category=
              top: int = 10) -> list[Hotspot]:
     """The ``top`` grid × category pairs by cases reported from ``date_from`` to ``date_to``;
     ``previous`` counts the same number of days just before."""
-    check_range(date_from, date_to, HOTSPOT_MAX_DAYS - 1)  # (its limit: days between the ends)
+    check_range(date_from, date_to, HOTSPOT_MAX_DAYS)
     if top < 1:
         raise StatsQueryError(_("top must be a whole number of at least 1."))
     days = (date_to - date_from).days + 1

@@ -26,7 +26,10 @@ from models.people.user import User
 from models.stats.tables import StatsDaily, StatsMonthly
 from models.vocabulary import Role
 
-MAX_DAYS = 3 * 366 + 1
+# The longest range a statistics question may cover, its days counted with both ends (the
+# pages' count): any three years, for the seasonality (the pages narrow a longer one, the API
+# refuses it).
+MAX_DAYS = 3 * 366
 
 
 class StatsQueryError(WorkflowError):
@@ -153,9 +156,10 @@ def rollup_rows(user: User, date_from: date, date_to: date, area: Area | None,
 
 
 def check_range(date_from: date, date_to: date, max_days: int | None = None) -> None:
+    """Refuse a range backwards, or longer than ``max_days`` (counted with both ends)."""
     if date_from > date_to:
         raise StatsQueryError(_("The start date is after the end date."))
-    if max_days is not None and (date_to - date_from).days > max_days:
+    if max_days is not None and (date_to - date_from).days + 1 > max_days:
         if max_days <= 366:
             raise StatsQueryError(_("Ask for at most a year at a time."))
         raise StatsQueryError(_("Ask for at most three years at a time."))

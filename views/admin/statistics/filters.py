@@ -15,10 +15,10 @@ from models.people.access import (area_choices, area_within_scope, department_ch
                                   grid_worker_choices, pickable_department_names,
                                   pickable_people_names, sees_everywhere)
 from models.people.roles import AREA_SCOPED_ROLES
-from models.stats.scope import own_unit
+from models.stats.scope import MAX_DAYS, own_unit
 from views.inputs import whole_number
 
-MAX_RANGE_DAYS = 3 * 366  # seasonality reads up to three years
+MAX_RANGE_DAYS = MAX_DAYS  # the seasonality reads up to three years
 DEFAULT_DAYS = 30
 
 
