@@ -229,15 +229,16 @@ def sweeps(url: str, plan: Plan) -> dict:
                                      catch_up_ms=round(catch_up_ms), catch_up=catch_up),
                 "sweep": figure([], open_tickets=open_count, just_overdue=0)}
     at = due[-1] + timedelta(microseconds=1)
-    warned_first, undo_warnings = warnings_committed(at)
+    warnings = CommittedWarnings(at)
     original = db.session.commit
     runs, counts, executed = [], {}, []
 
     def count_statement(*_args):
         executed.append(1)
 
-    db.session.commit = db.session.flush  # type: ignore[method-assign]
     try:
+        warned_first = warnings.write()
+        db.session.commit = db.session.flush  # type: ignore[method-assign]
         for _ in range(3 if plan.repeats > 2 else 1):
             # The row versions a rolled-back run wrote (and those the warnings replaced) stay on
             # their pages until a VACUUM (they were not pruned in time here), leaving the next
@@ -257,7 +258,7 @@ def sweeps(url: str, plan: Plan) -> dict:
             db.session.rollback()
     finally:
         db.session.commit = original  # type: ignore[method-assign]
-        undo_warnings()
+        warnings.undo()
     with psycopg.connect(plain_url(url), autocommit=True) as conn:  # what the runs rolled back
         vacuum_after_deleting(conn, ("tickets", "ticket_events", "notifications", "stats_pending"))
     ahead_min = round((at - now).total_seconds() / 60, 1)
@@ -270,45 +271,68 @@ def sweeps(url: str, plan: Plan) -> dict:
                                  catch_up=catch_up),
             "sweep": figure(runs, open_tickets=open_count, just_overdue=len(due), did=counts,
                             statements=len(executed), clock_ahead_min=ahead_min,
+                            clock_at=at.isoformat(),
                             warnings_written_first=warned_first)}
 
 
-def warnings_committed(at: datetime):
+class CommittedWarnings:
     """The deadline warnings falling due before ``at``, written and committed as the sweeps of
-    the minutes between would have (each in its own transaction): when a ticket then becomes
-    overdue, the row version its warning replaced is dead, as in production, and the overdue
-    mark is written beside the row (a HOT update) where there is room. Written in the timed
-    run's own transaction instead (until 2026-12-08), those versions were still alive and took
-    the room: ~2,000 of the 4,900 marks rewrote all the ticket's 24 index entries. Returns how
-    many, and the undo: the tickets' columns as they were, their warning events, messages and
-    statistics marks deleted (the city stays as generated)."""
-    import sqlalchemy as sa
+    the minutes between would have (each page in its own transaction): when a ticket then
+    becomes overdue, the row version its warning replaced is dead, as in production, and the
+    overdue mark is written beside the row (a HOT update) where there is room. Written in the
+    timed run's own transaction instead (until 2026-12-08), those versions were still alive and
+    took the room: ~1,100 more of the 4,900 marks rewrote all the ticket's index entries.
 
-    from jobs.sweeps import each_page
-    from models import Ticket, db
-    from models.notify.outbox import Notification
-    from models.stats.tables import StatsPending
-    from models.tickets import timeouts
-    from models.tickets.tables import TicketEvent
+    ``undo`` puts the city back as generated — the tickets' columns as they were, the warning
+    events (those stamped ``at``), their messages and statistics marks deleted — also after a
+    failure halfway through ``write``. (A process killed meanwhile leaves its warnings: they
+    are stamped ``at``, ahead of the clock, and the next run's warnings are written beside.)"""
 
-    tickets = Ticket.__table__
-    due = timeouts.due_for_warning(at).with_only_columns(Ticket.id)
-    before = db.session.execute(sa.select(
-        tickets.c.id, tickets.c.version, tickets.c.event_seq, tickets.c.updated_at,
-        tickets.c.warned_at).where(tickets.c.id.in_(due.scalar_subquery()))).all()
-    marks_from = db.session.execute(sa.select(sa.func.max(StatsPending.id))).scalar() or 0
-    events = []
-    for page in each_page(timeouts.due_for_warning(at)):  # (commits each page)
-        events += [row.event_id for row in timeouts.warn_deadlines_near([tuple(r) for r in page], at)]
+    def __init__(self, at: datetime) -> None:
+        import sqlalchemy as sa
 
-    def undo() -> None:
+        from models import Ticket, db
+        from models.stats.tables import StatsPending
+        from models.tickets import timeouts
+
+        self.at, tickets = at, Ticket.__table__
+        due = timeouts.due_for_warning(at).with_only_columns(Ticket.id).scalar_subquery()
+        self.before = db.session.execute(sa.select(
+            tickets.c.id, tickets.c.version, tickets.c.event_seq, tickets.c.updated_at,
+            tickets.c.warned_at).where(tickets.c.id.in_(due))).all()
+        self.marks_from = db.session.execute(sa.select(sa.func.max(StatsPending.id))).scalar() or 0
+        db.session.commit()
+
+    def write(self) -> int:
+        from jobs.sweeps import each_page
+        from models.tickets import timeouts
+
+        return sum(len(timeouts.warn_deadlines_near([tuple(r) for r in page], self.at))
+                   for page in each_page(timeouts.due_for_warning(self.at)))  # (commits each)
+
+    def undo(self) -> None:
+        import sqlalchemy as sa
+
+        from models import Ticket, db
+        from models.notify.outbox import Notification
+        from models.stats.tables import StatsPending
+        from models.tickets.tables import TicketEvent
+        from models.tickets.actions import Action
+
         db.session.rollback()
-        for start in range(0, len(events), 5000):
-            chunk = events[start:start + 5000]
-            db.session.execute(sa.delete(Notification).where(Notification.event_id.in_(chunk)))
-            db.session.execute(sa.delete(TicketEvent).where(TicketEvent.id.in_(chunk)))
-        db.session.execute(sa.delete(StatsPending).where(StatsPending.id > marks_from))
-        if before:
+        ids = [row.id for row in self.before]
+        warnings = sa.select(TicketEvent.id).where(
+            TicketEvent.action == Action.DEADLINE_WARNING, TicketEvent.created_at == self.at)
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start:start + 5000]
+            db.session.execute(sa.delete(Notification).where(
+                Notification.event_id.in_(warnings.where(TicketEvent.ticket_id.in_(chunk)))))
+            db.session.execute(sa.delete(TicketEvent).where(
+                TicketEvent.id.in_(warnings.where(TicketEvent.ticket_id.in_(chunk)))))
+            db.session.execute(sa.delete(StatsPending).where(
+                StatsPending.id > self.marks_from, StatsPending.ticket_id.in_(chunk)))
+        if self.before:
+            tickets = Ticket.__table__
             db.session.execute(tickets.update().where(tickets.c.id == sa.bindparam("row_id"))
                                .values(version=sa.bindparam("row_version"),
                                        event_seq=sa.bindparam("row_seq"),
@@ -316,10 +340,8 @@ def warnings_committed(at: datetime):
                                        warned_at=sa.bindparam("row_warned")),
                                [{"row_id": r.id, "row_version": r.version, "row_seq": r.event_seq,
                                  "row_updated": r.updated_at, "row_warned": r.warned_at}
-                                for r in before])
+                                for r in self.before])
         db.session.commit()
-
-    return len(events), undo
 
 
 # ---- servers -------------------------------------------------------------------------------

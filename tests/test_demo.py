@@ -294,7 +294,7 @@ def test_the_demo_has_patrol_rounds_with_routes_and_gaps_in_coverage(demo, app):
         # one day's daylight, each patrol report by day.
         for r in rounds:
             began, ended = to_local(r.started_at), to_local(r.ended_at)
-            assert began.date() == ended.date() and 7 <= began.hour and ended.hour < 18, r.id
+            assert began.date() == ended.date() and 7 <= began.hour and ended.hour <= 18, r.id
         patrol_hours = {to_local(at).hour for at in db.session.execute(
             sa.select(Ticket.created_at).where(Ticket.source == "patrol")).scalars()}
         assert patrol_hours and patrol_hours <= set(range(8, 17))
@@ -348,3 +348,19 @@ def test_a_demo_ticket_tells_of_the_place_its_title_names(demo, app):
                  if any(name in description and name not in title + (address or "")
                         for name in names)]
     assert elsewhere == []
+
+
+def test_a_case_found_on_patrol_at_night_was_phoned_in(app):
+    """Grid workers patrol by day: whatever hour the demo is seeded at, a patrol report planned
+    outside 8:00–17:00 local time becomes a phone call; other sources keep their hour."""
+    from demo.plans import by_day
+    from models.clock import local_zone
+    from models.vocabulary import Source
+
+    with app.app_context():
+        def at(hour, minute=0):
+            return datetime(2026, 3, 2, hour, minute, tzinfo=local_zone())
+
+        assert by_day(Source.PATROL, at(8)) == by_day(Source.PATROL, at(16, 59)) == Source.PATROL
+        assert {by_day(Source.PATROL, at(h)) for h in (0, 3, 7, 17, 23)} == {Source.PHONE}
+        assert by_day(Source.WECHAT, at(2)) == Source.WECHAT

@@ -454,6 +454,7 @@ def test_cli_dry_run_import_and_reimport(world, app, tmp_path):
     rows = {r[0]: r[3:] for r in errors.iter_rows(min_row=2, values_only=True)}
     assert [rows[n][0] for n in BAD_ROWS] == [4, 6, 7, 8, 10]
     assert rows[12][1] == datetime(2025, 3, 12) and rows[8][1] == "2025.3.8"
+    assert errors.cell(5, 5).number_format == "yyyy-mm-dd"  # (row 12: a date, no time)
     for ticket in tickets():
         assert ticket.source == Source.IMPORT and ticket.created_by_id is None
         timeline = events_of(ticket)

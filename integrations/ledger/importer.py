@@ -776,7 +776,7 @@ class Resolver:
 @dataclass
 class ParsedRow:
     row: int
-    values: list[str]
+    values: list  # the cells as the row held them, JSON-ready (``_dump``)
     issues: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     reported_at: datetime | None = None
@@ -1128,6 +1128,14 @@ def create_historical_ticket(p: ParsedRow, *, actor: User | None, file_name: str
 
 # --- the error sheet -------------------------------------------------------------------------
 
+def _as_written(value):
+    """A cell of a row not imported, given back as it was: numbers as numbers, dates as dates
+    (a date cell reads as a datetime at midnight: shown again without the time)."""
+    if isinstance(value, datetime) and value.time() == time() and value.tzinfo is None:
+        return value.date()
+    return value
+
+
 def error_workbook(report: ImportReport) -> bytes:
     """The rows that were not imported, with their reasons and original values (first sheet),
     the rows imported before, and the warnings. A corrected first sheet can be imported again."""
@@ -1143,7 +1151,7 @@ def error_workbook(report: ImportReport) -> bytes:
     for error in report.errors:
         columns = "、".join(dict.fromkeys(c for c, _r in error["issues"] if c))
         reasons = "\n".join(f"{c}：{r}" if c else r for c, r in error["issues"])
-        original = [_load(value) for value in error["values"]]  # dates and numbers as they were
+        original = [_as_written(_load(value)) for value in error["values"]]
         sheet.append(safe_row(sheet, [error["row"], columns, reasons] + original))
     bold, red = Font(bold=True), PatternFill("solid", fgColor="F8D7DA")
     for cell in sheet[1]:
