@@ -200,6 +200,9 @@ class City:
     members: dict[int, list[User]] = field(default_factory=dict)  # department id → its queue's takers
     categories: dict[str, Category] = field(default_factory=dict)
     rules: list[DispatchRule] = field(default_factory=list)
+    # How many cases of each misrouted category (demo/lives.py MISROUTED) reached the wrong
+    # department so far: every few of them are passed on, in turn.
+    misrouted_seen: dict[str, int] = field(default_factory=dict)
 
 
 def seed_city(city: City) -> None:

@@ -142,9 +142,13 @@ class Life:
         misrouted = MISROUTED.get(self.plan.category.code)
         if misrouted and key == misrouted[0] and not self.ticket.assigned_user_id:
             self.rng.random()  # drawn as before, so the rest of the city stays the same
-            # Every ticket by its id, not by chance: the rule's share stays what it says on any
-            # day the demo is seeded (a draw left it under the suggestion's share now and then).
-            if self.ticket.id % 10 < misrouted[2] * 10:
+            # In turn, not by chance nor by id: the rule's share stays what it says on any day
+            # the demo is seeded and on either database (a draw, and then the ids PostgreSQL
+            # hands out in blocks, left it under the suggestion's share now and then).
+            code = self.plan.category.code
+            seen = self.city.misrouted_seen.get(code, 0)
+            self.city.misrouted_seen[code] = seen + 1
+            if seen % 10 < misrouted[2] * 10:
                 self.return_and_transfer(self.city.departments[misrouted[1]])
             return
         if key not in RETURN_TO or self.ticket.assigned_user_id or self.rng.random() >= 0.05:
