@@ -50,8 +50,9 @@ def ticket_columns(categories, user) -> list[tuple[str, Callable, int]]:
 def write_ticket_workbook(target, user, batches: Iterable[Sequence], categories: dict,
                           custom_columns: dict[str, str],
                           on_batch: Callable[[int], None] | None = None) -> int:
-    """Write the rows of ``batches`` to ``target`` as ``user`` may read them (a path or a binary file); ``on_batch`` gets
-    the number of rows written so far after each batch. Returns that number."""
+    """Write the rows of ``batches`` to ``target`` (a path or a binary file) as ``user`` may
+    read them; ``on_batch`` gets the number of rows written so far after each batch. Returns
+    that number."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Tickets"))
     columns = ticket_columns(categories, user)
