@@ -281,7 +281,7 @@ class CommittedWarnings:
     becomes overdue, the row version its warning replaced is dead, as in production, and the
     overdue mark is written beside the row (a HOT update) where there is room. Written in the
     timed run's own transaction instead (until 2026-12-08), those versions were still alive and
-    took the room: ~1,100 more of the 4,900 marks rewrote all the ticket's index entries.
+    took the room: ~900 more of the 4,900 marks rewrote all the ticket's index entries.
 
     ``undo`` puts the city back as generated — the tickets' columns as they were, the warning
     events (those stamped ``at``), their messages and statistics marks deleted — also after a
