@@ -240,13 +240,20 @@ def test_the_export_has_the_reporter_and_the_phone_as_the_user_may_read_it(world
     assert rows[d.number]["上报人"].value == "钱师傅"
     assert rows[d.number]["上报人电话"].value == d.reporter_phone == "13900001111"
 
-    worker = login_as("gridworker")  # the ticket assigned to them: in full
+    # The grid worker: the ticket assigned to them in full; one they reported (and so see)
+    # but is not theirs to handle, masked.
+    reported = make_ticket(world, "grid1", title="巡查发现井盖松动", reporter_phone="13955556666",
+                           created_at=local(2026, 3, 16, 9, 0))
+    reported.created_by_id = world.users["gridworker"].id
+    db.session.commit()
+    worker = login_as("gridworker")
     response = worker.post("/admin/ticket/action/", data={
-        "action": "export", "rowid": [str(a.id)], "csrf_token": session_csrf_token(worker),
-        "url": "/admin/ticket/"})
+        "action": "export", "rowid": [str(a.id), str(reported.id)],
+        "csrf_token": session_csrf_token(worker), "url": "/admin/ticket/"})
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     rows = {r[NUMBER].value: r for r in sheet_rows(load_workbook(io.BytesIO(response.data)))}
     assert rows[a.number]["上报人电话"].value == "13800001234"
+    assert rows[reported.number]["上报人电话"].value == "139****6666"
 
     _page, _status, book = export_all(login_as("leader"))  # reads the district, calls nobody
     rows = {r[NUMBER].value: r for r in sheet_rows(book)}
